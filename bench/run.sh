@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, in one run. $1 = a Release build directory.
+# The machine is shared and noisy: programs pin the server and the load
+# generator to different cores and report medians; compare ratios, not
+# absolute numbers.
+set -euo pipefail
+build=${1:-build-bench}
+here=$(cd "$(dirname "$0")" && pwd)
+
+echo "== timer wheel (bench_timer)"
+taskset -c 1 "$build/bench/bench_timer"
+
+echo
+echo "== TCP echo ping-pong, 64-byte messages (bench/tcp_echo.sh)"
+bash "$here/tcp_echo.sh" "$build"

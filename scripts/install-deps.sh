@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ember needs for a given purpose, only if
+# some are missing. As root it runs apt-get; otherwise it prints the exact
+# command to run and fails.
+#   scripts/install-deps.sh build   compiler, cmake, cmocka, libraries
+#   scripts/install-deps.sh asan    + clang and its sanitizer runtime
+#   scripts/install-deps.sh fuzz    + afl++
+#   scripts/install-deps.sh bench   + wrk, nginx, go
+set -euo pipefail
+
+build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev zlib1g-dev"
+pkgs="$build_pkgs"
+for purpose in "${@:-build}"; do
+  case "$purpose" in
+    build) ;;
+    asan) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    fuzz) pkgs="$pkgs clang afl++" ;;
+    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux" ;;
+    *) echo "install-deps: unknown purpose '$purpose'" >&2; exit 2 ;;
+  esac
+done
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ember needs these Debian packages:$missing" >&2
+  echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing
