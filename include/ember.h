@@ -8,5 +8,6 @@
 #include "ember/net.h"
 #include "ember/tcp.h"
 #include "ember/udp.h"
+#include "ember/http.h"
 
 #endif

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# TechEmpower plaintext: wrk -t1 pinned to core 0, each server pinned to core
+# 1, in one run: nginx (worker_processes 1), Go net/http (GOMAXPROCS=1) and,
+# once it exists, ember's echo_server (1 worker). For each server and
+# configuration: a response check, a warm-up, RUNS runs of SECS seconds,
+# medians of req/s, p99 latency and server CPU µs per request (utime+stime
+# from /proc/PID/stat over the run / requests).
+#   bench/tfb.sh <build dir>
+set -euo pipefail
+build=${1:-build-bench}
+here=$(cd "$(dirname "$0")" && pwd)
+RUNS=${RUNS:-3} SECS=${SECS:-10}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+clk=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/plaintext" && return 0; sleep 0.1
+  done
+  return 1
+}
+
+check_response() { # $1 = port: status 200, body, content type
+  local hdr body
+  hdr=$(curl -s -D - -o "$tmp/body" "http://127.0.0.1:$1/plaintext")
+  body=$(cat "$tmp/body")
+  [[ "$hdr" == "HTTP/1.1 200"* ]] || { echo "bad status: $hdr"; return 1; }
+  [ "$body" = "Hello, World!" ] || { echo "bad body: $body"; return 1; }
+  grep -qi '^content-type: text/plain' <<<"$hdr" || { echo "bad content type"; return 1; }
+}
+
+# one_run <pid> <port> <conns> <pipelined 0|1> -> "reqs_per_s p99_us cpu_us_per_req"
+one_run() {
+  local pid=$1 port=$2 conns=$3 pipe=$4 t0 t1 out rps reqs p99
+  local script=()
+  [ "$pipe" = 1 ] && script=(-s "$here/tfb/pipeline.lua")
+  t0=$(cpu_ticks "$pid")
+  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${SECS}s" --latency "${script[@]}" \
+        "http://127.0.0.1:$port/plaintext")
+  t1=$(cpu_ticks "$pid")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v)} else if (v ~ /ms$/) {sub(/ms/,"",v); v*=1000} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000000}; print v}' <<<"$out")
+  awk -v r="$rps" -v p="$p99" -v d=$((t1 - t0)) -v n="$reqs" -v hz="$clk" \
+      'BEGIN {printf "%.0f %.0f %.2f\n", r, p, (d / hz) * 1e6 / n}'
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A result
+bench_server() { # $1 = name, $2 = pid, $3 = port
+  local name=$1 pid=$2 port=$3 conf conns pipe r
+  wait_port "$port" || { echo "$name did not start"; return 1; }
+  check_response "$port" || { echo "$name: response check failed"; return 1; }
+  for conf in "64 0" "64 1" "256 0"; do
+    read -r conns pipe <<<"$conf"
+    taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/plaintext" >/dev/null # warm-up
+    : >"$tmp/runs"
+    for _ in $(seq 1 "$RUNS"); do one_run "$pid" "$port" "$conns" "$pipe" >>"$tmp/runs"; done
+    r="$(cut -d' ' -f1 "$tmp/runs" | median) $(cut -d' ' -f2 "$tmp/runs" | median) $(cut -d' ' -f3 "$tmp/runs" | median)"
+    result["$name,$conf"]=$r
+  done
+}
+
+servers=()
+# nginx
+port=$(free_port); mkdir -p "$tmp/nginx"
+sed -e "s|@PORT@|$port|; s|@DIR@|$tmp/nginx|g" "$here/tfb/nginx.conf.in" >"$tmp/nginx/nginx.conf"
+taskset -c 1 nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" & pids+=($!)
+sleep 0.5
+ngx_pid=$(pgrep -f "nginx: worker process" -P "$(cat "$tmp/nginx/nginx.pid")" | head -n1)
+bench_server nginx "$ngx_pid" "$port" && servers+=(nginx)
+
+# Go net/http
+port=$(free_port)
+(cd "$here/tfb" && GOFLAGS=-mod=mod go build -o "$tmp/go_plaintext" go_plaintext.go)
+GOMAXPROCS=1 taskset -c 1 "$tmp/go_plaintext" "$port" & pids+=($!)
+bench_server go "${pids[-1]}" "$port" && servers+=(go)
+
+# ember (examples/echo_server), once it exists
+if [ -x "$build/examples/echo_server" ]; then
+  port=$(free_port)
+  taskset -c 1 "$build/examples/echo_server" --port "$port" --workers 1 >/dev/null & pids+=($!)
+  bench_server ember "${pids[-1]}" "$port" && servers+=(ember)
+fi
+
+printf '\n%-8s %-14s %12s %10s %12s %10s\n' server config req_per_s p99_us cpu_us_req vs_nginx
+for conf in "64 0" "64 1" "256 0"; do
+  read -r conns pipe <<<"$conf"
+  label="c$conns"
+  [ "$pipe" = 1 ] && label="$label pipe16"
+  base=${result["nginx,$conf"]:-}
+  for s in "${servers[@]}"; do
+    read -r rps p99 cpu <<<"${result["$s,$conf"]}"
+    ratio=$(awk -v a="$rps" -v b="${base%% *}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
+    printf '%-8s %-14s %12s %10s %12s %10s\n' "$s" "$label" "$rps" "$p99" "$cpu" "$ratio"
+  done
+done
