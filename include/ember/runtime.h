@@ -87,6 +87,7 @@ extern "C" {
     X(EURITOOLONG, -5008, "request target too long")                          \
     X(EBODYTOOLARGE, -5009, "body too large")                                 \
     X(EBADVERSION, -5010, "unsupported protocol version")                     \
+    X(ENOTIMPL, -5011, "not implemented")                                     \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

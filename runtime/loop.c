@@ -1,0 +1,233 @@
+/* The event loop: one epoll set, the timer wheel, same-thread deferred
+ * tasks and cross-thread posts woken through an eventfd.
+ *
+ * One turn: refresh the cached clock, fire due timers, run deferred tasks,
+ * wait in epoll_wait until the next timer (or not at all when work is
+ * pending), dispatch the events, run deferred tasks again.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime_internal.h"
+
+#define MAX_EVENTS 1024
+
+static uint64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_wake(em_io *w, unsigned events);
+
+int em_loop_init(em_loop *loop) {
+    memset(loop, 0, sizeof *loop);
+    loop->_epfd = loop->_wakefd = -1;
+    loop->_now_ms = monotonic_ms();
+    int rc = EM_ENOMEM;
+    pthread_mutex_t *mu = malloc(sizeof *mu);
+    loop->_events = malloc(sizeof(struct epoll_event) * MAX_EVENTS);
+    loop->_wheel = em__wheel_new(loop->_now_ms);
+    loop->_wake_io = malloc(sizeof *loop->_wake_io);
+    if (!mu || !loop->_events || !loop->_wheel || !loop->_wake_io)
+        goto fail;
+    pthread_mutex_init(mu, NULL);
+    loop->_mu = mu;
+    mu = NULL;
+
+    loop->_epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->_epfd < 0)
+        goto fail_errno;
+    loop->_wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (loop->_wakefd < 0)
+        goto fail_errno;
+    em_io_init(loop, loop->_wake_io, loop->_wakefd, on_wake);
+    loop->_wake_io->data = loop;
+    rc = em__io_start_internal(loop->_wake_io, EM_IO_READ);
+    if (rc < 0)
+        goto fail;
+    return 0;
+
+fail_errno:
+    rc = em_err_from_errno(errno);
+fail:
+    free(mu);
+    if (loop->_mu) {
+        pthread_mutex_destroy(loop->_mu);
+        free(loop->_mu);
+    }
+    if (loop->_epfd >= 0)
+        close(loop->_epfd);
+    if (loop->_wakefd >= 0)
+        close(loop->_wakefd);
+    free(loop->_events);
+    em__wheel_free(loop->_wheel);
+    free(loop->_wake_io);
+    memset(loop, 0, sizeof *loop);
+    loop->_epfd = loop->_wakefd = -1;
+    return rc;
+}
+
+int em_loop_close(em_loop *loop) {
+    if (loop->_active)
+        return EM_EBUSY;
+    pthread_mutex_lock(loop->_mu);
+    loop->_closing = 1;
+    pthread_mutex_unlock(loop->_mu);
+    close(loop->_wakefd);
+    close(loop->_epfd);
+    pthread_mutex_destroy(loop->_mu);
+    free(loop->_mu);
+    free(loop->_events);
+    em__wheel_free(loop->_wheel);
+    free(loop->_wake_io);
+    loop->_mu = NULL;
+    loop->_events = NULL;
+    loop->_wheel = NULL;
+    loop->_wake_io = NULL;
+    loop->_epfd = loop->_wakefd = -1;
+    return 0;
+}
+
+uint64_t em_loop_now(const em_loop *loop) { return loop->_now_ms; }
+void em_loop_update_time(em_loop *loop) { loop->_now_ms = monotonic_ms(); }
+unsigned em_loop_active(const em_loop *loop) { return loop->_active; }
+void em_loop_ref(em_loop *loop) { loop->_active++; }
+void em_loop_unref(em_loop *loop) {
+    if (loop->_active)
+        loop->_active--;
+}
+
+static void wake(em_loop *loop) {
+    uint64_t one = 1;
+    /* EAGAIN means the counter is already non-zero: the loop will wake. */
+    ssize_t n = write(loop->_wakefd, &one, sizeof one);
+    (void)n;
+}
+
+void em_loop_stop(em_loop *loop) {
+    __atomic_store_n(&loop->_stop, 1, __ATOMIC_RELEASE);
+    wake(loop);
+}
+
+static bool stop_requested(em_loop *loop) {
+    return __atomic_load_n(&loop->_stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+void em_loop_defer(em_loop *loop, em_task *task) {
+    task->_next = NULL;
+    if (loop->_defer_tail)
+        loop->_defer_tail->_next = task;
+    else
+        loop->_defer_head = task;
+    loop->_defer_tail = task;
+    loop->_active++;
+}
+
+int em_loop_post(em_loop *loop, em_task *task) {
+    pthread_mutex_lock(loop->_mu);
+    if (loop->_closing) {
+        pthread_mutex_unlock(loop->_mu);
+        return EM_ECLOSED;
+    }
+    task->_next = NULL;
+    bool was_empty = loop->_post_head == NULL;
+    if (loop->_post_tail)
+        loop->_post_tail->_next = task;
+    else
+        loop->_post_head = task;
+    loop->_post_tail = task;
+    pthread_mutex_unlock(loop->_mu);
+    /* Only the first post of a batch needs to wake the loop. */
+    if (was_empty)
+        wake(loop);
+    return 0;
+}
+
+/* Run the tasks deferred so far; tasks they defer wait for the next round,
+ * so one round does bounded work. */
+static void run_deferred(em_loop *loop) {
+    em_task *t = loop->_defer_head;
+    loop->_defer_head = loop->_defer_tail = NULL;
+    while (t) {
+        em_task *next = t->_next; /* the callback may reuse t */
+        loop->_active--;
+        t->cb(t);
+        t = next;
+    }
+}
+
+static void on_wake(em_io *w, unsigned events) {
+    em_loop *loop = w->data;
+    uint64_t v;
+    ssize_t n = read(loop->_wakefd, &v, sizeof v);
+    (void)n;
+    pthread_mutex_lock(loop->_mu);
+    em_task *t = loop->_post_head;
+    loop->_post_head = loop->_post_tail = NULL;
+    pthread_mutex_unlock(loop->_mu);
+    while (t) {
+        em_task *next = t->_next;
+        t->cb(t);
+        t = next;
+    }
+}
+
+static int poll_timeout(em_loop *loop, em_run_mode mode) {
+    if (mode == EM_RUN_NOWAIT || loop->_defer_head || stop_requested(loop) || !loop->_active)
+        return 0;
+    uint64_t due = em__wheel_next_due(loop->_wheel);
+    if (due == UINT64_MAX)
+        return -1;
+    if (due <= loop->_now_ms)
+        return 0;
+    uint64_t ms = due - loop->_now_ms;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int poll_once(em_loop *loop, int timeout) {
+    int n = epoll_wait(loop->_epfd, loop->_events, MAX_EVENTS, timeout);
+    if (n < 0) {
+        if (errno == EINTR)
+            n = 0;
+        else
+            return em_err_from_errno(errno);
+    }
+    em_loop_update_time(loop);
+    em__loop_dispatch(loop, n);
+    run_deferred(loop);
+    return 0;
+}
+
+int em_loop_run(em_loop *loop, em_run_mode mode) {
+    int rc = 0;
+    for (;;) {
+        em_loop_update_time(loop);
+        em__timers_run(loop);
+        run_deferred(loop);
+        if (stop_requested(loop))
+            break;
+        if (mode == EM_RUN_DEFAULT && !loop->_active)
+            break;
+        rc = poll_once(loop, poll_timeout(loop, mode));
+        if (rc < 0)
+            break;
+        if (mode != EM_RUN_DEFAULT) {
+            /* Like libuv: a single turn also fires what became due while
+             * it waited, so ONCE with only timers makes progress. */
+            em__timers_run(loop);
+            run_deferred(loop);
+            break;
+        }
+    }
+    __atomic_store_n(&loop->_stop, 0, __ATOMIC_RELAXED);
+    if (rc < 0)
+        return rc;
+    return mode == EM_RUN_DEFAULT ? 0 : (loop->_active ? 1 : 0);
+}

@@ -1,0 +1,215 @@
+/* runtime/loop.c: run modes, deferred tasks, cross-thread posts, stop. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "em_test.h"
+#include "ember/runtime.h"
+
+static void test_init_close_idle(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    assert_int_equal(em_loop_active(&loop), 0);
+    /* Nothing active: every mode returns at once. */
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_ONCE), 0);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_NOWAIT), 0);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_time_moves(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    uint64_t t0 = em_loop_now(&loop);
+    usleep(20000);
+    assert_int_equal(em_loop_now(&loop), t0); /* cached */
+    em_loop_update_time(&loop);
+    assert_true(em_loop_now(&loop) >= t0 + 19);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_ref_keeps_alive(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_loop_ref(&loop);
+    assert_int_equal(em_loop_active(&loop), 1);
+    assert_int_equal(em_loop_close(&loop), EM_EBUSY);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_NOWAIT), 1);
+    em_loop_unref(&loop);
+    em_loop_unref(&loop); /* never below zero */
+    assert_int_equal(em_loop_active(&loop), 0);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+typedef struct dtask {
+    em_task task;
+    em_loop *loop;
+    int *log;
+    int *n;
+    int id;
+    struct dtask *chain; /* deferred from inside this one */
+} dtask;
+
+static void on_dtask(em_task *t) {
+    dtask *d = EM_CONTAINER_OF(t, dtask, task);
+    d->log[(*d->n)++] = d->id;
+    if (d->chain)
+        em_loop_defer(d->loop, &d->chain->task);
+}
+
+static void test_defer_fifo_and_bounded(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int log[8], n = 0;
+    dtask d[4];
+    for (int i = 0; i < 4; i++)
+        d[i] = (dtask){ .task = { .cb = on_dtask }, .loop = &loop, .log = log, .n = &n, .id = i };
+    d[0].chain = &d[3];
+    em_loop_defer(&loop, &d[0].task);
+    em_loop_defer(&loop, &d[1].task);
+    em_loop_defer(&loop, &d[2].task);
+    assert_int_equal(em_loop_active(&loop), 3);
+    /* One NOWAIT turn runs the three; d[3], deferred by d[0], runs in the
+     * drain after the poll of the same turn at the earliest. */
+    em_loop_run(&loop, EM_RUN_DEFAULT);
+    assert_int_equal(n, 4);
+    assert_int_equal(log[0], 0);
+    assert_int_equal(log[1], 1);
+    assert_int_equal(log[2], 2);
+    assert_int_equal(log[3], 3);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* A task that defers itself forever must not starve the poll: timers still
+ * fire and stop still works. */
+static int spins;
+static bool spin_on;
+static em_loop *spin_loop;
+static void on_spin(em_task *t) {
+    spins++;
+    if (spin_on)
+        em_loop_defer(spin_loop, t);
+}
+static void on_stop_timer(em_timer *t) { em_loop_stop(t->_loop); }
+static void on_stop_spinning(em_timer *t) {
+    spin_on = false;
+    em_loop_stop(t->_loop);
+}
+static void test_self_deferring_task_is_bounded(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    spin_loop = &loop;
+    spin_on = true;
+    em_task t = { .cb = on_spin };
+    em_timer stopper;
+    em_timer_init(&loop, &stopper, on_stop_spinning);
+    em_timer_start(&stopper, 10, 0);
+    em_loop_defer(&loop, &t);
+    em_loop_run(&loop, EM_RUN_DEFAULT);
+    /* The task ran once per drain (several times per turn at most), and
+     * the 10 ms timer still fired in between. */
+    assert_true(spins > 1);
+    assert_int_equal(em_loop_active(&loop), 0);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* ---- cross-thread posts ------------------------------------------------ */
+
+enum { POSTERS = 4, PER_POSTER = 10000 };
+
+typedef struct post_ctx {
+    em_loop *loop;
+    em_task tasks[PER_POSTER];
+    int received; /* loop thread only */
+} post_ctx;
+
+static int total_received;
+static void on_posted(em_task *t) {
+    total_received++;
+    if (total_received == POSTERS * PER_POSTER)
+        em_loop_unref(((post_ctx *)t->data)->loop);
+}
+
+static void *poster(void *p) {
+    post_ctx *c = p;
+    for (int i = 0; i < PER_POSTER; i++) {
+        c->tasks[i].cb = on_posted;
+        c->tasks[i].data = c;
+        if (em_loop_post(c->loop, &c->tasks[i]) != 0)
+            abort();
+    }
+    return NULL;
+}
+
+static void test_post_from_threads(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_loop_ref(&loop); /* posts do not keep a loop alive by themselves */
+    static post_ctx ctx[POSTERS];
+    pthread_t th[POSTERS];
+    for (int i = 0; i < POSTERS; i++) {
+        ctx[i].loop = &loop;
+        assert_int_equal(pthread_create(&th[i], NULL, poster, &ctx[i]), 0);
+    }
+    em_loop_run(&loop, EM_RUN_DEFAULT);
+    for (int i = 0; i < POSTERS; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(total_received, POSTERS * PER_POSTER);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void *stopper_thread(void *p) {
+    usleep(30000);
+    em_loop_stop(p);
+    return NULL;
+}
+
+static void test_stop_from_other_thread(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_loop_ref(&loop); /* would block forever without the stop */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, stopper_thread, &loop), 0);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+    pthread_join(th, NULL);
+    em_loop_unref(&loop);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_stop_before_run(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_loop_ref(&loop);
+    em_loop_stop(&loop);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0); /* returns */
+    em_loop_unref(&loop);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_once_blocks_for_timer(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_timer t;
+    em_timer_init(&loop, &t, on_stop_timer);
+    uint64_t t0 = em_loop_now(&loop);
+    em_timer_start(&t, 15, 0);
+    /* ONCE blocks until the timer is due and fires it in the same call. */
+    assert_int_equal(em_loop_run(&loop, EM_RUN_ONCE), 0);
+    assert_false(em_timer_active(&t));
+    assert_true(em_loop_now(&loop) >= t0 + 15);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_close_idle),
+        cmocka_unit_test(test_time_moves),
+        cmocka_unit_test(test_ref_keeps_alive),
+        cmocka_unit_test(test_defer_fifo_and_bounded),
+        cmocka_unit_test(test_self_deferring_task_is_bounded),
+        cmocka_unit_test(test_post_from_threads),
+        cmocka_unit_test(test_stop_from_other_thread),
+        cmocka_unit_test(test_stop_before_run),
+        cmocka_unit_test(test_once_blocks_for_timer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
