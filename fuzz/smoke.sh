@@ -22,7 +22,7 @@ for h in "$root"/fuzz/*/harness.c; do
   AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 \
       -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" -o "$bin"
   dict=()
-  [ -f "$root/fuzz/$name/dict.txt" ] && dict=(-x "$root/fuzz/$name/dict.txt")
+  [ -f "$root/fuzz/$name/dict" ] && dict=(-x "$root/fuzz/$name/dict")
   rm -rf "$out/$name.findings"
   echo "fuzz-smoke: $name for ${secs}s"
   timeout $((secs + 30)) afl-fuzz -V "$secs" -i "$root/fuzz/$name/corpus" \

@@ -68,7 +68,8 @@ void em_io_stop(em_io *w) {
 
 bool em_io_active(const em_io *w) { return w->_events != 0; }
 
-void em__loop_dispatch(em_loop *loop, int n) {
+unsigned em__loop_dispatch(em_loop *loop, int n) {
+    unsigned calls = 0;
     struct epoll_event *evs = loop->_events;
     loop->_nevents = n;
     for (loop->_cur = 0; loop->_cur < n; loop->_cur++) {
@@ -87,9 +88,12 @@ void em__loop_dispatch(em_loop *loop, int n) {
             got |= EM_IO_ERROR;
         if (e & (EPOLLHUP | EPOLLRDHUP))
             got |= EM_IO_HUP;
-        if (got)
+        if (got) {
             w->_cb(w, got);
+            calls++;
+        }
     }
     loop->_nevents = 0;
     loop->_cur = 0;
+    return calls;
 }

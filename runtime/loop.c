@@ -152,7 +152,8 @@ int em_loop_post(em_loop *loop, em_task *task) {
 
 /* Run the tasks deferred so far; tasks they defer wait for the next round,
  * so one round does bounded work. */
-static void run_deferred(em_loop *loop) {
+static unsigned run_deferred(em_loop *loop) {
+    unsigned ran = 0;
     em_task *t = loop->_defer_head;
     loop->_defer_head = loop->_defer_tail = NULL;
     while (t) {
@@ -160,7 +161,9 @@ static void run_deferred(em_loop *loop) {
         loop->_active--;
         t->cb(t);
         t = next;
+        ran++;
     }
+    return ran;
 }
 
 static void on_wake(em_io *w, unsigned events) {
@@ -191,6 +194,7 @@ static int poll_timeout(em_loop *loop, em_run_mode mode) {
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* Returns the callbacks made, or a negative em_err. */
 static int poll_once(em_loop *loop, int timeout) {
     int n = epoll_wait(loop->_epfd, loop->_events, MAX_EVENTS, timeout);
     if (n < 0) {
@@ -200,17 +204,18 @@ static int poll_once(em_loop *loop, int timeout) {
             return em_err_from_errno(errno);
     }
     em_loop_update_time(loop);
-    em__loop_dispatch(loop, n);
-    run_deferred(loop);
-    return 0;
+    unsigned calls = em__loop_dispatch(loop, n);
+    calls += run_deferred(loop);
+    return (int)(calls > INT_MAX ? INT_MAX : calls);
 }
 
 int em_loop_run(em_loop *loop, em_run_mode mode) {
     int rc = 0;
+    unsigned calls = 0; /* callbacks made by this run */
     for (;;) {
         em_loop_update_time(loop);
-        em__timers_run(loop);
-        run_deferred(loop);
+        calls += em__timers_run(loop);
+        calls += run_deferred(loop);
         if (stop_requested(loop))
             break;
         if (mode == EM_RUN_DEFAULT && !loop->_active)
@@ -218,13 +223,19 @@ int em_loop_run(em_loop *loop, em_run_mode mode) {
         rc = poll_once(loop, poll_timeout(loop, mode));
         if (rc < 0)
             break;
-        if (mode != EM_RUN_DEFAULT) {
-            /* Like libuv: a single turn also fires what became due while
-             * it waited, so ONCE with only timers makes progress. */
-            em__timers_run(loop);
-            run_deferred(loop);
-            break;
-        }
+        calls += (unsigned)rc;
+        rc = 0;
+        if (mode == EM_RUN_DEFAULT)
+            continue;
+        /* Like libuv: a single turn also fires what became due while it
+         * waited, so ONCE with only timers makes progress. */
+        calls += em__timers_run(loop);
+        calls += run_deferred(loop);
+        /* The wheel may wake early to cascade a far timer; ONCE blocks
+         * until some callback really ran. */
+        if (mode == EM_RUN_ONCE && !calls && loop->_active && !stop_requested(loop))
+            continue;
+        break;
     }
     __atomic_store_n(&loop->_stop, 0, __ATOMIC_RELAXED);
     if (rc < 0)

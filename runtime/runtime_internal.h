@@ -25,11 +25,12 @@ uint64_t em__wheel_next_due(const struct em__wheel *w);
 
 /* ---- loop internals (loop.c, io_watch.c, timer.c) ----------------------- */
 
-/* Dispatch one batch of epoll events. */
-void em__loop_dispatch(em_loop *loop, int n);
+/* Dispatch one batch of epoll events; returns the callbacks made. */
+unsigned em__loop_dispatch(em_loop *loop, int n);
 /* Start an internal watcher that does not keep the loop alive. */
 int em__io_start_internal(em_io *w, unsigned events);
-/* Fire the expired timers (two-phase: collect, then call). */
-void em__timers_run(em_loop *loop);
+/* Fire the expired timers (two-phase: collect, then call); returns how
+ * many fired. */
+unsigned em__timers_run(em_loop *loop);
 
 #endif

@@ -37,7 +37,8 @@ void em_timer_stop(em_timer *t) {
 
 bool em_timer_active(const em_timer *t) { return t->_active != 0; }
 
-void em__timers_run(em_loop *loop) {
+unsigned em__timers_run(em_loop *loop) {
+    unsigned fired = 0;
     em__wheel_collect(loop->_wheel, loop->_now_ms);
     em_timer *t;
     /* One pop at a time: a callback may stop or restart any collected
@@ -51,5 +52,7 @@ void em__timers_run(em_loop *loop) {
             loop->_active--;
         }
         t->_cb(t);
+        fired++;
     }
+    return fired;
 }

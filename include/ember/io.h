@@ -57,7 +57,9 @@ EM_API EM_NODISCARD int em_slice_to_u64(em_slice s, uint64_t *out);
  * [rpos, wpos), free space in [wpos, cap). Consuming moves rpos (O(1)); the
  * bytes are moved to the front only when that frees enough room for a
  * reserve, so the total copying is linear in the bytes that pass through.
- * The buffer never grows past `max`: writes beyond it fail with EM_ENOBUFS. */
+ * The buffer never grows past `max`: writes beyond it fail with EM_ENOBUFS.
+ * Once the allocation is at max, a reserve that fits is honoured by
+ * compacting even when that moves more than it frees (reserve in chunks). */
 typedef struct em_buf {
     char *_data;
     size_t _cap;
@@ -72,13 +74,18 @@ EM_API void em_buf_init(em_buf *b, size_t max);
 EM_API void em_buf_free(em_buf *b);
 /* Readable bytes. */
 static inline size_t em_buf_len(const em_buf *b) { return b->_wpos - b->_rpos; }
-static inline const char *em_buf_data(const em_buf *b) { return b->_data + b->_rpos; }
+/* The readable bytes; never NULL (a buffer with no allocation gives ""), so
+ * the result is safe to pass to memcpy and friends. */
+static inline const char *em_buf_data(const em_buf *b) {
+    return b->_data ? b->_data + b->_rpos : "";
+}
 static inline em_slice em_buf_slice(const em_buf *b) {
-    return em_slice_make(b->_data + b->_rpos, b->_wpos - b->_rpos);
+    return em_slice_make(em_buf_data(b), b->_wpos - b->_rpos);
 }
 /* Writable bytes available without growing. */
 static inline size_t em_buf_avail(const em_buf *b) { return b->_cap - b->_wpos; }
-static inline char *em_buf_wptr(em_buf *b) { return b->_data + b->_wpos; }
+/* Where to write; NULL only while nothing is allocated (avail is then 0). */
+static inline char *em_buf_wptr(em_buf *b) { return b->_data ? b->_data + b->_wpos : NULL; }
 /* Make at least n bytes writable at em_buf_wptr() (compacting or growing).
  * Returns 0, EM_ENOBUFS past max, or EM_ENOMEM. Invalidates slices into b. */
 EM_API EM_NODISCARD int em_buf_reserve(em_buf *b, size_t n);
@@ -139,11 +146,16 @@ EM_API void em_reader_free(em_reader *r);
  * (>0), EM_EOF, or em_err. */
 EM_API ssize_t em_reader_read(em_reader *r, void *dst, size_t len);
 /* Exactly n bytes into dst. Returns 0, EM_EOF if the stream ended before the
- * first byte, EM_EUNEXPECTEDEOF if it ended part-way, or em_err. */
+ * first byte, EM_EUNEXPECTEDEOF if it ended part-way, or em_err. When n <=
+ * buffer_max nothing is consumed unless it succeeds, so a retry after
+ * EM_EAGAIN or EM_ETIMEDOUT loses nothing. */
 EM_API EM_NODISCARD int em_reader_read_exact(em_reader *r, void *dst, size_t n);
 /* Bytes up to and including delim, at most limit bytes. *out points into
  * the reader. Returns the length, EM_ELIMIT if limit bytes pass with no
- * delim, EM_EOF at a clean end, EM_EUNEXPECTEDEOF at a partial record. */
+ * delim, EM_EOF at a clean end, EM_EUNEXPECTEDEOF at a partial record.
+ * limit 0, or one above buffer_max, means buffer_max. On EM_ELIMIT,
+ * EM_EUNEXPECTEDEOF and stream errors the bytes stay buffered (a retry after
+ * EM_EAGAIN or EM_ETIMEDOUT resumes). */
 EM_API ssize_t em_reader_read_until(em_reader *r, char delim, size_t limit, em_slice *out);
 /* A line ending in LF or CRLF, without the terminator. Same returns as
  * em_reader_read_until (the length excludes the terminator). */

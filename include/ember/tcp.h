@@ -47,13 +47,21 @@ typedef struct em_tcp_listen_opts {
     bool v6only;     /* IPV6_V6ONLY on an IPv6 listener */
 } em_tcp_listen_opts;
 
+/* The defaults: SOMAXCONN backlog, SO_REUSEADDR on, the rest off. */
+static inline em_tcp_listen_opts em_tcp_listen_opts_default(void) {
+    em_tcp_listen_opts o = {0, true, false, false};
+    return o;
+}
+
 typedef struct em_tcp_listener {
     int fd;
 } em_tcp_listener;
 
 /* Listen on addr (port 0 picks a free port; see em_tcp_listener_addr).
- * opts may be NULL for the defaults. The fd is nonblocking only if used by
- * an em_tcp_server. */
+ * opts may be NULL for em_tcp_listen_opts_default() (a zeroed struct turns
+ * SO_REUSEADDR off). An IPv6 listener always sets IPV6_V6ONLY to
+ * opts->v6only, whatever the system default. The fd is nonblocking only if
+ * used by an em_tcp_server. */
 EM_API EM_NODISCARD int em_tcp_listen(em_tcp_listener *l, const em_sockaddr *addr,
                                       const em_tcp_listen_opts *opts);
 EM_API int em_tcp_listener_addr(const em_tcp_listener *l, em_sockaddr *out);
@@ -130,6 +138,7 @@ struct em_tcp_conn {
     em_task _close_task;        /* deferred close callback */
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;
+    int _werr;                  /* sticky write error: later writes return it */
     unsigned _flags;
 };
 
@@ -140,7 +149,8 @@ EM_API EM_NODISCARD int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd,
                                          const em_tcp_conn_cbs *cbs,
                                          const em_tcp_conn_opts *opts);
 /* Start a nonblocking connect; cb(c, 0) once connected (then reading may be
- * started), cb(c, err) on failure (then close c). */
+ * started), cb(c, err) on failure (then close c). If it returns an error
+ * instead, nothing was started and c needs no close. */
 EM_API EM_NODISCARD int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c,
                                             const em_sockaddr *addr,
                                             const em_tcp_conn_cbs *cbs,
@@ -150,8 +160,10 @@ EM_API EM_NODISCARD int em_tcp_conn_read_start(em_tcp_conn *c);
 EM_API void em_tcp_conn_read_stop(em_tcp_conn *c);
 /* Send n slices in order: writev now if the queue is empty, queue the rest.
  * *token (may be NULL) receives the write's token for on_sent. Returns 0,
- * EM_ENOBUFS if it would pass max_queue (nothing is queued), EM_ECLOSED
- * after shutdown/close, or a socket error. */
+ * EM_ENOBUFS if queued bytes plus this write would pass max_queue (nothing
+ * is written or queued; so one write can never exceed max_queue),
+ * EM_ECLOSED after shutdown/close, or a socket error. on_throttled may run
+ * from inside this call, as its last action. */
 EM_API EM_NODISCARD int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                                           unsigned flags, uint64_t *token);
 /* Bytes waiting in the write queue. */
@@ -194,9 +206,11 @@ struct em_tcp_server {
     em_tcp_server_opts _opts;
     uint64_t accepted;       /* statistics */
     uint64_t overloaded;
+    unsigned _flags;
 };
 
-/* Listen on addr and accept on loop. Returns 0 or em_err. */
+/* Listen on addr and accept on loop. opts may be NULL. The accept callback
+ * may pause or close the server. Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_tcp_server_start(em_loop *loop, em_tcp_server *srv,
                                             const em_sockaddr *addr,
                                             const em_tcp_server_opts *opts,

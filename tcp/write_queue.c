@@ -1,0 +1,271 @@
+/* The write queue of an async connection: writev at once when nothing is
+ * queued, a ring of entries for what the kernel did not take, send tokens,
+ * and watermarks. The fast path (queue empty, kernel takes everything)
+ * allocates nothing. */
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "tcp_internal.h"
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+/* Stack budget for one sendmsg: IOV_MAX iovecs is 16 KiB on x86-64. */
+#define WQ_IOV IOV_MAX
+
+static inline struct em__wq_entry *wq_at(em_tcp_conn *c, unsigned i) {
+    return &c->_wq[(c->_wq_head + i) & (c->_wq_cap - 1)];
+}
+
+/* Make room for n more entries; the ring size stays a power of two. */
+static int wq_reserve(em_tcp_conn *c, unsigned n) {
+    if (c->_wq_len + n <= c->_wq_cap)
+        return 0;
+    if (n > UINT_MAX / 4 - c->_wq_len)
+        return EM_ENOMEM;
+    unsigned cap = c->_wq_cap ? c->_wq_cap : 16;
+    while (cap < c->_wq_len + n)
+        cap *= 2;
+    struct em__wq_entry *e = malloc(cap * sizeof *e);
+    if (!e)
+        return EM_ENOMEM;
+    for (unsigned i = 0; i < c->_wq_len; i++)
+        e[i] = *wq_at(c, i);
+    free(c->_wq);
+    c->_wq = e;
+    c->_wq_cap = cap;
+    c->_wq_head = 0;
+    return 0;
+}
+
+static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, bool owned,
+                    bool last) {
+    struct em__wq_entry *e = &c->_wq[(c->_wq_head + c->_wq_len) & (c->_wq_cap - 1)];
+    e->ptr = p;
+    e->len = len;
+    e->token = token;
+    e->owned = owned;
+    e->last = last;
+    c->_wq_len++;
+    c->_queued += len;
+}
+
+void em__tcp_wq_free(em_tcp_conn *c) {
+    for (unsigned i = 0; i < c->_wq_len; i++) {
+        struct em__wq_entry *e = wq_at(c, i);
+        if (e->owned)
+            free((void *)e->ptr);
+    }
+    c->_wq_head = c->_wq_len = 0;
+    c->_wq_off = 0;
+    c->_queued = 0;
+}
+
+static ssize_t send_iov(int fd, struct iovec *iov, size_t cnt) {
+    struct msghdr msg = {0};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = cnt;
+    for (;;) {
+        /* MSG_NOSIGNAL: a reset peer must give EPIPE, not SIGPIPE. */
+        ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return (errno == EWOULDBLOCK) ? EM_EAGAIN : em__tcp_errno();
+    }
+}
+
+/* Drop n sent bytes from the front of the queue, completing tokens. */
+static void wq_advance(em_tcp_conn *c, size_t n) {
+    c->_queued -= n;
+    while (c->_wq_len > 0) {
+        struct em__wq_entry *e = wq_at(c, 0);
+        size_t left = e->len - c->_wq_off;
+        if (n < left) {
+            c->_wq_off += n;
+            return;
+        }
+        n -= left;
+        if (e->owned)
+            free((void *)e->ptr);
+        if (e->last)
+            c->_done_token = e->token;
+        c->_wq_off = 0;
+        c->_wq_head = (c->_wq_head + 1) & (c->_wq_cap - 1);
+        c->_wq_len--;
+    }
+}
+
+/* After the queue shrank: unthrottle, finish a pending shutdown. Returns
+ * false if a callback closed c. */
+static bool after_drain(em_tcp_conn *c) {
+    em__tcp_conn_schedule_sent(c);
+    if (c->_wq_len == 0 && (c->_flags & EM__TCP_SHUT_PENDING)) {
+        c->_flags = (c->_flags & ~(unsigned)EM__TCP_SHUT_PENDING) | EM__TCP_SHUT_DONE;
+        if (shutdown(c->_io.fd, SHUT_WR) != 0 && errno != ENOTCONN) {
+            em__tcp_conn_write_failed(c, em__tcp_errno());
+            return (c->_flags & EM__TCP_OPEN) != 0;
+        }
+    }
+    int err = em__tcp_conn_update_io(c);
+    if (err) {
+        em__tcp_conn_write_failed(c, err);
+        return (c->_flags & EM__TCP_OPEN) != 0;
+    }
+    if ((c->_flags & EM__TCP_THROTTLED) && c->_queued <= c->_opts.low_watermark) {
+        c->_flags &= ~(unsigned)EM__TCP_THROTTLED;
+        if (c->_cbs->on_unthrottled)
+            c->_cbs->on_unthrottled(c);
+    }
+    return (c->_flags & EM__TCP_OPEN) != 0;
+}
+
+void em__tcp_wq_flush(em_tcp_conn *c) {
+    struct iovec iov[WQ_IOV];
+    while (c->_wq_len > 0) {
+        size_t cnt = 0, want = 0;
+        for (unsigned i = 0; i < c->_wq_len && cnt < WQ_IOV; i++) {
+            struct em__wq_entry *e = wq_at(c, i);
+            size_t off = i == 0 ? c->_wq_off : 0;
+            if (e->len == off)
+                continue; /* empty write: completes when reached */
+            iov[cnt].iov_base = (void *)(e->ptr + off);
+            iov[cnt].iov_len = e->len - off;
+            want += iov[cnt].iov_len;
+            cnt++;
+        }
+        ssize_t n = cnt ? send_iov(c->_io.fd, iov, cnt) : 0;
+        if (n == EM_EAGAIN)
+            break;
+        if (n < 0) {
+            em__tcp_conn_write_failed(c, (int)n);
+            return;
+        }
+        wq_advance(c, (size_t)n);
+        if ((size_t)n < want)
+            break; /* the kernel is full */
+    }
+    (void)after_drain(c);
+}
+
+/* Queue slices [i..n) with the first `off` bytes of slice i already sent. */
+static int wq_queue(em_tcp_conn *c, const em_slice *s, unsigned i, unsigned n, size_t off,
+                    size_t rest, unsigned flags, uint64_t token) {
+    if (flags & EM_TCP_WRITE_COPY) {
+        char *copy = NULL;
+        if (rest > 0) {
+            copy = malloc(rest);
+            if (!copy)
+                return EM_ENOMEM;
+            size_t at = 0;
+            for (; i < n; i++, off = 0) {
+                memcpy(copy + at, s[i].ptr + off, s[i].len - off);
+                at += s[i].len - off;
+            }
+        }
+        wq_push(c, copy, rest, token, copy != NULL, true);
+        return 0;
+    }
+    if (i == n) { /* only empty slices left: still needs an entry for the token */
+        wq_push(c, NULL, 0, token, false, true);
+        return 0;
+    }
+    for (; i < n; i++, off = 0)
+        wq_push(c, s[i].ptr + off, s[i].len - off, token, false, i + 1 == n);
+    return 0;
+}
+
+EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n, unsigned flags,
+                             uint64_t *token) {
+    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & (EM__TCP_SHUT_PENDING | EM__TCP_SHUT_DONE)))
+        return EM_ECLOSED;
+    if (c->_werr)
+        return c->_werr;
+    if (n > 0 && !slices)
+        return EM_EINVAL;
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (slices[i].len > SIZE_MAX - total)
+            return EM_ENOBUFS;
+        total += slices[i].len;
+    }
+    if (total > c->_opts.max_queue || c->_queued > c->_opts.max_queue - total)
+        return EM_ENOBUFS;
+    unsigned slots = (flags & EM_TCP_WRITE_COPY) ? 1 : (n ? n : 1);
+    uint64_t tok = c->_next_token + 1;
+    unsigned i = 0;
+    size_t off = 0, rest = total;
+    int err;
+    if (c->_wq_len > 0 || (c->_flags & EM__TCP_CONNECTING)) {
+        /* Everything gets queued: fail before anything is accepted. */
+        if ((err = wq_reserve(c, slots)) != 0)
+            return err;
+    } else {
+        struct iovec iov[WQ_IOV];
+        while (rest > 0) {
+            size_t cnt = 0, want = 0;
+            for (unsigned j = i; j < n && cnt < WQ_IOV; j++) {
+                size_t o = j == i ? off : 0;
+                if (slices[j].len == o)
+                    continue;
+                iov[cnt].iov_base = (void *)(slices[j].ptr + o);
+                iov[cnt].iov_len = slices[j].len - o;
+                want += iov[cnt].iov_len;
+                cnt++;
+            }
+            ssize_t w = send_iov(c->_io.fd, iov, cnt);
+            if (w == EM_EAGAIN)
+                break;
+            if (w < 0) {
+                if (rest == total)
+                    return (int)w; /* nothing sent: a plain failure */
+                /* Part of this write already went out; the stream is
+                 * broken and the caller learns it now. */
+                c->_werr = (int)w;
+                return (int)w;
+            }
+            rest -= (size_t)w;
+            size_t adv = (size_t)w + off;
+            while (i < n && adv >= slices[i].len) {
+                adv -= slices[i].len;
+                i++;
+            }
+            off = adv;
+            if ((size_t)w < want)
+                break;
+        }
+    }
+    if (rest == 0 && c->_wq_len == 0 && !(c->_flags & EM__TCP_CONNECTING)) {
+        c->_next_token = c->_done_token = tok;
+        if (token)
+            *token = tok;
+        em__tcp_conn_schedule_sent(c);
+        return 0;
+    }
+    /* The ring is allocated only once a connection first has to queue,
+     * so connections whose writes always go straight out never allocate. */
+    err = wq_reserve(c, slots);
+    if (!err)
+        err = wq_queue(c, slices, i, n, off, rest, flags, tok);
+    if (err) {
+        if (rest != total)
+            c->_werr = err; /* part went out: the byte stream is broken */
+        return err;
+    }
+    c->_next_token = tok;
+    if (token)
+        *token = tok;
+    err = em__tcp_conn_update_io(c);
+    if (err) {
+        c->_werr = err;
+        return err;
+    }
+    if (!(c->_flags & EM__TCP_THROTTLED) && c->_queued >= c->_opts.high_watermark) {
+        c->_flags |= EM__TCP_THROTTLED;
+        if (c->_cbs->on_throttled)
+            c->_cbs->on_throttled(c);
+    }
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* Helpers shared by the tcp tests (static inline: each test binary uses a
+ * different subset). */
+#ifndef TCP_TEST_UTIL_H
+#define TCP_TEST_UTIL_H
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "em_test.h"
+#include "ember/tcp.h"
+
+/* A blocking listener on 127.0.0.1 (or ::1) with a kernel-chosen port;
+ * *addr gets its address. Returns false if the family is unavailable. */
+static inline bool tt_listen(em_tcp_listener *l, em_sockaddr *addr, bool v6) {
+    em_sockaddr a = v6 ? em_sockaddr_loopback6(0) : em_sockaddr_loopback4(0);
+    int err = em_tcp_listen(l, &a, NULL);
+    if (v6 && (err == EM_EADDRNOTAVAIL || err == EM_EAFNOSUPPORT))
+        return false;
+    assert_int_equal(err, 0);
+    assert_int_equal(em_tcp_listener_addr(l, addr), 0);
+    assert_true(em_sockaddr_port(addr) != 0);
+    return true;
+}
+
+/* A connected loopback TCP pair of blocking fds: *a connected, *b accepted. */
+static inline void tt_pair(int *a, int *b) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    em_tcp_stream sa, sb;
+    assert_int_equal(em_tcp_connect(&sa, &addr, 5000), 0);
+    assert_int_equal(em_tcp_accept(&l, &sb, NULL, 5000), 0);
+    em_tcp_listener_close(&l);
+    *a = sa.fd;
+    *b = sb.fd;
+}
+
+/* Byte i of the test pattern stream. */
+static inline char tt_pat(uint64_t i) {
+    return (char)((i * 131u + (i >> 11)) & 0xff);
+}
+
+/* A thread reading a blocking fd to EOF, checking the pattern. Start it
+ * with tt_reader_start; tt_reader_join returns the byte count (or -1 on a
+ * mismatch or error). */
+typedef struct tt_reader {
+    pthread_t th;
+    int fd;
+    bool check;
+    int64_t total;
+} tt_reader;
+
+static inline void *tt_reader_main(void *arg) {
+    tt_reader *r = arg;
+    char buf[65536];
+    uint64_t off = 0;
+    for (;;) {
+        ssize_t n = read(r->fd, buf, sizeof buf);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r->total = -1;
+            return NULL;
+        }
+        for (ssize_t i = 0; r->check && i < n; i++) {
+            if (buf[i] != tt_pat(off + (uint64_t)i)) {
+                r->total = -1;
+                return NULL;
+            }
+        }
+        off += (uint64_t)n;
+    }
+    r->total = (int64_t)off;
+    return NULL;
+}
+
+static inline void tt_reader_start(tt_reader *r, int fd, bool check) {
+    r->fd = fd;
+    r->check = check;
+    r->total = 0;
+    assert_int_equal(pthread_create(&r->th, NULL, tt_reader_main, r), 0);
+}
+
+static inline int64_t tt_reader_join(tt_reader *r) {
+    pthread_join(r->th, NULL);
+    return r->total;
+}
+
+#endif

@@ -1,0 +1,313 @@
+/* Async connections on the loop: echo between a server and a client conn,
+ * half-close, closing inside on_read, a full read buffer. */
+#include <stdlib.h>
+
+#include "tcp_test_util.h"
+
+/* ---- async echo: server conns echo, one client checks ------------------ */
+
+typedef struct echo_conn {
+    em_tcp_conn c;
+    int eof, closed;
+} echo_conn;
+
+typedef struct echo_world {
+    em_tcp_server srv;
+    echo_conn server_side;
+    echo_conn client;
+    int accepted, connected;
+    char *payload;
+    size_t len, got;
+    bool mismatch;
+} echo_world;
+
+static echo_world *W; /* test-local: one echo test runs at a time */
+
+static void on_close(em_tcp_conn *c) {
+    EM_CONTAINER_OF(c, echo_conn, c)->closed++;
+}
+
+static void server_on_read(em_tcp_conn *c, ssize_t n) {
+    echo_conn *e = EM_CONTAINER_OF(c, echo_conn, c);
+    if (n < 0) {
+        assert_int_equal(n, EM_EOF);
+        e->eof++;
+        assert_int_equal(em_tcp_conn_shutdown(c), 0); /* after the queue drains */
+        return;
+    }
+    em_slice s = em_buf_slice(&c->in);
+    assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    em_buf_consume(&c->in, s.len);
+}
+
+static void client_on_read(em_tcp_conn *c, ssize_t n) {
+    echo_conn *e = EM_CONTAINER_OF(c, echo_conn, c);
+    if (n == EM_EOF) {
+        e->eof++;
+        return;
+    }
+    assert_true(n > 0);
+    em_slice s = em_buf_slice(&c->in);
+    assert_true(W->got + s.len <= W->len);
+    if (memcmp(s.ptr, W->payload + W->got, s.len) != 0)
+        W->mismatch = true;
+    W->got += s.len;
+    em_buf_consume(&c->in, s.len);
+}
+
+static const em_tcp_conn_cbs server_cbs = {.on_read = server_on_read};
+static const em_tcp_conn_cbs client_cbs = {.on_read = client_on_read};
+
+static void on_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    assert_int_equal(W->accepted, 0);
+    W->accepted++;
+    assert_int_equal(em_sockaddr_family(peer), AF_INET);
+    assert_int_equal(
+        em_tcp_conn_init(em_tcp_conn_loop(&W->client.c), &W->server_side.c, fd, &server_cbs, NULL),
+        0);
+    assert_int_equal(em_tcp_conn_read_start(&W->server_side.c), 0);
+}
+
+static void on_connect(em_tcp_conn *c, int status) {
+    assert_int_equal(status, 0);
+    W->connected++;
+    assert_int_equal(em_tcp_conn_read_start(c), 0);
+    /* Zero-copy: the payload outlives the connection. */
+    em_slice s = em_slice_make(W->payload, W->len);
+    assert_int_equal(em_tcp_conn_write(c, &s, 1, 0, NULL), 0);
+    assert_int_equal(em_tcp_conn_shutdown(c), 0);
+}
+
+static void test_async_echo(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    echo_world w = {0};
+    W = &w;
+    w.len = 3 * 1024 * 1024 + 17; /* larger than socket buffers: partial writes */
+    w.payload = malloc(w.len);
+    assert_non_null(w.payload);
+    for (size_t i = 0; i < w.len; i++)
+        w.payload[i] = tt_pat(i);
+
+    em_sockaddr any = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_server_start(&loop, &w.srv, &any, NULL, on_accept), 0);
+    assert_int_equal(em_tcp_listener_addr(&w.srv.listener, &addr), 0);
+    assert_int_equal(em_tcp_conn_connect(&loop, &w.client.c, &addr, &client_cbs, NULL, on_connect),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, w.client.eof == 1, 20000);
+    assert_int_equal(w.connected, 1);
+    assert_int_equal(w.accepted, 1);
+    assert_int_equal(w.server_side.eof, 1);
+    assert_int_equal(w.got, w.len);
+    assert_false(w.mismatch);
+
+    em_tcp_conn_close(&w.client.c, on_close);
+    em_tcp_conn_close(&w.server_side.c, on_close);
+    em_tcp_conn_close(&w.client.c, on_close); /* double close is a no-op */
+    em_tcp_server_close(&w.srv);
+    EM_TEST_RUN_UNTIL(&loop, w.client.closed && w.server_side.closed, 5000);
+    assert_int_equal(w.client.closed, 1);
+    assert_int_equal(em_loop_close(&loop), 0);
+    free(w.payload);
+}
+
+/* ---- the peer half-closes; we still answer ------------------------------- */
+
+typedef struct half {
+    em_tcp_conn c;
+    char got[16];
+    size_t n;
+    int eof, closed;
+} half;
+
+static void half_on_read(em_tcp_conn *c, ssize_t n) {
+    half *h = EM_CONTAINER_OF(c, half, c);
+    if (n == EM_EOF) {
+        h->eof++;
+        em_slice s = EM_SLICE_LIT("pong");
+        assert_int_equal(em_tcp_conn_write(c, &s, 1, 0, NULL), 0);
+        assert_int_equal(em_tcp_conn_shutdown(c), 0);
+        assert_int_equal(em_tcp_conn_write(c, &s, 1, 0, NULL), EM_ECLOSED);
+        return;
+    }
+    assert_true(n > 0);
+    assert_true(h->n + em_buf_len(&c->in) <= sizeof h->got);
+    memcpy(h->got + h->n, em_buf_data(&c->in), em_buf_len(&c->in));
+    h->n += em_buf_len(&c->in);
+    em_buf_consume(&c->in, em_buf_len(&c->in));
+}
+
+static void half_on_close(em_tcp_conn *c) {
+    EM_CONTAINER_OF(c, half, c)->closed++;
+}
+
+static void test_peer_half_close(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    static const em_tcp_conn_cbs cbs = {.on_read = half_on_read};
+    half h = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &h.c, fd, &cbs, NULL), 0);
+    assert_int_equal(em_tcp_conn_read_start(&h.c), 0);
+
+    assert_int_equal(write(peer, "ping", 4), 4);
+    assert_int_equal(shutdown(peer, SHUT_WR), 0);
+    EM_TEST_RUN_UNTIL(&loop, h.eof == 1, 10000);
+    assert_int_equal(h.n, 4);
+    assert_memory_equal(h.got, "ping", 4);
+    assert_int_equal(em_tcp_conn_read_start(&h.c), EM_EOF); /* the read side is over */
+
+    /* The reply and then our FIN reach the peer. */
+    char buf[8];
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(peer, buf + got, sizeof buf - got);
+        assert_true(n >= 0);
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    assert_int_equal(got, 4);
+    assert_memory_equal(buf, "pong", 4);
+    close(peer);
+    em_tcp_conn_close(&h.c, half_on_close);
+    EM_TEST_RUN_UNTIL(&loop, h.closed == 1, 5000);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* ---- closing inside on_read ------------------------------------------------ */
+
+typedef struct closer {
+    em_tcp_conn c;
+    int reads, *closed;
+} closer;
+
+static void closer_on_close(em_tcp_conn *c) {
+    closer *k = EM_CONTAINER_OF(c, closer, c);
+    (*k->closed)++;
+    free(k); /* the contract: memory may go in the close callback */
+}
+
+static void closer_on_read(em_tcp_conn *c, ssize_t n) {
+    closer *k = EM_CONTAINER_OF(c, closer, c);
+    k->reads++;
+    assert_true(n > 0);
+    /* Queue work that must be dropped cleanly: a copied write the peer
+     * will never read completely, and a pending on_sent. */
+    em_slice x = EM_SLICE_LIT("x"); /* fully sent: on_sent becomes pending */
+    assert_int_equal(em_tcp_conn_write(c, &x, 1, 0, NULL), 0);
+    static char big[1 << 20];
+    em_slice s = em_slice_make(big, sizeof big);
+    assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    em_tcp_conn_close(c, closer_on_close);
+    em_tcp_conn_close(c, closer_on_close);
+    /* c stays valid until the close callback: the bytes may still be read. */
+    assert_true(em_buf_len(&c->in) > 0);
+}
+
+static void test_close_inside_on_read(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    static const em_tcp_conn_cbs cbs = {.on_read = closer_on_read};
+    closer *k = malloc(sizeof *k);
+    assert_non_null(k);
+    int closed = 0;
+    k->reads = 0;
+    k->closed = &closed;
+    assert_int_equal(em_tcp_conn_init(&loop, &k->c, fd, &cbs, NULL), 0);
+    assert_int_equal(em_tcp_conn_read_start(&k->c), 0);
+    /* Data and EOF arrive together: only one on_read may run. The peer
+     * only half-closes so our writes inside on_read still succeed. */
+    assert_int_equal(write(peer, "data", 4), 4);
+    assert_int_equal(shutdown(peer, SHUT_WR), 0);
+    EM_TEST_RUN_UNTIL(&loop, closed == 1, 10000);
+    /* Run the loop dry: no callback may touch the freed conn (ASan). */
+    while (em_loop_run(&loop, EM_RUN_NOWAIT) > 0) {
+    }
+    assert_int_equal(closed, 1);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* ---- a full read buffer pauses reading ------------------------------------- */
+
+typedef struct filler {
+    em_tcp_conn c;
+    int nobufs, eof;
+    size_t total;
+} filler;
+
+static void filler_on_read(em_tcp_conn *c, ssize_t n) {
+    filler *f = EM_CONTAINER_OF(c, filler, c);
+    if (n == EM_ENOBUFS) {
+        f->nobufs++;
+        assert_int_equal(em_buf_len(&c->in), 1000); /* exactly read_max */
+        return;
+    }
+    if (n == EM_EOF) {
+        f->eof++;
+        return;
+    }
+    assert_true(n > 0);
+    assert_true(em_buf_len(&c->in) <= 1000);
+}
+
+static void test_read_buffer_full(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    static const em_tcp_conn_cbs cbs = {.on_read = filler_on_read};
+    em_tcp_conn_opts o = {.read_max = 1000, .read_chunk = 300};
+    filler f = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &f.c, fd, &cbs, &o), 0);
+    assert_int_equal(em_tcp_conn_read_start(&f.c), 0);
+    char buf[2500];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = tt_pat(i);
+    assert_int_equal(write(peer, buf, sizeof buf), (ssize_t)sizeof buf);
+    close(peer);
+
+    size_t off = 0;
+    while (f.eof == 0) {
+        EM_TEST_RUN_UNTIL(&loop, f.nobufs == 1 || f.eof == 1, 10000);
+        /* Consume everything, check it, resume. */
+        size_t len = em_buf_len(&f.c.in);
+        assert_memory_equal(em_buf_data(&f.c.in), buf + off, len);
+        off += len;
+        em_buf_consume(&f.c.in, len);
+        if (f.nobufs) {
+            f.nobufs = 0;
+            assert_int_equal(em_tcp_conn_read_start(&f.c), 0);
+        }
+    }
+    assert_int_equal(off, sizeof buf);
+    em_tcp_conn_close(&f.c, NULL);
+    EM_TEST_RUN_UNTIL(&loop, em_loop_active(&loop) == 0, 5000);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_init_bad_args(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_tcp_conn c;
+    static const em_tcp_conn_cbs no_read = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &c, 0, &no_read, NULL), EM_EINVAL);
+    static const em_tcp_conn_cbs cbs = {.on_read = filler_on_read};
+    assert_int_equal(em_tcp_conn_init(&loop, &c, -1, &cbs, NULL), EM_EINVAL);
+    em_tcp_conn_opts bad = {.high_watermark = 10, .low_watermark = 20};
+    assert_int_equal(em_tcp_conn_init(&loop, &c, 0, &cbs, &bad), EM_EINVAL);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_async_echo),           cmocka_unit_test(test_peer_half_close),
+        cmocka_unit_test(test_close_inside_on_read), cmocka_unit_test(test_read_buffer_full),
+        cmocka_unit_test(test_init_bad_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

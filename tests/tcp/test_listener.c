@@ -1,0 +1,110 @@
+/* Blocking listeners: accept timeout, peer address, listen options. */
+#include "tcp_test_util.h"
+
+static void test_accept_timeout(void **state) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    em_tcp_stream s;
+    assert_int_equal(em_tcp_accept(&l, &s, NULL, 50), EM_ETIMEDOUT);
+    assert_int_equal(s.fd, -1);
+    assert_int_equal(em_tcp_accept(&l, &s, NULL, -1), EM_EINVAL);
+    em_tcp_listener_close(&l);
+    em_tcp_listener_close(&l); /* twice is harmless */
+}
+
+static void accept_peer(bool v6) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    if (!tt_listen(&l, &addr, v6)) {
+        skip();
+        return;
+    }
+    /* The kernel completes the handshake from the backlog, so one thread
+     * can connect and then accept. */
+    em_tcp_stream c, s;
+    assert_int_equal(em_tcp_connect(&c, &addr, 5000), 0);
+    em_sockaddr peer, local;
+    assert_int_equal(em_tcp_accept(&l, &s, &peer, 5000), 0);
+    assert_int_equal(em_sock_local_addr(c.fd, &local), 0);
+    assert_true(em_sockaddr_equal(&peer, &local));
+    assert_int_equal(em_sockaddr_family(&peer), v6 ? AF_INET6 : AF_INET);
+    /* The accepted stream is blocking and works both ways. */
+    assert_int_equal(em_tcp_stream_write(&c, "ping", 4), 0);
+    char buf[4];
+    assert_int_equal(em_tcp_stream_read(&s, buf, 4), 4);
+    assert_memory_equal(buf, "ping", 4);
+    assert_int_equal(em_tcp_stream_close(&c), 0);
+    assert_int_equal(em_tcp_stream_read(&s, buf, 4), EM_EOF);
+    assert_int_equal(em_tcp_stream_close(&s), 0);
+    em_tcp_listener_close(&l);
+}
+
+static void test_accept_peer_v4(void **state) {
+    accept_peer(false);
+}
+static void test_accept_peer_v6(void **state) {
+    accept_peer(true);
+}
+
+static void test_reuseport(void **state) {
+    em_tcp_listen_opts o = {.reuseaddr = true, .reuseport = true};
+    em_sockaddr a = em_sockaddr_loopback4(0), addr;
+    em_tcp_listener l1, l2, l3;
+    assert_int_equal(em_tcp_listen(&l1, &a, &o), 0);
+    assert_int_equal(em_tcp_listener_addr(&l1, &addr), 0);
+    assert_int_equal(em_tcp_listen(&l2, &addr, &o), 0); /* same port: shared */
+    em_tcp_listen_opts plain = {.reuseaddr = true};
+    assert_int_equal(em_tcp_listen(&l3, &addr, &plain), EM_EADDRINUSE);
+    assert_int_equal(l3.fd, -1);
+    em_tcp_listener_close(&l1);
+    em_tcp_listener_close(&l2);
+}
+
+static void test_v6only(void **state) {
+    em_tcp_listen_opts o = {.reuseaddr = true, .v6only = true};
+    em_ip any6 = {.family = EM_IP_V6};
+    em_sockaddr a6, got;
+    em_sockaddr_from_ip(&a6, &any6, 0);
+    em_tcp_listener l6, l4;
+    int err = em_tcp_listen(&l6, &a6, &o);
+    if (err == EM_EAFNOSUPPORT || err == EM_EADDRNOTAVAIL) {
+        skip();
+        return;
+    }
+    assert_int_equal(err, 0);
+    assert_int_equal(em_tcp_listener_addr(&l6, &got), 0);
+    /* With V6ONLY the IPv4 side of the port is still free. */
+    em_sockaddr a4 = em_sockaddr_loopback4(em_sockaddr_port(&got));
+    assert_int_equal(em_tcp_listen(&l4, &a4, NULL), 0);
+    em_tcp_listener_close(&l4);
+    em_tcp_listener_close(&l6);
+
+    /* Without it the dual-stack listener holds the IPv4 port too. */
+    o.v6only = false;
+    assert_int_equal(em_tcp_listen(&l6, &a6, &o), 0);
+    assert_int_equal(em_tcp_listener_addr(&l6, &got), 0);
+    a4 = em_sockaddr_loopback4(em_sockaddr_port(&got));
+    assert_int_equal(em_tcp_listen(&l4, &a4, NULL), EM_EADDRINUSE);
+    em_tcp_listener_close(&l6);
+}
+
+static void test_bad_args(void **state) {
+    em_tcp_listener l;
+    em_sockaddr a = em_sockaddr_loopback4(0);
+    em_tcp_listen_opts o = {.backlog = -1};
+    assert_int_equal(em_tcp_listen(&l, &a, &o), EM_EINVAL);
+    assert_int_equal(em_tcp_listen(&l, NULL, NULL), EM_EINVAL);
+    em_tcp_stream s;
+    assert_int_equal(em_tcp_connect(&s, NULL, 0), EM_EINVAL);
+    assert_int_equal(em_tcp_connect(&s, &a, -5), EM_EINVAL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_timeout), cmocka_unit_test(test_accept_peer_v4),
+        cmocka_unit_test(test_accept_peer_v6), cmocka_unit_test(test_reuseport),
+        cmocka_unit_test(test_v6only),         cmocka_unit_test(test_bad_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

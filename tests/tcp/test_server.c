@@ -1,0 +1,204 @@
+/* Async server: batched accepts, pause/resume, close inside the accept
+ * callback, and running out of file descriptors (EMFILE). */
+#include <fcntl.h>
+#include <sys/resource.h>
+
+#include "tcp_test_util.h"
+
+typedef struct srv_state {
+    em_tcp_server srv;
+    int fds[64];
+    int naccepted;
+    int overload_fds[8];
+    int noverload;
+    bool keep_overload_fd; /* hold the overload fd: the reserve cannot return */
+    bool close_in_accept;
+} srv_state;
+
+static void on_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    srv_state *st = srv->data;
+    assert_true(st->naccepted < 64);
+    assert_int_equal(em_sockaddr_family(peer), AF_INET);
+    assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    st->fds[st->naccepted++] = fd;
+    if (st->close_in_accept)
+        em_tcp_server_close(srv);
+}
+
+static void on_overload(em_tcp_server *srv, int fd) {
+    srv_state *st = srv->data;
+    assert_true(st->noverload < 8);
+    /* Refuse politely: a last word, then close (or hold it, to test the
+     * timer path). */
+    assert_int_equal(write(fd, "busy", 4), 4);
+    st->overload_fds[st->noverload++] = fd;
+    if (!st->keep_overload_fd) {
+        close(fd);
+        st->overload_fds[st->noverload - 1] = -1;
+    }
+}
+
+static void start(em_loop *loop, srv_state *st, em_sockaddr *addr, unsigned batch) {
+    memset(st, 0, sizeof *st);
+    st->srv.data = st;
+    em_tcp_server_opts o = {.listen = {.reuseaddr = true},
+                            .accept_batch = batch,
+                            .emfile_retry_ms = 20,
+                            .on_overload = on_overload};
+    em_sockaddr any = em_sockaddr_loopback4(0);
+    assert_int_equal(em_tcp_server_start(loop, &st->srv, &any, &o, on_accept), 0);
+    assert_ptr_equal(st->srv.data, st);
+    assert_int_equal(em_tcp_listener_addr(&st->srv.listener, addr), 0);
+}
+
+static void finish(em_loop *loop, srv_state *st) {
+    em_tcp_server_close(&st->srv);
+    em_tcp_server_close(&st->srv); /* twice is harmless */
+    for (int i = 0; i < st->naccepted; i++)
+        close(st->fds[i]);
+    assert_int_equal(em_loop_close(loop), 0);
+}
+
+static void test_accept_many_and_pause(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 2); /* small batches: several turns needed */
+    em_tcp_stream cl[10];
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(em_tcp_connect(&cl[i], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 10, 10000);
+    assert_int_equal(st.srv.accepted, 10);
+
+    em_tcp_server_pause(&st.srv);
+    em_tcp_stream late;
+    assert_int_equal(em_tcp_connect(&late, &addr, 5000), 0);
+    /* Not watching: no accept can happen however many turns run. */
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(st.naccepted, 10);
+    assert_int_equal(em_tcp_server_resume(&st.srv), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 11, 10000);
+
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(em_tcp_stream_close(&cl[i]), 0);
+    assert_int_equal(em_tcp_stream_close(&late), 0);
+    finish(&loop, &st);
+    assert_int_equal(em_tcp_server_resume(&st.srv), EM_ECLOSED);
+}
+
+static void test_close_in_accept(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 0);
+    st.close_in_accept = true;
+    em_tcp_stream cl[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(em_tcp_connect(&cl[i], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 1, 10000);
+    for (int i = 0; i < 5; i++)
+        em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(st.naccepted, 1); /* the batch stopped at the close */
+    assert_int_equal(st.srv.listener.fd, -1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(em_tcp_stream_close(&cl[i]), 0);
+    finish(&loop, &st);
+}
+
+/* Fill the fd table up to a lowered RLIMIT_NOFILE. Returns how many fds
+ * were taken into fill[]. */
+static int fill_fds(int *fill, int max) {
+    int n = 0;
+    while (n < max) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            assert_true(errno == EMFILE || errno == ENFILE);
+            break;
+        }
+        fill[n++] = fd;
+    }
+    assert_true(n < max); /* we really hit the limit */
+    return n;
+}
+
+static bool read_busy(int fd) {
+    char buf[8];
+    ssize_t n = read(fd, buf, sizeof buf);
+    return n == 4 && memcmp(buf, "busy", 4) == 0;
+}
+
+static void test_emfile(void **state) {
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 0);
+
+    /* Clients first (they need fds too), then fill the table. */
+    em_tcp_stream c[6];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(em_tcp_connect(&c[i], &addr, 5000), 0);
+        assert_int_equal(em_tcp_stream_set_timeouts(&c[i], 10000, 10000), 0);
+    }
+    struct rlimit low = {.rlim_cur = (rlim_t)c[2].fd + 16, .rlim_max = old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    static int fill[4096];
+    int nfill = fill_fds(fill, 4096);
+
+    /* 1) Out of fds: the reserve fd lets ember accept each pending client
+     *    and hand it to on_overload, which answers "busy" and closes it. */
+    EM_TEST_RUN_UNTIL(&loop, st.noverload == 3, 10000);
+    assert_int_equal(st.naccepted, 0);
+    assert_int_equal(st.srv.overloaded, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(read_busy(c[i].fd));
+
+    /* 2) The overload callback now holds its fd, so the reserve cannot be
+     *    reopened after c[3] is refused... */
+    st.keep_overload_fd = true;
+    close(fill[--nfill]);
+    assert_int_equal(em_tcp_connect(&c[3], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.noverload == 4, 10000);
+    assert_true(read_busy(c[3].fd));
+    /* ...and the next EMFILE stops watching the listener and waits for the
+     *    retry timer instead of spinning. */
+    close(fill[--nfill]);
+    assert_int_equal(em_tcp_connect(&c[4], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, em_timer_active(&st.srv._retry), 10000);
+    assert_false(em_io_active(&st.srv._io));
+    assert_int_equal(st.noverload, 4);
+    assert_int_equal(st.naccepted, 0);
+
+    /* 3) With fds back, the timer resumes accepting and c[4] is served. */
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(st.overload_fds[3]);
+    st.overload_fds[3] = -1;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 1, 10000);
+    assert_int_equal(write(st.fds[0], "ok", 2), 2);
+    char buf[2];
+    assert_int_equal(em_tcp_stream_read(&c[4], buf, 2), 2);
+    assert_memory_equal(buf, "ok", 2);
+    assert_int_equal(em_tcp_connect(&c[5], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 2, 10000);
+    assert_int_equal(st.noverload, 4);
+
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(em_tcp_stream_close(&c[i]), 0);
+    finish(&loop, &st);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_many_and_pause),
+        cmocka_unit_test(test_close_in_accept),
+        cmocka_unit_test(test_emfile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,274 @@
+/* The write queue: backpressure against a peer that does not read,
+ * zero-copy partial writes, on_sent ordering, max_queue, late errors. */
+#include <stdlib.h>
+
+#include "tcp_internal.h"
+#include "tcp_test_util.h"
+
+typedef struct wq {
+    em_tcp_conn c;
+    uint64_t sent; /* last token reported */
+    int sent_calls;
+    bool sent_order_bad;
+    int throttled, unthrottled;
+    int err_calls, err, read_err;
+    int closed;
+} wq;
+
+static void wq_on_read(em_tcp_conn *c, ssize_t n) {
+    wq *w = EM_CONTAINER_OF(c, wq, c);
+    if (n < 0)
+        w->read_err = (int)n;
+}
+static void wq_on_sent(em_tcp_conn *c, uint64_t token) {
+    wq *w = EM_CONTAINER_OF(c, wq, c);
+    if (token <= w->sent || token > c->_next_token)
+        w->sent_order_bad = true;
+    w->sent = token;
+    w->sent_calls++;
+}
+static void wq_on_throttled(em_tcp_conn *c) {
+    wq *w = EM_CONTAINER_OF(c, wq, c);
+    w->throttled++;
+    assert_true(em_tcp_conn_throttled(c));
+}
+static void wq_on_unthrottled(em_tcp_conn *c) {
+    wq *w = EM_CONTAINER_OF(c, wq, c);
+    w->unthrottled++;
+    assert_false(em_tcp_conn_throttled(c));
+    assert_true(em_tcp_conn_queued(c) <= c->_opts.low_watermark);
+}
+static void wq_on_error(em_tcp_conn *c, int err) {
+    wq *w = EM_CONTAINER_OF(c, wq, c);
+    w->err_calls++;
+    w->err = err;
+}
+static void wq_on_close(em_tcp_conn *c) {
+    EM_CONTAINER_OF(c, wq, c)->closed++;
+}
+
+static const em_tcp_conn_cbs full_cbs = {
+    .on_read = wq_on_read,
+    .on_sent = wq_on_sent,
+    .on_throttled = wq_on_throttled,
+    .on_unthrottled = wq_on_unthrottled,
+    .on_error = wq_on_error,
+};
+
+static void small_buffers(int writer, int reader) {
+    int sz = 16 * 1024;
+    assert_int_equal(setsockopt(writer, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz), 0);
+    assert_int_equal(setsockopt(reader, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz), 0);
+}
+
+static void close_and_drain(em_loop *loop, wq *w) {
+    em_tcp_conn_close(&w->c, wq_on_close);
+    EM_TEST_RUN_UNTIL(loop, w->closed == 1, 5000);
+    assert_int_equal(em_loop_close(loop), 0);
+}
+
+static void test_backpressure_bounded(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    small_buffers(fd, peer);
+    em_tcp_conn_opts o = {
+        .high_watermark = 256 * 1024, .low_watermark = 64 * 1024, .max_queue = 1024 * 1024};
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, &o), 0);
+
+    /* The peer reads nothing: keep writing 64 KiB copies until refused. */
+    enum { CHUNK = 64 * 1024 };
+    char *chunk = malloc(CHUNK);
+    assert_non_null(chunk);
+    uint64_t off = 0, last = 0;
+    int err = 0;
+    for (int i = 0; i < 10000; i++) {
+        for (size_t j = 0; j < CHUNK; j++)
+            chunk[j] = tt_pat(off + j);
+        em_slice s = em_slice_make(chunk, CHUNK);
+        uint64_t tok = 0;
+        size_t before = em_tcp_conn_queued(&w.c);
+        err = em_tcp_conn_write(&w.c, &s, 1, EM_TCP_WRITE_COPY, &tok);
+        assert_true(em_tcp_conn_queued(&w.c) <= o.max_queue);
+        if (err) {
+            assert_int_equal(em_tcp_conn_queued(&w.c), before); /* nothing queued */
+            break;
+        }
+        assert_int_equal(tok, last + 1);
+        last = tok;
+        off += CHUNK;
+        /* Give the loop a turn now and then, as a real server would. */
+        if (i % 8 == 0)
+            em_loop_run(&loop, EM_RUN_NOWAIT);
+    }
+    assert_int_equal(err, EM_ENOBUFS);
+    assert_int_equal(w.throttled, 1);
+    assert_true(em_tcp_conn_throttled(&w.c));
+    assert_int_equal(w.unthrottled, 0);
+    assert_true(w.sent < last);
+    assert_true(em_tcp_conn_queued(&w.c) > o.max_queue - CHUNK);
+    assert_true(w.c._flags & EM__TCP_IO_W);
+
+    /* Now the peer reads; everything drains, in order, intact. */
+    tt_reader r;
+    tt_reader_start(&r, peer, true);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == last, 20000);
+    assert_int_equal(w.unthrottled, 1);
+    assert_int_equal(w.throttled, 1);
+    assert_false(w.sent_order_bad);
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0);
+    /* EPOLLOUT interest only while something is queued. */
+    assert_false(w.c._flags & EM__TCP_IO_W);
+    assert_false(em_io_active(&w.c._io));
+    assert_int_equal(em_tcp_conn_shutdown(&w.c), 0);
+    assert_int_equal(tt_reader_join(&r), (int64_t)off);
+    assert_int_equal(w.err_calls, 0);
+    close(peer);
+    free(chunk);
+    close_and_drain(&loop, &w);
+}
+
+static void test_zero_copy_partial(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    small_buffers(fd, peer);
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
+
+    /* More slices than IOV_MAX, of odd sizes, some empty, over one
+     * pattern buffer: partial writes land in the middle of slices. */
+    enum { NSLICE = 3000 };
+    size_t cap = 0;
+    for (unsigned i = 0; i < NSLICE; i++)
+        cap += (i * 7919u) % 2900;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (size_t i = 0; i < cap; i++)
+        buf[i] = tt_pat(i);
+    em_slice *sl = malloc(NSLICE * sizeof *sl);
+    assert_non_null(sl);
+    size_t at = 0;
+    for (unsigned i = 0; i < NSLICE; i++) {
+        size_t len = (i * 7919u) % 2900;
+        sl[i] = em_slice_make(buf + at, len);
+        at += len;
+    }
+    tt_reader r;
+    tt_reader_start(&r, peer, true);
+    /* Two writes: the second one goes behind the first in the queue. */
+    uint64_t t1 = 0, t2 = 0;
+    assert_int_equal(em_tcp_conn_write(&w.c, sl, NSLICE / 2, 0, &t1), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, sl + NSLICE / 2, NSLICE - NSLICE / 2, 0, &t2), 0);
+    assert_int_equal(t1, 1);
+    assert_int_equal(t2, 2);
+    assert_int_equal(w.sent_calls, 0); /* never from inside write */
+    EM_TEST_RUN_UNTIL(&loop, w.sent == 2, 20000);
+    assert_false(w.sent_order_bad);
+    assert_int_equal(em_tcp_conn_shutdown(&w.c), 0);
+    assert_int_equal(tt_reader_join(&r), (int64_t)cap);
+    close(peer);
+    free(sl);
+    free(buf);
+    close_and_drain(&loop, &w);
+}
+
+static void test_sent_coalesced(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
+    em_slice parts[2] = {EM_SLICE_LIT("ab"), EM_SLICE_LIT("c")};
+    uint64_t tok;
+    assert_int_equal(em_tcp_conn_write(&w.c, parts, 2, 0, &tok), 0);
+    assert_int_equal(tok, 1);
+    assert_int_equal(em_tcp_conn_write(&w.c, parts, 1, 0, &tok), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, NULL, 0, 0, &tok), 0); /* empty write */
+    assert_int_equal(tok, 3);
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0);
+    assert_int_equal(w.sent_calls, 0);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == 3, 5000);
+    assert_int_equal(w.sent_calls, 1); /* three completions, one call */
+    char buf[5];
+    assert_int_equal(read(peer, buf, 5), 5);
+    assert_memory_equal(buf, "abcab", 5);
+    close(peer);
+    close_and_drain(&loop, &w);
+}
+
+static void test_max_queue(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    em_tcp_conn_opts o = {.high_watermark = 500, .max_queue = 1000};
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, &o), 0);
+    static char big[1001];
+    em_slice s = em_slice_make(big, sizeof big);
+    uint64_t tok = 99;
+    assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, &tok), EM_ENOBUFS);
+    assert_int_equal(tok, 99); /* untouched, and no token used */
+    s.len = 10;
+    assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, &tok), 0);
+    assert_int_equal(tok, 1);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == 1, 5000);
+    close(peer);
+    close_and_drain(&loop, &w);
+}
+
+/* The peer resets while our queue is full: the error arrives later, through
+ * on_error, or through on_read when on_error is NULL. */
+static void late_error(bool with_on_error) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    small_buffers(fd, peer);
+    em_tcp_conn_cbs cbs = full_cbs;
+    if (!with_on_error)
+        cbs.on_error = NULL;
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &cbs, NULL), 0);
+    static char chunk[64 * 1024];
+    em_slice s = em_slice_make(chunk, sizeof chunk);
+    for (int i = 0; i < 1000 && em_tcp_conn_queued(&w.c) == 0; i++)
+        assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, NULL), 0);
+    assert_true(em_tcp_conn_queued(&w.c) > 0);
+
+    struct linger lg = {1, 0}; /* close with RST */
+    assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer);
+    if (with_on_error) {
+        EM_TEST_RUN_UNTIL(&loop, w.err_calls == 1, 10000);
+        assert_true(w.err == EM_ECONNRESET || w.err == EM_EPIPE);
+        assert_int_equal(w.read_err, 0);
+    } else {
+        EM_TEST_RUN_UNTIL(&loop, w.read_err != 0, 10000);
+        assert_true(w.read_err == EM_ECONNRESET || w.read_err == EM_EPIPE);
+    }
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0); /* the queue was dropped */
+    assert_true(em_tcp_conn_write(&w.c, &s, 1, 0, NULL) < 0);
+    close_and_drain(&loop, &w);
+}
+
+static void test_late_error_on_error(void **state) {
+    late_error(true);
+}
+static void test_late_error_on_read(void **state) {
+    late_error(false);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
+        cmocka_unit_test(test_sent_coalesced),       cmocka_unit_test(test_max_queue),
+        cmocka_unit_test(test_late_error_on_error),  cmocka_unit_test(test_late_error_on_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
