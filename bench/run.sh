@@ -11,5 +11,13 @@ echo "== timer wheel (bench_timer)"
 taskset -c 1 "$build/bench/bench_timer"
 
 echo
+echo "== HTTP parser (bench_parse)"
+taskset -c 1 "$build/bench/bench_parse"
+
+echo
 echo "== TCP echo ping-pong, 64-byte messages (bench/tcp_echo.sh)"
 bash "$here/tcp_echo.sh" "$build"
+
+echo
+echo "== TechEmpower plaintext: ember vs nginx vs Go (bench/tfb.sh)"
+bash "$here/tfb.sh" "$build"

@@ -99,14 +99,14 @@ static void on_retry(em_timer *t) {
     }
 }
 
-EM_API int em_tcp_server_start(em_loop *loop, em_tcp_server *srv, const em_sockaddr *addr,
+EM_API int em_tcp_server_adopt(em_loop *loop, em_tcp_server *srv, em_tcp_listener *l,
                                const em_tcp_server_opts *opts, em_tcp_accept_cb cb) {
-    if (!loop || !srv || !addr || !cb)
+    if (!loop || !srv || !l || l->fd < 0 || !cb)
         return EM_EINVAL;
     void *data = srv->data;
     memset(srv, 0, sizeof *srv);
     srv->data = data;
-    srv->listener.fd = -1;
+    srv->listener = *l;
     srv->_reserve_fd = -1;
     if (opts) {
         srv->_opts = *opts;
@@ -117,10 +117,7 @@ EM_API int em_tcp_server_start(em_loop *loop, em_tcp_server *srv, const em_socka
         srv->_opts.accept_batch = 64;
     if (!srv->_opts.emfile_retry_ms)
         srv->_opts.emfile_retry_ms = 100;
-    int err = em_tcp_listen(&srv->listener, addr, &srv->_opts.listen);
-    if (err)
-        return err;
-    err = em_sock_set_nonblock(srv->listener.fd, true);
+    int err = em_sock_set_nonblock(srv->listener.fd, true);
     if (!err) {
         srv->_reserve_fd = open_reserve();
         if (srv->_reserve_fd < 0)
@@ -140,9 +137,24 @@ EM_API int em_tcp_server_start(em_loop *loop, em_tcp_server *srv, const em_socka
         if (srv->_reserve_fd >= 0)
             close(srv->_reserve_fd);
         srv->_reserve_fd = -1;
-        em_tcp_listener_close(&srv->listener);
+        srv->listener.fd = -1; /* still the caller's on failure */
         srv->_flags = 0;
     }
+    return err;
+}
+
+EM_API int em_tcp_server_start(em_loop *loop, em_tcp_server *srv, const em_sockaddr *addr,
+                               const em_tcp_server_opts *opts, em_tcp_accept_cb cb) {
+    if (!loop || !srv || !addr || !cb)
+        return EM_EINVAL;
+    em_tcp_listen_opts lo = em_tcp_listen_opts_default();
+    em_tcp_listener l;
+    int err = em_tcp_listen(&l, addr, opts ? &opts->listen : &lo);
+    if (err)
+        return err;
+    err = em_tcp_server_adopt(loop, srv, &l, opts, cb);
+    if (err)
+        em_tcp_listener_close(&l);
     return err;
 }
 

@@ -88,6 +88,17 @@ extern "C" {
     X(EBODYTOOLARGE, -5009, "body too large")                                 \
     X(EBADVERSION, -5010, "unsupported protocol version")                     \
     X(ENOTIMPL, -5011, "not implemented")                                     \
+    X(ECLTE, -5012, "both Content-Length and Transfer-Encoding")              \
+    X(EBADCL, -5013, "invalid or conflicting Content-Length")                 \
+    X(EBADTE, -5014, "invalid Transfer-Encoding")                             \
+    X(EOBSFOLD, -5015, "obsolete header line folding")                        \
+    X(EBADHOST, -5016, "missing, duplicate or invalid Host")                  \
+    X(EBADHEADER, -5017, "malformed header field")                            \
+    X(EBADMETHOD, -5018, "invalid request method")                            \
+    X(EBADTARGET, -5019, "invalid request target")                            \
+    X(EBADCHUNK, -5020, "malformed chunked encoding")                         \
+    X(EEXTTOOLONG, -5021, "chunk extension too long")                         \
+    X(EBADEOL, -5022, "line not ended by CRLF")                               \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

@@ -215,6 +215,13 @@ EM_API EM_NODISCARD int em_tcp_server_start(em_loop *loop, em_tcp_server *srv,
                                             const em_sockaddr *addr,
                                             const em_tcp_server_opts *opts,
                                             em_tcp_accept_cb cb);
+/* Like em_tcp_server_start, but accept on an existing listener (one bound
+ * earlier, e.g. so several SO_REUSEPORT workers share a port chosen with
+ * port 0). On success the server owns *l; on failure the caller still does.
+ * opts->listen is ignored. */
+EM_API EM_NODISCARD int em_tcp_server_adopt(em_loop *loop, em_tcp_server *srv,
+                                            em_tcp_listener *l, const em_tcp_server_opts *opts,
+                                            em_tcp_accept_cb cb);
 /* Stop accepting (connections already accepted are untouched). */
 EM_API void em_tcp_server_pause(em_tcp_server *srv);
 EM_API int em_tcp_server_resume(em_tcp_server *srv);

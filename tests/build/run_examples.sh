@@ -4,6 +4,9 @@
 #                   "listening on HOST:PORT"; then <name>_client HOST:PORT runs
 #                   against it; then the server gets SIGTERM and must exit 0.
 #   <name>_client : run only by its server's case above.
+#   <name>_server with examples/<name>_server.check instead of a client: each
+#                   line "curl args... PATH | STATUS | SUBSTRING" is sent with
+#                   curl and the status and body checked.
 #   anything else : run alone (with --selftest if it accepts no arguments) and
 #                   must exit 0 within the time limit.
 # Every examples/*.c must have been built, so no example goes untested.
@@ -12,6 +15,22 @@ src=$1 bin=$2
 limit=${EXAMPLE_TIMEOUT:-30}
 fail=0 ran=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+run_checks() { # $1 = base name, $2 = HOST:PORT
+  local base=$1 addr=$2 line spec status want args path code rc=0
+  while IFS= read -r line; do
+    case "$line" in ''|'#'*) continue ;; esac
+    IFS='|' read -r spec status want <<<"$line"
+    eval "args=($spec)"
+    path=${args[-1]}; unset 'args[-1]'
+    status=$(echo $status); want=$(echo "$want" | sed 's/^ *//; s/ *$//')
+    code=$(timeout "$limit" curl -s -o "$tmp/body" -w '%{http_code}' "${args[@]}" "http://$addr$path")
+    if [ "$code" != "$status" ] || ! grep -qF -- "$want" "$tmp/body"; then
+      echo "examples: ${base}_server: '$spec' gave $code: $(head -c 200 "$tmp/body")"; rc=1
+    fi
+  done <"$src/examples/${base}_server.check"
+  return $rc
+}
 
 run_pair() { # $1 = base name
   local base=$1 out=$tmp/$1.out pid addr line i
@@ -29,7 +48,11 @@ run_pair() { # $1 = base name
     kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
   fi
   local rc=0
-  timeout "$limit" "$bin/${base}_client" "$addr" || { echo "examples: ${base}_client failed"; rc=1; }
+  if [ -f "$src/examples/${base}_server.check" ]; then
+    run_checks "$base" "$addr" || rc=1
+  else
+    timeout "$limit" "$bin/${base}_client" "$addr" || { echo "examples: ${base}_client failed"; rc=1; }
+  fi
   kill -TERM "$pid"
   local waited=0
   while kill -0 "$pid" 2>/dev/null && [ $waited -lt 100 ]; do sleep 0.05; waited=$((waited + 1)); done
@@ -46,7 +69,7 @@ for c in "$src"/examples/*.c; do
   case "$name" in
     *_client) [ -f "$src/examples/${name%_client}_server.c" ] || { echo "examples: $name has no server"; fail=1; } ;;
     *_server)
-      if [ -f "$src/examples/${name%_server}_client.c" ]; then
+      if [ -f "$src/examples/${name%_server}_client.c" ] || [ -f "$src/examples/$name.check" ]; then
         run_pair "${name%_server}" || fail=1
       else
         echo "examples: $name has no matching client"; fail=1

@@ -88,6 +88,27 @@ static void test_accept_many_and_pause(void **state) {
     assert_int_equal(em_tcp_server_resume(&st.srv), EM_ECLOSED);
 }
 
+/* A listener bound beforehand (how SO_REUSEPORT workers share a port
+ * picked with port 0) is adopted; on failure it stays the caller's. */
+static void test_adopt_listener(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    memset(&st, 0, sizeof st);
+    st.srv.data = &st;
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    assert_int_equal(em_tcp_server_adopt(&loop, &st.srv, &l, NULL, NULL), EM_EINVAL);
+    assert_int_equal(em_tcp_server_adopt(&loop, &st.srv, &l, NULL, on_accept), 0);
+    assert_int_equal(st.srv.listener.fd, l.fd);
+    em_tcp_stream c;
+    assert_int_equal(em_tcp_connect(&c, &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 1, 10000);
+    assert_int_equal(em_tcp_stream_close(&c), 0);
+    finish(&loop, &st);
+}
+
 static void test_close_in_accept(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -197,6 +218,7 @@ static void test_emfile(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_many_and_pause),
+        cmocka_unit_test(test_adopt_listener),
         cmocka_unit_test(test_close_in_accept),
         cmocka_unit_test(test_emfile),
     };

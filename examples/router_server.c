@@ -1,0 +1,56 @@
+/* Routing with parameters: ":name" captures one segment, "*name" the rest.
+ * Unknown paths get 404; a known path with the wrong method gets 405 and an
+ * Allow header; HEAD is served by the GET routes.
+ *
+ *   router_server [--port N]
+ *   curl http://127.0.0.1:N/users/42/posts/7
+ *   curl http://127.0.0.1:N/files/a/b/c.txt
+ *   curl -X DELETE http://127.0.0.1:N/users/42      -> 405, Allow: GET, HEAD, PUT
+ */
+#include "example.h"
+
+static void reply(em_http_ctx *cx, const char *fmt, em_slice a, em_slice b) {
+    char body[512];
+    int n = snprintf(body, sizeof body, fmt, (int)a.len, a.ptr, (int)b.len, b.ptr);
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"),
+                    em_slice_make(body, n < (int)sizeof body ? (size_t)n : sizeof body - 1));
+}
+
+static void get_user(em_http_ctx *cx, const em_http_handler *h) {
+    reply(cx, "user %.*s%.*s\n", em_http_param(cx, "id"), em_slice_make("", 0));
+}
+static void put_user(em_http_ctx *cx, const em_http_handler *h) {
+    reply(cx, "updated user %.*s with %.*s\n", em_http_param(cx, "id"), cx->body);
+}
+static void get_post(em_http_ctx *cx, const em_http_handler *h) {
+    reply(cx, "post %.*s of user %.*s\n", em_http_param(cx, "post"), em_http_param(cx, "id"));
+}
+static void get_file(em_http_ctx *cx, const em_http_handler *h) {
+    reply(cx, "file '%.*s'%.*s\n", em_http_param(cx, "path"), em_slice_make("", 0));
+}
+
+int main(int argc, char **argv) {
+    unsigned port = example_arg(argc, argv, "--port", 8080);
+    static const em_http_handler user = { get_user, NULL, NULL }, update = { put_user, NULL, NULL },
+                                 post = { get_post, NULL, NULL }, file = { get_file, NULL, NULL };
+    em_http_router r;
+    em_http_router_init(&r);
+    int rc = em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/users/:id"), (void *)&user);
+    rc = rc ? rc : em_http_router_add(&r, EM_HTTP_PUT, EM_SLICE_LIT("/users/:id"), (void *)&update);
+    rc = rc ? rc
+            : em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/users/:id/posts/:post"),
+                                 (void *)&post);
+    rc = rc ? rc : em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/files/*path"), (void *)&file);
+    if (rc) {
+        fprintf(stderr, "router_server: %s\n", em_strerror(rc));
+        return 1;
+    }
+    em_http_handler root = em_http_router_as_handler(&r);
+    em_http_server_opts opts = { .handler = &root };
+    em_sockaddr addr = em_sockaddr_loopback4((uint16_t)port);
+    rc = em_http_serve(&addr, &opts, example_ready, NULL);
+    em_http_router_free(&r);
+    if (rc)
+        fprintf(stderr, "router_server: %s\n", em_strerror(rc));
+    return rc ? 1 : 0;
+}

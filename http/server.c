@@ -1,0 +1,162 @@
+/* The server on one loop: listening, admission control, the Date timer and
+ * graceful shutdown. Connections live in server_conn.c. */
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_internal.h"
+#include "server_internal.h"
+
+static void on_date(em_timer *t) { em__http_date_update(t->data); }
+static void on_shutdown_deadline(em_timer *t);
+
+/* Refuse a connection politely: one 503 and close. Never blocks: if the
+ * socket cannot take the bytes at once, the client just sees the close. */
+static void reject(em_http_server *srv, int fd) {
+    em_slice r = em__http_overload_response();
+    srv->rejected++;
+    ssize_t n = send(fd, r.ptr, r.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)n;
+    close(fd);
+}
+
+static void on_accept(em_tcp_server *tsrv, int fd, const em_sockaddr *peer) {
+    em_http_server *srv = tsrv->data;
+    if ((srv->_flags & SRV_SHUTTING_DOWN) || srv->_nconns >= srv->_opts.max_connections) {
+        reject(srv, fd);
+        return;
+    }
+    em__http_conn_accept(srv, fd);
+}
+
+static void on_overload(em_tcp_server *tsrv, int fd) { reject(tsrv->data, fd); }
+
+static void fill_defaults(em_http_server_opts *o) {
+    em_http_limits *l = &o->limits;
+    if (!l->max_start_line)
+        l->max_start_line = EM_HTTP_DEFAULT_MAX_START_LINE;
+    if (!l->max_header_bytes)
+        l->max_header_bytes = EM_HTTP_DEFAULT_MAX_HEADER_BYTES;
+    if (!l->max_headers)
+        l->max_headers = EM_HTTP_DEFAULT_MAX_HEADERS;
+    if (!l->max_body)
+        l->max_body = EM_HTTP_DEFAULT_MAX_BODY;
+    if (!l->max_chunk_ext)
+        l->max_chunk_ext = EM_HTTP_DEFAULT_MAX_CHUNK_EXT;
+    if (!l->max_trailer_bytes)
+        l->max_trailer_bytes = EM_HTTP_DEFAULT_MAX_TRAILER_BYTES;
+    if (!l->max_trailers)
+        l->max_trailers = EM_HTTP_DEFAULT_MAX_TRAILERS;
+    if (!o->max_connections)
+        o->max_connections = 100000;
+    if (!o->header_timeout_ms)
+        o->header_timeout_ms = 10000;
+    if (!o->body_timeout_ms)
+        o->body_timeout_ms = 30000;
+    if (!o->idle_timeout_ms)
+        o->idle_timeout_ms = 60000;
+    if (!o->write_timeout_ms)
+        o->write_timeout_ms = 30000;
+    if (!o->shutdown_timeout_ms)
+        o->shutdown_timeout_ms = 10000;
+}
+
+/* Start with either an address to listen on or a listener to adopt. */
+int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr *addr,
+                          em_tcp_listener *l, const em_http_server_opts *opts) {
+    if (!loop || !srv || !opts || !opts->handler || !opts->handler->fn)
+        return EM_EINVAL;
+    if (opts->limits.max_body > SIZE_MAX / 2)
+        return EM_EINVAL;
+    void *data = srv->data;
+    memset(srv, 0, sizeof *srv);
+    srv->data = data;
+    srv->_loop = loop;
+    srv->_opts = *opts;
+    fill_defaults(&srv->_opts);
+    em_buf_init(&srv->_out, 0);
+    em_buf_init(&srv->_aout, 0);
+
+    em_tcp_server_opts t = {0};
+    t.listen = em_tcp_listen_opts_default();
+    t.listen.reuseport = opts->reuseport;
+    t.on_overload = on_overload;
+    srv->tcp.data = srv;
+    int rc = l ? em_tcp_server_adopt(loop, &srv->tcp, l, &t, on_accept)
+               : em_tcp_server_start(loop, &srv->tcp, addr, &t, on_accept);
+    if (rc)
+        return rc;
+    em__http_date_update(srv);
+    em_timer_init(loop, &srv->_date_timer, on_date);
+    srv->_date_timer.data = srv;
+    em_timer_start(&srv->_date_timer, 1000, 1000);
+    em_timer_init(loop, &srv->_shutdown_timer, on_shutdown_deadline);
+    srv->_shutdown_timer.data = srv;
+    srv->_flags = SRV_RUNNING;
+    return 0;
+}
+
+int em_http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr *addr,
+                         const em_http_server_opts *opts) {
+    if (!addr)
+        return EM_EINVAL;
+    return em__http_server_start(loop, srv, addr, NULL, opts);
+}
+
+unsigned em_http_server_connections(const em_http_server *srv) { return srv->_nconns; }
+
+int em_http_server_addr(const em_http_server *srv, em_sockaddr *out) {
+    return em_tcp_listener_addr(&srv->tcp.listener, out);
+}
+
+static void finish_shutdown(em_http_server *srv) {
+    em_timer_stop(&srv->_date_timer);
+    em_timer_stop(&srv->_shutdown_timer);
+    struct em__http_exchange *ex;
+    while ((ex = srv->_free_ex)) {
+        srv->_free_ex = ex->next_free;
+        em__http_exchange_free(ex);
+    }
+    srv->_nfree_ex = 0;
+    em_buf_free(&srv->_out);
+    em_buf_free(&srv->_aout);
+    srv->_flags &= ~SRV_RUNNING;
+    if (srv->_on_closed)
+        srv->_on_closed(srv);
+}
+
+void em__http_server_drained(em_http_server *srv) {
+    if (!(srv->_flags & SRV_RUNNING))
+        return;
+    finish_shutdown(srv);
+}
+
+static void on_drained_task(em_task *t) { em__http_server_drained(t->data); }
+
+/* The deadline passed: whatever is still open is closed now. */
+static void on_shutdown_deadline(em_timer *t) {
+    em_http_server *srv = t->data;
+    while (srv->_conns)
+        em__http_conn_close(srv->_conns, EM_ECANCELED);
+}
+
+void em_http_server_shutdown(em_http_server *srv, void (*cb)(em_http_server *srv)) {
+    srv->_on_closed = cb;
+    if (!(srv->_flags & SRV_RUNNING) || (srv->_flags & SRV_SHUTTING_DOWN))
+        return;
+    srv->_flags |= SRV_SHUTTING_DOWN;
+    em_tcp_server_close(&srv->tcp);
+    struct em__http_conn *conn = srv->_conns, *next;
+    for (; conn; conn = next) {
+        next = conn->next;
+        em__http_conn_shutdown(conn);
+    }
+    if (srv->_nalive == 0) {
+        /* Nothing to wait for; still report from the loop, not from here. */
+        srv->_task.cb = on_drained_task;
+        srv->_task.data = srv;
+        em_loop_defer(srv->_loop, &srv->_task);
+        return;
+    }
+    em_timer_start(&srv->_shutdown_timer, srv->_opts.shutdown_timeout_ms, 0);
+}
