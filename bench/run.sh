@@ -15,6 +15,10 @@ echo "== HTTP parser (bench_parse)"
 taskset -c 1 "$build/bench/bench_parse"
 
 echo
+echo "== Memory per idle keep-alive connection, ember vs nginx (bench/idle_conns.sh)"
+bash "$here/idle_conns.sh" "$build"
+
+echo
 echo "== TCP echo ping-pong, 64-byte messages (bench/tcp_echo.sh)"
 bash "$here/tcp_echo.sh" "$build"
 

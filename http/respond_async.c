@@ -61,6 +61,7 @@ int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token) {
         return rc; /* queue full: wait for on_unthrottled */
     if (rc)
         return stream_broken(cx, rc);
+    cx->_sent += data.len;
     if (em_tcp_conn_queued(&conn->tcp) && conn->tmo != TMO_WRITE) {
         conn->tmo = TMO_WRITE;
         em_timer_start(&conn->timer, conn->srv->_opts.write_timeout_ms, 0);

@@ -64,9 +64,22 @@ static bool will_close(em_http_ctx *cx) {
     return close;
 }
 
+/* The end of every head: the Connection header when it is needed, the
+ * handler's own headers, the blank line. */
+static int put_tail(em_http_ctx *cx, em_buf *b) {
+    struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
+    int rc = 0;
+    if (will_close(cx))
+        rc = PUT_LIT(b, "Connection: close\r\n");
+    else if (cx->req.version_minor == 0)
+        rc = PUT_LIT(b, "Connection: keep-alive\r\n"); /* 1.0 keep-alive is opt-in */
+    if (!rc && em_buf_len(&ex->hdrs))
+        rc = put(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
+    return rc ? rc : PUT_LIT(b, "\r\n");
+}
+
 int em__http_write_head(em_http_ctx *cx, int status, em_slice content_type, int64_t length) {
     struct em__http_conn *conn = cx->_conn;
-    struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
     em_http_server *srv = conn->srv;
     em_buf *b = em__http_out(cx);
     int rc = put_status_line(b, status);
@@ -88,15 +101,7 @@ int em__http_write_head(em_http_ctx *cx, int status, em_slice content_type, int6
             rc = rc ? rc : PUT_LIT(b, "\r\n");
         }
     }
-    if (!rc) {
-        if (will_close(cx))
-            rc = PUT_LIT(b, "Connection: close\r\n");
-        else if (cx->req.version_minor == 0)
-            rc = PUT_LIT(b, "Connection: keep-alive\r\n");
-    }
-    if (!rc && em_buf_len(&ex->hdrs))
-        rc = put(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
-    return rc ? rc : PUT_LIT(b, "\r\n");
+    return rc ? rc : put_tail(cx, b);
 }
 
 int em__http_write_error(struct em__http_conn *conn, int status) {
@@ -185,8 +190,10 @@ int em_http_respond(em_http_ctx *cx, int status, em_slice content_type, em_slice
     if (!status_has_body(status))
         body.len = 0;
     rc = em__http_write_head(cx, status, content_type, (int64_t)body.len);
-    if (!rc && body.len && cx->req.method_id != EM_HTTP_HEAD)
+    if (!rc && body.len && cx->req.method_id != EM_HTTP_HEAD) {
         rc = em_buf_append(em__http_out(cx), body.ptr, body.len);
+        cx->_sent = body.len;
+    }
     return em__http_finish(cx, rc);
 }
 
@@ -233,22 +240,15 @@ int em_http_respond_prebuilt(em_http_ctx *cx, const em_http_prebuilt *p) {
     int rc = em__http_answerable(cx);
     if (rc)
         return rc;
-    struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
     em_http_server *srv = cx->_conn->srv;
     em_buf *b = em__http_out(cx);
     cx->_status = p->_status;
     rc = put(b, p->_head, p->_head_len);
     rc = rc ? rc : put(b, srv->_date, srv->_date_len);
-    if (!rc) {
-        if (will_close(cx))
-            rc = PUT_LIT(b, "Connection: close\r\n");
-        else if (cx->req.version_minor == 0)
-            rc = PUT_LIT(b, "Connection: keep-alive\r\n");
-    }
-    if (!rc && em_buf_len(&ex->hdrs))
-        rc = put(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
-    rc = rc ? rc : PUT_LIT(b, "\r\n");
-    if (!rc && p->_body.len && cx->req.method_id != EM_HTTP_HEAD)
+    rc = rc ? rc : put_tail(cx, b);
+    if (!rc && p->_body.len && cx->req.method_id != EM_HTTP_HEAD) {
         rc = put(b, p->_body.ptr, p->_body.len);
+        cx->_sent = p->_body.len;
+    }
     return em__http_finish(cx, rc);
 }

@@ -7,7 +7,10 @@
 #include "http_internal.h"
 #include "server_internal.h"
 
-static void on_date(em_timer *t) { em__http_date_update(t->data); }
+static void on_date(em_timer *t) {
+    em__http_date_update(t->data);
+    em__http_log_flush(t->data);
+}
 static void on_shutdown_deadline(em_timer *t);
 
 /* Refuse a connection politely: one 503 and close. Never blocks: if the
@@ -86,6 +89,10 @@ int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr 
                : em_tcp_server_start(loop, &srv->tcp, addr, &t, on_accept);
     if (rc)
         return rc;
+    if (opts->access_log_fd > 0 && (rc = em__http_log_open(srv, opts->access_log_fd)) != 0) {
+        em_tcp_server_close(&srv->tcp);
+        return rc;
+    }
     em__http_date_update(srv);
     em_timer_init(loop, &srv->_date_timer, on_date);
     srv->_date_timer.data = srv;
@@ -120,6 +127,7 @@ static void finish_shutdown(em_http_server *srv) {
     srv->_nfree_ex = 0;
     em_buf_free(&srv->_out);
     em_buf_free(&srv->_aout);
+    em__http_log_close(srv);
     srv->_flags &= ~SRV_RUNNING;
     if (srv->_on_closed)
         srv->_on_closed(srv);

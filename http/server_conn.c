@@ -359,6 +359,8 @@ void em__http_exchange_done(em_http_ctx *cx) {
     struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
     if (!conn || conn->ex != ex)
         return;
+    if (conn->srv->_log)
+        em__http_log_request(conn, cx);
     em_buf_consume(&conn->tcp.in, ex->msg_len);
     if (cx->_state & CX_CLOSE)
         conn->flags |= CONN_CLOSE_AFTER;

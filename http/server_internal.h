@@ -103,6 +103,16 @@ int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr 
 /* The last connection of a shutting-down server was freed. */
 void em__http_server_drained(em_http_server *srv);
 
+/* ---- access_log.c ---- */
+/* Start the writer thread for fd. Returns 0 or em_err. */
+int em__http_log_open(em_http_server *srv, int fd);
+/* Append the line for a finished request (conn still open). */
+void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx);
+/* Hand what is buffered to the writer (once a second, and at close). */
+void em__http_log_flush(em_http_server *srv);
+/* Flush, stop and join the writer. */
+void em__http_log_close(em_http_server *srv);
+
 /* ---- server_conn.c ---- */
 /* Make srv->_out conn's burst buffer, flushing another connection's. */
 void em__http_claim_out(struct em__http_conn *conn);

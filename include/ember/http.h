@@ -471,6 +471,7 @@ struct em_http_ctx {
     const em_http_stream_cbs *_scbs;
     unsigned _state;
     int _status;
+    uint64_t _sent;             /* response body bytes, for the access log */
 };
 
 typedef struct em_http_server_opts {
@@ -485,7 +486,9 @@ typedef struct em_http_server_opts {
     unsigned write_timeout_ms;      /* no write progress (0: 30 s) */
     unsigned shutdown_timeout_ms;   /* graceful shutdown deadline (0: 10 s) */
     bool reuseport;                 /* SO_REUSEPORT on the listener */
-    int access_log_fd;              /* > 0: buffered access log; 0: off */
+    int access_log_fd;              /* > 0: access log (common log format, HTTP date) written
+                                       to this fd by a background thread, so a
+                                       slow disk never blocks the loop; 0: off */
     unsigned workers;               /* em_http_serve only: loops (0: 1) */
     bool pin_workers;               /* em_http_serve only: pin to cores */
 } em_http_server_opts;
@@ -508,7 +511,7 @@ struct em_http_server {
     unsigned _nconns, _nalive, _nfree_ex; /* open, not yet freed, pooled */
     em_task _task;
     void (*_on_closed)(em_http_server *srv);
-    em_buf _log;
+    struct em__http_log *_log;    /* access log, when on */
     uint64_t requests;            /* statistics */
     uint64_t rejected;            /* 503s from admission control */
     unsigned _flags;

@@ -363,6 +363,33 @@ static void test_graceful_shutdown(void **state) {
     em_http_router_free(&router);
 }
 
+/* The access log reaches its fd through the writer thread, one line per
+ * request, all flushed by the shutdown. */
+static void test_access_log(void **state) {
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    test_server ts;
+    em_http_server_opts o = { .access_log_fd = p[1] };
+    start(&ts, &o);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\n"
+                "Content-Length: 3\r\n\r\nabc");
+    ts_wait_responses(&ts, fd, &in, 2);
+    close(fd);
+    stop(&ts);
+    char log[1024];
+    ssize_t n = read(p[0], log, sizeof log - 1);
+    assert_true(n > 0);
+    log[n] = 0;
+    assert_non_null(strstr(log, "127.0.0.1 - - ["));
+    assert_non_null(strstr(log, " GMT] \"GET /hello HTTP/1.1\" 200 13\n"));
+    assert_non_null(strstr(log, "\"POST /echo HTTP/1.1\" 200 3\n"));
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_keepalive),
@@ -377,6 +404,7 @@ int main(void) {
         cmocka_unit_test(test_max_requests),
         cmocka_unit_test(test_admission_503),
         cmocka_unit_test(test_graceful_shutdown),
+        cmocka_unit_test(test_access_log),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
