@@ -56,7 +56,11 @@ static bool status_has_body(int status) {
 static bool will_close(em_http_ctx *cx) {
     struct em__http_conn *conn = cx->_conn;
     em_http_server *srv = conn->srv;
+    struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
+    /* An answer before the streamed body was read: the rest of it is never
+     * read, so the connection cannot carry another request. */
     bool close = !(cx->req.flags & EM_HTTP_F_KEEP_ALIVE) || (conn->flags & CONN_CLOSE_AFTER) ||
+                 ex->stage == EX_BODY_STREAM ||
                  (srv->_flags & SRV_SHUTTING_DOWN) ||
                  (srv->_opts.max_requests && conn->nrequests >= srv->_opts.max_requests);
     if (close)

@@ -98,6 +98,7 @@ static struct em__http_exchange *ex_get(struct em__http_conn *conn) {
             return NULL;
         em_buf_init(&ex->body, (size_t)srv->_opts.limits.max_body);
         em_buf_init(&ex->hdrs, 64 * 1024);
+        em_buf_init(&ex->head, 0);
         ex->max_headers = max_headers;
     }
     em_http_parser_init(&ex->parser, &srv->_opts.limits);
@@ -112,12 +113,16 @@ static struct em__http_exchange *ex_get(struct em__http_conn *conn) {
     ex->stage = EX_HEAD;
     em_buf_clear(&ex->body);
     em_buf_clear(&ex->hdrs);
+    em_buf_clear(&ex->head);
+    ex->body_cb = NULL;
+    ex->body_left = 0;
     return ex;
 }
 
 void em__http_exchange_free(struct em__http_exchange *ex) {
     em_buf_free(&ex->body);
     em_buf_free(&ex->hdrs);
+    em_buf_free(&ex->head);
     free(ex);
 }
 
@@ -242,7 +247,7 @@ void em__http_conn_close(struct em__http_conn *conn, int err) {
     conn->ex = NULL;
     if (ex) {
         em_http_ctx *cx = &ex->cx;
-        if (ex->stage == EX_HANDLER && (cx->_state & CX_DEFERRED) && !(cx->_state & CX_DONE)) {
+        if (EX_OWNED_BY_HANDLER(ex) && (cx->_state & CX_DEFERRED) && !(cx->_state & CX_DONE)) {
             /* The handler still holds cx: it learns now, or when it answers. */
             cx->_state |= CX_ORPHAN;
             cx->_conn = NULL;
@@ -403,7 +408,8 @@ static void fail(struct em__http_conn *conn, int err) {
 static void run_handler(struct em__http_conn *conn, struct em__http_exchange *ex) {
     em_http_server *srv = conn->srv;
     em_http_ctx *cx = &ex->cx;
-    ex->stage = EX_HANDLER;
+    if (ex->stage != EX_BODY_STREAM)
+        ex->stage = EX_HANDLER;
     conn->nrequests++;
     srv->requests++;
     em__http_claim_out(conn);
@@ -416,6 +422,102 @@ static void run_handler(struct em__http_conn *conn, struct em__http_exchange *ex
     }
     if ((cx->_state & CX_DONE) && !(cx->_state & CX_DEFERRED))
         em__http_exchange_done(cx);
+}
+
+/* stream_bodies: the head is complete and a body follows. Keep a copy of
+ * the head (its slices must outlive the input they point into, which the
+ * body pieces now flow through), then let the handler start. */
+static bool start_body_stream(struct em__http_conn *conn, struct em__http_exchange *ex) {
+    em_http_ctx *cx = &ex->cx;
+    if (em_buf_append(&ex->head, em_buf_data(&conn->tcp.in), ex->head_len) != 0) {
+        fail(conn, EM_ENOMEM);
+        return false;
+    }
+    rebase(ex, em_buf_data(&ex->head));
+    em_buf_consume(&conn->tcp.in, ex->head_len);
+    ex->msg_len = 0; /* consumed as it arrives */
+    if (cx->req.body == EM_HTTP_BODY_CHUNKED) {
+        ex->chunked.trailers = NULL;
+        ex->chunked.max_trailers = 0;
+        em_http_chunked_init(&ex->chunked, &conn->srv->_opts.limits);
+    } else {
+        ex->body_left = cx->req.content_length;
+    }
+    if ((cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE) && !(conn->flags & CONN_SENT_100)) {
+        conn->flags |= CONN_SENT_100;
+        em__http_claim_out(conn);
+        if (em_buf_append(&conn->srv->_out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
+            em__http_conn_flush(conn);
+    }
+    set_timeout(conn, TMO_BODY);
+    ex->stage = EX_BODY_STREAM;
+    run_handler(conn, ex);
+    if (conn->flags & CONN_CLOSED)
+        return false;
+    /* Answered already (the body is then never read: the connection
+     * closes), or on to deliver_body with what is buffered. */
+    return true;
+}
+
+int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb) {
+    struct em__http_exchange *ex = EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
+    struct em__http_conn *conn = cx->_conn;
+    if (!cb || !conn || ex->stage != EX_BODY_STREAM || ex->body_cb)
+        return EM_EINVAL;
+    ex->body_cb = cb;
+    cx->_state |= CX_DEFERRED;
+    /* Inside the handler, process() goes on to deliver_body; later, the
+     * loop does. */
+    if (!(conn->flags & (CONN_IN_PROCESS | CONN_RESUME_QUEUED))) {
+        conn->flags |= CONN_RESUME_QUEUED;
+        em_loop_defer(conn->srv->_loop, &conn->resume);
+    }
+    return 0;
+}
+
+/* Hand buffered body bytes to the handler's body callback. */
+static bool deliver_body(struct em__http_conn *conn, struct em__http_exchange *ex) {
+    em_http_ctx *cx = &ex->cx;
+    if (!ex->body_cb)
+        return false; /* em_http_body_read() resumes us */
+    for (;;) {
+        const char *data = em_buf_data(&conn->tcp.in);
+        size_t len = em_buf_len(&conn->tcp.in);
+        em_slice piece = em_slice_make(data, 0);
+        bool last;
+        if (cx->req.body == EM_HTTP_BODY_CHUNKED) {
+            ssize_t r = len ? em_http_chunked_decode(&ex->chunked, data, len, &piece) : EM_EAGAIN;
+            if (r == EM_EAGAIN)
+                break;
+            if (r < 0) {
+                em__http_conn_close(conn, (int)r);
+                return false;
+            }
+            em_buf_consume(&conn->tcp.in, (size_t)r);
+            last = em_http_chunked_done(&ex->chunked);
+        } else {
+            size_t n = len < ex->body_left ? len : (size_t)ex->body_left;
+            if (!n && ex->body_left)
+                break;
+            piece.len = n;
+            ex->body_left -= n;
+            em_buf_consume(&conn->tcp.in, n);
+            last = ex->body_left == 0;
+        }
+        if (last) {
+            ex->stage = EX_HANDLER; /* the body is all read: reading pauses */
+            set_timeout(conn, TMO_NONE);
+        }
+        /* piece points into input that was consumed but not yet reused. */
+        if (piece.len || last)
+            ex->body_cb(cx, piece, last);
+        if ((conn->flags & CONN_CLOSED) || conn->ex != ex)
+            return !(conn->flags & CONN_CLOSED) && !conn->ex;
+        if (last)
+            return false;
+    }
+    set_timeout(conn, TMO_BODY);
+    return false;
 }
 
 /* Advance the exchange at the front of the input. Returns true to go on
@@ -434,7 +536,7 @@ static bool step(struct em__http_conn *conn) {
         }
         set_timeout(conn, TMO_HEADER);
     }
-    if (ex->stage != EX_HEAD && ex->base != data)
+    if (ex->stage >= EX_BODY_LENGTH && ex->stage <= EX_READY && ex->base != data)
         rebase(ex, data);
     em_http_ctx *cx = &ex->cx;
     switch (ex->stage) {
@@ -456,6 +558,8 @@ static bool step(struct em__http_conn *conn) {
         if (cx->req.body == EM_HTTP_BODY_NONE) {
             ex->msg_len = ex->head_len;
             ex->stage = EX_READY;
+        } else if (srv->_opts.stream_bodies) {
+            return start_body_stream(conn, ex);
         } else {
             if (cx->req.body == EM_HTTP_BODY_CHUNKED) {
                 ex->chunked.trailers = NULL;
@@ -516,6 +620,8 @@ static bool step(struct em__http_conn *conn) {
         set_timeout(conn, TMO_NONE);
         run_handler(conn, ex);
         return !(conn->flags & CONN_CLOSED) && !conn->ex;
+    case EX_BODY_STREAM:
+        return deliver_body(conn, ex);
     default:
         return false; /* EX_HANDLER: wait for the handler */
     }
@@ -537,7 +643,7 @@ static void process(struct em__http_conn *conn) {
     if (conn->flags & CONN_CLOSED)
         return;
     if (conn->flags & CONN_CLOSE_AFTER) {
-        if (!conn->ex || conn->ex->stage != EX_HANDLER)
+        if (!conn->ex || !EX_OWNED_BY_HANDLER(conn->ex))
             begin_close(conn);
         return;
     }
@@ -564,6 +670,10 @@ static void on_read(em_tcp_conn *c, ssize_t n) {
     }
     conn->flags |= CONN_PEER_EOF;
     struct em__http_exchange *ex = conn->ex;
+    if (ex && ex->stage == EX_BODY_STREAM) {
+        em__http_conn_close(conn, EM_EUNEXPECTEDEOF); /* the body was cut short */
+        return;
+    }
     if (ex && ex->stage == EX_HANDLER) {
         conn->flags |= CONN_CLOSE_AFTER; /* answer, then close */
         return;
@@ -579,7 +689,7 @@ static void on_read(em_tcp_conn *c, ssize_t n) {
 static void on_sent(em_tcp_conn *c, uint64_t token) {
     struct em__http_conn *conn = conn_of(c);
     struct em__http_exchange *ex = conn->ex;
-    if (ex && ex->stage == EX_HANDLER && ex->cx._scbs && ex->cx._scbs->on_sent)
+    if (ex && EX_OWNED_BY_HANDLER(ex) && ex->cx._scbs && ex->cx._scbs->on_sent)
         ex->cx._scbs->on_sent(&ex->cx, token);
     if (conn->flags & CONN_CLOSED)
         return;
@@ -604,14 +714,14 @@ static void on_sent(em_tcp_conn *c, uint64_t token) {
 static void on_throttled(em_tcp_conn *c) {
     struct em__http_conn *conn = conn_of(c);
     struct em__http_exchange *ex = conn->ex;
-    if (ex && ex->stage == EX_HANDLER && ex->cx._scbs && ex->cx._scbs->on_throttled)
+    if (ex && EX_OWNED_BY_HANDLER(ex) && ex->cx._scbs && ex->cx._scbs->on_throttled)
         ex->cx._scbs->on_throttled(&ex->cx);
 }
 
 static void on_unthrottled(em_tcp_conn *c) {
     struct em__http_conn *conn = conn_of(c);
     struct em__http_exchange *ex = conn->ex;
-    if (ex && ex->stage == EX_HANDLER && ex->cx._scbs && ex->cx._scbs->on_unthrottled) {
+    if (ex && EX_OWNED_BY_HANDLER(ex) && ex->cx._scbs && ex->cx._scbs->on_unthrottled) {
         ex->cx._scbs->on_unthrottled(&ex->cx);
         return;
     }

@@ -10,8 +10,12 @@ enum {
     EX_BODY_LENGTH,  /* reading a Content-Length body */
     EX_BODY_CHUNKED, /* decoding a chunked body */
     EX_READY,        /* complete: hand to the handler */
-    EX_HANDLER       /* the handler owns it (deferred or streaming) */
+    EX_HANDLER,      /* the handler owns it (deferred or streaming) */
+    EX_BODY_STREAM   /* the handler owns it and reads the body in pieces */
 };
+
+/* The handler has been called and the exchange is its until answered. */
+#define EX_OWNED_BY_HANDLER(ex) ((ex)->stage >= EX_HANDLER)
 
 /* em_http_ctx._state bits. */
 enum {
@@ -32,6 +36,9 @@ struct em__http_exchange {
     em_http_chunked chunked;
     em_http_ctx cx;
     em_buf body;      /* the de-chunked body */
+    em_buf head;      /* stream_bodies: a copy of the head, so the input can go */
+    em_http_body_cb body_cb; /* stream_bodies: where the pieces go */
+    uint64_t body_left;      /* stream_bodies, Content-Length: bytes to come */
     em_buf hdrs;      /* response header lines added by the handler */
     const char *base; /* address of the connection's input when the head parsed */
     size_t head_len;  /* bytes of the head */

@@ -489,6 +489,10 @@ typedef struct em_http_server_opts {
     int access_log_fd;              /* > 0: access log (common log format, HTTP date) written
                                        to this fd by a background thread, so a
                                        slow disk never blocks the loop; 0: off */
+    bool stream_bodies;             /* call handlers once the head is complete and
+                                       let them read bodies in pieces with
+                                       em_http_body_read (default: bodies
+                                       arrive whole in cx->body) */
     unsigned workers;               /* em_http_serve only: loops (0: 1) */
     bool pin_workers;               /* em_http_serve only: pin to cores */
 } em_http_server_opts;
@@ -591,6 +595,18 @@ EM_API EM_NODISCARD int em_http_stream_write(em_http_ctx *cx, em_slice data, uin
 EM_API int em_http_stream_end(em_http_ctx *cx);
 /* True while the stream's client reads slower than it is written. */
 EM_API bool em_http_stream_throttled(const em_http_ctx *cx);
+
+/* ---- streamed request bodies (em_http_server_opts.stream_bodies) ---------- */
+
+/* A piece of the request body (de-chunked), valid during the call; last is
+ * true on the final call (piece may then be empty). Answer after last, or
+ * earlier: an early answer closes the connection, the rest unread. */
+typedef void (*em_http_body_cb)(em_http_ctx *cx, em_slice piece, bool last);
+/* Start receiving the body of cx in pieces (implies em_http_defer; pass
+ * on_abort through em_http_defer first to learn of a client that goes away
+ * mid-body). Only with stream_bodies and a request that has a body (check
+ * cx->req.body != EM_HTTP_BODY_NONE). Returns 0 or EM_EINVAL. */
+EM_API EM_NODISCARD int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb);
 
 /* ---- routing and middleware ----------------------------------------------- */
 

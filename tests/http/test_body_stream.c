@@ -1,0 +1,139 @@
+/* Request bodies streamed to the handler in pieces (stream_bodies). */
+#include <stdlib.h>
+
+#include "http_server_util.h"
+
+typedef struct sink {
+    uint64_t bytes, sum;
+    int pieces, aborted;
+    bool early; /* answer at once, never read the body */
+} sink;
+static sink sk;
+
+static void on_piece(em_http_ctx *cx, em_slice piece, bool last) {
+    sk.pieces++;
+    sk.bytes += piece.len;
+    for (size_t i = 0; i < piece.len; i++)
+        sk.sum += (unsigned char)piece.ptr[i];
+    if (last) {
+        char body[64];
+        int n = snprintf(body, sizeof body, "got %llu", (unsigned long long)sk.bytes);
+        em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(body, (size_t)n));
+    }
+}
+
+static void on_abort(em_http_ctx *cx, int err) { sk.aborted++; }
+static const em_http_stream_cbs cbs = { .on_abort = on_abort };
+
+static void h_upload(em_http_ctx *cx, const em_http_handler *h) {
+    if (cx->req.body == EM_HTTP_BODY_NONE) {
+        em_http_respond_text(cx, 200, "no body");
+        return;
+    }
+    assert_int_equal(cx->body.len, 0);
+    if (sk.early) {
+        em_http_respond_text(cx, 413, "too big for me");
+        return;
+    }
+    em_http_defer(cx, &cbs);
+    assert_int_equal(em_http_body_read(cx, on_piece), 0);
+    assert_int_equal(em_http_body_read(cx, on_piece), EM_EINVAL); /* once */
+}
+static const em_http_handler handler = { h_upload, NULL, NULL };
+
+static void start(test_server *ts) {
+    memset(&sk, 0, sizeof sk);
+    em_http_server_opts o = { .handler = &handler, .stream_bodies = true,
+                              .limits = { .max_body = 64u * 1024 * 1024 } };
+    ts_start(ts, &o);
+}
+
+static void test_content_length_pieces(void **state) {
+    test_server ts;
+    start(&ts);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    enum { N = 3 * 1024 * 1024 };
+    char head[128];
+    int hn = snprintf(head, sizeof head, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", N);
+    ts_send(fd, head, (size_t)hn);
+    static char blk[64 * 1024];
+    uint64_t want_sum = 0;
+    for (size_t i = 0; i < sizeof blk; i++)
+        blk[i] = (char)(i * 7);
+    for (size_t i = 0; i < sizeof blk; i++)
+        want_sum += (unsigned char)blk[i];
+    want_sum *= N / sizeof blk;
+    /* Interleave sending and serving: the body never sits whole in memory. */
+    for (int sent = 0; sent < N; sent += (int)sizeof blk) {
+        ts_send(fd, blk, sizeof blk);
+        for (int i = 0; i < 4; i++)
+            em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    }
+    TS_SEND(fd, "GET /after HTTP/1.1\r\nHost: a\r\n\r\n"); /* keep-alive goes on */
+    ts_wait_responses(&ts, fd, &in, 2);
+    assert_int_equal(sk.bytes, N);
+    assert_int_equal(sk.sum, want_sum);
+    assert_true(sk.pieces > 1);
+    assert_non_null(strstr(in.buf, "got 3145728"));
+    assert_non_null(strstr(in.buf, "no body"));
+    close(fd);
+    ts_stop(&ts);
+}
+
+static void test_chunked_pieces(void **state) {
+    test_server ts;
+    start(&ts);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    for (int i = 0; i < 10; i++)
+        em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    TS_SEND(fd, "6\r\n world\r\n0\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_int_equal(sk.bytes, 11);
+    assert_non_null(strstr(in.buf, "got 11"));
+    close(fd);
+    ts_stop(&ts);
+}
+
+static void test_early_answer_closes(void **state) {
+    test_server ts;
+    start(&ts);
+    sk.early = true;
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nabc");
+    for (int i = 0; i < 20 && !strstr(in.buf, "\r\n\r\n"); i++)
+        ts_pump(&ts, fd, &in, ts_pred_responses, &(int){ 1 }, 3000);
+    assert_memory_equal(in.buf, "HTTP/1.1 413 ", 13);
+    assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+    close(fd);
+    ts_stop(&ts);
+}
+
+static void test_client_gone_mid_body(void **state) {
+    test_server ts;
+    start(&ts);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\npartial");
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    close(fd);
+    EM_TEST_RUN_UNTIL(&ts.loop, sk.aborted == 1, 3000);
+    assert_int_equal(sk.bytes, 7);
+    ts_stop(&ts);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_content_length_pieces),
+        cmocka_unit_test(test_chunked_pieces),
+        cmocka_unit_test(test_early_answer_closes),
+        cmocka_unit_test(test_client_gone_mid_body),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
