@@ -47,8 +47,10 @@ one_run() {
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v)} else if (v ~ /ms$/) {sub(/ms/,"",v); v*=1000} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000000}; print v}' <<<"$out")
+  # wrk's histogram sometimes prints 99% as 0 for very fast pipelined runs
+  # (its max is still right): report that as unknown (-1), not as 0 µs.
   awk -v r="$rps" -v p="$p99" -v d=$((t1 - t0)) -v n="$reqs" -v hz="$clk" \
-      'BEGIN {printf "%.0f %.0f %.2f\n", r, p, (d / hz) * 1e6 / n}'
+      'BEGIN {if (p == 0) p = -1; printf "%.0f %.0f %.2f\n", r, p, (d / hz) * 1e6 / n}'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
