@@ -2,13 +2,14 @@
 # Installs the Debian 12 packages ember needs for a given purpose, only if
 # some are missing. As root it runs apt-get; otherwise it prints the exact
 # command to run and fails.
-#   scripts/install-deps.sh build   compiler, cmake, cmocka, libraries
+#   scripts/install-deps.sh build   compiler, cmake, cmocka, libraries, and
+#                                   curl, wrk, nginx for tests/interop
 #   scripts/install-deps.sh asan    + clang and its sanitizer runtime
 #   scripts/install-deps.sh fuzz    + afl++
 #   scripts/install-deps.sh bench   + wrk, nginx, go
 set -euo pipefail
 
-build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev zlib1g-dev curl"
+build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev zlib1g-dev curl wrk nginx-light"
 pkgs="$build_pkgs"
 for purpose in "${@:-build}"; do
   case "$purpose" in

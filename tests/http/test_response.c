@@ -1,0 +1,89 @@
+/* http/response.c: response heads as the client sees them, and the checks
+ * on what handlers pass in. */
+#include "http_server_util.h"
+
+static em_http_prebuilt p204, p200;
+static int mode;
+
+static void h(em_http_ctx *cx, const em_http_handler *hd) {
+    switch (mode) {
+    case 0: /* header validation, then double answer */
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Bad Name"), EM_SLICE_LIT("v")), EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT(""), EM_SLICE_LIT("v")), EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-A"), EM_SLICE_LIT("a\r\nX-Evil: 1")),
+                         EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-A"), EM_SLICE_LIT("a")), 0);
+        assert_int_equal(em_http_respond(cx, 201, EM_SLICE_LIT("text/x"), EM_SLICE_LIT("made")), 0);
+        assert_int_equal(em_http_respond_text(cx, 200, "again"), EM_EALREADY);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-B"), EM_SLICE_LIT("b")), EM_EALREADY);
+        break;
+    case 1: /* 204 carries neither body nor length */
+        em_http_respond(cx, 204, EM_SLICE_LIT(""), EM_SLICE_LIT("ignored"));
+        break;
+    case 2:
+        em_http_respond_prebuilt(cx, &p204);
+        break;
+    case 3: /* nonsense status: a 500, not a malformed line */
+        em_http_respond_text(cx, 42, "x");
+        break;
+    default:
+        em_http_respond_prebuilt(cx, &p200);
+        break;
+    }
+}
+static const em_http_handler handler = { h, NULL, NULL };
+
+static void ask(test_server *ts, int m, ts_in *in) {
+    mode = m;
+    memset(in, 0, sizeof *in);
+    int fd = ts_connect(ts);
+    TS_SEND(fd, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    ts_pump(ts, fd, in, ts_pred_eof, NULL, 3000);
+    close(fd);
+}
+
+static void test_heads(void **state) {
+    assert_int_equal(em_http_prebuilt_init(&p204, 204, EM_SLICE_LIT(""), EM_SLICE_LIT("nope")), 0);
+    assert_int_equal(em_http_prebuilt_init(&p200, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("pre")), 0);
+    test_server ts;
+    em_http_server_opts o = { .handler = &handler };
+    ts_start(&ts, &o);
+    static ts_in in;
+
+    ask(&ts, 0, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 201 Created\r\n", 22);
+    assert_non_null(strstr(in.buf, "\r\nX-A: a\r\n"));
+    assert_null(strstr(in.buf, "X-Evil"));
+    assert_null(strstr(in.buf, "again"));
+    assert_non_null(strstr(in.buf, "Content-Type: text/x\r\nContent-Length: 4\r\n"));
+
+    ask(&ts, 1, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 204 No Content\r\n", 25);
+    assert_null(strstr(in.buf, "Content-Length"));
+    assert_null(strstr(in.buf, "ignored"));
+
+    ask(&ts, 2, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 204 No Content\r\n", 25);
+    assert_null(strstr(in.buf, "Content-Length"));
+    assert_null(strstr(in.buf, "nope"));
+
+    ask(&ts, 3, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 500 ", 13);
+
+    ask(&ts, 4, &in);
+    /* Every head: Server, a fresh Date, the length, the close asked for. */
+    assert_non_null(strstr(in.buf, "\r\nServer: ember\r\n"));
+    assert_non_null(strstr(in.buf, "\r\nDate: "));
+    assert_non_null(strstr(in.buf, " GMT\r\n"));
+    assert_non_null(strstr(in.buf, "Content-Length: 3\r\n"));
+    assert_non_null(strstr(in.buf, "Connection: close\r\n\r\npre"));
+
+    ts_stop(&ts);
+    em_http_prebuilt_free(&p204);
+    em_http_prebuilt_free(&p200);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_heads) };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
