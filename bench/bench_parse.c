@@ -93,7 +93,8 @@ int main(int argc, char **argv) {
     printf("parse_tfb_ns %.1f\n", measure(tfb_req, tlen, iters * 2));
     printf("# default level: %s; request sizes %zu and %zu bytes\n", names[def], blen, tlen);
     for (int l = EM__HTTP_SIMD_SCALAR; l <= EM__HTTP_SIMD_AVX2; l++) {
-        if (em__http_simd_force(l) != 0) continue;
+        if (em__http_simd_force(l) != 0)
+            continue;
         printf("parse_browser_ns_%s %.1f\n", names[l], measure(browser_req, blen, iters));
         printf("parse_tfb_ns_%s %.1f\n", names[l], measure(tfb_req, tlen, iters * 2));
     }

@@ -5,20 +5,20 @@
 #include "http_internal.h"
 
 enum {
-    C_SIZE0 = 0,   /* first hex digit of a chunk size */
-    C_SIZE,        /* more digits, or what follows them */
-    C_BWS,         /* whitespace after the size or a value: ';' must follow */
-    C_NAME0,       /* after ';': OWS, then an extension name */
+    C_SIZE0 = 0, /* first hex digit of a chunk size */
+    C_SIZE,      /* more digits, or what follows them */
+    C_BWS,       /* whitespace after the size or a value: ';' must follow */
+    C_NAME0,     /* after ';': OWS, then an extension name */
     C_NAME,
-    C_NAME_BWS,    /* whitespace after a name: '=' or ';' must follow */
-    C_VAL0,        /* after '=': OWS, then a token or a quoted-string */
+    C_NAME_BWS, /* whitespace after a name: '=' or ';' must follow */
+    C_VAL0,     /* after '=': OWS, then a token or a quoted-string */
     C_VAL,
-    C_QS,          /* inside a quoted-string */
-    C_QP,          /* after a backslash in a quoted-string */
-    C_QS_END,      /* after the closing quote */
-    C_LF,          /* CR seen at the end of the size line */
+    C_QS,     /* inside a quoted-string */
+    C_QP,     /* after a backslash in a quoted-string */
+    C_QS_END, /* after the closing quote */
+    C_LF,     /* CR seen at the end of the size line */
     C_DATA,
-    C_DATA_CR,     /* chunk data done: CRLF must follow */
+    C_DATA_CR, /* chunk data done: CRLF must follow */
     C_DATA_LF,
     C_TRAILERS,
     C_DONE
@@ -33,14 +33,20 @@ void em_http_chunked_init(em_http_chunked *c, const em_http_limits *limits) {
     c->max_trailers = cap;
 }
 
-bool em_http_chunked_done(const em_http_chunked *c) { return c->_state == C_DONE; }
+bool em_http_chunked_done(const em_http_chunked *c) {
+    return c->_state == C_DONE;
+}
 
-static inline int is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+static inline int is_ows(char ch) {
+    return ch == ' ' || ch == '\t';
+}
 
 static inline int hexval(unsigned char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
     ch |= 0x20;
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
     return -1;
 }
 
@@ -53,7 +59,8 @@ static ssize_t trailers(em_http_chunked *c, const char *buf, size_t len) {
         max_bytes = em__http_lim(l->max_trailer_bytes, max_bytes);
         max_n = em__http_lim(l->max_trailers, max_n);
     }
-    if (c->trailers && max_n > c->max_trailers) max_n = c->max_trailers;
+    if (c->trailers && max_n > c->max_trailers)
+        max_n = c->max_trailers;
     em_http_parser *tp = &c->_tp;
     if (tp->_base && tp->_base != buf && c->trailers) {
         for (size_t i = 0; i < tp->_nhdr; i++) {
@@ -62,8 +69,8 @@ static ssize_t trailers(em_http_chunked *c, const char *buf, size_t len) {
         }
     }
     tp->_base = buf;
-    ssize_t rc = em__http_parse_fields(tp, buf, len, max_bytes, c->trailers, max_n,
-                                       EM__HTTP_MODE_TRAILER);
+    ssize_t rc =
+        em__http_parse_fields(tp, buf, len, max_bytes, c->trailers, max_n, EM__HTTP_MODE_TRAILER);
     if (rc >= 0) {
         c->num_trailers = c->trailers ? tp->_nhdr : 0;
         c->_state = C_DONE;
@@ -80,24 +87,29 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
 
     data->ptr = buf;
     data->len = 0;
-    if (c->_state == C_DONE) return 0;
+    if (c->_state == C_DONE)
+        return 0;
     while (i < len) {
         unsigned char ch = (unsigned char)buf[i];
         int st = c->_state;
         if (st == C_DATA) {
             size_t n = len - i;
-            if (n > c->_remaining) n = (size_t)c->_remaining;
+            if (n > c->_remaining)
+                n = (size_t)c->_remaining;
             data->ptr = buf + i;
             data->len = n;
             c->_remaining -= n;
             c->_total += n;
-            if (c->_remaining == 0) c->_state = C_DATA_CR;
+            if (c->_remaining == 0)
+                c->_state = C_DATA_CR;
             return (ssize_t)(i + n); /* one data run per call */
         }
         if (st == C_TRAILERS) {
             ssize_t rc = trailers(c, buf + i, len - i);
-            if (rc >= 0) return (ssize_t)i + rc;
-            if (rc == EM_EAGAIN) return i ? (ssize_t)i : EM_EAGAIN;
+            if (rc >= 0)
+                return (ssize_t)i + rc;
+            if (rc == EM_EAGAIN)
+                return i ? (ssize_t)i : EM_EAGAIN;
             return rc;
         }
         /* RFC 9112 §7.1.1: extensions are bounded -> 4xx. */
@@ -110,13 +122,16 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
             if (v >= 0) {
                 /* 16 digits fill 64 bits: more is an overflow (leading
                  * zeros included; they are legal but never needed). */
-                if (++c->_count > 16) return EM_EBADCHUNK;
+                if (++c->_count > 16)
+                    return EM_EBADCHUNK;
                 c->_remaining = c->_remaining << 4 | (unsigned)v;
                 c->_state = C_SIZE;
                 break;
             }
-            if (st == C_SIZE0) return EM_EBADCHUNK;
-            if (c->_remaining > max_body - c->_total) return EM_EBODYTOOLARGE;
+            if (st == C_SIZE0)
+                return EM_EBADCHUNK;
+            if (c->_remaining > max_body - c->_total)
+                return EM_EBODYTOOLARGE;
             c->_count = 1; /* this byte starts the extensions, if any */
             if (ch == '\r')
                 c->_state = C_LF;
@@ -142,7 +157,8 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
             break;
         case C_NAME:
         case C_VAL:
-            if (em__http_is(ch, EM__HTTP_TCHAR)) break;
+            if (em__http_is(ch, EM__HTTP_TCHAR))
+                break;
             if (ch == '\r')
                 c->_state = C_LF;
             else if (ch == ';')
@@ -179,7 +195,8 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
                 return EM_EBADCHUNK;
             break;
         case C_QP:
-            if (!em__http_is(ch, EM__HTTP_QPAIR)) return EM_EBADCHUNK;
+            if (!em__http_is(ch, EM__HTTP_QPAIR))
+                return EM_EBADCHUNK;
             c->_state = C_QS;
             break;
         case C_QS_END:
@@ -193,16 +210,19 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
                 return EM_EBADCHUNK;
             break;
         case C_LF:
-            if (ch != '\n') return EM_EBADCHUNK;
+            if (ch != '\n')
+                return EM_EBADCHUNK;
             c->_count = 0;
             c->_state = c->_remaining ? C_DATA : C_TRAILERS;
             break;
         case C_DATA_CR:
-            if (ch != '\r') return EM_EBADCHUNK;
+            if (ch != '\r')
+                return EM_EBADCHUNK;
             c->_state = C_DATA_LF;
             break;
         case C_DATA_LF:
-            if (ch != '\n') return EM_EBADCHUNK;
+            if (ch != '\n')
+                return EM_EBADCHUNK;
             c->_state = C_SIZE0;
             break;
         default:

@@ -3,12 +3,19 @@
  * known the moment its last line arrives. */
 #include "http_internal.h"
 
-static inline int is_ows(char c) { return c == ' ' || c == '\t'; }
-static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
-static inline int is_tchar(char c) { return em__http_is((unsigned char)c, EM__HTTP_TCHAR); }
+static inline int is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
+static inline int is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+static inline int is_tchar(char c) {
+    return em__http_is((unsigned char)c, EM__HTTP_TCHAR);
+}
 
 static const char *skip_ows(const char *s, const char *e) {
-    while (s < e && is_ows(*s)) s++;
+    while (s < e && is_ows(*s))
+        s++;
     return s;
 }
 
@@ -22,17 +29,22 @@ static int content_length(em_http_parser *p, em_slice v) {
         uint64_t n = 0;
         while (s < e && is_digit(*s)) {
             unsigned dig = (unsigned)(*s - '0');
-            if (n > (UINT64_MAX - dig) / 10) return EM_EBADCL;
+            if (n > (UINT64_MAX - dig) / 10)
+                return EM_EBADCL;
             n = n * 10 + dig;
             s++;
         }
-        if (s == d) return EM_EBADCL;
-        if ((p->_flags & EM_HTTP_F_CONTENT_LENGTH) && p->_cl != n) return EM_EBADCL;
+        if (s == d)
+            return EM_EBADCL;
+        if ((p->_flags & EM_HTTP_F_CONTENT_LENGTH) && p->_cl != n)
+            return EM_EBADCL;
         p->_cl = n;
         p->_flags |= EM_HTTP_F_CONTENT_LENGTH;
-        if (s == e) return 0;
+        if (s == e)
+            return 0;
         s = skip_ows(s, e);
-        if (s == e || *s != ',') return EM_EBADCL;
+        if (s == e || *s != ',')
+            return EM_EBADCL;
         s = skip_ows(s + 1, e);
     }
 }
@@ -47,7 +59,8 @@ static int quoted_string(const char **sp, const char *e) {
             return 1;
         }
         if (c == '\\') {
-            if (s + 1 == e || !em__http_is((unsigned char)s[1], EM__HTTP_QPAIR)) return 0;
+            if (s + 1 == e || !em__http_is((unsigned char)s[1], EM__HTTP_QPAIR))
+                return 0;
             s += 2;
         } else if (em__http_is(c, EM__HTTP_QDTEXT)) {
             s++;
@@ -63,18 +76,24 @@ static int coding_params(const char **sp, const char *e, int *any) {
     const char *s = *sp;
     for (;;) {
         const char *q = skip_ows(s, e);
-        if (q == e || *q != ';') break;
+        if (q == e || *q != ';')
+            break;
         s = skip_ows(q + 1, e);
         const char *t = s;
-        while (s < e && is_tchar(*s)) s++;
-        if (s == t || s == e || *s != '=') return 0;
+        while (s < e && is_tchar(*s))
+            s++;
+        if (s == t || s == e || *s != '=')
+            return 0;
         s++;
         if (s < e && *s == '"') {
-            if (!quoted_string(&s, e)) return 0;
+            if (!quoted_string(&s, e))
+                return 0;
         } else {
             t = s;
-            while (s < e && is_tchar(*s)) s++;
-            if (s == t) return 0;
+            while (s < e && is_tchar(*s))
+                s++;
+            if (s == t)
+                return 0;
         }
         *any = 1;
     }
@@ -114,17 +133,21 @@ static int transfer_encoding(em_http_parser *p, em_slice v, int mode) {
             continue;
         }
         const char *t = s;
-        while (s < e && is_tchar(*s)) s++;
+        while (s < e && is_tchar(*s))
+            s++;
         size_t tl = (size_t)(s - t);
         int params = 0;
-        if (tl == 0 || !coding_params(&s, e, &params)) return EM_EBADTE;
+        if (tl == 0 || !coding_params(&s, e, &params))
+            return EM_EBADTE;
         s = skip_ows(s, e);
-        if (s < e && *s != ',') return EM_EBADTE;
+        if (s < e && *s != ',')
+            return EM_EBADTE;
         int chunked = tl == 7 && em__http_eq_lit(t, "chunked", 7);
         if ((p->_te & EM__HTTP_TE_CHUNKED) && (mode == EM__HTTP_MODE_REQUEST || chunked))
             return EM_EBADTE;
         if (chunked) {
-            if (params) return EM_EBADTE;
+            if (params)
+                return EM_EBADTE;
             p->_te |= EM__HTTP_TE_CHUNKED | EM__HTTP_TE_CHUNKED_LAST;
         } else if (known_coding(t, tl)) {
             p->_te = (unsigned char)((p->_te | EM__HTTP_TE_CODED) & ~EM__HTTP_TE_CHUNKED_LAST);
@@ -141,14 +164,18 @@ static int list_next(const char **sp, const char *e, em_slice *el) {
     const char *s = *sp;
     for (;;) {
         s = skip_ows(s, e);
-        if (s == e) return 0;
-        if (*s != ',') break;
+        if (s == e)
+            return 0;
+        if (*s != ',')
+            break;
         s++;
     }
     const char *t = s;
-    while (s < e && *s != ',') s++;
+    while (s < e && *s != ',')
+        s++;
     const char *te = s;
-    while (te > t && is_ows(te[-1])) te--;
+    while (te > t && is_ows(te[-1]))
+        te--;
     el->ptr = t;
     el->len = (size_t)(te - t);
     *sp = s;
@@ -172,12 +199,14 @@ bool em_http_list_has_token(em_slice list, em_slice token) {
     const char *s = list.ptr, *e = list.ptr + list.len;
     em_slice el;
     while (list_next(&s, e, &el)) {
-        if (el.len != token.len) continue;
+        if (el.len != token.len)
+            continue;
         size_t i = 0;
-        while (i < el.len &&
-               em__http_lower((unsigned char)el.ptr[i]) == em__http_lower((unsigned char)token.ptr[i]))
+        while (i < el.len && em__http_lower((unsigned char)el.ptr[i]) ==
+                                 em__http_lower((unsigned char)token.ptr[i]))
             i++;
-        if (i == el.len) return true;
+        if (i == el.len)
+            return true;
     }
     return false;
 }
@@ -194,7 +223,8 @@ static int host_port(const char *s, size_t n, int need_port) {
                 return 0;
             s++;
         }
-        if (s == e || s == h + 1) return 0;
+        if (s == e || s == h + 1)
+            return 0;
         s++;
     } else {
         while (s < e) {
@@ -209,17 +239,25 @@ static int host_port(const char *s, size_t n, int need_port) {
             s++;
         }
     }
-    if (s == e) return !need_port;
-    if (*s != ':') return 0;
+    if (s == e)
+        return !need_port;
+    if (*s != ':')
+        return 0;
     const char *port = ++s;
-    while (s < e && is_digit(*s)) s++;
-    if (s != e) return 0;
+    while (s < e && is_digit(*s))
+        s++;
+    if (s != e)
+        return 0;
     return need_port ? s > port && port - 1 > h : 1;
 }
 
-int em__http_host_valid(const char *s, size_t n) { return host_port(s, n, 0); }
+int em__http_host_valid(const char *s, size_t n) {
+    return host_port(s, n, 0);
+}
 
-int em__http_authority_valid(const char *s, size_t n) { return host_port(s, n, 1); }
+int em__http_authority_valid(const char *s, size_t n) {
+    return host_port(s, n, 1);
+}
 
 int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t idx, int mode) {
     switch (f->id) {
@@ -234,7 +272,8 @@ int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t id
         p->_flags |= EM_HTTP_F_UPGRADE;
         return 0;
     case EM_HTTP_HDR_HOST:
-        if (mode != EM__HTTP_MODE_REQUEST) return 0;
+        if (mode != EM__HTTP_MODE_REQUEST)
+            return 0;
         /* RFC 9112 §3.2: more than one Host, or an invalid one -> 400. */
         if ((p->_flags & EM_HTTP_F_HOST) || !em__http_host_valid(f->value.ptr, f->value.len))
             return EM_EBADHOST;
@@ -242,9 +281,10 @@ int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t id
         p->_host = idx + 1;
         return 0;
     case EM_HTTP_HDR_EXPECT:
-        if (mode != EM__HTTP_MODE_REQUEST) return 0;
+        if (mode != EM__HTTP_MODE_REQUEST)
+            return 0;
         p->_flags |= em__http_slice_is(f->value, "100-continue", 12) ? EM_HTTP_F_EXPECT_CONTINUE
-                                                                      : EM_HTTP_F_EXPECT_OTHER;
+                                                                     : EM_HTTP_F_EXPECT_OTHER;
         return 0;
     default:
         return 0;

@@ -59,25 +59,23 @@ static inline em_http_hdr classify_tchar(const char *n, size_t len) {
     }
 }
 
-static inline int is_ows(char c) { return c == ' ' || c == '\t'; }
+static inline int is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
 
 /* The common framing fields inline; the rest, and every unusual value, in
  * framing.c. Field values hold no CTL, so OR-ing 0x20 folds case exactly
  * for literals of letters and '-'. */
-static inline int field_framing(em_http_parser *p, const em_http_header *f, size_t idx,
-                                int mode) {
+static inline int field_framing(em_http_parser *p, const em_http_header *f, size_t idx, int mode,
+                                const em__http_scanners *sc, const char *lo) {
     const char *v = f->value.ptr;
     size_t n = f->value.len;
     if (f->id == EM_HTTP_HDR_HOST && mode == EM__HTTP_MODE_REQUEST &&
         !(p->_flags & EM_HTTP_F_HOST)) {
-        size_t i = 0;
-        for (; i + 4 <= n; i += 4)
-            if (!(em__http_cls[(unsigned char)v[i]] & em__http_cls[(unsigned char)v[i + 1]] &
-                  em__http_cls[(unsigned char)v[i + 2]] & em__http_cls[(unsigned char)v[i + 3]] &
-                  EM__HTTP_HOSTC))
-                break;
-        while (i < n && em__http_is((unsigned char)v[i], EM__HTTP_HOSTC)) i++;
-        if (i == n) { /* a plain reg-name; anything else gets the full check */
+        const char *e = v + n, *q = sc->host(v, e, lo);
+        while (q != e && em__http_is((unsigned char)*q, EM__HTTP_HOSTC))
+            q = sc->host(q + 1, e, lo); /* a scanner's false stop */
+        if (q == e) {                   /* a plain reg-name; anything else gets the full check */
             p->_flags |= EM_HTTP_F_HOST;
             p->_host = idx + 1;
             return 0;
@@ -133,17 +131,21 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
                     p->_state = EM__HTTP_ST_LINE;
                     goto more;
                 }
-                if (s[1] != '\n') return EM_EBADEOL;
+                if (s[1] != '\n')
+                    return EM_EBADEOL;
                 p->_nhdr = n;
                 return s + 2 - buf;
             }
-            if (*s == '\n') return EM_EBADEOL; /* bare LF: rejected, see http.h */
+            if (*s == '\n')
+                return EM_EBADEOL; /* bare LF: rejected, see http.h */
             /* RFC 9112 §5.2: obs-fold -> 400; §2.2: whitespace before the
              * first field line is not a field either. */
-            if (is_ows(*s)) return n ? EM_EOBSFOLD : EM_EBADHEADER;
+            if (is_ows(*s))
+                return n ? EM_EOBSFOLD : EM_EBADHEADER;
             return EM_EBADHEADER;
         }
-        if (n >= max) return EM_ETOOMANYHDRS;
+        if (n >= max)
+            return EM_ETOOMANYHDRS;
         name = s;
         {
             const char *colon;
@@ -164,7 +166,8 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
                 p->_state = EM__HTTP_ST_NAME;
                 goto more;
             }
-            if (*s == ':') break;
+            if (*s == ':')
+                break;
             /* RFC 9112 §5.1: no whitespace between name and colon (-> 400). */
             if (!em__http_is((unsigned char)*s, EM__HTTP_TCHAR))
                 return *s == '\n' ? EM_EBADEOL : EM_EBADHEADER;
@@ -177,22 +180,26 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
          * the line is complete. */
         s = sc->value(s, end, buf);
     value_found:
-        while (s != end && *s == '\t') s = sc->value(s + 1, end, buf);
         if (s == end) {
             p->_state = EM__HTTP_ST_VALUE;
             goto more;
         }
-        if (*s != '\r') return *s == '\n' ? EM_EBADEOL : EM_EBADHEADER; /* NUL, CTL, DEL */
+        if (*s != '\r')
+            return *s == '\n' ? EM_EBADEOL : EM_EBADHEADER; /* NUL, CTL, DEL */
         if (end - s < 2) {
             p->_state = EM__HTTP_ST_VALUE;
             goto more;
         }
-        if (s[1] != '\n') return EM_EBADEOL; /* bare CR (RFC 9112 §2.2) */
+        if (s[1] != '\n')
+            return EM_EBADEOL; /* bare CR (RFC 9112 §2.2) */
         {
-            /* Trim OWS; the CR at s bounds the forward loop. */
+            /* Trim OWS (usually one SP); the CR at s bounds the loop. */
             const char *ve = s;
-            while (is_ows(*val)) val++;
-            while (ve > val && is_ows(ve[-1])) ve--;
+            val += *val == ' ';
+            while (is_ows(*val))
+                val++;
+            while (ve > val && is_ows(ve[-1]))
+                ve--;
             em_http_header *f = &h[n & slot_mask];
             f->name.ptr = name;
             f->name.len = nlen;
@@ -200,15 +207,17 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
             f->value.len = (size_t)(ve - val);
             f->id = classify_tchar(name, nlen);
             if (f->id != EM_HTTP_HDR_OTHER && mode != EM__HTTP_MODE_TRAILER) {
-                rc = field_framing(p, f, n, mode);
-                if (rc) return rc;
+                rc = field_framing(p, f, n, mode, sc, buf);
+                if (rc)
+                    return rc;
             }
             n++;
         }
         s += 2;
     }
 more:
-    if (lim <= len) return EM_EHDRTOOLARGE; /* the section cannot end within lim */
+    if (lim <= len)
+        return EM_EHDRTOOLARGE; /* the section cannot end within lim */
     p->_pos = (size_t)(s - buf);
     p->_mark = (size_t)(name - buf);
     p->_name_len = nlen;
@@ -220,24 +229,28 @@ more:
 
 em_http_hdr em_http_header_id(em_slice name) {
     for (size_t i = 0; i < name.len; i++)
-        if (!em__http_is((unsigned char)name.ptr[i], EM__HTTP_TCHAR)) return EM_HTTP_HDR_OTHER;
+        if (!em__http_is((unsigned char)name.ptr[i], EM__HTTP_TCHAR))
+            return EM_HTTP_HDR_OTHER;
     return classify_tchar(name.ptr, name.len);
 }
 
 static int eq_nocase(const char *a, const char *b, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (em__http_lower((unsigned char)a[i]) != em__http_lower((unsigned char)b[i])) return 0;
+        if (em__http_lower((unsigned char)a[i]) != em__http_lower((unsigned char)b[i]))
+            return 0;
     return 1;
 }
 
 const em_http_header *em_http_header_find(const em_http_header *h, size_t n, em_slice name) {
     for (size_t i = 0; i < n; i++)
-        if (h[i].name.len == name.len && eq_nocase(h[i].name.ptr, name.ptr, name.len)) return &h[i];
+        if (h[i].name.len == name.len && eq_nocase(h[i].name.ptr, name.ptr, name.len))
+            return &h[i];
     return NULL;
 }
 
 const em_http_header *em_http_header_find_id(const em_http_header *h, size_t n, em_http_hdr id) {
     for (size_t i = 0; i < n; i++)
-        if (h[i].id == id) return &h[i];
+        if (h[i].id == id)
+            return &h[i];
     return NULL;
 }

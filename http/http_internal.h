@@ -23,7 +23,9 @@ enum {
 /* Class bits of every byte (simd.c). */
 extern const uint8_t em__http_cls[256];
 
-static inline int em__http_is(unsigned char c, unsigned cls) { return em__http_cls[c] & cls; }
+static inline int em__http_is(unsigned char c, unsigned cls) {
+    return em__http_cls[c] & cls;
+}
 
 static inline unsigned char em__http_lower(unsigned char c) {
     return (unsigned char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
@@ -32,7 +34,8 @@ static inline unsigned char em__http_lower(unsigned char c) {
 /* Case-insensitive compare of n bytes against a lower-case literal. */
 static inline int em__http_eq_lit(const char *s, const char *lower, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (em__http_lower((unsigned char)s[i]) != (unsigned char)lower[i]) return 0;
+        if (em__http_lower((unsigned char)s[i]) != (unsigned char)lower[i])
+            return 0;
     return 1;
 }
 
@@ -43,11 +46,13 @@ static inline int em__http_slice_is(em_slice s, const char *lower, size_t n) {
 /* ---- SIMD dispatch ------------------------------------------------------ */
 
 /* A scanner returns the first byte in [p, end) that might end the current
- * token, or end. It may stop early on a byte that turns out to be fine (the
- * caller decides and resumes past it), but must never skip one that matters.
- * It reads only [lo, end): lo <= p is the start of the caller's buffer, so
- * the last few bytes can be classified by one wide load that ends at end
- * instead of a byte loop. */
+ * token, or end. It never skips a byte that matters; where the table below
+ * allows, it may stop early on a byte that turns out to be fine (the caller
+ * checks the byte and resumes past it). Value and target scanners are exact,
+ * which the parsers rely on. A scanner reads only [lo, end): lo <= p is the
+ * start of the caller's buffer, so the last few bytes can be classified by
+ * one wide load that ends at end instead of a byte loop. test_simd.c holds
+ * every level to this contract. */
 typedef const char *(*em__http_scan_fn)(const char *p, const char *end, const char *lo);
 
 /* Both scans of a field line at once: *colon = name(p, end, lo), and the
@@ -57,9 +62,10 @@ typedef const char *(*em__http_field_fn)(const char *p, const char *end, const c
                                          const char **colon);
 
 typedef struct em__http_scanners {
-    em__http_scan_fn name;   /* may stop on any non-tchar (and on '|', '~') */
-    em__http_scan_fn value;  /* must stop on every EM__HTTP_VSTOP byte */
-    em__http_scan_fn target; /* must stop on every EM__HTTP_TSTOP byte */
+    em__http_scan_fn name;   /* stops on every non-tchar (and may on '|', '~') */
+    em__http_scan_fn value;  /* stops exactly on the first EM__HTTP_VSTOP byte */
+    em__http_scan_fn target; /* stops exactly on the first EM__HTTP_TSTOP byte */
+    em__http_scan_fn host;   /* stops on every non-EM__HTTP_HOSTC (and may on ';', '=', '~') */
     em__http_field_fn field;
     int level;
 } em__http_scanners;
@@ -95,9 +101,9 @@ enum {
     EM__HTTP_ST_METHOD,
     EM__HTTP_ST_TARGET,
     EM__HTTP_ST_VERSION,
-    EM__HTTP_ST_STATUS,    /* response: after the version */
+    EM__HTTP_ST_STATUS, /* response: after the version */
     EM__HTTP_ST_REASON,
-    EM__HTTP_ST_LINE,      /* at the start of a field line (or the final CRLF) */
+    EM__HTTP_ST_LINE, /* at the start of a field line (or the final CRLF) */
     EM__HTTP_ST_NAME,
     EM__HTTP_ST_VALUE
 };
@@ -106,7 +112,7 @@ enum {
 enum {
     EM__HTTP_MODE_REQUEST, /* classify and record framing; Host and Expect count */
     EM__HTTP_MODE_RESPONSE,
-    EM__HTTP_MODE_TRAILER  /* classify only */
+    EM__HTTP_MODE_TRAILER /* classify only */
 };
 
 /* _te bits: transfer-coding progress (RFC 9112 §6.1). */
@@ -142,11 +148,14 @@ int em__http_authority_valid(const char *s, size_t n);
 
 /* Move a slice found in a buffer that has since moved from old to now. */
 static inline void em__http_rebase(em_slice *s, const char *old, const char *now) {
-    if (s->ptr) s->ptr = now + ((uintptr_t)s->ptr - (uintptr_t)old);
+    if (s->ptr)
+        s->ptr = now + ((uintptr_t)s->ptr - (uintptr_t)old);
 }
 
 /* Effective limits, defaults filled in. */
-static inline size_t em__http_lim(size_t v, size_t def) { return v ? v : def; }
+static inline size_t em__http_lim(size_t v, size_t def) {
+    return v ? v : def;
+}
 
 /* a + b, saturating (limits may be SIZE_MAX). */
 static inline size_t em__http_add_sat(size_t a, size_t b) {

@@ -8,29 +8,40 @@ void em_http_parser_init(em_http_parser *p, const em_http_limits *limits) {
 }
 
 /* Back to the start state, keeping the limits. */
-static void reset(em_http_parser *p) { em_http_parser_init(p, p->limits); }
+static void reset(em_http_parser *p) {
+    em_http_parser_init(p, p->limits);
+}
 
 em_http_method em_http_method_id(em_slice m) {
     const char *s = m.ptr;
     switch (m.len) {
     case 3:
-        if (!memcmp(s, "GET", 3)) return EM_HTTP_GET;
-        if (!memcmp(s, "PUT", 3)) return EM_HTTP_PUT;
+        if (!memcmp(s, "GET", 3))
+            return EM_HTTP_GET;
+        if (!memcmp(s, "PUT", 3))
+            return EM_HTTP_PUT;
         break;
     case 4:
-        if (!memcmp(s, "POST", 4)) return EM_HTTP_POST;
-        if (!memcmp(s, "HEAD", 4)) return EM_HTTP_HEAD;
+        if (!memcmp(s, "POST", 4))
+            return EM_HTTP_POST;
+        if (!memcmp(s, "HEAD", 4))
+            return EM_HTTP_HEAD;
         break;
     case 5:
-        if (!memcmp(s, "PATCH", 5)) return EM_HTTP_PATCH;
-        if (!memcmp(s, "TRACE", 5)) return EM_HTTP_TRACE;
+        if (!memcmp(s, "PATCH", 5))
+            return EM_HTTP_PATCH;
+        if (!memcmp(s, "TRACE", 5))
+            return EM_HTTP_TRACE;
         break;
     case 6:
-        if (!memcmp(s, "DELETE", 6)) return EM_HTTP_DELETE;
+        if (!memcmp(s, "DELETE", 6))
+            return EM_HTTP_DELETE;
         break;
     case 7:
-        if (!memcmp(s, "OPTIONS", 7)) return EM_HTTP_OPTIONS;
-        if (!memcmp(s, "CONNECT", 7)) return EM_HTTP_CONNECT;
+        if (!memcmp(s, "OPTIONS", 7))
+            return EM_HTTP_OPTIONS;
+        if (!memcmp(s, "CONNECT", 7))
+            return EM_HTTP_CONNECT;
         break;
     default:
         break;
@@ -46,10 +57,12 @@ const char *em_http_method_name(em_http_method m) {
 
 int em__http_version8(const char *s, size_t n) {
     static const char pat[] = "HTTP/0.0";
-    if (n >= 8 && !memcmp(s, "HTTP/1.", 7) && (s[7] == '1' || s[7] == '0')) return 0;
+    if (n >= 8 && !memcmp(s, "HTTP/1.", 7) && (s[7] == '1' || s[7] == '0'))
+        return 0;
     for (size_t i = 0; i < n && i < 8; i++) {
         int ok = (i == 5 || i == 7) ? (s[i] >= '0' && s[i] <= '9') : s[i] == pat[i];
-        if (!ok) return EM_EPARSE;
+        if (!ok)
+            return EM_EPARSE;
     }
     return n < 8 ? EM_EAGAIN : 0;
 }
@@ -60,7 +73,8 @@ static int target_form(em_http_request *req) {
     const char *t = req->target.ptr;
     size_t n = req->target.len;
     if (req->method_id == EM_HTTP_CONNECT) {
-        if (!em__http_authority_valid(t, n)) return EM_EBADTARGET;
+        if (!em__http_authority_valid(t, n))
+            return EM_EBADTARGET;
         req->target_form = EM_HTTP_TARGET_AUTHORITY;
         return 0;
     }
@@ -69,16 +83,20 @@ static int target_form(em_http_request *req) {
         return 0;
     }
     if (n == 1 && t[0] == '*') {
-        if (req->method_id != EM_HTTP_OPTIONS) return EM_EBADTARGET;
+        if (req->method_id != EM_HTTP_OPTIONS)
+            return EM_EBADTARGET;
         req->target_form = EM_HTTP_TARGET_ASTERISK;
         return 0;
     }
     /* absolute-form: scheme ":" ... (RFC 3986 §3.1) */
     unsigned char c = (unsigned char)t[0];
-    if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) return EM_EBADTARGET;
+    if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        return EM_EBADTARGET;
     size_t i = 1;
-    while (i < n && em__http_is((unsigned char)t[i], EM__HTTP_SCHEME)) i++;
-    if (i == n || t[i] != ':') return EM_EBADTARGET;
+    while (i < n && em__http_is((unsigned char)t[i], EM__HTTP_SCHEME))
+        i++;
+    if (i == n || t[i] != ':')
+        return EM_EBADTARGET;
     req->target_form = EM_HTTP_TARGET_ABSOLUTE;
     return 0;
 }
@@ -105,13 +123,18 @@ static ssize_t request_line(em_http_parser *p, const char *buf, size_t len, size
     /* RFC 9112 §2.2: ignore empty lines before the request line (they count
      * towards the request line's limit). */
     for (;;) {
-        if (s == end) goto more;
-        if (*s != '\r') break;
-        if (end - s < 2) goto more;
-        if (s[1] != '\n') return EM_EBADEOL;
+        if (s == end)
+            goto more;
+        if (*s != '\r')
+            break;
+        if (end - s < 2)
+            goto more;
+        if (s[1] != '\n')
+            return EM_EBADEOL;
         s += 2;
     }
-    if (*s == '\n') return EM_EBADEOL;
+    if (*s == '\n')
+        return EM_EBADEOL;
     mark = s;
     if (end - s >= 4 && !memcmp(s, "GET ", 4)) { /* the common case, at once */
         req->method.ptr = s;
@@ -121,12 +144,14 @@ static ssize_t request_line(em_http_parser *p, const char *buf, size_t len, size
         goto target;
     }
 method:
-    while (s < end && em__http_is((unsigned char)*s, EM__HTTP_TCHAR)) s++;
+    while (s < end && em__http_is((unsigned char)*s, EM__HTTP_TCHAR))
+        s++;
     if (s == end) {
         p->_state = EM__HTTP_ST_METHOD;
         goto more;
     }
-    if (*s != ' ' || s == mark) return EM_EBADMETHOD;
+    if (*s != ' ' || s == mark)
+        return EM_EBADMETHOD;
     req->method.ptr = mark;
     req->method.len = (size_t)(s - mark);
     req->method_id = em_http_method_id(req->method);
@@ -137,12 +162,15 @@ target:
         p->_state = EM__HTTP_ST_TARGET;
         goto more;
     }
-    if (*s != ' ') return *s == '\r' || *s == '\n' ? EM_EPARSE : EM_EBADTARGET;
-    if (s == mark) return EM_EBADTARGET;
+    if (*s != ' ')
+        return *s == '\r' || *s == '\n' ? EM_EPARSE : EM_EBADTARGET;
+    if (s == mark)
+        return EM_EBADTARGET;
     req->target.ptr = mark;
     req->target.len = (size_t)(s - mark);
     rc = target_form(req);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     s++;
 version:
     if (end - s >= 10 && !memcmp(s, "HTTP/1.1\r\n", 10)) {
@@ -150,20 +178,26 @@ version:
         return s + 10 - buf;
     }
     rc = em__http_version8(s, (size_t)(end - s));
-    if (rc == 0 && end - s >= 9 && s[8] != '\r') rc = s[8] == '\n' ? EM_EBADEOL : EM_EPARSE;
-    if (rc == 0 && end - s >= 10 && s[9] != '\n') rc = EM_EBADEOL;
-    if (rc == 0 && end - s < 10) rc = EM_EAGAIN;
+    if (rc == 0 && end - s >= 9 && s[8] != '\r')
+        rc = s[8] == '\n' ? EM_EBADEOL : EM_EPARSE;
+    if (rc == 0 && end - s >= 10 && s[9] != '\n')
+        rc = EM_EBADEOL;
+    if (rc == 0 && end - s < 10)
+        rc = EM_EAGAIN;
     if (rc == EM_EAGAIN) {
         p->_state = EM__HTTP_ST_VERSION;
         goto more;
     }
-    if (rc) return rc;
+    if (rc)
+        return rc;
     /* RFC 9112 §2.6: only HTTP/1.0 and HTTP/1.1 are spoken here -> 505. */
-    if (s[5] != '1' || s[7] > '1') return EM_EBADVERSION;
+    if (s[5] != '1' || s[7] > '1')
+        return EM_EBADVERSION;
     req->version_minor = s[7] - '0';
     return s + 10 - buf;
 more:
-    if (lim <= len) return EM_EURITOOLONG;
+    if (lim <= len)
+        return EM_EURITOOLONG;
     p->_pos = (size_t)(s - buf);
     p->_mark = (size_t)(mark - buf);
     return EM_EAGAIN;
@@ -175,23 +209,28 @@ more:
 static int finish(em_http_parser *p, em_http_request *req, uint64_t max_body) {
     unsigned f = p->_flags;
     req->num_headers = p->_nhdr;
-    if (p->_host) req->host = req->headers[p->_host - 1].value;
+    if (p->_host)
+        req->host = req->headers[p->_host - 1].value;
     /* RFC 9112 §3.2: an HTTP/1.1 request without Host -> 400. */
-    if (req->version_minor == 1 && !(f & EM_HTTP_F_HOST)) return EM_EBADHOST;
+    if (req->version_minor == 1 && !(f & EM_HTTP_F_HOST))
+        return EM_EBADHOST;
     if (f & EM_HTTP_F_TRANSFER_ENCODING) {
-        if (f & EM_HTTP_F_CONTENT_LENGTH) return EM_ECLTE;
-        if (req->version_minor == 0 || !(p->_te & EM__HTTP_TE_CHUNKED_LAST)) return EM_EBADTE;
+        if (f & EM_HTTP_F_CONTENT_LENGTH)
+            return EM_ECLTE;
+        if (req->version_minor == 0 || !(p->_te & EM__HTTP_TE_CHUNKED_LAST))
+            return EM_EBADTE;
         f |= EM_HTTP_F_CHUNKED | (p->_te & EM__HTTP_TE_CODED ? EM_HTTP_F_TE_CODED : 0);
         req->body = EM_HTTP_BODY_CHUNKED;
     } else if (f & EM_HTTP_F_CONTENT_LENGTH) {
-        if (p->_cl > max_body) return EM_EBODYTOOLARGE;
+        if (p->_cl > max_body)
+            return EM_EBODYTOOLARGE;
         req->content_length = p->_cl;
         req->body = p->_cl ? EM_HTTP_BODY_LENGTH : EM_HTTP_BODY_NONE;
     }
     /* RFC 9110 §10.1.1: ignore 100-continue from an HTTP/1.0 client. */
-    if (req->version_minor == 0) f &= ~(unsigned)EM_HTTP_F_EXPECT_CONTINUE;
-    if (!(f & EM_HTTP_F_CONN_CLOSE) &&
-        (req->version_minor == 1 || (f & EM_HTTP_F_CONN_KEEP_ALIVE)))
+    if (req->version_minor == 0)
+        f &= ~(unsigned)EM_HTTP_F_EXPECT_CONTINUE;
+    if (!(f & EM_HTTP_F_CONN_CLOSE) && (req->version_minor == 1 || (f & EM_HTTP_F_CONN_KEEP_ALIVE)))
         f |= EM_HTTP_F_KEEP_ALIVE;
     req->flags = f;
     return 0;
@@ -227,7 +266,8 @@ ssize_t em_http_parse_request(em_http_parser *p, const char *buf, size_t len,
         size_t max_line = l ? em__http_lim(l->max_start_line, EM_HTTP_DEFAULT_MAX_START_LINE)
                             : EM_HTTP_DEFAULT_MAX_START_LINE;
         rc = request_line(p, buf, len, max_line, req);
-        if (rc < 0) goto out;
+        if (rc < 0)
+            goto out;
         p->_fields = p->_pos = (size_t)rc;
         p->_state = EM__HTTP_ST_LINE;
     }
@@ -238,14 +278,17 @@ ssize_t em_http_parse_request(em_http_parser *p, const char *buf, size_t len,
         max_n = em__http_lim(l->max_headers, max_n);
         max_body = l->max_body ? l->max_body : max_body;
     }
-    if (max_n > req->max_headers) max_n = req->max_headers;
+    if (max_n > req->max_headers)
+        max_n = req->max_headers;
     rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, max_bytes), req->headers,
                                max_n, EM__HTTP_MODE_REQUEST);
     if (rc >= 0) {
         int frc = finish(p, req, max_body);
-        if (frc) rc = frc;
+        if (frc)
+            rc = frc;
     }
 out:
-    if (rc != EM_EAGAIN) reset(p);
+    if (rc != EM_EAGAIN)
+        reset(p);
     return rc;
 }

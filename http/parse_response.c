@@ -20,42 +20,50 @@ static ssize_t status_line(em_http_parser *p, const char *buf, size_t len, size_
         break;
     }
     rc = em__http_version8(s, (size_t)(end - s));
-    if (rc == 0 && end - s >= 9 && s[8] != ' ') rc = EM_EPARSE;
-    if (rc == 0 && end - s < 9) rc = EM_EAGAIN;
-    if (rc == EM_EAGAIN) goto more;
-    if (rc) return rc;
-    if (s[5] != '1' || s[7] > '1') return EM_EBADVERSION;
+    if (rc == 0 && end - s >= 9 && s[8] != ' ')
+        rc = EM_EPARSE;
+    if (rc == 0 && end - s < 9)
+        rc = EM_EAGAIN;
+    if (rc == EM_EAGAIN)
+        goto more;
+    if (rc)
+        return rc;
+    if (s[5] != '1' || s[7] > '1')
+        return EM_EBADVERSION;
     resp->version_minor = s[7] - '0';
     s += 9;
     p->_state = EM__HTTP_ST_STATUS;
 status:
     for (int i = 0; i < 4; i++) {
-        if (end - s <= i) goto more;
+        if (end - s <= i)
+            goto more;
         if (i < 3 ? !(s[i] >= '0' && s[i] <= '9') : s[i] != ' ' && s[i] != '\r')
             return s[i] == '\n' ? EM_EBADEOL : EM_EPARSE;
     }
     resp->status = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-    if (resp->status < 100 || resp->status > 599) return EM_EPARSE; /* RFC 9110 §15 */
+    if (resp->status < 100 || resp->status > 599)
+        return EM_EPARSE; /* RFC 9110 §15 */
     s += s[3] == ' ' ? 4 : 3;
     p->_mark = (size_t)(s - buf);
     p->_state = EM__HTTP_ST_REASON;
 reason:
     /* reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ): a field value's
      * alphabet, so the value scanner serves. */
-    for (;;) {
-        s = em__http_scan->value(s, end, buf);
-        if (s == end || *s != '\t') break;
-        s++;
-    }
-    if (s == end) goto more;
-    if (*s != '\r') return *s == '\n' ? EM_EBADEOL : EM_EPARSE;
-    if (end - s < 2) goto more;
-    if (s[1] != '\n') return EM_EBADEOL;
+    s = em__http_scan->value(s, end, buf);
+    if (s == end)
+        goto more;
+    if (*s != '\r')
+        return *s == '\n' ? EM_EBADEOL : EM_EPARSE;
+    if (end - s < 2)
+        goto more;
+    if (s[1] != '\n')
+        return EM_EBADEOL;
     resp->reason.ptr = buf + p->_mark;
     resp->reason.len = (size_t)(s - resp->reason.ptr);
     return s + 2 - buf;
 more:
-    if (lim <= len) return EM_EHDRTOOLARGE;
+    if (lim <= len)
+        return EM_EHDRTOOLARGE;
     p->_pos = (size_t)(s - buf);
     return EM_EAGAIN;
 }
@@ -70,23 +78,30 @@ static int finish(em_http_parser *p, em_http_response *resp, em_http_method meth
     unsigned f = p->_flags;
     int st = resp->status;
     resp->num_headers = p->_nhdr;
-    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && (f & EM_HTTP_F_CONTENT_LENGTH)) return EM_ECLTE;
-    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && resp->version_minor == 0) return EM_EBADTE;
-    if (f & EM_HTTP_F_CONTENT_LENGTH) resp->content_length = p->_cl;
+    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && (f & EM_HTTP_F_CONTENT_LENGTH))
+        return EM_ECLTE;
+    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && resp->version_minor == 0)
+        return EM_EBADTE;
+    if (f & EM_HTTP_F_CONTENT_LENGTH)
+        resp->content_length = p->_cl;
     if (f & EM_HTTP_F_TRANSFER_ENCODING) {
-        if (p->_te & EM__HTTP_TE_CHUNKED_LAST) f |= EM_HTTP_F_CHUNKED;
-        if (p->_te & EM__HTTP_TE_CODED) f |= EM_HTTP_F_TE_CODED;
+        if (p->_te & EM__HTTP_TE_CHUNKED_LAST)
+            f |= EM_HTTP_F_CHUNKED;
+        if (p->_te & EM__HTTP_TE_CODED)
+            f |= EM_HTTP_F_TE_CODED;
     }
     if (method == EM_HTTP_HEAD || st < 200 || st == 204 || st == 304) {
         resp->body = EM_HTTP_BODY_NONE;
-        if (st == 101) f |= EM_HTTP_F_TUNNEL;
+        if (st == 101)
+            f |= EM_HTTP_F_TUNNEL;
     } else if (method == EM_HTTP_CONNECT && st < 300) {
         resp->body = EM_HTTP_BODY_NONE;
         f |= EM_HTTP_F_TUNNEL;
     } else if (f & EM_HTTP_F_TRANSFER_ENCODING) {
         resp->body = (f & EM_HTTP_F_CHUNKED) ? EM_HTTP_BODY_CHUNKED : EM_HTTP_BODY_UNTIL_CLOSE;
     } else if (f & EM_HTTP_F_CONTENT_LENGTH) {
-        if (p->_cl > max_body) return EM_EBODYTOOLARGE;
+        if (p->_cl > max_body)
+            return EM_EBODYTOOLARGE;
         resp->body = p->_cl ? EM_HTTP_BODY_LENGTH : EM_HTTP_BODY_NONE;
     } else {
         resp->body = EM_HTTP_BODY_UNTIL_CLOSE;
@@ -123,7 +138,8 @@ ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
         size_t max_line = l ? em__http_lim(l->max_start_line, EM_HTTP_DEFAULT_MAX_START_LINE)
                             : EM_HTTP_DEFAULT_MAX_START_LINE;
         rc = status_line(p, buf, len, max_line, resp);
-        if (rc < 0) goto out;
+        if (rc < 0)
+            goto out;
         p->_fields = p->_pos = (size_t)rc;
         p->_state = EM__HTTP_ST_LINE;
     }
@@ -134,14 +150,17 @@ ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
         max_n = em__http_lim(l->max_headers, max_n);
         max_body = l->max_body ? l->max_body : max_body;
     }
-    if (max_n > resp->max_headers) max_n = resp->max_headers;
-    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, max_bytes),
-                               resp->headers, max_n, EM__HTTP_MODE_RESPONSE);
+    if (max_n > resp->max_headers)
+        max_n = resp->max_headers;
+    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, max_bytes), resp->headers,
+                               max_n, EM__HTTP_MODE_RESPONSE);
     if (rc >= 0) {
         int frc = finish(p, resp, method, max_body);
-        if (frc) rc = frc;
+        if (frc)
+            rc = frc;
     }
 out:
-    if (rc != EM_EAGAIN) em_http_parser_init(p, p->limits);
+    if (rc != EM_EAGAIN)
+        em_http_parser_init(p, p->limits);
     return rc;
 }

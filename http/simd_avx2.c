@@ -9,7 +9,8 @@
 
 /* tchar <=> lo[c & 15] & hi[c >> 4] != 0: each high nibble 2..7 owns one
  * bit, set in lo for the low nibbles that make a tchar with it. */
-#define TCHAR_LO 0x3a, 0x3f, 0x3e, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3e, 0x3e, 0x3d, 0x15, 0x34, 0x15, 0x3d, 0x1c
+#define TCHAR_LO                                                                                   \
+    0x3a, 0x3f, 0x3e, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3e, 0x3e, 0x3d, 0x15, 0x34, 0x15, 0x3d, 0x1c
 #define TCHAR_HI 0, 0, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0, 0, 0, 0, 0, 0, 0, 0
 
 static inline unsigned name_mask32(__m256i v) {
@@ -25,6 +26,32 @@ static inline unsigned name_mask32(__m256i v) {
 static inline unsigned name_mask16(__m128i v) {
     const __m128i lo = _mm_setr_epi8(TCHAR_LO);
     const __m128i hi = _mm_setr_epi8(TCHAR_HI);
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    __m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
+    __m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
+    __m128i t = _mm_cmpeq_epi8(_mm_and_si128(l, h), _mm_setzero_si128());
+    return (unsigned)_mm_movemask_epi8(t);
+}
+
+/* The same scheme for reg-name bytes (unreserved, sub-delims): five bit
+ * patterns, the high nibbles 4 and 6 sharing one. */
+#define HOSTC_LO                                                                                   \
+    0x1a, 0x1f, 0x1e, 0x1e, 0x1f, 0x1e, 0x1f, 0x1f, 0x1f, 0x1f, 0x1d, 0x07, 0x05, 0x07, 0x15, 0x0c
+#define HOSTC_HI 0, 0, 0x01, 0x02, 0x04, 0x08, 0x04, 0x10, 0, 0, 0, 0, 0, 0, 0, 0
+
+static inline unsigned host_mask32(__m256i v) {
+    const __m256i lo = _mm256_setr_epi8(HOSTC_LO, HOSTC_LO);
+    const __m256i hi = _mm256_setr_epi8(HOSTC_HI, HOSTC_HI);
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i l = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, nib));
+    __m256i h = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib));
+    __m256i t = _mm256_cmpeq_epi8(_mm256_and_si256(l, h), _mm256_setzero_si256());
+    return (unsigned)_mm256_movemask_epi8(t);
+}
+
+static inline unsigned host_mask16(__m128i v) {
+    const __m128i lo = _mm_setr_epi8(HOSTC_LO);
+    const __m128i hi = _mm_setr_epi8(HOSTC_HI);
     const __m128i nib = _mm_set1_epi8(0x0f);
     __m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(v, nib));
     __m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib));
@@ -75,7 +102,8 @@ static inline __m128i load16(const char *p) {
 /* Scalar finish for buffers shorter than 16 bytes: first byte in (want = 1)
  * or out of (want = 0) class cls. */
 static inline const char *tail(const char *p, const char *end, unsigned cls, int want) {
-    while (p < end && (!em__http_is((unsigned char)*p, cls)) == want) p++;
+    while (p < end && (!em__http_is((unsigned char)*p, cls)) == want)
+        p++;
     return p;
 }
 
@@ -86,20 +114,25 @@ typedef unsigned (*mask16_fn)(__m128i v);
  * that ends at end (reaching back over bytes already seen, never before
  * lo), so only buffers under 16 bytes take the byte loop. Always inlined,
  * so the mask functions are known at each use. */
-__attribute__((always_inline)) static inline const char *
-scan(const char *p, const char *end, const char *lo, mask32_fn m32, mask16_fn m16, unsigned cls,
-     int want) {
+__attribute__((always_inline)) static inline const char *scan(const char *p, const char *end,
+                                                              const char *lo, mask32_fn m32,
+                                                              mask16_fn m16, unsigned cls,
+                                                              int want) {
     for (; end - p >= 32; p += 32) {
         unsigned m = m32(load32(p));
-        if (m) return p + __builtin_ctz(m);
+        if (m)
+            return p + __builtin_ctz(m);
     }
     if (end - p >= 16) {
         unsigned m = m16(load16(p));
-        if (m) return p + __builtin_ctz(m);
+        if (m)
+            return p + __builtin_ctz(m);
         p += 16;
     }
-    if (p == end) return end;
-    if (end - lo < 16) return tail(p, end, cls, want);
+    if (p == end)
+        return end;
+    if (end - lo < 16)
+        return tail(p, end, cls, want);
     unsigned m = m16(load16(end - 16)) >> (16 - (end - p));
     return m ? p + __builtin_ctz(m) : end;
 }
@@ -118,8 +151,11 @@ static const char *avx2_target(const char *p, const char *end, const char *lo) {
 
 /* A field line that fits in 32 bytes is classified by one load: the first
  * non-tchar, then the first value stop after it. */
-static const char *avx2_field(const char *p, const char *end, const char *lo,
-                              const char **colon) {
+static const char *avx2_host(const char *p, const char *end, const char *lo) {
+    return scan(p, end, lo, host_mask32, host_mask16, EM__HTTP_HOSTC, 0);
+}
+
+static const char *avx2_field(const char *p, const char *end, const char *lo, const char **colon) {
     if (end - p >= 32) {
         __m256i v = load32(p);
         unsigned nm = name_mask32(v);
@@ -127,7 +163,9 @@ static const char *avx2_field(const char *p, const char *end, const char *lo,
             unsigned c = (unsigned)__builtin_ctz(nm);
             *colon = p + c;
             unsigned vm = value_mask32(v) & (unsigned)(~0ull << (c + 1));
-            return vm ? p + __builtin_ctz(vm) : avx2_value(p + 32, end, lo);
+            if (vm)
+                return p + __builtin_ctz(vm);
+            return scan(p + 32, end, lo, value_mask32, value_mask16, EM__HTTP_VSTOP, 1);
         }
     } else if (end - lo >= 32 && p < end) {
         /* The last line of the buffer: the 32 bytes ending at end. */
@@ -148,6 +186,6 @@ static const char *avx2_field(const char *p, const char *end, const char *lo,
     return c == end ? end : avx2_value(c + 1, end, lo);
 }
 
-const em__http_scanners em__http_scan_avx2 = {avx2_name, avx2_value, avx2_target, avx2_field,
-                                               EM__HTTP_SIMD_AVX2};
+const em__http_scanners em__http_scan_avx2 = {avx2_name, avx2_value, avx2_target,
+                                              avx2_host, avx2_field, EM__HTTP_SIMD_AVX2};
 #endif

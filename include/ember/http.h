@@ -25,11 +25,14 @@ extern "C" {
  *    array the caller provides with its capacity.
  *  - Incremental: pass the whole message head received so far (picohttpparser
  *    style). On EM_EAGAIN, call again with the same bytes plus more. The
- *    parser remembers how far it validated and resumes there, so no byte is
- *    examined twice beyond the short look-back a state needs (a CR waiting
- *    for its LF, trailing whitespace of a value). The buffer may move between
- *    calls (a realloc): the slices found so far are rebased onto the new
- *    address. Feeding any split of the same bytes gives the same result.
+ *    parser keeps its state (position, token starts, fields found, framing
+ *    so far) and resumes where it stopped, so no byte is validated twice;
+ *    the only look-back is a CR waiting for its LF and the whitespace
+ *    trimmed around a value. The buffer may move between calls (a realloc):
+ *    the slices found so far are rebased onto the new address. Any split of
+ *    the same bytes gives the same result: each error is reported as soon
+ *    as the bytes that decide it have arrived (a limit, as soon as it is
+ *    crossed). The chunked decoder instead consumes as it goes (see below).
  *  - Strict: bare LF and bare CR line endings are rejected (EM_EBADEOL), as
  *    are obs-fold, whitespace before a colon, control characters and every
  *    ambiguous framing (RFC 9112 §6.3, §11.2). Each class of error has its
@@ -217,7 +220,9 @@ EM_API EM_NODISCARD ssize_t em_http_parse_request(em_http_parser *p, const char 
  * answers (HEAD: no body whatever the fields say; CONNECT: 2xx opens a
  * tunnel). A 1xx response other than 101 is interim: parse the next head
  * after it. Same returns as em_http_parse_request(), with EM_EPARSE for a
- * malformed status line. */
+ * malformed status line (status outside 100..599 included) and
+ * EM_EHDRTOOLARGE for one longer than max_start_line. Host and Expect
+ * carry no meaning in a response and are not checked. */
 EM_API EM_NODISCARD ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
                                                    em_http_method req_method,
                                                    em_http_response *resp);

@@ -29,11 +29,14 @@ static inline char *guard_copy(guarded *g, const void *src, size_t n) {
     assert_true(g->map != MAP_FAILED);
     assert_int_equal(mprotect(g->map + (pages - 1) * ps, ps, PROT_NONE), 0);
     g->data = g->map + (pages - 1) * ps - n;
-    if (n) memcpy(g->data, src, n);
+    if (n)
+        memcpy(g->data, src, n);
     return g->data;
 }
 
-static inline void guard_free(guarded *g) { munmap(g->map, g->maplen); }
+static inline void guard_free(guarded *g) {
+    munmap(g->map, g->maplen);
+}
 
 /* ---- SIMD levels -------------------------------------------------------- */
 
@@ -41,7 +44,8 @@ static inline void guard_free(guarded *g) { munmap(g->map, g->maplen); }
 static inline int test_levels(int out[3]) {
     int n = 0;
     for (int l = EM__HTTP_SIMD_SCALAR; l <= EM__HTTP_SIMD_AVX2; l++)
-        if (em__http_simd_supported(l)) out[n++] = l;
+        if (em__http_simd_supported(l))
+            out[n++] = l;
     return n;
 }
 
@@ -53,13 +57,15 @@ typedef struct textbuf {
 } textbuf;
 
 __attribute__((format(printf, 2, 3))) static inline void tb_printf(textbuf *t, const char *fmt,
-                                                                    ...) {
+                                                                   ...) {
     va_list ap;
     va_start(ap, fmt);
     if (t->n < sizeof t->s) {
         int k = vsnprintf(t->s + t->n, sizeof t->s - t->n, fmt, ap);
-        if (k > 0) t->n += (size_t)k;
-        if (t->n > sizeof t->s) t->n = sizeof t->s;
+        if (k > 0)
+            t->n += (size_t)k;
+        if (t->n > sizeof t->s)
+            t->n = sizeof t->s;
     }
     va_end(ap);
 }
@@ -118,9 +124,9 @@ static inline const char *render_response(textbuf *t, ssize_t rc, const em_http_
     tb_printf(t, "rc=%zd", rc);
     if (rc >= 0) {
         tb_slice(t, "reason", r->reason, buf, len);
-        tb_printf(t, " status=%d body=%d cl=%llu flags=%#x minor=%d n=%zu", r->status,
-                  (int)r->body, (unsigned long long)r->content_length, r->flags,
-                  r->version_minor, r->num_headers);
+        tb_printf(t, " status=%d body=%d cl=%llu flags=%#x minor=%d n=%zu", r->status, (int)r->body,
+                  (unsigned long long)r->content_length, r->flags, r->version_minor,
+                  r->num_headers);
         tb_headers(t, r->headers, r->num_headers, buf, len);
     }
     t->s[t->n < sizeof t->s ? t->n : sizeof t->s - 1] = '\0';
@@ -186,7 +192,8 @@ static inline ssize_t request_bytewise(const char *s, size_t n, const em_http_li
         char *b = g.data + (n - k);
         memmove(b, s, k);
         rc = em_http_parse_request(&p, b, k, &r);
-        if (rc != EM_EAGAIN || k == n) render_request(out, rc, &r, b, k);
+        if (rc != EM_EAGAIN || k == n)
+            render_request(out, rc, &r, b, k);
     }
     guard_free(&g);
     return rc;
@@ -228,7 +235,8 @@ static inline ssize_t response_bytewise(const char *s, size_t n, em_http_method 
         char *b = g.data + (n - k);
         memmove(b, s, k);
         rc = em_http_parse_response(&p, b, k, m, &r);
-        if (rc != EM_EAGAIN || k == n) render_response(out, rc, &r, b, k);
+        if (rc != EM_EAGAIN || k == n)
+            render_response(out, rc, &r, b, k);
     }
     guard_free(&g);
     return rc;
@@ -246,7 +254,8 @@ static inline ssize_t request_check_splits(const char *s, size_t n, const em_htt
     for (int i = 0; i < nl; i++) {
         assert_int_equal(em__http_simd_force(lv[i]), 0);
         request_whole(s, n, lim, got);
-        if (strcmp(ref->s, got->s)) fail_msg("level %d whole:\n%s\nvs\n%s", lv[i], ref->s, got->s);
+        if (strcmp(ref->s, got->s))
+            fail_msg("level %d whole:\n%s\nvs\n%s", lv[i], ref->s, got->s);
         for (size_t k = 0; k <= n; k++) {
             request_split(s, n, k, lim, got);
             if (strcmp(ref->s, got->s))

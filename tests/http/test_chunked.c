@@ -84,7 +84,8 @@ static int decode_check(const char *s, size_t n, const em_http_limits *lim, text
     assert_non_null(cuts);
     assert_int_equal(em__http_simd_force(EM__HTTP_SIMD_SCALAR), 0);
     int st = decode_pieces(s, n, NULL, 0, lim, tr, 8, ref);
-    for (size_t i = 0; i < n; i++) cuts[i] = i + 1;
+    for (size_t i = 0; i < n; i++)
+        cuts[i] = i + 1;
     for (int l = 0; l < nl; l++) {
         assert_int_equal(em__http_simd_force(lv[l]), 0);
         for (size_t k = 0; k <= n; k++) {
@@ -93,7 +94,8 @@ static int decode_check(const char *s, size_t n, const em_http_limits *lim, text
                 fail_msg("level %d split %zu:\n%s\nvs\n%s", lv[l], k, ref->s, got->s);
         }
         decode_pieces(s, n, cuts, n, lim, tr, 8, got);
-        if (strcmp(ref->s, got->s)) fail_msg("level %d bytewise:\n%s\nvs\n%s", lv[l], ref->s, got->s);
+        if (strcmp(ref->s, got->s))
+            fail_msg("level %d bytewise:\n%s\nvs\n%s", lv[l], ref->s, got->s);
     }
     em__http_simd_force(em__http_simd_default());
     free(got);
@@ -111,9 +113,12 @@ typedef struct chunk_case {
     size_t consumed; /* for status 0; 0 means all */
 } chunk_case;
 
-#define GOOD(n, in, data) {n, S(in), 0, S(data), 0}
-#define GOODC(n, in, data, used) {n, S(in), 0, S(data), used}
-#define BAD(n, in, e) {n, S(in), e, NULL, 0, 0}
+#define GOOD(n, in, data)                                                                          \
+    { n, S(in), 0, S(data), 0 }
+#define GOODC(n, in, data, used)                                                                   \
+    { n, S(in), 0, S(data), used }
+#define BAD(n, in, e)                                                                              \
+    { n, S(in), e, NULL, 0, 0 }
 
 static const chunk_case cases[] = {
     GOOD("one chunk", "5\r\nhello\r\n0\r\n\r\n", "hello"),
@@ -169,7 +174,8 @@ static void test_cases(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const chunk_case *c = &cases[i];
         int st = decode_check(c->in, c->len, NULL, ref);
-        if (st != c->status) fail_msg("%s: got %d, want %d\n%s", c->name, st, c->status, ref->s);
+        if (st != c->status)
+            fail_msg("%s: got %d, want %d\n%s", c->name, st, c->status, ref->s);
         if (st == 0) {
             /* The expected data, rendered the way decode_pieces renders it. */
             textbuf *t = malloc(sizeof *t);
@@ -178,13 +184,16 @@ static void test_cases(void **state) {
             em_slice all = {c->data, c->dlen};
             tb_slice(t, "d", all, c->data, c->dlen);
             t->s[t->n] = '\0';
-            if (!strstr(ref->s, t->s)) fail_msg("%s: data\n%s\nwant %s", c->name, ref->s, t->s);
+            if (!strstr(ref->s, t->s))
+                fail_msg("%s: data\n%s\nwant %s", c->name, ref->s, t->s);
             char used[64];
             snprintf(used, sizeof used, "consumed=%zu ", c->consumed ? c->consumed : c->len);
-            if (!strstr(ref->s, used)) fail_msg("%s: %s\nwant %s", c->name, ref->s, used);
+            if (!strstr(ref->s, used))
+                fail_msg("%s: %s\nwant %s", c->name, ref->s, used);
             free(t);
         }
-        if (st < 0) assert_int_not_equal(em_http_status_for_error(st), 0);
+        if (st < 0)
+            assert_int_not_equal(em_http_status_for_error(st), 0);
     }
     free(ref);
 }
@@ -239,8 +248,8 @@ static void test_limits(void **state) {
     (void)state;
     textbuf *t = malloc(sizeof *t);
     assert_non_null(t);
-    em_http_limits lim = {.max_body = 10, .max_chunk_ext = 8, .max_trailers = 2,
-                          .max_trailer_bytes = 20};
+    em_http_limits lim = {
+        .max_body = 10, .max_chunk_ext = 8, .max_trailers = 2, .max_trailer_bytes = 20};
     assert_int_equal(decode_check(S("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"), &lim, t), 0);
     assert_int_equal(decode_check(S("5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n"), &lim, t),
                      EM_EBODYTOOLARGE);

@@ -3,34 +3,50 @@
  * test_parse_request.c and test_parse_response.c. */
 #include "http_test_util.h"
 
-static em_slice sl(const char *s) { return em_slice_make(s, strlen(s)); }
+static em_slice sl(const char *s) {
+    return em_slice_make(s, strlen(s));
+}
 
 static void test_host_syntax(void **state) {
     (void)state;
     static const char *const good[] = {
-        "", "a", "example.com", "EXAMPLE.com:80", "a:", "127.0.0.1:8080", "[::1]", "[::1]:443",
-        "[v1.fe80::a+b]:1", "xn--nxasmq6b.example", "a-b_c~d!e$f&g'h(i)j*k+l,m;n=o", "%41b",
+        "",
+        "a",
+        "example.com",
+        "EXAMPLE.com:80",
+        "a:",
+        "127.0.0.1:8080",
+        "[::1]",
+        "[::1]:443",
+        "[v1.fe80::a+b]:1",
+        "xn--nxasmq6b.example",
+        "a-b_c~d!e$f&g'h(i)j*k+l,m;n=o",
+        "%41b",
         "[fe80::1%25eth0]",
     };
     static const char *const bad[] = {
-        "a b", "a/b", "a@b", "a?b", "a#b", "a:b", "a:80:", "[::1", "[]", "[::1]x", "[::1]:a", "%4",
-        "%zz", "a\"b", "a\\b", "a<b", "\xc3\xa9", ":80x",
+        "a b",    "a/b",     "a@b", "a?b", "a#b",  "a:b",  "a:80:", "[::1",     "[]",
+        "[::1]x", "[::1]:a", "%4",  "%zz", "a\"b", "a\\b", "a<b",   "\xc3\xa9", ":80x",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (!em__http_host_valid(good[i], strlen(good[i]))) fail_msg("rejected %s", good[i]);
+        if (!em__http_host_valid(good[i], strlen(good[i])))
+            fail_msg("rejected %s", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (em__http_host_valid(bad[i], strlen(bad[i]))) fail_msg("accepted %s", bad[i]);
+        if (em__http_host_valid(bad[i], strlen(bad[i])))
+            fail_msg("accepted %s", bad[i]);
 }
 
 static void test_authority_syntax(void **state) {
     (void)state;
     static const char *const good[] = {"a:1", "example.com:443", "[::1]:8443", "10.0.0.1:65535"};
-    static const char *const bad[] = {"a", "a:", ":1", "[::1]", "[::1]:", "u@a:1", "a:1/",
-                                      "a:1?", "", "a b:1"};
+    static const char *const bad[] = {
+        "a", "a:", ":1", "[::1]", "[::1]:", "u@a:1", "a:1/", "a:1?", "", "a b:1"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (!em__http_authority_valid(good[i], strlen(good[i]))) fail_msg("rejected %s", good[i]);
+        if (!em__http_authority_valid(good[i], strlen(good[i])))
+            fail_msg("rejected %s", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (em__http_authority_valid(bad[i], strlen(bad[i]))) fail_msg("accepted %s", bad[i]);
+        if (em__http_authority_valid(bad[i], strlen(bad[i])))
+            fail_msg("accepted %s", bad[i]);
 }
 
 static void test_list_has_token(void **state) {

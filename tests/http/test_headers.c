@@ -3,7 +3,9 @@
 
 #define S(x) x, sizeof(x) - 1
 
-static em_slice sl(const char *s) { return em_slice_make(s, strlen(s)); }
+static em_slice sl(const char *s) {
+    return em_slice_make(s, strlen(s));
+}
 
 static void test_header_id(void **state) {
     (void)state;
@@ -52,10 +54,9 @@ static void test_parser_classifies(void **state) {
     em_http_request r = {.headers = h, .max_headers = 16};
     em_http_parser p = {0};
     assert_int_equal(em_http_parse_request(&p, S(req), &r), sizeof req - 1);
-    static const em_http_hdr want[] = {EM_HTTP_HDR_HOST,    EM_HTTP_HDR_CONTENT_LENGTH,
-                                       EM_HTTP_HDR_CONNECTION, EM_HTTP_HDR_EXPECT,
-                                       EM_HTTP_HDR_UPGRADE, EM_HTTP_HDR_OTHER,
-                                       EM_HTTP_HDR_OTHER};
+    static const em_http_hdr want[] = {
+        EM_HTTP_HDR_HOST,    EM_HTTP_HDR_CONTENT_LENGTH, EM_HTTP_HDR_CONNECTION, EM_HTTP_HDR_EXPECT,
+        EM_HTTP_HDR_UPGRADE, EM_HTTP_HDR_OTHER,          EM_HTTP_HDR_OTHER};
     assert_int_equal(r.num_headers, 7);
     for (size_t i = 0; i < r.num_headers; i++) {
         assert_int_equal(h[i].id, want[i]);
@@ -65,7 +66,8 @@ static void test_parser_classifies(void **state) {
 
 static void test_find(void **state) {
     (void)state;
-    static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nx-two: 2\r\nX-ONE: 3\r\n\r\n";
+    static const char req[] =
+        "GET / HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nx-two: 2\r\nX-ONE: 3\r\n\r\n";
     em_http_header h[8];
     em_http_request r = {.headers = h, .max_headers = 8};
     em_http_parser p = {0};

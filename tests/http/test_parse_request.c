@@ -15,23 +15,28 @@ typedef struct bad_case {
     int status;
 } bad_case;
 
-#define BAD(n, r, e, st) {n, S(r), e, st}
+#define BAD(n, r, e, st)                                                                           \
+    { n, S(r), e, st }
 #define H11 "Host: a\r\n"
 
 static const bad_case bad_cases[] = {
     /* framing (RFC 9112 §6) */
-    BAD("cl and te", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    BAD("cl and te",
+        "POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
         EM_ECLTE, 400),
-    BAD("te and cl", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+    BAD("te and cl",
+        "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
         EM_ECLTE, 400),
     BAD("cl plus", "POST / HTTP/1.1\r\n" H11 "Content-Length: +5\r\n\r\n", EM_EBADCL, 400),
     BAD("cl minus", "POST / HTTP/1.1\r\n" H11 "Content-Length: -1\r\n\r\n", EM_EBADCL, 400),
     BAD("cl list differs", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5,6\r\n\r\n", EM_EBADCL, 400),
-    BAD("cl lines differ", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\nContent-Length: 6\r\n\r\n",
-        EM_EBADCL, 400),
+    BAD("cl lines differ",
+        "POST / HTTP/1.1\r\n" H11 "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", EM_EBADCL, 400),
     BAD("cl empty", "POST / HTTP/1.1\r\n" H11 "Content-Length: \r\n\r\n", EM_EBADCL, 400),
-    BAD("cl empty element", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5,,5\r\n\r\n", EM_EBADCL, 400),
-    BAD("cl trailing comma", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5,\r\n\r\n", EM_EBADCL, 400),
+    BAD("cl empty element", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5,,5\r\n\r\n", EM_EBADCL,
+        400),
+    BAD("cl trailing comma", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5,\r\n\r\n", EM_EBADCL,
+        400),
     BAD("cl space inside", "POST / HTTP/1.1\r\n" H11 "Content-Length: 5 5\r\n\r\n", EM_EBADCL, 400),
     BAD("cl hex", "POST / HTTP/1.1\r\n" H11 "Content-Length: 0x5\r\n\r\n", EM_EBADCL, 400),
     BAD("cl overflow", "POST / HTTP/1.1\r\n" H11 "Content-Length: 18446744073709551616\r\n\r\n",
@@ -42,26 +47,30 @@ static const bad_case bad_cases[] = {
         EM_EBODYTOOLARGE, 413),
     BAD("cl max u64", "POST / HTTP/1.1\r\n" H11 "Content-Length: 18446744073709551615\r\n\r\n",
         EM_EBODYTOOLARGE, 413),
-    BAD("te not chunked", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: gzip\r\n\r\n", EM_EBADTE, 400),
+    BAD("te not chunked", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: gzip\r\n\r\n", EM_EBADTE,
+        400),
     BAD("te chunked not last", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked, gzip\r\n\r\n",
         EM_EBADTE, 400),
     BAD("te chunked twice", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked, chunked\r\n\r\n",
         EM_EBADTE, 400),
     BAD("te chunked twice lines",
-        "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "POST / HTTP/1.1\r\n" H11
+        "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
         EM_EBADTE, 400),
     BAD("te unknown", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: foo\r\n\r\n", EM_ENOTIMPL, 501),
-    BAD("te unknown then chunked", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: br, chunked\r\n\r\n",
-        EM_ENOTIMPL, 501),
+    BAD("te unknown then chunked",
+        "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: br, chunked\r\n\r\n", EM_ENOTIMPL, 501),
     BAD("te identity", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: identity\r\n\r\n", EM_ENOTIMPL,
         501),
     BAD("te empty", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: \r\n\r\n", EM_EBADTE, 400),
-    BAD("te only commas", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: , ,\r\n\r\n", EM_EBADTE, 400),
+    BAD("te only commas", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: , ,\r\n\r\n", EM_EBADTE,
+        400),
     BAD("te chunked params", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked;a=b\r\n\r\n",
         EM_EBADTE, 400),
     BAD("te bad param", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: gzip;a, chunked\r\n\r\n",
         EM_EBADTE, 400),
-    BAD("te junk", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked x\r\n\r\n", EM_EBADTE, 400),
+    BAD("te junk", "POST / HTTP/1.1\r\n" H11 "Transfer-Encoding: chunked x\r\n\r\n", EM_EBADTE,
+        400),
     BAD("te in http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", EM_EBADTE, 400),
     /* field syntax (RFC 9112 §5) */
     BAD("obs-fold", "GET / HTTP/1.1\r\n" H11 "X: a\r\n b\r\n\r\n", EM_EOBSFOLD, 400),
@@ -76,7 +85,10 @@ static const bad_case bad_cases[] = {
     BAD("name with nul", "GET / HTTP/1.1\r\n" H11 "X\0y: a\r\n\r\n", EM_EBADHEADER, 400),
     BAD("name with obs-text", "GET / HTTP/1.1\r\n" H11 "X\xe9: a\r\n\r\n", EM_EBADHEADER, 400),
     BAD("value with nul", "GET / HTTP/1.1\r\n" H11 "X: a\0b\r\n\r\n", EM_EBADHEADER, 400),
-    BAD("value with ctl", "GET / HTTP/1.1\r\n" H11 "X: a\x01" "b\r\n\r\n", EM_EBADHEADER, 400),
+    BAD("value with ctl",
+        "GET / HTTP/1.1\r\n" H11 "X: a\x01"
+        "b\r\n\r\n",
+        EM_EBADHEADER, 400),
     BAD("value with esc", "GET / HTTP/1.1\r\n" H11 "X: a\x1b[0m\r\n\r\n", EM_EBADHEADER, 400),
     BAD("value with del", "GET / HTTP/1.1\r\n" H11 "X: a\x7f\r\n\r\n", EM_EBADHEADER, 400),
     BAD("value with bare cr", "GET / HTTP/1.1\r\n" H11 "X: a\rb\r\n\r\n", EM_EBADEOL, 400),
@@ -179,8 +191,8 @@ typedef struct good_case {
 
 #define KA EM_HTTP_F_KEEP_ALIVE
 #define HO EM_HTTP_F_HOST
-#define GOOD(n, r, mid, tgt, form, body, cl, flags, minor, nh) \
-    {n, S(r), mid, tgt, form, body, cl, flags, minor, nh}
+#define GOOD(n, r, mid, tgt, form, body, cl, flags, minor, nh)                                     \
+    { n, S(r), mid, tgt, form, body, cl, flags, minor, nh }
 
 static const good_case good_cases[] = {
     GOOD("simple", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", EM_HTTP_GET, "/", EM_HTTP_TARGET_ORIGIN,
@@ -194,7 +206,8 @@ static const good_case good_cases[] = {
     GOOD("connection list", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, Upgrade ,close\r\n\r\n",
          EM_HTTP_GET, "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0,
          HO | EM_HTTP_F_CONN_CLOSE | EM_HTTP_F_CONN_UPGRADE, 1, 2),
-    GOOD("upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    GOOD("upgrade",
+         "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
          EM_HTTP_GET, "/ws", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0,
          HO | KA | EM_HTTP_F_UPGRADE | EM_HTTP_F_CONN_UPGRADE, 1, 3),
     GOOD("content-length", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
@@ -216,29 +229,30 @@ static const good_case good_cases[] = {
     GOOD("chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
          EM_HTTP_POST, "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_CHUNKED, 0,
          HO | KA | EM_HTTP_F_TRANSFER_ENCODING | EM_HTTP_F_CHUNKED, 1, 2),
-    GOOD("gzip then chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n",
-         EM_HTTP_POST, "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_CHUNKED, 0,
+    GOOD("gzip then chunked",
+         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n", EM_HTTP_POST,
+         "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_CHUNKED, 0,
          HO | KA | EM_HTTP_F_TRANSFER_ENCODING | EM_HTTP_F_CHUNKED | EM_HTTP_F_TE_CODED, 1, 2),
     GOOD("codings over lines",
          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate;q=\"x\\\"y\"\r\n"
          "Transfer-Encoding: ,chunked\r\n\r\n",
          EM_HTTP_POST, "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_CHUNKED, 0,
          HO | KA | EM_HTTP_F_TRANSFER_ENCODING | EM_HTTP_F_CHUNKED | EM_HTTP_F_TE_CODED, 1, 3),
-    GOOD("expect", "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n",
+    GOOD("expect",
+         "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n",
          EM_HTTP_PUT, "/f", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_LENGTH, 3,
          HO | KA | EM_HTTP_F_CONTENT_LENGTH | EM_HTTP_F_EXPECT_CONTINUE, 1, 3),
     GOOD("expect other", "GET / HTTP/1.1\r\nHost: a\r\nExpect: foo\r\n\r\n", EM_HTTP_GET, "/",
          EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, HO | KA | EM_HTTP_F_EXPECT_OTHER, 1, 2),
-    GOOD("expect ignored in 1.0", "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", EM_HTTP_GET, "/",
-         EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, 0, 0, 1),
+    GOOD("expect ignored in 1.0", "GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", EM_HTTP_GET,
+         "/", EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, 0, 0, 1),
     GOOD("options asterisk", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", EM_HTTP_OPTIONS, "*",
          EM_HTTP_TARGET_ASTERISK, EM_HTTP_BODY_NONE, 0, HO | KA, 1, 1),
     GOOD("connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-         EM_HTTP_CONNECT, "example.com:443", EM_HTTP_TARGET_AUTHORITY, EM_HTTP_BODY_NONE, 0, HO | KA,
-         1, 1),
-    GOOD("connect ipv6", "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n",
-         EM_HTTP_CONNECT, "[::1]:8443", EM_HTTP_TARGET_AUTHORITY, EM_HTTP_BODY_NONE, 0, HO | KA, 1,
-         1),
+         EM_HTTP_CONNECT, "example.com:443", EM_HTTP_TARGET_AUTHORITY, EM_HTTP_BODY_NONE, 0,
+         HO | KA, 1, 1),
+    GOOD("connect ipv6", "CONNECT [::1]:8443 HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n", EM_HTTP_CONNECT,
+         "[::1]:8443", EM_HTTP_TARGET_AUTHORITY, EM_HTTP_BODY_NONE, 0, HO | KA, 1, 1),
     GOOD("absolute form", "GET http://a.example/x?q HTTP/1.1\r\nHost: a.example\r\n\r\n",
          EM_HTTP_GET, "http://a.example/x?q", EM_HTTP_TARGET_ABSOLUTE, EM_HTTP_BODY_NONE, 0,
          HO | KA, 1, 1),
@@ -269,10 +283,12 @@ static void check_good(const good_case *c) {
     guarded g;
     char *b = guard_copy(&g, c->req, c->len);
     ssize_t rc = em_http_parse_request(&p, b, c->len, &r);
-    if (rc < 0) fail_msg("%s: error %zd", c->name, rc);
+    if (rc < 0)
+        fail_msg("%s: error %zd", c->name, rc);
     /* The head ends at the first empty line after the leading ones. */
     const char *start = c->req;
-    while (start[0] == '\r' && start[1] == '\n') start += 2;
+    while (start[0] == '\r' && start[1] == '\n')
+        start += 2;
     const char *eoh = strstr(start, "\r\n\r\n");
     assert_non_null(eoh);
     assert_int_equal((size_t)rc, (size_t)(eoh - c->req) + 4);
@@ -282,7 +298,8 @@ static void check_good(const good_case *c) {
     assert_int_equal(r.target_form, c->form);
     assert_int_equal(r.body, c->body);
     assert_int_equal(r.content_length, c->cl);
-    if (r.flags != c->flags) fail_msg("%s: flags %#x, want %#x", c->name, r.flags, c->flags);
+    if (r.flags != c->flags)
+        fail_msg("%s: flags %#x, want %#x", c->name, r.flags, c->flags);
     assert_int_equal(r.version_minor, c->minor);
     assert_int_equal(r.num_headers, c->nhdr);
     guard_free(&g);
@@ -291,7 +308,8 @@ static void check_good(const good_case *c) {
 
 static void test_good_requests(void **state) {
     (void)state;
-    for (size_t i = 0; i < sizeof good_cases / sizeof good_cases[0]; i++) check_good(&good_cases[i]);
+    for (size_t i = 0; i < sizeof good_cases / sizeof good_cases[0]; i++)
+        check_good(&good_cases[i]);
 }
 
 static void test_fields_and_slices(void **state) {
@@ -342,7 +360,8 @@ static void test_pipelined(void **state) {
         assert_int_equal(r.target.len, 2);
         assert_memory_equal(r.target.ptr, targets[i], 2);
         off += (size_t)rc;
-        if (r.body == EM_HTTP_BODY_LENGTH) off += r.content_length;
+        if (r.body == EM_HTTP_BODY_LENGTH)
+            off += r.content_length;
     }
     /* The last one is incomplete; then it completes in a larger buffer. */
     assert_int_equal(em_http_parse_request(&p, b + off, n - off, &r), EM_EAGAIN);
@@ -382,8 +401,10 @@ static void test_limits(void **state) {
         ssize_t rc = request_whole(req, n, NULL, t);
         assert_int_equal(rc, line <= 8192 ? (ssize_t)n : EM_EURITOOLONG);
         /* Split: the verdict arrives as soon as the limit is crossed. */
-        if (line > 8192) assert_int_equal(request_split(req, 8192, 8100, NULL, t), EM_EURITOOLONG);
-        else assert_int_equal(request_split(req, 8192, 8100, NULL, t), EM_EAGAIN);
+        if (line > 8192)
+            assert_int_equal(request_split(req, 8192, 8100, NULL, t), EM_EURITOOLONG);
+        else
+            assert_int_equal(request_split(req, 8192, 8100, NULL, t), EM_EAGAIN);
     }
     assert_int_equal(em_http_status_for_error(EM_EURITOOLONG), 414);
 
@@ -405,7 +426,8 @@ static void test_limits(void **state) {
         e = req;
         memcpy(e, "GET / HTTP/1.1\r\nHost: a\r\n", 25);
         e += 25;
-        for (int i = 1; i < count; i++) e += sprintf(e, "X%d: y\r\n", i);
+        for (int i = 1; i < count; i++)
+            e += sprintf(e, "X%d: y\r\n", i);
         memcpy(e, "\r\n", 2);
         size_t n = (size_t)(e + 2 - req);
         ssize_t rc = request_whole(req, n, NULL, t);
@@ -414,8 +436,8 @@ static void test_limits(void **state) {
     assert_int_equal(em_http_status_for_error(EM_ETOOMANYHDRS), 431);
 
     /* Custom limits, and the caller's array capacity as a limit. */
-    em_http_limits lim = {.max_start_line = 32, .max_header_bytes = 64, .max_headers = 2,
-                          .max_body = 100};
+    em_http_limits lim = {
+        .max_start_line = 32, .max_header_bytes = 64, .max_headers = 2, .max_body = 100};
     static const char ok[] = "GET /0123456789 HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
     assert_int_equal(request_check_splits(S(ok), &lim), sizeof ok - 1);
     static const char longline[] = "GET /01234567890123456789 HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -438,7 +460,8 @@ static void test_limits(void **state) {
 
     /* An endless stream of empty lines is bounded by the request line. */
     memset(req, '\r', 9000);
-    for (size_t i = 1; i < 9000; i += 2) req[i] = '\n';
+    for (size_t i = 1; i < 9000; i += 2)
+        req[i] = '\n';
     assert_int_equal(request_whole(req, 9000, NULL, t), EM_EURITOOLONG);
     free(req);
     free(t);
@@ -455,11 +478,14 @@ static void test_guard_page(void **state) {
     for (int variant = 0; variant < 3; variant++) {
         char *e = req;
         e += sprintf(e, "GET /");
-        if (variant == 0) e = repeat(e, 't', 200);
+        if (variant == 0)
+            e = repeat(e, 't', 200);
         e += sprintf(e, " HTTP/1.1\r\nHost: a\r\n");
-        if (variant == 1) e = repeat(e, 'N', 200);
+        if (variant == 1)
+            e = repeat(e, 'N', 200);
         e += sprintf(e, "X: ");
-        if (variant == 2) e = repeat(e, 'v', 200);
+        if (variant == 2)
+            e = repeat(e, 'v', 200);
         e += sprintf(e, "\r\n\r\n");
         size_t n = (size_t)(e - req);
         for (int l = 0; l < nl; l++) {
@@ -520,10 +546,14 @@ static void test_parser_init(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_requests),     cmocka_unit_test(test_good_requests),
-        cmocka_unit_test(test_fields_and_slices), cmocka_unit_test(test_pipelined),
-        cmocka_unit_test(test_limits),           cmocka_unit_test(test_guard_page),
-        cmocka_unit_test(test_stable_buffer_growing), cmocka_unit_test(test_parser_init),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_good_requests),
+        cmocka_unit_test(test_fields_and_slices),
+        cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_stable_buffer_growing),
+        cmocka_unit_test(test_parser_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

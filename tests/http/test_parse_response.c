@@ -22,8 +22,10 @@ typedef struct resp_case {
 #define CL EM_HTTP_F_CONTENT_LENGTH
 #define TE EM_HTTP_F_TRANSFER_ENCODING
 #define CH EM_HTTP_F_CHUNKED
-#define OK_(n, r, m, st, body, cl, fl, reason) {n, S(r), m, 0, st, body, cl, fl, reason}
-#define ERR(n, r, m, e) {n, S(r), m, e, 0, 0, 0, 0, NULL}
+#define OK_(n, r, m, st, body, cl, fl, reason)                                                     \
+    { n, S(r), m, 0, st, body, cl, fl, reason }
+#define ERR(n, r, m, e)                                                                            \
+    { n, S(r), m, e, 0, 0, 0, 0, NULL }
 
 static const resp_case cases[] = {
     OK_("200 length", "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", EM_HTTP_GET, 200,
@@ -32,16 +34,18 @@ static const resp_case cases[] = {
         EM_HTTP_BODY_CHUNKED, 0, TE | CH | KA, "OK"),
     OK_("200 gzip chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         EM_HTTP_GET, 200, EM_HTTP_BODY_CHUNKED, 0, TE | CH | EM_HTTP_F_TE_CODED | KA, "OK"),
-    OK_("chunked not last: until close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-        EM_HTTP_GET, 200, EM_HTTP_BODY_UNTIL_CLOSE, 0, TE | EM_HTTP_F_TE_CODED, "OK"),
+    OK_("chunked not last: until close",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", EM_HTTP_GET, 200,
+        EM_HTTP_BODY_UNTIL_CLOSE, 0, TE | EM_HTTP_F_TE_CODED, "OK"),
     OK_("gzip only: until close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", EM_HTTP_GET,
         200, EM_HTTP_BODY_UNTIL_CLOSE, 0, TE | EM_HTTP_F_TE_CODED, "OK"),
     OK_("close delimited", "HTTP/1.1 200 OK\r\nServer: x\r\n\r\n", EM_HTTP_GET, 200,
         EM_HTTP_BODY_UNTIL_CLOSE, 0, 0, "OK"),
     OK_("http/1.0 close delimited", "HTTP/1.0 200 OK\r\n\r\n", EM_HTTP_GET, 200,
         EM_HTTP_BODY_UNTIL_CLOSE, 0, 0, "OK"),
-    OK_("http/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
-        EM_HTTP_GET, 200, EM_HTTP_BODY_LENGTH, 1, CL | EM_HTTP_F_CONN_KEEP_ALIVE | KA, "OK"),
+    OK_("http/1.0 keep-alive",
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", EM_HTTP_GET, 200,
+        EM_HTTP_BODY_LENGTH, 1, CL | EM_HTTP_F_CONN_KEEP_ALIVE | KA, "OK"),
     OK_("close", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", EM_HTTP_GET,
         200, EM_HTTP_BODY_LENGTH, 1, CL | EM_HTTP_F_CONN_CLOSE, "OK"),
     OK_("204 ignores length", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", EM_HTTP_GET,
@@ -52,17 +56,19 @@ static const resp_case cases[] = {
         EM_HTTP_BODY_NONE, 500, CL | KA, "OK"),
     OK_("head response chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
         EM_HTTP_HEAD, 200, EM_HTTP_BODY_NONE, 0, TE | CH | KA, "OK"),
-    OK_("100 continue", "HTTP/1.1 100 Continue\r\n\r\n", EM_HTTP_PUT, 100, EM_HTTP_BODY_NONE, 0,
-        KA, "Continue"),
+    OK_("100 continue", "HTTP/1.1 100 Continue\r\n\r\n", EM_HTTP_PUT, 100, EM_HTTP_BODY_NONE, 0, KA,
+        "Continue"),
     OK_("103 early hints", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n",
         EM_HTTP_GET, 103, EM_HTTP_BODY_NONE, 0, KA, "Early Hints"),
-    OK_("101 switching", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\n\r\n", EM_HTTP_GET, 101, EM_HTTP_BODY_NONE, 0,
+    OK_("101 switching",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\n\r\n",
+        EM_HTTP_GET, 101, EM_HTTP_BODY_NONE, 0,
         EM_HTTP_F_UPGRADE | EM_HTTP_F_CONN_UPGRADE | EM_HTTP_F_TUNNEL, "Switching Protocols"),
     OK_("connect 200", "HTTP/1.1 200 Connection established\r\n\r\n", EM_HTTP_CONNECT, 200,
         EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "Connection established"),
-    OK_("connect 407", "HTTP/1.1 407 Proxy Auth\r\nContent-Length: 0\r\n\r\n", EM_HTTP_CONNECT,
-        407, EM_HTTP_BODY_NONE, 0, CL | KA, "Proxy Auth"),
+    OK_("connect 407", "HTTP/1.1 407 Proxy Auth\r\nContent-Length: 0\r\n\r\n", EM_HTTP_CONNECT, 407,
+        EM_HTTP_BODY_NONE, 0, CL | KA, "Proxy Auth"),
     OK_("no reason", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,
         EM_HTTP_BODY_NONE, 0, CL | KA, ""),
     OK_("no sp after code", "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 404,
@@ -71,8 +77,10 @@ static const resp_case cases[] = {
         EM_HTTP_GET, 500, EM_HTTP_BODY_NONE, 0, CL | KA, "Bad\tthing \xe9"),
     OK_("599", "HTTP/1.1 599 X\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 599, EM_HTTP_BODY_NONE,
         0, CL | KA, "X"),
-    OK_("host ignored", "HTTP/1.1 200 OK\r\nHost: a\r\nHost: b c\r\nExpect: x\r\n"
-        "Content-Length: 0\r\n\r\n", EM_HTTP_GET, 200, EM_HTTP_BODY_NONE, 0, CL | KA, "OK"),
+    OK_("host ignored",
+        "HTTP/1.1 200 OK\r\nHost: a\r\nHost: b c\r\nExpect: x\r\n"
+        "Content-Length: 0\r\n\r\n",
+        EM_HTTP_GET, 200, EM_HTTP_BODY_NONE, 0, CL | KA, "OK"),
     ERR("status 099", "HTTP/1.1 099 X\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status 600", "HTTP/1.1 600 X\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status 2 digits", "HTTP/1.1 20 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
@@ -115,12 +123,14 @@ static void test_responses(void **state) {
         char *b = guard_copy(&g, c->resp, c->len);
         ssize_t rc = em_http_parse_response(&p, b, c->len, c->method, &r);
         ssize_t want = c->rc ? c->rc : (ssize_t)c->len;
-        if (rc != want) fail_msg("%s: got %zd, want %zd", c->name, rc, want);
+        if (rc != want)
+            fail_msg("%s: got %zd, want %zd", c->name, rc, want);
         if (rc >= 0) {
             assert_int_equal(r.status, c->status);
             assert_int_equal(r.body, c->body);
             assert_int_equal(r.content_length, c->cl);
-            if (r.flags != c->flags) fail_msg("%s: flags %#x, want %#x", c->name, r.flags, c->flags);
+            if (r.flags != c->flags)
+                fail_msg("%s: flags %#x, want %#x", c->name, r.flags, c->flags);
             assert_int_equal(r.reason.len, strlen(c->reason));
             assert_memory_equal(r.reason.ptr, c->reason, r.reason.len);
         }

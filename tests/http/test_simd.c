@@ -8,8 +8,17 @@ static int ref_tchar(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
-static int ref_vstop(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
-static int ref_tstop(unsigned char c) { return c <= 0x20 || c == '#' || c >= 0x7f; }
+static int ref_vstop(unsigned char c) {
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+static int ref_tstop(unsigned char c) {
+    return c <= 0x20 || c == '#' || c >= 0x7f;
+}
+/* RFC 3986 reg-name bytes other than pct-encoded: unreserved, sub-delims. */
+static int ref_hostc(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("-._~!$&'()*+,;=", c));
+}
 
 /* The exact answer, and whether byte c may be a false stop. */
 typedef struct kernel_ref {
@@ -18,37 +27,48 @@ typedef struct kernel_ref {
     int (*false_ok)(unsigned char c);
 } kernel_ref;
 
-static int not_tchar(unsigned char c) { return !ref_tchar(c); }
+static int not_tchar(unsigned char c) {
+    return !ref_tchar(c);
+}
 static int never(unsigned char c) {
     (void)c;
     return 0;
 }
-static int name_false_ok(unsigned char c) { return c == '|' || c == '~'; }
+static int name_false_ok(unsigned char c) {
+    return c == '|' || c == '~';
+}
+static int not_hostc(unsigned char c) {
+    return !ref_hostc(c);
+}
+static int host_false_ok(unsigned char c) {
+    return c == ';' || c == '=' || c == '~';
+}
 
 static const char *ref_scan(const char *p, const char *end, int (*stop)(unsigned char)) {
-    while (p < end && !stop((unsigned char)*p)) p++;
+    while (p < end && !stop((unsigned char)*p))
+        p++;
     return p;
 }
 
 static em__http_scan_fn kernel(const em__http_scanners *k, int which) {
-    return which == 0 ? k->name : which == 1 ? k->value : k->target;
+    return which == 0 ? k->name : which == 1 ? k->value : which == 2 ? k->target : k->host;
 }
 
-static const kernel_ref refs[3] = {
+static const kernel_ref refs[4] = {
     {"name", not_tchar, name_false_ok},
     {"value", ref_vstop, never},
     {"target", ref_tstop, never},
+    {"host", not_hostc, host_false_ok},
 };
 
 /* Check one scan of [p, end) (lo = buffer start) at the current level. */
-static void check_scan(const em__http_scanners *k, const char *lo, const char *p,
-                       const char *end) {
-    for (int w = 0; w < 3; w++) {
+static void check_scan(const em__http_scanners *k, const char *lo, const char *p, const char *end) {
+    for (int w = 0; w < 4; w++) {
         const char *want = ref_scan(p, end, refs[w].stop);
         const char *got = kernel(k, w)(p, end, lo);
         if (got != want && !(got < want && refs[w].false_ok((unsigned char)*got)))
-            fail_msg("level %d %s: offset %td, want %td (len %td, byte %#x)", k->level, refs[w].name,
-                     got - p, want - p, end - p, got < end ? (unsigned char)*got : 0);
+            fail_msg("level %d %s: offset %td, want %td (len %td, byte %#x)", k->level,
+                     refs[w].name, got - p, want - p, end - p, got < end ? (unsigned char)*got : 0);
     }
     const char *colon;
     const char *v = k->field(p, end, lo, &colon);
@@ -58,8 +78,10 @@ static void check_scan(const em__http_scanners *k, const char *lo, const char *p
 
 static const em__http_scanners *level_kernels(int level) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (level == EM__HTTP_SIMD_SSE42) return &em__http_scan_sse42;
-    if (level == EM__HTTP_SIMD_AVX2) return &em__http_scan_avx2;
+    if (level == EM__HTTP_SIMD_SSE42)
+        return &em__http_scan_sse42;
+    if (level == EM__HTTP_SIMD_AVX2)
+        return &em__http_scan_avx2;
 #endif
     return &em__http_scan_scalar;
 }
@@ -83,7 +105,8 @@ static void test_every_byte_every_position(void **state) {
                     b[pos] = (char)c;
                     /* a few starts: the buffer start, and just before pos */
                     check_scan(k, b, b, b + len);
-                    if (pos > 0) check_scan(k, b, b + pos - 1, b + len);
+                    if (pos > 0)
+                        check_scan(k, b, b + pos - 1, b + len);
                     check_scan(k, b, b + pos, b + len);
                 }
             }
@@ -106,7 +129,8 @@ static uint32_t rnd(void) {
 static char random_byte(void) {
     static const char common[] = "abcXYZ09-_:; ,/=|~\t\r\n\"#()";
     uint32_t r = rnd() % 16;
-    if (r < 12) return common[rnd() % (sizeof common - 1)];
+    if (r < 12)
+        return common[rnd() % (sizeof common - 1)];
     return (char)(rnd() & 0xff);
 }
 
@@ -120,11 +144,14 @@ static void test_random_buffers(void **state) {
     for (int iter = 0; iter < 20000; iter++) {
         size_t len = rnd() % N;
         char *b = g.data + (N - len);
-        for (size_t i = 0; i < len; i++) b[i] = random_byte();
+        for (size_t i = 0; i < len; i++)
+            b[i] = random_byte();
         /* long runs of one class reach the wide loops */
-        if (len > 40 && (iter & 1)) memset(b + rnd() % 20, 'q', 20);
+        if (len > 40 && (iter & 1))
+            memset(b + rnd() % 20, 'q', 20);
         size_t start = len ? rnd() % (len + 1) : 0;
-        for (int l = 0; l < nl; l++) check_scan(level_kernels(lv[l]), b, b + start, b + len);
+        for (int l = 0; l < nl; l++)
+            check_scan(level_kernels(lv[l]), b, b + start, b + len);
     }
     guard_free(&g);
 }
@@ -202,7 +229,8 @@ static void test_force_and_levels(void **state) {
     assert_int_equal(em__http_simd_force(def), 0);
     assert_int_equal(em__http_simd_level(), def);
     const char *env = getenv("EMBER_SIMD");
-    if (env && !strcmp(env, "off")) assert_int_equal(def, EM__HTTP_SIMD_SCALAR);
+    if (env && !strcmp(env, "off"))
+        assert_int_equal(def, EM__HTTP_SIMD_SCALAR);
     print_message("default SIMD level: %d (EMBER_SIMD=%s)\n", def, env ? env : "unset");
 }
 

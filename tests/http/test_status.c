@@ -7,19 +7,34 @@ static void test_status_for_error(void **state) {
     static const struct {
         int err, status;
     } cases[] = {
-        {EM_EPARSE, 400},        {EM_EBADEOL, 400},       {EM_EBADMETHOD, 400},
-        {EM_EBADTARGET, 400},    {EM_EBADHEADER, 400},    {EM_EOBSFOLD, 400},
-        {EM_EBADHOST, 400},      {EM_EBADCL, 400},        {EM_EBADTE, 400},
-        {EM_ECLTE, 400},         {EM_EBADCHUNK, 400},     {EM_EBODYTOOLARGE, 413},
-        {EM_EEXTTOOLONG, 413},   {EM_EURITOOLONG, 414},   {EM_EHDRTOOLARGE, 431},
-        {EM_ETOOMANYHDRS, 431},  {EM_ENOTIMPL, 501},      {EM_EBADVERSION, 505},
-        {EM_ENOMEM, 500},        {EM_ECONNRESET, 500},    {EM_EAGAIN, 0},
-        {0, 0},                  {42, 0},
+        {EM_EPARSE, 400},
+        {EM_EBADEOL, 400},
+        {EM_EBADMETHOD, 400},
+        {EM_EBADTARGET, 400},
+        {EM_EBADHEADER, 400},
+        {EM_EOBSFOLD, 400},
+        {EM_EBADHOST, 400},
+        {EM_EBADCL, 400},
+        {EM_EBADTE, 400},
+        {EM_ECLTE, 400},
+        {EM_EBADCHUNK, 400},
+        {EM_EBODYTOOLARGE, 413},
+        {EM_EEXTTOOLONG, 413},
+        {EM_EURITOOLONG, 414},
+        {EM_EHDRTOOLARGE, 431},
+        {EM_ETOOMANYHDRS, 431},
+        {EM_ENOTIMPL, 501},
+        {EM_EBADVERSION, 505},
+        {EM_ENOMEM, 500},
+        {EM_ECONNRESET, 500},
+        {EM_EAGAIN, 0},
+        {0, 0},
+        {42, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (em_http_status_for_error(cases[i].err) != cases[i].status)
-            fail_msg("%d: got %d, want %d", cases[i].err,
-                     em_http_status_for_error(cases[i].err), cases[i].status);
+            fail_msg("%d: got %d, want %d", cases[i].err, em_http_status_for_error(cases[i].err),
+                     cases[i].status);
 }
 
 static void test_reasons(void **state) {
