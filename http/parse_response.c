@@ -92,7 +92,8 @@ static int finish(em_http_parser *p, em_http_response *resp, em_http_method meth
     }
     if (method == EM_HTTP_HEAD || st < 200 || st == 204 || st == 304) {
         resp->body = EM_HTTP_BODY_NONE;
-        if (st == 101)
+        /* RFC 9110 §9.3.6: any 2xx to CONNECT, 204 included, is a tunnel. */
+        if (st == 101 || (method == EM_HTTP_CONNECT && st >= 200 && st < 300))
             f |= EM_HTTP_F_TUNNEL;
     } else if (method == EM_HTTP_CONNECT && st < 300) {
         resp->body = EM_HTTP_BODY_NONE;

@@ -67,6 +67,9 @@ static const resp_case cases[] = {
         EM_HTTP_F_UPGRADE | EM_HTTP_F_CONN_UPGRADE | EM_HTTP_F_TUNNEL, "Switching Protocols"),
     OK_("connect 200", "HTTP/1.1 200 Connection established\r\n\r\n", EM_HTTP_CONNECT, 200,
         EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "Connection established"),
+    /* RFC 9110 §9.3.6: every 2xx to CONNECT is a tunnel, 204 too. */
+    OK_("connect 204", "HTTP/1.1 204 No Content\r\n\r\n", EM_HTTP_CONNECT, 204,
+        EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "No Content"),
     OK_("connect 407", "HTTP/1.1 407 Proxy Auth\r\nContent-Length: 0\r\n\r\n", EM_HTTP_CONNECT, 407,
         EM_HTTP_BODY_NONE, 0, CL | KA, "Proxy Auth"),
     OK_("no reason", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,

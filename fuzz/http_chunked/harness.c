@@ -1,0 +1,421 @@
+/* Fuzz em_http_chunked_decode (http/chunked.c, and through the trailer
+ * section headers.c and the SIMD scanners). The input is a chunked body,
+ * decoded as a connection would: every call gets an exact-size copy of the
+ * bytes not yet consumed (so ASan sees any over-read, and the trailer
+ * slices must follow the moved buffer), fed whole, byte by byte, or in
+ * pieces of random sizes, at every SIMD level the CPU has, with default
+ * limits, with stored trailers, and with small limits drawn from the input.
+ *
+ * Every run must give the same data bytes, final status, consumed length
+ * (unless it failed) and trailers as the scalar whole run. A decoded body
+ * must also agree with a plain reference decoder (same data, same end,
+ * same trailer lines) and respect the limits. Any violation aborts. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+#include "../../http/http_internal.h"
+#include "ember/http.h"
+
+static void check(bool ok) {
+    if (!ok)
+        abort();
+}
+
+/* ---- control values: a hash of the first input bytes --------------------- */
+
+static uint64_t rnd(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t seed_of(const uint8_t *d, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    for (size_t i = 0; i < n && i < 8; i++)
+        h = (h ^ d[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* ---- reference character classes (RFC 9110), not the library's table ------
+ */
+
+static bool ref_tchar(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+static bool is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
+static bool ref_vchar_ok(unsigned char c) {
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool ci_eq(em_slice s, const char *lit) {
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (c >= 'A' && c <= 'Z')
+            c |= 0x20;
+        if (c != (unsigned char)lit[i])
+            return false;
+    }
+    return true;
+}
+
+static em_http_hdr ref_id(em_slice name) {
+    static const struct {
+        const char *s;
+        em_http_hdr id;
+    } ids[] = {{"content-length", EM_HTTP_HDR_CONTENT_LENGTH},
+               {"transfer-encoding", EM_HTTP_HDR_TRANSFER_ENCODING},
+               {"connection", EM_HTTP_HDR_CONNECTION},
+               {"host", EM_HTTP_HDR_HOST},
+               {"expect", EM_HTTP_HDR_EXPECT},
+               {"upgrade", EM_HTTP_HDR_UPGRADE}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ci_eq(name, ids[i].s))
+            return ids[i].id;
+    return EM_HTTP_HDR_OTHER;
+}
+
+/* ---- invariants of an accepted head ---------------------------------------
+ */
+
+static bool inside(em_slice s, const char *b, size_t len) {
+    uintptr_t p = (uintptr_t)s.ptr, lo = (uintptr_t)b;
+    return s.ptr && p >= lo && p - lo <= len && s.len <= len - (p - lo);
+}
+
+/* The field lines from b[pos] on must be exactly h[0, n) and the final CRLF,
+ * ending at len. */
+static void check_fields(const em_http_header *h, size_t n, const char *b, size_t len, size_t pos) {
+    for (size_t i = 0; i < n; i++) {
+        check(inside(h[i].name, b, len) && inside(h[i].value, b, len));
+        check(h[i].name.ptr == b + pos && h[i].name.len > 0);
+        for (size_t k = 0; k < h[i].name.len; k++)
+            check(ref_tchar((unsigned char)h[i].name.ptr[k]));
+        check(h[i].id == ref_id(h[i].name) && h[i].id == em_http_header_id(h[i].name));
+        pos += h[i].name.len;
+        check(pos < len && b[pos] == ':');
+        pos++;
+        size_t v0 = (size_t)(h[i].value.ptr - b), vl = h[i].value.len;
+        check(v0 >= pos);
+        for (; pos < v0; pos++)
+            check(is_ows(b[pos]));
+        for (size_t k = 0; k < vl; k++)
+            check(ref_vchar_ok((unsigned char)b[v0 + k]));
+        check(vl == 0 || (!is_ows(b[v0]) && !is_ows(b[v0 + vl - 1])));
+        pos = v0 + vl;
+        while (pos < len && is_ows(b[pos]))
+            pos++;
+        check(len - pos >= 2 && b[pos] == '\r' && b[pos + 1] == '\n');
+        pos += 2;
+    }
+    check(pos + 2 == len && b[pos] == '\r' && b[pos + 1] == '\n');
+}
+
+/* ---- reference decoder ------------------------------------------------------
+ */
+
+typedef struct ref_body {
+    size_t end;      /* offset just past the final CRLF */
+    size_t tstart;   /* offset of the trailer section */
+    size_t ntr;      /* trailer field lines */
+    size_t data_len; /* data bytes, copied to the reference buffer */
+    size_t max_ext;  /* longest extension run on a size line */
+} ref_body;
+
+static int hex(uint8_t c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A plain decoder with none of the state machine: size, anything up to CR
+ * (the extensions), CRLF, data, CRLF; then lines up to an empty one. Used
+ * only on input the library accepted. */
+static bool ref_decode(const uint8_t *in, size_t n, uint8_t *out, ref_body *rb) {
+    size_t pos = 0;
+    memset(rb, 0, sizeof *rb);
+    for (;;) {
+        uint64_t sz = 0;
+        size_t d0 = pos;
+        while (pos < n && hex(in[pos]) >= 0) {
+            if (pos - d0 == 16)
+                return false;
+            sz = sz << 4 | (uint64_t)hex(in[pos]);
+            pos++;
+        }
+        if (pos == d0)
+            return false;
+        size_t e0 = pos;
+        while (pos < n && in[pos] != '\r') {
+            if (!ref_vchar_ok(in[pos])) /* no bare LF or other CTL in extensions */
+                return false;
+            pos++;
+        }
+        if (pos - e0 > rb->max_ext)
+            rb->max_ext = pos - e0;
+        if (n - pos < 2 || in[pos + 1] != '\n')
+            return false;
+        pos += 2;
+        if (sz == 0)
+            break;
+        if (sz > n - pos)
+            return false;
+        memcpy(out + rb->data_len, in + pos, (size_t)sz);
+        rb->data_len += (size_t)sz;
+        pos += (size_t)sz;
+        if (n - pos < 2 || in[pos] != '\r' || in[pos + 1] != '\n')
+            return false;
+        pos += 2;
+    }
+    rb->tstart = pos;
+    for (;;) {
+        if (n - pos >= 2 && in[pos] == '\r' && in[pos + 1] == '\n') {
+            rb->end = pos + 2;
+            return true;
+        }
+        while (pos < n && in[pos] != '\r')
+            pos++;
+        if (n - pos < 2 || in[pos + 1] != '\n')
+            return false;
+        pos += 2;
+        rb->ntr++;
+    }
+}
+
+/* ---- decoding ------------------------------------------------------------ */
+
+typedef struct config {
+    const em_http_limits *limits; /* NULL: defaults */
+    bool store;                   /* trailers go to an array */
+    size_t cap;                   /* its capacity */
+    uint64_t max_body;
+    size_t max_ext, max_tbytes, max_tn;
+} config;
+
+enum { M_WHOLE, M_BYTES, M_PIECES, M_COUNT };
+enum { MAX_TR = 40 };
+
+typedef struct result {
+    ssize_t status;  /* 0: done; else the final error or EM_EAGAIN */
+    size_t consumed; /* unless an error */
+    uint64_t total;
+    size_t dlen;
+    size_t ntr;
+    struct {
+        size_t no, nl, vo, vl;
+        em_http_hdr id;
+    } tr[MAX_TR];
+} result;
+
+static uint8_t *ref_out, *run_out, *chk_out; /* data bytes of each run */
+static size_t out_cap;
+static result ref_r, run_r;
+
+static char *dup_exact(const uint8_t *src, size_t n) {
+    char *b = malloc(n ? n : 1);
+    check(b != NULL);
+    if (n)
+        memcpy(b, src, n);
+    return b;
+}
+
+static void checks_done(const uint8_t *in, size_t n, const result *r, const uint8_t *out,
+                        const config *cf) {
+    ref_body rb;
+    check(ref_decode(in, n, chk_out, &rb));
+    check(rb.end == r->consumed && rb.data_len == r->dlen);
+    check(memcmp(chk_out, out, r->dlen) == 0);
+    check(rb.max_ext <= cf->max_ext);
+    check(rb.end - rb.tstart <= cf->max_tbytes);
+    check(rb.ntr <= cf->max_tn);
+    if (!cf->store) {
+        check(r->ntr == 0);
+        return;
+    }
+    check(r->ntr == rb.ntr && r->ntr <= cf->cap);
+    /* The trailers, moved onto the input, must tile the trailer section. */
+    em_http_header t[MAX_TR];
+    for (size_t i = 0; i < r->ntr; i++) {
+        t[i].name.ptr = (const char *)in + r->tr[i].no;
+        t[i].name.len = r->tr[i].nl;
+        t[i].value.ptr = (const char *)in + r->tr[i].vo;
+        t[i].value.len = r->tr[i].vl;
+        t[i].id = r->tr[i].id;
+        check(r->tr[i].no >= rb.tstart && r->tr[i].vo >= rb.tstart);
+    }
+    check_fields(t, r->ntr, (const char *)in + rb.tstart, rb.end - rb.tstart, 0);
+}
+
+static void run(const uint8_t *in, size_t n, const config *cf, int mode, uint64_t seed, result *r,
+                uint8_t *out) {
+    static em_http_header trbuf[MAX_TR];
+    em_http_chunked c;
+    memset(&c, 0, sizeof c);
+    c.trailers = cf->store ? trbuf : NULL;
+    c.max_trailers = cf->cap;
+    em_http_chunked_init(&c, cf->limits);
+    check(c.trailers == (cf->store ? trbuf : NULL) && c.max_trailers == cf->cap);
+    uint64_t rng = seed;
+    size_t off = 0, avail = 0;
+    ssize_t rc = EM_EAGAIN;
+    memset(r, 0, sizeof *r);
+    bool fin = false;
+    while (!fin && avail < n) {
+        size_t step = n;
+        if (mode == M_BYTES) {
+            step = 1;
+        } else if (mode == M_PIECES) {
+            uint64_t x = rnd(&rng);
+            step = 1 + (size_t)(x % 4 == 0 ? (x >> 8) % 300 : (x >> 8) % 9);
+        }
+        avail = step > n - avail ? n : avail + step;
+        for (;;) {
+            size_t wl = avail - off;
+            char *w = dup_exact(in + off, wl);
+            em_slice d = {NULL, 12345};
+            rc = em_http_chunked_decode(&c, w, wl, &d);
+            bool done = em_http_chunked_done(&c);
+            if (rc >= 0) {
+                check((size_t)rc <= wl && (rc > 0 || done));
+                check(d.ptr != NULL && d.len <= (size_t)rc);
+                check(d.len == 0 || d.ptr + d.len == w + rc);
+                check(r->dlen + d.len <= n);
+                if (d.len)
+                    memcpy(out + r->dlen, d.ptr, d.len);
+                r->dlen += d.len;
+            } else {
+                check(!done);
+            }
+            if (done) {
+                check(rc > 0);
+                r->ntr = c.num_trailers;
+                check(!cf->store || r->ntr <= cf->cap);
+                check(cf->store || r->ntr == 0);
+                for (size_t i = 0; i < r->ntr; i++) {
+                    const em_http_header *h = &c.trailers[i];
+                    check(h->name.ptr >= w && h->value.ptr >= w &&
+                          h->name.ptr + h->name.len <= w + rc &&
+                          h->value.ptr + h->value.len <= w + rc);
+                    r->tr[i].no = off + (size_t)(h->name.ptr - w);
+                    r->tr[i].nl = h->name.len;
+                    r->tr[i].vo = off + (size_t)(h->value.ptr - w);
+                    r->tr[i].vl = h->value.len;
+                    r->tr[i].id = h->id;
+                }
+            }
+            free(w);
+            if (rc > 0)
+                off += (size_t)rc;
+            if (done) {
+                /* Finished: further calls consume nothing. */
+                char *rest = dup_exact(in + off, n - off);
+                em_slice d2;
+                check(em_http_chunked_decode(&c, rest, n - off, &d2) == 0 && d2.len == 0);
+                free(rest);
+                fin = true;
+                rc = 0;
+                break;
+            }
+            if (rc < 0 && rc != EM_EAGAIN) {
+                fin = true;
+                break;
+            }
+            if (rc == EM_EAGAIN || off == avail)
+                break;
+        }
+    }
+    if (!fin)
+        rc = EM_EAGAIN; /* out of input */
+    r->status = rc;
+    r->total = em_http_chunked_total(&c);
+    check(r->total == r->dlen && r->total <= cf->max_body);
+    if (rc < 0 && rc != EM_EAGAIN)
+        r->consumed = 0; /* progress before an error depends on the pieces */
+    else
+        r->consumed = off;
+    if (rc == 0)
+        checks_done(in, n, r, out, cf);
+}
+
+static void same(const result *a, const result *b) {
+    check(a->status == b->status && a->consumed == b->consumed && a->total == b->total);
+    check(a->dlen == b->dlen && memcmp(ref_out, run_out, a->dlen) == 0);
+    check(a->ntr == b->ntr);
+    for (size_t i = 0; i < a->ntr; i++)
+        check(a->tr[i].no == b->tr[i].no && a->tr[i].nl == b->tr[i].nl &&
+              a->tr[i].vo == b->tr[i].vo && a->tr[i].vl == b->tr[i].vl &&
+              a->tr[i].id == b->tr[i].id);
+}
+
+static void make_config(uint64_t *rng, em_http_limits *l, config *c) {
+    uint64_t x = rnd(rng), y = rnd(rng);
+    memset(l, 0, sizeof *l);
+    l->max_body = x % 4 == 0 ? 0 : x % 4 == 1 ? UINT64_MAX : (x >> 8) % 3000;
+    l->max_chunk_ext = (x >> 20) % 4 == 0 ? 0 : 1 + (x >> 24) % 32;
+    l->max_trailer_bytes = (y % 4) == 0 ? 0 : y % 4 == 1 ? SIZE_MAX : 1 + (y >> 8) % 200;
+    l->max_trailers = (size_t)((y >> 20) % 7); /* 0: the default */
+    c->limits = l;
+    c->store = (y >> 32) % 3 != 0;
+    c->cap = (size_t)((y >> 40) % 9);
+    c->max_body = l->max_body ? l->max_body : EM_HTTP_DEFAULT_MAX_BODY;
+    c->max_ext = em__http_lim(l->max_chunk_ext, EM_HTTP_DEFAULT_MAX_CHUNK_EXT);
+    c->max_tbytes = em__http_lim(l->max_trailer_bytes, EM_HTTP_DEFAULT_MAX_TRAILER_BYTES);
+    c->max_tn = em__http_lim(l->max_trailers, EM_HTTP_DEFAULT_MAX_TRAILERS);
+    if (c->store && c->cap < c->max_tn)
+        c->max_tn = c->cap;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size + 1 > out_cap) {
+        out_cap = size + 1;
+        free(ref_out);
+        free(run_out);
+        free(chk_out);
+        ref_out = malloc(out_cap);
+        run_out = malloc(out_cap);
+        chk_out = malloc(out_cap);
+        check(ref_out && run_out && chk_out);
+    }
+    uint64_t seed = seed_of(data, size), rng = seed;
+    em_http_limits lim;
+    const config dflt = {NULL,
+                         false,
+                         0,
+                         EM_HTTP_DEFAULT_MAX_BODY,
+                         EM_HTTP_DEFAULT_MAX_CHUNK_EXT,
+                         EM_HTTP_DEFAULT_MAX_TRAILER_BYTES,
+                         EM_HTTP_DEFAULT_MAX_TRAILERS};
+    config cfgs[3] = {dflt, dflt, dflt};
+    cfgs[1].store = true; /* the default limit of 32 trailers, in an array of 40 */
+    cfgs[1].cap = MAX_TR;
+    make_config(&rng, &lim, &cfgs[2]);
+    int levels[3], nl = 0;
+    for (int l = EM__HTTP_SIMD_SCALAR; l <= EM__HTTP_SIMD_AVX2; l++)
+        if (em__http_simd_supported(l))
+            levels[nl++] = l;
+    for (int ci = 0; ci < 3; ci++) {
+        check(em__http_simd_force(EM__HTTP_SIMD_SCALAR) == 0);
+        run(data, size, &cfgs[ci], M_WHOLE, rng, &ref_r, ref_out);
+        for (int li = 0; li < nl; li++) {
+            check(em__http_simd_force(levels[li]) == 0);
+            for (int m = 0; m < M_COUNT; m++) {
+                if (li == 0 && m == M_WHOLE)
+                    continue;
+                run(data, size, &cfgs[ci], m, rng, &run_r, run_out);
+                same(&ref_r, &run_r);
+            }
+        }
+    }
+    check(em__http_simd_force(em__http_simd_default()) == 0);
+    return 0;
+}

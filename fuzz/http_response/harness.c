@@ -1,0 +1,540 @@
+/* Fuzz em_http_parse_response (http/parse_response.c, headers.c,
+ * framing.c and the SIMD scanners). The input is a stream of responses on
+ * one connection; each head is parsed (the request method GET, HEAD or
+ * CONNECT rotating from a value drawn from the input), its body skipped
+ * (Content-Length) or decoded (chunked), and the next head parsed, until a
+ * close-delimited body or a tunnel ends the stream.
+ *
+ * The stream is run at every SIMD level the CPU has, fed four ways (whole;
+ * two pieces in moved buffers; three pieces in one growing buffer; byte by
+ * byte), with default limits and with small limits drawn from the input.
+ * Every run must produce the same transcript (return codes, slice offsets,
+ * status, flags, ids, body ends) as the scalar whole run, and every
+ * accepted head must re-tile exactly into status line, field lines and
+ * final CRLF and agree with RFC 9112 §6.3 on its framing. Any violation
+ * aborts. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+#include "../../http/http_internal.h"
+#include "ember/http.h"
+
+static void check(bool ok) {
+    if (!ok)
+        abort();
+}
+
+/* ---- control values: a hash of the first input bytes --------------------- */
+
+static uint64_t rnd(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t seed_of(const uint8_t *d, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    for (size_t i = 0; i < n && i < 8; i++)
+        h = (h ^ d[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* ---- transcripts ----------------------------------------------------------
+ */
+
+enum { TMAX = 1 << 15 };
+typedef struct transcript {
+    uint64_t v[TMAX];
+    size_t n;
+    uint64_t hash; /* covers entries past TMAX too */
+} transcript;
+
+static transcript ref_t, run_t;
+
+static void put(transcript *t, uint64_t x) {
+    if (t->n < TMAX)
+        t->v[t->n] = x;
+    t->n++;
+    t->hash = (t->hash ^ x) * 0x100000001b3ull;
+}
+
+static void same(const transcript *a, const transcript *b) {
+    check(a->n == b->n && a->hash == b->hash);
+    size_t n = a->n < TMAX ? a->n : TMAX;
+    check(memcmp(a->v, b->v, n * sizeof a->v[0]) == 0);
+}
+
+/* ---- reference character classes (RFC 9110), not the library's table ------
+ */
+
+static bool ref_tchar(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+static bool is_ows(char c) {
+    return c == ' ' || c == '\t';
+}
+static bool ref_vchar_ok(unsigned char c) {
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool ci_eq(em_slice s, const char *lit) {
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (c >= 'A' && c <= 'Z')
+            c |= 0x20;
+        if (c != (unsigned char)lit[i])
+            return false;
+    }
+    return true;
+}
+
+static em_http_hdr ref_id(em_slice name) {
+    static const struct {
+        const char *s;
+        em_http_hdr id;
+    } ids[] = {{"content-length", EM_HTTP_HDR_CONTENT_LENGTH},
+               {"transfer-encoding", EM_HTTP_HDR_TRANSFER_ENCODING},
+               {"connection", EM_HTTP_HDR_CONNECTION},
+               {"host", EM_HTTP_HDR_HOST},
+               {"expect", EM_HTTP_HDR_EXPECT},
+               {"upgrade", EM_HTTP_HDR_UPGRADE}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ci_eq(name, ids[i].s))
+            return ids[i].id;
+    return EM_HTTP_HDR_OTHER;
+}
+
+/* Next comma-separated element of [*s, e), OWS trimmed, empty ones skipped. */
+static bool next_elem(const char **s, const char *e, em_slice *el) {
+    const char *p = *s;
+    for (;;) {
+        while (p < e && (is_ows(*p) || *p == ','))
+            p++;
+        if (p == e)
+            return false;
+        const char *t = p;
+        while (p < e && *p != ',')
+            p++;
+        const char *te = p;
+        while (te > t && is_ows(te[-1]))
+            te--;
+        el->ptr = t;
+        el->len = (size_t)(te - t);
+        *s = p;
+        return true;
+    }
+}
+
+static bool has_token(em_slice v, const char *tok) {
+    const char *s = v.ptr;
+    em_slice el;
+    while (next_elem(&s, v.ptr + v.len, &el))
+        if (ci_eq(el, tok))
+            return true;
+    return false;
+}
+
+/* 1*DIGIT *( OWS "," OWS 1*DIGIT ), all equal; the value in *out. */
+static bool cl_list(em_slice v, uint64_t *out) {
+    const char *s = v.ptr, *e = v.ptr + v.len;
+    bool any = false;
+    for (;;) {
+        uint64_t n = 0;
+        const char *d = s;
+        while (s < e && *s >= '0' && *s <= '9') {
+            if (n > (UINT64_MAX - 9) / 10)
+                return false;
+            n = n * 10 + (uint64_t)(*s - '0');
+            s++;
+        }
+        if (s == d || (any && n != *out))
+            return false;
+        *out = n;
+        any = true;
+        while (s < e && is_ows(*s))
+            s++;
+        if (s == e)
+            return true;
+        if (*s != ',')
+            return false;
+        s++;
+        while (s < e && is_ows(*s))
+            s++;
+    }
+}
+
+/* ---- invariants of an accepted head ---------------------------------------
+ */
+
+static bool inside(em_slice s, const char *b, size_t len) {
+    uintptr_t p = (uintptr_t)s.ptr, lo = (uintptr_t)b;
+    return s.ptr && p >= lo && p - lo <= len && s.len <= len - (p - lo);
+}
+
+/* The field lines from b[pos] on must be exactly h[0, n) and the final CRLF,
+ * ending at len. */
+static void check_fields(const em_http_header *h, size_t n, const char *b, size_t len, size_t pos) {
+    for (size_t i = 0; i < n; i++) {
+        check(inside(h[i].name, b, len) && inside(h[i].value, b, len));
+        check(h[i].name.ptr == b + pos && h[i].name.len > 0);
+        for (size_t k = 0; k < h[i].name.len; k++)
+            check(ref_tchar((unsigned char)h[i].name.ptr[k]));
+        check(h[i].id == ref_id(h[i].name) && h[i].id == em_http_header_id(h[i].name));
+        pos += h[i].name.len;
+        check(pos < len && b[pos] == ':');
+        pos++;
+        size_t v0 = (size_t)(h[i].value.ptr - b), vl = h[i].value.len;
+        check(v0 >= pos);
+        for (; pos < v0; pos++)
+            check(is_ows(b[pos]));
+        for (size_t k = 0; k < vl; k++)
+            check(ref_vchar_ok((unsigned char)b[v0 + k]));
+        check(vl == 0 || (!is_ows(b[v0]) && !is_ows(b[v0 + vl - 1])));
+        pos = v0 + vl;
+        while (pos < len && is_ows(b[pos]))
+            pos++;
+        check(len - pos >= 2 && b[pos] == '\r' && b[pos + 1] == '\n');
+        pos += 2;
+    }
+    check(pos + 2 == len && b[pos] == '\r' && b[pos + 1] == '\n');
+}
+
+typedef struct config {
+    const em_http_limits *limits; /* NULL: defaults */
+    size_t cap;                   /* header array capacity */
+    size_t max_line, max_bytes, max_n;
+    uint64_t max_body;
+} config;
+
+/* RFC 9112 §6.3, in the parser's order, recomputed from the stored fields. */
+static void check_framing(const em_http_response *r, em_http_method method, const config *c) {
+    const em_http_header *h = r->headers;
+    size_t ncl = 0, nte = 0, nchunked = 0;
+    bool close = false, ka = false, upgrade_tok = false, upgrade = false, coded = false;
+    uint64_t cl = 0;
+    em_slice last_te = {NULL, 0};
+    for (size_t i = 0; i < r->num_headers; i++) {
+        em_slice v = h[i].value;
+        switch (h[i].id) {
+        case EM_HTTP_HDR_CONTENT_LENGTH: {
+            uint64_t x = 0;
+            check(cl_list(v, &x));
+            check(ncl == 0 || x == cl);
+            cl = x;
+            ncl++;
+            break;
+        }
+        case EM_HTTP_HDR_TRANSFER_ENCODING: {
+            const char *s = v.ptr;
+            em_slice el;
+            bool any = false;
+            while (next_elem(&s, v.ptr + v.len, &el)) {
+                last_te = el;
+                any = true;
+                if (ci_eq(el, "chunked"))
+                    nchunked++;
+                else
+                    coded = true;
+            }
+            check(any);
+            nte++;
+            break;
+        }
+        case EM_HTTP_HDR_CONNECTION:
+            close |= has_token(v, "close");
+            ka |= has_token(v, "keep-alive");
+            upgrade_tok |= has_token(v, "upgrade");
+            break;
+        case EM_HTTP_HDR_UPGRADE:
+            upgrade = true;
+            break;
+        default:
+            break;
+        }
+    }
+    unsigned f = r->flags;
+    int st = r->status;
+    bool chunked = nte && ci_eq(last_te, "chunked");
+    check(!(ncl && nte) && (nte == 0 || r->version_minor == 1) && nchunked <= 1);
+    check(!(f & EM_HTTP_F_CONTENT_LENGTH) == !ncl);
+    check(!(f & EM_HTTP_F_TRANSFER_ENCODING) == !nte);
+    check(!(f & EM_HTTP_F_CHUNKED) == !chunked);
+    check(!(f & EM_HTTP_F_TE_CODED) == !coded);
+    check(r->content_length == cl);
+    check(!(f & EM_HTTP_F_CONN_CLOSE) == !close);
+    check(!(f & EM_HTTP_F_CONN_KEEP_ALIVE) == !ka);
+    check(!(f & EM_HTTP_F_CONN_UPGRADE) == !upgrade_tok);
+    check(!(f & EM_HTTP_F_UPGRADE) == !upgrade);
+    check(!(f & (EM_HTTP_F_HOST | EM_HTTP_F_EXPECT_CONTINUE | EM_HTTP_F_EXPECT_OTHER)));
+    em_http_body body;
+    bool tunnel = false;
+    if (method == EM_HTTP_HEAD || st < 200 || st == 204 || st == 304) {
+        body = EM_HTTP_BODY_NONE;
+        tunnel = st == 101 || (method == EM_HTTP_CONNECT && st >= 200 && st < 300);
+    } else if (method == EM_HTTP_CONNECT && st < 300) {
+        body = EM_HTTP_BODY_NONE;
+        tunnel = true;
+    } else if (nte) {
+        body = chunked ? EM_HTTP_BODY_CHUNKED : EM_HTTP_BODY_UNTIL_CLOSE;
+    } else if (ncl) {
+        body = cl ? EM_HTTP_BODY_LENGTH : EM_HTTP_BODY_NONE;
+        check(cl <= c->max_body);
+    } else {
+        body = EM_HTTP_BODY_UNTIL_CLOSE;
+    }
+    check(r->body == body);
+    check(!(f & EM_HTTP_F_TUNNEL) == !tunnel);
+    bool keep =
+        !close && body != EM_HTTP_BODY_UNTIL_CLOSE && !tunnel && (r->version_minor == 1 || ka);
+    check(!(f & EM_HTTP_F_KEEP_ALIVE) == !keep);
+}
+
+static void check_response(const em_http_response *r, const char *b, size_t n, ssize_t rc,
+                           em_http_method method, const config *c) {
+    check(rc > 0 && (size_t)rc <= n);
+    size_t len = (size_t)rc;
+    check(r->num_headers <= r->max_headers && r->num_headers <= c->max_n);
+    /* HTTP/1.x SP 3DIGIT ( SP reason / "" ) CRLF */
+    check(r->version_minor == 0 || r->version_minor == 1);
+    check(len >= 14 && memcmp(b, "HTTP/1.", 7) == 0 && b[7] == '0' + r->version_minor &&
+          b[8] == ' ');
+    for (int i = 9; i < 12; i++)
+        check(b[i] >= '0' && b[i] <= '9');
+    check(r->status == (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0'));
+    check(r->status >= 100 && r->status <= 599);
+    check(inside(r->reason, b, len));
+    if (b[12] == ' ')
+        check(r->reason.ptr == b + 13);
+    else
+        check(b[12] == '\r' && r->reason.ptr == b + 12 && r->reason.len == 0);
+    for (size_t i = 0; i < r->reason.len; i++)
+        check(ref_vchar_ok((unsigned char)r->reason.ptr[i]));
+    size_t re = (size_t)(r->reason.ptr - b) + r->reason.len;
+    check(len - re >= 2 && b[re] == '\r' && b[re + 1] == '\n');
+    size_t line_end = re + 2;
+    check(line_end <= c->max_line && len - line_end <= c->max_bytes);
+    check_fields(r->headers, r->num_headers, b, len, line_end);
+    check_framing(r, method, c);
+}
+
+/* ---- feeding --------------------------------------------------------------
+ */
+
+enum { M_WHOLE, M_SPLIT2, M_SPLIT3, M_BYTES, M_COUNT };
+
+/* A copy of src[0, n) in a block of exactly n bytes, so ASan flags any read
+ * past n. */
+static char *dup_exact(const uint8_t *src, size_t n) {
+    char *b = malloc(n ? n : 1);
+    check(b != NULL);
+    if (n)
+        memcpy(b, src, n);
+    return b;
+}
+
+static ssize_t parse(em_http_parser *p, em_http_response *r, const char *b, size_t k,
+                     em_http_method method) {
+    ssize_t rc = em_http_parse_response(p, b, k, method, r);
+    check(rc == EM_EAGAIN || rc <= (ssize_t)k);
+    check(rc != 0);
+    return rc;
+}
+
+/* Feed msg[0, n) as mode says; the head must be complete or rejected by the
+ * time all n bytes were offered. Returns the last result; *out is the
+ * buffer the last call saw (the caller frees it). */
+static ssize_t feed(em_http_parser *p, em_http_response *r, em_http_method m, const uint8_t *msg,
+                    size_t n, int mode, uint64_t *rng, char **out) {
+    char *b = NULL;
+    ssize_t rc = EM_EAGAIN;
+    if (mode == M_WHOLE) {
+        b = dup_exact(msg, n);
+        rc = parse(p, r, b, n, m);
+    } else if (mode == M_SPLIT2) { /* each piece in a new block: slices get rebased */
+        size_t k = (size_t)(rnd(rng) % (n + 1));
+        b = dup_exact(msg, k);
+        rc = parse(p, r, b, k, m);
+        if (rc == EM_EAGAIN) {
+            free(b);
+            b = dup_exact(msg, n);
+            rc = parse(p, r, b, n, m);
+        }
+    } else if (mode == M_SPLIT3) { /* one block that fills up: no rebase */
+        size_t k1 = (size_t)(rnd(rng) % (n + 1)), k2 = (size_t)(rnd(rng) % (n + 1));
+        if (k1 > k2) {
+            size_t t = k1;
+            k1 = k2;
+            k2 = t;
+        }
+        b = dup_exact(msg, n);
+        rc = parse(p, r, b, k1, m);
+        if (rc == EM_EAGAIN)
+            rc = parse(p, r, b, k2, m);
+        if (rc == EM_EAGAIN)
+            rc = parse(p, r, b, n, m);
+    } else { /* byte by byte: moved blocks for a while, then one block */
+        size_t k = 0;
+        for (; k <= n && k <= 256; k++) {
+            free(b);
+            b = dup_exact(msg, k);
+            rc = parse(p, r, b, k, m);
+            if (rc != EM_EAGAIN)
+                break;
+        }
+        if (rc == EM_EAGAIN && k <= n) {
+            free(b);
+            b = dup_exact(msg, n);
+            for (; k <= n && rc == EM_EAGAIN; k++)
+                rc = parse(p, r, b, k, m);
+        }
+    }
+    *out = b;
+    return rc;
+}
+
+static uint64_t off_of(const void *ptr, const char *base, size_t msg_off) {
+    return ptr ? msg_off + (uint64_t)((const char *)ptr - base) : UINT64_MAX;
+}
+
+static void record(transcript *t, const em_http_response *r, const char *b, size_t off) {
+    put(t, off_of(r->reason.ptr, b, off));
+    put(t, r->reason.len);
+    put(t, (uint64_t)r->status << 32 | (uint64_t)r->body << 8 | (uint64_t)r->version_minor);
+    put(t, r->content_length);
+    put(t, r->flags);
+    put(t, r->num_headers);
+    for (size_t i = 0; i < r->num_headers; i++) {
+        const em_http_header *h = &r->headers[i];
+        put(t, off_of(h->name.ptr, b, off));
+        put(t, h->name.len);
+        put(t, off_of(h->value.ptr, b, off));
+        put(t, h->value.len);
+        put(t, h->id);
+    }
+}
+
+/* Decode a chunked body from in[0, n) in one buffer; returns its length, or
+ * a negative result (EM_EAGAIN: incomplete). */
+static ssize_t skip_chunked(const uint8_t *in, size_t n, const em_http_limits *l) {
+    char *b = dup_exact(in, n);
+    em_http_chunked c = {0};
+    em_http_chunked_init(&c, l);
+    size_t off = 0;
+    ssize_t rc = EM_EAGAIN;
+    uint64_t total = 0;
+    while (!em_http_chunked_done(&c)) {
+        em_slice d;
+        rc = em_http_chunked_decode(&c, b + off, n - off, &d);
+        if (rc < 0)
+            break;
+        check(rc > 0 && (size_t)rc <= n - off);
+        check(d.len == 0 || d.ptr + d.len == b + off + rc);
+        total += d.len;
+        off += (size_t)rc;
+    }
+    check(em_http_chunked_total(&c) == total);
+    free(b);
+    return em_http_chunked_done(&c) ? (ssize_t)off : rc;
+}
+
+static em_http_header hdrs[128];
+
+static const em_http_method methods[3] = {EM_HTTP_GET, EM_HTTP_HEAD, EM_HTTP_CONNECT};
+
+/* One run over the whole stream: transcript into t. */
+static void run(const uint8_t *data, size_t size, const config *c, unsigned m0, int mode,
+                uint64_t seed, transcript *t) {
+    em_http_parser p;
+    em_http_parser_init(&p, c->limits);
+    em_http_response r = {.headers = hdrs, .max_headers = c->cap};
+    uint64_t rng = seed;
+    size_t off = 0;
+    t->n = 0;
+    t->hash = 0;
+    for (unsigned msg = 0; msg < 64 && off < size; msg++) {
+        em_http_method method = methods[(m0 + msg) % 3];
+        char *b;
+        ssize_t rc = feed(&p, &r, method, data + off, size - off, mode, &rng, &b);
+        put(t, (uint64_t)rc);
+        if (rc < 0) {
+            free(b);
+            break;
+        }
+        check_response(&r, b, size - off, rc, method, c);
+        record(t, &r, b, off);
+        free(b);
+        off += (size_t)rc;
+        if (r.flags & EM_HTTP_F_TUNNEL)
+            break;
+        if (r.body == EM_HTTP_BODY_UNTIL_CLOSE)
+            break;
+        if (r.body == EM_HTTP_BODY_LENGTH) {
+            if (r.content_length > size - off) {
+                put(t, UINT64_MAX);
+                break;
+            }
+            off += (size_t)r.content_length;
+        } else if (r.body == EM_HTTP_BODY_CHUNKED) {
+            ssize_t n = skip_chunked(data + off, size - off, c->limits);
+            put(t, (uint64_t)n);
+            if (n < 0)
+                break;
+            off += (size_t)n;
+        }
+        put(t, off);
+    }
+}
+
+static void make_limits(uint64_t *rng, em_http_limits *l, config *c) {
+    uint64_t x = rnd(rng), y = rnd(rng);
+    /* each limit: default (0), unlimited, or small */
+    l->max_start_line = x % 5 == 0 ? 0 : x % 5 == 1 ? SIZE_MAX : 1 + (x >> 8) % 96;
+    l->max_header_bytes = y % 5 == 0 ? 0 : y % 5 == 1 ? SIZE_MAX : 1 + (y >> 8) % 400;
+    l->max_headers = (x >> 20) % 4 == 0 ? 0 : (x >> 20) % 4 == 1 ? SIZE_MAX : 1 + (x >> 24) % 12;
+    l->max_body = (y >> 20) % 4 == 0 ? 0 : (y >> 20) % 4 == 1 ? UINT64_MAX : (y >> 24) % 2000;
+    l->max_chunk_ext = 1 + (x >> 32) % 40;
+    l->max_trailer_bytes = 1 + (x >> 40) % 200;
+    l->max_trailers = (y >> 40) % 6;
+    c->limits = l;
+    c->cap = (y >> 48) % 4 == 0 ? 128 : (size_t)((y >> 52) % 16);
+    c->max_line = em__http_lim(l->max_start_line, EM_HTTP_DEFAULT_MAX_START_LINE);
+    c->max_bytes = em__http_lim(l->max_header_bytes, EM_HTTP_DEFAULT_MAX_HEADER_BYTES);
+    c->max_n = em__http_lim(l->max_headers, EM_HTTP_DEFAULT_MAX_HEADERS);
+    c->max_body = l->max_body ? l->max_body : EM_HTTP_DEFAULT_MAX_BODY;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    uint64_t seed = seed_of(data, size), rng = seed;
+    unsigned m0 = (unsigned)(rnd(&rng) % 3); /* the first request's method */
+    em_http_limits lim;
+    config cfgs[2] = {{NULL, 128, EM_HTTP_DEFAULT_MAX_START_LINE, EM_HTTP_DEFAULT_MAX_HEADER_BYTES,
+                       EM_HTTP_DEFAULT_MAX_HEADERS, EM_HTTP_DEFAULT_MAX_BODY}};
+    make_limits(&rng, &lim, &cfgs[1]);
+    int levels[3], nl = 0;
+    for (int l = EM__HTTP_SIMD_SCALAR; l <= EM__HTTP_SIMD_AVX2; l++)
+        if (em__http_simd_supported(l))
+            levels[nl++] = l;
+    for (int ci = 0; ci < 2; ci++) {
+        check(em__http_simd_force(EM__HTTP_SIMD_SCALAR) == 0);
+        run(data, size, &cfgs[ci], m0, M_WHOLE, rng, &ref_t);
+        for (int li = 0; li < nl; li++) {
+            check(em__http_simd_force(levels[li]) == 0);
+            for (int m = 0; m < M_COUNT; m++) {
+                if (li == 0 && m == M_WHOLE)
+                    continue;
+                run(data, size, &cfgs[ci], m0, m, rng, &run_t);
+                same(&ref_t, &run_t);
+            }
+        }
+    }
+    check(em__http_simd_force(em__http_simd_default()) == 0);
+    return 0;
+}
