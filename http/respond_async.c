@@ -32,10 +32,12 @@ int em_http_stream_start(em_http_ctx *cx, int status, em_slice content_type,
 /* A failed stream call: the connection is closed and cx released. */
 static int stream_broken(em_http_ctx *cx, int err) {
     struct em__http_conn *conn = cx->_conn;
+    /* Read before the close: with on_abort, the close frees cx. */
+    bool has_abort = cx->_scbs && cx->_scbs->on_abort;
     if (conn)
         em__http_conn_close(conn, err);
     /* Without on_abort the orphan is still ours to free. */
-    if (!(cx->_scbs && cx->_scbs->on_abort))
+    if (!has_abort)
         em__http_exchange_free(EM_CONTAINER_OF(cx, struct em__http_exchange, cx));
     return EM_ECLOSED;
 }

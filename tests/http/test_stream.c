@@ -20,6 +20,8 @@ static void pump(em_http_ctx *cx) {
         int rc = em_http_stream_write(cx, em_slice_make(payload, st.chunk_len), NULL);
         if (rc == EM_ENOBUFS)
             return;
+        if (rc == EM_ECLOSED && st.aborted)
+            return; /* the client reset: cx is gone, on_abort said so */
         assert_int_equal(rc, 0);
         st.written += st.chunk_len;
         if (st.chunks > 0)
@@ -133,11 +135,60 @@ static void test_client_never_reads(void **state) {
     ts_stop(&ts);
 }
 
+/* A handler that writes a small chunk every millisecond from a timer, so
+ * the queue stays empty and a reset surfaces as a failed write. */
+static em_timer ticker;
+static void on_tick(em_timer *t) {
+    em_http_ctx *cx = t->data;
+    int rc = em_http_stream_write(cx, em_slice_make(payload, 1000), NULL);
+    if (rc) {
+        assert_int_equal(rc, EM_ECLOSED);
+        assert_int_equal(st.aborted, 1); /* on_abort ran inside the write */
+        em_timer_stop(t);
+    }
+}
+static void h_ticking(em_http_ctx *cx, const em_http_handler *h) {
+    assert_int_equal(em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), &cbs), 0);
+    em_timer_init(h->data, &ticker, on_tick);
+    ticker.data = cx;
+    em_timer_start(&ticker, 1, 1);
+}
+
+/* The client resets mid-stream: the failed write ends in on_abort exactly
+ * once, and cx is never touched after. */
+static void test_client_resets(void **state) {
+    memset(&st, 0, sizeof st);
+    test_server ts;
+    em_loop *loop = &ts.loop;
+    static em_http_handler ticking = { h_ticking, NULL, NULL };
+    ticking.data = loop;
+    em_http_server_opts o = { .handler = &ticking };
+    ts_start(&ts, &o);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "GET /s HTTP/1.1\r\nHost: a\r\n\r\n");
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    ts_pump(&ts, fd, &in, ts_pred_responses, &(int){ 0 }, 10);
+    while (in.len < 10000) {
+        em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+        ssize_t n = recv(fd, in.buf, sizeof in.buf, MSG_DONTWAIT);
+        if (n > 0)
+            in.len += (size_t)n;
+    }
+    struct linger lg = { 1, 0 }; /* close with RST, unread data pending */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    EM_TEST_RUN_UNTIL(&ts.loop, !em_timer_active(&ticker), 5000);
+    assert_int_equal(st.aborted, 1);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunked_stream),
         cmocka_unit_test(test_http10_fallback),
         cmocka_unit_test(test_client_never_reads),
+        cmocka_unit_test(test_client_resets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
