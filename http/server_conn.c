@@ -251,8 +251,13 @@ void em__http_conn_close(struct em__http_conn *conn, int err) {
             /* The handler still holds cx: it learns now, or when it answers. */
             cx->_state |= CX_ORPHAN;
             cx->_conn = NULL;
-            if (cx->_scbs && cx->_scbs->on_abort) {
-                cx->_scbs->on_abort(cx, err ? err : EM_ECLOSED);
+            int why = err && err != EM_EOF ? err : EM_ECLOSED;
+            if (ex->stage == EX_BODY_STREAM && ex->body_cb) {
+                /* Mid-body: the body callback is what the handler waits on. */
+                ex->body_cb(cx, em_slice_make("", 0), why);
+                em__http_exchange_free(ex);
+            } else if (cx->_scbs && cx->_scbs->on_abort) {
+                cx->_scbs->on_abort(cx, why);
                 em__http_exchange_free(ex);
             }
         } else {
@@ -510,7 +515,7 @@ static bool deliver_body(struct em__http_conn *conn, struct em__http_exchange *e
         }
         /* piece points into input that was consumed but not yet reused. */
         if (piece.len || last)
-            ex->body_cb(cx, piece, last);
+            ex->body_cb(cx, piece, last ? EM_EOF : 0);
         if ((conn->flags & CONN_CLOSED) || conn->ex != ex)
             return !(conn->flags & CONN_CLOSED) && !conn->ex;
         if (last)

@@ -603,13 +603,17 @@ EM_API bool em_http_stream_throttled(const em_http_ctx *cx);
 
 /* ---- streamed request bodies (em_http_server_opts.stream_bodies) ---------- */
 
-/* A piece of the request body (de-chunked), valid during the call; last is
- * true on the final call (piece may then be empty). Answer after last, or
- * earlier: an early answer closes the connection, the rest unread. */
-typedef void (*em_http_body_cb)(em_http_ctx *cx, em_slice piece, bool last);
-/* Start receiving the body of cx in pieces (implies em_http_defer; pass
- * on_abort through em_http_defer first to learn of a client that goes away
- * mid-body). Only with stream_bodies and a request that has a body (check
+/* A piece of the request body (de-chunked), valid during the call.
+ * status 0: more pieces follow. EM_EOF: this is the last piece (it may be
+ * empty); answer now or later. Any other (negative) status: the body will
+ * never complete (the client went away, a chunk was malformed, the body
+ * timed out); piece is empty, and cx is released when the callback
+ * returns: do not touch it afterwards. An answer given before the last
+ * piece closes the connection once sent, the rest of the body unread. */
+typedef void (*em_http_body_cb)(em_http_ctx *cx, em_slice piece, int status);
+/* Start receiving the body of cx in pieces (implies em_http_defer). While
+ * the body arrives, a broken connection is reported through cb (not
+ * on_abort). Only with stream_bodies and a request that has a body (check
  * cx->req.body != EM_HTTP_BODY_NONE). Returns 0 or EM_EINVAL. */
 EM_API EM_NODISCARD int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb);
 

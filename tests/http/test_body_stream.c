@@ -5,12 +5,18 @@
 
 typedef struct sink {
     uint64_t bytes, sum;
-    int pieces, aborted;
+    int pieces, aborted, abort_err;
     bool early; /* answer at once, never read the body */
 } sink;
 static sink sk;
 
-static void on_piece(em_http_ctx *cx, em_slice piece, bool last) {
+static void on_piece(em_http_ctx *cx, em_slice piece, int status) {
+    if (status < 0 && status != EM_EOF) {
+        sk.aborted++; /* cx is released after this returns */
+        sk.abort_err = status;
+        return;
+    }
+    bool last = status == EM_EOF;
     sk.pieces++;
     sk.bytes += piece.len;
     for (size_t i = 0; i < piece.len; i++)
@@ -22,7 +28,8 @@ static void on_piece(em_http_ctx *cx, em_slice piece, bool last) {
     }
 }
 
-static void on_abort(em_http_ctx *cx, int err) { sk.aborted++; }
+/* Never called while the body streams: the body callback hears of it. */
+static void on_abort(em_http_ctx *cx, int err) { fail_msg("on_abort during a body"); }
 static const em_http_stream_cbs cbs = { .on_abort = on_abort };
 
 static void h_upload(em_http_ctx *cx, const em_http_handler *h) {
@@ -124,6 +131,7 @@ static void test_client_gone_mid_body(void **state) {
         em_loop_run(&ts.loop, EM_RUN_NOWAIT);
     close(fd);
     EM_TEST_RUN_UNTIL(&ts.loop, sk.aborted == 1, 3000);
+    assert_int_equal(sk.abort_err, EM_EUNEXPECTEDEOF);
     assert_int_equal(sk.bytes, 7);
     ts_stop(&ts);
 }
