@@ -17,7 +17,7 @@ void em_io_init(em_loop *loop, em_io *w, int fd, em_io_cb cb) {
 static uint32_t to_epoll(unsigned events) {
     uint32_t e = 0;
     if (events & EM_IO_READ)
-        e |= EPOLLIN;
+        e |= EPOLLIN | EPOLLRDHUP; /* a half-close shows as EM_IO_HUP */
     if (events & EM_IO_WRITE)
         e |= EPOLLOUT;
     if (events & EM_IO_EDGE)

@@ -76,7 +76,10 @@ int em__tcp_conn_update_io(em_tcp_conn *c) {
         em_io_stop(&c->_io);
         return 0;
     }
-    int err = em_io_start(&c->_io, want);
+    /* Edge-triggered: epoll does not re-poll a socket it already reported
+     * (level-triggered re-checks each one on every wait). do_read() keeps
+     * the contract by reading until a short read or EAGAIN, or re-arming. */
+    int err = em_io_start(&c->_io, want | EM_IO_EDGE);
     if (err) {
         em_io_stop(&c->_io);
         return err;
@@ -111,11 +114,15 @@ static bool read_end(em_tcp_conn *c, int status, bool eof) {
     return (c->_flags & EM__TCP_OPEN) != 0;
 }
 
-static void do_read(em_tcp_conn *c) {
+/* hup: the peer half-closed, so a short read does not mean the socket is
+ * drained (the EOF still waits behind the data, and with edge-triggered
+ * epoll no new event would announce it). */
+static void do_read(em_tcp_conn *c, bool hup) {
     int fd = c->_io.fd;
     size_t max = c->_opts.read_max;
     ssize_t total = 0;
-    int status = 0; /* why the batch stopped, if it matters */
+    int status = 0;       /* why the batch stopped, if it matters */
+    bool drained = false; /* the socket had nothing more at the last read */
     for (int i = 0; i < READS_PER_EVENT; i++) {
         size_t len = em_buf_len(&c->in);
         if (len >= max) {
@@ -137,8 +144,10 @@ static void do_read(em_tcp_conn *c) {
         if (n > 0) {
             em_buf_commit(&c->in, (size_t)n);
             total += n;
-            if ((size_t)n < room)
-                break; /* socket drained: skip the EAGAIN round trip */
+            if ((size_t)n < room && !hup) {
+                drained = true; /* a short read: skip the EAGAIN round trip */
+                break;
+            }
             continue;
         }
         if (n == 0) {
@@ -149,6 +158,7 @@ static void do_read(em_tcp_conn *c) {
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             status = em__tcp_errno();
+        drained = true;
         break;
     }
     if (total > 0) {
@@ -156,8 +166,14 @@ static void do_read(em_tcp_conn *c) {
         if (!(c->_flags & EM__TCP_OPEN) || !(c->_flags & EM__TCP_READING))
             return;
     }
-    if (status == EM_ENOBUFS && em_buf_len(&c->in) < max)
-        return; /* the callback made room; level-triggered epoll brings us back */
+    if ((status == EM_ENOBUFS && em_buf_len(&c->in) < max) || (!drained && !status)) {
+        /* Bytes may be left in the socket (the callback made room, or the
+         * batch hit its bound) and no new edge will announce them: re-arm,
+         * which reports the socket again if it is still readable. */
+        if (em_io_start(&c->_io, c->_io._events) != 0)
+            (void)read_end(c, EM_EIO, false);
+        return;
+    }
     if (status == EM_EOF)
         (void)read_end(c, EM_EOF, true);
     else if (status != 0)
@@ -178,7 +194,7 @@ void em__tcp_conn_on_io(em_io *w, unsigned events) {
             return;
     }
     if ((c->_flags & EM__TCP_IO_R) && (events & (EM_IO_READ | EM_IO_ERROR | EM_IO_HUP)))
-        do_read(c);
+        do_read(c, (events & (EM_IO_HUP | EM_IO_ERROR)) != 0);
 }
 
 void em__tcp_conn_write_failed(em_tcp_conn *c, int err) {

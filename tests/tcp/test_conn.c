@@ -290,6 +290,75 @@ static void test_read_buffer_full(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* Edge-triggered reads: a burst far larger than one event's read budget
+ * (16 reads of read_chunk), sent once and followed by nothing, must still
+ * arrive whole, and so must the FIN right behind it. No new edge comes, so
+ * the connection has to re-arm itself. */
+typedef struct burst {
+    em_tcp_conn c;
+    size_t got;
+    int eof;
+    bool bad;
+} burst;
+
+static void burst_on_read(em_tcp_conn *c, ssize_t n) {
+    burst *b = EM_CONTAINER_OF(c, burst, c);
+    if (n == EM_EOF) {
+        b->eof++;
+        return;
+    }
+    assert_true(n > 0);
+    em_slice s = em_buf_slice(&c->in);
+    for (size_t i = 0; i < s.len; i++)
+        if (s.ptr[i] != tt_pat(b->got + i))
+            b->bad = true;
+    b->got += s.len;
+    em_buf_consume(&c->in, s.len);
+}
+
+static void tick_noop(em_timer *t) {}
+
+static void test_edge_triggered_burst(void **state) {
+    static const em_tcp_conn_cbs cbs = {.on_read = burst_on_read};
+    /* Small chunks and a small buffer: both the batch bound and the full
+     * buffer (consumed in the callback) paths must re-arm. */
+    const em_tcp_conn_opts opts[2] = {{.read_chunk = 512, .read_max = 1 << 20},
+                                      {.read_chunk = 4096, .read_max = 4096}};
+    for (int k = 0; k < 2; k++) {
+        em_loop loop;
+        assert_int_equal(em_loop_init(&loop), 0);
+        int peer, fd;
+        tt_pair(&peer, &fd);
+        enum { N = 200000 };
+        char *data = malloc(N);
+        for (size_t i = 0; i < N; i++)
+            data[i] = tt_pat(i);
+        /* All of it sits in the socket before the loop first looks. */
+        int big = 1 << 20;
+        setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+        em_tcp_stream ps;
+        em_tcp_stream_from_fd(&ps, peer);
+        assert_int_equal(em_tcp_stream_write(&ps, data, N), 0);
+        assert_int_equal(em_tcp_stream_shutdown(&ps), 0);
+        burst b = {0};
+        assert_int_equal(em_tcp_conn_init(&loop, &b.c, fd, &cbs, &opts[k]), 0);
+        assert_int_equal(em_tcp_conn_read_start(&b.c), 0);
+        em_timer tick; /* keeps the loop waking, so a lost edge fails, not hangs */
+        em_timer_init(&loop, &tick, tick_noop);
+        em_timer_start(&tick, 10, 10);
+        EM_TEST_RUN_UNTIL(&loop, b.eof == 1, 3000);
+        em_timer_stop(&tick);
+        assert_int_equal(b.got, N);
+        assert_false(b.bad);
+        em_tcp_conn_close(&b.c, NULL);
+        em_loop_run(&loop, EM_RUN_NOWAIT);
+        assert_int_equal(em_tcp_stream_close(&ps), 0);
+        free(data);
+        assert_int_equal(em_loop_close(&loop), 0);
+    }
+}
+
 static void test_init_bad_args(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -307,7 +376,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_async_echo),           cmocka_unit_test(test_peer_half_close),
         cmocka_unit_test(test_close_inside_on_read), cmocka_unit_test(test_read_buffer_full),
-        cmocka_unit_test(test_init_bad_args),
+        cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
