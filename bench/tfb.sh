@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TechEmpower plaintext: wrk -t1 pinned to core 0, each server pinned to core
 # 1, in one run: nginx (worker_processes 1), Go net/http (GOMAXPROCS=1) and,
-# once it exists, ember's echo_server (1 worker). For each server and
+# ember's echo_server (1 worker). For each server and
 # configuration: a response check, a warm-up, RUNS runs of SECS seconds,
 # medians of req/s, p99 latency and server CPU µs per request (utime+stime
 # from /proc/PID/stat over the run / requests).
@@ -55,19 +55,15 @@ one_run() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-declare -A result
-bench_server() { # $1 = name, $2 = pid, $3 = port
-  local name=$1 pid=$2 port=$3 conf conns pipe r
-  wait_port "$port" || { echo "$name did not start"; return 1; }
-  check_response "$port" || { echo "$name: response check failed"; return 1; }
-  for conf in "64 0" "64 1" "256 0"; do
-    read -r conns pipe <<<"$conf"
-    taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/plaintext" >/dev/null # warm-up
-    : >"$tmp/runs"
-    for _ in $(seq 1 "$RUNS"); do one_run "$pid" "$port" "$conns" "$pipe" >>"$tmp/runs"; done
-    r="$(cut -d' ' -f1 "$tmp/runs" | median) $(cut -d' ' -f2 "$tmp/runs" | median) $(cut -d' ' -f3 "$tmp/runs" | median)"
-    result["$name,$conf"]=$r
-  done
+declare -A result pid_of port_of
+# Servers run side by side (each pinned to core 1, idle while another is
+# measured); runs interleave server by server, so a noisy neighbour hurts
+# every server alike instead of whichever happened to run then.
+add_server() { # $1 = name, $2 = pid, $3 = port
+  wait_port "$3" || { echo "$1 did not start"; return 1; }
+  check_response "$3" || { echo "$1: response check failed"; return 1; }
+  pid_of[$1]=$2 port_of[$1]=$3
+  servers+=("$1")
 }
 
 servers=()
@@ -77,30 +73,49 @@ sed -e "s|@PORT@|$port|; s|@DIR@|$tmp/nginx|g" "$here/tfb/nginx.conf.in" >"$tmp/
 taskset -c 1 nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" & pids+=($!)
 sleep 0.5
 ngx_pid=$(pgrep -f "nginx: worker process" -P "$(cat "$tmp/nginx/nginx.pid")" | head -n1)
-bench_server nginx "$ngx_pid" "$port" && servers+=(nginx)
+add_server nginx "$ngx_pid" "$port"
 
 # Go net/http
 port=$(free_port)
 (cd "$here/tfb" && GOFLAGS=-mod=mod go build -o "$tmp/go_plaintext" go_plaintext.go)
 GOMAXPROCS=1 taskset -c 1 "$tmp/go_plaintext" "$port" & pids+=($!)
-bench_server go "${pids[-1]}" "$port" && servers+=(go)
+add_server go "${pids[-1]}" "$port"
 
-# ember (examples/echo_server), once it exists
+# ember (examples/echo_server), 1 worker
 if [ -x "$build/examples/echo_server" ]; then
   port=$(free_port)
   taskset -c 1 "$build/examples/echo_server" --port "$port" --workers 1 >/dev/null & pids+=($!)
-  bench_server ember "${pids[-1]}" "$port" && servers+=(ember)
+  add_server ember "${pids[-1]}" "$port"
 fi
 
-printf '\n%-8s %-14s %12s %10s %12s %10s\n' server config req_per_s p99_us cpu_us_req vs_nginx
+for conf in "64 0" "64 1" "256 0"; do
+  read -r conns pipe <<<"$conf"
+  for s in "${servers[@]}"; do # warm-up
+    taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:${port_of[$s]}/plaintext" >/dev/null
+    : >"$tmp/runs.$s"
+  done
+  for _ in $(seq 1 "$RUNS"); do
+    for s in "${servers[@]}"; do
+      one_run "${pid_of[$s]}" "${port_of[$s]}" "$conns" "$pipe" >>"$tmp/runs.$s"
+    done
+  done
+  for s in "${servers[@]}"; do
+    f=$tmp/runs.$s
+    result["$s,$conf"]="$(cut -d' ' -f1 "$f" | median) $(cut -d' ' -f2 "$f" | median) $(cut -d' ' -f3 "$f" | median)"
+  done
+done
+
+printf '\n%-8s %-14s %12s %8s %10s %8s %10s %8s\n' server config req_per_s rps/ngx \
+  p99_us p99/ngx cpu_us_req cpu/ngx
 for conf in "64 0" "64 1" "256 0"; do
   read -r conns pipe <<<"$conf"
   label="c$conns"
   [ "$pipe" = 1 ] && label="$label pipe16"
-  base=${result["nginx,$conf"]:-}
+  read -r brps bp99 bcpu <<<"${result["nginx,$conf"]:-0 0 0}"
   for s in "${servers[@]}"; do
     read -r rps p99 cpu <<<"${result["$s,$conf"]}"
-    ratio=$(awk -v a="$rps" -v b="${base%% *}" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')
-    printf '%-8s %-14s %12s %10s %12s %10s\n' "$s" "$label" "$rps" "$p99" "$cpu" "$ratio"
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}'; }
+    printf '%-8s %-14s %12s %8s %10s %8s %10s %8s\n' "$s" "$label" "$rps" "$(ratio "$rps" "$brps")" \
+      "$p99" "$(ratio "$p99" "$bp99")" "$cpu" "$(ratio "$cpu" "$bcpu")"
   done
 done
