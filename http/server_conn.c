@@ -139,25 +139,30 @@ static void ex_put(em_http_server *srv, struct em__http_exchange *ex) {
     srv->_nfree_ex++;
 }
 
-static void shift(em_slice *s, uintptr_t from, uintptr_t to) {
-    if (s->len)
-        s->ptr = (const char *)(to + ((uintptr_t)s->ptr - from));
+/* Move s from the old head at [from, from + len] to the same offset at to.
+ * Slices outside it (the "/" an absolute-form target without a path gets)
+ * stay put. */
+static void shift(em_slice *s, uintptr_t from, size_t len, uintptr_t to) {
+    uintptr_t p = (uintptr_t)s->ptr;
+    if (s->len && p >= from && p - from <= len)
+        s->ptr = (const char *)(to + (p - from));
 }
 
 /* The input buffer moved (it grew while a body arrived): move the head's
  * slices with it. */
 static void rebase(struct em__http_exchange *ex, const char *base) {
     uintptr_t from = (uintptr_t)ex->base, to = (uintptr_t)base;
+    size_t n = ex->head_len;
     em_http_request *r = &ex->cx.req;
-    shift(&r->method, from, to);
-    shift(&r->target, from, to);
-    shift(&r->host, from, to);
+    shift(&r->method, from, n, to);
+    shift(&r->target, from, n, to);
+    shift(&r->host, from, n, to);
     for (size_t i = 0; i < r->num_headers; i++) {
-        shift(&r->headers[i].name, from, to);
-        shift(&r->headers[i].value, from, to);
+        shift(&r->headers[i].name, from, n, to);
+        shift(&r->headers[i].value, from, n, to);
     }
-    shift(&ex->cx.path, from, to);
-    shift(&ex->cx.query, from, to);
+    shift(&ex->cx.path, from, n, to);
+    shift(&ex->cx.query, from, n, to);
     ex->base = base;
 }
 

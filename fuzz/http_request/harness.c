@@ -15,194 +15,24 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "http_ref.h"
 
 #include "../../http/http_internal.h"
 #include "ember/http.h"
 
-static void check(bool ok) {
-    if (!ok)
-        abort();
-}
-
 /* ---- control values: a hash of the first input bytes --------------------- */
-
-static uint64_t rnd(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t seed_of(const uint8_t *d, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull ^ n;
-    for (size_t i = 0; i < n && i < 8; i++)
-        h = (h ^ d[i]) * 0x100000001b3ull;
-    return h;
-}
 
 /* ---- transcripts ---------------------------------------------------------- */
 
-enum { TMAX = 1 << 15 };
-typedef struct transcript {
-    uint64_t v[TMAX];
-    size_t n;
-    uint64_t hash; /* covers entries past TMAX too */
-} transcript;
-
 static transcript ref_t, run_t;
-
-static void put(transcript *t, uint64_t x) {
-    if (t->n < TMAX)
-        t->v[t->n] = x;
-    t->n++;
-    t->hash = (t->hash ^ x) * 0x100000001b3ull;
-}
-
-static void same(const transcript *a, const transcript *b) {
-    check(a->n == b->n && a->hash == b->hash);
-    size_t n = a->n < TMAX ? a->n : TMAX;
-    check(memcmp(a->v, b->v, n * sizeof a->v[0]) == 0);
-}
 
 /* ---- reference character classes (RFC 9110), not the library's table ------ */
 
-static bool ref_tchar(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-static bool is_ows(char c) {
-    return c == ' ' || c == '\t';
-}
-static bool ref_vchar_ok(unsigned char c) {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
 static bool ref_target_ok(unsigned char c) {
     return c > 0x20 && c < 0x7f && c != '#';
 }
 
-static bool ci_eq(em_slice s, const char *lit) {
-    size_t n = strlen(lit);
-    if (s.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c >= 'A' && c <= 'Z')
-            c |= 0x20;
-        if (c != (unsigned char)lit[i])
-            return false;
-    }
-    return true;
-}
-
-static em_http_hdr ref_id(em_slice name) {
-    static const struct {
-        const char *s;
-        em_http_hdr id;
-    } ids[] = {{"content-length", EM_HTTP_HDR_CONTENT_LENGTH},
-               {"transfer-encoding", EM_HTTP_HDR_TRANSFER_ENCODING},
-               {"connection", EM_HTTP_HDR_CONNECTION},
-               {"host", EM_HTTP_HDR_HOST},
-               {"expect", EM_HTTP_HDR_EXPECT},
-               {"upgrade", EM_HTTP_HDR_UPGRADE}};
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        if (ci_eq(name, ids[i].s))
-            return ids[i].id;
-    return EM_HTTP_HDR_OTHER;
-}
-
-/* Next comma-separated element of [*s, e), OWS trimmed, empty ones skipped. */
-static bool next_elem(const char **s, const char *e, em_slice *el) {
-    const char *p = *s;
-    for (;;) {
-        while (p < e && (is_ows(*p) || *p == ','))
-            p++;
-        if (p == e)
-            return false;
-        const char *t = p;
-        while (p < e && *p != ',')
-            p++;
-        const char *te = p;
-        while (te > t && is_ows(te[-1]))
-            te--;
-        el->ptr = t;
-        el->len = (size_t)(te - t);
-        *s = p;
-        return true;
-    }
-}
-
-static bool has_token(em_slice v, const char *tok) {
-    const char *s = v.ptr;
-    em_slice el;
-    while (next_elem(&s, v.ptr + v.len, &el))
-        if (ci_eq(el, tok))
-            return true;
-    return false;
-}
-
-/* 1*DIGIT *( OWS "," OWS 1*DIGIT ), all equal; the value in *out. */
-static bool cl_list(em_slice v, uint64_t *out) {
-    const char *s = v.ptr, *e = v.ptr + v.len;
-    bool any = false;
-    for (;;) {
-        uint64_t n = 0;
-        const char *d = s;
-        while (s < e && *s >= '0' && *s <= '9') {
-            if (n > (UINT64_MAX - 9) / 10)
-                return false;
-            n = n * 10 + (uint64_t)(*s - '0');
-            s++;
-        }
-        if (s == d || (any && n != *out))
-            return false;
-        *out = n;
-        any = true;
-        while (s < e && is_ows(*s))
-            s++;
-        if (s == e)
-            return true;
-        if (*s != ',')
-            return false;
-        s++;
-        while (s < e && is_ows(*s))
-            s++;
-    }
-}
-
 /* ---- invariants of an accepted head --------------------------------------- */
-
-static bool inside(em_slice s, const char *b, size_t len) {
-    uintptr_t p = (uintptr_t)s.ptr, lo = (uintptr_t)b;
-    return s.ptr && p >= lo && p - lo <= len && s.len <= len - (p - lo);
-}
-
-/* The field lines from b[pos] on must be exactly h[0, n) and the final CRLF,
- * ending at len. */
-static void check_fields(const em_http_header *h, size_t n, const char *b, size_t len, size_t pos) {
-    for (size_t i = 0; i < n; i++) {
-        check(inside(h[i].name, b, len) && inside(h[i].value, b, len));
-        check(h[i].name.ptr == b + pos && h[i].name.len > 0);
-        for (size_t k = 0; k < h[i].name.len; k++)
-            check(ref_tchar((unsigned char)h[i].name.ptr[k]));
-        check(h[i].id == ref_id(h[i].name) && h[i].id == em_http_header_id(h[i].name));
-        pos += h[i].name.len;
-        check(pos < len && b[pos] == ':');
-        pos++;
-        size_t v0 = (size_t)(h[i].value.ptr - b), vl = h[i].value.len;
-        check(v0 >= pos);
-        for (; pos < v0; pos++)
-            check(is_ows(b[pos]));
-        for (size_t k = 0; k < vl; k++)
-            check(ref_vchar_ok((unsigned char)b[v0 + k]));
-        check(vl == 0 || (!is_ows(b[v0]) && !is_ows(b[v0 + vl - 1])));
-        pos = v0 + vl;
-        while (pos < len && is_ows(b[pos]))
-            pos++;
-        check(len - pos >= 2 && b[pos] == '\r' && b[pos + 1] == '\n');
-        pos += 2;
-    }
-    check(pos + 2 == len && b[pos] == '\r' && b[pos + 1] == '\n');
-}
 
 typedef struct config {
     const em_http_limits *limits; /* NULL: defaults */
@@ -558,7 +388,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (li == 0 && m == M_WHOLE)
                     continue;
                 run(data, size, &cfgs[ci], m, rng, &run_t);
-                same(&ref_t, &run_t);
+                transcript_same(&ref_t, &run_t);
             }
         }
     }

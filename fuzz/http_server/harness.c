@@ -17,7 +17,9 @@
 static em_http_prebuilt hello;
 static char sink[1 << 16];
 
-static void h_plain(em_http_ctx *cx, const em_http_handler *h) { em_http_respond_prebuilt(cx, &hello); }
+static void h_plain(em_http_ctx *cx, const em_http_handler *h) {
+    em_http_respond_prebuilt(cx, &hello);
+}
 static void h_echo(em_http_ctx *cx, const em_http_handler *h) {
     em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), cx->body);
 }
@@ -35,7 +37,7 @@ static void on_abort(em_http_ctx *cx, int err) {
         free(l);
     }
 }
-static const em_http_stream_cbs cbs = { .on_abort = on_abort };
+static const em_http_stream_cbs cbs = {.on_abort = on_abort};
 static void on_later(em_timer *t) {
     later *l = EM_CONTAINER_OF(t, later, t);
     em_http_ctx *cx = l->cx;
@@ -98,7 +100,9 @@ static void drain(int fd) {
 }
 
 static int closed;
-static void on_closed(em_http_server *srv) { closed = 1; }
+static void on_closed(em_http_server *srv) {
+    closed = 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1)
@@ -114,9 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         abort();
     em_http_router r;
     em_http_router_init(&r);
-    em_http_handler hp = { h_plain, NULL, NULL }, he = { h_echo, NULL, NULL },
-                    hs = { h_slow, NULL, &loop }, hst = { h_stream, NULL, &loop },
-                    hu = { h_upload, NULL, NULL };
+    em_http_handler hp = {h_plain, NULL, NULL}, he = {h_echo, NULL, NULL},
+                    hs = {h_slow, NULL, &loop}, hst = {h_stream, NULL, &loop},
+                    hu = {h_upload, NULL, NULL};
     if (em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/plaintext"), &hp) ||
         em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/echo"), &he) ||
         em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/slow"), &hs) ||
@@ -124,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/up/*rest"), &hu))
         abort();
     em_http_handler root = em_http_router_as_handler(&r);
-    em_http_server_opts o = { .handler = &root, .shutdown_timeout_ms = 1 };
+    em_http_server_opts o = {.handler = &root, .shutdown_timeout_ms = 1};
     if (mode & 1) { /* tiny limits */
         o.limits.max_start_line = 64;
         o.limits.max_header_bytes = 256;
@@ -134,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     o.stream_bodies = (mode & 2) != 0;
     o.max_requests = (mode & 4) ? 3 : 0;
-    em_http_server srv = { 0 };
+    em_http_server srv = {0};
     em_sockaddr any = em_sockaddr_loopback4(0);
     if (em_http_server_start(&loop, &srv, &any, &o) != 0)
         abort();
