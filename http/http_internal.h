@@ -162,4 +162,33 @@ static inline size_t em__http_add_sat(size_t a, size_t b) {
     return a + b < a ? SIZE_MAX : a + b;
 }
 
+/* Move the first n field slices after their buffer moved from old to now. */
+static inline void em__http_rebase_fields(em_http_header *h, size_t n, const char *old,
+                                          const char *now) {
+    for (size_t i = 0; i < n; i++) {
+        em__http_rebase(&h[i].name, old, now);
+        em__http_rebase(&h[i].value, old, now);
+    }
+}
+
+/* The limits of a head's field section, defaults filled in; max_n is also
+ * capped by the caller's array of cap entries. */
+typedef struct em__http_field_limits {
+    size_t max_bytes, max_n;
+    uint64_t max_body;
+} em__http_field_limits;
+
+static inline em__http_field_limits em__http_field_limits_of(const em_http_limits *l, size_t cap) {
+    em__http_field_limits f = {EM_HTTP_DEFAULT_MAX_HEADER_BYTES, EM_HTTP_DEFAULT_MAX_HEADERS,
+                               EM_HTTP_DEFAULT_MAX_BODY};
+    if (l) {
+        f.max_bytes = em__http_lim(l->max_header_bytes, f.max_bytes);
+        f.max_n = em__http_lim(l->max_headers, f.max_n);
+        f.max_body = l->max_body ? l->max_body : f.max_body;
+    }
+    if (f.max_n > cap)
+        f.max_n = cap;
+    return f;
+}
+
 #endif

@@ -256,10 +256,7 @@ ssize_t em_http_parse_request(em_http_parser *p, const char *buf, size_t len,
     } else if (buf != p->_base) {
         em__http_rebase(&req->method, p->_base, buf);
         em__http_rebase(&req->target, p->_base, buf);
-        for (size_t i = 0; i < p->_nhdr; i++) {
-            em__http_rebase(&req->headers[i].name, p->_base, buf);
-            em__http_rebase(&req->headers[i].value, p->_base, buf);
-        }
+        em__http_rebase_fields(req->headers, p->_nhdr, p->_base, buf);
     }
     p->_base = buf;
     if (p->_state < EM__HTTP_ST_LINE) {
@@ -271,19 +268,11 @@ ssize_t em_http_parse_request(em_http_parser *p, const char *buf, size_t len,
         p->_fields = p->_pos = (size_t)rc;
         p->_state = EM__HTTP_ST_LINE;
     }
-    size_t max_bytes = EM_HTTP_DEFAULT_MAX_HEADER_BYTES, max_n = EM_HTTP_DEFAULT_MAX_HEADERS;
-    uint64_t max_body = EM_HTTP_DEFAULT_MAX_BODY;
-    if (l) {
-        max_bytes = em__http_lim(l->max_header_bytes, max_bytes);
-        max_n = em__http_lim(l->max_headers, max_n);
-        max_body = l->max_body ? l->max_body : max_body;
-    }
-    if (max_n > req->max_headers)
-        max_n = req->max_headers;
-    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, max_bytes), req->headers,
-                               max_n, EM__HTTP_MODE_REQUEST);
+    em__http_field_limits fl = em__http_field_limits_of(l, req->max_headers);
+    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, fl.max_bytes),
+                               req->headers, fl.max_n, EM__HTTP_MODE_REQUEST);
     if (rc >= 0) {
-        int frc = finish(p, req, max_body);
+        int frc = finish(p, req, fl.max_body);
         if (frc)
             rc = frc;
     }

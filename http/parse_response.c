@@ -129,10 +129,7 @@ ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
         resp->version_minor = 0;
     } else if (buf != p->_base) {
         em__http_rebase(&resp->reason, p->_base, buf);
-        for (size_t i = 0; i < p->_nhdr; i++) {
-            em__http_rebase(&resp->headers[i].name, p->_base, buf);
-            em__http_rebase(&resp->headers[i].value, p->_base, buf);
-        }
+        em__http_rebase_fields(resp->headers, p->_nhdr, p->_base, buf);
     }
     p->_base = buf;
     if (p->_state < EM__HTTP_ST_LINE) {
@@ -144,19 +141,11 @@ ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
         p->_fields = p->_pos = (size_t)rc;
         p->_state = EM__HTTP_ST_LINE;
     }
-    size_t max_bytes = EM_HTTP_DEFAULT_MAX_HEADER_BYTES, max_n = EM_HTTP_DEFAULT_MAX_HEADERS;
-    uint64_t max_body = EM_HTTP_DEFAULT_MAX_BODY;
-    if (l) {
-        max_bytes = em__http_lim(l->max_header_bytes, max_bytes);
-        max_n = em__http_lim(l->max_headers, max_n);
-        max_body = l->max_body ? l->max_body : max_body;
-    }
-    if (max_n > resp->max_headers)
-        max_n = resp->max_headers;
-    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, max_bytes), resp->headers,
-                               max_n, EM__HTTP_MODE_RESPONSE);
+    em__http_field_limits fl = em__http_field_limits_of(l, resp->max_headers);
+    rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, fl.max_bytes),
+                               resp->headers, fl.max_n, EM__HTTP_MODE_RESPONSE);
     if (rc >= 0) {
-        int frc = finish(p, resp, method, max_body);
+        int frc = finish(p, resp, method, fl.max_body);
         if (frc)
             rc = frc;
     }
