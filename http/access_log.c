@@ -12,8 +12,8 @@
 #include "http_internal.h"
 #include "server_internal.h"
 
-#define HANDOFF_BYTES (64 * 1024)   /* hand a buffer over at this size */
-#define PENDING_MAX (4 * 1024 * 1024) /* past this the writer is too slow */
+#define HANDOFF_BYTES (64 * 1024)       /* hand a buffer over at this size */
+#define PENDING_MAX   (4 * 1024 * 1024) /* past this the writer is too slow */
 
 struct em__http_log {
     int fd;
@@ -121,9 +121,9 @@ void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx) {
     /* "Date: Mon, 23 Nov 2026 09:40:00 GMT\r\n" -> the time part. */
     int tlen = srv->_date_len > 8 ? (int)(srv->_date_len - 8) : 0;
     const em_http_request *r = &cx->req;
-    if (em_buf_printf(&log->building, "%s - - [%.*s] \"%.*s %.*s HTTP/1.%d\" %d %llu\n", peer,
-                      tlen, srv->_date + 6, (int)r->method.len, r->method.ptr,
-                      (int)r->target.len, r->target.ptr, r->version_minor, cx->_status,
+    if (em_buf_printf(&log->building, "%s - - [%.*s] \"%.*s %.*s HTTP/1.%d\" %d %llu\n", peer, tlen,
+                      srv->_date + 6, (int)r->method.len, r->method.ptr, (int)r->target.len,
+                      r->target.ptr, r->version_minor, cx->_status,
                       (unsigned long long)cx->_sent) != 0)
         log->dropped++;
     if (em_buf_len(&log->building) >= HANDOFF_BYTES)

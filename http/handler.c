@@ -14,8 +14,8 @@ void em_http_router_handler(em_http_ctx *cx, const em_http_handler *h) {
         /* RFC 9110 §15.5.6: a 405 lists what the resource does allow. */
         char allow[EM_HTTP_ROUTER_ALLOW_MAX];
         ssize_t n = em_http_router_allow_format(cx->route.allowed, allow, sizeof allow);
-        if (n > 0 && em_http_header_add(cx, EM_SLICE_LIT("Allow"),
-                                        em_slice_make(allow, (size_t)n)) != 0) {
+        if (n > 0 &&
+            em_http_header_add(cx, EM_SLICE_LIT("Allow"), em_slice_make(allow, (size_t)n)) != 0) {
             /* cannot happen: the value is a fixed list of tokens */
         }
         em_http_respond_text(cx, 405, "Method Not Allowed\n");

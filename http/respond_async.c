@@ -56,7 +56,7 @@ int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token) {
     }
     char size[24];
     int n = snprintf(size, sizeof size, "%zx\r\n", data.len);
-    em_slice parts[3] = { em_slice_make(size, (size_t)n), data, EM_SLICE_LIT("\r\n") };
+    em_slice parts[3] = {em_slice_make(size, (size_t)n), data, EM_SLICE_LIT("\r\n")};
     struct em__http_conn *conn = cx->_conn;
     int rc = em_tcp_conn_write(&conn->tcp, parts, 3, EM_TCP_WRITE_COPY, token);
     if (rc == EM_ENOBUFS)

@@ -13,8 +13,8 @@ void em__http_date_update(em_http_server *srv) {
     struct tm tm;
     gmtime_r(&now, &tm);
     /* RFC 9110 §5.6.7 IMF-fixdate. */
-    srv->_date_len = strftime(srv->_date, sizeof srv->_date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n",
-                              &tm);
+    srv->_date_len =
+        strftime(srv->_date, sizeof srv->_date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 }
 
 /* Decimal digits of v into the end of buf[20]; returns the start. */
@@ -26,7 +26,9 @@ static char *u64_digits(uint64_t v, char *end) {
     return end;
 }
 
-static int put(em_buf *b, const char *p, size_t n) { return em_buf_append(b, p, n); }
+static int put(em_buf *b, const char *p, size_t n) {
+    return em_buf_append(b, p, n);
+}
 #define PUT_LIT(b, s) put((b), "" s, sizeof(s) - 1)
 
 /* "HTTP/1.1 200 OK\r\n": the common ones are literals; others formatted. */
@@ -60,8 +62,7 @@ static bool will_close(em_http_ctx *cx) {
     /* An answer before the streamed body was read: the rest of it is never
      * read, so the connection cannot carry another request. */
     bool close = !(cx->req.flags & EM_HTTP_F_KEEP_ALIVE) || (conn->flags & CONN_CLOSE_AFTER) ||
-                 ex->stage == EX_BODY_STREAM ||
-                 (srv->_flags & SRV_SHUTTING_DOWN) ||
+                 ex->stage == EX_BODY_STREAM || (srv->_flags & SRV_SHUTTING_DOWN) ||
                  (srv->_opts.max_requests && conn->nrequests >= srv->_opts.max_requests);
     if (close)
         cx->_state |= CX_CLOSE;
@@ -205,8 +206,7 @@ int em_http_respond_text(em_http_ctx *cx, int status, const char *text) {
     return em_http_respond(cx, status, EM_SLICE_LIT("text/plain"), em_slice_from_cstr(text));
 }
 
-int em_http_prebuilt_init(em_http_prebuilt *p, int status, em_slice content_type,
-                          em_slice body) {
+int em_http_prebuilt_init(em_http_prebuilt *p, int status, em_slice content_type, em_slice body) {
     em_buf b;
     em_buf_init(&b, 0);
     int rc = put_status_line(&b, status);

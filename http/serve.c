@@ -30,7 +30,9 @@ static int worker_setup(em_loop *loop, unsigned i, void *arg) {
 }
 
 /* Drained: end this worker's loop; em_sched_join() sees the thread end. */
-static void on_worker_drained(em_http_server *srv) { em_loop_stop(srv->_loop); }
+static void on_worker_drained(em_http_server *srv) {
+    em_loop_stop(srv->_loop);
+}
 
 static void on_stop_task(em_task *t) {
     em_http_server *srv = t->data;
@@ -100,7 +102,7 @@ int em_http_serve(const em_sockaddr *addr, const em_http_server_opts *opts,
             rc = EM_EBUSY;
         goto out;
     }
-    em_sched_opts so = { .workers = s->n, .pin = opts->pin_workers, .setup = worker_setup, .arg = s };
+    em_sched_opts so = {.workers = s->n, .pin = opts->pin_workers, .setup = worker_setup, .arg = s};
     if ((rc = em_sched_start(&s->sched, &so)) != 0) {
         em_signal_stop(&s->sig);
         if (em_loop_close(&s->main) != 0)

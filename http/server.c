@@ -32,7 +32,9 @@ static void on_accept(em_tcp_server *tsrv, int fd, const em_sockaddr *peer) {
     em__http_conn_accept(srv, fd);
 }
 
-static void on_overload(em_tcp_server *tsrv, int fd) { reject(tsrv->data, fd); }
+static void on_overload(em_tcp_server *tsrv, int fd) {
+    reject(tsrv->data, fd);
+}
 
 static void fill_defaults(em_http_server_opts *o) {
     em_http_limits *l = &o->limits;
@@ -110,7 +112,9 @@ int em_http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr *
     return em__http_server_start(loop, srv, addr, NULL, opts);
 }
 
-unsigned em_http_server_connections(const em_http_server *srv) { return srv->_nconns; }
+unsigned em_http_server_connections(const em_http_server *srv) {
+    return srv->_nconns;
+}
 
 int em_http_server_addr(const em_http_server *srv, em_sockaddr *out) {
     return em_tcp_listener_addr(&srv->tcp.listener, out);
@@ -139,7 +143,9 @@ void em__http_server_drained(em_http_server *srv) {
     finish_shutdown(srv);
 }
 
-static void on_drained_task(em_task *t) { em__http_server_drained(t->data); }
+static void on_drained_task(em_task *t) {
+    em__http_server_drained(t->data);
+}
 
 /* The deadline passed: whatever is still open is closed now. */
 static void on_shutdown_deadline(em_timer *t) {

@@ -35,15 +35,15 @@ struct em__http_exchange {
     em_http_parser parser;
     em_http_chunked chunked;
     em_http_ctx cx;
-    em_buf body;      /* the de-chunked body */
-    em_buf head;      /* stream_bodies: a copy of the head, so the input can go */
+    em_buf body;             /* the de-chunked body */
+    em_buf head;             /* stream_bodies: a copy of the head, so the input can go */
     em_http_body_cb body_cb; /* stream_bodies: where the pieces go */
     uint64_t body_left;      /* stream_bodies, Content-Length: bytes to come */
-    em_buf hdrs;      /* response header lines added by the handler */
-    const char *base; /* address of the connection's input when the head parsed */
-    size_t head_len;  /* bytes of the head */
-    size_t scan;      /* chunked: input bytes decoded so far (from the start) */
-    size_t msg_len;   /* bytes of the whole request once complete */
+    em_buf hdrs;             /* response header lines added by the handler */
+    const char *base;        /* address of the connection's input when the head parsed */
+    size_t head_len;         /* bytes of the head */
+    size_t scan;             /* chunked: input bytes decoded so far (from the start) */
+    size_t msg_len;          /* bytes of the whole request once complete */
     unsigned stage;
     size_t max_headers;
     em_http_header headers[]; /* max_headers entries */
@@ -120,7 +120,18 @@ void em__http_log_flush(em_http_server *srv);
 /* Flush, stop and join the writer. */
 void em__http_log_close(em_http_server *srv);
 
+/* ---- server_request.c ---- */
+/* An exchange for conn's next request, from the pool or new; NULL on ENOMEM. */
+struct em__http_exchange *em__http_exchange_get(struct em__http_conn *conn);
+/* Give ex back to the pool (or free it). */
+void em__http_exchange_put(em_http_server *srv, struct em__http_exchange *ex);
+/* Advance the request at the front of conn's input: parse, read the body,
+ * call the handler. Returns true to go on with the next request. */
+bool em__http_step(struct em__http_conn *conn);
+
 /* ---- server_conn.c ---- */
+/* Arm the connection's one timer as kind (TMO_*); TMO_NONE disarms. */
+void em__http_conn_set_timeout(struct em__http_conn *conn, uint8_t kind);
 /* Make srv->_out conn's burst buffer, flushing another connection's. */
 void em__http_claim_out(struct em__http_conn *conn);
 void em__http_conn_accept(em_http_server *srv, int fd);
