@@ -271,7 +271,9 @@ bool em__http_step(struct em__http_conn *conn) {
         ex->head_len = (size_t)r;
         split_target(cx);
         if (cx->req.flags & EM_HTTP_F_EXPECT_OTHER) {
-            fail(conn, EM_EPARSE); /* 417 would be kinder; 400 is safe */
+            /* RFC 9110 §10.1.1: an expectation we cannot meet. The body (if
+             * any) is never read, so the connection closes after it. */
+            em__http_write_error(conn, 417);
             return false;
         }
         if (cx->req.body == EM_HTTP_BODY_NONE) {

@@ -229,6 +229,7 @@ static void test_bad_requests(void **state) {
         { "GET /hello HTTP/1.1\r\nHost : a\r\n\r\n", "400" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n", "413" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400" },
+        { "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nContent-Length: 1\r\n\r\nx", "417" },
     };
     test_server ts;
     em_http_server_opts o = {0};
