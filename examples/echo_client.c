@@ -53,7 +53,10 @@ static int expect(em_reader *r, const char *what, int status, const char *body) 
         fprintf(stderr, "%s: %s\n", what, em_strerror(rc));
         return 1;
     }
-    printf("%-22s -> %d %s\n", what, rep.status, rep.body);
+    size_t shown = rep.body_len;
+    while (shown && rep.body[shown - 1] == '\n') /* one line per reply */
+        shown--;
+    printf("%-22s -> %d %.*s\n", what, rep.status, (int)shown, rep.body);
     if (rep.status != status || (body && strcmp(rep.body, body) != 0)) {
         fprintf(stderr, "%s: expected %d %s\n", what, status, body ? body : "");
         return 1;
