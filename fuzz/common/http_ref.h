@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../http/http_internal.h"
 #include "ember/http.h"
 
 static inline void check(bool ok) {
@@ -186,6 +187,72 @@ static inline void check_fields(const em_http_header *h, size_t n, const char *b
         pos += 2;
     }
     check(pos + 2 == len && b[pos] == '\r' && b[pos + 1] == '\n');
+}
+
+/* ---- shared by the harnesses that parse heads ------------------------------ */
+
+/* The limits one run parses with, and what they come to. */
+typedef struct head_config {
+    const em_http_limits *limits; /* NULL: defaults */
+    size_t cap;                   /* header array capacity */
+    size_t max_line, max_bytes, max_n;
+    uint64_t max_body;
+} head_config;
+
+/* A copy of src[0, n) in a block of exactly n bytes, so ASan flags any read
+ * past n. */
+static inline char *dup_exact(const uint8_t *src, size_t n) {
+    char *b = malloc(n ? n : 1);
+    check(b != NULL);
+    if (n)
+        memcpy(b, src, n);
+    return b;
+}
+
+static inline uint64_t off_of(const void *ptr, const char *base, size_t msg_off) {
+    return ptr ? msg_off + (uint64_t)((const char *)ptr - base) : UINT64_MAX;
+}
+
+/* Decode a chunked body from in[0, n) in one buffer; returns its length, or
+ * a negative result (EM_EAGAIN: incomplete). */
+static inline ssize_t skip_chunked(const uint8_t *in, size_t n, const em_http_limits *l) {
+    char *b = dup_exact(in, n);
+    em_http_chunked c = {0};
+    em_http_chunked_init(&c, l);
+    size_t off = 0;
+    ssize_t rc = EM_EAGAIN;
+    uint64_t total = 0;
+    while (!em_http_chunked_done(&c)) {
+        em_slice d;
+        rc = em_http_chunked_decode(&c, b + off, n - off, &d);
+        if (rc < 0)
+            break;
+        check(rc > 0 && (size_t)rc <= n - off);
+        check(d.len == 0 || d.ptr + d.len == b + off + rc);
+        total += d.len;
+        off += (size_t)rc;
+    }
+    check(em_http_chunked_total(&c) == total);
+    free(b);
+    return em_http_chunked_done(&c) ? (ssize_t)off : rc;
+}
+
+static inline void make_limits(uint64_t *rng, em_http_limits *l, head_config *c) {
+    uint64_t x = rnd(rng), y = rnd(rng);
+    /* each limit: default (0), unlimited, or small */
+    l->max_start_line = x % 5 == 0 ? 0 : x % 5 == 1 ? SIZE_MAX : 1 + (x >> 8) % 96;
+    l->max_header_bytes = y % 5 == 0 ? 0 : y % 5 == 1 ? SIZE_MAX : 1 + (y >> 8) % 400;
+    l->max_headers = (x >> 20) % 4 == 0 ? 0 : (x >> 20) % 4 == 1 ? SIZE_MAX : 1 + (x >> 24) % 12;
+    l->max_body = (y >> 20) % 4 == 0 ? 0 : (y >> 20) % 4 == 1 ? UINT64_MAX : (y >> 24) % 2000;
+    l->max_chunk_ext = 1 + (x >> 32) % 40;
+    l->max_trailer_bytes = 1 + (x >> 40) % 200;
+    l->max_trailers = (y >> 40) % 6;
+    c->limits = l;
+    c->cap = (y >> 48) % 4 == 0 ? 128 : (size_t)((y >> 52) % 16);
+    c->max_line = em__http_lim(l->max_start_line, EM_HTTP_DEFAULT_MAX_START_LINE);
+    c->max_bytes = em__http_lim(l->max_header_bytes, EM_HTTP_DEFAULT_MAX_HEADER_BYTES);
+    c->max_n = em__http_lim(l->max_headers, EM_HTTP_DEFAULT_MAX_HEADERS);
+    c->max_body = l->max_body ? l->max_body : EM_HTTP_DEFAULT_MAX_BODY;
 }
 
 #endif

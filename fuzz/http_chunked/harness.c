@@ -129,14 +129,6 @@ static uint8_t *ref_out, *run_out, *chk_out; /* data bytes of each run */
 static size_t out_cap;
 static result ref_r, run_r;
 
-static char *dup_exact(const uint8_t *src, size_t n) {
-    char *b = malloc(n ? n : 1);
-    check(b != NULL);
-    if (n)
-        memcpy(b, src, n);
-    return b;
-}
-
 static void checks_done(const uint8_t *in, size_t n, const result *r, const uint8_t *out,
                         const config *cf) {
     ref_body rb;

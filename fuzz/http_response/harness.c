@@ -36,15 +36,8 @@ static transcript ref_t, run_t;
 /* ---- invariants of an accepted head ---------------------------------------
  */
 
-typedef struct config {
-    const em_http_limits *limits; /* NULL: defaults */
-    size_t cap;                   /* header array capacity */
-    size_t max_line, max_bytes, max_n;
-    uint64_t max_body;
-} config;
-
 /* RFC 9112 §6.3, in the parser's order, recomputed from the stored fields. */
-static void check_framing(const em_http_response *r, em_http_method method, const config *c) {
+static void check_framing(const em_http_response *r, em_http_method method, const head_config *c) {
     const em_http_header *h = r->headers;
     size_t ncl = 0, nte = 0, nchunked = 0;
     bool close = false, ka = false, upgrade_tok = false, upgrade = false, coded = false;
@@ -127,7 +120,7 @@ static void check_framing(const em_http_response *r, em_http_method method, cons
 }
 
 static void check_response(const em_http_response *r, const char *b, size_t n, ssize_t rc,
-                           em_http_method method, const config *c) {
+                           em_http_method method, const head_config *c) {
     check(rc > 0 && (size_t)rc <= n);
     size_t len = (size_t)rc;
     check(r->num_headers <= r->max_headers && r->num_headers <= c->max_n);
@@ -158,16 +151,6 @@ static void check_response(const em_http_response *r, const char *b, size_t n, s
  */
 
 enum { M_WHOLE, M_SPLIT2, M_SPLIT3, M_BYTES, M_COUNT };
-
-/* A copy of src[0, n) in a block of exactly n bytes, so ASan flags any read
- * past n. */
-static char *dup_exact(const uint8_t *src, size_t n) {
-    char *b = malloc(n ? n : 1);
-    check(b != NULL);
-    if (n)
-        memcpy(b, src, n);
-    return b;
-}
 
 static ssize_t parse(em_http_parser *p, em_http_response *r, const char *b, size_t k,
                      em_http_method method) {
@@ -229,10 +212,6 @@ static ssize_t feed(em_http_parser *p, em_http_response *r, em_http_method m, co
     return rc;
 }
 
-static uint64_t off_of(const void *ptr, const char *base, size_t msg_off) {
-    return ptr ? msg_off + (uint64_t)((const char *)ptr - base) : UINT64_MAX;
-}
-
 static void record(transcript *t, const em_http_response *r, const char *b, size_t off) {
     put(t, off_of(r->reason.ptr, b, off));
     put(t, r->reason.len);
@@ -250,36 +229,12 @@ static void record(transcript *t, const em_http_response *r, const char *b, size
     }
 }
 
-/* Decode a chunked body from in[0, n) in one buffer; returns its length, or
- * a negative result (EM_EAGAIN: incomplete). */
-static ssize_t skip_chunked(const uint8_t *in, size_t n, const em_http_limits *l) {
-    char *b = dup_exact(in, n);
-    em_http_chunked c = {0};
-    em_http_chunked_init(&c, l);
-    size_t off = 0;
-    ssize_t rc = EM_EAGAIN;
-    uint64_t total = 0;
-    while (!em_http_chunked_done(&c)) {
-        em_slice d;
-        rc = em_http_chunked_decode(&c, b + off, n - off, &d);
-        if (rc < 0)
-            break;
-        check(rc > 0 && (size_t)rc <= n - off);
-        check(d.len == 0 || d.ptr + d.len == b + off + rc);
-        total += d.len;
-        off += (size_t)rc;
-    }
-    check(em_http_chunked_total(&c) == total);
-    free(b);
-    return em_http_chunked_done(&c) ? (ssize_t)off : rc;
-}
-
 static em_http_header hdrs[128];
 
 static const em_http_method methods[3] = {EM_HTTP_GET, EM_HTTP_HEAD, EM_HTTP_CONNECT};
 
 /* One run over the whole stream: transcript into t. */
-static void run(const uint8_t *data, size_t size, const config *c, unsigned m0, int mode,
+static void run(const uint8_t *data, size_t size, const head_config *c, unsigned m0, int mode,
                 uint64_t seed, transcript *t) {
     em_http_parser p;
     em_http_parser_init(&p, c->limits);
@@ -322,30 +277,13 @@ static void run(const uint8_t *data, size_t size, const config *c, unsigned m0, 
     }
 }
 
-static void make_limits(uint64_t *rng, em_http_limits *l, config *c) {
-    uint64_t x = rnd(rng), y = rnd(rng);
-    /* each limit: default (0), unlimited, or small */
-    l->max_start_line = x % 5 == 0 ? 0 : x % 5 == 1 ? SIZE_MAX : 1 + (x >> 8) % 96;
-    l->max_header_bytes = y % 5 == 0 ? 0 : y % 5 == 1 ? SIZE_MAX : 1 + (y >> 8) % 400;
-    l->max_headers = (x >> 20) % 4 == 0 ? 0 : (x >> 20) % 4 == 1 ? SIZE_MAX : 1 + (x >> 24) % 12;
-    l->max_body = (y >> 20) % 4 == 0 ? 0 : (y >> 20) % 4 == 1 ? UINT64_MAX : (y >> 24) % 2000;
-    l->max_chunk_ext = 1 + (x >> 32) % 40;
-    l->max_trailer_bytes = 1 + (x >> 40) % 200;
-    l->max_trailers = (y >> 40) % 6;
-    c->limits = l;
-    c->cap = (y >> 48) % 4 == 0 ? 128 : (size_t)((y >> 52) % 16);
-    c->max_line = em__http_lim(l->max_start_line, EM_HTTP_DEFAULT_MAX_START_LINE);
-    c->max_bytes = em__http_lim(l->max_header_bytes, EM_HTTP_DEFAULT_MAX_HEADER_BYTES);
-    c->max_n = em__http_lim(l->max_headers, EM_HTTP_DEFAULT_MAX_HEADERS);
-    c->max_body = l->max_body ? l->max_body : EM_HTTP_DEFAULT_MAX_BODY;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t seed = seed_of(data, size), rng = seed;
     unsigned m0 = (unsigned)(rnd(&rng) % 3); /* the first request's method */
     em_http_limits lim;
-    config cfgs[2] = {{NULL, 128, EM_HTTP_DEFAULT_MAX_START_LINE, EM_HTTP_DEFAULT_MAX_HEADER_BYTES,
-                       EM_HTTP_DEFAULT_MAX_HEADERS, EM_HTTP_DEFAULT_MAX_BODY}};
+    head_config cfgs[2] = {{NULL, 128, EM_HTTP_DEFAULT_MAX_START_LINE,
+                            EM_HTTP_DEFAULT_MAX_HEADER_BYTES, EM_HTTP_DEFAULT_MAX_HEADERS,
+                            EM_HTTP_DEFAULT_MAX_BODY}};
     make_limits(&rng, &lim, &cfgs[1]);
     int levels[3], nl = 0;
     for (int l = EM__HTTP_SIMD_SCALAR; l <= EM__HTTP_SIMD_AVX2; l++)
