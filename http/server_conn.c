@@ -277,9 +277,12 @@ void em__http_exchange_done(em_http_ctx *cx) {
         return; /* process() is on the stack and carries on */
     /* Answered from outside the handler: pick up pipelined requests from
      * the loop, not from inside the caller's callback. */
+    em__http_conn_resume_later(conn);
+}
+
+void em__http_conn_resume_later(struct em__http_conn *conn) {
     if (!(conn->flags & CONN_RESUME_QUEUED)) {
         conn->flags |= CONN_RESUME_QUEUED;
-        conn->resume.data = conn;
         em_loop_defer(conn->srv->_loop, &conn->resume);
     }
 }
@@ -395,11 +398,8 @@ static void on_unthrottled(em_tcp_conn *c) {
         ex->cx._scbs->on_unthrottled(&ex->cx);
         return;
     }
-    if ((conn->flags & (CONN_CLOSED | CONN_CLOSE_AFTER | CONN_IN_PROCESS)) == 0 &&
-        !(conn->flags & CONN_RESUME_QUEUED)) {
-        conn->flags |= CONN_RESUME_QUEUED;
-        em_loop_defer(conn->srv->_loop, &conn->resume);
-    }
+    if ((conn->flags & (CONN_CLOSED | CONN_CLOSE_AFTER | CONN_IN_PROCESS)) == 0)
+        em__http_conn_resume_later(conn);
 }
 
 static void on_error(em_tcp_conn *c, int err) {

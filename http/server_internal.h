@@ -130,6 +130,9 @@ void em__http_exchange_put(em_http_server *srv, struct em__http_exchange *ex);
 bool em__http_step(struct em__http_conn *conn);
 
 /* ---- server_conn.c ---- */
+/* Process conn's buffered requests from the loop (once, however often
+ * asked before it runs), not from inside the caller's callback. */
+void em__http_conn_resume_later(struct em__http_conn *conn);
 /* Arm the connection's one timer as kind (TMO_*); TMO_NONE disarms. */
 void em__http_conn_set_timeout(struct em__http_conn *conn, uint8_t kind);
 /* Make srv->_out conn's burst buffer, flushing another connection's. */

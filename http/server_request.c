@@ -143,6 +143,16 @@ static void run_handler(struct em__http_conn *conn, struct em__http_exchange *ex
         em__http_exchange_done(cx);
 }
 
+/* RFC 9110 §10.1.1: invite the body, once per request. */
+static void send_continue(struct em__http_conn *conn) {
+    if (conn->flags & CONN_SENT_100)
+        return;
+    conn->flags |= CONN_SENT_100;
+    em__http_claim_out(conn);
+    if (em_buf_append(&conn->srv->_out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
+        em__http_conn_flush(conn);
+}
+
 /* stream_bodies: the head is complete and a body follows. Keep a copy of
  * the head (its slices must outlive the input they point into, which the
  * body pieces now flow through), then let the handler start. */
@@ -162,12 +172,8 @@ static bool start_body_stream(struct em__http_conn *conn, struct em__http_exchan
     } else {
         ex->body_left = cx->req.content_length;
     }
-    if ((cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE) && !(conn->flags & CONN_SENT_100)) {
-        conn->flags |= CONN_SENT_100;
-        em__http_claim_out(conn);
-        if (em_buf_append(&conn->srv->_out, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
-            em__http_conn_flush(conn);
-    }
+    if (cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE)
+        send_continue(conn);
     em__http_conn_set_timeout(conn, TMO_BODY);
     ex->stage = EX_BODY_STREAM;
     run_handler(conn, ex);
@@ -187,10 +193,8 @@ int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb) {
     cx->_state |= CX_DEFERRED;
     /* Inside the handler, process() goes on to deliver_body; later, the
      * loop does. */
-    if (!(conn->flags & (CONN_IN_PROCESS | CONN_RESUME_QUEUED))) {
-        conn->flags |= CONN_RESUME_QUEUED;
-        em_loop_defer(conn->srv->_loop, &conn->resume);
-    }
+    if (!(conn->flags & CONN_IN_PROCESS))
+        em__http_conn_resume_later(conn);
     return 0;
 }
 
@@ -294,14 +298,9 @@ bool em__http_step(struct em__http_conn *conn) {
             em__http_conn_set_timeout(conn, TMO_BODY);
             /* RFC 9110 §10.1.1: invite the body only once we know we want it
              * (the length was checked against the limit while parsing). */
-            if ((cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE) && !(conn->flags & CONN_SENT_100) &&
-                !(ex->stage == EX_BODY_LENGTH && len - ex->head_len >= cx->req.content_length)) {
-                conn->flags |= CONN_SENT_100;
-                em_buf *b = &srv->_out;
-                em__http_claim_out(conn);
-                if (em_buf_append(b, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
-                    em__http_conn_flush(conn);
-            }
+            if ((cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE) &&
+                !(ex->stage == EX_BODY_LENGTH && len - ex->head_len >= cx->req.content_length))
+                send_continue(conn);
         }
         return true;
     }
