@@ -83,13 +83,14 @@ static void *worker_main(void *p) {
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     }
     int rc = em_loop_init(&w->loop);
-    if (rc == 0 && opts->setup)
+    bool have_loop = rc == 0;
+    if (have_loop && opts->setup)
         rc = opts->setup(&w->loop, w->index, arg);
     if (rc < 0) {
         /* Setup failed: whatever it started must be torn down too. */
-        if (teardown && w->loop._epfd >= 0)
-            teardown(&w->loop, w->index, arg);
-        if (w->loop._epfd >= 0) {
+        if (have_loop) {
+            if (teardown)
+                teardown(&w->loop, w->index, arg);
             em_loop_run(&w->loop, EM_RUN_DEFAULT);
             if (em_loop_close(&w->loop) < 0)
                 rc = EM_EBUSY; /* a setup left a handle open */
@@ -135,7 +136,6 @@ int em_sched_start(em_sched *s, const em_sched_opts *opts) {
         w->sched = s;
         w->index = i;
         w->cpu = opts->pin ? nth_allowed_cpu(i) : -1;
-        w->loop._epfd = -1;
         worker_arg *a = malloc(sizeof *a);
         if (!a) {
             rc = EM_ENOMEM;
