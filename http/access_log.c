@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ struct em__http_log {
     em_buf pending;  /* under mu: waiting for the writer */
     bool stop;       /* under mu */
     uint64_t dropped;
+    time_t stamp_sec; /* the second stamp[] shows */
+    char stamp[32];   /* "23/Nov/2026:13:55:36 +0000" */
 };
 
 static void *writer_main(void *arg) {
@@ -108,6 +111,43 @@ void em__http_log_close(em_http_server *srv) {
     srv->_log = NULL;
 }
 
+/* Bytes a log line must not carry as they are: the quote and backslash that
+ * would let a request forge the line's fields, controls and non-ASCII. */
+static bool needs_escape(unsigned char c) {
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x7f;
+}
+
+/* Append s to b, bytes from needs_escape() as \xHH (what nginx does). */
+static int append_escaped(em_buf *b, em_slice s) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t start = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (!needs_escape(c))
+            continue;
+        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+        int rc = em_buf_append(b, s.ptr + start, i - start);
+        rc = rc ? rc : em_buf_append(b, esc, sizeof esc);
+        if (rc)
+            return rc;
+        start = i + 1;
+    }
+    return em_buf_append(b, s.ptr + start, s.len - start);
+}
+
+/* The common log format's time, "10/Oct/2000:13:55:36 +0000", in UTC,
+ * formatted once per second. */
+static const char *log_stamp(struct em__http_log *log) {
+    time_t now = time(NULL);
+    if (now != log->stamp_sec || !log->stamp[0]) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+        log->stamp_sec = now;
+    }
+    return log->stamp;
+}
+
 void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx) {
     em_http_server *srv = conn->srv;
     struct em__http_log *log = srv->_log;
@@ -118,14 +158,22 @@ void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx) {
         if (em_ip_format(&ip, peer, sizeof peer) < 0)
             peer[0] = '-', peer[1] = 0;
     }
-    /* "Date: Mon, 23 Nov 2026 09:40:00 GMT\r\n" -> the time part. */
-    int tlen = srv->_date_len > 8 ? (int)(srv->_date_len - 8) : 0;
+    /* host ident authuser [date] "request" status bytes. Room for the
+     * whole line is reserved first, so a failure never leaves half a line. */
     const em_http_request *r = &cx->req;
-    if (em_buf_printf(&log->building, "%s - - [%.*s] \"%.*s %.*s HTTP/1.%d\" %d %llu\n", peer, tlen,
-                      srv->_date + 6, (int)r->method.len, r->method.ptr, (int)r->target.len,
-                      r->target.ptr, r->version_minor, cx->_status,
-                      (unsigned long long)cx->_sent) != 0)
+    em_buf *b = &log->building;
+    size_t room = strlen(peer) + 128 + r->method.len + 4 * r->target.len;
+    if (em_buf_reserve(b, room) != 0) {
         log->dropped++;
-    if (em_buf_len(&log->building) >= HANDOFF_BYTES)
+        return;
+    }
+    int rc = em_buf_printf(b, "%s - - [%s] \"%.*s ", peer, log_stamp(log), (int)r->method.len,
+                           r->method.ptr);
+    rc = rc ? rc : append_escaped(b, r->target);
+    rc = rc ? rc
+            : em_buf_printf(b, " HTTP/1.%d\" %d %llu\n", r->version_minor, cx->_status,
+                            (unsigned long long)cx->_sent);
+    (void)rc; /* cannot fail: the room is reserved */
+    if (em_buf_len(b) >= HANDOFF_BYTES)
         em__http_log_flush(srv);
 }

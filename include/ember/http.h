@@ -491,7 +491,7 @@ typedef struct em_http_server_opts {
     unsigned write_timeout_ms;      /* no write progress (0: 30 s) */
     unsigned shutdown_timeout_ms;   /* graceful shutdown deadline (0: 10 s) */
     bool reuseport;                 /* SO_REUSEPORT on the listener */
-    int access_log_fd;              /* > 0: access log (common log format, HTTP date) written
+    int access_log_fd;              /* > 0: access log (common log format, UTC) written
                                        to this fd by a background thread, so a
                                        slow disk never blocks the loop; 0: off */
     bool stream_bodies;             /* call handlers once the head is complete and
