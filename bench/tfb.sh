@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# TechEmpower plaintext: wrk -t1 pinned to core 0, each server pinned to core
-# 1, in one run: nginx (worker_processes 1), Go net/http (GOMAXPROCS=1) and,
-# ember's echo_server (1 worker). For each server and
+# TechEmpower plaintext: the load generator pinned to core 0, each server
+# pinned to core 1, in one run: nginx (worker_processes 1), Go net/http
+# (GOMAXPROCS=1) and ember's echo_server (1 worker). For each server and
 # configuration: a response check, a warm-up, RUNS runs of SECS seconds,
 # medians of req/s, p99 latency and server CPU µs per request (utime+stime
 # from /proc/PID/stat over the run / requests).
+# Two load generators, one table each (GENS="wrk http_load" by default):
+# - wrk -t1, what TechEmpower uses;
+# - bench/http_load, ours: it costs less CPU per request than wrk, so it
+#   pushes the servers harder, and it times every response of a pipelined
+#   batch (wrk's p99 for pipelined runs reads 0).
 #   bench/tfb.sh <build dir>
 set -euo pipefail
 build=${1:-build-bench}
@@ -35,20 +40,30 @@ check_response() { # $1 = port: status 200, body, content type
   grep -qi '^content-type: text/plain' <<<"$hdr" || { echo "bad content type"; return 1; }
 }
 
-# one_run <pid> <port> <conns> <pipelined 0|1> -> "reqs_per_s p99_us cpu_us_per_req"
+# one_run <gen> <pid> <port> <conns> <pipelined 0|1>
+#   -> "reqs_per_s p99_us cpu_us_per_req"
 one_run() {
-  local pid=$1 port=$2 conns=$3 pipe=$4 t0 t1 out rps reqs p99
-  local script=()
-  [ "$pipe" = 1 ] && script=(-s "$here/tfb/pipeline.lua")
+  local gen=$1 pid=$2 port=$3 conns=$4 pipe=$5 t0 t1 out rps reqs p99
   t0=$(cpu_ticks "$pid")
-  out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${SECS}s" --latency "${script[@]}" \
-        "http://127.0.0.1:$port/plaintext")
+  if [ "$gen" = wrk ]; then
+    local script=()
+    [ "$pipe" = 1 ] && script=(-s "$here/tfb/pipeline.lua")
+    out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${SECS}s" --latency "${script[@]}" \
+          "http://127.0.0.1:$port/plaintext")
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v)} else if (v ~ /ms$/) {sub(/ms/,"",v); v*=1000} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000000}; print v}' <<<"$out")
+  else
+    local depth=1
+    [ "$pipe" = 1 ] && depth=16
+    out=$(taskset -c 0 "$build/bench/http_load" -c "$conns" -p "$depth" -w 0 -d "$SECS" \
+          -P "$port" --path /plaintext)
+    kv() { tr ' ' '\n' <<<"$out" | awk -F= -v k="$1" '$1 == k {print $2}'; }
+    rps=$(kv rps) reqs=$(kv requests) p99=$(kv p99_us)
+  fi
   t1=$(cpu_ticks "$pid")
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v)} else if (v ~ /ms$/) {sub(/ms/,"",v); v*=1000} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000000}; print v}' <<<"$out")
-  # wrk's histogram sometimes prints 99% as 0 for very fast pipelined runs
-  # (its max is still right): report that as unknown (-1), not as 0 µs.
+  # wrk's histogram prints 99% as 0 for pipelined runs (it times a batch,
+  # not its responses): report that as unknown (-1), not as 0 µs.
   awk -v r="$rps" -v p="$p99" -v d=$((t1 - t0)) -v n="$reqs" -v hz="$clk" \
       'BEGIN {if (p == 0) p = -1; printf "%.0f %.0f %.2f\n", r, p, (d / hz) * 1e6 / n}'
 }
@@ -88,34 +103,41 @@ if [ -x "$build/examples/echo_server" ]; then
   add_server ember "${pids[-1]}" "$port"
 fi
 
-for conf in "64 0" "64 1" "256 0"; do
-  read -r conns pipe <<<"$conf"
-  for s in "${servers[@]}"; do # warm-up
-    taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:${port_of[$s]}/plaintext" >/dev/null
-    : >"$tmp/runs.$s"
-  done
-  for _ in $(seq 1 "$RUNS"); do
-    for s in "${servers[@]}"; do
-      one_run "${pid_of[$s]}" "${port_of[$s]}" "$conns" "$pipe" >>"$tmp/runs.$s"
+confs=("64 0" "64 1" "256 0")
+GENS=${GENS:-wrk http_load}
+for gen in $GENS; do
+  for conf in "${confs[@]}"; do
+    read -r conns pipe <<<"$conf"
+    for s in "${servers[@]}"; do # warm-up
+      taskset -c 0 wrk -t1 -c"$conns" -d2s "http://127.0.0.1:${port_of[$s]}/plaintext" >/dev/null
+      : >"$tmp/runs.$s"
     done
-  done
-  for s in "${servers[@]}"; do
-    f=$tmp/runs.$s
-    result["$s,$conf"]="$(cut -d' ' -f1 "$f" | median) $(cut -d' ' -f2 "$f" | median) $(cut -d' ' -f3 "$f" | median)"
+    for _ in $(seq 1 "$RUNS"); do
+      for s in "${servers[@]}"; do
+        one_run "$gen" "${pid_of[$s]}" "${port_of[$s]}" "$conns" "$pipe" >>"$tmp/runs.$s"
+      done
+    done
+    for s in "${servers[@]}"; do
+      f=$tmp/runs.$s
+      result["$gen,$s,$conf"]="$(cut -d' ' -f1 "$f" | median) $(cut -d' ' -f2 "$f" | median) $(cut -d' ' -f3 "$f" | median)"
+    done
   done
 done
 
-printf '\n%-8s %-14s %12s %8s %10s %8s %10s %8s\n' server config req_per_s rps/ngx \
-  p99_us p99/ngx cpu_us_req cpu/ngx
-for conf in "64 0" "64 1" "256 0"; do
-  read -r conns pipe <<<"$conf"
-  label="c$conns"
-  [ "$pipe" = 1 ] && label="$label pipe16"
-  read -r brps bp99 bcpu <<<"${result["nginx,$conf"]:-0 0 0}"
-  for s in "${servers[@]}"; do
-    read -r rps p99 cpu <<<"${result["$s,$conf"]}"
-    ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}'; }
-    printf '%-8s %-14s %12s %8s %10s %8s %10s %8s\n' "$s" "$label" "$rps" "$(ratio "$rps" "$brps")" \
-      "$p99" "$(ratio "$p99" "$bp99")" "$cpu" "$(ratio "$cpu" "$bcpu")"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}'; }
+for gen in $GENS; do
+  printf '\nload generator: %s (medians of %s runs of %s s)\n' "$gen" "$RUNS" "$SECS"
+  printf '%-8s %-14s %12s %8s %10s %8s %10s %8s\n' server config req_per_s rps/ngx \
+    p99_us p99/ngx cpu_us_req cpu/ngx
+  for conf in "${confs[@]}"; do
+    read -r conns pipe <<<"$conf"
+    label="c$conns"
+    [ "$pipe" = 1 ] && label="$label pipe16"
+    read -r brps bp99 bcpu <<<"${result["$gen,nginx,$conf"]:-0 0 0}"
+    for s in "${servers[@]}"; do
+      read -r rps p99 cpu <<<"${result["$gen,$s,$conf"]}"
+      printf '%-8s %-14s %12s %8s %10s %8s %10s %8s\n' "$s" "$label" "$rps" "$(ratio "$rps" "$brps")" \
+        "$p99" "$(ratio "$p99" "$bp99")" "$cpu" "$(ratio "$cpu" "$bcpu")"
+    done
   done
 done
