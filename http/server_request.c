@@ -274,6 +274,12 @@ bool em__http_step(struct em__http_conn *conn) {
         ex->base = data;
         ex->head_len = (size_t)r;
         split_target(cx);
+        if (!srv->_opts.allow_dot_segments && em_http_path_has_dot_segment(cx->path)) {
+            /* No guessing what "/a/../b" means to the handler: refuse it.
+             * The connection closes, as after any bad request line. */
+            em__http_write_error(conn, 400);
+            return false;
+        }
         if (cx->req.flags & EM_HTTP_F_EXPECT_OTHER) {
             /* RFC 9110 §10.1.1: an expectation we cannot meet. The body (if
              * any) is never read, so the connection closes after it. */

@@ -498,6 +498,12 @@ typedef struct em_http_server_opts {
                                        let them read bodies in pieces with
                                        em_http_body_read (default: bodies
                                        arrive whole in cx->body) */
+    bool allow_dot_segments;        /* hand paths with "." or ".." segments (plain
+                                       or %2e) to the handler; default: 400,
+                                       since browsers and curl remove them
+                                       before sending, and a "*rest" capture
+                                       of "../../etc/passwd" is how file
+                                       servers get broken into */
     unsigned workers;               /* em_http_serve only: loops (0: 1) */
     bool pin_workers;               /* em_http_serve only: pin to cores */
 } em_http_server_opts;
@@ -632,6 +638,29 @@ static inline em_http_handler em_http_router_as_handler(const em_http_router *r)
 EM_API em_slice em_http_param(const em_http_ctx *cx, const char *name);
 /* The first request header named name (case-insensitive); empty if absent. */
 EM_API em_slice em_http_request_header(const em_http_ctx *cx, const char *name);
+
+/* ---- URL helpers ---------------------------------------------------------- */
+
+/* em_http_percent_decode flags. */
+#define EM_HTTP_DECODE_FORM    1u /* '+' is a space (form-encoded query values) */
+#define EM_HTTP_DECODE_SEGMENT 2u /* one path segment or capture: refuse %2F
+                                     ('/') and %00 rather than decode them */
+
+/* Percent-decode in (RFC 3986 §2.1) into out[cap]; no NUL is added. The
+ * result is never longer than in, so cap >= in.len always suffices, and
+ * out may be in.ptr (decoding in place). Returns the decoded length, or
+ * EM_EINVAL for a '%' not followed by two hex digits (or, with
+ * EM_HTTP_DECODE_SEGMENT, an encoded '/' or NUL), EM_ENOBUFS if cap is too
+ * small. Route captures and cx->path are raw; decode what you use:
+ *   char id[64];
+ *   ssize_t n = em_http_percent_decode(em_http_param(cx, "id"), id, sizeof id,
+ *                                      EM_HTTP_DECODE_SEGMENT); */
+EM_API ssize_t em_http_percent_decode(em_slice in, char *out, size_t cap, unsigned flags);
+
+/* Whether path has a "." or ".." segment, written plainly or percent-encoded
+ * ("%2e", ".%2E", ...). The server answers such requests 400 unless
+ * em_http_server_opts.allow_dot_segments is set. */
+EM_API bool em_http_path_has_dot_segment(em_slice path);
 
 
 #ifdef __cplusplus

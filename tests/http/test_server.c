@@ -230,6 +230,11 @@ static void test_bad_requests(void **state) {
         { "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n", "413" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nContent-Length: 1\r\n\r\nx", "417" },
+        /* dot segments, plain or encoded, never reach a handler */
+        { "GET /echo/../hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET /echo/%2E%2e/hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET /./hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET http://a/echo/.%2e HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
     };
     test_server ts;
     em_http_server_opts o = {0};
@@ -248,6 +253,35 @@ static void test_bad_requests(void **state) {
         close(fd);
     }
     stop(&ts);
+}
+
+/* Dots that are not a whole segment are ordinary path bytes; with
+ * allow_dot_segments the raw path reaches the handler as it came. */
+static void test_dot_segments(void **state) {
+    static ts_in in;
+    for (int allow = 0; allow <= 1; allow++) {
+        test_server ts;
+        em_http_server_opts o = { .allow_dot_segments = allow };
+        start(&ts, &o);
+        memset(&in, 0, sizeof in);
+        int fd = ts_connect(&ts);
+        TS_SEND(fd, "GET /echo/..x HTTP/1.1\r\nHost: a\r\n\r\n"
+                    "GET /echo/%2e%2e%2e HTTP/1.1\r\nHost: a\r\n\r\n");
+        ts_wait_responses(&ts, fd, &in, 2);
+        assert_non_null(strstr(in.buf, "X-Path: /echo/..x\r\n"));
+        assert_non_null(strstr(in.buf, "X-Path: /echo/%2e%2e%2e\r\n"));
+        memset(&in, 0, sizeof in);
+        TS_SEND(fd, "GET /echo/%2e%2E HTTP/1.1\r\nHost: a\r\n\r\n");
+        if (allow) {
+            ts_wait_responses(&ts, fd, &in, 1);
+            assert_non_null(strstr(in.buf, "X-Path: /echo/%2e%2E\r\n"));
+        } else {
+            ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+            assert_true(strncmp(in.buf, "HTTP/1.1 400 ", 13) == 0);
+        }
+        close(fd);
+        stop(&ts);
+    }
 }
 
 static void test_limits(void **state) {
@@ -408,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_head_and_404_405),
         cmocka_unit_test(test_bodies_and_expect),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_dot_segments),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_max_requests),

@@ -1,0 +1,66 @@
+/* Percent-decoding (RFC 3986 §2.1) and the dot-segment test the server
+ * applies to request paths before any handler sees them (§3.3). Both work
+ * on the raw slices the parser hands out, without allocating. */
+#include "ember/http.h"
+
+static int hex_value(unsigned char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20; /* 'A'-'F' -> 'a'-'f' */
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+EM_API ssize_t em_http_percent_decode(em_slice in, char *out, size_t cap, unsigned flags) {
+    size_t n = 0;
+    for (size_t i = 0; i < in.len; i++, n++) {
+        unsigned char c = (unsigned char)in.ptr[i];
+        if (c == '%') {
+            int hi = i + 2 < in.len ? hex_value((unsigned char)in.ptr[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value((unsigned char)in.ptr[i + 2]) : -1;
+            if (lo < 0)
+                return EM_EINVAL; /* "%", "%4", "%zz": not an escape */
+            c = (unsigned char)(hi << 4 | lo);
+            /* In one segment an encoded '/' would let a capture smuggle a
+             * path separator past the router; NUL ends C strings early. */
+            if ((flags & EM_HTTP_DECODE_SEGMENT) && (c == '/' || c == 0))
+                return EM_EINVAL;
+            i += 2;
+        } else if (c == '+' && (flags & EM_HTTP_DECODE_FORM)) {
+            c = ' ';
+        }
+        if (n >= cap)
+            return EM_ENOBUFS;
+        out[n] = (char)c; /* n <= i: decoding in place never overtakes */
+    }
+    return (ssize_t)n;
+}
+
+/* Whether seg (no '/') decodes to "." or "..": dots written as '.' or as
+ * "%2e"/"%2E" in any mix. */
+static bool is_dot_segment(const char *p, size_t len) {
+    size_t dots = 0;
+    for (size_t i = 0; i < len; i++, dots++) {
+        if (p[i] == '.')
+            continue;
+        if (p[i] == '%' && i + 2 < len && p[i + 1] == '2' && (p[i + 2] | 0x20) == 'e') {
+            i += 2;
+            continue;
+        }
+        return false;
+    }
+    return dots == 1 || dots == 2;
+}
+
+EM_API bool em_http_path_has_dot_segment(em_slice path) {
+    size_t start = 0;
+    for (size_t i = 0; i <= path.len; i++) {
+        if (i == path.len || path.ptr[i] == '/') {
+            if (i > start && is_dot_segment(path.ptr + start, i - start))
+                return true;
+            start = i + 1;
+        }
+    }
+    return false;
+}
