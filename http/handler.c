@@ -4,6 +4,12 @@
 
 void em_http_router_handler(em_http_ctx *cx, const em_http_handler *h) {
     const em_http_router *r = h->data;
+    if (cx->req.method_id == EM_HTTP_METHOD_OTHER) {
+        /* RFC 9110 §9.1: a method the server does not recognise is 501,
+         * not 405 (routes exist only for the known methods). */
+        em_http_respond_text(cx, 501, "Not Implemented\n");
+        return;
+    }
     switch (em_http_router_match(r, cx->req.method_id, cx->path, &cx->route)) {
     case EM_HTTP_ROUTE_FOUND: {
         const em_http_handler *target = cx->route.target;

@@ -280,6 +280,14 @@ bool em__http_step(struct em__http_conn *conn) {
             em__http_write_error(conn, 400);
             return false;
         }
+        if (cx->req.flags & EM_HTTP_F_TE_CODED) {
+            /* "gzip, chunked": the framing is sound, but the server only
+             * removes chunked, and handing a handler a body still coded
+             * would be lying about it. RFC 9112 §6.1: 501. The body is
+             * never read, so the connection closes after the answer. */
+            em__http_write_error(conn, 501);
+            return false;
+        }
         if (cx->req.flags & EM_HTTP_F_EXPECT_OTHER) {
             /* RFC 9110 §10.1.1: an expectation we cannot meet. The body (if
              * any) is never read, so the connection closes after it. */

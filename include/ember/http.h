@@ -387,7 +387,8 @@ EM_API EM_NODISCARD int em_http_router_add(em_http_router *r, em_http_method met
  *   NOT_FOUND           nothing matches (also for "" and paths without a
  *                       leading '/').
  * EM_HTTP_METHOD_OTHER (an unknown token) or a value outside the enum
- * never matches, so it yields 405 or 404. Allocates nothing. Each trie
+ * never matches, so it yields 405 or 404 here (em_http_router_handler
+ * answers 501 for OTHER before matching). Allocates nothing. Each trie
  * node is visited at most once and looks at one path segment (a binary
  * search among its literal children), so a match is one pass over the path
  * plus any backtracking, which the trie's size bounds. Reads r only: safe
@@ -422,6 +423,14 @@ EM_API ssize_t em_http_router_allow_format(unsigned allowed, char *buf, size_t c
  * made during one read go out in one writev. While a response is deferred or
  * the client is not reading (the connection is throttled), the server stops
  * reading from that client.
+ *
+ * Some requests never reach a handler: those the parser refuses (400, 413,
+ * 414, 431, 501, 505: em_http_status_for_error), an expectation other than
+ * 100-continue (417), a transfer coding besides chunked ("gzip, chunked":
+ * 501, since the server would hand over a still-coded body), and a path
+ * with a "." or ".." segment (400, see allow_dot_segments). Each answer
+ * closes the connection. The router handler adds 404, 405 with Allow, and
+ * 501 for a method it does not know.
  */
 
 typedef struct em_http_server em_http_server;

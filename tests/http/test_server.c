@@ -180,6 +180,11 @@ static void test_head_and_404_405(void **state) {
     ts_wait_responses(&ts, fd, &in, 1);
     assert_non_null(strstr(in.buf, "HTTP/1.1 405 Method Not Allowed\r\n"));
     assert_non_null(strstr(in.buf, "Allow: GET, HEAD\r\n"));
+    /* a method nobody routes (any token the server does not know): 501 */
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "BREW /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_non_null(strstr(in.buf, "HTTP/1.1 501 Not Implemented\r\n"));
     memset(&in, 0, sizeof in);
     TS_SEND(fd, "GET /echo/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
     ts_wait_responses(&ts, fd, &in, 1);
@@ -230,6 +235,8 @@ static void test_bad_requests(void **state) {
         { "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n", "413" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400" },
         { "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: tea\r\nContent-Length: 1\r\n\r\nx", "417" },
+        /* a transfer coding the server does not remove */
+        { "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "501" },
         /* dot segments, plain or encoded, never reach a handler */
         { "GET /echo/../hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
         { "GET /echo/%2E%2e/hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
