@@ -1,21 +1,40 @@
-/* Closed-loop HTTP/1.1 load generator with a per-request latency histogram.
+/* HTTP/1.1 load generator with a per-request latency histogram: closed loop,
+ * or open loop at a fixed rate with -R.
  *
- *   http_load -c CONNS -d SECS -P PORT [-w WARMUP_SECS] [-p DEPTH] [-H HOST]
- *             [--path PATH] [--ipv6]
+ *   http_load -c CONNS -d SECS -P PORT [-w WARMUP_SECS] [-p DEPTH] [-R RATE]
+ *             [-H HOST] [--path PATH] [--ipv6]
  *
  * One thread and one epoll instance drive CONNS keep-alive connections. Each
  * connection writes DEPTH pipelined GETs in one send() and writes its next
- * batch only once all DEPTH responses are in (a closed loop, like wrk and
- * TechEmpower's pipeline.lua). A request's latency is the time its response
- * was fully parsed minus the time its batch was written, so the later
- * responses of a pipelined batch show the extra wait they really had (wrk
- * times the batch as a whole and reports about 0 µs for them).
+ * batch only once all DEPTH responses are in.
+ *
+ * Closed loop (the default, like wrk and TechEmpower's pipeline.lua): the
+ * next batch goes out as soon as the last one is answered. A request's
+ * latency is the time its response was fully parsed minus the time its batch
+ * was written, so the later responses of a pipelined batch show the extra
+ * wait they really had (wrk times the batch as a whole and reports about 0 µs
+ * for them). When the generator or the server saturates, the tail mostly
+ * measures that queueing, at whatever throughput each server reaches.
+ *
+ * Fixed rate (-R RATE, like wrk2): RATE requests per second over all
+ * connections, in batches of DEPTH. Batch n of the run is due at
+ * t0 + n * DEPTH / RATE and belongs to connection n % CONNS, so each
+ * connection sends every CONNS * DEPTH / RATE seconds, the connections
+ * staggered evenly. A connection still has one batch in flight at most: a
+ * batch whose time comes while the previous one is unanswered goes out when
+ * that one completes, never several at once. Latency is measured from the
+ * batch's scheduled time, not from when it was written, so a server that
+ * falls behind is charged for the requests it delayed (coordinated omission,
+ * as wrk2 corrects it). Offering both servers the same rate, below either's
+ * capacity, makes their latencies comparable.
  *
  * Prints one line on stdout,
- *   requests=N secs=S rps=R p50_us=N p90_us=N p99_us=N p999_us=N max_us=N
- *   non2xx=N errors=N
- * and diagnostics on stderr. Exit 0 if requests > 0 and errors == 0, 1
- * otherwise, 2 on bad arguments.
+ *   requests=N secs=S rps=R [rate=R] p50_us=N p90_us=N p99_us=N p999_us=N
+ *   max_us=N non2xx=N errors=N
+ * where rps is the rate achieved and rate, printed with -R, the rate offered;
+ * diagnostics go to stderr, including a warning when rps falls below 95% of
+ * the offered rate. Exit 0 if requests > 0 and errors == 0, 1 otherwise, 2 on
+ * bad arguments.
  *
  * Standalone on purpose: plain sockets and epoll, no ember headers, so it is
  * neutral when ember is compared with nginx or Go. */
@@ -32,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -43,6 +63,7 @@ enum {
     MAX_CONNS = 100000,
     MAX_DEPTH = 1024,
     MAX_ERROR_LINES = 5, /* stderr lines per failure kind; the rest are only counted */
+    MAX_RATE = 10000000,
 };
 
 #define NS_PER_S           1000000000ull
@@ -128,6 +149,7 @@ static uint64_t ns_to_us(uint64_t ns) {
 
 typedef struct options {
     long conns, depth, port;
+    long rate; /* requests/s with -R; 0 for the closed loop */
     double secs, warmup_secs;
     const char *host, *path;
     int ipv6;
@@ -135,11 +157,13 @@ typedef struct options {
 
 static const char usage_text[] =
     "usage: http_load -c CONNS -d SECS -P PORT [-w WARMUP_SECS] [-p DEPTH]\n"
-    "                 [-H HOST] [--path PATH] [--ipv6]\n"
+    "                 [-R RATE] [-H HOST] [--path PATH] [--ipv6]\n"
     "  -c, --connections N  keep-alive connections (1..100000)\n"
     "  -d, --duration SECS  measured time (> 0)\n"
     "  -w, --warmup SECS    unrecorded time before it (default 1)\n"
     "  -p, --pipeline N     requests per write, all answered before the next (default 1)\n"
+    "  -R, --rate N         send N requests/s over all connections (1..10000000) and\n"
+    "                       time each from when it was due (default: closed loop)\n"
     "  -H, --host HOST      server address (default 127.0.0.1, or ::1 with --ipv6)\n"
     "  -P, --port PORT      server port (required)\n"
     "      --path PATH      request target (default /plaintext)\n"
@@ -186,6 +210,7 @@ static int options_parse(options *o, int argc, char **argv) {
         {"duration", required_argument, NULL, 'd'},
         {"warmup", required_argument, NULL, 'w'},
         {"pipeline", required_argument, NULL, 'p'},
+        {"rate", required_argument, NULL, 'R'},
         {"host", required_argument, NULL, 'H'},
         {"port", required_argument, NULL, 'P'},
         {"path", required_argument, NULL, OPT_PATH},
@@ -196,7 +221,7 @@ static int options_parse(options *o, int argc, char **argv) {
     *o = (options){.depth = 1, .warmup_secs = 1, .path = "/plaintext"};
     int ch;
     opterr = 0; /* our own messages, each followed by the usage */
-    while ((ch = getopt_long(argc, argv, ":c:d:w:p:H:P:h", longs, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":c:d:w:p:R:H:P:h", longs, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (parse_long(optarg, 1, MAX_CONNS, &o->conns))
@@ -213,6 +238,10 @@ static int options_parse(options *o, int argc, char **argv) {
         case 'p':
             if (parse_long(optarg, 1, MAX_DEPTH, &o->depth))
                 return bad_arg("-p", optarg, "1..1024");
+            break;
+        case 'R':
+            if (parse_long(optarg, 1, MAX_RATE, &o->rate))
+                return bad_arg("-R", optarg, "requests/s, 1..10000000");
             break;
         case 'H':
             if (!*optarg || !is_token_text(optarg))
@@ -281,7 +310,8 @@ typedef struct conn {
     int opened_once;   /* its first connect worked, so later failures are not fatal */
     size_t sent;       /* bytes of the current batch written so far */
     unsigned pending;  /* responses of the current batch not parsed yet */
-    uint64_t batch_ns; /* when the current batch was written */
+    uint64_t batch_ns; /* when the current batch was written, or was due with -R */
+    uint64_t slot;     /* -R: the schedule slot of its next batch */
     /* response parser, resumable at any byte */
     int in_body, status, close_after;
     uint64_t body_left; /* bytes of the current body still to skip */
@@ -303,8 +333,13 @@ typedef struct run {
     uint64_t now;   /* the latest clock reading */
     uint64_t connect_deadline;
     uint64_t rec_start, rec_end; /* the recorded window; UINT64_MAX until all connected */
+    /* -R: slot n is due at sched_start + n * slot_ns and belongs to connection
+     * n % CONNS; next_slot is the first whose time has not been seen yet. */
+    uint64_t sched_start; /* UINT64_MAX until all connected */
+    double slot_ns;       /* DEPTH / RATE seconds, in ns */
+    uint64_t next_slot;
     int fatal, stop;
-    uint64_t requests, non2xx, errors, reconnects;
+    uint64_t requests, non2xx, errors, reconnects, idle_closes;
     uint64_t fail_counts[FAIL_COUNT];
     histogram hist;
 } run;
@@ -500,13 +535,37 @@ static fail conn_write(run *r, conn *c) {
     return conn_watch(r, c, EPOLLIN);
 }
 
-/* The clock is read once per batch, before its first byte goes out (as wrk
- * does): a partial write's wait for EPOLLOUT is part of the latency. */
+/* When schedule slot n is due; never before every connection is up. The
+ * double product is exact to the nanosecond for 2^53 ns, over 100 days. */
+static uint64_t slot_time(const run *r, uint64_t n) {
+    if (r->sched_start == UINT64_MAX)
+        return UINT64_MAX;
+    return r->sched_start + (uint64_t)((double)n * r->slot_ns);
+}
+
+/* The closed loop reads the clock once per batch, before its first byte goes
+ * out (as wrk does): a partial write's wait for EPOLLOUT is part of the
+ * latency. With -R the batch is timed from its slot instead, however late it
+ * goes out, and takes the connection's next slot. */
 static fail conn_send_batch(run *r, conn *c) {
     c->pending = (unsigned)r->opt->depth;
     c->sent = 0;
-    r->now = c->batch_ns = now_ns();
+    if (r->opt->rate) {
+        c->batch_ns = slot_time(r, c->slot);
+        c->slot += (uint64_t)r->opt->conns;
+    } else {
+        r->now = c->batch_ns = now_ns();
+    }
     return conn_write(r, c);
+}
+
+/* For an open connection with no batch in flight: the closed loop sends at
+ * once, -R once the connection's slot has come (if it came while the last
+ * batch was in flight, that is now, and only this one batch). */
+static fail conn_next_batch(run *r, conn *c) {
+    if (r->now >= r->rec_end || (r->opt->rate && slot_time(r, c->slot) > r->now))
+        return FAIL_NONE;
+    return conn_send_batch(r, c);
 }
 
 static void record_responses(run *r, uint64_t latency_ns, unsigned n, unsigned non2xx) {
@@ -557,8 +616,16 @@ static fail conn_read(run *r, conn *c) {
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK ? FAIL_NONE : FAIL_SOCKET;
-    if (n == 0)
+    if (n == 0) {
+        /* With -R a connection idles between batches, and a server may close
+         * it then (RFC 9112 §9.3): reconnect, as after Connection: close. */
+        if (c->pending == 0 && c->len == 0) {
+            r->idle_closes++;
+            conn_close(c);
+            return conn_open(r, c);
+        }
         return FAIL_CLOSED;
+    }
     r->now = now_ns();
     c->len += (size_t)n;
     unsigned done, non2xx;
@@ -574,14 +641,15 @@ static fail conn_read(run *r, conn *c) {
         conn_close(c);
         return conn_open(r, c);
     }
-    if (c->pending == 0 && r->now < r->rec_end)
-        return conn_send_batch(r, c);
-    return FAIL_NONE;
+    return c->pending == 0 ? conn_next_batch(r, c) : FAIL_NONE;
 }
 
-/* The recorded window starts once every connection is up, after the warm-up. */
+/* The recorded window starts once every connection is up, after the warm-up;
+ * the -R schedule starts then too, so the warm-up runs at the same rate. */
 static void run_all_connected(run *r) {
     r->now = now_ns();
+    if (r->opt->rate)
+        r->sched_start = r->now;
     r->rec_start = r->now + (uint64_t)(r->opt->warmup_secs * (double)NS_PER_S);
     r->rec_end = r->rec_start + (uint64_t)(r->opt->secs * (double)NS_PER_S);
 }
@@ -601,7 +669,12 @@ static fail conn_on_connected(run *r, conn *c) {
         if (++r->connected == r->opt->conns)
             run_all_connected(r);
     }
-    return conn_send_batch(r, c);
+    fail f = conn_next_batch(r, c);
+    if (f || c->pending)
+        return f;
+    /* Not due yet (-R): the connect's EPOLLOUT would fire on every wait, and
+     * conn_on_event would take it for a partly written batch. */
+    return conn_watch(r, c, EPOLLIN);
 }
 
 static void report_failure(run *r, fail f, int err) {
@@ -722,16 +795,59 @@ static int ms_until(uint64_t now, uint64_t deadline) {
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* -R: sends every batch whose slot has come, one slot at a time, so a
+ * wake-up costs O(1) per batch due rather than a scan of the connections. A
+ * connection busy with its last batch, or reconnecting, is passed over: it
+ * sends from conn_read or conn_on_connected once it can, and sending takes
+ * the connection's own next slot, so nothing is skipped or sent twice. */
+static void run_send_due(run *r) {
+    r->now = now_ns();
+    while (slot_time(r, r->next_slot) <= r->now) {
+        conn *c = &r->conns[r->next_slot % (uint64_t)r->opt->conns];
+        r->next_slot++;
+        if (c->state == CONN_OPEN && c->pending == 0) {
+            fail f = conn_next_batch(r, c);
+            if (f)
+                conn_fail(r, c, f);
+        }
+    }
+}
+
+/* -R needs wake-ups finer than a millisecond, epoll_wait's unit: at 100k
+ * req/s a batch is due every 10 µs. epoll_pwait2 (Linux 5.11, glibc 2.35)
+ * takes a timespec and, unlike a timerfd in the epoll set, costs no extra
+ * syscall to re-arm for every slot. The timeout is taken from a fresh clock
+ * reading so the work since the last one does not make us late. */
+static int wait_until_ns(run *r, struct epoll_event *evs, uint64_t deadline) {
+    r->now = now_ns();
+    uint64_t ns = deadline > r->now ? deadline - r->now : 0;
+    struct timespec ts = {.tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S)};
+    return epoll_pwait2(r->epfd, evs, MAX_EVENTS, &ts, NULL);
+}
+
 static int run_loop(run *r) {
     struct epoll_event evs[MAX_EVENTS];
+    int rate = r->opt->rate != 0;
     while (!r->fatal && !r->stop && r->now < r->rec_end) {
         int connecting = r->connected < r->opt->conns;
         uint64_t deadline = connecting              ? r->connect_deadline
                             : r->now < r->rec_start ? r->rec_start
                                                     : r->rec_end;
-        int n = epoll_wait(r->epfd, evs, MAX_EVENTS, ms_until(r->now, deadline));
+        int n;
+        if (rate) {
+            if (!connecting) {
+                run_send_due(r);
+                uint64_t due = slot_time(r, r->next_slot);
+                deadline = due < deadline ? due : deadline;
+            }
+            n = wait_until_ns(r, evs, deadline);
+        } else {
+            n = epoll_wait(r->epfd, evs, MAX_EVENTS, ms_until(r->now, deadline));
+        }
         if (n < 0 && errno != EINTR) {
-            fprintf(stderr, "http_load: epoll_wait: %s\n", strerror(errno));
+            int err = errno;
+            fprintf(stderr, "http_load: %s: %s%s\n", rate ? "epoll_pwait2" : "epoll_wait",
+                    strerror(err), err == ENOSYS ? " (-R needs Linux 5.11 or later)" : "");
             return -1;
         }
         if (n <= 0)
@@ -751,19 +867,30 @@ static void run_print(const run *r) {
     uint64_t end = r->now < r->rec_end ? r->now : r->rec_end; /* early if stopped */
     double secs = end > r->rec_start ? (double)(end - r->rec_start) / (double)NS_PER_S : 0;
     const histogram *h = &r->hist;
-    printf("requests=%" PRIu64 " secs=%.2f rps=%.0f p50_us=%" PRIu64 " p90_us=%" PRIu64
+    double rps = secs > 0 ? (double)r->requests / secs : 0.0;
+    char rate[32] = "";
+    if (r->opt->rate)
+        snprintf(rate, sizeof rate, " rate=%ld", r->opt->rate);
+    printf("requests=%" PRIu64 " secs=%.2f rps=%.0f%s p50_us=%" PRIu64 " p90_us=%" PRIu64
            " p99_us=%" PRIu64 " p999_us=%" PRIu64 " max_us=%" PRIu64 " non2xx=%" PRIu64
            " errors=%" PRIu64 "\n",
-           r->requests, secs, secs > 0 ? (double)r->requests / secs : 0.0,
-           ns_to_us(hist_percentile(h, 0.50)), ns_to_us(hist_percentile(h, 0.90)),
-           ns_to_us(hist_percentile(h, 0.99)), ns_to_us(hist_percentile(h, 0.999)),
-           ns_to_us(h->max_ns), r->non2xx, r->errors);
+           r->requests, secs, rps, rate, ns_to_us(hist_percentile(h, 0.50)),
+           ns_to_us(hist_percentile(h, 0.90)), ns_to_us(hist_percentile(h, 0.99)),
+           ns_to_us(hist_percentile(h, 0.999)), ns_to_us(h->max_ns), r->non2xx, r->errors);
     for (int f = FAIL_NONE + 1; f < FAIL_COUNT; f++)
         if (r->fail_counts[f])
             fprintf(stderr, "http_load: %" PRIu64 " x %s\n", r->fail_counts[f], fail_text[f]);
     if (r->reconnects)
         fprintf(stderr, "http_load: %" PRIu64 " reconnects after Connection: close\n",
                 r->reconnects);
+    if (r->idle_closes)
+        fprintf(stderr, "http_load: %" PRIu64 " reconnects after an idle close\n", r->idle_closes);
+    /* The latencies stay valid (they include the queueing), but the server
+     * was not offered the load asked for. */
+    if (r->opt->rate && rps < 0.95 * (double)r->opt->rate)
+        fprintf(stderr,
+                "http_load: server (or generator) cannot keep up: achieved %.0f of %ld req/s\n",
+                rps, r->opt->rate);
 }
 
 static int run_main(const options *o) {
@@ -773,7 +900,9 @@ static int run_main(const options *o) {
     int rc = 1;
     r->opt = o;
     r->epfd = -1;
-    r->rec_start = r->rec_end = UINT64_MAX;
+    r->rec_start = r->rec_end = r->sched_start = UINT64_MAX;
+    if (o->rate)
+        r->slot_ns = (double)o->depth * (double)NS_PER_S / (double)o->rate;
     if (run_resolve(r) || run_build_batch(r))
         goto out;
     raise_fd_limit(o->conns);
@@ -783,10 +912,15 @@ static int run_main(const options *o) {
         fprintf(stderr, "http_load: out of memory or epoll_create1 failed\n");
         goto out;
     }
+    /* A timed wait ends within the thread's timer slack (50 µs by default)
+     * past its deadline; -R wants its sends on time, so ask for 1 ns. */
+    if (o->rate)
+        (void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     r->now = now_ns();
     r->connect_deadline = r->now + CONNECT_TIMEOUT_NS;
     for (long i = 0; i < o->conns; i++) {
         conn *c = &r->conns[i];
+        c->slot = (uint64_t)i;
         if (conn_open(r, c)) {
             fprintf(stderr, "http_load: cannot connect to %s: %s\n", r->target, strerror(errno));
             goto out;
