@@ -10,6 +10,11 @@
 # - bench/http_load, ours: it costs less CPU per request than wrk, so it
 #   pushes the servers harder, and it times every response of a pipelined
 #   batch (wrk's p99 for pipelined runs reads 0).
+# Then a third table: latency at a fixed offered rate (http_load -R, open
+# loop, timed from each request's scheduled send), the same rate for every
+# server and below each one's capacity. Closed-loop tails mostly measure
+# whichever side saturates; this one compares servers under equal load.
+# RATE_CONFS="conns pipelined rate ..." sets it; RATES=0 skips it.
 #   bench/tfb.sh <build dir>
 set -euo pipefail
 build=${1:-build-bench}
@@ -66,6 +71,21 @@ one_run() {
   # not its responses): report that as unknown (-1), not as 0 µs.
   awk -v r="$rps" -v p="$p99" -v d=$((t1 - t0)) -v n="$reqs" -v hz="$clk" \
       'BEGIN {if (p == 0) p = -1; printf "%.0f %.0f %.2f\n", r, p, (d / hz) * 1e6 / n}'
+}
+
+# rate_run <pid> <port> <conns> <pipelined 0|1> <rate>
+#   -> "achieved_rps p50_us p99_us p999_us cpu_us_per_req"
+rate_run() {
+  local pid=$1 port=$2 conns=$3 pipe=$4 rate=$5 t0 t1 out depth=1
+  [ "$pipe" = 1 ] && depth=16
+  t0=$(cpu_ticks "$pid")
+  out=$(taskset -c 0 "$build/bench/http_load" -c "$conns" -p "$depth" -R "$rate" -w 0 \
+        -d "$SECS" -P "$port" --path /plaintext 2>/dev/null)
+  t1=$(cpu_ticks "$pid")
+  kv() { tr ' ' '\n' <<<"$out" | awk -F= -v k="$1" '$1 == k {print $2}'; }
+  awk -v r="$(kv rps)" -v a="$(kv p50_us)" -v b="$(kv p99_us)" -v c="$(kv p999_us)" \
+      -v d=$((t1 - t0)) -v n="$(kv requests)" -v hz="$clk" \
+      'BEGIN {printf "%.0f %d %d %d %.2f\n", r, a, b, c, (d / hz) * 1e6 / n}'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -141,3 +161,40 @@ for gen in $GENS; do
     done
   done
 done
+
+# Fixed-rate latency: conns, pipelined, offered req/s (Go, the slowest,
+# serves about 80k non-pipelined and 95k pipelined here).
+read -r -a rate_confs <<<"${RATE_CONFS:-64 0 50000 64 1 80000 256 0 50000}"
+if [ "${RATES:-1}" != 0 ]; then
+  declare -A rres
+  for ((i = 0; i < ${#rate_confs[@]}; i += 3)); do
+    conf="${rate_confs[*]:i:3}"
+    read -r conns pipe rate <<<"$conf"
+    for s in "${servers[@]}"; do : >"$tmp/rate.$s"; done
+    for _ in $(seq 1 "$RUNS"); do
+      for s in "${servers[@]}"; do
+        rate_run "${pid_of[$s]}" "${port_of[$s]}" "$conns" "$pipe" "$rate" >>"$tmp/rate.$s"
+      done
+    done
+    for s in "${servers[@]}"; do
+      f=$tmp/rate.$s
+      rres["$s,$conf"]="$(for k in 1 2 3 4 5; do cut -d' ' -f$k "$f" | median; done | tr '\n' ' ')"
+    done
+  done
+  printf '\nfixed offered rate: http_load -R (open loop; medians of %s runs of %s s)\n' "$RUNS" "$SECS"
+  printf '%-8s %-22s %10s %8s %8s %8s %8s %10s %8s\n' server config achieved p50_us p99_us \
+    p99/ngx p999_us cpu_us_req cpu/ngx
+  for ((i = 0; i < ${#rate_confs[@]}; i += 3)); do
+    conf="${rate_confs[*]:i:3}"
+    read -r conns pipe rate <<<"$conf"
+    label="c$conns"
+    [ "$pipe" = 1 ] && label="$label pipe16"
+    label="$label @${rate}/s"
+    read -r _ _ b99 _ bcpu <<<"${rres["nginx,$conf"]:-0 0 0 0 0}"
+    for s in "${servers[@]}"; do
+      read -r got p50 p99 p999 cpu <<<"${rres["$s,$conf"]}"
+      printf '%-8s %-22s %10s %8s %8s %8s %8s %10s %8s\n' "$s" "$label" "$got" "$p50" "$p99" \
+        "$(ratio "$p99" "$b99")" "$p999" "$cpu" "$(ratio "$cpu" "$bcpu")"
+    done
+  done
+fi
