@@ -25,3 +25,7 @@ bash "$here/tcp_echo.sh" "$build"
 echo
 echo "== TechEmpower plaintext: ember vs nginx vs Go (bench/tfb.sh)"
 bash "$here/tfb.sh" "$build"
+
+echo
+echo "== Where plaintext CPU goes, ember vs nginx (bench/cpu_split.sh)"
+bash "$here/cpu_split.sh" "$build"

@@ -16,7 +16,7 @@ for purpose in "${@:-build}"; do
     build) ;;
     asan) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     fuzz) pkgs="$pkgs clang afl++" ;;
-    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps" ;;
+    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps iproute2" ;;
     *) echo "install-deps: unknown purpose '$purpose'" >&2; exit 2 ;;
   esac
 done
