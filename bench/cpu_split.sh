@@ -14,19 +14,8 @@ set -euo pipefail
 build=${1:-build-bench}
 here=$(cd "$(dirname "$0")" && pwd)
 RUNS=${RUNS:-5} SECS=${SECS:-5} CONNS=${CONNS:-64}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-clk=$(getconf CLK_TCK)
-wait_port() {
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/plaintext" && return 0; sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 have_perf=0
 perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1 && have_perf=1
 command -v nstat >/dev/null || { echo "cpu_split: nstat (iproute2) is missing"; exit 1; }
@@ -56,15 +45,10 @@ one_run() {
       'BEGIN {printf "%.2f %.2f %.2f %.2f\n", u / hz * 1e6 / n, s / hz * 1e6 / n, sc / n, sg / n}'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 declare -A pid_of port_of
-port=$(free_port); mkdir -p "$tmp/nginx"
-sed -e "s|@PORT@|$port|; s|@DIR@|$tmp/nginx|g" "$here/tfb/nginx.conf.in" >"$tmp/nginx/nginx.conf"
-taskset -c 1 nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" & pids+=($!)
-wait_port "$port" || { echo "nginx did not start"; exit 1; }
-pid_of[nginx]=$(pgrep -f "nginx: worker process" -P "$(cat "$tmp/nginx/nginx.pid")" | head -n1)
-port_of[nginx]=$port
+port=$(free_port)
+start_nginx "$port" 1
+pid_of[nginx]=$ngx_pid port_of[nginx]=$port
 port=$(free_port)
 taskset -c 1 "$build/examples/echo_server" --port "$port" >/dev/null & pids+=($!)
 wait_port "$port" || { echo "ember did not start"; exit 1; }

@@ -9,13 +9,10 @@ build=${1:-build-bench}
 n=${2:-10000}
 here=$(cd "$(dirname "$0")" && pwd)
 ulimit -n $((n + 1024))
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 measure() { # $1 = name, $2 = server pid (whose RSS counts), $3 = port
   local name=$1 pid=$2 port=$3 before after
@@ -39,10 +36,6 @@ port=$(free_port)
 "$build/examples/echo_server" --port "$port" --workers 1 >/dev/null & pids+=($!)
 measure ember "${pids[-1]}" "$port"
 
-port=$(free_port); mkdir -p "$tmp/nginx"
-sed -e "s|@PORT@|$port|; s|@DIR@|$tmp/nginx|g; s|worker_connections 4096|worker_connections $((n + 512))|" \
-    "$here/tfb/nginx.conf.in" >"$tmp/nginx/nginx.conf"
-nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" & pids+=($!)
-sleep 0.5
-ngx_pid=$(pgrep -f "nginx: worker process" -P "$(cat "$tmp/nginx/nginx.pid")" | head -n1)
+port=$(free_port)
+start_nginx "$port" "" "s|worker_connections 4096|worker_connections $((n + 512))|"
 measure nginx "$ngx_pid" "$port"

@@ -20,21 +20,8 @@ set -euo pipefail
 build=${1:-build-bench}
 here=$(cd "$(dirname "$0")" && pwd)
 RUNS=${RUNS:-3} SECS=${SECS:-10}
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-clk=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-wait_port() {
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/plaintext" && return 0; sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 check_response() { # $1 = port: status 200, body, content type
   local hdr body
@@ -88,8 +75,6 @@ rate_run() {
       'BEGIN {printf "%.0f %d %d %d %.2f\n", r, a, b, c, (d / hz) * 1e6 / n}'
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 declare -A result pid_of port_of
 # Servers run side by side (each pinned to core 1, idle while another is
 # measured); runs interleave server by server, so a noisy neighbour hurts
@@ -103,11 +88,8 @@ add_server() { # $1 = name, $2 = pid, $3 = port
 
 servers=()
 # nginx
-port=$(free_port); mkdir -p "$tmp/nginx"
-sed -e "s|@PORT@|$port|; s|@DIR@|$tmp/nginx|g" "$here/tfb/nginx.conf.in" >"$tmp/nginx/nginx.conf"
-taskset -c 1 nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" & pids+=($!)
-sleep 0.5
-ngx_pid=$(pgrep -f "nginx: worker process" -P "$(cat "$tmp/nginx/nginx.pid")" | head -n1)
+port=$(free_port)
+start_nginx "$port" 1
 add_server nginx "$ngx_pid" "$port"
 
 # Go net/http
