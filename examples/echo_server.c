@@ -22,9 +22,11 @@ static void echo(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
+    static const char *const names[] = { "--port", "--workers", "--host", NULL };
+    example_args(argc, argv, "usage: echo_server [--port N] [--workers N] [--host ADDR]", names);
     const char *host = "127.0.0.1";
-    unsigned port = example_arg(argc, argv, "--port", 8080);
-    unsigned workers = example_arg(argc, argv, "--workers", 1);
+    unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
+    unsigned workers = example_arg(argc, argv, "--workers", 1, 1024);
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--host"))
             host = argv[i + 1];

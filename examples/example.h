@@ -1,18 +1,51 @@
-/* Two helpers every example server shares. */
+/* Helpers every example server shares: arguments and the ready line. */
 #ifndef EMBER_EXAMPLE_H
 #define EMBER_EXAMPLE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ember.h"
 
-/* The value of "--name N" among the arguments, or def. */
-static inline unsigned example_arg(int argc, char **argv, const char *name, unsigned def) {
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name))
-            return (unsigned)strtoul(argv[i + 1], NULL, 10);
+/* Check the arguments before anything starts: each must be "--name value"
+ * with a name from `names` (NULL-terminated). --help or -h prints the usage
+ * and exits 0; anything else prints it and exits 2, so a typo never starts
+ * a server on the default port. */
+static inline void example_args(int argc, char **argv, const char *usage,
+                                const char *const names[]) {
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("%s\n", usage);
+            exit(0);
+        }
+        bool known = false;
+        for (const char *const *n = names; *n; n++)
+            known = known || !strcmp(argv[i], *n);
+        if (!known || i + 1 >= argc) {
+            fprintf(stderr, "%s\n", usage);
+            exit(2);
+        }
+    }
+}
+
+/* The value of "--name N" among the arguments, or def. A value that is not
+ * a decimal number up to max ends the program with status 2. */
+static inline unsigned example_arg(int argc, char **argv, const char *name, unsigned def,
+                                   unsigned max) {
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], name))
+            continue;
+        const char *v = argv[i + 1];
+        char *end;
+        unsigned long n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end || n > max) {
+            fprintf(stderr, "%s: want a number up to %u, got '%s'\n", name, max, v);
+            exit(2);
+        }
+        return (unsigned)n;
+    }
     return def;
 }
 

@@ -9,7 +9,9 @@ static void hello(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
-    unsigned port = example_arg(argc, argv, "--port", 8080);
+    static const char *const names[] = { "--port", NULL };
+    example_args(argc, argv, "usage: hello_server [--port N]", names);
+    unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     em_sockaddr addr = em_sockaddr_loopback4((uint16_t)port);
     static const em_http_handler handler = { hello, NULL, NULL };
     em_http_server_opts opts = { .handler = &handler };

@@ -46,7 +46,9 @@ static void count(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
-    unsigned port = example_arg(argc, argv, "--port", 8080);
+    static const char *const names[] = { "--port", NULL };
+    example_args(argc, argv, "usage: middleware_server [--port N]", names);
+    unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     static app state = { .token = "s3cret" };
     /* The chain, innermost first: log -> auth -> count. */
     static const em_http_handler h_count = { count, NULL, NULL };

@@ -16,13 +16,15 @@ static void whoami(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
+    static const char *const names[] = { "--port", "--workers", NULL };
+    example_args(argc, argv, "usage: multicore_server [--port N] [--workers N]", names);
     static const em_http_handler h = { whoami, NULL, NULL };
     em_http_server_opts opts = {
         .handler = &h,
-        .workers = example_arg(argc, argv, "--workers", em_cpu_count()),
+        .workers = example_arg(argc, argv, "--workers", em_cpu_count(), 1024),
         .pin_workers = true,
     };
-    em_sockaddr addr = em_sockaddr_loopback4((uint16_t)example_arg(argc, argv, "--port", 8080));
+    em_sockaddr addr = em_sockaddr_loopback4((uint16_t)example_arg(argc, argv, "--port", 8080, 65535));
     int rc = em_http_serve(&addr, &opts, example_ready, NULL);
     if (rc)
         fprintf(stderr, "multicore_server: %s\n", em_strerror(rc));

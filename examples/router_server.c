@@ -16,8 +16,17 @@ static void reply(em_http_ctx *cx, const char *fmt, em_slice a, em_slice b) {
                     em_slice_make(body, n < (int)sizeof body ? (size_t)n : sizeof body - 1));
 }
 
+/* Captures are raw: "/users/J%C3%BCrgen" captures "J%C3%BCrgen". Decode
+ * what you use; EM_HTTP_DECODE_SEGMENT refuses an encoded '/' or NUL. */
 static void get_user(em_http_ctx *cx, const em_http_handler *h) {
-    reply(cx, "user %.*s%.*s\n", em_http_param(cx, "id"), em_slice_make("", 0));
+    char id[128];
+    ssize_t n = em_http_percent_decode(em_http_param(cx, "id"), id, sizeof id,
+                                       EM_HTTP_DECODE_SEGMENT);
+    if (n < 0) {
+        em_http_respond_text(cx, 400, "bad user id\n");
+        return;
+    }
+    reply(cx, "user %.*s%.*s\n", em_slice_make(id, (size_t)n), em_slice_make("", 0));
 }
 static void put_user(em_http_ctx *cx, const em_http_handler *h) {
     reply(cx, "updated user %.*s with %.*s\n", em_http_param(cx, "id"), cx->body);
@@ -30,7 +39,9 @@ static void get_file(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
-    unsigned port = example_arg(argc, argv, "--port", 8080);
+    static const char *const names[] = { "--port", NULL };
+    example_args(argc, argv, "usage: router_server [--port N]", names);
+    unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     static const em_http_handler user = { get_user, NULL, NULL }, update = { put_user, NULL, NULL },
                                  post = { get_post, NULL, NULL }, file = { get_file, NULL, NULL };
     em_http_router r;

@@ -70,6 +70,8 @@ static void handle_stream(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
+    static const char *const names[] = { "--port", NULL };
+    example_args(argc, argv, "usage: stream_server [--port N]", names);
     memset(chunk, 'x', sizeof chunk);
     em_http_router r;
     em_http_router_init(&r);
@@ -78,7 +80,7 @@ int main(int argc, char **argv) {
         return 1;
     em_http_handler root = em_http_router_as_handler(&r);
     em_http_server_opts opts = { .handler = &root };
-    em_sockaddr addr = em_sockaddr_loopback4((uint16_t)example_arg(argc, argv, "--port", 8080));
+    em_sockaddr addr = em_sockaddr_loopback4((uint16_t)example_arg(argc, argv, "--port", 8080, 65535));
     int rc = em_http_serve(&addr, &opts, example_ready, NULL);
     em_http_router_free(&r);
     if (rc)
