@@ -1,6 +1,7 @@
-/* Percent-decoding (RFC 3986 §2.1) and the dot-segment test the server
- * applies to request paths before any handler sees them (§3.3). Both work
- * on the raw slices the parser hands out, without allocating. */
+/* Percent-decoding (RFC 3986 §2.1), query-string lookup, and the
+ * dot-segment test the server applies to request paths before any handler
+ * sees them (§3.3). All work on the raw slices the parser hands out,
+ * without allocating. */
 #include "ember/http.h"
 
 static int hex_value(unsigned char c) {
@@ -61,6 +62,51 @@ EM_API bool em_http_path_has_dot_segment(em_slice path) {
                 return true;
             start = i + 1;
         }
+    }
+    return false;
+}
+
+/* Whether the form-encoded key k decodes to exactly name. A key with a
+ * malformed escape matches nothing. */
+static bool key_equals(const char *k, size_t klen, em_slice name) {
+    size_t n = 0;
+    for (size_t i = 0; i < klen; i++, n++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c == '%') {
+            int hi = i + 2 < klen ? hex_value((unsigned char)k[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value((unsigned char)k[i + 2]) : -1;
+            if (lo < 0)
+                return false;
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (n >= name.len || (unsigned char)name.ptr[n] != c)
+            return false;
+    }
+    return n == name.len;
+}
+
+EM_API bool em_http_query_get(em_slice query, em_slice name, em_slice *value) {
+    size_t start = 0;
+    for (size_t i = 0; i <= query.len; i++) {
+        if (i < query.len && query.ptr[i] != '&')
+            continue;
+        const char *pair = query.ptr + start;
+        size_t len = i - start, klen = len;
+        for (size_t j = 0; j < len; j++)
+            if (pair[j] == '=') {
+                klen = j;
+                break;
+            }
+        /* "&&" and a trailing '&' make empty pairs, which name nothing. */
+        if (len && key_equals(pair, klen, name)) {
+            *value = klen < len ? em_slice_make(pair + klen + 1, len - klen - 1)
+                                : em_slice_make(pair + len, 0);
+            return true;
+        }
+        start = i + 1;
     }
     return false;
 }

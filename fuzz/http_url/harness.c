@@ -1,9 +1,10 @@
 /* Fuzz http/url.c. The first byte picks the decode flags; the rest is a
- * path. Percent-decoding must agree with a plain reference decoder (same
+ * path (and, for the query lookup, a query string). Percent-decoding must agree with a plain reference decoder (same
  * result, same errors), give the same bytes in place, and refuse a buffer
  * one byte short without writing past it. The dot-segment test must agree
  * with a reference that decodes each segment and compares it with "." and
- * "..". Any disagreement aborts. */
+ * "..". Query lookups must agree with a reference that splits the pairs
+ * and form-decodes each key. Any disagreement aborts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,39 @@ static bool ref_has_dot_segment(const char *p, size_t n) {
     return false;
 }
 
+/* Reference lookup: split at '&', decode each key with ref_decode (FORM),
+ * first exact match wins; empty pairs name nothing. */
+static bool ref_query_get(const char *q, size_t n, const char *name, size_t nlen, em_slice *v) {
+    char *key = malloc(n + 1);
+    check(key != NULL, "out of memory");
+    bool found = false;
+    size_t start = 0;
+    for (size_t i = 0; i <= n && !found; i++) {
+        if (i < n && q[i] != '&')
+            continue;
+        const char *pair = q + start;
+        size_t len = i - start;
+        const char *eq = memchr(pair, '=', len);
+        size_t klen = eq ? (size_t)(eq - pair) : len;
+        ssize_t k = len ? ref_decode(pair, klen, key, EM_HTTP_DECODE_FORM) : -1;
+        if (k >= 0 && (size_t)k == nlen && memcmp(key, name, nlen) == 0) {
+            *v = eq ? em_slice_make(eq + 1, len - klen - 1) : em_slice_make(pair + len, 0);
+            found = true;
+        }
+        start = i + 1;
+    }
+    free(key);
+    return found;
+}
+
+static void check_query(em_slice q, const char *name, size_t nlen) {
+    em_slice want = {0}, got = {0};
+    bool w = ref_query_get(q.ptr, q.len, name, nlen, &want);
+    bool g = em_http_query_get(q, em_slice_make(name, nlen), &got);
+    check(w == g, "query lookup found differently");
+    check(!w || (want.ptr == got.ptr && want.len == got.len), "query lookup gave another value");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1)
         return 0;
@@ -106,6 +140,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     check(em_http_path_has_dot_segment(in) == ref_has_dot_segment(p, n), "dot segments disagree");
+    /* Names: a few fixed ones, and the decoded key of the first pair (so
+     * lookups that should hit do). */
+    static const char *const names[] = { "", "a", "q", "a b", "%" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        check_query(in, names[i], strlen(names[i]));
+    const char *amp = memchr(p, '&', n), *eq = memchr(p, '=', amp ? (size_t)(amp - p) : n);
+    size_t klen = eq ? (size_t)(eq - p) : amp ? (size_t)(amp - p) : n;
+    ssize_t k = ref_decode(p, klen, want, EM_HTTP_DECODE_FORM);
+    if (k >= 0)
+        check_query(in, want, (size_t)k);
     free(want);
     free(got);
     free(inplace);

@@ -666,6 +666,19 @@ EM_API em_slice em_http_request_header(const em_http_ctx *cx, const char *name);
  *                                      EM_HTTP_DECODE_SEGMENT); */
 EM_API ssize_t em_http_percent_decode(em_slice in, char *out, size_t cap, unsigned flags);
 
+/* Look name up in a query string (cx->query: what follows '?'): the first
+ * "key=value" pair, split at '&', whose key form-decodes ('+' and %XX) to
+ * exactly name. Stores its value, raw (decode it with EM_HTTP_DECODE_FORM),
+ * and returns true; a key without '=' has an empty value. Returns false,
+ * leaving *value alone, when no key matches. Allocates nothing:
+ *   em_slice q;
+ *   char text[256];
+ *   if (em_http_query_get(cx->query, EM_SLICE_LIT("q"), &q)) {
+ *       ssize_t n = em_http_percent_decode(q, text, sizeof text, EM_HTTP_DECODE_FORM);
+ *       ...
+ *   } */
+EM_API bool em_http_query_get(em_slice query, em_slice name, em_slice *value);
+
 /* Whether path has a "." or ".." segment, written plainly or percent-encoded
  * ("%2e", ".%2E", ...). The server answers such requests 400 unless
  * em_http_server_opts.allow_dot_segments is set. */

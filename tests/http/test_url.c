@@ -1,4 +1,4 @@
-/* Percent-decoding and the dot-segment test (http/url.c). */
+/* Percent-decoding, query lookup and the dot-segment test (http/url.c). */
 #include "http_test_util.h"
 
 static ssize_t decode(const char *in, char *out, size_t cap, unsigned flags) {
@@ -65,11 +65,43 @@ static void test_dot_segment(void **state) {
             fail_msg("%s: taken for a dot segment", clean[i]);
 }
 
+/* The value of name in query, or "(absent)". */
+static const char *query(const char *q, const char *name) {
+    static char out[64];
+    em_slice v = EM_SLICE_LIT("untouched");
+    if (!em_http_query_get(em_slice_from_cstr(q), em_slice_from_cstr(name), &v)) {
+        assert_memory_equal(v.ptr, "untouched", 9); /* left alone */
+        return "(absent)";
+    }
+    assert_true(v.ptr >= q && v.ptr + v.len <= q + strlen(q)); /* a slice of the input */
+    snprintf(out, sizeof out, "%.*s", (int)v.len, v.ptr);
+    return out;
+}
+
+static void test_query_get(void **state) {
+    assert_string_equal(query("a=1&b=2&a=3", "a"), "1"); /* the first one */
+    assert_string_equal(query("a=1&b=2&a=3", "b"), "2");
+    assert_string_equal(query("a=1&b=2", "c"), "(absent)");
+    assert_string_equal(query("", "a"), "(absent)");
+    assert_string_equal(query("", ""), "(absent)"); /* no pairs at all */
+    assert_string_equal(query("flag&x=1", "flag"), "");
+    assert_string_equal(query("x=&y", "x"), "");
+    assert_string_equal(query("x==1", "x"), "=1");
+    assert_string_equal(query("&&q=a+b%21&", "q"), "a+b%21"); /* raw value */
+    assert_string_equal(query("first+name=Ann&first%20name=Bo", "first name"), "Ann");
+    assert_string_equal(query("%71=v", "q"), "v");
+    assert_string_equal(query("q%=v&q=w", "q"), "w"); /* a bad escape matches nothing */
+    assert_string_equal(query("qq=1&q=2", "q"), "2");
+    assert_string_equal(query("q=1", "qq"), "(absent)");
+    assert_string_equal(query("=5", ""), "5");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_decode_errors),
         cmocka_unit_test(test_dot_segment),
+        cmocka_unit_test(test_query_get),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
