@@ -1,6 +1,6 @@
 /* Fuzz http/url.c. The first byte picks the decode flags; the rest is a
- * path (and, for the query lookup, a query string). Percent-decoding must agree with a plain reference decoder (same
- * result, same errors), give the same bytes in place, and refuse a buffer
+ * path (and, for the query lookup, a query string). Percent-decoding must agree with a plain
+ * reference decoder (same result, same errors), give the same bytes in place, and refuse a buffer
  * one byte short without writing past it. The dot-segment test must agree
  * with a reference that decodes each segment and compares it with "." and
  * "..". Query lookups must agree with a reference that splits the pairs
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(em_http_path_has_dot_segment(in) == ref_has_dot_segment(p, n), "dot segments disagree");
     /* Names: a few fixed ones, and the decoded key of the first pair (so
      * lookups that should hit do). */
-    static const char *const names[] = { "", "a", "q", "a b", "%" };
+    static const char *const names[] = {"", "a", "q", "a b", "%"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         check_query(in, names[i], strlen(names[i]));
     const char *amp = memchr(p, '&', n), *eq = memchr(p, '=', amp ? (size_t)(amp - p) : n);
