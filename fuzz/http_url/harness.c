@@ -1,10 +1,11 @@
 /* Fuzz http/url.c. The first byte picks the decode flags; the rest is a
- * path (and, for the query lookup, a query string). Percent-decoding must agree with a plain
- * reference decoder (same result, same errors), give the same bytes in place, and refuse a buffer
- * one byte short without writing past it. The dot-segment test must agree
- * with a reference that decodes each segment and compares it with "." and
- * "..". Query lookups must agree with a reference that splits the pairs
- * and form-decodes each key. Any disagreement aborts. */
+ * path (and, for the query lookup, a query string). Percent-decoding must
+ * agree with a plain reference decoder (same result, same errors), give the
+ * same bytes in place, and refuse a buffer one byte short without writing
+ * past it. The dot-segment test must agree with a reference that decodes
+ * each segment and compares it with "." and "..". Query lookups must agree
+ * with a reference that splits the pairs and form-decodes each key. Any
+ * disagreement aborts. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
