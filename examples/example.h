@@ -34,7 +34,7 @@ static inline void example_args(int argc, char **argv, const char *usage,
  * a decimal number up to max ends the program with status 2. */
 static inline unsigned example_arg(int argc, char **argv, const char *name, unsigned def,
                                    unsigned max) {
-    for (int i = 1; i + 1 < argc; i++) {
+    for (int i = 1; i + 1 < argc; i += 2) { /* pairs, as example_args checked */
         if (strcmp(argv[i], name))
             continue;
         const char *v = argv[i + 1];

@@ -139,7 +139,7 @@ static int append_escaped(em_buf *b, em_slice s) {
  * formatted once per second. */
 static const char *log_stamp(struct em__http_log *log) {
     time_t now = time(NULL);
-    if (now != log->stamp_sec || !log->stamp[0]) {
+    if (now != log->stamp_sec) { /* stamp_sec starts at 0, never now */
         struct tm tm;
         gmtime_r(&now, &tm);
         strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S +0000", &tm);

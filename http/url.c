@@ -4,6 +4,8 @@
  * without allocating. */
 #include "ember/http.h"
 
+#include <string.h>
+
 static int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -13,16 +15,24 @@ static int hex_value(unsigned char c) {
     return -1;
 }
 
+/* The byte the escape "%XY" at p[i] stands for, or -1 when p[i..len) does
+ * not start with '%' and two hex digits. */
+static int escape_at(const char *p, size_t len, size_t i) {
+    if (p[i] != '%' || len - i < 3)
+        return -1;
+    int hi = hex_value((unsigned char)p[i + 1]), lo = hex_value((unsigned char)p[i + 2]);
+    return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
 EM_API ssize_t em_http_percent_decode(em_slice in, char *out, size_t cap, unsigned flags) {
     size_t n = 0;
     for (size_t i = 0; i < in.len; i++, n++) {
         unsigned char c = (unsigned char)in.ptr[i];
         if (c == '%') {
-            int hi = i + 2 < in.len ? hex_value((unsigned char)in.ptr[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value((unsigned char)in.ptr[i + 2]) : -1;
-            if (lo < 0)
+            int e = escape_at(in.ptr, in.len, i);
+            if (e < 0)
                 return EM_EINVAL; /* "%", "%4", "%zz": not an escape */
-            c = (unsigned char)(hi << 4 | lo);
+            c = (unsigned char)e;
             /* In one segment an encoded '/' would let a capture smuggle a
              * path separator past the router; NUL ends C strings early. */
             if ((flags & EM_HTTP_DECODE_SEGMENT) && (c == '/' || c == 0))
@@ -45,7 +55,7 @@ static bool is_dot_segment(const char *p, size_t len) {
     for (size_t i = 0; i < len; i++, dots++) {
         if (p[i] == '.')
             continue;
-        if (p[i] == '%' && i + 2 < len && p[i + 1] == '2' && (p[i + 2] | 0x20) == 'e') {
+        if (escape_at(p, len, i) == '.') {
             i += 2;
             continue;
         }
@@ -73,11 +83,10 @@ static bool key_equals(const char *k, size_t klen, em_slice name) {
     for (size_t i = 0; i < klen; i++, n++) {
         unsigned char c = (unsigned char)k[i];
         if (c == '%') {
-            int hi = i + 2 < klen ? hex_value((unsigned char)k[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value((unsigned char)k[i + 2]) : -1;
-            if (lo < 0)
+            int e = escape_at(k, klen, i);
+            if (e < 0)
                 return false;
-            c = (unsigned char)(hi << 4 | lo);
+            c = (unsigned char)e;
             i += 2;
         } else if (c == '+') {
             c = ' ';
@@ -94,19 +103,16 @@ EM_API bool em_http_query_get(em_slice query, em_slice name, em_slice *value) {
         if (i < query.len && query.ptr[i] != '&')
             continue;
         const char *pair = query.ptr + start;
-        size_t len = i - start, klen = len;
-        for (size_t j = 0; j < len; j++)
-            if (pair[j] == '=') {
-                klen = j;
-                break;
-            }
-        /* "&&" and a trailing '&' make empty pairs, which name nothing. */
-        if (len && key_equals(pair, klen, name)) {
-            *value = klen < len ? em_slice_make(pair + klen + 1, len - klen - 1)
-                                : em_slice_make(pair + len, 0);
+        size_t len = i - start;
+        start = i + 1;
+        if (!len)
+            continue; /* "&&" and a trailing '&' make empty pairs: no names */
+        const char *eq = memchr(pair, '=', len);
+        size_t klen = eq ? (size_t)(eq - pair) : len;
+        if (key_equals(pair, klen, name)) {
+            *value = eq ? em_slice_make(eq + 1, len - klen - 1) : em_slice_make(pair + len, 0);
             return true;
         }
-        start = i + 1;
     }
     return false;
 }
