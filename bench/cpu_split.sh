@@ -38,7 +38,7 @@ one_run() {
     kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
     sc=$(awk -F, '/raw_syscalls/ {print $1}' "$tmp/perf")
   fi
-  reqs=$(tr ' ' '\n' <<<"$out" | awk -F= '$1 == "requests" {print $2}')
+  reqs=$(kv "$out" requests)
   # TcpOutSegs counts every segment sent on the machine: on loopback both
   # ends, so a request and its response with piggybacked ACKs make 2.
   awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v n="$reqs" -v hz="$clk" -v sc="$sc" -v sg="$segs" \

@@ -13,6 +13,8 @@ clk=$(getconf CLK_TCK)
 # utime + stime of a process, in clock ticks (divide by $clk for seconds).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The value of key $2 in http_load's one-line "key=value ..." output $1.
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'; }
 
 # Wait until the server on port $1 answers GET /plaintext (10 s at most).
 wait_port() {

@@ -50,8 +50,7 @@ one_run() {
     [ "$pipe" = 1 ] && depth=16
     out=$(taskset -c 0 "$build/bench/http_load" -c "$conns" -p "$depth" -w 0 -d "$SECS" \
           -P "$port" --path /plaintext)
-    kv() { tr ' ' '\n' <<<"$out" | awk -F= -v k="$1" '$1 == k {print $2}'; }
-    rps=$(kv rps) reqs=$(kv requests) p99=$(kv p99_us)
+    rps=$(kv "$out" rps) reqs=$(kv "$out" requests) p99=$(kv "$out" p99_us)
   fi
   t1=$(cpu_ticks "$pid")
   # wrk's histogram prints 99% as 0 for pipelined runs (it times a batch,
@@ -69,9 +68,8 @@ rate_run() {
   out=$(taskset -c 0 "$build/bench/http_load" -c "$conns" -p "$depth" -R "$rate" -w 0 \
         -d "$SECS" -P "$port" --path /plaintext 2>/dev/null)
   t1=$(cpu_ticks "$pid")
-  kv() { tr ' ' '\n' <<<"$out" | awk -F= -v k="$1" '$1 == k {print $2}'; }
-  awk -v r="$(kv rps)" -v a="$(kv p50_us)" -v b="$(kv p99_us)" -v c="$(kv p999_us)" \
-      -v d=$((t1 - t0)) -v n="$(kv requests)" -v hz="$clk" \
+  awk -v r="$(kv "$out" rps)" -v a="$(kv "$out" p50_us)" -v b="$(kv "$out" p99_us)" \
+      -v c="$(kv "$out" p999_us)" -v d=$((t1 - t0)) -v n="$(kv "$out" requests)" -v hz="$clk" \
       'BEGIN {printf "%.0f %d %d %d %.2f\n", r, a, b, c, (d / hz) * 1e6 / n}'
 }
 
