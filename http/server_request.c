@@ -118,6 +118,23 @@ static void split_target(em_http_ctx *cx) {
 
 /* ---- the request pipeline ----------------------------------------------------- */
 
+/* The status for a well-framed request the server answers itself, before
+ * any handler, or 0. Its body is never read, so the connection closes after
+ * the answer, as after a bad request line. */
+static int refusal(const em_http_server *srv, const em_http_ctx *cx) {
+    /* No guessing what "/a/../b" means to the handler. */
+    if (!srv->_opts.allow_dot_segments && em_http_path_has_dot_segment(cx->path))
+        return 400;
+    /* "gzip, chunked": the server only removes chunked, and handing a
+     * handler a body still coded would be lying about it (RFC 9112 §6.1). */
+    if (cx->req.flags & EM_HTTP_F_TE_CODED)
+        return 501;
+    /* RFC 9110 §10.1.1: an expectation we cannot meet. */
+    if (cx->req.flags & EM_HTTP_F_EXPECT_OTHER)
+        return 417;
+    return 0;
+}
+
 /* Answer a request that cannot be parsed, and stop reading requests. */
 static void fail(struct em__http_conn *conn, int err) {
     int status = em_http_status_for_error(err);
@@ -274,24 +291,9 @@ bool em__http_step(struct em__http_conn *conn) {
         ex->base = data;
         ex->head_len = (size_t)r;
         split_target(cx);
-        if (!srv->_opts.allow_dot_segments && em_http_path_has_dot_segment(cx->path)) {
-            /* No guessing what "/a/../b" means to the handler: refuse it.
-             * The connection closes, as after any bad request line. */
-            em__http_write_error(conn, 400);
-            return false;
-        }
-        if (cx->req.flags & EM_HTTP_F_TE_CODED) {
-            /* "gzip, chunked": the framing is sound, but the server only
-             * removes chunked, and handing a handler a body still coded
-             * would be lying about it. RFC 9112 §6.1: 501. The body is
-             * never read, so the connection closes after the answer. */
-            em__http_write_error(conn, 501);
-            return false;
-        }
-        if (cx->req.flags & EM_HTTP_F_EXPECT_OTHER) {
-            /* RFC 9110 §10.1.1: an expectation we cannot meet. The body (if
-             * any) is never read, so the connection closes after it. */
-            em__http_write_error(conn, 417);
+        int refused = refusal(srv, cx);
+        if (refused) {
+            em__http_write_error(conn, refused);
             return false;
         }
         if (cx->req.body == EM_HTTP_BODY_NONE) {
