@@ -17,14 +17,14 @@ check_tree() { # $1 = root; prints violations, returns 1 if any
   local root=$1 bad=0 m r f inc dep dr
   for m in "${order[@]}"; do
     r=$(rank "$m")
-    for f in "$root/$m"/*.[ch] "$root/include/ember/$m.h"; do
+    for f in "$root/$m"/*.[ch] "$root/include/ember/$m.h" "$root/include/ember/$m"/*.h; do
       [ -f "$f" ] || continue
       # public headers: "ember/<dep>.h"; internal headers: "<dep>_internal.h"
       # or any path reaching into another module folder ("../<dep>/x.h").
       while IFS= read -r inc; do
         dep=""
         case "$inc" in
-          ember/*.h) dep=${inc#ember/}; dep=${dep%.h} ;;
+          ember/*.h) dep=${inc#ember/}; dep=${dep%.h}; dep=${dep%%/*} ;; # ember/http/parse.h: http
           *_internal.h) dep=$(basename "$inc"); dep=${dep%_internal.h} ;;
           ../*/*) dep=${inc#../}; dep=${dep%%/*} ;;
         esac
