@@ -68,6 +68,8 @@ void em_io_stop(em_io *w) {
 
 bool em_io_active(const em_io *w) { return w->_events != 0; }
 
+unsigned em_io_events(const em_io *w) { return w->_events; }
+
 unsigned em__loop_dispatch(em_loop *loop, int n) {
     unsigned calls = 0;
     struct epoll_event *evs = loop->_events;

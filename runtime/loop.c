@@ -130,6 +130,35 @@ void em_loop_defer(em_loop *loop, em_task *task) {
     loop->_active++;
 }
 
+/* Unlink task from the list starting at *head; *tail (may be NULL) is kept
+ * pointing at the last entry. */
+static bool unlink_task(em_task **head, em_task **tail, em_task *task) {
+    em_task *prev = NULL;
+    for (em_task *t = *head; t; prev = t, t = t->_next) {
+        if (t != task)
+            continue;
+        if (prev)
+            prev->_next = t->_next;
+        else
+            *head = t->_next;
+        if (tail && *tail == t)
+            *tail = prev;
+        t->_next = NULL;
+        return true;
+    }
+    return false;
+}
+
+bool em_loop_defer_cancel(em_loop *loop, em_task *task) {
+    /* The round being run was detached from the list: look there too. */
+    if (unlink_task(&loop->_run_next, NULL, task) ||
+        unlink_task(&loop->_defer_head, &loop->_defer_tail, task)) {
+        loop->_active--;
+        return true;
+    }
+    return false;
+}
+
 int em_loop_post(em_loop *loop, em_task *task) {
     pthread_mutex_lock(loop->_mu);
     if (loop->_closing) {
@@ -154,13 +183,15 @@ int em_loop_post(em_loop *loop, em_task *task) {
  * so one round does bounded work. */
 static unsigned run_deferred(em_loop *loop) {
     unsigned ran = 0;
-    em_task *t = loop->_defer_head;
+    loop->_run_next = loop->_defer_head;
     loop->_defer_head = loop->_defer_tail = NULL;
-    while (t) {
-        em_task *next = t->_next; /* the callback may reuse t */
+    while (loop->_run_next) {
+        /* Read the next one before the call: the callback may reuse t, or
+         * cancel a later task of this round through _run_next. */
+        em_task *t = loop->_run_next;
+        loop->_run_next = t->_next;
         loop->_active--;
         t->cb(t);
-        t = next;
         ran++;
     }
     return ran;

@@ -170,7 +170,7 @@ static void do_read(em_tcp_conn *c, bool hup) {
         /* Bytes may be left in the socket (the callback made room, or the
          * batch hit its bound) and no new edge will announce them: re-arm,
          * which reports the socket again if it is still readable. */
-        if (em_io_start(&c->_io, c->_io._events) != 0)
+        if (em_io_start(&c->_io, em_io_events(&c->_io)) != 0)
             (void)read_end(c, EM_EIO, false);
         return;
     }

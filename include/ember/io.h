@@ -84,6 +84,8 @@ static inline em_slice em_buf_slice(const em_buf *b) {
 }
 /* Writable bytes available without growing. */
 static inline size_t em_buf_avail(const em_buf *b) { return b->_cap - b->_wpos; }
+/* Bytes allocated (0 before the first write); shrink with em_buf_free. */
+static inline size_t em_buf_cap(const em_buf *b) { return b->_cap; }
 /* Where to write; NULL only while nothing is allocated (avail is then 0). */
 static inline char *em_buf_wptr(em_buf *b) { return b->_data ? b->_data + b->_wpos : NULL; }
 /* Make at least n bytes writable at em_buf_wptr() (compacting or growing).

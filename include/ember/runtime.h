@@ -152,6 +152,7 @@ struct em_loop {
     int _nevents;
     int _cur;                  /* index of the event being dispatched */
     em_task *_defer_head, *_defer_tail; /* same-thread deferred tasks */
+    em_task *_run_next;        /* next task of the round being run */
     em_task *_post_head, *_post_tail;   /* cross-thread posts, under _mu */
     void *_mu;                 /* pthread_mutex_t, allocated at init */
     em_io *_wake_io;           /* internal watcher of _wakefd */
@@ -190,6 +191,11 @@ EM_API void em_loop_unref(em_loop *loop);
  * within the current turn. Loop thread only. Tasks run in FIFO order; a
  * task deferred by a task runs in the next turn (bounded work per turn). */
 EM_API void em_loop_defer(em_loop *loop, em_task *task);
+/* Take a deferred task back before it runs (also from a task of the same
+ * round). Returns true if task was waiting and now will not run; false if
+ * it was not deferred (never deferred, already run or running). O(number of
+ * deferred tasks). Loop thread only; not for em_loop_post() tasks. */
+EM_API bool em_loop_defer_cancel(em_loop *loop, em_task *task);
 /* Thread-safe: queue task for the loop's thread and wake it (eventfd).
  * Returns 0, or EM_ECLOSED if the loop is closing. */
 EM_API int em_loop_post(em_loop *loop, em_task *task);
@@ -226,6 +232,9 @@ EM_API EM_NODISCARD int em_io_start(em_io *w, unsigned events);
 EM_API void em_io_stop(em_io *w);
 /* True while w is watching some events. */
 EM_API bool em_io_active(const em_io *w);
+/* The interest last set with em_io_start() (EM_IO_EDGE included), 0 when
+ * stopped. */
+EM_API unsigned em_io_events(const em_io *w);
 
 /* ---- timers ----------------------------------------------------------- */
 

@@ -18,6 +18,7 @@ static void test_init_empty(void **state) {
     em_buf_init(&b, 0);
     assert_int_equal(em_buf_len(&b), 0);
     assert_int_equal(em_buf_avail(&b), 0);
+    assert_int_equal(em_buf_cap(&b), 0);
     assert_null(b._data); /* nothing allocated until the first write */
     assert_non_null(em_buf_data(&b));
     em_slice s = em_buf_slice(&b);
@@ -67,6 +68,8 @@ static void test_reserve_commit(void **state) {
     assert_int_equal(em_buf_len(&b), 1000);
     em_buf_commit(&b, 0);
     size_t cap = b._cap;
+    assert_int_equal(em_buf_cap(&b), cap);
+    assert_int_equal(em_buf_cap(&b), em_buf_avail(&b) + 1000);
     assert_int_equal(em_buf_reserve(&b, em_buf_avail(&b)), 0);
     assert_int_equal(b._cap, cap); /* enough room: no change */
     assert_int_equal(em_buf_reserve(&b, cap), 0);

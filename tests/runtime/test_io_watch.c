@@ -39,8 +39,13 @@ static void test_readable(void **state) {
     watch w = { .read_it = true };
     em_io_init(&loop, &w.io, p[0], on_watch);
     assert_false(em_io_active(&w.io));
+    assert_int_equal(em_io_events(&w.io), 0);
     assert_int_equal(em_io_start(&w.io, EM_IO_READ), 0);
     assert_true(em_io_active(&w.io));
+    assert_int_equal(em_io_events(&w.io), EM_IO_READ);
+    assert_int_equal(em_io_start(&w.io, EM_IO_READ | EM_IO_WRITE | EM_IO_EDGE), 0);
+    assert_int_equal(em_io_events(&w.io), EM_IO_READ | EM_IO_WRITE | EM_IO_EDGE);
+    assert_int_equal(em_io_start(&w.io, EM_IO_READ), 0);
     assert_int_equal(em_loop_active(&loop), 1);
     assert_int_equal(em_loop_run(&loop, EM_RUN_NOWAIT), 1);
     assert_int_equal(w.calls, 0);
@@ -50,6 +55,7 @@ static void test_readable(void **state) {
     assert_true(w.last & EM_IO_READ);
     em_io_stop(&w.io);
     em_io_stop(&w.io); /* idempotent */
+    assert_int_equal(em_io_events(&w.io), 0);
     assert_int_equal(em_loop_active(&loop), 0);
     close(p[0]);
     close(p[1]);

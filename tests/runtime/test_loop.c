@@ -79,6 +79,57 @@ static void test_defer_fifo_and_bounded(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* Cancel: a waiting task, a later task of the round being run (cancelled
+ * by an earlier one), the tail (later defers still link), and tasks that
+ * are not waiting. */
+typedef struct ctask {
+    em_task task;
+    em_loop *loop;
+    int ran;
+    struct ctask *victim;
+    bool cancelled;
+} ctask;
+
+static void on_ctask(em_task *t) {
+    ctask *c = EM_CONTAINER_OF(t, ctask, task);
+    c->ran++;
+    if (c->victim)
+        c->cancelled = em_loop_defer_cancel(c->loop, &c->victim->task);
+}
+
+static void test_defer_cancel(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    ctask t[5];
+    for (int i = 0; i < 5; i++)
+        t[i] = (ctask){ .task = { .cb = on_ctask }, .loop = &loop };
+    assert_false(em_loop_defer_cancel(&loop, &t[0].task)); /* never deferred */
+    t[0].victim = &t[2]; /* same round, later in it */
+    for (int i = 0; i < 4; i++)
+        em_loop_defer(&loop, &t[i].task);
+    assert_true(em_loop_defer_cancel(&loop, &t[3].task)); /* the tail */
+    assert_false(em_loop_defer_cancel(&loop, &t[3].task));
+    em_loop_defer(&loop, &t[4].task); /* links after the new tail */
+    assert_int_equal(em_loop_active(&loop), 4);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_true(t[0].cancelled);
+    assert_int_equal(t[0].ran, 1);
+    assert_int_equal(t[1].ran, 1);
+    assert_int_equal(t[2].ran, 0);
+    assert_int_equal(t[3].ran, 0);
+    assert_int_equal(t[4].ran, 1);
+    assert_int_equal(em_loop_active(&loop), 0);
+    /* Run: cancelling now finds nothing; the task may be deferred again. */
+    assert_false(em_loop_defer_cancel(&loop, &t[1].task));
+    em_loop_defer(&loop, &t[1].task);
+    assert_true(em_loop_defer_cancel(&loop, &t[1].task)); /* the only one */
+    em_loop_defer(&loop, &t[2].task);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(t[1].ran, 1);
+    assert_int_equal(t[2].ran, 1);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 /* A task that defers itself forever must not starve the poll: timers still
  * fire and stop still works. */
 static int spins;
@@ -205,6 +256,7 @@ int main(void) {
         cmocka_unit_test(test_time_moves),
         cmocka_unit_test(test_ref_keeps_alive),
         cmocka_unit_test(test_defer_fifo_and_bounded),
+        cmocka_unit_test(test_defer_cancel),
         cmocka_unit_test(test_self_deferring_task_is_bounded),
         cmocka_unit_test(test_post_from_threads),
         cmocka_unit_test(test_stop_from_other_thread),
