@@ -1,20 +1,19 @@
-/* Async TCP connection: lifecycle, the read side and event dispatch. The
- * write queue lives in write_queue.c, connect in connect.c.
+/* Async TCP connection: init, event dispatch, the deferred task, close,
+ * move. The layers below are conn_core.c, transport.c, read.c and
+ * write_queue.c (see tcp_internal.h).
  *
- * Callback safety: the user may close c inside any callback. c's memory
- * stays valid until the deferred close callback runs, so after each user
- * callback we only look at c->_flags and stop if EM__TCP_OPEN is gone. */
+ * Callback safety: the user may close or move c inside any callback. c's
+ * memory stays valid until the deferred close callback runs (or, when
+ * moved, until the callback returns), so after each user callback we only
+ * look at c->_flags and stop if EM__TCP_OPEN is gone. */
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "tcp_internal.h"
 
-/* Reads per readiness event before yielding to other connections. */
-#define READS_PER_EVENT 16
-
-static void on_sent_task(em_task *t);
-static void on_close_task(em_task *t);
+static void on_io(em_io *w, unsigned events);
+static void on_task(em_task *t);
 
 EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_conn_cbs *cbs,
                             const em_tcp_conn_opts *opts) {
@@ -49,234 +48,157 @@ EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_
     c->data = data;
     em_buf_init(&c->in, o.read_max);
     c->_loop = loop;
-    em_io_init(loop, &c->_io, fd, em__tcp_conn_on_io);
+    em_io_init(loop, &c->_io, fd, on_io);
     c->_io.data = c;
     c->_cbs = cbs;
     c->_opts = o;
-    c->_sent_task.cb = on_sent_task;
-    c->_sent_task.data = c;
-    c->_close_task.cb = on_close_task;
-    c->_close_task.data = c;
+    c->_task.cb = on_task;
+    c->_task.data = c;
     c->_flags = EM__TCP_OPEN;
     return 0;
 }
 
-int em__tcp_conn_update_io(em_tcp_conn *c) {
-    unsigned f = c->_flags;
-    unsigned want = 0;
-    if ((f & EM__TCP_READING) && !(f & EM__TCP_EOF) && !(f & EM__TCP_CONNECTING))
-        want |= EM_IO_READ;
-    if (c->_wq_len > 0 || (f & EM__TCP_CONNECTING))
-        want |= EM_IO_WRITE;
-    unsigned have = (f & EM__TCP_IO_R ? EM_IO_READ : 0) | (f & EM__TCP_IO_W ? EM_IO_WRITE : 0);
-    if (want == have)
-        return 0;
-    c->_flags &= ~(unsigned)(EM__TCP_IO_R | EM__TCP_IO_W);
-    if (want == 0) {
-        em_io_stop(&c->_io);
-        return 0;
-    }
-    /* Edge-triggered: epoll does not re-poll a socket it already reported
-     * (level-triggered re-checks each one on every wait). do_read() keeps
-     * the contract by reading until a short read or EAGAIN, or re-arming. */
-    int err = em_io_start(&c->_io, want | EM_IO_EDGE);
+static void connect_done(em_tcp_conn *c) {
+    int err = em_sock_error(c->_io.fd);
+    c->_flags &= ~(unsigned)EM__TCP_CONNECTING;
+    if (err == 0)
+        err = em__tcp_update_io(c);
     if (err) {
+        /* Stop watching so a failed socket cannot spin the loop before the
+         * user closes c. */
         em_io_stop(&c->_io);
-        return err;
-    }
-    c->_flags |= (want & EM_IO_READ ? EM__TCP_IO_R : 0) | (want & EM_IO_WRITE ? EM__TCP_IO_W : 0);
-    return 0;
-}
-
-EM_API int em_tcp_conn_read_start(em_tcp_conn *c) {
-    if (!(c->_flags & EM__TCP_OPEN))
-        return EM_ECLOSED;
-    if (c->_flags & EM__TCP_EOF)
-        return EM_EOF;
-    c->_flags |= EM__TCP_READING;
-    return em__tcp_conn_update_io(c);
-}
-
-EM_API void em_tcp_conn_read_stop(em_tcp_conn *c) {
-    if (!(c->_flags & EM__TCP_OPEN))
-        return;
-    c->_flags &= ~(unsigned)EM__TCP_READING;
-    (void)em__tcp_conn_update_io(c); /* removing interest cannot fail */
-}
-
-/* End the read side and tell the user; returns false if c was closed. */
-static bool read_end(em_tcp_conn *c, int status, bool eof) {
-    c->_flags &= ~(unsigned)EM__TCP_READING;
-    if (eof)
-        c->_flags |= EM__TCP_EOF;
-    (void)em__tcp_conn_update_io(c);
-    c->_cbs->on_read(c, status);
-    return (c->_flags & EM__TCP_OPEN) != 0;
-}
-
-/* hup: the peer half-closed, so a short read does not mean the socket is
- * drained (the EOF still waits behind the data, and with edge-triggered
- * epoll no new event would announce it). */
-static void do_read(em_tcp_conn *c, bool hup) {
-    int fd = c->_io.fd;
-    size_t max = c->_opts.read_max;
-    ssize_t total = 0;
-    int status = 0;       /* why the batch stopped, if it matters */
-    bool drained = false; /* the socket had nothing more at the last read */
-    for (int i = 0; i < READS_PER_EVENT; i++) {
-        size_t len = em_buf_len(&c->in);
-        if (len >= max) {
-            status = EM_ENOBUFS;
-            break;
-        }
-        size_t want = c->_opts.read_chunk;
-        if (want > max - len)
-            want = max - len;
-        int err = em_buf_avail(&c->in) >= want ? 0 : em_buf_reserve(&c->in, want);
-        if (err) {
-            status = err;
-            break;
-        }
-        size_t room = em_buf_avail(&c->in);
-        if (room > max - len)
-            room = max - len;
-        ssize_t n = recv(fd, em_buf_wptr(&c->in), room, 0);
-        if (n > 0) {
-            em_buf_commit(&c->in, (size_t)n);
-            total += n;
-            if ((size_t)n < room && !hup) {
-                drained = true; /* a short read: skip the EAGAIN round trip */
-                break;
-            }
-            continue;
-        }
-        if (n == 0) {
-            status = EM_EOF;
-            break;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            status = em__tcp_errno();
-        drained = true;
-        break;
-    }
-    if (total > 0) {
-        c->_cbs->on_read(c, total);
-        if (!(c->_flags & EM__TCP_OPEN) || !(c->_flags & EM__TCP_READING))
-            return;
-    }
-    if ((status == EM_ENOBUFS && em_buf_len(&c->in) < max) || (!drained && !status)) {
-        /* Bytes may be left in the socket (the callback made room, or the
-         * batch hit its bound) and no new edge will announce them: re-arm,
-         * which reports the socket again if it is still readable. */
-        if (em_io_start(&c->_io, em_io_events(&c->_io)) != 0)
-            (void)read_end(c, EM_EIO, false);
+        c->_flags &= ~(unsigned)(EM__TCP_IO_R | EM__TCP_IO_W);
+        c->_on_connect(c, err);
         return;
     }
-    if (status == EM_EOF)
-        (void)read_end(c, EM_EOF, true);
-    else if (status != 0)
-        (void)read_end(c, status, status != EM_ENOBUFS && status != EM_ENOMEM);
+    (void)em_sock_set_nodelay(c->_io.fd, true);
+    c->_on_connect(c, 0);
+    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & EM__TCP_CONNECTING))
+        return;
+    /* Reading started while connecting, through a transport, may already
+     * have plaintext waiting; writes and a shutdown were queued. */
+    if ((c->_flags & EM__TCP_READING) && c->_tp)
+        em__tcp_defer(c, EM__TCP_READ_DUE);
+    em__tcp_wq_flush(c);
 }
 
-void em__tcp_conn_on_io(em_io *w, unsigned events) {
+static void on_io(em_io *w, unsigned events) {
     em_tcp_conn *c = w->data;
     if (c->_flags & EM__TCP_CONNECTING) {
-        em__tcp_conn_connect_done(c);
+        connect_done(c);
         return;
     }
+    unsigned f = c->_flags;
+    bool err = (events & (EM_IO_ERROR | EM_IO_HUP)) != 0;
     /* Writes first: flushing may complete a shutdown the reader is waiting
      * for, and errors surface through the write path with their errno. */
-    if ((c->_flags & EM__TCP_IO_W) && (events & (EM_IO_WRITE | EM_IO_ERROR | EM_IO_HUP))) {
-        em__tcp_wq_flush(c);
+    if ((f & EM__TCP_IO_W) && (events & EM_IO_WRITE || err)) {
+        if (f & EM__TCP_RD_WANTS_W) { /* the transport's read waited for this */
+            if ((f & EM__TCP_READING) && !(f & EM__TCP_EOF))
+                em__tcp_read(c, false);
+            if (!(c->_flags & EM__TCP_OPEN))
+                return;
+        }
+        if (c->_wq_len > 0 || (c->_flags & (EM__TCP_TPENDING | EM__TCP_SHUT_PENDING))) {
+            em__tcp_wq_flush(c);
+            if (!(c->_flags & EM__TCP_OPEN))
+                return;
+        }
+    }
+    f = c->_flags;
+    if ((f & EM__TCP_IO_R) && (events & EM_IO_READ || err)) {
+        if (f & EM__TCP_WR_WANTS_R) { /* the transport's write waited for this */
+            em__tcp_wq_flush(c);
+            if (!(c->_flags & EM__TCP_OPEN))
+                return;
+        }
+        if ((c->_flags & EM__TCP_READING) && !(c->_flags & EM__TCP_EOF))
+            em__tcp_read(c, (events & (EM_IO_HUP | EM_IO_ERROR)) != 0);
+    }
+}
+
+static void on_task(em_task *t) {
+    em_tcp_conn *c = t->data;
+    c->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
+    if (c->_flags & EM__TCP_CLOSE_DUE) {
+        c->_flags &= ~(unsigned)EM__TCP_CLOSE_DUE;
+        /* c->in survives until here so a callback that closed c may still
+         * look at the bytes it was handed. */
+        em_buf_free(&c->in);
+        if (c->_on_close)
+            c->_on_close(c); /* may free c */
+        return;
+    }
+    if (!(c->_flags & EM__TCP_OPEN))
+        return;
+    if (c->_done_token != c->_reported_token && c->_cbs->on_sent) {
+        c->_reported_token = c->_done_token;
+        c->_cbs->on_sent(c, c->_reported_token);
         if (!(c->_flags & EM__TCP_OPEN))
             return;
     }
-    if ((c->_flags & EM__TCP_IO_R) && (events & (EM_IO_READ | EM_IO_ERROR | EM_IO_HUP)))
-        do_read(c, (events & (EM_IO_HUP | EM_IO_ERROR)) != 0);
-}
-
-void em__tcp_conn_write_failed(em_tcp_conn *c, int err) {
-    c->_werr = err;
-    em__tcp_wq_free(c);
-    (void)em__tcp_conn_update_io(c);
-    if (c->_cbs->on_error)
-        c->_cbs->on_error(c, err);
-    else
-        c->_cbs->on_read(c, err);
-}
-
-void em__tcp_conn_schedule_sent(em_tcp_conn *c) {
-    if (c->_done_token == c->_reported_token || (c->_flags & EM__TCP_SENT_QUEUED))
-        return;
-    if (!c->_cbs->on_sent) { /* nobody listens: skip the deferred task */
-        c->_reported_token = c->_done_token;
-        return;
+    if (c->_flags & EM__TCP_READ_DUE) {
+        c->_flags &= ~(unsigned)EM__TCP_READ_DUE;
+        if ((c->_flags & EM__TCP_READING) && !(c->_flags & EM__TCP_EOF))
+            em__tcp_read(c, false);
     }
-    c->_flags |= EM__TCP_SENT_QUEUED;
-    em_loop_defer(c->_loop, &c->_sent_task);
-}
-
-static void call_close_cb(em_tcp_conn *c) {
-    /* c->in survives until here so a callback that closed c may still look
-     * at the bytes it was handed. */
-    em_buf_free(&c->in);
-    if (c->_on_close)
-        c->_on_close(c);
-}
-
-static void on_sent_task(em_task *t) {
-    em_tcp_conn *c = t->data;
-    c->_flags &= ~(unsigned)EM__TCP_SENT_QUEUED;
-    if (c->_flags & EM__TCP_CLOSE_WAIT) {
-        /* Closed while this task was queued: the close callback had to wait
-         * so the user could not free c while the loop still held this task. */
-        call_close_cb(c);
-        return;
-    }
-    if (!(c->_flags & EM__TCP_OPEN) || c->_done_token == c->_reported_token)
-        return;
-    c->_reported_token = c->_done_token;
-    if (c->_cbs->on_sent)
-        c->_cbs->on_sent(c, c->_reported_token);
-}
-
-static void on_close_task(em_task *t) {
-    call_close_cb(t->data);
 }
 
 EM_API void em_tcp_conn_close(em_tcp_conn *c, em_tcp_close_cb cb) {
-    if (!(c->_flags & EM__TCP_OPEN))
-        return;
-    em_io_stop(&c->_io);
-    close(c->_io.fd);
-    c->_io.fd = -1;
-    em__tcp_wq_free(c);
-    free(c->_wq);
-    c->_wq = NULL;
-    c->_wq_cap = 0;
-    c->_on_close = cb;
-    c->_flags &= ~(unsigned)(EM__TCP_OPEN | EM__TCP_READING | EM__TCP_IO_R | EM__TCP_IO_W);
-    if (c->_flags & EM__TCP_SENT_QUEUED)
-        c->_flags |= EM__TCP_CLOSE_WAIT;
-    else
-        em_loop_defer(c->_loop, &c->_close_task);
+    em__tcp_close(c, cb);
 }
 
-EM_API int em_tcp_conn_shutdown(em_tcp_conn *c) {
-    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & (EM__TCP_SHUT_PENDING | EM__TCP_SHUT_DONE)))
+EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_conn_cbs *cbs) {
+    if (!dst || !src || dst == src || !cbs || !cbs->on_read)
+        return EM_EINVAL;
+    if (!(src->_flags & EM__TCP_OPEN))
         return EM_ECLOSED;
-    if (c->_wq_len > 0 || (c->_flags & EM__TCP_CONNECTING)) {
-        c->_flags |= EM__TCP_SHUT_PENDING;
-        return 0;
-    }
-    c->_flags |= EM__TCP_SHUT_DONE;
-    return shutdown(c->_io.fd, SHUT_WR) == 0 ? 0 : em__tcp_errno();
+    /* epoll and the defer list hold src's address: take both back. */
+    bool queued = (src->_flags & EM__TCP_TASK_QUEUED) != 0;
+    if (queued)
+        (void)em_loop_defer_cancel(src->_loop, &src->_task);
+    unsigned events = em_io_events(&src->_io);
+    em_io_stop(&src->_io);
+
+    void *data = dst->data;
+    *dst = *src;
+    dst->data = data;
+    dst->_cbs = cbs;
+    em_io_init(dst->_loop, &dst->_io, src->_io.fd, on_io);
+    dst->_io.data = dst;
+    dst->_task.data = dst;
+    dst->_task._next = NULL;
+    dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
+    if (queued)
+        em__tcp_defer(dst, 0);
+
+    data = src->data;
+    memset(src, 0, sizeof *src); /* inert: flags 0, nothing owned */
+    src->data = data;
+    src->_io.fd = -1;
+    em_buf_init(&src->in, 0);
+
+    /* Re-adding reports a socket that is already ready, so no edge is lost. */
+    int err = events ? em_io_start(&dst->_io, events) : 0;
+    if (err)
+        dst->_flags &= ~(unsigned)(EM__TCP_IO_R | EM__TCP_IO_W);
+    return err;
+}
+
+EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs) {
+    if (cbs && cbs->on_read)
+        c->_cbs = cbs;
+}
+
+EM_API int em_tcp_conn_peer(const em_tcp_conn *c, em_sockaddr *out) {
+    if (!(c->_flags & EM__TCP_OPEN))
+        return EM_ECLOSED;
+    return em_sock_peer_addr(c->_io.fd, out);
 }
 
 EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c) {
-    return c->_queued;
+    /* After a failure the transport may still hold bytes nobody will send. */
+    return (c->_flags & EM__TCP_TPENDING) ? c->_queued + c->_tp->pending(c) : c->_queued;
 }
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c) {
     return (c->_flags & EM__TCP_THROTTLED) != 0;

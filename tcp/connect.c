@@ -1,5 +1,5 @@
-/* Async connect: a nonblocking connect, then wait for writability and read
- * SO_ERROR for the outcome. */
+/* Async connect: a nonblocking connect, then wait for writability; conn.c
+ * reads SO_ERROR for the outcome when the socket turns writable. */
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,31 +32,11 @@ EM_API int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c, const em_sockaddr 
      * socket is writable at once, so the same path handles both. */
     c->_on_connect = cb;
     c->_flags |= EM__TCP_CONNECTING;
-    err = em__tcp_conn_update_io(c);
+    err = em__tcp_update_io(c);
     if (err) {
         close(fd);
         c->_flags = 0;
         return err;
     }
     return 0;
-}
-
-void em__tcp_conn_connect_done(em_tcp_conn *c) {
-    int err = em_sock_error(c->_io.fd);
-    c->_flags &= ~(unsigned)EM__TCP_CONNECTING;
-    if (err == 0)
-        err = em__tcp_conn_update_io(c);
-    if (err) {
-        /* Stop watching so a failed socket cannot spin the loop before the
-         * user closes c. */
-        em_io_stop(&c->_io);
-        c->_flags &= ~(unsigned)(EM__TCP_IO_R | EM__TCP_IO_W);
-        c->_on_connect(c, err);
-        return;
-    }
-    (void)em_sock_set_nodelay(c->_io.fd, true);
-    c->_on_connect(c, 0);
-    /* Writes and a shutdown issued while connecting were queued. */
-    if ((c->_flags & EM__TCP_OPEN) && !(c->_flags & EM__TCP_CONNECTING))
-        em__tcp_wq_flush(c);
 }

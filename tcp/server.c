@@ -66,6 +66,27 @@ static bool on_emfile(em_tcp_server *srv) {
     return false;
 }
 
+/* Accept straight into the caller's connection. */
+static void accept_conn(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    const em_tcp_server_opts *o = &srv->_opts;
+    em_tcp_conn *c = o->conn_alloc(srv, peer);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    int err = em_tcp_conn_init(srv->_loop, c, fd, o->conn_cbs, o->conn_opts);
+    if (err) {
+        close(fd);
+        o->on_conn(srv, c, err);
+        return;
+    }
+    err = em_tcp_conn_read_start(c);
+    o->on_conn(srv, c, 0);
+    /* Not watched (out of memory for epoll): the one error path says so. */
+    if (err && (c->_flags & EM__TCP_OPEN))
+        em__tcp_fail(c, err);
+}
+
 static void on_readable(em_io *w, unsigned events) {
     em_tcp_server *srv = w->data;
     for (unsigned i = 0; i < srv->_opts.accept_batch && srv->_flags == SRV_RUNNING; i++) {
@@ -73,7 +94,10 @@ static void on_readable(em_io *w, unsigned events) {
         int fd = do_accept(srv, &peer);
         if (fd >= 0) {
             srv->accepted++;
-            srv->_on_accept(srv, fd, &peer);
+            if (srv->_opts.conn_alloc)
+                accept_conn(srv, fd, &peer);
+            else
+                srv->_on_accept(srv, fd, &peer);
             continue;
         }
         if (fd == EM_EAGAIN)
@@ -101,8 +125,14 @@ static void on_retry(em_timer *t) {
 
 EM_API int em_tcp_server_adopt(em_loop *loop, em_tcp_server *srv, em_tcp_listener *l,
                                const em_tcp_server_opts *opts, em_tcp_accept_cb cb) {
-    if (!loop || !srv || !l || l->fd < 0 || !cb)
+    if (!loop || !srv || !l || l->fd < 0)
         return EM_EINVAL;
+    if (opts && opts->conn_alloc) {
+        if (!opts->on_conn || !opts->conn_cbs || !opts->conn_cbs->on_read)
+            return EM_EINVAL;
+    } else if (!cb) {
+        return EM_EINVAL;
+    }
     void *data = srv->data;
     memset(srv, 0, sizeof *srv);
     srv->data = data;
@@ -145,7 +175,7 @@ EM_API int em_tcp_server_adopt(em_loop *loop, em_tcp_server *srv, em_tcp_listene
 
 EM_API int em_tcp_server_start(em_loop *loop, em_tcp_server *srv, const em_sockaddr *addr,
                                const em_tcp_server_opts *opts, em_tcp_accept_cb cb) {
-    if (!loop || !srv || !addr || !cb)
+    if (!loop || !srv || !addr || (!cb && !(opts && opts->conn_alloc)))
         return EM_EINVAL;
     em_tcp_listen_opts lo = em_tcp_listen_opts_default();
     em_tcp_listener l;

@@ -1,6 +1,18 @@
-/* Shared between the files of the tcp module; not installed. */
+/* Shared between the files of the tcp module; not installed.
+ *
+ * The async connection is built in one-way layers; a file calls only the
+ * files listed before it:
+ *   conn_core.c    interest, deferred work, failure, close (no callers above)
+ *   transport.c    the plain transport and the transport API
+ *   read.c         the read side
+ *   write_queue.c  writes, the queue, shutdown and end
+ *   conn.c         init, event dispatch, deferred work, move
+ *   connect.c, server.c  on top
+ */
 #ifndef EMBER_TCP_INTERNAL_H
 #define EMBER_TCP_INTERNAL_H
+
+#include <sys/socket.h>
 
 #include "ember/tcp.h"
 
@@ -20,34 +32,62 @@ enum {
     EM__TCP_READING = 0x2,       /* the user wants reads */
     EM__TCP_EOF = 0x4,           /* read side ended; reading never restarts */
     EM__TCP_CONNECTING = 0x8,    /* async connect in flight */
-    EM__TCP_SHUT_PENDING = 0x10, /* SHUT_WR once the queue drains */
+    EM__TCP_SHUT_PENDING = 0x10, /* end the write side once the queue drains */
     EM__TCP_SHUT_DONE = 0x20,
     EM__TCP_THROTTLED = 0x40,
-    EM__TCP_SENT_QUEUED = 0x80, /* _sent_task is on the loop's defer list */
-    EM__TCP_CLOSE_WAIT = 0x100, /* closed while _sent_task was queued */
-    EM__TCP_IO_R = 0x200,       /* interest registered with the loop */
-    EM__TCP_IO_W = 0x400
+    EM__TCP_TASK_QUEUED = 0x80,  /* _task is on the loop's defer list */
+    EM__TCP_CLOSE_DUE = 0x100,   /* closed: _task calls the close callback */
+    EM__TCP_IO_R = 0x200,        /* interest registered with the loop */
+    EM__TCP_IO_W = 0x400,
+    EM__TCP_READ_DUE = 0x800,    /* _task reads (the transport holds plaintext) */
+    EM__TCP_TPENDING = 0x1000,   /* the transport holds bytes for the socket */
+    EM__TCP_RD_WANTS_W = 0x2000, /* the transport's read waits for writable */
+    EM__TCP_WR_WANTS_R = 0x4000, /* the transport's write waits for readable */
+    EM__TCP_ENDING = 0x8000,     /* em_tcp_conn_end: close once shut down */
+    EM__TCP_FAILED = 0x10000     /* an error went to on_read: never another */
 };
 
-/* Bring the loop interest in line with the reading/queue/connect state.
- * Returns 0 or em_err. */
-int em__tcp_conn_update_io(em_tcp_conn *c);
-/* Send queued bytes until EAGAIN or empty (called on writable). */
-void em__tcp_wq_flush(em_tcp_conn *c);
+/* ---- conn_core.c -------------------------------------------------------- */
+
+/* Bring the loop interest in line with the connection's state. Returns 0 or
+ * em_err. */
+int em__tcp_update_io(em_tcp_conn *c);
+/* Set `due` (0 or EM__TCP_READ_DUE) and queue _task if it is not queued. */
+void em__tcp_defer(em_tcp_conn *c, unsigned due);
+/* Queue delivery of on_sent if a token completed since the last report. */
+void em__tcp_schedule_sent(em_tcp_conn *c);
 /* Drop every queued entry, freeing copies. */
 void em__tcp_wq_free(em_tcp_conn *c);
-/* Queue delivery of on_sent if a token completed since the last report. */
-void em__tcp_conn_schedule_sent(em_tcp_conn *c);
-/* The loop watcher callback that dispatches reads, writes and connects. */
-void em__tcp_conn_on_io(em_io *w, unsigned events);
-/* Finish an async connect after the socket turned writable. */
-void em__tcp_conn_connect_done(em_tcp_conn *c);
-/* Deliver a write error to on_error (or on_read). */
-void em__tcp_conn_write_failed(em_tcp_conn *c, int err);
+/* The connection broke (a read or write error): drop the queue, stop
+ * reading, and tell on_read once (or just close if ending). */
+void em__tcp_fail(em_tcp_conn *c, int err);
+/* End the write direction through the transport: 0, EM_EAGAIN, em_err. */
+int em__tcp_shutdown_now(em_tcp_conn *c);
+/* Close: release the transport, stop watching, close the fd, and defer the
+ * close callback cb. */
+void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb);
+
+/* ---- read.c ------------------------------------------------------------- */
+
+/* Read until EAGAIN or a bound and hand the bytes to on_read. hup: the
+ * event reported a hangup (a short read no longer means drained). */
+void em__tcp_read(em_tcp_conn *c, bool hup);
+
+/* ---- write_queue.c ------------------------------------------------------ */
+
+/* Send queued and pending bytes until EAGAIN or empty; finish a pending
+ * shutdown or end (called on writable, or readable when the transport's
+ * write waited for it). */
+void em__tcp_wq_flush(em_tcp_conn *c);
 
 /* Map the errno of a failed syscall; EAGAIN stays EM_EAGAIN. */
 static inline int em__tcp_errno(void) {
-    return em_err_from_errno(errno);
+    return errno == EWOULDBLOCK ? EM_EAGAIN : em_err_from_errno(errno);
+}
+
+/* Does the transport hold bytes for the socket? (Never for the plain one.) */
+static inline bool em__tcp_tp_pending(const em_tcp_conn *c) {
+    return c->_tp && c->_tp->pending(c) > 0;
 }
 
 #endif

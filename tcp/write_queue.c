@@ -1,7 +1,12 @@
-/* The write queue of an async connection: writev at once when nothing is
- * queued, a ring of entries for what the kernel did not take, send tokens,
- * and watermarks. The fast path (queue empty, kernel takes everything)
- * allocates nothing. */
+/* The write queue of an async connection: write at once when nothing is
+ * queued, a ring of entries for what the transport did not take, send
+ * tokens, watermarks, and the end of the write side (shutdown, end). The
+ * fast path (queue empty, the kernel takes everything) allocates nothing.
+ *
+ * Tokens: a write's token is "taken" once the transport took its last
+ * byte, and "done" (reported through on_sent) once the transport also holds
+ * nothing more for the socket. The plain socket holds nothing, so there the
+ * two are the same. */
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -52,17 +57,6 @@ static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, b
     c->_queued += len;
 }
 
-void em__tcp_wq_free(em_tcp_conn *c) {
-    for (unsigned i = 0; i < c->_wq_len; i++) {
-        struct em__wq_entry *e = wq_at(c, i);
-        if (e->owned)
-            free((void *)e->ptr);
-    }
-    c->_wq_head = c->_wq_len = 0;
-    c->_wq_off = 0;
-    c->_queued = 0;
-}
-
 static ssize_t send_iov(int fd, struct iovec *iov, size_t cnt) {
     struct msghdr msg = {0};
     msg.msg_iov = iov;
@@ -76,7 +70,22 @@ static ssize_t send_iov(int fd, struct iovec *iov, size_t cnt) {
         if (n >= 0)
             return n;
         if (errno != EINTR)
-            return (errno == EWOULDBLOCK) ? EM_EAGAIN : em__tcp_errno();
+            return em__tcp_errno();
+    }
+}
+
+static inline ssize_t tp_writev(em_tcp_conn *c, struct iovec *iov, size_t cnt) {
+    return c->_tp ? c->_tp->writev(c, iov, (int)cnt) : send_iov(c->_io.fd, iov, cnt);
+}
+
+/* After the transport took bytes: does it still hold some? Tokens taken
+ * with nothing held are done. */
+static void note_pending(em_tcp_conn *c) {
+    if (em__tcp_tp_pending(c)) {
+        c->_flags |= EM__TCP_TPENDING;
+    } else {
+        c->_flags &= ~(unsigned)EM__TCP_TPENDING;
+        c->_done_token = c->_taken_token;
     }
 }
 
@@ -94,40 +103,56 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
         if (e->owned)
             free((void *)e->ptr);
         if (e->last)
-            c->_done_token = e->token;
+            c->_taken_token = e->token;
         c->_wq_off = 0;
         c->_wq_head = (c->_wq_head + 1) & (c->_wq_cap - 1);
         c->_wq_len--;
     }
 }
 
-/* After the queue shrank: unthrottle, finish a pending shutdown. Returns
- * false if a callback closed c. */
-static bool after_drain(em_tcp_conn *c) {
-    em__tcp_conn_schedule_sent(c);
-    if (c->_wq_len == 0 && (c->_flags & EM__TCP_SHUT_PENDING)) {
-        c->_flags = (c->_flags & ~(unsigned)EM__TCP_SHUT_PENDING) | EM__TCP_SHUT_DONE;
-        if (shutdown(c->_io.fd, SHUT_WR) != 0 && errno != ENOTCONN) {
-            em__tcp_conn_write_failed(c, em__tcp_errno());
-            return (c->_flags & EM__TCP_OPEN) != 0;
+/* After the queue shrank: report tokens, finish a pending shutdown or end,
+ * unthrottle. */
+static void after_drain(em_tcp_conn *c) {
+    em__tcp_schedule_sent(c);
+    if (c->_wq_len == 0 && !(c->_flags & (EM__TCP_TPENDING | EM__TCP_CONNECTING)) &&
+        (c->_flags & EM__TCP_SHUT_PENDING)) {
+        int err = em__tcp_shutdown_now(c);
+        if (err == 0) {
+            c->_flags = (c->_flags & ~(unsigned)EM__TCP_SHUT_PENDING) | EM__TCP_SHUT_DONE;
+        } else if (err != EM_EAGAIN) {
+            em__tcp_fail(c, err);
+            return;
         }
     }
-    int err = em__tcp_conn_update_io(c);
+    if ((c->_flags & (EM__TCP_ENDING | EM__TCP_SHUT_DONE)) ==
+        (EM__TCP_ENDING | EM__TCP_SHUT_DONE)) {
+        em__tcp_close(c, c->_on_close);
+        return;
+    }
+    int err = em__tcp_update_io(c);
     if (err) {
-        em__tcp_conn_write_failed(c, err);
-        return (c->_flags & EM__TCP_OPEN) != 0;
+        em__tcp_fail(c, err);
+        return;
     }
     if ((c->_flags & EM__TCP_THROTTLED) && c->_queued <= c->_opts.low_watermark) {
         c->_flags &= ~(unsigned)EM__TCP_THROTTLED;
         if (c->_cbs->on_unthrottled)
             c->_cbs->on_unthrottled(c);
     }
-    return (c->_flags & EM__TCP_OPEN) != 0;
 }
 
 void em__tcp_wq_flush(em_tcp_conn *c) {
+    c->_flags &= ~(unsigned)EM__TCP_WR_WANTS_R;
+    if (c->_flags & EM__TCP_TPENDING) {
+        int err = c->_tp->flush(c);
+        if (err && err != EM_EAGAIN) {
+            em__tcp_fail(c, err);
+            return;
+        }
+        note_pending(c);
+    }
     struct iovec iov[WQ_IOV];
-    while (c->_wq_len > 0) {
+    while (c->_wq_len > 0 && !(c->_flags & EM__TCP_TPENDING)) {
         size_t cnt = 0, want = 0;
         for (unsigned i = 0; i < c->_wq_len && cnt < WQ_IOV; i++) {
             struct em__wq_entry *e = wq_at(c, i);
@@ -139,18 +164,25 @@ void em__tcp_wq_flush(em_tcp_conn *c) {
             want += iov[cnt].iov_len;
             cnt++;
         }
-        ssize_t n = cnt ? send_iov(c->_io.fd, iov, cnt) : 0;
+        ssize_t n = cnt ? tp_writev(c, iov, cnt) : 0;
         if (n == EM_EAGAIN)
             break;
         if (n < 0) {
-            em__tcp_conn_write_failed(c, (int)n);
+            em__tcp_fail(c, (int)n);
             return;
         }
         wq_advance(c, (size_t)n);
+        if (c->_tp) {
+            /* A transport may take less with room left in the socket: only
+             * bytes held inside say the socket is full. */
+            note_pending(c);
+            continue;
+        }
+        c->_done_token = c->_taken_token;
         if ((size_t)n < want)
             break; /* the kernel is full */
     }
-    (void)after_drain(c);
+    after_drain(c);
 }
 
 /* Queue slices [i..n) with the first `off` bytes of slice i already sent. */
@@ -201,7 +233,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
     unsigned i = 0;
     size_t off = 0, rest = total;
     int err;
-    if (c->_wq_len > 0 || (c->_flags & EM__TCP_CONNECTING)) {
+    if (c->_wq_len > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
         /* Everything gets queued: fail before anything is accepted. */
         if ((err = wq_reserve(c, slots)) != 0)
             return err;
@@ -218,7 +250,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                 want += iov[cnt].iov_len;
                 cnt++;
             }
-            ssize_t w = send_iov(c->_io.fd, iov, cnt);
+            ssize_t w = tp_writev(c, iov, cnt);
             if (w == EM_EAGAIN)
                 break;
             if (w < 0) {
@@ -236,16 +268,25 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                 i++;
             }
             off = adv;
-            if ((size_t)w < want)
-                break;
+            if (c->_tp ? em__tcp_tp_pending(c) : (size_t)w < want)
+                break; /* the socket is full */
         }
+        if (c->_tp && em__tcp_tp_pending(c))
+            c->_flags |= EM__TCP_TPENDING;
     }
     if (rest == 0 && c->_wq_len == 0 && !(c->_flags & EM__TCP_CONNECTING)) {
-        c->_next_token = c->_done_token = tok;
+        c->_next_token = c->_taken_token = tok;
         if (token)
             *token = tok;
-        em__tcp_conn_schedule_sent(c);
-        return 0;
+        if (!(c->_flags & EM__TCP_TPENDING)) {
+            c->_done_token = tok;
+            em__tcp_schedule_sent(c);
+            return 0;
+        }
+        /* All taken, some held inside the transport: done once it is out. */
+        if ((err = em__tcp_update_io(c)) != 0)
+            c->_werr = err;
+        return err;
     }
     /* The ring is allocated only once a connection first has to queue,
      * so connections whose writes always go straight out never allocate. */
@@ -260,7 +301,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
     c->_next_token = tok;
     if (token)
         *token = tok;
-    err = em__tcp_conn_update_io(c);
+    err = em__tcp_update_io(c);
     if (err) {
         c->_werr = err;
         return err;
@@ -271,4 +312,43 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
             c->_cbs->on_throttled(c);
     }
     return 0;
+}
+
+EM_API int em_tcp_conn_shutdown(em_tcp_conn *c) {
+    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & (EM__TCP_SHUT_PENDING | EM__TCP_SHUT_DONE)))
+        return EM_ECLOSED;
+    if (c->_wq_len > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
+        c->_flags |= EM__TCP_SHUT_PENDING;
+        return 0;
+    }
+    int err = em__tcp_shutdown_now(c);
+    if (err == EM_EAGAIN) { /* the transport goes on when writable */
+        c->_flags |= EM__TCP_SHUT_PENDING;
+        return em__tcp_update_io(c);
+    }
+    c->_flags |= EM__TCP_SHUT_DONE;
+    return err;
+}
+
+EM_API void em_tcp_conn_end(em_tcp_conn *c, em_tcp_close_cb cb) {
+    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & EM__TCP_ENDING))
+        return;
+    c->_on_close = cb;
+    c->_flags = (c->_flags & ~(unsigned)EM__TCP_READING) | EM__TCP_ENDING;
+    if (c->_werr) { /* the stream broke already: nothing can drain */
+        em__tcp_close(c, cb);
+        return;
+    }
+    if (!(c->_flags & EM__TCP_SHUT_DONE))
+        c->_flags |= EM__TCP_SHUT_PENDING;
+    if (c->_wq_len == 0 && !(c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
+        int err = (c->_flags & EM__TCP_SHUT_DONE) ? 0 : em__tcp_shutdown_now(c);
+        if (err != EM_EAGAIN) { /* done, or failed: close either way */
+            em__tcp_close(c, cb);
+            return;
+        }
+    }
+    /* Waits for writable; a reset shows there too and closes early. */
+    if (em__tcp_update_io(c) != 0)
+        em__tcp_close(c, cb);
 }

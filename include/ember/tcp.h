@@ -74,20 +74,21 @@ EM_API void em_tcp_listener_close(em_tcp_listener *l);
 
 typedef struct em_tcp_conn em_tcp_conn;
 
-/* New bytes were appended to c->in (nread > 0), or the read side ended:
- * EM_EOF when the peer half-closed (writing still works), EM_ENOBUFS when
- * c->in is full and reading paused (consume, then em_tcp_conn_read_start),
- * or another em_err (the connection is broken; close it). */
+/* The one path for the read side and for every error. nread > 0: new bytes
+ * were appended to c->in. EM_EOF: the peer half-closed (writing still
+ * works). EM_ENOBUFS: c->in is full and reading paused (consume, then
+ * em_tcp_conn_read_start). Any other negative em_err: the connection is
+ * broken, whether a read or a write found it (EM_ECONNRESET, EM_EPIPE, ...);
+ * it is reported once, the write queue is dropped, reading has stopped;
+ * close c. Not called after em_tcp_conn_end(). */
 typedef void (*em_tcp_read_cb)(em_tcp_conn *c, ssize_t nread);
-/* Every write with a token <= token has been taken by the kernel. Tokens
- * are reported in order, never from inside em_tcp_conn_write(). */
+/* Every write with a token <= token has left: taken by the kernel, and by
+ * the transport too (nothing of it is held inside). Tokens are reported in
+ * order, never from inside em_tcp_conn_write(). */
 typedef void (*em_tcp_sent_cb)(em_tcp_conn *c, uint64_t token);
 /* The write queue crossed the high watermark (throttled) or fell back to
  * the low watermark (unthrottled). */
 typedef void (*em_tcp_throttle_cb)(em_tcp_conn *c);
-/* A write failed after em_tcp_conn_write() had returned (EM_EPIPE,
- * EM_ECONNRESET, ...). The queue is dropped; close the connection. */
-typedef void (*em_tcp_error_cb)(em_tcp_conn *c, int err);
 typedef void (*em_tcp_connect_cb)(em_tcp_conn *c, int status);
 typedef void (*em_tcp_close_cb)(em_tcp_conn *c);
 
@@ -96,7 +97,6 @@ typedef struct em_tcp_conn_cbs {
     em_tcp_sent_cb on_sent;               /* may be NULL */
     em_tcp_throttle_cb on_throttled;      /* may be NULL */
     em_tcp_throttle_cb on_unthrottled;    /* may be NULL */
-    em_tcp_error_cb on_error;             /* may be NULL: then on_read gets err */
 } em_tcp_conn_cbs;
 
 typedef struct em_tcp_conn_opts {
@@ -115,30 +115,70 @@ enum {
     EM_TCP_WRITE_COPY = 0x1
 };
 
+/* How bytes cross the socket: a const vtable inside each connection, called
+ * where the plain socket would recv, send and shutdown (TLS installs itself
+ * here). Everything above it counts plaintext bytes. Each op runs on the
+ * loop's thread and finds its state with em_tcp_conn_transport_state(c) and
+ * the socket with em_tcp_conn_fd(c). An op that returns EM_EAGAIN because it
+ * waits for the other direction (TLS: a read that must write, a write that
+ * must read) calls em_tcp_conn_transport_want() first; the connection then
+ * retries it when that direction is ready. */
+typedef struct em_tcp_transport {
+    const char *name;
+    /* Read up to len plaintext bytes into buf: > 0, 0 at the peer's end of
+     * stream, EM_EAGAIN, or em_err. Called until it returns EM_EAGAIN (a
+     * short read does not end a batch). */
+    ssize_t (*read)(em_tcp_conn *c, char *buf, size_t len);
+    /* Take plaintext from iov[0..cnt): the count taken (may be partial, > 0
+     * for cnt > 0 unless EM_EAGAIN), EM_EAGAIN, or em_err. Bytes taken but
+     * not yet on the socket stay inside the transport (see pending). */
+    ssize_t (*writev)(em_tcp_conn *c, const struct iovec *iov, int cnt);
+    /* Push bytes held inside: 0 when none are left, EM_EAGAIN, or em_err. */
+    int (*flush)(em_tcp_conn *c);
+    /* End the write direction (TLS: close_notify, then SHUT_WR); called
+     * once nothing is queued or pending. 0, EM_EAGAIN (called again), em_err. */
+    int (*shutdown)(em_tcp_conn *c);
+    /* Release the transport's state; the connection closes the fd after. */
+    void (*close)(em_tcp_conn *c);
+    /* Bytes held inside waiting for the socket. */
+    size_t (*pending)(const em_tcp_conn *c);
+    /* Plaintext readable with no socket event (TLS: SSL_pending). */
+    size_t (*readable)(const em_tcp_conn *c);
+} em_tcp_transport;
+
+/* Every connection starts with this one: recv, send/sendmsg, SHUT_WR. */
+EM_API extern const em_tcp_transport em_tcp_plain_transport;
+
+/* For em_tcp_conn_transport_want(). */
+enum { EM_TCP_WANT_READ = 1, EM_TCP_WANT_WRITE = 2 };
+
 struct em__wq_entry;
 
 /* An async TCP connection. Embed it; callbacks find the outer struct with
- * EM_CONTAINER_OF. Memory may be freed only in or after the close callback. */
+ * EM_CONTAINER_OF. Memory may be freed only in or after the close callback
+ * (or once it was moved away, see em_tcp_conn_move). */
 struct em_tcp_conn {
     void *data;
     em_buf in;                  /* received bytes; consume what you parsed */
     em_loop *_loop;
     em_io _io;
     const em_tcp_conn_cbs *_cbs;
+    const em_tcp_transport *_tp; /* NULL: the plain socket, called directly */
+    void *_tstate;              /* the transport's state */
     em_tcp_conn_opts _opts;
     /* write queue: ring of pending slices */
     struct em__wq_entry *_wq;
     unsigned _wq_cap, _wq_head, _wq_len;
+    int _werr;                  /* sticky write error: later writes return it */
     size_t _wq_off;             /* bytes of the head entry already sent */
-    size_t _queued;             /* bytes queued */
+    size_t _queued;             /* plaintext bytes queued */
     uint64_t _next_token;       /* last token handed out */
-    uint64_t _done_token;       /* last token fully written */
+    uint64_t _taken_token;      /* last token fully taken by the transport */
+    uint64_t _done_token;       /* last token fully on the socket */
     uint64_t _reported_token;   /* last token reported through on_sent */
-    em_task _sent_task;         /* deferred on_sent delivery */
-    em_task _close_task;        /* deferred close callback */
+    em_task _task;              /* deferred on_sent, read retry, close callback */
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;
-    int _werr;                  /* sticky write error: later writes return it */
     unsigned _flags;
 };
 
@@ -158,24 +198,64 @@ EM_API EM_NODISCARD int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c,
                                             em_tcp_connect_cb cb);
 EM_API EM_NODISCARD int em_tcp_conn_read_start(em_tcp_conn *c);
 EM_API void em_tcp_conn_read_stop(em_tcp_conn *c);
-/* Send n slices in order: writev now if the queue is empty, queue the rest.
+/* Send n slices in order: write now if the queue is empty, queue the rest.
  * *token (may be NULL) receives the write's token for on_sent. Returns 0,
  * EM_ENOBUFS if queued bytes plus this write would pass max_queue (nothing
  * is written or queued; so one write can never exceed max_queue),
- * EM_ECLOSED after shutdown/close, or a socket error. on_throttled may run
- * from inside this call, as its last action. */
+ * EM_ECLOSED after shutdown/end/close, or a socket error. on_throttled may
+ * run from inside this call, as its last action. */
 EM_API EM_NODISCARD int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                                           unsigned flags, uint64_t *token);
-/* Bytes waiting in the write queue. */
+/* Bytes not yet on the socket: plaintext in the write queue plus what the
+ * transport holds inside. 0 once everything written has left. */
 EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c);
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c);
-/* Half-close: SHUT_WR once the queue has drained. Reading goes on. */
+/* Half-close: end the write direction (through the transport) once the
+ * queue has drained. Reading goes on. */
 EM_API int em_tcp_conn_shutdown(em_tcp_conn *c);
-/* Close now: stop watching, drop the queue, close the fd. cb (may be NULL)
- * runs from the loop after the current callback returns; free c there. */
+/* Close once flushed: stop reading at once, let the queue and the transport
+ * drain, end the write direction, then close and call cb (may be NULL) as
+ * em_tcp_conn_close does. A write error or a reset closes early; cb still
+ * runs exactly once and on_read is not called any more. A later
+ * em_tcp_conn_close closes at once and replaces cb. Unread input left in
+ * the socket at the close makes the kernel send a reset. */
+EM_API void em_tcp_conn_end(em_tcp_conn *c, em_tcp_close_cb cb);
+/* Close now: stop watching, drop the queue, release the transport, close
+ * the fd. cb (may be NULL) runs from the loop after the current callback
+ * returns; free c there. A no-op on a closed or moved-from connection. */
 EM_API void em_tcp_conn_close(em_tcp_conn *c, em_tcp_close_cb cb);
+/* Take over a live connection (an HTTP 101 upgrade, a CONNECT tunnel):
+ * move src with its socket, unread bytes in `in`, write queue, tokens,
+ * state flags and transport into dst, a connection the caller embeds
+ * elsewhere, with callbacks cbs (dst->data is kept). The fd watcher is
+ * re-registered for dst and src's pending deferred work moves to dst. src
+ * becomes inert: closing it is a no-op and it may be freed at once, or,
+ * when move runs inside one of src's callbacks, as soon as that callback
+ * returns. Returns 0, EM_EINVAL, EM_ECLOSED (src not open), or an em_err
+ * from re-registering (the connection is then in dst: close dst). */
+EM_API EM_NODISCARD int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src,
+                                         const em_tcp_conn_cbs *cbs);
+/* Replace the callbacks (cbs->on_read required; cbs must outlive c). */
+EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs);
+/* The peer's address (getpeername: fails with EM_ENOTCONN once the peer has
+ * gone; an em_tcp_server also passes it to conn_alloc). */
+EM_API int em_tcp_conn_peer(const em_tcp_conn *c, em_sockaddr *out);
 EM_API int em_tcp_conn_fd(const em_tcp_conn *c);
 EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c);
+
+/* Install transport t (NULL or &em_tcp_plain_transport: the plain socket)
+ * with its state, before any byte crossed the socket (right after init,
+ * accept or connect). The connection calls t->close when it closes.
+ * Returns 0 or EM_ECLOSED (then state is still the caller's). */
+EM_API int em_tcp_conn_set_transport(em_tcp_conn *c, const em_tcp_transport *t, void *state);
+/* The transport in use (never NULL) and its state. */
+EM_API const em_tcp_transport *em_tcp_conn_transport(const em_tcp_conn *c);
+EM_API void *em_tcp_conn_transport_state(const em_tcp_conn *c);
+/* From inside a transport op about to return EM_EAGAIN: the op waits for
+ * the other direction. EM_TCP_WANT_WRITE (from read): read again once the
+ * socket is writable. EM_TCP_WANT_READ (from writev, flush, shutdown):
+ * write again once it is readable, whether or not the user is reading. */
+EM_API void em_tcp_conn_transport_want(em_tcp_conn *c, unsigned want);
 
 /* ---- async server ----------------------------------------------------------- */
 
@@ -183,6 +263,14 @@ typedef struct em_tcp_server em_tcp_server;
 /* A new connection: fd is connected and nonblocking and now belongs to the
  * callback (wrap it with em_tcp_conn_init or close it). */
 typedef void (*em_tcp_accept_cb)(em_tcp_server *srv, int fd, const em_sockaddr *peer);
+/* Accepting straight into connections: return the em_tcp_conn embedded in
+ * your struct for this peer (set its data here if you like), or NULL to
+ * refuse (ember closes the socket). */
+typedef em_tcp_conn *(*em_tcp_conn_alloc_cb)(em_tcp_server *srv, const em_sockaddr *peer);
+/* status 0: c is initialised with conn_cbs/conn_opts and reading. Otherwise
+ * c could not be set up (the socket is already closed) and is not a
+ * connection: free it. */
+typedef void (*em_tcp_conn_ready_cb)(em_tcp_server *srv, em_tcp_conn *c, int status);
 /* The process is out of fds (EMFILE/ENFILE). ember freed its reserve fd to
  * accept this connection so it can be refused politely (e.g. an HTTP 503);
  * the callback owns fd and must close it soon. NULL: ember closes it. */
@@ -193,6 +281,13 @@ typedef struct em_tcp_server_opts {
     unsigned accept_batch;       /* accepts per readiness event (0: 64) */
     unsigned emfile_retry_ms;    /* pause before retrying after EMFILE (0: 100) */
     em_tcp_overload_cb on_overload;
+    /* Accept straight into connections: with conn_alloc set, the accept
+     * callback may be NULL and is not used. conn_cbs (and conn_opts, may be
+     * NULL) must outlive the server. */
+    em_tcp_conn_alloc_cb conn_alloc;
+    em_tcp_conn_ready_cb on_conn;
+    const em_tcp_conn_cbs *conn_cbs;
+    const em_tcp_conn_opts *conn_opts;
 } em_tcp_server_opts;
 
 struct em_tcp_server {
@@ -209,8 +304,9 @@ struct em_tcp_server {
     unsigned _flags;
 };
 
-/* Listen on addr and accept on loop. opts may be NULL. The accept callback
- * may pause or close the server. Returns 0 or em_err. */
+/* Listen on addr and accept on loop. opts may be NULL. cb gets each new fd
+ * unless opts->conn_alloc is set (then cb may be NULL, see above). The
+ * callbacks may pause or close the server. Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_tcp_server_start(em_loop *loop, em_tcp_server *srv,
                                             const em_sockaddr *addr,
                                             const em_tcp_server_opts *opts,

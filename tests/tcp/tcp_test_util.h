@@ -10,6 +10,7 @@
 
 #include "em_test.h"
 #include "ember/tcp.h"
+#include "xor_transport.h"
 
 /* A blocking listener on 127.0.0.1 (or ::1) with a kernel-chosen port;
  * *addr gets its address. Returns false if the family is unavailable. */
@@ -42,8 +43,9 @@ static inline char tt_pat(uint64_t i) {
     return (char)((i * 131u + (i >> 11)) & 0xff);
 }
 
-/* A thread reading a blocking fd to EOF, checking the pattern. Start it
- * with tt_reader_start; tt_reader_join returns the byte count (or -1 on a
+/* A thread reading a blocking fd to EOF (through the xor peer helper when
+ * that transport is on), checking the pattern. Start it with
+ * tt_reader_start; tt_reader_join returns the byte count (or -1 on a
  * mismatch or error). */
 typedef struct tt_reader {
     pthread_t th;
@@ -56,8 +58,10 @@ static inline void *tt_reader_main(void *arg) {
     tt_reader *r = arg;
     char buf[65536];
     uint64_t off = 0;
+    xt_peer p;
+    xt_peer_init(&p, r->fd);
     for (;;) {
-        ssize_t n = read(r->fd, buf, sizeof buf);
+        ssize_t n = xt_peer_read(&p, buf, sizeof buf);
         if (n == 0)
             break;
         if (n < 0) {
@@ -88,6 +92,16 @@ static inline void tt_reader_start(tt_reader *r, int fd, bool check) {
 static inline int64_t tt_reader_join(tt_reader *r) {
     pthread_join(r->th, NULL);
     return r->total;
+}
+
+/* Read exactly n decoded bytes from a blocking peer. */
+static inline void tt_peer_read_exact(xt_peer *p, char *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = xt_peer_read(p, buf + got, n - got);
+        assert_true(k > 0);
+        got += (size_t)k;
+    }
 }
 
 #endif

@@ -2,6 +2,7 @@
  * half-close, closing inside on_read, a full read buffer. */
 #include <stdlib.h>
 
+#include "tcp_internal.h"
 #include "tcp_test_util.h"
 
 /* ---- async echo: server conns echo, one client checks ------------------ */
@@ -22,6 +23,11 @@ typedef struct echo_world {
 } echo_world;
 
 static echo_world *W; /* test-local: one echo test runs at a time */
+
+static void small_sndbuf(int fd) {
+    int sz = 16 * 1024;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz), 0);
+}
 
 static void on_close(em_tcp_conn *c) {
     EM_CONTAINER_OF(c, echo_conn, c)->closed++;
@@ -65,6 +71,7 @@ static void on_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
     assert_int_equal(
         em_tcp_conn_init(em_tcp_conn_loop(&W->client.c), &W->server_side.c, fd, &server_cbs, NULL),
         0);
+    assert_int_equal(xt_maybe_attach(&W->server_side.c), 0);
     assert_int_equal(em_tcp_conn_read_start(&W->server_side.c), 0);
 }
 
@@ -94,6 +101,7 @@ static void test_async_echo(void **state) {
     assert_int_equal(em_tcp_listener_addr(&w.srv.listener, &addr), 0);
     assert_int_equal(em_tcp_conn_connect(&loop, &w.client.c, &addr, &client_cbs, NULL, on_connect),
                      0);
+    assert_int_equal(xt_maybe_attach(&w.client.c), 0);
     EM_TEST_RUN_UNTIL(&loop, w.client.eof == 1, 20000);
     assert_int_equal(w.connected, 1);
     assert_int_equal(w.accepted, 1);
@@ -149,9 +157,12 @@ static void test_peer_half_close(void **state) {
     static const em_tcp_conn_cbs cbs = {.on_read = half_on_read};
     half h = {0};
     assert_int_equal(em_tcp_conn_init(&loop, &h.c, fd, &cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&h.c), 0);
     assert_int_equal(em_tcp_conn_read_start(&h.c), 0);
+    xt_peer p;
+    xt_peer_init(&p, peer);
 
-    assert_int_equal(write(peer, "ping", 4), 4);
+    assert_int_equal(xt_peer_write(&p, "ping", 4), 4);
     assert_int_equal(shutdown(peer, SHUT_WR), 0);
     EM_TEST_RUN_UNTIL(&loop, h.eof == 1, 10000);
     assert_int_equal(h.n, 4);
@@ -162,7 +173,7 @@ static void test_peer_half_close(void **state) {
     char buf[8];
     size_t got = 0;
     for (;;) {
-        ssize_t n = read(peer, buf + got, sizeof buf - got);
+        ssize_t n = xt_peer_read(&p, buf + got, sizeof buf - got);
         assert_true(n >= 0);
         if (n == 0)
             break;
@@ -218,10 +229,13 @@ static void test_close_inside_on_read(void **state) {
     k->reads = 0;
     k->closed = &closed;
     assert_int_equal(em_tcp_conn_init(&loop, &k->c, fd, &cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&k->c), 0);
     assert_int_equal(em_tcp_conn_read_start(&k->c), 0);
     /* Data and EOF arrive together: only one on_read may run. The peer
      * only half-closes so our writes inside on_read still succeed. */
-    assert_int_equal(write(peer, "data", 4), 4);
+    xt_peer p;
+    xt_peer_init(&p, peer);
+    assert_int_equal(xt_peer_write(&p, "data", 4), 4);
     assert_int_equal(shutdown(peer, SHUT_WR), 0);
     EM_TEST_RUN_UNTIL(&loop, closed == 1, 10000);
     /* Run the loop dry: no callback may touch the freed conn (ASan). */
@@ -264,11 +278,14 @@ static void test_read_buffer_full(void **state) {
     em_tcp_conn_opts o = {.read_max = 1000, .read_chunk = 300};
     filler f = {0};
     assert_int_equal(em_tcp_conn_init(&loop, &f.c, fd, &cbs, &o), 0);
+    assert_int_equal(xt_maybe_attach(&f.c), 0);
     assert_int_equal(em_tcp_conn_read_start(&f.c), 0);
     char buf[2500];
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = tt_pat(i);
-    assert_int_equal(write(peer, buf, sizeof buf), (ssize_t)sizeof buf);
+    xt_peer p;
+    xt_peer_init(&p, peer);
+    assert_int_equal(xt_peer_write(&p, buf, sizeof buf), (ssize_t)sizeof buf);
     close(peer);
 
     size_t off = 0;
@@ -339,10 +356,13 @@ static void test_edge_triggered_burst(void **state) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
         em_tcp_stream ps;
         em_tcp_stream_from_fd(&ps, peer);
-        assert_int_equal(em_tcp_stream_write(&ps, data, N), 0);
+        xt_peer p;
+        xt_peer_init(&p, peer);
+        assert_int_equal(xt_peer_write(&p, data, N), N);
         assert_int_equal(em_tcp_stream_shutdown(&ps), 0);
         burst b = {0};
         assert_int_equal(em_tcp_conn_init(&loop, &b.c, fd, &cbs, &opts[k]), 0);
+        assert_int_equal(xt_maybe_attach(&b.c), 0);
         assert_int_equal(em_tcp_conn_read_start(&b.c), 0);
         em_timer tick; /* keeps the loop waking, so a lost edge fails, not hangs */
         em_timer_init(&loop, &tick, tick_noop);
@@ -372,11 +392,253 @@ static void test_init_bad_args(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* ---- move: a live connection changes owner --------------------------------- */
+
+typedef struct owner {
+    em_tcp_conn c;
+    size_t got;
+    char buf[64];
+    uint64_t sent;
+    int eof, closed;
+    struct owner *heir; /* move into it from inside on_read */
+    bool free_after_move;
+} owner;
+
+static void owner_on_read(em_tcp_conn *c, ssize_t n);
+static void owner_on_sent(em_tcp_conn *c, uint64_t token) {
+    EM_CONTAINER_OF(c, owner, c)->sent = token;
+}
+static const em_tcp_conn_cbs owner_cbs = {.on_read = owner_on_read, .on_sent = owner_on_sent};
+
+static void owner_on_read(em_tcp_conn *c, ssize_t n) {
+    owner *o = EM_CONTAINER_OF(c, owner, c);
+    if (o->heir) {
+        owner *h = o->heir;
+        o->heir = NULL;
+        /* Unread input moves with the connection. */
+        assert_int_equal(em_tcp_conn_move(&h->c, c, &owner_cbs), 0);
+        return;
+    }
+    if (n == EM_EOF) {
+        o->eof++;
+        return;
+    }
+    assert_true(n > 0);
+    size_t len = em_buf_len(&c->in);
+    assert_true(o->got + len <= sizeof o->buf);
+    memcpy(o->buf + o->got, em_buf_data(&c->in), len);
+    o->got += len;
+    em_buf_consume(&c->in, len);
+}
+static void owner_on_close(em_tcp_conn *c) {
+    EM_CONTAINER_OF(c, owner, c)->closed++;
+}
+
+static void test_move(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    small_sndbuf(fd);
+    xt_peer p;
+    xt_peer_init(&p, peer);
+    owner *a = calloc(1, sizeof *a), b = {0}, d = {0};
+    assert_non_null(a);
+    assert_int_equal(em_tcp_conn_init(&loop, &a->c, fd, &owner_cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&a->c), 0);
+    assert_int_equal(em_tcp_conn_read_start(&a->c), 0);
+
+    /* Queued output (a zero-copy write larger than the socket takes) and
+     * an on_sent still deferred move too. */
+    enum { BIG = 2 << 20 };
+    char *big = malloc(BIG);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = tt_pat(i);
+    em_slice s1 = em_slice_make(big, 1);
+    uint64_t t1, t2;
+    assert_int_equal(em_tcp_conn_write(&a->c, &s1, 1, 0, &t1), 0);
+    em_slice s2 = em_slice_make(big + 1, BIG - 1);
+    assert_int_equal(em_tcp_conn_write(&a->c, &s2, 1, 0, &t2), 0);
+    assert_true(em_tcp_conn_queued(&a->c) > 0);
+    b.c.data = &b;
+    assert_int_equal(em_tcp_conn_move(&b.c, &a->c, &owner_cbs), 0);
+    assert_ptr_equal(b.c.data, &b); /* dst keeps its data */
+    em_tcp_conn_close(&a->c, owner_on_close); /* inert: no-op */
+    assert_int_equal(em_tcp_conn_move(&d.c, &a->c, &owner_cbs), EM_ECLOSED);
+    free(a); /* at once: nothing of it is left on the loop (ASan) */
+    assert_int_equal(em_tcp_conn_fd(&b.c), fd);
+    tt_reader r;
+    tt_reader_start(&r, peer, true);
+    EM_TEST_RUN_UNTIL(&loop, b.sent == t2, 20000);
+    assert_int_equal(em_tcp_conn_queued(&b.c), 0);
+    assert_int_equal(em_tcp_conn_shutdown(&b.c), 0);
+    assert_int_equal(tt_reader_join(&r), BIG);
+    free(big);
+
+    /* Moved from inside on_read with the bytes unread: d gets them in its
+     * `in` (to parse when it likes), the rest of the stream through its
+     * on_read, and the reading goes on. */
+    b.heir = &d;
+    assert_int_equal(xt_peer_write(&p, "abc", 3), 3);
+    EM_TEST_RUN_UNTIL(&loop, b.heir == NULL, 5000);
+    assert_int_equal(b.got, 0);
+    assert_int_equal(em_buf_len(&d.c.in), 3);
+    assert_int_equal(em_buf_len(&b.c.in), 0);
+    assert_int_equal(em_tcp_conn_peer(&b.c, &(em_sockaddr){0}), EM_ECLOSED);
+    assert_int_equal(xt_peer_write(&p, "defg", 4), 4);
+    EM_TEST_RUN_UNTIL(&loop, d.got == 7, 5000);
+    assert_memory_equal(d.buf, "abcdefg", 7);
+    /* The new owner may swap callbacks again. */
+    static const em_tcp_conn_cbs plain_cbs = {.on_read = owner_on_read};
+    em_tcp_conn_set_cbs(&d.c, &plain_cbs);
+    shutdown(peer, SHUT_WR);
+    EM_TEST_RUN_UNTIL(&loop, d.eof == 1, 5000);
+    em_tcp_conn_close(&d.c, owner_on_close);
+    EM_TEST_RUN_UNTIL(&loop, d.closed == 1, 5000);
+    assert_int_equal(b.closed, 0);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* A move while the deferred task of src (on_sent, here) is on the loop's
+ * list: it is taken back and runs for dst. */
+static void test_move_with_task_queued(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    owner *a = calloc(1, sizeof *a), b = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &a->c, fd, &owner_cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&a->c), 0);
+    em_slice x = EM_SLICE_LIT("x");
+    uint64_t t;
+    assert_int_equal(em_tcp_conn_write(&a->c, &x, 1, 0, &t), 0);
+    assert_int_equal(em_loop_active(&loop), 1); /* the deferred on_sent */
+    assert_int_equal(em_tcp_conn_move(&b.c, &a->c, &owner_cbs), 0);
+    free(a);
+    assert_int_equal(em_loop_active(&loop), 1);
+    EM_TEST_RUN_UNTIL(&loop, b.sent == t, 5000);
+    em_tcp_conn_close(&b.c, owner_on_close);
+    EM_TEST_RUN_UNTIL(&loop, b.closed == 1, 5000);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* ---- end: close once flushed ----------------------------------------------- */
+
+static int end_closed;
+static void end_on_close(em_tcp_conn *c) {
+    end_closed++;
+}
+static int end_reads;
+static void end_on_read(em_tcp_conn *c, ssize_t n) {
+    end_reads++;
+}
+
+static void test_end_flushes_then_closes(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    small_sndbuf(fd);
+    static const em_tcp_conn_cbs cbs = {.on_read = end_on_read};
+    em_tcp_conn c;
+    assert_int_equal(em_tcp_conn_init(&loop, &c, fd, &cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&c), 0);
+    assert_int_equal(em_tcp_conn_read_start(&c), 0);
+    enum { N = 1 << 20 };
+    char *data = malloc(N);
+    for (size_t i = 0; i < N; i++)
+        data[i] = tt_pat(i);
+    em_slice s = em_slice_make(data, N);
+    assert_int_equal(em_tcp_conn_write(&c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    free(data);
+    assert_true(em_tcp_conn_queued(&c) > 0);
+    end_closed = end_reads = 0;
+    em_tcp_conn_end(&c, end_on_close);
+    em_tcp_conn_end(&c, end_on_close); /* once */
+    assert_int_equal(em_tcp_conn_write(&c, &s, 1, 0, NULL), EM_ECLOSED);
+    assert_int_equal(em_tcp_conn_read_start(&c), EM_EOF);
+    xt_peer p;
+    xt_peer_init(&p, peer);
+    assert_int_equal(xt_peer_write(&p, "ignored", 7), 7); /* not read any more */
+    tt_reader r;
+    tt_reader_start(&r, peer, true);
+    EM_TEST_RUN_UNTIL(&loop, end_closed == 1, 20000);
+    assert_int_equal(tt_reader_join(&r), N); /* everything, then EOF */
+    assert_int_equal(end_reads, 0);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* Nothing queued: end at once (the close callback still from the loop);
+ * and a peer that resets while we drain closes early, once, without
+ * on_read. */
+static void test_end_empty_and_reset(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    static const em_tcp_conn_cbs cbs = {.on_read = end_on_read};
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    em_tcp_conn c;
+    assert_int_equal(em_tcp_conn_init(&loop, &c, fd, &cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&c), 0);
+    end_closed = end_reads = 0;
+    em_tcp_conn_end(&c, end_on_close);
+    assert_int_equal(end_closed, 0);
+    EM_TEST_RUN_UNTIL(&loop, end_closed == 1, 5000);
+    char b;
+    assert_int_equal(read(peer, &b, 1), 0);
+    close(peer);
+
+    tt_pair(&peer, &fd);
+    small_sndbuf(fd);
+    assert_int_equal(em_tcp_conn_init(&loop, &c, fd, &cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&c), 0);
+    static char chunk[64 * 1024];
+    em_slice s = em_slice_make(chunk, sizeof chunk);
+    for (int i = 0; i < 1000 && c._queued == 0; i++)
+        assert_int_equal(em_tcp_conn_write(&c, &s, 1, 0, NULL), 0);
+    em_tcp_conn_end(&c, end_on_close);
+    struct linger lg = {1, 0};
+    assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer);
+    EM_TEST_RUN_UNTIL(&loop, end_closed == 2, 10000);
+    for (int i = 0; i < 3; i++)
+        em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(end_closed, 2);
+    assert_int_equal(end_reads, 0);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_peer_addr(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    em_tcp_conn c;
+    assert_int_equal(em_tcp_conn_init(&loop, &c, fd, &(em_tcp_conn_cbs){.on_read = end_on_read},
+                                      NULL),
+                     0);
+    em_sockaddr got, want;
+    assert_int_equal(em_tcp_conn_peer(&c, &got), 0);
+    assert_int_equal(em_sock_local_addr(peer, &want), 0);
+    assert_true(em_sockaddr_equal(&got, &want));
+    em_tcp_conn_close(&c, NULL);
+    assert_int_equal(em_tcp_conn_peer(&c, &got), EM_ECLOSED);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_async_echo),           cmocka_unit_test(test_peer_half_close),
         cmocka_unit_test(test_close_inside_on_read), cmocka_unit_test(test_read_buffer_full),
         cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
+        cmocka_unit_test(test_move),                cmocka_unit_test(test_move_with_task_queued),
+        cmocka_unit_test(test_end_flushes_then_closes), cmocka_unit_test(test_end_empty_and_reset),
+        cmocka_unit_test(test_peer_addr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -215,12 +215,100 @@ static void test_emfile(void **state) {
     finish(&loop, &st);
 }
 
+/* ---- accepting straight into connections ---------------------------------- */
+
+typedef struct acc_conn {
+    em_tcp_conn c;
+    em_sockaddr peer;
+    size_t got;
+    int ready, closed;
+} acc_conn;
+
+static acc_conn acc[4];
+static int nalloc, nready, nrefused;
+
+static void acc_on_read(em_tcp_conn *c, ssize_t n) {
+    acc_conn *a = EM_CONTAINER_OF(c, acc_conn, c);
+    if (n < 0) {
+        em_tcp_conn_end(c, NULL);
+        return;
+    }
+    em_slice s = em_buf_slice(&c->in);
+    a->got += s.len;
+    assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    em_buf_consume(&c->in, s.len);
+}
+static const em_tcp_conn_cbs acc_cbs = {.on_read = acc_on_read};
+
+static em_tcp_conn *acc_alloc(em_tcp_server *srv, const em_sockaddr *peer) {
+    if (nalloc == 2) { /* refuse the third */
+        nrefused++;
+        return NULL;
+    }
+    acc_conn *a = &acc[nalloc++];
+    a->peer = *peer;
+    a->c.data = srv;
+    return &a->c;
+}
+static void acc_on_conn(em_tcp_server *srv, em_tcp_conn *c, int status) {
+    assert_int_equal(status, 0);
+    assert_ptr_equal(c->data, srv); /* set in alloc, kept by init */
+    assert_int_equal(xt_maybe_attach(c), 0);
+    EM_CONTAINER_OF(c, acc_conn, c)->ready++;
+    nready++;
+}
+
+static void test_accept_into_conn(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    memset(acc, 0, sizeof acc);
+    nalloc = nready = nrefused = 0;
+    em_tcp_server srv = {0};
+    em_tcp_server_opts o = {.listen = em_tcp_listen_opts_default(),
+                            .conn_alloc = acc_alloc,
+                            .conn_cbs = &acc_cbs};
+    em_sockaddr any = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_server_start(&loop, &srv, &any, &o, NULL), EM_EINVAL); /* no on_conn */
+    o.on_conn = acc_on_conn;
+    assert_int_equal(em_tcp_server_start(&loop, &srv, &any, &o, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&srv.listener, &addr), 0);
+    em_tcp_stream cl[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(em_tcp_connect(&cl[i], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, nready == 2 && nrefused == 1, 10000);
+    for (int i = 0; i < 2; i++) {
+        em_sockaddr local, peer;
+        assert_int_equal(em_sock_local_addr(cl[i].fd, &local), 0);
+        assert_true(em_sockaddr_equal(&acc[i].peer, &local));
+        assert_int_equal(em_tcp_conn_peer(&acc[i].c, &peer), 0);
+        assert_true(em_sockaddr_equal(&peer, &local));
+        /* Already reading: an echo comes back. */
+        xt_peer p;
+        xt_peer_init(&p, cl[i].fd);
+        assert_int_equal(xt_peer_write(&p, "hey", 3), 3);
+        EM_TEST_RUN_UNTIL(&loop, acc[i].got == 3, 5000);
+        char buf[3];
+        tt_peer_read_exact(&p, buf, 3);
+        assert_memory_equal(buf, "hey", 3);
+    }
+    char b;
+    assert_int_equal(em_tcp_stream_read(&cl[2], &b, 1), EM_EOF); /* refused: closed */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(em_tcp_stream_close(&cl[i]), 0);
+    EM_TEST_RUN_UNTIL(&loop, em_tcp_conn_fd(&acc[0].c) < 0 && em_tcp_conn_fd(&acc[1].c) < 0,
+                      5000);
+    em_tcp_server_close(&srv);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_many_and_pause),
         cmocka_unit_test(test_adopt_listener),
         cmocka_unit_test(test_close_in_accept),
         cmocka_unit_test(test_emfile),
+        cmocka_unit_test(test_accept_into_conn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
