@@ -60,7 +60,7 @@ static inline bool ref_tchar(unsigned char c) {
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static inline bool is_ows(char c) {
+static inline bool ref_is_ows(char c) {
     return c == ' ' || c == '\t';
 }
 
@@ -101,7 +101,7 @@ static inline em_http_hdr ref_id(em_slice name) {
 static inline bool next_elem(const char **s, const char *e, em_slice *el) {
     const char *p = *s;
     for (;;) {
-        while (p < e && (is_ows(*p) || *p == ','))
+        while (p < e && (ref_is_ows(*p) || *p == ','))
             p++;
         if (p == e)
             return false;
@@ -109,7 +109,7 @@ static inline bool next_elem(const char **s, const char *e, em_slice *el) {
         while (p < e && *p != ',')
             p++;
         const char *te = p;
-        while (te > t && is_ows(te[-1]))
+        while (te > t && ref_is_ows(te[-1]))
             te--;
         el->ptr = t;
         el->len = (size_t)(te - t);
@@ -143,14 +143,14 @@ static inline bool cl_list(em_slice v, uint64_t *out) {
             return false;
         *out = n;
         any = true;
-        while (s < e && is_ows(*s))
+        while (s < e && ref_is_ows(*s))
             s++;
         if (s == e)
             return true;
         if (*s != ',')
             return false;
         s++;
-        while (s < e && is_ows(*s))
+        while (s < e && ref_is_ows(*s))
             s++;
     }
 }
@@ -176,12 +176,12 @@ static inline void check_fields(const em_http_header *h, size_t n, const char *b
         size_t v0 = (size_t)(h[i].value.ptr - b), vl = h[i].value.len;
         check(v0 >= pos);
         for (; pos < v0; pos++)
-            check(is_ows(b[pos]));
+            check(ref_is_ows(b[pos]));
         for (size_t k = 0; k < vl; k++)
             check(ref_vchar_ok((unsigned char)b[v0 + k]));
-        check(vl == 0 || (!is_ows(b[v0]) && !is_ows(b[v0 + vl - 1])));
+        check(vl == 0 || (!ref_is_ows(b[v0]) && !ref_is_ows(b[v0 + vl - 1])));
         pos = v0 + vl;
-        while (pos < len && is_ows(b[pos]))
+        while (pos < len && ref_is_ows(b[pos]))
             pos++;
         check(len - pos >= 2 && b[pos] == '\r' && b[pos + 1] == '\n');
         pos += 2;

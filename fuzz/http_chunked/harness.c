@@ -1,9 +1,8 @@
 /* Fuzz em_http_chunked_decode (http/chunked.c, and through the trailer
- * section headers.c and the SIMD scanners). The input is a chunked body,
- * decoded as a connection would: every call gets an exact-size copy of the
- * bytes not yet consumed (so ASan sees any over-read, and the trailer
- * slices must follow the moved buffer), fed whole, byte by byte, or in
- * pieces of random sizes, at every SIMD level the CPU has, with default
+ * section headers.c and the SIMD scanners), and the body reader over it. The input is a chunked
+ * body, decoded as a connection would: every call gets an exact-size copy of the bytes not yet
+ * consumed (so ASan sees any over-read, and the trailer slices must follow the moved buffer), fed
+ * whole, byte by byte, or in pieces of random sizes, at every SIMD level the CPU has, with default
  * limits, with stored trailers, and with small limits drawn from the input.
  *
  * Every run must give the same data bytes, final status, consumed length
@@ -247,6 +246,38 @@ static void run(const uint8_t *in, size_t n, const config *cf, int mode, uint64_
         checks_done(in, n, r, out, cf);
 }
 
+/* The body reader over the same bytes, fed whole: the same data, end and
+ * verdict as the decoder it wraps. */
+static void reader_run(const uint8_t *in, size_t n, const config *cf, const result *want) {
+    em_http_body_reader r;
+    em_http_body_reader_init(&r, EM_HTTP_BODY_CHUNKED, 0, cf->limits);
+    uint8_t *copy = malloc(n ? n : 1);
+    check(copy != NULL);
+    memcpy(copy, in, n);
+    size_t off = 0, dlen = 0;
+    ssize_t status = 0;
+    while (!em_http_body_reader_done(&r)) {
+        em_slice piece;
+        ssize_t got = em_http_body_reader_read(&r, (const char *)copy + off, n - off, &piece);
+        if (got < 0) {
+            status = got;
+            break;
+        }
+        check(piece.len <= (size_t)got);
+        memcpy(chk_out + dlen, piece.ptr, piece.len);
+        dlen += piece.len;
+        off += (size_t)got;
+    }
+    free(copy);
+    check(status == want->status);
+    if (status == 0 || status == EM_EAGAIN) {
+        check(dlen == want->dlen && memcmp(chk_out, ref_out, dlen) == 0);
+        check(em_http_body_reader_eof(&r) == (status == 0 ? 0 : EM_EUNEXPECTEDEOF));
+    }
+    if (status == 0)
+        check(off == want->consumed);
+}
+
 static void same(const result *a, const result *b) {
     check(a->status == b->status && a->consumed == b->consumed && a->total == b->total);
     check(a->dlen == b->dlen && memcmp(ref_out, run_out, a->dlen) == 0);
@@ -306,6 +337,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int ci = 0; ci < 3; ci++) {
         check(em__http_simd_force(EM__HTTP_SIMD_SCALAR) == 0);
         run(data, size, &cfgs[ci], M_WHOLE, rng, &ref_r, ref_out);
+        if (!cfgs[ci].store)
+            reader_run(data, size, &cfgs[ci], &ref_r);
         for (int li = 0; li < nl; li++) {
             check(em__http_simd_force(levels[li]) == 0);
             for (int m = 0; m < M_COUNT; m++) {

@@ -251,6 +251,42 @@ EM_API bool em_http_chunked_done(const em_http_chunked *c);
 /* Body bytes decoded so far. */
 static inline uint64_t em_http_chunked_total(const em_http_chunked *c) { return c->_total; }
 
+/* ---- body reader: any framing, one call ---------------------------------- */
+
+/* Reads a message body framed any way RFC 9112 §6.3 allows (the framing a
+ * head parser reported), consuming the input as it goes, so a server and a
+ * client read bodies with the same code. Zero-copy: pieces are slices of
+ * the caller's buffer. Valid zero-filled for a body of EM_HTTP_BODY_NONE;
+ * set up with em_http_body_reader_init(). */
+typedef struct em_http_body_reader {
+    em_http_chunked chunked; /* EM_HTTP_BODY_CHUNKED */
+    uint64_t left;           /* EM_HTTP_BODY_LENGTH: bytes still to come */
+    uint64_t total;          /* body bytes so far */
+    uint64_t max;            /* EM_HTTP_BODY_UNTIL_CLOSE: limit on total */
+    em_http_body mode;
+    bool done;
+} em_http_body_reader;
+
+/* Read a body of mode (content_length for EM_HTTP_BODY_LENGTH) with limits
+ * (NULL: defaults; borrowed): max_body for until-close bodies, the chunked
+ * limits for chunked ones (a Content-Length was checked by the parser). */
+EM_API void em_http_body_reader_init(em_http_body_reader *r, em_http_body mode,
+                                     uint64_t content_length, const em_http_limits *limits);
+/* Take body bytes from the front of buf[0, len). Returns the bytes consumed
+ * (> 0, or 0 once done) and sets *piece to the body bytes among them (a
+ * slice of buf, possibly empty: loop); EM_EAGAIN when nothing can be taken
+ * yet; or EM_EBADCHUNK, EM_EEXTTOOLONG, EM_EBODYTOOLARGE or a trailer
+ * error. When em_http_body_reader_done() turns true, the body ended exactly
+ * at the returned count and what follows belongs to the next message. */
+EM_API EM_NODISCARD ssize_t em_http_body_reader_read(em_http_body_reader *r, const char *buf,
+                                                     size_t len, em_slice *piece);
+/* True once the whole body has been read. */
+static inline bool em_http_body_reader_done(const em_http_body_reader *r) { return r->done; }
+/* The connection ended here. Returns 0 if the body is complete (an
+ * until-close body now is), or EM_EUNEXPECTEDEOF: a body cut short is an
+ * error, never a success. */
+EM_API int em_http_body_reader_eof(em_http_body_reader *r);
+
 /* The status a server answers a parse error with: 400, 413, 414, 431, 501
  * or 505; 500 for errors that are not about the request (EM_ENOMEM, ...);
  * 0 for err >= 0 and EM_EAGAIN. */

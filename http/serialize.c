@@ -1,0 +1,90 @@
+/* Serializing message heads: status lines, validated fields, framing
+ * fields and chunk size lines. Pure functions over em_buf, shared by the
+ * server and the client. */
+#include <stdio.h>
+#include <time.h>
+
+#include "http_internal.h"
+
+bool em__http_field_name_ok(em_slice name) {
+    if (!name.len)
+        return false;
+    for (size_t i = 0; i < name.len; i++)
+        if (!em__http_is((unsigned char)name.ptr[i], EM__HTTP_TCHAR))
+            return false;
+    return true;
+}
+
+bool em__http_field_value_ok(em_slice value) {
+    /* RFC 9110 §5.5: CR, LF and NUL would end or split the line: the
+     * header injection behind response splitting. */
+    for (size_t i = 0; i < value.len; i++) {
+        unsigned char c = (unsigned char)value.ptr[i];
+        if (c == '\r' || c == '\n' || c == 0)
+            return false;
+    }
+    return true;
+}
+
+#define PUT_LIT(b, s) em_buf_append((b), "" s, sizeof(s) - 1)
+
+int em__http_put_status_line(em_buf *b, int status) {
+    switch (status) {
+    case 200:
+        return PUT_LIT(b, "HTTP/1.1 200 OK\r\n");
+    case 204:
+        return PUT_LIT(b, "HTTP/1.1 204 No Content\r\n");
+    case 404:
+        return PUT_LIT(b, "HTTP/1.1 404 Not Found\r\n");
+    default: {
+        char line[96];
+        int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", status,
+                         em_http_status_reason(status));
+        return em_buf_append(b, line, (size_t)n);
+    }
+    }
+}
+
+int em__http_put_field(em_buf *b, em_slice name, em_slice value) {
+    if (!em__http_field_name_ok(name) || !em__http_field_value_ok(value))
+        return EM_EINVAL;
+    int rc = em_buf_append(b, name.ptr, name.len);
+    rc = rc ? rc : PUT_LIT(b, ": ");
+    rc = rc ? rc : em_buf_append(b, value.ptr, value.len);
+    return rc ? rc : PUT_LIT(b, "\r\n");
+}
+
+int em__http_put_content_length(em_buf *b, uint64_t n) {
+    char digits[20], *end = digits + sizeof digits, *d = end;
+    do {
+        *--d = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    int rc = PUT_LIT(b, "Content-Length: ");
+    rc = rc ? rc : em_buf_append(b, d, (size_t)(end - d));
+    return rc ? rc : PUT_LIT(b, "\r\n");
+}
+
+size_t em__http_chunk_size_line(char buf[20], size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    char tmp[16];
+    size_t k = 0;
+    do {
+        tmp[k++] = hex[n & 15];
+        n >>= 4;
+    } while (n);
+    size_t len = 0;
+    while (k)
+        buf[len++] = tmp[--k];
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    return len;
+}
+
+size_t em__http_date_line(char buf[40], long long t) {
+    time_t now = (time_t)t;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    /* RFC 9110 §5.6.7 IMF-fixdate. */
+    return strftime(buf, 40, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
