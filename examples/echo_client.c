@@ -1,6 +1,7 @@
-/* Talks to echo_server with ember's own blocking TCP stream and response
- * parser: a plain GET, two pipelined requests in one write, a chunked
- * upload, and a 404. Prints what came back; exits 1 on any surprise.
+/* Talks to echo_server with ember's own blocking TCP stream, response
+ * parser and body reader: a plain GET, two pipelined requests in one
+ * write, a chunked upload (echoed chunked), and a 404. Prints what came
+ * back; exits 1 on any surprise.
  *
  *   echo_client HOST:PORT */
 #include <stdio.h>
@@ -14,7 +15,7 @@ typedef struct reply {
     size_t body_len;
 } reply;
 
-/* Read one response with a Content-Length body from r. */
+/* Read one response from r, its body framed any way. */
 static int read_reply(em_reader *r, reply *out) {
     char head[4096];
     size_t used = 0;
@@ -38,12 +39,32 @@ static int read_reply(em_reader *r, reply *out) {
     if (n < 0)
         return (int)n;
     out->status = resp.status;
-    out->body_len = (size_t)resp.content_length;
-    if (out->body_len >= sizeof out->body)
-        return EM_ELIMIT;
-    int rc = out->body_len ? em_reader_read_exact(r, out->body, out->body_len) : 0;
+    out->body_len = 0;
+    /* The body reader takes exactly the body, so the next pipelined
+     * response stays in r: feed it a byte at a time (r buffers). */
+    em_http_body_reader br;
+    em_http_body_reader_init(&br, resp.body, resp.content_length, NULL);
+    char raw[64];
+    size_t have = 0;
+    while (!em_http_body_reader_done(&br)) {
+        if (em_reader_read(r, raw + have, 1) != 1)
+            return em_http_body_reader_eof(&br);
+        have++;
+        em_slice piece;
+        ssize_t took = em_http_body_reader_read(&br, raw, have, &piece);
+        if (took == EM_EAGAIN && have < sizeof raw)
+            continue;
+        if (took < 0)
+            return took == EM_EAGAIN ? EM_ELIMIT : (int)took;
+        if (out->body_len + piece.len >= sizeof out->body)
+            return EM_ELIMIT;
+        memcpy(out->body + out->body_len, piece.ptr, piece.len);
+        out->body_len += piece.len;
+        memmove(raw, raw + took, have - (size_t)took);
+        have -= (size_t)took;
+    }
     out->body[out->body_len] = 0;
-    return rc;
+    return 0;
 }
 
 static int expect(em_reader *r, const char *what, int status, const char *body) {

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exchange_internal.h"
 #include "http_internal.h"
-#include "server_internal.h"
 
 #define HANDOFF_BYTES (64 * 1024)       /* hand a buffer over at this size */
 #define PENDING_MAX   (4 * 1024 * 1024) /* past this the writer is too slow */
@@ -125,7 +125,7 @@ static int append_escaped(em_buf *b, em_slice s) {
         unsigned char c = (unsigned char)s.ptr[i];
         if (!needs_escape(c))
             continue;
-        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
         int rc = em_buf_append(b, s.ptr + start, i - start);
         rc = rc ? rc : em_buf_append(b, esc, sizeof esc);
         if (rc)
@@ -148,16 +148,14 @@ static const char *log_stamp(struct em__http_log *log) {
     return log->stamp;
 }
 
-void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx) {
-    em_http_server *srv = conn->srv;
+void em__http_log_request(em_http_conn *c, const struct em__http_exchange *ex) {
+    em_http_server *srv = c->owner;
     struct em__http_log *log = srv->_log;
+    const em_http_ctx *cx = &ex->cx;
     char peer[EM_SOCKADDR_STRLEN] = "-";
-    em_sockaddr sa;
-    if (em_sock_peer_addr(em_tcp_conn_fd(&conn->tcp), &sa) == 0) {
-        em_ip ip = em_sockaddr_ip(&sa);
-        if (em_ip_format(&ip, peer, sizeof peer) < 0)
-            peer[0] = '-', peer[1] = 0;
-    }
+    em_ip ip = em_sockaddr_ip(&c->peer);
+    if (em_ip_format(&ip, peer, sizeof peer) < 0)
+        peer[0] = '-', peer[1] = 0;
     /* host ident authuser [date] "request" status bytes. Room for the
      * whole line is reserved first, so a failure never leaves half a line. */
     const em_http_request *r = &cx->req;
@@ -171,8 +169,8 @@ void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx) {
                            r->method.ptr);
     rc = rc ? rc : append_escaped(b, r->target);
     rc = rc ? rc
-            : em_buf_printf(b, " HTTP/1.%d\" %d %llu\n", r->version_minor, cx->_status,
-                            (unsigned long long)cx->_sent);
+            : em_buf_printf(b, " HTTP/1.%d\" %d %llu\n", r->version_minor, ex->status,
+                            (unsigned long long)ex->sent);
     (void)rc; /* cannot fail: the room is reserved */
     if (em_buf_len(b) >= HANDOFF_BYTES)
         em__http_log_flush(srv);

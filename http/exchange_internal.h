@@ -1,30 +1,53 @@
-/* Shared between the server files of the http module; not installed. */
-#ifndef EMBER_HTTP_SERVER_INTERNAL_H
-#define EMBER_HTTP_SERVER_INTERNAL_H
+/* The server side of the http module above the connection core: the
+ * exchange (one request and its response, and the ownership rule), the
+ * request pipeline, responses and streams, and the server. Not installed.
+ *
+ * Files, from the bottom up (each calls only files listed before it):
+ *   exchange.c    the pool, enter/leave, ending, aborts, done
+ *   request.c     head slices moved, target split, refusals
+ *   access_log.c  the access log (called when an exchange is done)
+ *   respond.c     heads, em_http_respond*, bodies sent in pieces
+ *   stream.c      em_http_defer, em_http_stream_*
+ *   body_stream.c em_http_body_read/pause/resume
+ *   upgrade.c     em_http_upgrade and upgraded connections
+ *   pipeline.c    the connection's requests: parse, bodies, handler calls
+ *   server.c      listening, admission, shutdown; serve.c its workers
+ */
+#ifndef EMBER_HTTP_EXCHANGE_INTERNAL_H
+#define EMBER_HTTP_EXCHANGE_INTERNAL_H
 
-#include "ember/http.h"
+#include "conn_internal.h"
+#include "ember/http/upgrade.h"
 
-/* Where an exchange (one request and its response) stands. */
+/* Where an exchange stands. */
 enum {
     EX_HEAD = 0,     /* reading the head */
-    EX_BODY_LENGTH,  /* reading a Content-Length body */
-    EX_BODY_CHUNKED, /* decoding a chunked body */
+    EX_BODY_LENGTH,  /* reading a Content-Length body (it stays in the input) */
+    EX_BODY_CHUNKED, /* decoding a chunked body into ex->body */
     EX_READY,        /* complete: hand to the handler */
-    EX_HANDLER,      /* the handler owns it (deferred or streaming) */
-    EX_BODY_STREAM   /* the handler owns it and reads the body in pieces */
+    EX_HANDLER,      /* the handler holds it (deferred or streaming) */
+    EX_BODY_STREAM,  /* the handler holds it and reads the body in pieces */
+    EX_SENDING       /* answered; a large body is still going out in pieces */
 };
 
-/* The handler has been called and the exchange is its until answered. */
-#define EX_OWNED_BY_HANDLER(ex) ((ex)->stage >= EX_HANDLER)
+/* The handler holds cx (the ownership rule applies). */
+#define EX_HELD(ex) ((ex)->stage == EX_HANDLER || (ex)->stage == EX_BODY_STREAM)
 
-/* em_http_ctx._state bits. */
+/* em__http_exchange.state bits. */
 enum {
-    CX_ANSWERED = 0x1,  /* a response (or stream head) has been sent */
-    CX_DEFERRED = 0x2,  /* the handler returned without finishing */
-    CX_STREAMING = 0x4, /* a chunked stream is open */
-    CX_DONE = 0x8,      /* finished: the response is complete */
-    CX_ORPHAN = 0x10,   /* the connection died while the handler held cx */
-    CX_CLOSE = 0x20     /* the response says Connection: close */
+    CX_ANSWERED = 0x1,     /* a response (or stream head) has been sent */
+    CX_DEFERRED = 0x2,     /* the handler may return without finishing */
+    CX_STREAMING = 0x4,    /* a streamed body is open */
+    CX_DONE = 0x8,         /* the response is complete */
+    CX_GONE = 0x10,        /* the connection died while cx was held */
+    CX_CLOSE = 0x20,       /* the response says Connection: close */
+    CX_ENDED = 0x40,       /* over: freed once no frame holds it */
+    CX_CHUNKED = 0x80,     /* streamed body framing: chunked */
+    CX_TO_CLOSE = 0x100,   /* ... delimited by closing the connection */
+    CX_WANT_DRAIN = 0x200, /* a write said EM_HTTP_FULL: call on_unthrottled */
+    CX_BODY_PAUSED = 0x400,
+    CX_IN_ABORT = 0x800, /* on_abort (or the failing body callback) runs */
+    CX_ABORT_QUEUED = 0x1000
 };
 
 /* The state of one request, taken from a per-server pool when its first
@@ -32,121 +55,134 @@ enum {
  * keep-alive connection holds none of it. */
 struct em__http_exchange {
     struct em__http_exchange *next_free;
+    em_http_server *srv; /* NULL once detached from its connection */
     em_http_parser parser;
-    em_http_chunked chunked;
+    em_http_body_reader reader; /* the request body as it arrives */
     em_http_ctx cx;
-    em_buf body;             /* the de-chunked body */
-    em_buf head;             /* stream_bodies: a copy of the head, so the input can go */
+    em_buf body; /* the de-chunked body */
+    em_buf head; /* a copy of the head, when the input moves on under it */
+    em_buf hold; /* the input the request sits in, while the handler holds it */
+    em_buf hdrs; /* response header lines added by the handler */
+    const em_http_stream_cbs *cbs;
     em_http_body_cb body_cb; /* stream_bodies: where the pieces go */
-    uint64_t body_left;      /* stream_bodies, Content-Length: bytes to come */
-    em_buf hdrs;             /* response header lines added by the handler */
-    const char *base;        /* address of the connection's input when the head parsed */
-    size_t head_len;         /* bytes of the head */
-    size_t scan;             /* chunked: input bytes decoded so far (from the start) */
-    size_t msg_len;          /* bytes of the whole request once complete */
+    uint64_t stream_left;    /* streamed response with a length: bytes to come */
+    uint64_t sent;           /* response body bytes, for the access log */
+    const char *out_ptr;     /* EX_SENDING: the body bytes still to queue */
+    size_t out_len;
+    char *out_owned;    /* ... and the copy they live in, if ours */
+    uint64_t out_token; /* ... the token of the last piece queued */
+    em_task abort_task; /* delivers on_abort from the loop */
+    int abort_err;
+    const char *base; /* address of the input when the head parsed */
+    size_t head_len;  /* bytes of the head */
+    size_t msg_len;   /* bytes of the request still in the input */
+    size_t charged;   /* bytes counted in srv->_buffered */
     unsigned stage;
+    unsigned state;
+    unsigned depth; /* frames (user calls, callbacks) using it */
+    int status;
     size_t max_headers;
     em_http_header headers[]; /* max_headers entries */
 };
 
-/* Connection flags. */
-enum {
-    CONN_CLOSE_AFTER = 0x1, /* no more requests: half-close once flushed */
-    CONN_PEER_EOF = 0x2,    /* the client half-closed */
-    CONN_CLOSED = 0x4,      /* em_tcp_conn_close called */
-    CONN_PAUSED = 0x8,      /* reading stopped (deferred or throttled) */
-    CONN_IN_PROCESS = 0x10, /* process() is on the stack */
-    CONN_RESUME_QUEUED = 0x20,
-    CONN_SENT_100 = 0x40
-};
-
-/* Which timeout the connection's one timer stands for. */
-enum { TMO_NONE = 0, TMO_IDLE, TMO_HEADER, TMO_BODY, TMO_WRITE, TMO_LINGER };
-
-struct em__http_conn {
-    em_tcp_conn tcp;
-    em_timer timer;
-    em_http_server *srv;
-    struct em__http_conn *prev, *next; /* the server's list of connections */
-    struct em__http_exchange *ex;      /* the request in progress, if any */
-    em_task resume;                    /* process buffered requests later */
-    uint32_t nrequests;
-    uint16_t flags;
-    uint8_t tmo;
-};
+static inline struct em__http_exchange *em__http_ex(em_http_ctx *cx) {
+    return EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
+}
 
 /* Server flags. */
 enum { SRV_RUNNING = 0x1, SRV_SHUTTING_DOWN = 0x2 };
 
-/* ---- response.c ---- */
-/* Refresh srv->_date from the wall clock. */
-void em__http_date_update(em_http_server *srv);
-/* Append a complete response head for cx to srv->_out (status line, Server,
- * Date, Content-Type, Content-Length or chunked, Connection, the handler's
- * headers, CRLF). length < 0: chunked. Returns 0 or em_err. */
-int em__http_write_head(em_http_ctx *cx, int status, em_slice content_type, int64_t length);
-/* Queue a short error response that closes the connection (parse errors,
- * timeouts, admission control). */
-int em__http_write_error(struct em__http_conn *conn, int status);
+/* ---- exchange.c ---- */
+/* An exchange for c's next request, from the pool or new; NULL on ENOMEM. */
+struct em__http_exchange *em__http_exchange_get(em_http_conn *c);
+/* Free ex and everything it holds. */
+void em__http_exchange_free(struct em__http_exchange *ex);
+/* Free the server's pool. */
+void em__http_exchange_pool_free(em_http_server *srv);
+/* Count bytes of request body held for handlers. 0 or EM_ELIMIT (the
+ * server-wide budget, opts.max_buffered, would be passed). */
+int em__http_exchange_charge(struct em__http_exchange *ex, size_t n);
+/* A frame starts using ex (a user call, or a callback into the user). */
+static inline void em__http_enter(struct em__http_exchange *ex) {
+    ex->depth++;
+}
+/* The frame is over. Returns true if ex was freed (or pooled). */
+bool em__http_leave(struct em__http_exchange *ex);
+/* Enter for a user call: 0, or EM_ECLOSED if the client is gone (the
+ * ownership rule, case 2: ex ends; still call em__http_leave). */
+int em__http_call_enter(struct em__http_exchange *ex);
+/* Leave a user call with rc, turning it into EM_ECLOSED when the client
+ * went away during it (and ending ex). */
+int em__http_call_leave(struct em__http_exchange *ex, int rc);
+/* ex is over for everyone: freed now, or when its last frame leaves. */
+void em__http_exchange_end(struct em__http_exchange *ex);
+/* The connection of ex is closing: detach ex; if the handler held it,
+ * report the loss from the loop (on_abort or the body callback). */
+void em__http_exchange_lost(struct em__http_exchange *ex, int err);
+/* The response is complete: log, drop the request from the input, free
+ * ex (or pool it) and let the connection go on with the next request. */
+void em__http_exchange_done(struct em__http_exchange *ex);
+
+/* ---- request.c ---- */
+/* The head's bytes moved to base (the input grew, or the head was copied
+ * out): move its slices with them. */
+void em__http_request_rebase(struct em__http_exchange *ex, const char *base);
+/* Split cx's target into path and query (RFC 9112 §3.2). */
+void em__http_request_split_target(em_http_ctx *cx);
+/* The status for a well-framed request the server answers itself, before
+ * any handler, or 0. */
+int em__http_request_refusal(const em_http_server *srv, const em_http_ctx *cx);
+
+/* ---- access_log.c ---- */
+/* Start the writer thread for fd. Returns 0 or em_err. */
+int em__http_log_open(em_http_server *srv, int fd);
+/* Append the line for a finished request. */
+void em__http_log_request(em_http_conn *c, const struct em__http_exchange *ex);
+/* Hand what is buffered to the writer (once a second, and at close). */
+void em__http_log_flush(em_http_server *srv);
+/* Flush, stop and join the writer. */
+void em__http_log_close(em_http_server *srv);
+
+/* ---- respond.c ---- */
+/* Append the head of a response to cx to b: status line, Server, Date,
+ * Content-Type, then Content-Length (length >= 0), chunked (-1), or
+ * nothing (-2: delimited by close), Connection, the handler's headers,
+ * CRLF. Returns 0 or em_err (EM_EINVAL for a bad content type). */
+int em__http_put_head(struct em__http_exchange *ex, em_buf *b, int status, em_slice content_type,
+                      int64_t length);
+/* A short error response that closes the connection (parse errors,
+ * timeouts, admission control), into c's burst. */
+int em__http_write_error(em_http_conn *c, int status);
 /* The bytes of a standalone 503 for connections refused at accept. */
 em_slice em__http_overload_response(void);
+/* EX_SENDING: queue more of the body while the client keeps up; done once
+ * the last piece was sent. */
+void em__http_send_more(struct em__http_exchange *ex);
+/* Mark cx answered; send a deferred answer now; done unless a body is
+ * still going out. */
+int em__http_finish(struct em__http_exchange *ex, int rc);
 
-/* The buffer a response of cx is built in: the burst buffer for a handler
- * answering before it returns, the async one for a deferred answer. */
-static inline em_buf *em__http_out(em_http_ctx *cx) {
-    em_http_server *srv = cx->_conn->srv;
-    return (cx->_state & CX_DEFERRED) ? &srv->_aout : &srv->_out;
-}
-/* 0 if cx may be answered; EM_EALREADY; EM_ECLOSED (an orphan, now freed). */
-int em__http_answerable(em_http_ctx *cx);
-/* Mark cx answered; a deferred one is sent and finished now. */
-int em__http_finish(em_http_ctx *cx, int rc);
+/* ---- pipeline.c ---- */
+/* The connection core's layer above, for server connections. */
+extern const em__http_conn_up em__http_pipeline_up;
+/* The cap of a connection's input for srv's settings. */
+size_t em__http_read_max(const em_http_server *srv);
+/* Serve the accepted fd (taken: closed on failure), or, with reject,
+ * answer it 503 and close. */
+void em__http_pipeline_accept(em_http_server *srv, int fd, const em_sockaddr *peer, bool reject);
+/* Graceful shutdown of one connection: idle ones close now; one with a
+ * request in flight answers it with Connection: close, then closes. */
+void em__http_pipeline_shutdown(em_http_conn *c);
 
 /* ---- server.c ---- */
 /* Start srv listening on addr, or on the already bound listener l (taken
  * on success). */
 int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr *addr,
                           em_tcp_listener *l, const em_http_server_opts *opts);
-/* The last connection of a shutting-down server was freed. */
-void em__http_server_drained(em_http_server *srv);
 
-/* ---- access_log.c ---- */
-/* Start the writer thread for fd. Returns 0 or em_err. */
-int em__http_log_open(em_http_server *srv, int fd);
-/* Append the line for a finished request (conn still open). */
-void em__http_log_request(struct em__http_conn *conn, const em_http_ctx *cx);
-/* Hand what is buffered to the writer (once a second, and at close). */
-void em__http_log_flush(em_http_server *srv);
-/* Flush, stop and join the writer. */
-void em__http_log_close(em_http_server *srv);
-
-/* ---- server_request.c ---- */
-/* An exchange for conn's next request, from the pool or new; NULL on ENOMEM. */
-struct em__http_exchange *em__http_exchange_get(struct em__http_conn *conn);
-/* Give ex back to the pool (or free it). */
-void em__http_exchange_put(em_http_server *srv, struct em__http_exchange *ex);
-/* Advance the request at the front of conn's input: parse, read the body,
- * call the handler. Returns true to go on with the next request. */
-bool em__http_step(struct em__http_conn *conn);
-
-/* ---- server_conn.c ---- */
-/* Process conn's buffered requests from the loop (once, however often
- * asked before it runs), not from inside the caller's callback. */
-void em__http_conn_resume_later(struct em__http_conn *conn);
-/* Arm the connection's one timer as kind (TMO_*); TMO_NONE disarms. */
-void em__http_conn_set_timeout(struct em__http_conn *conn, uint8_t kind);
-/* Make srv->_out conn's burst buffer, flushing another connection's. */
-void em__http_claim_out(struct em__http_conn *conn);
-void em__http_conn_accept(em_http_server *srv, int fd);
-/* Send what srv->_out holds on conn. Returns 0 or em_err. */
-int em__http_conn_flush(struct em__http_conn *conn);
-/* The handler finished cx (answered in full or stream ended). */
-void em__http_exchange_done(em_http_ctx *cx);
-/* Close now; a deferred handler's cx is orphaned (on_abort). */
-void em__http_conn_close(struct em__http_conn *conn, int err);
-/* Close idle connections, mark the others to close after their response. */
-void em__http_conn_shutdown(struct em__http_conn *conn);
-/* Release an exchange whose connection is gone. */
-void em__http_exchange_free(struct em__http_exchange *ex);
+/* ---- upgrade.c ---- */
+/* Tell every upgraded connection the server is shutting down (now: the
+ * deadline passed). */
+void em__http_upgraded_shutdown(em_http_server *srv, bool now);
 
 #endif

@@ -1,6 +1,6 @@
 /* Glue between the router and the server's handlers, and request lookups. */
 #include "http_internal.h"
-#include "server_internal.h"
+#include "exchange_internal.h"
 
 void em_http_router_handler(em_http_ctx *cx, const em_http_handler *h) {
     const em_http_router *r = h->data;

@@ -191,4 +191,30 @@ static inline em__http_field_limits em__http_field_limits_of(const em_http_limit
     return f;
 }
 
+/* Hand o (malloc'd, o first in its block) to r: freed by
+ * em_http_router_free (router.c). */
+int em__http_router_own(em_http_router *r, struct em__http_router_owned *o);
+
+/* ---- serialization (serialize.c): message heads, shared by server and client */
+
+/* Whether name is a field-name token and value holds no CR, LF or NUL
+ * (RFC 9110 §5.5: the bytes that would split or end a field line). */
+bool em__http_field_name_ok(em_slice name);
+bool em__http_field_value_ok(em_slice value);
+/* "HTTP/1.1 200 OK\r\n" */
+int em__http_put_status_line(em_buf *b, int status);
+/* "name: value\r\n", both checked first (EM_EINVAL). */
+int em__http_put_field(em_buf *b, em_slice name, em_slice value);
+/* "Content-Length: n\r\n" */
+int em__http_put_content_length(em_buf *b, uint64_t n);
+/* The size line of a chunk of n bytes ("1a2b\r\n") into buf[20]; returns
+ * its length. */
+size_t em__http_chunk_size_line(char buf[20], size_t n);
+/* RFC 9110 §6.4.1: 1xx, 204 and 304 never carry a body or a length. */
+static inline bool em__http_status_has_body(int status) {
+    return status >= 200 && status != 204 && status != 304;
+}
+/* "Date: <IMF-fixdate>\r\n" for time t into buf[40]; returns its length. */
+size_t em__http_date_line(char buf[40], long long t);
+
 #endif

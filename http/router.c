@@ -9,7 +9,7 @@
  * stored per route, not per node, which is why two routes may name the same
  * position differently.
  */
-#include "ember/http.h"
+#include "http_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -245,7 +245,18 @@ void em_http_router_free(em_http_router *r) {
     free(r->_nodes);
     free(r->_slots);
     free(r->_bytes);
+    while (r->_owned) { /* targets em_http_route made */
+        struct em__http_router_owned *o = r->_owned;
+        r->_owned = o->next;
+        free(o);
+    }
     memset(r, 0, sizeof *r);
+}
+
+int em__http_router_own(em_http_router *r, struct em__http_router_owned *o) {
+    o->next = r->_owned;
+    r->_owned = o;
+    return 0;
 }
 
 int em_http_router_add(em_http_router *r, em_http_method method, em_slice pattern, void *target) {

@@ -4,10 +4,10 @@
  * shutdown on every worker. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
-#include "http_internal.h"
-#include "server_internal.h"
+#include "exchange_internal.h"
 
 typedef struct serve {
     em_http_server_opts opts;
@@ -18,6 +18,8 @@ typedef struct serve {
     em_loop main;
     em_signal sig;
     bool stopping;
+    atomic_bool stop_posted; /* em_http_serve_stop: post once */
+    em_task stop_task;
     em_sched sched;
 } serve;
 
@@ -39,8 +41,7 @@ static void on_stop_task(em_task *t) {
     em_http_server_shutdown(srv, on_worker_drained);
 }
 
-static void on_signal(em_signal *sig, int signum) {
-    serve *s = EM_CONTAINER_OF(sig, serve, sig);
+static void stop_all(serve *s) {
     if (s->stopping)
         return;
     s->stopping = true;
@@ -49,7 +50,24 @@ static void on_signal(em_signal *sig, int signum) {
         s->stop_tasks[i].data = &s->servers[i];
         (void)em_loop_post(em_sched_loop(&s->sched, i), &s->stop_tasks[i]);
     }
-    em_signal_stop(sig);
+    em_signal_stop(&s->sig);
+}
+
+static void on_signal(em_signal *sig, int signum) {
+    stop_all(EM_CONTAINER_OF(sig, serve, sig));
+}
+
+static void on_stop_posted(em_task *t) {
+    stop_all(t->data);
+}
+
+void em_http_serve_stop(em_http_server *srv) {
+    serve *s = srv ? srv->data : NULL;
+    if (!s || atomic_exchange(&s->stop_posted, true))
+        return;
+    s->stop_task.cb = on_stop_posted;
+    s->stop_task.data = s;
+    (void)em_loop_post(&s->main, &s->stop_task);
 }
 
 /* Bind every worker's listener now, so port 0 resolves once and all
@@ -70,7 +88,7 @@ static int bind_all(serve *s, const em_sockaddr *addr, em_sockaddr *bound) {
 
 int em_http_serve(const em_sockaddr *addr, const em_http_server_opts *opts,
                   void (*ready)(const em_sockaddr *bound, void *arg), void *arg) {
-    if (!addr || !opts || !opts->handler)
+    if (!addr || !opts || (!opts->handler && !opts->router))
         return EM_EINVAL;
     serve *s = calloc(1, sizeof *s);
     if (!s)

@@ -1,23 +1,33 @@
 /* The server on one loop: listening, admission control, the Date timer and
- * graceful shutdown. Connections live in server_conn.c. */
+ * graceful shutdown. Each connection's requests live in pipeline.c. */
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "http_internal.h"
-#include "server_internal.h"
+#include "exchange_internal.h"
+
+static void date_update(em_http_server *srv) {
+    srv->_date_len = em__http_date_line(srv->_date, (long long)time(NULL));
+}
 
 static void on_date(em_timer *t) {
-    em__http_date_update(t->data);
+    date_update(t->data);
     em__http_log_flush(t->data);
 }
 static void on_shutdown_deadline(em_timer *t);
 
-/* Refuse a connection politely: one 503 and close. Never blocks: if the
- * socket cannot take the bytes at once, the client just sees the close. */
-static void reject(em_http_server *srv, int fd) {
-    em_slice r = em__http_overload_response();
+/* Refuse a connection politely: one 503 and close. On a plain socket it
+ * is one send that never blocks (if the socket cannot take the bytes at
+ * once, the client just sees the close); a connection with a transport
+ * (TLS) gets it through the transport, or the client could not read it. */
+static void reject(em_http_server *srv, int fd, const em_sockaddr *peer) {
     srv->rejected++;
+    if (srv->_opts.on_conn_open) {
+        em__http_pipeline_accept(srv, fd, peer, true);
+        return;
+    }
+    em_slice r = em__http_overload_response();
     ssize_t n = send(fd, r.ptr, r.len, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)n;
     close(fd);
@@ -26,14 +36,14 @@ static void reject(em_http_server *srv, int fd) {
 static void on_accept(em_tcp_server *tsrv, int fd, const em_sockaddr *peer) {
     em_http_server *srv = tsrv->data;
     if ((srv->_flags & SRV_SHUTTING_DOWN) || srv->_nconns >= srv->_opts.max_connections) {
-        reject(srv, fd);
+        reject(srv, fd, peer);
         return;
     }
-    em__http_conn_accept(srv, fd);
+    em__http_pipeline_accept(srv, fd, peer, false);
 }
 
 static void on_overload(em_tcp_server *tsrv, int fd) {
-    reject(tsrv->data, fd);
+    reject(tsrv->data, fd, NULL);
 }
 
 static void fill_defaults(em_http_server_opts *o) {
@@ -64,14 +74,21 @@ static void fill_defaults(em_http_server_opts *o) {
         o->write_timeout_ms = 30000;
     if (!o->shutdown_timeout_ms)
         o->shutdown_timeout_ms = 10000;
+    if (!o->max_buffered)
+        o->max_buffered = 64u * 1024 * 1024;
+}
+
+static void finish_shutdown(em_http_server *srv);
+
+static void on_drained(em_http_server *srv) {
+    if (srv->_flags & SRV_RUNNING)
+        finish_shutdown(srv);
 }
 
 /* Start with either an address to listen on or a listener to adopt. */
 int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr *addr,
                           em_tcp_listener *l, const em_http_server_opts *opts) {
-    if (!loop || !srv || !opts || !opts->handler || !opts->handler->fn)
-        return EM_EINVAL;
-    if (opts->limits.max_body > SIZE_MAX / 2)
+    if (!loop || !srv || !opts || (!opts->router && (!opts->handler || !opts->handler->fn)))
         return EM_EINVAL;
     void *data = srv->data;
     memset(srv, 0, sizeof *srv);
@@ -79,8 +96,22 @@ int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr 
     srv->_loop = loop;
     srv->_opts = *opts;
     fill_defaults(&srv->_opts);
-    em_buf_init(&srv->_out, 0);
-    em_buf_init(&srv->_aout, 0);
+    if (!srv->_opts.handler) {
+        srv->_router_handler = em_http_router_as_handler(opts->router);
+        srv->_opts.handler = &srv->_router_handler;
+    }
+    srv->_on_drained = on_drained;
+    struct em__http_env *env = srv->_env = calloc(1, sizeof *srv->_env);
+    if (!env)
+        return EM_ENOMEM;
+    const em_http_server_opts *o = &srv->_opts;
+    env->up = &em__http_pipeline_up;
+    env->tmo_ms[TMO_IDLE] = o->idle_timeout_ms;
+    env->tmo_ms[TMO_HEADER] = o->header_timeout_ms;
+    env->tmo_ms[TMO_BODY] = o->body_timeout_ms;
+    env->tmo_ms[TMO_WRITE] = o->write_timeout_ms;
+    env->tmo_ms[TMO_LINGER] = o->write_timeout_ms;
+    em_buf_init(&env->burst.buf, 0);
 
     em_tcp_server_opts t = {0};
     t.listen = em_tcp_listen_opts_default();
@@ -89,13 +120,16 @@ int em__http_server_start(em_loop *loop, em_http_server *srv, const em_sockaddr 
     srv->tcp.data = srv;
     int rc = l ? em_tcp_server_adopt(loop, &srv->tcp, l, &t, on_accept)
                : em_tcp_server_start(loop, &srv->tcp, addr, &t, on_accept);
-    if (rc)
-        return rc;
-    if (opts->access_log_fd > 0 && (rc = em__http_log_open(srv, opts->access_log_fd)) != 0) {
-        em_tcp_server_close(&srv->tcp);
+    if (rc) {
+        free(srv->_env);
         return rc;
     }
-    em__http_date_update(srv);
+    if (opts->access_log_fd > 0 && (rc = em__http_log_open(srv, opts->access_log_fd)) != 0) {
+        em_tcp_server_close(&srv->tcp);
+        free(srv->_env);
+        return rc;
+    }
+    date_update(srv);
     em_timer_init(loop, &srv->_date_timer, on_date);
     srv->_date_timer.data = srv;
     em_timer_start(&srv->_date_timer, 1000, 1000);
@@ -123,28 +157,18 @@ int em_http_server_addr(const em_http_server *srv, em_sockaddr *out) {
 static void finish_shutdown(em_http_server *srv) {
     em_timer_stop(&srv->_date_timer);
     em_timer_stop(&srv->_shutdown_timer);
-    struct em__http_exchange *ex;
-    while ((ex = srv->_free_ex)) {
-        srv->_free_ex = ex->next_free;
-        em__http_exchange_free(ex);
-    }
-    srv->_nfree_ex = 0;
-    em_buf_free(&srv->_out);
-    em_buf_free(&srv->_aout);
+    em__http_exchange_pool_free(srv);
+    em_buf_free(&srv->_env->burst.buf);
+    free(srv->_env);
+    srv->_env = NULL;
     em__http_log_close(srv);
     srv->_flags &= ~SRV_RUNNING;
     if (srv->_on_closed)
         srv->_on_closed(srv);
 }
 
-void em__http_server_drained(em_http_server *srv) {
-    if (!(srv->_flags & SRV_RUNNING))
-        return;
-    finish_shutdown(srv);
-}
-
 static void on_drained_task(em_task *t) {
-    em__http_server_drained(t->data);
+    on_drained(t->data);
 }
 
 /* The deadline passed: whatever is still open is closed now. */
@@ -152,6 +176,7 @@ static void on_shutdown_deadline(em_timer *t) {
     em_http_server *srv = t->data;
     while (srv->_conns)
         em__http_conn_close(srv->_conns, EM_ECANCELED);
+    em__http_upgraded_shutdown(srv, true);
 }
 
 void em_http_server_shutdown(em_http_server *srv, void (*cb)(em_http_server *srv)) {
@@ -160,11 +185,12 @@ void em_http_server_shutdown(em_http_server *srv, void (*cb)(em_http_server *srv
         return;
     srv->_flags |= SRV_SHUTTING_DOWN;
     em_tcp_server_close(&srv->tcp);
-    struct em__http_conn *conn = srv->_conns, *next;
+    em_http_conn *conn = srv->_conns, *next;
     for (; conn; conn = next) {
         next = conn->next;
-        em__http_conn_shutdown(conn);
+        em__http_pipeline_shutdown(conn);
     }
+    em__http_upgraded_shutdown(srv, false);
     if (srv->_nalive == 0) {
         /* Nothing to wait for; still report from the loop, not from here. */
         srv->_task.cb = on_drained_task;

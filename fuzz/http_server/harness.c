@@ -1,7 +1,8 @@
 /* The HTTP server's connection state machine, end to end: the input is
  * split into pieces and fed through a socketpair to a real server on a real
- * loop (routes that answer at once, later, streamed, or by reading the body
- * in pieces), then the client half-closes or goes away and the server shuts
+ * loop (routes that answer at once, later, streamed with or without a
+ * length, by reading the body in pieces with pauses, or by leaving HTTP
+ * with a 101), then the client half-closes or goes away and the server shuts
  * down. Whatever the bytes, nothing may crash, leak or leave a handle on the
  * loop (em_loop_close must succeed). Byte 0 picks limits and modes. */
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../http/server_internal.h"
+#include "../../http/exchange_internal.h"
 #include "ember/http.h"
 #include "fuzz.h"
 
@@ -44,8 +45,10 @@ static void on_later(em_timer *t) {
     if (l->chunks > 0) {
         l->chunks--;
         int rc = em_http_stream_write(cx, EM_SLICE_LIT("chunk"), NULL);
-        if (rc == EM_ECLOSED)
-            return; /* on_abort freed l */
+        if (rc == EM_ECLOSED) { /* cx ended with this call: on_abort will not run */
+            free(l);
+            return;
+        }
         em_timer_start(t, 0, 0);
         return;
     }
@@ -73,15 +76,17 @@ static void h_slow(em_http_ctx *cx, const em_http_handler *h) {
     start_later(cx, h->data, -1);
 }
 static void h_stream(em_http_ctx *cx, const em_http_handler *h) {
-    if (em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), &cbs) != 0) {
-        if (!(cx->_state & CX_ANSWERED))
+    int rc =
+        em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), EM_HTTP_LENGTH_UNKNOWN, &cbs);
+    if (rc != 0) {
+        if (rc != EM_ECLOSED)
             em_http_respond_text(cx, 200, "no stream");
         return;
     }
     start_later(cx, h->data, 3);
 }
 static void on_piece(em_http_ctx *cx, em_slice piece, int status) {
-    if (status == EM_EOF)
+    if (status == EM_HTTP_LAST)
         em_http_respond_text(cx, 200, "uploaded");
 }
 static void h_upload(em_http_ctx *cx, const em_http_handler *h) {
@@ -92,6 +97,96 @@ static void h_upload(em_http_ctx *cx, const em_http_handler *h) {
     em_http_defer(cx, NULL);
     if (em_http_body_read(cx, on_piece) != 0)
         em_http_respond_text(cx, 500, "body");
+}
+
+/* A 101 into an echo protocol, closed by the peer or the shutdown. */
+typedef struct upg {
+    em_http_upgraded u;
+} upg;
+static void on_upg_closed(em_tcp_conn *t) {
+    free(EM_CONTAINER_OF(t, upg, u.tcp));
+}
+static void on_upg_read(em_tcp_conn *t, ssize_t n) {
+    upg *g = EM_CONTAINER_OF(t, upg, u.tcp);
+    if (n < 0) {
+        em_http_upgraded_close(&g->u, on_upg_closed);
+        return;
+    }
+    em_slice d = em_buf_slice(&t->in);
+    if (em_tcp_conn_write(t, &d, 1, EM_TCP_WRITE_COPY, NULL) != 0) {
+        em_http_upgraded_close(&g->u, on_upg_closed);
+        return;
+    }
+    em_buf_consume(&t->in, d.len);
+}
+static const em_tcp_conn_cbs upg_cbs = {.on_read = on_upg_read};
+static void on_upg_shutdown(em_http_upgraded *u, bool now) {
+    em_http_upgraded_close(u, on_upg_closed);
+}
+static void h_upgrade(em_http_ctx *cx, const em_http_handler *h) {
+    upg *g = calloc(1, sizeof *g);
+    if (!g) {
+        em_http_respond_text(cx, 503, "oom");
+        return;
+    }
+    g->u.on_shutdown = on_upg_shutdown;
+    int rc = em_http_upgrade(cx, 101, &g->u, &upg_cbs, on_upg_closed);
+    if (rc == EM_EINVAL)
+        em_http_respond_text(cx, 400, "no upgrade");
+    if (rc == EM_EINVAL || rc == EM_ECLOSED) {
+        free(g);
+        return;
+    }
+    if (rc || em_tcp_conn_read_start(&g->u.tcp) != 0)
+        em_http_upgraded_close(&g->u, on_upg_closed);
+}
+
+/* A body read with a pause after every piece, resumed from a timer. */
+typedef struct pauser {
+    em_timer t;
+    em_http_ctx *cx;
+} pauser;
+static void on_resume_timer(em_timer *t) {
+    pauser *p = EM_CONTAINER_OF(t, pauser, t);
+    em_http_body_resume(p->cx);
+}
+static void on_paused_piece(em_http_ctx *cx, em_slice piece, int status) {
+    pauser *p = cx->user;
+    if (status != 0) {
+        em_timer_stop(&p->t);
+        free(p);
+        if (status == EM_HTTP_LAST)
+            em_http_respond_text(cx, 200, "paused upload");
+        return;
+    }
+    em_http_body_pause(cx);
+    em_timer_start(&p->t, 0, 0);
+}
+static void h_paused(em_http_ctx *cx, const em_http_handler *h) {
+    pauser *p = calloc(1, sizeof *p);
+    if (!p || cx->req.body == EM_HTTP_BODY_NONE || cx->body.len) {
+        free(p);
+        em_http_respond_text(cx, 200, "nothing to pause");
+        return;
+    }
+    p->cx = cx;
+    cx->user = p;
+    em_timer_init(h->data, &p->t, on_resume_timer);
+    if (em_http_body_read(cx, on_paused_piece) != 0) {
+        free(p);
+        em_http_respond_text(cx, 500, "body");
+    }
+}
+
+/* A stream with a Content-Length, sometimes cut short. */
+static void h_length(em_http_ctx *cx, const em_http_handler *h) {
+    if (em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), 10, NULL) != 0)
+        return;
+    if (em_http_stream_write(cx, EM_SLICE_LIT("01234"), NULL) < 0)
+        return;
+    if (cx->req.version_minor == 1 && em_http_stream_write(cx, EM_SLICE_LIT("56789"), NULL) < 0)
+        return;
+    (void)em_http_stream_end(cx);
 }
 
 static void drain(int fd) {
@@ -120,12 +215,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     em_http_router_init(&r);
     em_http_handler hp = {h_plain, NULL, NULL}, he = {h_echo, NULL, NULL},
                     hs = {h_slow, NULL, &loop}, hst = {h_stream, NULL, &loop},
-                    hu = {h_upload, NULL, NULL};
+                    hu = {h_upload, NULL, NULL}, hup = {h_upgrade, NULL, NULL},
+                    hpz = {h_paused, NULL, &loop}, hl = {h_length, NULL, NULL};
     if (em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/plaintext"), &hp) ||
         em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/echo"), &he) ||
         em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/slow"), &hs) ||
         em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/stream"), &hst) ||
-        em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/up/*rest"), &hu))
+        em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/up/*rest"), &hu) ||
+        em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/ws"), &hup) ||
+        em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/pause"), &hpz) ||
+        em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/len"), &hl))
         abort();
     em_http_handler root = em_http_router_as_handler(&r);
     em_http_server_opts o = {.handler = &root, .shutdown_timeout_ms = 1};
@@ -145,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         abort();
-    em__http_conn_accept(&srv, sv[0]);
+    em__http_pipeline_accept(&srv, sv[0], NULL, false);
 
     /* Feed in pieces whose sizes come from the mode and the position. */
     size_t off = 0, step = 1 + (mode >> 3);

@@ -4,7 +4,10 @@
  *   ember/http/parse.h   request/response/chunked parsers, field lookups,
  *                        URL helpers (pure functions over your bytes)
  *   ember/http/router.h  method + path patterns to targets
- *   ember/http/server.h  handlers, responses, streaming, the server
+ *   ember/http/server.h  handlers, responses, streaming, connections, the
+ *                        server
+ *   ember/http/upgrade.h 101 upgrades and CONNECT tunnels: the connection
+ *                        moves out of HTTP
  */
 #ifndef EMBER_HTTP_H
 #define EMBER_HTTP_H
@@ -12,5 +15,6 @@
 #include "ember/http/parse.h"
 #include "ember/http/router.h"
 #include "ember/http/server.h"
+#include "ember/http/upgrade.h"
 
 #endif

@@ -11,12 +11,12 @@ typedef struct sink {
 static sink sk;
 
 static void on_piece(em_http_ctx *cx, em_slice piece, int status) {
-    if (status < 0 && status != EM_EOF) {
+    if (status < 0) {
         sk.aborted++; /* cx is released after this returns */
         sk.abort_err = status;
         return;
     }
-    bool last = status == EM_EOF;
+    bool last = status == EM_HTTP_LAST;
     sk.pieces++;
     sk.bytes += piece.len;
     for (size_t i = 0; i < piece.len; i++)

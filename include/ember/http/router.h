@@ -65,6 +65,11 @@ typedef struct em_http_route_match {
 
 struct em__http_router_node; /* private to http/router.c */
 struct em__http_router_slot;
+/* A target allocated for the router and freed with it; the header of a
+ * larger block (private to http). */
+struct em__http_router_owned {
+    struct em__http_router_owned *next;
+};
 
 /* A router. A complete type so it can be embedded; all fields are private.
  * A zero-filled struct is an empty router, as is one after
@@ -76,6 +81,7 @@ typedef struct em_http_router {
     uint32_t _nslots, _slots_cap;
     char *_bytes; /* literal segment text and capture names */
     size_t _nbytes, _bytes_cap;
+    struct em__http_router_owned *_owned; /* targets the router frees (em_http_route) */
 } em_http_router;
 
 /* ---- functions -------------------------------------------------------- */

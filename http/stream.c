@@ -1,0 +1,108 @@
+/* Deferred answers and streamed bodies: chunked (RFC 9112 §7.1), with a
+ * Content-Length, or delimited by closing the connection for HTTP/1.0
+ * clients (RFC 9112 §6.3). */
+#include "exchange_internal.h"
+
+void em_http_defer(em_http_ctx *cx, const em_http_stream_cbs *cbs) {
+    struct em__http_exchange *ex = em__http_ex(cx);
+    ex->state |= CX_DEFERRED;
+    ex->cbs = cbs;
+}
+
+em_loop *em_http_ctx_loop(const em_http_ctx *cx) {
+    return cx->server->_loop;
+}
+
+int em_http_stream_start(em_http_ctx *cx, int status, em_slice content_type, int64_t length,
+                         const em_http_stream_cbs *cbs) {
+    struct em__http_exchange *ex = em__http_ex(cx);
+    int rc = em__http_call_enter(ex);
+    if (!rc && (ex->state & CX_ANSWERED))
+        rc = EM_EALREADY;
+    if (!rc && (status < 200 || status > 999 || !em__http_status_has_body(status) ||
+                length < EM_HTTP_LENGTH_UNKNOWN || !em__http_field_value_ok(content_type)))
+        rc = EM_EINVAL;
+    if (!rc) {
+        ex->state |= CX_DEFERRED | CX_STREAMING | CX_ANSWERED;
+        ex->cbs = cbs;
+        ex->status = status;
+        int64_t framing = length;
+        if (length >= 0) {
+            ex->stream_left = (uint64_t)length;
+        } else if (cx->req.version_minor == 0) {
+            ex->state |= CX_TO_CLOSE; /* HTTP/1.0 has no chunked coding */
+            framing = -2;
+        } else {
+            ex->state |= CX_CHUNKED;
+        }
+        rc = em__http_put_head(ex, em__http_conn_burst(cx->conn), status, content_type, framing);
+        if (rc)
+            em__http_conn_close(cx->conn, rc);
+        else if (!(cx->conn->flags & CONN_IN_PROCESS))
+            rc = em__http_conn_flush(cx->conn);
+    }
+    return em__http_call_leave(ex, rc);
+}
+
+/* Queue data as the body's framing wants. */
+static int put_piece(struct em__http_exchange *ex, em_slice data, uint64_t *token) {
+    em_http_conn *c = ex->cx.conn;
+    if (ex->state & CX_CHUNKED) {
+        char size[20];
+        size_t n = em__http_chunk_size_line(size, data.len);
+        em_slice parts[3] = {em_slice_make(size, n), data, EM_SLICE_LIT("\r\n")};
+        return em__http_conn_write(c, parts, 3, EM_TCP_WRITE_COPY, token);
+    }
+    return em__http_conn_write(c, &data, 1, EM_TCP_WRITE_COPY, token);
+}
+
+int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token) {
+    struct em__http_exchange *ex = em__http_ex(cx);
+    int rc = em__http_call_enter(ex);
+    if (token)
+        *token = 0;
+    if (!rc && (!(ex->state & CX_STREAMING) || (ex->state & CX_DONE)))
+        rc = EM_EINVAL;
+    if (!rc && !(ex->state & (CX_CHUNKED | CX_TO_CLOSE)) && data.len > ex->stream_left)
+        rc = EM_EINVAL; /* past the announced Content-Length */
+    if (!rc && data.len && cx->req.method_id != EM_HTTP_HEAD) {
+        rc = put_piece(ex, data, token);
+        if (!rc) {
+            ex->sent += data.len;
+            if (!(ex->state & (CX_CHUNKED | CX_TO_CLOSE)))
+                ex->stream_left -= data.len;
+            /* One backpressure signal: the answer says stop, and
+             * on_unthrottled says go. Nothing is called from in here. */
+            if (cx->conn && em_tcp_conn_throttled(&cx->conn->tcp)) {
+                ex->state |= CX_WANT_DRAIN;
+                rc = EM_HTTP_FULL;
+            }
+        }
+    }
+    return em__http_call_leave(ex, rc);
+}
+
+int em_http_stream_end(em_http_ctx *cx) {
+    struct em__http_exchange *ex = em__http_ex(cx);
+    int rc = em__http_call_enter(ex);
+    if (!rc && (!(ex->state & CX_STREAMING) || (ex->state & CX_DONE)))
+        rc = EM_EINVAL;
+    if (!rc && !(ex->state & (CX_CHUNKED | CX_TO_CLOSE)) && ex->stream_left &&
+        cx->req.method_id != EM_HTTP_HEAD) {
+        /* Short of the announced length: the client cannot tell where the
+         * body ends, so the connection cannot carry another response. */
+        ex->state |= CX_DONE;
+        em__http_conn_close(cx->conn, EM_EINVAL);
+        em__http_call_leave(ex, 0);
+        return EM_EINVAL;
+    }
+    if (!rc && (ex->state & CX_CHUNKED) && cx->req.method_id != EM_HTTP_HEAD) {
+        em_slice last = EM_SLICE_LIT("0\r\n\r\n");
+        rc = em__http_conn_write(cx->conn, &last, 1, EM_TCP_WRITE_COPY, NULL);
+    }
+    if (!rc) {
+        ex->state |= CX_DONE;
+        em__http_exchange_done(ex);
+    }
+    return em__http_call_leave(ex, rc);
+}
