@@ -167,7 +167,6 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     em_io_init(dst->_loop, &dst->_io, src->_io.fd, on_io);
     dst->_io.data = dst;
     dst->_task.data = dst;
-    dst->_task._next = NULL;
     dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
     if (queued)
         em__tcp_defer(dst, 0);
