@@ -77,7 +77,7 @@ typedef struct em_tcp_conn em_tcp_conn;
 /* The one path for the read side and for every error. nread > 0: new bytes
  * were appended to c->in. EM_EOF: the peer half-closed (writing still
  * works). EM_ENOBUFS: c->in is full and reading paused (consume, then
- * em_tcp_conn_read_start). Any other negative em_err: the connection is
+ * em_tcp_conn_read_start); EM_ENOMEM: c->in could not grow, likewise. Any other negative em_err: the connection is
  * broken, whether a read or a write found it (EM_ECONNRESET, EM_EPIPE, ...);
  * it is reported once, the write queue is dropped, reading has stopped;
  * close c. Not called after em_tcp_conn_end(). */
@@ -246,7 +246,8 @@ EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c);
 /* Install transport t (NULL or &em_tcp_plain_transport: the plain socket)
  * with its state, before any byte crossed the socket (right after init,
  * accept or connect). The connection calls t->close when it closes.
- * Returns 0 or EM_ECLOSED (then state is still the caller's). */
+ * Returns 0, EM_EINVAL (an op other than close is missing) or EM_ECLOSED;
+ * on an error state is still the caller's. */
 EM_API int em_tcp_conn_set_transport(em_tcp_conn *c, const em_tcp_transport *t, void *state);
 /* The transport in use (never NULL) and its state. */
 EM_API const em_tcp_transport *em_tcp_conn_transport(const em_tcp_conn *c);
