@@ -6,6 +6,7 @@
 #include "ember/runtime.h"
 #include "ember/io.h"
 #include "ember/net.h"
+#include "ember/dns.h"
 #include "ember/tcp.h"
 #include "ember/udp.h"
 #include "ember/http.h"

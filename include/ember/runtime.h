@@ -99,6 +99,8 @@ extern "C" {
     X(EBADCHUNK, -5020, "malformed chunked encoding")                         \
     X(EEXTTOOLONG, -5021, "chunk extension too long")                         \
     X(EBADEOL, -5022, "line not ended by CRLF")                               \
+    X(ENOTFOUND, -5023, "name not found")                                     \
+    X(EDNSFAIL, -5024, "DNS server failure or refusal")                       \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

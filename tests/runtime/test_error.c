@@ -15,6 +15,9 @@ static void test_table_codes(void **state) {
     assert_string_equal(em_strerror(EM_EOF), "end of file");
     assert_string_equal(em_err_name(EM_EOF), "EM_EOF");
     assert_string_equal(em_err_name(EM_EHDRTOOLARGE), "EM_EHDRTOOLARGE");
+    assert_string_equal(em_err_name(EM_ENOTFOUND), "EM_ENOTFOUND");
+    assert_string_equal(em_strerror(EM_ENOTFOUND), "name not found");
+    assert_string_equal(em_err_name(EM_EDNSFAIL), "EM_EDNSFAIL");
     assert_int_equal(EM_ECONNRESET, -ECONNRESET);
     assert_true(EM_EOF <= -5000);
 }

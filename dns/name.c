@@ -1,0 +1,74 @@
+/* Host names checked before they reach a resolver, literals and the
+ * special-use localhost names (RFC 6761 §6.3). */
+#include <string.h>
+
+#include "dns_internal.h"
+
+/* LDH plus '_' (service labels); every other byte is refused, so NUL, CR,
+ * LF, '@', '/', '%', ':', spaces and non-ASCII (IDNs must come as
+ * A-labels) never reach a query or a log line. */
+static bool label_byte(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+int em_dns_name_check(const char *name, size_t len) {
+    if (!name || len == 0)
+        return EM_EINVAL;
+    if (len > 1 && name[len - 1] == '.')
+        len--; /* one trailing dot: the root */
+    if (len > EM_DNS_NAME_MAX)
+        return EM_EINVAL;
+    size_t label = 0;
+    bool digits_only = true; /* of the current label */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.') {
+            if (label == 0)
+                return EM_EINVAL; /* empty label: leading dot or ".." */
+            label = 0;
+            digits_only = true;
+            continue;
+        }
+        if (!label_byte(c) || ++label > EM_DNS_LABEL_MAX)
+            return EM_EINVAL;
+        digits_only = digits_only && c >= '0' && c <= '9';
+    }
+    /* RFC 3696 §2: a top-level label is never all-numeric; such a name is
+     * a malformed address ("1.2.3", "127.1") that inet_aton would take. */
+    if (label == 0 || digits_only)
+        return EM_EINVAL;
+    return 0;
+}
+
+static bool ends_with_ci(const char *s, size_t len, const char *suffix) {
+    size_t n = strlen(suffix);
+    return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+}
+
+int em__dns_name_classify(const char *host, size_t len, em_ip *ip) {
+    if (len > 2 && host[0] == '[' && host[len - 1] == ']')
+        return em_ip6_parse(ip, host + 1, len - 2) == 0 ? EM__DNS_LITERAL : EM_EINVAL;
+    if (em_ip_parse(ip, host, len) == 0)
+        return EM__DNS_LITERAL;
+    if (em_dns_name_check(host, len) != 0)
+        return EM_EINVAL;
+    if (host[len - 1] == '.')
+        len--;
+    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+        ends_with_ci(host, len, ".localhost"))
+        return EM__DNS_LOCALHOST;
+    return EM__DNS_HOSTNAME;
+}
+
+void em__dns_name_key(const char *host, size_t len, char *out) {
+    if (len > 1 && host[len - 1] == '.')
+        len--;
+    if (len > EM_DNS_NAME_MAX)
+        len = EM_DNS_NAME_MAX;
+    for (size_t i = 0; i < len; i++) {
+        char c = host[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[len] = '\0';
+}
