@@ -177,7 +177,7 @@ static void test_bad_names(void **state) {
     ctx_open(&c, NULL);
     ctx_start(&c);
     static const char *const bad[] = { "", "a..b", "a b", "a/b", "user@host", "x\r\ny",
-                                       "1.2.3", "[1.2.3.4]", "[::1", "-" "\x80.test" };
+                                       "1.2.3", "[1.2.3.4]", "[::1", "\x80.test" };
     probe p = { 0 };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(em_dns_lookup_start(&c.r, &p.l, bad[i], NULL, on_answer), EM_EINVAL);
