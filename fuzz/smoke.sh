@@ -20,7 +20,8 @@ for h in "$root"/fuzz/*/harness.c; do
   name=$(basename "$(dirname "$h")")
   bin=$out/$name
   AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 \
-      -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" -o "$bin"
+      -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" \
+      $(pkg-config --libs libcares) -lpthread -o "$bin"
   dict=()
   [ -f "$root/fuzz/$name/dict" ] && dict=(-x "$root/fuzz/$name/dict")
   rm -rf "$out/$name.findings"
