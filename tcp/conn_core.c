@@ -67,8 +67,11 @@ void em__tcp_wq_free(em_tcp_conn *c) {
 }
 
 void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb) {
-    if (!(c->_flags & EM__TCP_OPEN))
+    if (!(c->_flags & EM__TCP_OPEN)) {
+        if (c->_happy)
+            c->_happy->close(c, cb);
         return;
+    }
     if (c->_tp && c->_tp->close)
         c->_tp->close(c);
     c->_tp = NULL;

@@ -8,6 +8,8 @@
  *   write_queue.c  writes, the queue, shutdown and end
  *   conn.c         init, event dispatch, deferred work, move
  *   connect.c, server.c  on top
+ *   connect_host.c on connect.c (conn_core.c reaches it only through the
+ *                  em__tcp_happy hook below)
  */
 #ifndef EMBER_TCP_INTERNAL_H
 #define EMBER_TCP_INTERNAL_H
@@ -45,6 +47,13 @@ enum {
     EM__TCP_WR_WANTS_R = 0x4000, /* the transport's write waits for readable */
     EM__TCP_ENDING = 0x8000,     /* em_tcp_conn_end: close once shut down */
     EM__TCP_FAILED = 0x10000     /* an error went to on_read: never another */
+};
+
+/* A connect by name in flight (or failed) on c's behalf: c has no socket,
+ * and closing c hands the close to this hook (connect_host.c), which
+ * cancels the race and runs cb from the loop. */
+struct em__tcp_happy {
+    void (*close)(em_tcp_conn *c, em_tcp_close_cb cb);
 };
 
 /* ---- conn_core.c -------------------------------------------------------- */

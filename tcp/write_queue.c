@@ -331,7 +331,11 @@ EM_API int em_tcp_conn_shutdown(em_tcp_conn *c) {
 }
 
 EM_API void em_tcp_conn_end(em_tcp_conn *c, em_tcp_close_cb cb) {
-    if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & EM__TCP_ENDING))
+    if (!(c->_flags & EM__TCP_OPEN)) {
+        em__tcp_close(c, cb); /* a connect by name in flight: cancel it */
+        return;
+    }
+    if (c->_flags & EM__TCP_ENDING)
         return;
     c->_on_close = cb;
     c->_flags = (c->_flags & ~(unsigned)EM__TCP_READING) | EM__TCP_ENDING;

@@ -8,7 +8,7 @@
 #ifndef EMBER_TCP_H
 #define EMBER_TCP_H
 
-#include "ember/net.h"
+#include "ember/dns.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -153,6 +153,7 @@ EM_API extern const em_tcp_transport em_tcp_plain_transport;
 enum { EM_TCP_WANT_READ = 1, EM_TCP_WANT_WRITE = 2 };
 
 struct em__wq_entry;
+struct em__tcp_happy;
 
 /* An async TCP connection. Embed it; callbacks find the outer struct with
  * EM_CONTAINER_OF. Memory may be freed only in or after the close callback
@@ -180,6 +181,7 @@ struct em_tcp_conn {
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;
     unsigned _flags;
+    struct em__tcp_happy *_happy; /* em_tcp_conn_connect_host in flight or failed */
 };
 
 /* Adopt a connected fd (from an em_tcp_server or a connect). Sets it
@@ -257,6 +259,57 @@ EM_API void *em_tcp_conn_transport_state(const em_tcp_conn *c);
  * socket is writable. EM_TCP_WANT_READ (from writev, flush, shutdown):
  * write again once it is readable, whether or not the user is reading. */
 EM_API void em_tcp_conn_transport_want(em_tcp_conn *c, unsigned want);
+
+/* ---- connect by name: Happy Eyeballs v2 (RFC 8305) ------------------------ */
+
+/* RFC 8305 §8's recommended delays. */
+#define EM_TCP_ATTEMPT_DELAY_MS 250   /* between connection attempts */
+#define EM_TCP_RESOLUTION_DELAY_MS 50 /* A answered first: wait this long for AAAA */
+
+typedef struct em_tcp_connect_opts {
+    /* c's callbacks once connected (the async face; required there, must
+     * outlive c) and its options (may be NULL). */
+    const em_tcp_conn_cbs *cbs;
+    const em_tcp_conn_opts *conn_opts;
+    em_dns_family family;         /* ANY (both, IPv6 first), V4 or V6 only */
+    /* Connection Attempt Delay: 0 for 250 ms, else 100..2000 ms (§5). */
+    unsigned attempt_delay_ms;
+    /* Resolution Delay: 0 for 50 ms, else at most 2000 ms (§3). */
+    unsigned resolution_delay_ms;
+    /* The whole connect, lookup included; past it: EM_ETIMEDOUT. 0: 30 s. */
+    unsigned timeout_ms;
+    /* The blocking face's private resolver (NULL: resolv.conf and
+     * /etc/hosts); the async face ignores it. */
+    const em_dns_resolver_opts *resolver;
+} em_tcp_connect_opts;
+
+/* Connect c to host:port, a name or an IP literal, racing its addresses
+ * (RFC 8305): AAAA and A are asked in parallel on resolver r (which must
+ * belong to loop); when A answers first, attempts wait the resolution
+ * delay for AAAA. Addresses are tried alternating families, IPv6 first; a
+ * new attempt starts every attempt delay, or at once when one fails, and
+ * earlier attempts keep running. The first to connect becomes c (with
+ * opts->cbs and opts->conn_opts, c->data kept) and every other attempt is
+ * closed. cb(c, 0) once connected (then start reading); cb(c, err) when
+ * every address failed (the last attempt's error, or the lookup's when
+ * there was no attempt: EM_ENOTFOUND, EM_EDNSFAIL, ...) or on the overall
+ * timeout (EM_ETIMEDOUT); after an error, close c. Until cb, c has no
+ * socket: the only call it takes is em_tcp_conn_close (or _end), which
+ * cancels the lookup and every attempt; cb never runs after it and the
+ * close callback runs as usual. cb never runs inside this call. Returns 0,
+ * EM_EINVAL (a bad argument, option, port 0 or host name), EM_ENOMEM or
+ * EM_ECLOSED (r closing); then nothing was started and c needs no close.
+ * host is copied. Loop thread; fine from any callback. */
+EM_API EM_NODISCARD int em_tcp_conn_connect_host(em_loop *loop, em_tcp_conn *c,
+                                                 em_dns_resolver *r, const char *host,
+                                                 uint16_t port, const em_tcp_connect_opts *opts,
+                                                 em_tcp_connect_cb cb);
+/* The blocking face: the same race on a private loop with a private
+ * resolver (opts->resolver), ending in a blocking stream like
+ * em_tcp_connect's. opts may be NULL (defaults; cbs and conn_opts are not
+ * used). Returns 0 or the errors above; on error s->fd is -1. Any thread. */
+EM_API EM_NODISCARD int em_tcp_connect_host(em_tcp_stream *s, const char *host, uint16_t port,
+                                            const em_tcp_connect_opts *opts);
 
 /* ---- async server ----------------------------------------------------------- */
 

@@ -354,6 +354,27 @@ static void test_large_prebuilt(void **state) {
     free(bytes);
 }
 
+/* ---- a request cut short by the client's end ------------------------------- */
+
+static void test_eof_mid_request_closes_at_once(void **state) {
+    test_server ts;
+    static const em_http_handler hh = { h_echo, NULL, NULL };
+    em_http_server_opts o = { .handler = &hh, .header_timeout_ms = 60000 };
+    ts_start(&ts, &o);
+    int fd = ts_connect(&ts);
+    /* One whole request and half of the next, then the client's FIN. */
+    TS_SEND(fd, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+                "GET / HTTP/1.1\r\nHo");
+    shutdown(fd, SHUT_WR);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 2000); /* not the 60 s timeout */
+    assert_int_equal(ts_count_responses(&in, EM_HTTP_GET), 1);
+    assert_non_null(strstr(in.buf, "\r\n\r\nhi"));
+    close(fd);
+    ts_stop(&ts);
+}
+
 /* ---- em_http_serve_stop -------------------------------------------------------- */
 
 static void h_quit(em_http_ctx *cx, const em_http_handler *h) {
@@ -403,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_stream_with_length),
         cmocka_unit_test(test_buffered_budget_503),
         cmocka_unit_test(test_large_prebuilt),
+        cmocka_unit_test(test_eof_mid_request_closes_at_once),
         cmocka_unit_test(test_serve_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
