@@ -511,7 +511,9 @@ void em__http_pipeline_accept(em_http_server *srv, int fd, const em_sockaddr *pe
     srv->_conns = c;
     srv->_nconns++;
     srv->_nalive++;
-    int rc = srv->_opts.on_conn_open ? srv->_opts.on_conn_open(c, srv->_opts.app) : 0;
+    int rc = srv->_opts.tls ? em_tls_attach(em_http_conn_tcp(c), srv->_opts.tls, NULL) : 0;
+    if (!rc && srv->_opts.on_conn_open)
+        rc = srv->_opts.on_conn_open(c, srv->_opts.app);
     if (rc) {
         em__http_conn_close(c, rc);
         return;

@@ -23,7 +23,7 @@ static void on_shutdown_deadline(em_timer *t);
  * (TLS) gets it through the transport, or the client could not read it. */
 static void reject(em_http_server *srv, int fd, const em_sockaddr *peer) {
     srv->rejected++;
-    if (srv->_opts.on_conn_open) {
+    if (srv->_opts.on_conn_open || srv->_opts.tls) {
         em__http_pipeline_accept(srv, fd, peer, true);
         return;
     }

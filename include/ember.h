@@ -9,6 +9,7 @@
 #include "ember/dns.h"
 #include "ember/tcp.h"
 #include "ember/udp.h"
+#include "ember/tls.h"
 #include "ember/http.h"
 
 #endif

@@ -101,6 +101,8 @@ extern "C" {
     X(EBADEOL, -5022, "line not ended by CRLF")                               \
     X(ENOTFOUND, -5023, "name not found")                                     \
     X(EDNSFAIL, -5024, "DNS server failure or refusal")                       \
+    X(ETLSHANDSHAKE, -5025, "TLS handshake failed")                           \
+    X(ECERTVERIFY, -5026, "peer certificate verification failed")            \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

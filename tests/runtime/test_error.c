@@ -18,6 +18,8 @@ static void test_table_codes(void **state) {
     assert_string_equal(em_err_name(EM_ENOTFOUND), "EM_ENOTFOUND");
     assert_string_equal(em_strerror(EM_ENOTFOUND), "name not found");
     assert_string_equal(em_err_name(EM_EDNSFAIL), "EM_EDNSFAIL");
+    assert_string_equal(em_err_name(EM_ETLSHANDSHAKE), "EM_ETLSHANDSHAKE");
+    assert_string_equal(em_err_name(EM_ECERTVERIFY), "EM_ECERTVERIFY");
     assert_int_equal(EM_ECONNRESET, -ECONNRESET);
     assert_true(EM_EOF <= -5000);
 }

@@ -46,6 +46,7 @@
 #define EMBER_HTTP_SERVER_H
 
 #include "ember/http/router.h"
+#include "ember/tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -143,6 +144,10 @@ typedef struct em_http_server_opts {
      * read yet). Return 0 to serve it, or an em_err to close it at once.
      * Attach a transport here (em_http_conn_tcp). May be NULL. */
     int (*on_conn_open)(em_http_conn *c, void *app);
+    /* HTTPS: a server context (em_tls_ctx_new with EM_TLS_SERVER, alpn
+     * "http/1.1") attached to every accepted connection before on_conn_open;
+     * it must outlive the server. NULL: plain HTTP. */
+    const em_tls_ctx *tls;
     /* The connection closed (after its last request ended): free what
      * em_http_conn_data holds. May be NULL. */
     void (*on_conn_close)(em_http_conn *c, void *app);

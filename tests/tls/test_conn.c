@@ -1,0 +1,394 @@
+/* TLS on em_tcp_conn over the loop: echo in many splits, verification
+ * failures, mTLS, SNI, ALPN, resumption, close_notify, garbage, the
+ * handshake timeout and large transfers with backpressure. */
+#include <sys/socket.h>
+
+#include "tls_test_util.h"
+
+static tc_pem ca, leaf, self, expired, client, sni_a, other_ca;
+
+static int group_setup(void **state) {
+    tc_ca(&ca, "ember test CA");
+    tc_ca(&other_ca, "someone else's CA");
+    tc_leaf(&leaf, &ca, "localhost", "DNS:localhost,IP:127.0.0.1", -60, 86400);
+    tc_leaf(&self, NULL, "localhost", "DNS:localhost", -60, 86400);
+    tc_leaf(&expired, &ca, "localhost", "DNS:localhost", -7200, -3600);
+    tc_leaf(&client, &ca, "test client", NULL, -60, 86400);
+    tc_leaf(&sni_a, &ca, "a.test", "DNS:a.test,DNS:*.b.test", -60, 86400);
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    tc_pem *all[] = {&ca, &other_ca, &leaf, &self, &expired, &client, &sni_a};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        tc_free(all[i]);
+    return 0;
+}
+
+static em_tls_ctx *server_ctx(const tc_pem *cert, em_tls_ctx_opts *o) {
+    em_tls_ctx_opts d = {0};
+    if (!o)
+        o = &d;
+    o->cert = tc_cert(cert);
+    em_tls_ctx *ctx;
+    assert_int_equal(em_tls_ctx_new(&ctx, EM_TLS_SERVER, o), 0);
+    return ctx;
+}
+
+static em_tls_ctx *client_ctx(em_tls_ctx_opts *o) {
+    em_tls_ctx_opts d = {0};
+    if (!o)
+        o = &d;
+    if (!o->ca_pem.len)
+        o->ca_pem = tc_slice(ca.cert);
+    em_tls_ctx *ctx;
+    assert_int_equal(em_tls_ctx_new(&ctx, EM_TLS_CLIENT, o), 0);
+    return ctx;
+}
+
+/* One client against one server side on a fresh loop. */
+typedef struct run {
+    em_loop loop;
+    em_tcp_listener l;
+    em_sockaddr addr;
+    side srv, cli;
+} run;
+
+static void run_start(run *r, const em_tls_ctx *sctx, const em_tls_ctx *cctx, const char *name,
+                      const em_tcp_conn_opts *opts, bool server_echo) {
+    assert_int_equal(em_loop_init(&r->loop), 0);
+    em_sockaddr a = em_sockaddr_loopback4(0);
+    assert_int_equal(em_tcp_listen(&r->l, &a, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&r->l, &r->addr), 0);
+    side_init(&r->srv, server_echo);
+    side_init(&r->cli, false);
+    assert_int_equal(
+        em_tls_connect(&r->loop, &r->cli.c, &r->addr, &side_cbs, opts, cctx, name, side_on_connect),
+        0);
+    side_accept(&r->loop, &r->srv, &r->l, sctx, opts);
+    EM_TEST_RUN_UNTIL(&r->loop, r->cli.connected, 5000);
+}
+
+static void run_finish(run *r) {
+    if (!r->cli.closed)
+        em_tcp_conn_close(&r->cli.c, side_close_cb);
+    EM_TEST_RUN_UNTIL(&r->loop, r->cli.closed, 5000);
+    /* The server side sees the end (or an error) and closes itself. */
+    EM_TEST_RUN_UNTIL(&r->loop, r->srv.closed, 5000);
+    em_tcp_listener_close(&r->l);
+    side_done(&r->srv);
+    side_done(&r->cli);
+    assert_int_equal(em_loop_close(&r->loop), 0);
+}
+
+static char pat(size_t i) {
+    return (char)((i * 131u + (i >> 9)) & 0xff);
+}
+
+static void echo_with(const em_tcp_conn_opts *opts, size_t total) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    run r;
+    run_start(&r, s, c, "localhost", opts, true);
+    assert_int_equal(r.cli.status, 0);
+    static const size_t sizes[] = {1, 2, 3, 7, 100, 1000, 16383, 16384, 16385, 40000, 5};
+    char *buf = malloc(total);
+    for (size_t i = 0; i < total; i++)
+        buf[i] = pat(i);
+    size_t at = 0;
+    for (unsigned k = 0; at < total; k++) {
+        size_t n = sizes[k % (sizeof sizes / sizeof *sizes)];
+        if (n > total - at)
+            n = total - at;
+        /* Two slices per write: the transport gathers small pieces. */
+        em_slice sl[2] = {{buf + at, n / 2}, {buf + at + n / 2, n - n / 2}};
+        assert_int_equal(em_tcp_conn_write(&r.cli.c, sl, 2, 0, NULL), 0);
+        at += n;
+    }
+    EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) >= total || r.cli.err, 20000);
+    assert_int_equal(r.cli.err, 0);
+    assert_int_equal(em_buf_len(&r.cli.got), total);
+    assert_memory_equal(em_buf_data(&r.cli.got), buf, total);
+    /* close_notify both ways: the client ends, the echo side answers. */
+    assert_int_equal(em_tcp_conn_shutdown(&r.cli.c), 0);
+    EM_TEST_RUN_UNTIL(&r.loop, r.srv.eof && r.cli.eof, 5000);
+    assert_int_equal(r.srv.err, 0);
+    em_tls_info info;
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+    assert_true(info.handshake_done);
+    assert_true(info.peer_verified);
+    assert_int_equal(info.version, EM_TLS_V1_3);
+    assert_string_equal(info.sni, "localhost");
+    assert_non_null(strstr(info.peer_subject, "CN=localhost"));
+    run_finish(&r);
+    free(buf);
+    em_tls_ctx_free(s);
+    em_tls_ctx_free(c);
+}
+
+static void test_echo(void **state) {
+    echo_with(NULL, 300000);
+}
+
+/* Tiny reads: plaintext leaves SSL in 1000-byte pieces, c->in holds 4 KiB. */
+static void test_echo_small_reads(void **state) {
+    em_tcp_conn_opts o = {.read_max = 4096, .read_chunk = 1000};
+    echo_with(&o, 100000);
+}
+
+static int handshake_status(const tc_pem *cert, const char *name, char *reason, size_t len) {
+    em_tls_ctx *s = server_ctx(cert, NULL), *c = client_ctx(NULL);
+    run r;
+    run_start(&r, s, c, name, NULL, true);
+    int st = r.cli.status;
+    snprintf(reason, len, "%s", r.cli.reason);
+    run_finish(&r);
+    em_tls_ctx_free(s);
+    em_tls_ctx_free(c);
+    return st;
+}
+
+static void test_verify_failures(void **state) {
+    char why[256];
+    assert_int_equal(handshake_status(&self, "localhost", why, sizeof why), EM_ECERTVERIFY);
+    assert_non_null(strstr(why, "self-signed"));
+    assert_int_equal(handshake_status(&leaf, "other.test", why, sizeof why), EM_ECERTVERIFY);
+    assert_non_null(strstr(why, "mismatch"));
+    assert_int_equal(handshake_status(&expired, "localhost", why, sizeof why), EM_ECERTVERIFY);
+    assert_non_null(strstr(why, "expired"));
+    /* IP literals are checked as IPs: the SAN has 127.0.0.1, not ::1. */
+    assert_int_equal(handshake_status(&leaf, "127.0.0.1", why, sizeof why), 0);
+    assert_int_equal(handshake_status(&leaf, "::1", why, sizeof why), EM_ECERTVERIFY);
+}
+
+static void test_insecure_and_other_ca(void **state) {
+    em_tls_ctx_opts o = {.ca_pem = tc_slice(other_ca.cert)};
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(&o);
+    run r;
+    run_start(&r, s, c, "localhost", NULL, true);
+    assert_int_equal(r.cli.status, EM_ECERTVERIFY);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_opts in = {.insecure = true};
+    c = client_ctx(&in);
+    run_start(&r, s, c, "wrong.name", NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    em_tls_info info;
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+    assert_false(info.peer_verified);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+static void test_client_cert(void **state) {
+    em_tls_ctx_opts so = {.ca_pem = tc_slice(ca.cert), .client_auth = EM_TLS_CLIENT_AUTH_REQUIRED};
+    em_tls_ctx *s = server_ctx(&leaf, &so);
+    /* Without a certificate: the server refuses (TLS 1.3: after the
+     * client's side of the handshake, so the client may learn it reading). */
+    em_tls_ctx *c = client_ctx(NULL);
+    run r;
+    run_start(&r, s, c, "localhost", NULL, true);
+    EM_TEST_RUN_UNTIL(&r.loop, r.srv.closed, 5000);
+    assert_true(r.srv.err == EM_ETLSHANDSHAKE || r.srv.err == EM_ECERTVERIFY);
+    assert_true(r.srv.reason[0] != '\0');
+    if (r.cli.status == 0)
+        EM_TEST_RUN_UNTIL(&r.loop, r.cli.closed || r.cli.eof, 5000);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    /* With one. */
+    em_tls_ctx_opts co = {.cert = tc_cert(&client)};
+    c = client_ctx(&co);
+    run_start(&r, s, c, "localhost", NULL, false);
+    assert_int_equal(r.cli.status, 0);
+    em_slice hi = EM_SLICE_LIT("hi");
+    assert_int_equal(em_tcp_conn_write(&r.cli.c, &hi, 1, 0, NULL), 0);
+    EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.srv.got) == 2, 5000);
+    em_tls_info info;
+    assert_int_equal(em_tls_conn_info(&r.srv.c, &info), 0);
+    assert_true(info.peer_verified);
+    assert_non_null(strstr(info.peer_subject, "CN=test client"));
+    em_tcp_conn_close(&r.srv.c, side_close_cb);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+static void check_sni(const em_tls_ctx *s, const char *name, const char *want_cn) {
+    em_tls_ctx_opts o = {.insecure = true};
+    em_tls_ctx *c = client_ctx(&o);
+    run r;
+    run_start(&r, s, c, name, NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    em_tls_info info;
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+    assert_non_null(strstr(info.peer_subject, want_cn));
+    run_finish(&r);
+    em_tls_ctx_free(c);
+}
+
+static void test_sni_and_alpn(void **state) {
+    em_tls_cert extra = tc_cert(&sni_a);
+    em_tls_ctx_opts so = {.sni_certs = &extra, .sni_count = 1, .alpn = "http/1.1"};
+    em_tls_ctx *s = server_ctx(&leaf, &so);
+    check_sni(s, "a.test", "CN=a.test");
+    check_sni(s, "x.b.test", "CN=a.test");
+    check_sni(s, "x.y.b.test", "CN=localhost"); /* a wildcard is one label */
+    check_sni(s, "localhost", "CN=localhost");
+    /* ALPN: the server's pick among what the client offers. */
+    em_tls_ctx_opts co = {.alpn = "h2,http/1.1"};
+    em_tls_ctx *c = client_ctx(&co);
+    run r;
+    run_start(&r, s, c, "localhost", NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    em_tls_info ci, si;
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &ci), 0);
+    assert_string_equal(ci.alpn, "http/1.1");
+    EM_TEST_RUN_UNTIL(&r.loop, em_tls_conn_info(&r.srv.c, &si) == 0 && si.handshake_done, 5000);
+    assert_string_equal(si.alpn, "http/1.1");
+    assert_string_equal(si.sni, "localhost");
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+static void test_resumption(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    for (int i = 0; i < 3; i++) {
+        run r;
+        run_start(&r, s, c, "localhost", NULL, true);
+        assert_int_equal(r.cli.status, 0);
+        /* TLS 1.3 tickets come after the handshake: read an echo first. */
+        em_slice hi = EM_SLICE_LIT("ping");
+        assert_int_equal(em_tcp_conn_write(&r.cli.c, &hi, 1, 0, NULL), 0);
+        EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) == 4, 5000);
+        em_tls_info info;
+        assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+        assert_int_equal(info.resumed, i > 0);
+        run_finish(&r);
+    }
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+/* A plain-text peer and a silent one against a TLS server side. */
+static void raw_peer(const char *send_text, size_t len, unsigned timeout_ms, int want_err) {
+    em_tls_ctx_opts so = {.handshake_timeout_ms = timeout_ms};
+    em_tls_ctx *s = server_ctx(&leaf, &so);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_tcp_listener l;
+    em_sockaddr a = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_listen(&l, &a, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&l, &addr), 0);
+    em_tcp_stream peer;
+    assert_int_equal(em_tcp_connect(&peer, &addr, 5000), 0);
+    side srv;
+    side_init(&srv, true);
+    side_accept(&loop, &srv, &l, s, NULL);
+    if (send_text)
+        assert_int_equal(em_tcp_stream_write(&peer, send_text, len), 0);
+    EM_TEST_RUN_UNTIL(&loop, srv.closed, 5000);
+    assert_int_equal(srv.err, want_err);
+    assert_true(srv.reason[0] != '\0');
+    em_tcp_stream_close(&peer);
+    em_tcp_listener_close(&l);
+    side_done(&srv);
+    assert_int_equal(em_loop_close(&loop), 0);
+    em_tls_ctx_free(s);
+}
+
+static void test_garbage_and_timeout(void **state) {
+    raw_peer("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27, 0, EM_ETLSHANDSHAKE);
+    /* A ClientHello whose body is junk. */
+    raw_peer("\x16\x03\x01\x00\x08\x01\x00\x00\x04\xff\xff\xff\xff", 13, 0, EM_ETLSHANDSHAKE);
+    raw_peer("\x15\x03\x03\x00\x02\x02\x28", 7, 0, EM_ETLSHANDSHAKE); /* an alert */
+    raw_peer(NULL, 0, 100, EM_ETIMEDOUT);
+}
+
+/* 8 MiB from the server with a small high watermark: the writer waits
+ * while throttled; every byte and the last token arrive. */
+static void test_large_backpressure(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    em_tcp_conn_opts o = {.high_watermark = 256 * 1024, .max_queue = 1024 * 1024};
+    run r;
+    run_start(&r, s, c, "localhost", &o, false);
+    assert_int_equal(r.cli.status, 0);
+    const size_t total = 8u << 20, piece = 64 * 1024;
+    char *buf = malloc(piece);
+    size_t at = 0;
+    uint64_t last = 0;
+    while (at < total) {
+        if (em_tcp_conn_throttled(&r.srv.c)) {
+            em_loop_run(&r.loop, EM_RUN_ONCE);
+            continue;
+        }
+        for (size_t i = 0; i < piece; i++)
+            buf[i] = pat(at + i);
+        em_slice sl = {buf, piece};
+        assert_int_equal(em_tcp_conn_write(&r.srv.c, &sl, 1, EM_TCP_WRITE_COPY, &last), 0);
+        at += piece;
+    }
+    assert_true(r.srv.throttled > 0);
+    EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) == total && r.srv.sent == last, 20000);
+    assert_int_equal(em_tcp_conn_queued(&r.srv.c), 0);
+    for (size_t i = 0; i < total; i += 4093)
+        assert_int_equal(em_buf_data(&r.cli.got)[i], pat(i));
+    em_tcp_conn_close(&r.srv.c, side_close_cb);
+    run_finish(&r);
+    free(buf);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+/* em_tls_attach + em_tls_handshake on a connection the caller connected. */
+static void on_tcp(em_tcp_conn *c, int status) {
+    assert_int_equal(status, 0);
+    assert_int_equal(em_tls_handshake(c, &side_cbs, side_on_connect), 0);
+}
+
+static void test_attach_then_handshake(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_tcp_listener l;
+    em_sockaddr a = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_listen(&l, &a, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&l, &addr), 0);
+    side srv, cli;
+    side_init(&srv, true);
+    side_init(&cli, false);
+    assert_int_equal(em_tcp_conn_connect(&loop, &cli.c, &addr, &side_cbs, NULL, on_tcp), 0);
+    assert_false(em_tls_conn_is_tls(&cli.c));
+    assert_int_equal(em_tls_attach(&cli.c, c, "localhost"), 0);
+    assert_true(em_tls_conn_is_tls(&cli.c));
+    assert_int_equal(em_tls_handshake(&srv.c, &side_cbs, side_on_connect), EM_EINVAL);
+    side_accept(&loop, &srv, &l, s, NULL);
+    assert_int_equal(em_tls_handshake(&srv.c, &side_cbs, side_on_connect), EM_EINVAL);
+    EM_TEST_RUN_UNTIL(&loop, cli.connected, 5000);
+    assert_int_equal(cli.status, 0);
+    assert_string_equal(em_tls_conn_error(&cli.c), "");
+    em_tcp_conn_close(&cli.c, side_close_cb);
+    EM_TEST_RUN_UNTIL(&loop, cli.closed && srv.closed, 5000);
+    em_tcp_listener_close(&l);
+    side_done(&srv);
+    side_done(&cli);
+    assert_int_equal(em_loop_close(&loop), 0);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_echo_small_reads),
+        cmocka_unit_test(test_verify_failures),
+        cmocka_unit_test(test_insecure_and_other_ca),
+        cmocka_unit_test(test_client_cert),
+        cmocka_unit_test(test_sni_and_alpn),
+        cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_garbage_and_timeout),
+        cmocka_unit_test(test_large_backpressure),
+        cmocka_unit_test(test_attach_then_handshake),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
