@@ -301,7 +301,7 @@ void em__tls_eng_info(const em__tls_eng *e, em_tls_info *info) {
     const unsigned char *alpn;
     unsigned alpn_len;
     SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-    if (alpn_len < sizeof info->alpn) {
+    if (alpn && alpn_len < sizeof info->alpn) {
         memcpy(info->alpn, alpn, alpn_len);
         info->alpn[alpn_len] = '\0';
     }
