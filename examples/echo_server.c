@@ -1,56 +1,234 @@
 /* The conformance server: what the benchmarks and interop tests talk to.
  *
- *   echo_server [--port N] [--workers N] [--host ADDR]
+ *   echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]
  *
- *   GET  /plaintext  -> "Hello, World!" (text/plain)
- *   POST /echo       -> the request body back
- *   anything else    -> 404
+ *   GET  /plaintext       -> "Hello, World!" (text/plain)
+ *   GET  /delay?ms=N      -> "delayed N" after N ms (0..60000), from a timer
+ *   GET  /stream?kb=N     -> N KiB (0..1048576) of "abc...zabc...", chunked,
+ *                            written as fast as the client reads
+ *   POST /echo            -> the request body back as it arrives (up to
+ *                            1 GiB), with its Content-Type; Content-Length
+ *                            if the request had one, chunked otherwise
+ *   anything else         -> 404; a bad ms or kb -> 400 with the reason
+ *
+ * --echo whole: POST /echo answers once the whole body is in (up to ember's
+ * default 10 MiB; more gets 413), as a client or proxy needs that stops
+ * sending the body once the response begins: nginx does.
+ *
+ * Backpressure both ways: a stream or an echo waits while the client reads
+ * slowly, and an echo stops reading the upload meanwhile, so memory stays
+ * bounded however many slow clients there are.
  *
  * Prints "listening on HOST:PORT" once every worker listens; SIGINT or
  * SIGTERM shut it down gracefully. */
+#include <inttypes.h>
+
 #include "example.h"
 
+#define USAGE "usage: echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]"
+
+enum { STREAM_PIECE = 64 * 1024 };
+
 static em_http_prebuilt hello;
+static bool echo_whole;                  /* --echo whole; set before the workers start */
+static char alphabet[STREAM_PIECE + 26]; /* "abc...z" repeated: any offset mod 26 */
 
 static void plaintext(em_http_ctx *cx, const em_http_handler *h) {
     em_http_respond_prebuilt(cx, &hello);
 }
 
-static void echo(em_http_ctx *cx, const em_http_handler *h) {
+/* The query value of name as a number up to max; false (after answering
+ * 400) if it is missing or not one. */
+static bool query_num(em_http_ctx *cx, const char *name, uint64_t max, uint64_t *out) {
+    em_slice v;
+    if (em_http_query_get(cx->query, em_slice_from_cstr(name), &v) &&
+        em_slice_to_u64(v, out) == 0 && *out <= max)
+        return true;
+    char text[64];
+    snprintf(text, sizeof text, "%s must be 0..%" PRIu64 "\n", name, max);
+    em_http_respond_text(cx, 400, text);
+    return false;
+}
+
+/* ---- GET /delay?ms=N: a deferred answer ------------------------------------ */
+
+typedef struct delay {
+    em_timer timer;
+    em_http_ctx *cx;
+    uint64_t ms;
+} delay;
+
+static void delay_done(em_timer *t) {
+    delay *d = t->data;
+    em_http_ctx *cx = d->cx;
+    char text[32];
+    snprintf(text, sizeof text, "delayed %" PRIu64, d->ms);
+    free(d);
+    em_http_respond_text(cx, 200, text); /* EM_ECLOSED: cx is released all the same */
+}
+
+static void delay_abort(em_http_ctx *cx, int err) {
+    delay *d = cx->user;
+    em_timer_stop(&d->timer);
+    free(d);
+}
+
+static void handle_delay(em_http_ctx *cx, const em_http_handler *h) {
+    static const em_http_stream_cbs cbs = {.on_abort = delay_abort};
+    uint64_t ms;
+    if (!query_num(cx, "ms", 60000, &ms))
+        return;
+    delay *d = malloc(sizeof *d);
+    if (!d) {
+        em_http_respond_text(cx, 503, "out of memory\n");
+        return;
+    }
+    d->cx = cx;
+    d->ms = ms;
+    cx->user = d;
+    em_http_defer(cx, &cbs);
+    em_timer_init(em_http_ctx_loop(cx), &d->timer, delay_done);
+    d->timer.data = d;
+    em_timer_start(&d->timer, ms, 0);
+}
+
+/* ---- GET /stream?kb=N: a chunked body written with backpressure ------------- */
+
+typedef struct stream {
+    uint64_t sent, size;
+} stream;
+
+/* Write until done or the queue is full; on_unthrottled calls it again. */
+static void stream_pump(em_http_ctx *cx) {
+    stream *s = cx->user;
+    while (s->sent < s->size) {
+        uint64_t n = s->size - s->sent < STREAM_PIECE ? s->size - s->sent : STREAM_PIECE;
+        int rc = em_http_stream_write(cx, em_slice_make(alphabet + s->sent % 26, (size_t)n), NULL);
+        if (rc < 0) { /* EM_ECLOSED: cx is gone and on_abort will not run */
+            free(s);
+            return;
+        }
+        s->sent += n;
+        if (rc == EM_HTTP_FULL)
+            return;
+    }
+    free(s);
+    em_http_stream_end(cx);
+}
+
+static void stream_abort(em_http_ctx *cx, int err) {
+    free(cx->user);
+}
+
+static void handle_stream(em_http_ctx *cx, const em_http_handler *h) {
+    static const em_http_stream_cbs cbs = {.on_unthrottled = stream_pump, .on_abort = stream_abort};
+    uint64_t kb;
+    if (!query_num(cx, "kb", 1048576, &kb))
+        return;
+    stream *s = malloc(sizeof *s);
+    if (!s) {
+        em_http_respond_text(cx, 503, "out of memory\n");
+        return;
+    }
+    *s = (stream){.size = kb * 1024};
+    cx->user = s;
+    int rc =
+        em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), EM_HTTP_LENGTH_UNKNOWN, &cbs);
+    if (rc < 0) {
+        free(s); /* EM_ECLOSED: cx is gone and on_abort will not run */
+        return;
+    }
+    stream_pump(cx);
+}
+
+/* ---- POST /echo: the body back as it arrives -------------------------------- */
+/* No state of our own: each piece is written as it comes, and a full queue
+ * pauses the upload until the client has read enough of the echo. */
+
+static void echo_unthrottled(em_http_ctx *cx) {
+    em_http_body_resume(cx);
+}
+
+static em_slice echo_type(const em_http_ctx *cx) {
     em_slice ct = em_http_request_header(cx, "Content-Type");
-    em_http_respond(cx, 200, ct.len ? ct : EM_SLICE_LIT("application/octet-stream"), cx->body);
+    return ct.len ? ct : EM_SLICE_LIT("application/octet-stream");
+}
+
+static void echo_piece(em_http_ctx *cx, em_slice piece, int status) {
+    if (status < 0)
+        return; /* the upload broke: cx ends when we return */
+    int rc = em_http_stream_write(cx, piece, NULL);
+    if (rc < 0)
+        return; /* EM_ECLOSED: cx ended */
+    if (status == EM_HTTP_LAST)
+        em_http_stream_end(cx);
+    else if (rc == EM_HTTP_FULL)
+        em_http_body_pause(cx);
+}
+
+static void echo(em_http_ctx *cx, const em_http_handler *h) {
+    static const em_http_stream_cbs cbs = {.on_unthrottled = echo_unthrottled};
+    if (cx->req.body == EM_HTTP_BODY_NONE || echo_whole) {
+        em_http_respond(cx, 200, echo_type(cx), cx->body); /* whole, or none */
+        return;
+    }
+    int64_t len = cx->req.flags & EM_HTTP_F_CONTENT_LENGTH ? (int64_t)cx->req.content_length
+                                                           : EM_HTTP_LENGTH_UNKNOWN;
+    /* Reading first, then the head: a response that starts while its body
+     * is still being read keeps the connection alive if the body ends. */
+    int rc = em_http_body_read(cx, echo_piece);
+    if (rc == 0)
+        rc = em_http_stream_start(cx, 200, echo_type(cx), len, &cbs);
+    if (rc == EM_EINVAL) /* not with stream_bodies */
+        em_http_respond_text(cx, 500, "cannot stream the body\n");
+    /* EM_ECLOSED: the client is gone and cx ended */
 }
 
 int main(int argc, char **argv) {
-    static const char *const names[] = { "--port", "--workers", "--host", NULL };
-    example_args(argc, argv, "usage: echo_server [--port N] [--workers N] [--host ADDR]", names);
-    const char *host = "127.0.0.1";
+    static const char *const names[] = {"--port", "--workers", "--host", "--echo", NULL};
+    example_args(argc, argv, USAGE, names);
+    const char *host = "127.0.0.1", *mode = "stream";
     unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     unsigned workers = example_arg(argc, argv, "--workers", 1, 1024);
-    for (int i = 1; i + 1 < argc; i++)
+    for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--host"))
             host = argv[i + 1];
+        else if (!strcmp(argv[i], "--echo"))
+            mode = argv[i + 1];
+    }
+    echo_whole = !strcmp(mode, "whole");
     em_ip ip;
-    if (em_ip_parse(&ip, host, strlen(host)) != 0 || port > 65535) {
-        fprintf(stderr, "usage: echo_server [--port N] [--workers N] [--host ADDR]\n");
+    if (em_ip_parse(&ip, host, strlen(host)) != 0 || port > 65535 ||
+        (!echo_whole && strcmp(mode, "stream"))) {
+        fprintf(stderr, USAGE "\n");
         return 2;
     }
     em_sockaddr addr;
     em_sockaddr_from_ip(&addr, &ip, (uint16_t)port);
+    for (size_t i = 0; i < sizeof alphabet; i++)
+        alphabet[i] = (char)('a' + i % 26);
 
     if (em_http_prebuilt_init(&hello, 200, EM_SLICE_LIT("text/plain"),
                               EM_SLICE_LIT("Hello, World!")) != 0)
         return 1;
     em_http_router router;
     em_http_router_init(&router);
-    static const em_http_handler h_plain = { plaintext, NULL, NULL };
-    static const em_http_handler h_echo = { echo, NULL, NULL };
+    static const em_http_handler h_plain = {plaintext, NULL, NULL};
+    static const em_http_handler h_delay = {handle_delay, NULL, NULL};
+    static const em_http_handler h_stream = {handle_stream, NULL, NULL};
+    static const em_http_handler h_echo = {echo, NULL, NULL};
     if (em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/plaintext"), (void *)&h_plain) ||
+        em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/delay"), (void *)&h_delay) ||
+        em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/stream"), (void *)&h_stream) ||
         em_http_router_add(&router, EM_HTTP_POST, EM_SLICE_LIT("/echo"), (void *)&h_echo))
         return 1;
     em_http_handler root = em_http_router_as_handler(&router);
 
-    em_http_server_opts opts = { .handler = &root, .workers = workers, .pin_workers = workers > 1 };
+    em_http_server_opts opts = {.handler = &root,
+                                .limits = {.max_body = echo_whole ? 0 : (uint64_t)1 << 30},
+                                .stream_bodies = !echo_whole,
+                                .workers = workers,
+                                .pin_workers = workers > 1};
     int rc = em_http_serve(&addr, &opts, example_ready, NULL);
     if (rc)
         fprintf(stderr, "echo_server: %s\n", em_strerror(rc));

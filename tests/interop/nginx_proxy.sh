@@ -17,7 +17,10 @@ need curl wrk sha256sum timeout
 
 C=(curl -sS --max-time 30)
 
-start_server ECHO "$bin/echo_server"
+# nginx stops sending a request body upstream once the response head is on
+# its way to the client, so it needs the echo that answers only once the
+# whole body is in (the streaming one would stall on large bodies).
+start_server ECHO "$bin/echo_server" --echo whole
 EPORT=${ECHO##*:}
 echo "echo_server on $ECHO"
 
