@@ -497,6 +497,7 @@ void em__http_pipeline_accept(em_http_server *srv, int fd, const em_sockaddr *pe
     em_tcp_conn_opts o = {0};
     o.read_max = em__http_read_max(srv);
     o.read_chunk = 16 * 1024;
+    o.high_watermark = srv->_opts.high_watermark;
     if (em__http_conn_init(c, srv->_loop, fd, &o, srv->_env) != 0) {
         close(fd);
         free(c);

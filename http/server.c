@@ -76,6 +76,10 @@ static void fill_defaults(em_http_server_opts *o) {
         o->shutdown_timeout_ms = 10000;
     if (!o->max_buffered)
         o->max_buffered = 64u * 1024 * 1024;
+    /* Per connection: what many slow clients can make the server hold
+     * (50 of them echoing uploads stay far under 64 MiB). */
+    if (!o->high_watermark)
+        o->high_watermark = 256u * 1024;
 }
 
 static void finish_shutdown(em_http_server *srv);

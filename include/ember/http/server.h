@@ -116,6 +116,10 @@ typedef struct em_http_server_opts {
                                        connections of one loop together (0: 64 MiB;
                                        SIZE_MAX: unlimited); past it new buffered
                                        bodies get 503 + Retry-After */
+    size_t high_watermark;          /* response bytes queued per connection past
+                                       which a stream write says EM_HTTP_FULL and a
+                                       body sent in pieces waits (0: 256 KiB; the
+                                       kernel's socket buffer holds more) */
     unsigned max_connections;       /* 0: 100000; beyond it: 503 + close */
     unsigned max_requests;          /* per connection; 0: unlimited */
     unsigned header_timeout_ms;     /* first byte to end of head (0: 10 s) */
