@@ -85,6 +85,11 @@ int em__dns_channel_open(em_dns_resolver *r, const em_dns_resolver_opts *o) {
     ao.sock_state_cb = sock_state;
     ao.sock_state_cb_data = r;
     ao.lookups = (char *)"b"; /* DNS only: hosts.c reads the hosts file */
+    /* Room for the answers of many lookups started together: the kernel
+     * drops UDP answers a full socket cannot take, and each drop costs a
+     * whole retry timeout (1,000 concurrent lookups are 2,000 answers). */
+    mask |= ARES_OPT_SOCK_RCVBUF;
+    ao.socket_receive_buffer_size = 1 << 20;
     if (o->timeout_ms) {
         mask |= ARES_OPT_TIMEOUTMS;
         ao.timeout = (int)o->timeout_ms;
