@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "exchange_internal.h" /* the burst buffer's size, for one test */
 #include "http_server_util.h"
 
 static int pred_has(ts_in *in, void *arg) {
@@ -189,8 +190,8 @@ static void h_echo_stream(em_http_ctx *cx, const em_http_handler *h) {
 
 static void test_echo_as_it_arrives(void **state) {
     test_server ts;
-    static const em_http_handler hh = { h_echo_stream, NULL, NULL };
-    em_http_server_opts o = { .handler = &hh, .stream_bodies = true };
+    static const em_http_handler hh = {h_echo_stream, NULL, NULL};
+    em_http_server_opts o = {.handler = &hh, .stream_bodies = true};
     ts_start(&ts, &o);
     int fd = ts_connect(&ts);
     static ts_in in;
@@ -202,7 +203,7 @@ static void test_echo_as_it_arrives(void **state) {
     /* The head first, the body later, in two pieces. */
     memset(&in, 0, sizeof in);
     TS_SEND(fd, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n");
-    ts_pump(&ts, fd, &in, ts_pred_responses, &(int){ 0 }, 20);
+    ts_pump(&ts, fd, &in, ts_pred_responses, &(int){0}, 20);
     TS_SEND(fd, "abc");
     ts_pump(&ts, fd, &in, pred_has, "abc", 3000);
     TS_SEND(fd, "def");
@@ -354,12 +355,60 @@ static void test_large_prebuilt(void **state) {
     free(bytes);
 }
 
+/* ---- the burst buffer shrinks back -------------------------------------------- */
+
+static char kb_body[1024];
+static void h_kb(em_http_ctx *cx, const em_http_handler *h) {
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(kb_body, sizeof kb_body));
+}
+
+/* 400 pipelined requests answered in one pass make the burst grow past
+ * its flush point; once sent, a buffer that large is freed, so one big
+ * burst does not pin memory for the server's lifetime. */
+static void test_burst_shrinks_back(void **state) {
+    memset(kb_body, 'k', sizeof kb_body);
+    test_server ts;
+    static const em_http_handler hh = {h_kb, NULL, NULL};
+    em_http_server_opts o = {.handler = &hh};
+    ts_start(&ts, &o);
+    int fd = ts_connect(&ts);
+    enum { N = 400 };
+    static char reqs[N * 32];
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(reqs + len, sizeof reqs - len, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_send(fd, reqs, len);
+    size_t got = 0, want = 0;
+    char buf[65536];
+    em_loop_update_time(&ts.loop);
+    uint64_t start = em_loop_now(&ts.loop);
+    while (got == 0 || got < want) {
+        em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+        ssize_t n = ts_recv(fd, buf, sizeof buf);
+        if (n > 0) {
+            if (!got) { /* every response has the size of the first */
+                const char *end = memmem(buf, (size_t)n, "\r\n\r\n", 4);
+                assert_non_null(end);
+                want = (size_t)(end + 4 - buf + (ptrdiff_t)sizeof kb_body) * N;
+            }
+            got += (size_t)n;
+        }
+        em_loop_update_time(&ts.loop);
+        if (em_loop_now(&ts.loop) - start > 5000)
+            fail_msg("got %zu of %zu bytes", got, want);
+    }
+    assert_int_equal(got, want);
+    assert_true(em_buf_cap(&ts.srv._env->burst.buf) <= 256 * 1024);
+    close(fd);
+    ts_stop(&ts);
+}
+
 /* ---- a request cut short by the client's end ------------------------------- */
 
 static void test_eof_mid_request_closes_at_once(void **state) {
     test_server ts;
-    static const em_http_handler hh = { h_echo, NULL, NULL };
-    em_http_server_opts o = { .handler = &hh, .header_timeout_ms = 60000 };
+    static const em_http_handler hh = {h_echo, NULL, NULL};
+    em_http_server_opts o = {.handler = &hh, .header_timeout_ms = 60000};
     ts_start(&ts, &o);
     int fd = ts_connect(&ts);
     /* One whole request and half of the next, then the client's FIN. */
@@ -424,6 +473,7 @@ int main(void) {
         cmocka_unit_test(test_stream_with_length),
         cmocka_unit_test(test_buffered_budget_503),
         cmocka_unit_test(test_large_prebuilt),
+        cmocka_unit_test(test_burst_shrinks_back),
         cmocka_unit_test(test_eof_mid_request_closes_at_once),
         cmocka_unit_test(test_serve_stop),
     };
