@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exchange_internal.h"
+#include "access_log_internal.h"
 #include "http_internal.h"
 
 #define HANDOFF_BYTES (64 * 1024)       /* hand a buffer over at this size */
@@ -148,17 +148,15 @@ static const char *log_stamp(struct em__http_log *log) {
     return log->stamp;
 }
 
-void em__http_log_request(em_http_conn *c, const struct em__http_exchange *ex) {
-    em_http_server *srv = c->owner;
+void em__http_log_request(em_http_server *srv, const em_sockaddr *from, const em_http_request *r,
+                          int status, uint64_t sent) {
     struct em__http_log *log = srv->_log;
-    const em_http_ctx *cx = &ex->cx;
     char peer[EM_SOCKADDR_STRLEN] = "-";
-    em_ip ip = em_sockaddr_ip(&c->peer);
+    em_ip ip = em_sockaddr_ip(from);
     if (em_ip_format(&ip, peer, sizeof peer) < 0)
         peer[0] = '-', peer[1] = 0;
     /* host ident authuser [date] "request" status bytes. Room for the
      * whole line is reserved first, so a failure never leaves half a line. */
-    const em_http_request *r = &cx->req;
     em_buf *b = &log->building;
     size_t room = strlen(peer) + 128 + r->method.len + 4 * r->target.len;
     if (em_buf_reserve(b, room) != 0) {
@@ -169,8 +167,8 @@ void em__http_log_request(em_http_conn *c, const struct em__http_exchange *ex) {
                            r->method.ptr);
     rc = rc ? rc : append_escaped(b, r->target);
     rc = rc ? rc
-            : em_buf_printf(b, " HTTP/1.%d\" %d %llu\n", r->version_minor, ex->status,
-                            (unsigned long long)ex->sent);
+            : em_buf_printf(b, " HTTP/1.%d\" %d %llu\n", r->version_minor, status,
+                            (unsigned long long)sent);
     (void)rc; /* cannot fail: the room is reserved */
     if (em_buf_len(b) >= HANDOFF_BYTES)
         em__http_log_flush(srv);

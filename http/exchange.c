@@ -5,6 +5,7 @@
  * so no path frees it twice or under a caller's feet. */
 #include <stdlib.h>
 
+#include "access_log_internal.h"
 #include "exchange_internal.h"
 
 /* Recycled exchanges kept per server. */
@@ -238,7 +239,7 @@ void em__http_exchange_done(struct em__http_exchange *ex) {
     }
     em_http_server *srv = ex->srv;
     if (srv->_log)
-        em__http_log_request(c, ex);
+        em__http_log_request(srv, &c->peer, &ex->cx.req, ex->status, ex->sent);
     if (em_buf_cap(&ex->hold))
         em_buf_free(&ex->hold); /* the request's own input */
     else

@@ -2,10 +2,10 @@
  * exchange (one request and its response, and the ownership rule), the
  * request pipeline, responses and streams, and the server. Not installed.
  *
- * Files, from the bottom up (each calls only files listed before it):
+ * Files, from the bottom up (each calls only files listed before it; the
+ * access log, access_log_internal.h, sits below them all):
  *   exchange.c    the pool, enter/leave, ending, aborts, done
  *   request.c     head slices moved, target split, refusals
- *   access_log.c  the access log (called when an exchange is done)
  *   respond.c     heads, em_http_respond*, bodies sent in pieces
  *   stream.c      em_http_defer, em_http_stream_*
  *   body_stream.c em_http_body_read/pause/resume
@@ -132,16 +132,6 @@ void em__http_request_split_target(em_http_ctx *cx);
 /* The status for a well-framed request the server answers itself, before
  * any handler, or 0. */
 int em__http_request_refusal(const em_http_server *srv, const em_http_ctx *cx);
-
-/* ---- access_log.c ---- */
-/* Start the writer thread for fd. Returns 0 or em_err. */
-int em__http_log_open(em_http_server *srv, int fd);
-/* Append the line for a finished request. */
-void em__http_log_request(em_http_conn *c, const struct em__http_exchange *ex);
-/* Hand what is buffered to the writer (once a second, and at close). */
-void em__http_log_flush(em_http_server *srv);
-/* Flush, stop and join the writer. */
-void em__http_log_close(em_http_server *srv);
 
 /* ---- respond.c ---- */
 /* Append the head of a response to cx to b: status line, Server, Date,

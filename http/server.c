@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access_log_internal.h"
 #include "exchange_internal.h"
 
 static void date_update(em_http_server *srv) {
