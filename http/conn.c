@@ -82,7 +82,7 @@ void em__http_conn_reading(em_http_conn *c, bool on) {
 
 /* ---- output ------------------------------------------------------------------ */
 
-em_buf *em__http_conn_burst(em_http_conn *c) {
+em_buf *em__http_conn_claim_burst(em_http_conn *c) {
     struct em__http_burst *b = &c->env->burst;
     if (b->owner && b->owner != c)
         (void)em__http_conn_flush(b->owner);

@@ -79,7 +79,11 @@ void em__http_conn_set_timeout(em_http_conn *c, uint8_t kind);
 /* Read from the client or not. */
 void em__http_conn_reading(em_http_conn *c, bool on);
 /* The burst buffer, claimed for c (another connection's burst is flushed). */
-em_buf *em__http_conn_burst(em_http_conn *c);
+em_buf *em__http_conn_claim_burst(em_http_conn *c);
+static inline em_buf *em__http_conn_burst(em_http_conn *c) {
+    /* Called for every response: the usual case, c owns it, stays inline. */
+    return c->env->burst.owner == c ? &c->env->burst.buf : em__http_conn_claim_burst(c);
+}
 /* Send what c's burst holds. Returns 0 or em_err (then c is closed). */
 int em__http_conn_flush(em_http_conn *c);
 /* Flush the burst, then write slices (em_tcp_conn_write semantics). A

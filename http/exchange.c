@@ -97,6 +97,14 @@ static void uncharge(struct em__http_exchange *ex) {
     ex->charged = 0;
 }
 
+static inline void recycle(em_buf *b) {
+    size_t cap = em_buf_cap(b);
+    if (cap > POOL_KEEP)
+        em_buf_free(b);
+    else if (cap)
+        em_buf_clear(b);
+}
+
 /* Free or pool ex: nobody refers to it any more. A detached exchange may
  * outlive its server, so only an attached one goes back to the pool. */
 static void dispose(struct em__http_exchange *ex) {
@@ -107,19 +115,17 @@ static void dispose(struct em__http_exchange *ex) {
         em__http_exchange_free(ex);
         return;
     }
-    /* Do not let one big upload or response pin its buffers in the pool. */
-    if (em_buf_cap(&ex->body) > POOL_KEEP)
-        em_buf_free(&ex->body);
-    else
-        em_buf_clear(&ex->body);
-    if (em_buf_cap(&ex->head) > POOL_KEEP)
-        em_buf_free(&ex->head);
-    else
-        em_buf_clear(&ex->head);
-    em_buf_clear(&ex->hdrs);
-    em_buf_free(&ex->hold);
-    free(ex->out_owned);
-    ex->out_owned = NULL;
+    /* Do not let one big upload or response pin its buffers in the pool;
+     * the common exchange used none of them, and costs no call here. */
+    recycle(&ex->body);
+    recycle(&ex->head);
+    recycle(&ex->hdrs);
+    if (em_buf_cap(&ex->hold))
+        em_buf_free(&ex->hold);
+    if (ex->out_owned) {
+        free(ex->out_owned);
+        ex->out_owned = NULL;
+    }
     ex->next_free = srv->_free_ex;
     srv->_free_ex = ex;
     srv->_nfree_ex++;

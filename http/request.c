@@ -55,6 +55,8 @@ void em__http_request_split_target(em_http_ctx *cx) {
 }
 
 static bool has_encoded_slash(em_slice p) {
+    if (!p.len || !memchr(p.ptr, '%', p.len))
+        return false; /* the common path, in one vector scan */
     for (size_t i = 0; i + 2 < p.len; i++)
         if (p.ptr[i] == '%' && p.ptr[i + 1] == '2' && (p.ptr[i + 2] | 0x20) == 'f')
             return true;
