@@ -228,11 +228,12 @@ static void drop(conn *c, bool rst) {
 }
 
 /* The slot is done either way: once the server stopped listening, a refusal
- * (or a reset of a connection still in its accept queue) is expected. */
+ * (or a reset of a connection still in its accept queue, which Linux may
+ * report as EPIPE) is expected. */
 static void connect_failed(conn *c, int err) {
     drop(c, false);
     c->st = C_DONE;
-    if ((err == ECONNREFUSED || err == ECONNRESET) && g.killed)
+    if ((err == ECONNREFUSED || err == ECONNRESET || err == EPIPE) && g.killed)
         g.refused++;
     else
         say_error(c, "connect: %s", strerror(err));
