@@ -55,8 +55,6 @@ void em__http_request_split_target(em_http_ctx *cx) {
 }
 
 static bool has_encoded_slash(em_slice p) {
-    if (!p.len || !memchr(p.ptr, '%', p.len))
-        return false; /* the common path, in one vector scan */
     for (size_t i = 0; i + 2 < p.len; i++)
         if (p.ptr[i] == '%' && p.ptr[i + 1] == '2' && (p.ptr[i + 2] | 0x20) == 'f')
             return true;
@@ -67,12 +65,17 @@ static bool has_encoded_slash(em_slice p) {
  * any handler, or 0. Its body is never read, so the connection closes after
  * the answer, as after a bad request line. */
 int em__http_request_refusal(const em_http_server *srv, const em_http_ctx *cx) {
-    /* No guessing what "/a/../b" means to the handler. */
-    if (!srv->_opts.allow_dot_segments && em_http_path_has_dot_segment(cx->path))
-        return 400;
-    /* "%2e%2e%2f" has no dot segment, and decodes to "../". */
-    if (!srv->_opts.allow_encoded_slash && has_encoded_slash(cx->path))
-        return 400;
+    em_slice p = cx->path;
+    /* Both checks below need a '.' or a '%': most paths have neither, and
+     * two vector scans rule that out for every request. */
+    if (p.len && (memchr(p.ptr, '.', p.len) || memchr(p.ptr, '%', p.len))) {
+        /* No guessing what "/a/../b" means to the handler. */
+        if (!srv->_opts.allow_dot_segments && em_http_path_has_dot_segment(p))
+            return 400;
+        /* "%2e%2e%2f" has no dot segment, and decodes to "../". */
+        if (!srv->_opts.allow_encoded_slash && has_encoded_slash(p))
+            return 400;
+    }
     /* "gzip, chunked": the server only removes chunked, and handing a
      * handler a body still coded would be lying about it (RFC 9112 §6.1). */
     if (cx->req.flags & EM_HTTP_F_TE_CODED)
