@@ -92,15 +92,20 @@ static void on_task(em_task *t) {
     maybe_free(h);
 }
 
-static void attempt_closed(em_tcp_conn *conn) {
-    attempt *a = EM_CONTAINER_OF(conn, attempt, conn);
-    happy *h = a->h;
+/* Take a out of h's list of attempts in flight. */
+static void unlink_attempt(happy *h, attempt *a) {
     if (a->prev)
         a->prev->next = a->next;
     else
         h->attempts = a->next;
     if (a->next)
         a->next->prev = a->prev;
+}
+
+static void attempt_closed(em_tcp_conn *conn) {
+    attempt *a = EM_CONTAINER_OF(conn, attempt, conn);
+    happy *h = a->h;
+    unlink_attempt(h, a);
     free(a);
     maybe_free(h);
 }
@@ -153,12 +158,7 @@ static void on_attempt(em_tcp_conn *conn, int status) {
     }
     /* The winner: out of the list (its memory waits for the task: we are
      * inside its callback), into c. */
-    if (a->prev)
-        a->prev->next = a->next;
-    else
-        h->attempts = a->next;
-    if (a->next)
-        a->next->prev = a->prev;
+    unlink_attempt(h, a);
     h->winner = a;
     queue_task(h);
     stop(h);
