@@ -14,23 +14,29 @@ enum { CHUNK = 64 * 1024 };
 static char chunk[CHUNK];
 
 /* cx->user counts the chunks still to send. */
+static void aborted(int err) {
+    fprintf(stderr, "stream aborted: %s\n", em_strerror(err));
+}
+
 static void pump(em_http_ctx *cx) {
     uintptr_t left = (uintptr_t)cx->user;
     int rc = 0;
     while (left && rc == 0) {
         rc = em_http_stream_write(cx, em_slice_make(chunk, CHUNK), NULL);
-        if (rc >= 0)
-            left--;
+        if (rc < 0) { /* the client is gone: cx ended with this call */
+            aborted(rc);
+            return;
+        }
+        left--;
     }
     cx->user = (void *)left;
-    if (rc < 0)
-        return; /* the client is gone: cx has ended */
     if (!left)
         em_http_stream_end(cx);
 }
 
+/* The other way the client's leaving is told: from the loop. */
 static void on_abort(em_http_ctx *cx, int err) {
-    fprintf(stderr, "stream aborted: %s\n", em_strerror(err));
+    aborted(err);
 }
 static const em_http_stream_cbs cbs = {.on_unthrottled = pump, .on_abort = on_abort};
 
