@@ -134,6 +134,8 @@ void em__http_request_split_target(em_http_ctx *cx);
 int em__http_request_refusal(const em_http_server *srv, const em_http_ctx *cx);
 
 /* ---- respond.c ---- */
+/* The first lines of every head: status line, Server, Date. */
+int em__http_put_head_start(const em_http_server *srv, em_buf *b, int status);
 /* Append the head of a response to cx to b: status line, Server, Date,
  * Content-Type, then Content-Length (length >= 0), chunked (-1), or
  * nothing (-2: delimited by close), Connection, the handler's headers,

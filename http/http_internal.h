@@ -201,6 +201,8 @@ int em__http_router_own(em_http_router *r, struct em__http_router_owned *o);
  * (RFC 9110 §5.5: the bytes that would split or end a field line). */
 bool em__http_field_name_ok(em_slice name);
 bool em__http_field_value_ok(em_slice value);
+/* Append a string literal (its length known at compile time). */
+#define EM__HTTP_PUT_LIT(b, s) em_buf_append((b), "" s, sizeof(s) - 1)
 /* "HTTP/1.1 200 OK\r\n" */
 int em__http_put_status_line(em_buf *b, int status);
 /* "name: value\r\n", both checked first (EM_EINVAL). */

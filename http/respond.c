@@ -11,8 +11,6 @@
  * pieces, never more than the high watermark queued at a time. */
 #define BURST_BODY_MAX (64 * 1024)
 
-#define PUT_LIT(b, s) em_buf_append((b), "" s, sizeof(s) - 1)
-
 /* Decide keep-alive for the response to ex, recording the answer. */
 static bool will_close(struct em__http_exchange *ex) {
     em_http_conn *c = ex->cx.conn;
@@ -35,31 +33,34 @@ static bool will_close(struct em__http_exchange *ex) {
 static int put_tail(struct em__http_exchange *ex, em_buf *b) {
     int rc = 0;
     if (will_close(ex))
-        rc = PUT_LIT(b, "Connection: close\r\n");
+        rc = EM__HTTP_PUT_LIT(b, "Connection: close\r\n");
     else if (ex->cx.req.version_minor == 0)
-        rc = PUT_LIT(b, "Connection: keep-alive\r\n"); /* 1.0 keep-alive is opt-in */
+        rc = EM__HTTP_PUT_LIT(b, "Connection: keep-alive\r\n"); /* 1.0 keep-alive is opt-in */
     if (!rc && em_buf_len(&ex->hdrs))
         rc = em_buf_append(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
-    return rc ? rc : PUT_LIT(b, "\r\n");
+    return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
+}
+
+int em__http_put_head_start(const em_http_server *srv, em_buf *b, int status) {
+    int rc = em__http_put_status_line(b, status);
+    rc = rc ? rc : EM__HTTP_PUT_LIT(b, "Server: ember\r\n");
+    return rc ? rc : em_buf_append(b, srv->_date, srv->_date_len);
 }
 
 int em__http_put_head(struct em__http_exchange *ex, em_buf *b, int status, em_slice content_type,
                       int64_t length) {
     if (!em__http_field_value_ok(content_type))
         return EM_EINVAL;
-    em_http_server *srv = ex->srv;
     /* Only running out of memory can fail from here on, and that closes
      * the connection, so a half-built head is never sent. */
-    int rc = em__http_put_status_line(b, status);
-    rc = rc ? rc : PUT_LIT(b, "Server: ember\r\n");
-    rc = rc ? rc : em_buf_append(b, srv->_date, srv->_date_len);
+    int rc = em__http_put_head_start(ex->srv, b, status);
     if (!rc && content_type.len)
         rc = em__http_put_field(b, EM_SLICE_LIT("Content-Type"), content_type);
     if (!rc && em__http_status_has_body(status)) {
         if (length >= 0)
             rc = em__http_put_content_length(b, (uint64_t)length);
         else if (length == -1)
-            rc = PUT_LIT(b, "Transfer-Encoding: chunked\r\n");
+            rc = EM__HTTP_PUT_LIT(b, "Transfer-Encoding: chunked\r\n");
     }
     return rc ? rc : put_tail(ex, b);
 }
@@ -203,7 +204,7 @@ int em_http_prebuilt_init(em_http_prebuilt *p, int status, em_slice content_type
     em_buf b;
     em_buf_init(&b, 0);
     int rc = em__http_put_status_line(&b, status);
-    rc = rc ? rc : PUT_LIT(&b, "Server: ember\r\n");
+    rc = rc ? rc : EM__HTTP_PUT_LIT(&b, "Server: ember\r\n");
     if (!rc && content_type.len)
         rc = em__http_put_field(&b, EM_SLICE_LIT("Content-Type"), content_type);
     if (!rc && em__http_status_has_body(status))

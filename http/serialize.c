@@ -26,16 +26,14 @@ bool em__http_field_value_ok(em_slice value) {
     return true;
 }
 
-#define PUT_LIT(b, s) em_buf_append((b), "" s, sizeof(s) - 1)
-
 int em__http_put_status_line(em_buf *b, int status) {
     switch (status) {
     case 200:
-        return PUT_LIT(b, "HTTP/1.1 200 OK\r\n");
+        return EM__HTTP_PUT_LIT(b, "HTTP/1.1 200 OK\r\n");
     case 204:
-        return PUT_LIT(b, "HTTP/1.1 204 No Content\r\n");
+        return EM__HTTP_PUT_LIT(b, "HTTP/1.1 204 No Content\r\n");
     case 404:
-        return PUT_LIT(b, "HTTP/1.1 404 Not Found\r\n");
+        return EM__HTTP_PUT_LIT(b, "HTTP/1.1 404 Not Found\r\n");
     default: {
         char line[96];
         int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", status,
@@ -49,9 +47,9 @@ int em__http_put_field(em_buf *b, em_slice name, em_slice value) {
     if (!em__http_field_name_ok(name) || !em__http_field_value_ok(value))
         return EM_EINVAL;
     int rc = em_buf_append(b, name.ptr, name.len);
-    rc = rc ? rc : PUT_LIT(b, ": ");
+    rc = rc ? rc : EM__HTTP_PUT_LIT(b, ": ");
     rc = rc ? rc : em_buf_append(b, value.ptr, value.len);
-    return rc ? rc : PUT_LIT(b, "\r\n");
+    return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
 }
 
 int em__http_put_content_length(em_buf *b, uint64_t n) {
@@ -60,9 +58,9 @@ int em__http_put_content_length(em_buf *b, uint64_t n) {
         *--d = (char)('0' + n % 10);
         n /= 10;
     } while (n);
-    int rc = PUT_LIT(b, "Content-Length: ");
+    int rc = EM__HTTP_PUT_LIT(b, "Content-Length: ");
     rc = rc ? rc : em_buf_append(b, d, (size_t)(end - d));
-    return rc ? rc : PUT_LIT(b, "\r\n");
+    return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
 }
 
 size_t em__http_chunk_size_line(char buf[20], size_t n) {

@@ -3,8 +3,6 @@
  * only to tell them about a graceful shutdown and to wait for them. */
 #include "exchange_internal.h"
 
-#define PUT_LIT(b, s) em_buf_append((b), "" s, sizeof(s) - 1)
-
 static void unlink_upgraded(em_http_upgraded *u) {
     em_http_server *srv = u->_srv;
     if (!srv)
@@ -22,15 +20,12 @@ static void unlink_upgraded(em_http_upgraded *u) {
 }
 
 static int put_upgrade_head(struct em__http_exchange *ex, em_buf *b, int status) {
-    em_http_server *srv = ex->srv;
-    int rc = em__http_put_status_line(b, status);
-    rc = rc ? rc : PUT_LIT(b, "Server: ember\r\n");
-    rc = rc ? rc : em_buf_append(b, srv->_date, srv->_date_len);
+    int rc = em__http_put_head_start(ex->srv, b, status);
     if (!rc && status == 101)
-        rc = PUT_LIT(b, "Connection: Upgrade\r\n");
+        rc = EM__HTTP_PUT_LIT(b, "Connection: Upgrade\r\n");
     if (!rc && em_buf_len(&ex->hdrs))
         rc = em_buf_append(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
-    return rc ? rc : PUT_LIT(b, "\r\n");
+    return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
 }
 
 int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u, const em_tcp_conn_cbs *cbs,
