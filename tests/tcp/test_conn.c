@@ -559,9 +559,9 @@ static void test_end_flushes_then_closes(void **state) {
     em_tcp_conn_end(&c, end_on_close); /* once */
     assert_int_equal(em_tcp_conn_write(&c, &s, 1, 0, NULL), EM_ECLOSED);
     assert_int_equal(em_tcp_conn_read_start(&c), EM_EOF);
-    xt_peer p;
-    xt_peer_init(&p, peer);
-    assert_int_equal(xt_peer_write(&p, "ignored", 7), 7); /* not read any more */
+    /* No bytes from the peer here: input left unread at the close makes
+     * the kernel reset the connection, which may destroy data the peer has
+     * not read yet (em_tcp_conn_end says so) and made this test flaky. */
     tt_reader r;
     tt_reader_start(&r, peer, true);
     EM_TEST_RUN_UNTIL(&loop, end_closed == 1, 20000);
