@@ -1,6 +1,7 @@
 /* The conformance server: what the benchmarks and interop tests talk to.
  *
  *   echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]
+ *               [--tls-cert FILE --tls-key FILE]
  *
  *   GET  /plaintext       -> "Hello, World!" (text/plain)
  *   GET  /delay?ms=N      -> "delayed N" after N ms (0..60000), from a timer
@@ -15,6 +16,9 @@
  * default 10 MiB; more gets 413), as a client or proxy needs that stops
  * sending the body once the response begins: nginx does.
  *
+ * --tls-cert/--tls-key (PEM: the chain, leaf first, and its key): the same
+ * over HTTPS, with ALPN "http/1.1" and ember's TLS defaults.
+ *
  * Backpressure both ways: a stream or an echo waits while the client reads
  * slowly, and an echo stops reading the upload meanwhile, so memory stays
  * bounded however many slow clients there are.
@@ -25,7 +29,9 @@
 
 #include "example.h"
 
-#define USAGE "usage: echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]"
+#define USAGE                                                                                      \
+    "usage: echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]\n"            \
+    "                   [--tls-cert FILE --tls-key FILE]"
 
 enum { STREAM_PIECE = 64 * 1024 };
 
@@ -185,9 +191,10 @@ static void echo(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 int main(int argc, char **argv) {
-    static const char *const names[] = {"--port", "--workers", "--host", "--echo", NULL};
+    static const char *const names[] = {"--port",     "--workers", "--host", "--echo",
+                                        "--tls-cert", "--tls-key", NULL};
     example_args(argc, argv, USAGE, names);
-    const char *host = "127.0.0.1", *mode = "stream";
+    const char *host = "127.0.0.1", *mode = "stream", *cert = NULL, *key = NULL;
     unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     unsigned workers = example_arg(argc, argv, "--workers", 1, 1024);
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -195,11 +202,15 @@ int main(int argc, char **argv) {
             host = argv[i + 1];
         else if (!strcmp(argv[i], "--echo"))
             mode = argv[i + 1];
+        else if (!strcmp(argv[i], "--tls-cert"))
+            cert = argv[i + 1];
+        else if (!strcmp(argv[i], "--tls-key"))
+            key = argv[i + 1];
     }
     echo_whole = !strcmp(mode, "whole");
     em_ip ip;
     if (em_ip_parse(&ip, host, strlen(host)) != 0 || port > 65535 ||
-        (!echo_whole && strcmp(mode, "stream"))) {
+        (!echo_whole && strcmp(mode, "stream")) || !cert != !key) {
         fprintf(stderr, USAGE "\n");
         return 2;
     }
@@ -207,6 +218,20 @@ int main(int argc, char **argv) {
     em_sockaddr_from_ip(&addr, &ip, (uint16_t)port);
     for (size_t i = 0; i < sizeof alphabet; i++)
         alphabet[i] = (char)('a' + i % 26);
+
+    /* One server context for every connection of every worker. */
+    em_tls_ctx *tls = NULL;
+    if (cert) {
+        em_tls_ctx_opts tls_opts = {.cert = {.cert_file = cert, .key_file = key},
+                                    .alpn = "http/1.1"};
+        int err = em_tls_ctx_new(&tls, EM_TLS_SERVER, &tls_opts);
+        if (err) {
+            char why[256];
+            fprintf(stderr, "echo_server: %s: %s\n", em_strerror(err),
+                    em_tls_last_error(why, sizeof why));
+            return 1;
+        }
+    }
 
     if (em_http_prebuilt_init(&hello, 200, EM_SLICE_LIT("text/plain"),
                               EM_SLICE_LIT("Hello, World!")) != 0)
@@ -228,11 +253,13 @@ int main(int argc, char **argv) {
                                 .limits = {.max_body = echo_whole ? 0 : (uint64_t)1 << 30},
                                 .stream_bodies = !echo_whole,
                                 .workers = workers,
-                                .pin_workers = workers > 1};
+                                .pin_workers = workers > 1,
+                                .tls = tls};
     int rc = em_http_serve(&addr, &opts, example_ready, NULL);
     if (rc)
         fprintf(stderr, "echo_server: %s\n", em_strerror(rc));
     em_http_router_free(&router);
     em_http_prebuilt_free(&hello);
+    em_tls_ctx_free(tls);
     return rc ? 1 : 0;
 }
