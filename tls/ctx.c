@@ -3,8 +3,10 @@
  * Loading CAs costs tens of milliseconds on OpenSSL 3, so nothing here runs
  * per connection; the client session cache is the one mutable part, under
  * a mutex. */
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,17 +194,63 @@ static char **cert_names(SSL_CTX *s) {
     return names;
 }
 
+/* ---- server: session-ticket keys --------------------------------------------- */
+
+/* RFC 5077 §4 protection with the context's keys (AES-256-CBC and
+ * HMAC-SHA256, as OpenSSL's own): new tickets use the current key; a
+ * ticket under the previous key decrypts and is renewed (2); any other is
+ * unknown (0: a full handshake). */
+static int on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv,
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc) {
+    em_tls_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    struct em__tls_tkey k;
+    int found = 0;
+    pthread_mutex_lock(&ctx->mu);
+    for (int i = 0; i < (enc ? 1 : 1 + ctx->has_prev) && !found; i++) {
+        if (enc || memcmp(name, ctx->tkey[i].name, sizeof k.name) == 0) {
+            k = ctx->tkey[i];
+            found = i + 1;
+        }
+    }
+    pthread_mutex_unlock(&ctx->mu);
+    if (!found)
+        return 0;
+    if (enc) {
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(ctx->aes)) != 1)
+            return -1;
+        memcpy(name, k.name, sizeof k.name);
+    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof k.hmac),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    int ok = EVP_MAC_CTX_set_params(hctx, params) == 1 &&
+             (enc ? EVP_EncryptInit_ex(cctx, ctx->aes, NULL, k.aes, iv)
+                  : EVP_DecryptInit_ex(cctx, ctx->aes, NULL, k.aes, iv)) == 1;
+    OPENSSL_cleanse(&k, sizeof k);
+    return ok ? found : -1;
+}
+
+static int ticket_keys_init(em_tls_ctx *ctx, SSL_CTX *s) {
+    if (!ctx->aes) {
+        ctx->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+        if (!ctx->aes || RAND_bytes((unsigned char *)&ctx->tkey[0], sizeof ctx->tkey[0]) != 1)
+            return EM_ENOMEM;
+    }
+    SSL_CTX_set_app_data(s, ctx);
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(s, on_ticket_key) == 1 ? 0 : EM_ENOMEM;
+}
+
 /* ---- client: sessions per server name, one use each -------------------------- */
 
-static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
-    em__tls_eng *e = SSL_get_app_data(ssl);
-    if (!e || !e->sess_name[0] || !SSL_SESSION_is_resumable(sess))
-        return 0;
+void em__tls_sess_put(em__tls_eng *e, SSL_SESSION *sess) {
+    if (!e || !e->ctx->sess || !e->sess_name[0] || !SSL_SESSION_is_resumable(sess))
+        return;
     /* A copy: OpenSSL marks the connection's own session unresumable when
      * the connection ends without close_notify. */
     SSL_SESSION *copy = SSL_SESSION_dup(sess);
     if (!copy)
-        return 0;
+        return;
     em_tls_ctx *ctx = e->ctx;
     pthread_mutex_lock(&ctx->mu);
     struct em__tls_sess *slot = NULL, *lru = &ctx->sess[0];
@@ -231,6 +279,10 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
     slot->sess[slot->sess[0] ? 1 : 0] = copy;
     slot->used = ++ctx->sess_clock;
     pthread_mutex_unlock(&ctx->mu);
+}
+
+static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
+    em__tls_sess_put(SSL_get_app_data(ssl), sess);
     return 0;
 }
 
@@ -299,6 +351,8 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
     if (!ctx->resumption) {
         SSL_CTX_set_options(s, SSL_OP_NO_TICKET);
         SSL_CTX_set_num_tickets(s, 0);
+    } else if ((err = ticket_keys_init(ctx, s)) != 0) {
+        return err;
     }
     if (o->client_auth != EM_TLS_CLIENT_AUTH_NONE)
         SSL_CTX_set_verify(s,
@@ -321,6 +375,10 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
                 return EM_ENOMEM;
             ctx->sni_count = i + 1;
             if ((err = use_cert(x, &o->sni_certs[i])) != 0)
+                return err;
+            /* OpenSSL keeps the first context's ticket callback after an
+             * SNI switch; this one is for safety, with the same keys. */
+            if (ctx->resumption && (err = ticket_keys_init(ctx, x)) != 0)
                 return err;
             if (!(ctx->sni_names[i] = cert_names(x)))
                 return EM_ENOMEM;
@@ -366,6 +424,8 @@ EM_API void em_tls_ctx_free(em_tls_ctx *ctx) {
         SSL_SESSION_free(ctx->sess[i].sess[1]);
     }
     free(ctx->sess);
+    OPENSSL_cleanse(ctx->tkey, sizeof ctx->tkey);
+    EVP_CIPHER_free(ctx->aes);
     SSL_CTX_free(ctx->ssl);
     BIO_meth_free(ctx->bio_in);
     BIO_meth_free(ctx->bio_out);
@@ -380,5 +440,15 @@ EM_API em_tls_role em_tls_ctx_role(const em_tls_ctx *ctx) {
 EM_API int em_tls_ctx_set_ticket_key(em_tls_ctx *ctx, const unsigned char key[80]) {
     if (!ctx || !key || ctx->role != EM_TLS_SERVER)
         return EM_EINVAL;
-    return SSL_CTX_set_tlsext_ticket_keys(ctx->ssl, (void *)key, 80) == 1 ? 0 : EM_EINVAL;
+    _Static_assert(sizeof(struct em__tls_tkey) == 80, "the key's layout");
+    pthread_mutex_lock(&ctx->mu);
+    /* The same key again (every worker told at once, or a retry) keeps
+     * the grace key. */
+    if (memcmp(&ctx->tkey[0], key, 80) != 0) {
+        ctx->tkey[1] = ctx->tkey[0];
+        memcpy(&ctx->tkey[0], key, 80);
+        ctx->has_prev = true;
+    }
+    pthread_mutex_unlock(&ctx->mu);
+    return 0;
 }

@@ -149,6 +149,12 @@ int em__tls_eng_handshake(em__tls_eng *e, int fd) {
             return fail(e, f, NULL);
         if (r == 1) {
             e->flags |= EM__TLS_HS_DONE;
+            /* TLS 1.2 reports no session on resumption, even with a renewed
+             * ticket; its tickets may be reused (RFC 5077 §3.3, unlike 1.3's,
+             * RFC 8446 §C.4), so the session goes back into the cache. */
+            if (e->ctx->role == EM_TLS_CLIENT && SSL_session_reused(e->ssl) &&
+                SSL_version(e->ssl) < TLS1_3_VERSION)
+                em__tls_sess_put(e, SSL_get0_session(e->ssl));
             break;
         }
         ssize_t p = pull(e, fd);

@@ -30,6 +30,13 @@ struct em__tls_sess {
     uint64_t used; /* LRU stamp */
 };
 
+/* Server: a session-ticket key (em_tls_ctx_set_ticket_key's layout). */
+struct em__tls_tkey {
+    unsigned char name[16];
+    unsigned char hmac[32];
+    unsigned char aes[32];
+};
+
 struct em_tls_ctx {
     SSL_CTX *ssl;
     em_tls_role role;
@@ -42,13 +49,21 @@ struct em_tls_ctx {
     unsigned char alpn[256]; /* wire format */
     unsigned alpn_len;
     BIO_METHOD *bio_in, *bio_out; /* the engine's BIOs over ember buffers */
-    pthread_mutex_t mu;           /* the session cache */
+    pthread_mutex_t mu;           /* client: the session cache; server: the ticket keys */
     struct em__tls_sess *sess;
     uint64_t sess_clock;
+    /* Server: new tickets use tkey[0]; tkey[1] (the one it replaced, if
+     * has_prev) still decrypts until the next rotation. */
+    struct em__tls_tkey tkey[2];
+    bool has_prev;
+    EVP_CIPHER *aes; /* AES-256-CBC, fetched once (not per ticket) */
 };
 
 /* Client: take a cached session for name (one use), or NULL. */
 SSL_SESSION *em__tls_sess_take(em_tls_ctx *ctx, const char *name);
+struct em__tls_eng;
+/* Client: keep a copy of sess (if resumable) for e's server name. */
+void em__tls_sess_put(struct em__tls_eng *e, SSL_SESSION *sess);
 
 /* ---- bio.c ---------------------------------------------------------------- */
 

@@ -97,10 +97,16 @@ EM_API EM_NODISCARD int em_tls_ctx_new(em_tls_ctx **out, em_tls_role role,
 /* Free a context no connection uses any more. NULL is a no-op. */
 EM_API void em_tls_ctx_free(em_tls_ctx *ctx);
 EM_API em_tls_role em_tls_ctx_role(const em_tls_ctx *ctx);
-/* Server: replace the session-ticket key (80 bytes: 16 name, 32 HMAC, 32
- * AES), e.g. the same key in every process of a multi-process server,
- * rotated by the caller. Tickets made with the old key stop resuming.
- * Returns 0 or EM_EINVAL. Any thread. */
+/* Server: rotate the session-ticket key (80 bytes: 16 name, 32 HMAC, 32
+ * AES-256; the name tells keys apart, so give each key its own). New
+ * tickets use this key; tickets made with the key it replaces still resume
+ * (and the client gets a new ticket under this key) until the next
+ * rotation; older ones fall back to a full handshake. Setting the current
+ * key again changes nothing. A context starts with a random key of its
+ * own; set the same keys in the same order in every context or process
+ * that should resume each other's tickets (the workers of one server),
+ * e.g. a new key every few hours, so a ticket lives one to two periods.
+ * Returns 0 or EM_EINVAL (not a server). Any thread. */
 EM_API int em_tls_ctx_set_ticket_key(em_tls_ctx *ctx, const unsigned char key[80]);
 /* The latest OpenSSL error of the calling thread as text ("" if none), for
  * em_tls_ctx_new failures. Writes at most len bytes including the NUL;

@@ -1,8 +1,9 @@
 /* TLS on em_tcp_conn over the loop: echo in many splits, verification
- * failures, mTLS, SNI, ALPN, resumption, close_notify, garbage, the
- * handshake timeout and large transfers with backpressure. */
+ * failures, mTLS, SNI, ALPN, resumption, ticket-key rotation, close_notify,
+ * garbage, the handshake timeout and large transfers with backpressure. */
 #include <sys/socket.h>
 
+#include "tls_internal.h" /* the client's SSL_CTX, to cap its version */
 #include "tls_test_util.h"
 
 static tc_pem ca, leaf, self, expired, client, sni_a, other_ca;
@@ -270,6 +271,77 @@ static void test_resumption(void **state) {
     em_tls_ctx_free(s);
 }
 
+/* One connection from c to s (an echo, so TLS 1.3 tickets arrive): did it
+ * resume? */
+static bool resumes(const em_tls_ctx *s, const em_tls_ctx *c) {
+    run r;
+    run_start(&r, s, c, "localhost", NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    em_slice hi = EM_SLICE_LIT("ping");
+    assert_int_equal(em_tcp_conn_write(&r.cli.c, &hi, 1, 0, NULL), 0);
+    EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) == 4, 5000);
+    em_tls_info info;
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+    run_finish(&r);
+    return info.resumed;
+}
+
+/* A key whose every byte (its name too) is b. */
+static const unsigned char *key_of(unsigned char k[80], unsigned char b) {
+    memset(k, b, 80);
+    return k;
+}
+
+/* The client cache hands out the newest ticket first, so each "resumes"
+ * below tries the ticket the previous connection of that client got. */
+static void rotation_with(int max_version) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL);
+    em_tls_ctx *c1 = client_ctx(NULL), *c2 = client_ctx(NULL), *c3 = client_ctx(NULL);
+    em_tls_ctx *all[] = {c1, c2, c3};
+    for (int i = 0; max_version && i < 3; i++)
+        assert_int_equal(SSL_CTX_set_max_proto_version(all[i]->ssl, max_version), 1);
+    unsigned char k[80];
+    assert_int_equal(em_tls_ctx_set_ticket_key(s, key_of(k, 'a')), 0);
+    assert_false(resumes(s, c1)); /* c1 and c2 hold tickets under a */
+    assert_false(resumes(s, c2));
+    assert_int_equal(em_tls_ctx_set_ticket_key(s, key_of(k, 'b')), 0);
+    assert_true(resumes(s, c1));  /* a is the grace key: it resumes, and */
+    assert_false(resumes(s, c3)); /* c1 got a ticket under b; c3 too */
+    assert_int_equal(em_tls_ctx_set_ticket_key(s, key_of(k, 'c')), 0);
+    assert_int_equal(em_tls_ctx_set_ticket_key(s, key_of(k, 'c')), 0); /* no rotation */
+    assert_true(resumes(s, c1));  /* the renewed ticket (b) */
+    assert_true(resumes(s, c3));  /* b is still the grace key */
+    assert_false(resumes(s, c2)); /* a, two rotations ago: a full handshake */
+    for (int i = 0; i < 3; i++)
+        em_tls_ctx_free(all[i]);
+    em_tls_ctx_free(s);
+}
+
+static void test_ticket_rotation_tls13(void **state) {
+    rotation_with(0);
+}
+
+static void test_ticket_rotation_tls12(void **state) {
+    rotation_with(TLS1_2_VERSION); /* the renewal is the callback's doing here */
+}
+
+/* Two "workers" (two contexts) resume each other's tickets once they
+ * share a key, and not before. */
+static void test_ticket_key_shared(void **state) {
+    em_tls_ctx *w1 = server_ctx(&leaf, NULL), *w2 = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    assert_false(resumes(w1, c));
+    assert_false(resumes(w2, c)); /* a ticket from w1: each has its own random key */
+    unsigned char k[80];
+    assert_int_equal(em_tls_ctx_set_ticket_key(w1, key_of(k, 'k')), 0);
+    assert_int_equal(em_tls_ctx_set_ticket_key(w2, key_of(k, 'k')), 0);
+    assert_false(resumes(w1, c)); /* w2's old key is not w1's */
+    assert_true(resumes(w2, c));  /* w1's ticket under k */
+    assert_true(resumes(w1, c));  /* and back */
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(w2);
+    em_tls_ctx_free(w1);
+}
+
 /* A plain-text peer and a silent one against a TLS server side. */
 static void raw_peer(const char *send_text, size_t len, unsigned timeout_ms, int want_err) {
     em_tls_ctx_opts so = {.handshake_timeout_ms = timeout_ms};
@@ -386,6 +458,9 @@ int main(void) {
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
         cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_ticket_rotation_tls13),
+        cmocka_unit_test(test_ticket_rotation_tls12),
+        cmocka_unit_test(test_ticket_key_shared),
         cmocka_unit_test(test_garbage_and_timeout),
         cmocka_unit_test(test_large_backpressure),
         cmocka_unit_test(test_attach_then_handshake),
