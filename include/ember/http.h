@@ -16,5 +16,6 @@
 #include "ember/http/router.h"
 #include "ember/http/server.h"
 #include "ember/http/upgrade.h"
+#include "ember/http/url.h"
 
 #endif
