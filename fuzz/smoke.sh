@@ -21,13 +21,17 @@ for h in "$root"/fuzz/*/harness.c; do
   bin=$out/$name
   AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 \
       -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" \
-      $(pkg-config --libs libcares) -lpthread -o "$bin"
+      $(pkg-config --libs libcares libssl libcrypto zlib) -lpthread -o "$bin"
   dict=()
   [ -f "$root/fuzz/$name/dict" ] && dict=(-x "$root/fuzz/$name/dict")
+  # A harness that runs a loop and handshakes may set its own timeout (ms):
+  # AFL's auto-scaled one counts load spikes on a shared machine as hangs.
+  tmo=()
+  [ -f "$root/fuzz/$name/afl_timeout" ] && tmo=(-t "$(cat "$root/fuzz/$name/afl_timeout")")
   rm -rf "$out/$name.findings"
   echo "fuzz-smoke: $name for ${secs}s"
   timeout $((secs + 30)) afl-fuzz -V "$secs" -i "$root/fuzz/$name/corpus" \
-      -o "$out/$name.findings" "${dict[@]}" -- "$bin" >"$out/$name.log" 2>&1 || true
+      -o "$out/$name.findings" "${dict[@]}" "${tmo[@]}" -- "$bin" >"$out/$name.log" 2>&1 || true
   crashes=$(find "$out/$name.findings" -path '*crashes/id*' 2>/dev/null | wc -l)
   hangs=$(find "$out/$name.findings" -path '*hangs/id*' 2>/dev/null | wc -l)
   execs=$(awk -F: '/execs_done/ {gsub(/ /,"",$2); print $2}' "$out/$name.findings"/default/fuzzer_stats 2>/dev/null || echo '?')
