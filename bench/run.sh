@@ -29,3 +29,8 @@ bash "$here/tfb.sh" "$build"
 echo
 echo "== Where plaintext CPU goes, ember vs nginx (bench/cpu_split.sh)"
 bash "$here/cpu_split.sh" "$build"
+
+echo
+echo "== HTTPS: handshakes, keep-alive and idle memory, ember vs nginx (bench/tls.sh, bench/tls_idle.sh)"
+bash "$here/tls.sh" "$build"
+bash "$here/tls_idle.sh" "$build"
