@@ -7,6 +7,11 @@
 #   <name>_server with examples/<name>_server.check instead of a client: each
 #                   line "curl args... PATH | STATUS | SUBSTRING" is sent with
 #                   curl and the status and body checked.
+#   https_server  : started with a throwaway CA and certificate made here with
+#                   the openssl CLI; tls_client must fetch the hello body from
+#                   it with --cacert (by IP and by name), and be refused (exit 2)
+#                   without it or with another --servername.
+#   tls_client    : run only by https_server's case above.
 #   anything else : run alone (with --selftest if it accepts no arguments) and
 #                   must exit 0 within the time limit.
 # Every examples/*.c must have been built, so no example goes untested.
@@ -32,9 +37,9 @@ run_checks() { # $1 = base name, $2 = HOST:PORT
   return $rc
 }
 
-run_pair() { # $1 = base name
-  local base=$1 out=$tmp/$1.out pid addr line i
-  "$bin/${base}_server" --port 0 >"$out" 2>"$tmp/$base.err" &
+start_server() { # $1 = program, then its arguments; sets pid and addr
+  local prog=$1 out=$tmp/$1.out i line; shift
+  "$bin/$prog" "$@" >"$out" 2>"$tmp/$prog.err" &
   pid=$!
   addr=""
   for i in $(seq 1 200); do # up to 10 s for the server to come up
@@ -43,23 +48,76 @@ run_pair() { # $1 = base name
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
-  if [ -z "$addr" ]; then
-    echo "examples: ${base}_server did not report its address"; cat "$tmp/$base.err"
-    kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
+  [ -n "$addr" ] && return 0
+  echo "examples: $prog did not report its address"; cat "$tmp/$prog.err"
+  kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 1
+}
+
+stop_server() { # $1 = program (running as $pid): SIGTERM must end it with 0
+  local waited=0 rc=0
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null && [ $waited -lt 100 ]; do sleep 0.05; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "examples: $1 ignored SIGTERM"; kill -9 "$pid"; rc=1
   fi
-  local rc=0
+  wait "$pid" || { echo "examples: $1 exited $?"; cat "$tmp/$1.err"; rc=1; }
+  return $rc
+}
+
+run_pair() { # $1 = base name
+  local base=$1 pid addr rc=0
+  start_server "${base}_server" --port 0 || return 1
   if [ -f "$src/examples/${base}_server.check" ]; then
     run_checks "$base" "$addr" || rc=1
   else
     timeout "$limit" "$bin/${base}_client" "$addr" || { echo "examples: ${base}_client failed"; rc=1; }
   fi
-  kill -TERM "$pid"
-  local waited=0
-  while kill -0 "$pid" 2>/dev/null && [ $waited -lt 100 ]; do sleep 0.05; waited=$((waited + 1)); done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "examples: ${base}_server ignored SIGTERM"; kill -9 "$pid"; rc=1
+  stop_server "${base}_server" || rc=1
+  return $rc
+}
+
+# A throwaway CA and a server certificate it signed (EC P-256, for localhost
+# and 127.0.0.1) in $1: ca.pem, cert.pem, key.pem.
+make_certs() {
+  local d=$1
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/CN=ember examples CA" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=localhost" -keyout "$d/key.pem" -out "$d/cert.csr" 2>/dev/null &&
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+    "extendedKeyUsage=serverAuth" >"$d/ext.cnf" &&
+  openssl x509 -req -in "$d/cert.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -set_serial 1 \
+    -days 1 -extfile "$d/ext.cnf" -out "$d/cert.pem" 2>/dev/null
+}
+
+# tls_client $1... against the running https_server: want exit status $2
+# ($1 is "ARGS" split on spaces), and, for 0, the hello answer on stdout and
+# the handshake line on stderr; for 2, the refusal on stderr.
+tls_case() {
+  local args=$1 want=$2 got out=$tmp/tls.out err=$tmp/tls.err
+  # shellcheck disable=SC2086
+  timeout "$limit" "$bin/tls_client" $args >"$out" 2>"$err"; got=$?
+  if [ "$got" != "$want" ]; then
+    echo "examples: tls_client $args exited $got, not $want"; cat "$err"; return 1
   fi
-  wait "$pid" || { echo "examples: ${base}_server exited $?"; cat "$tmp/$base.err"; rc=1; }
+  case $want in
+    0) head -n1 "$out" | grep -q '^HTTP/1.1 200 ' && grep -qx 'Hello, World!' "$out" &&
+         grep -Eqx 'tls_client: TLSv1\.[23] [A-Z0-9_-]+ alpn=http/1\.1 resumed=[01]' "$err" ;;
+    2) grep -q '^tls_client: certificate refused: .*verify failed' "$err" ;;
+  esac || { echo "examples: tls_client $args: unexpected output"; cat "$out" "$err"; return 1; }
+}
+
+run_https() {
+  local pid addr port rc=0 d=$tmp/certs
+  make_certs "$d" || { echo "examples: openssl could not make the test certificates"; return 1; }
+  start_server https_server --port 0 --cert "$d/cert.pem" --key "$d/key.pem" || return 1
+  port=${addr##*:}
+  tls_case "--cacert $d/ca.pem $addr" 0 || rc=1
+  tls_case "--cacert $d/ca.pem --timeout 20000 localhost:$port /" 0 || rc=1
+  tls_case "$addr" 2 || rc=1                                     # the CA is not trusted
+  tls_case "--cacert $d/ca.pem --servername other.example $addr" 2 || rc=1 # wrong name
+  stop_server https_server || rc=1
   return $rc
 }
 
@@ -67,6 +125,8 @@ for c in "$src"/examples/*.c; do
   name=$(basename "$c" .c)
   [ -x "$bin/$name" ] || { echo "examples: $name was not built"; fail=1; continue; }
   case "$name" in
+    https_server) run_https || fail=1; ran=$((ran + 1)) ;;
+    tls_client) [ -f "$src/examples/https_server.c" ] || { echo "examples: $name has no server"; fail=1; } ;;
     *_client) [ -f "$src/examples/${name%_client}_server.c" ] || { echo "examples: $name has no server"; fail=1; } ;;
     *_server)
       if [ -f "$src/examples/${name%_server}_client.c" ] || [ -f "$src/examples/$name.check" ]; then
