@@ -34,3 +34,7 @@ echo
 echo "== HTTPS: handshakes, keep-alive and idle memory, ember vs nginx (bench/tls.sh, bench/tls_idle.sh)"
 bash "$here/tls.sh" "$build"
 bash "$here/tls_idle.sh" "$build"
+
+echo
+echo "== DNS lookups, c-ares on ember's loop vs getaddrinfo in 4 threads (bench/dns.sh)"
+bash "$here/dns.sh" "$build"
