@@ -4,13 +4,20 @@
 #   - echo_server (HTTP/1.1): ember's own client (echo_client) sends a plain
 #     GET, two pipelined requests, a chunked upload and a 404; then curl.
 #   - the TCP and UDP echo servers with their clients.
+#   - https_server with a demo certificate (made once with openssl into the
+#     build dir): curl and ember's tls_client over verified TLS.
 set -euo pipefail
-bin=${1:-build}/examples
+build=${1:-build}
+bin=$build/examples
+pid=""
+# Whatever happens, no server outlives the demo.
+trap 'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi' EXIT
 
-start_server() { # $1 = program; sets pid and addr
-  local out
+start_server() { # $1 = program, then more arguments; sets pid and addr
+  local out prog=$1
+  shift
   out=$(mktemp)
-  "$bin/$1" --port 0 >"$out" &
+  "$bin/$prog" --port 0 "$@" >"$out" &
   pid=$!
   addr=""
   for _ in $(seq 1 200); do
@@ -19,12 +26,13 @@ start_server() { # $1 = program; sets pid and addr
     sleep 0.05
   done
   rm -f "$out"
-  [ -n "$addr" ] || { echo "$1 did not start" >&2; exit 1; }
-  echo "== $1 listening on $addr"
+  [ -n "$addr" ] || { echo "$prog did not start" >&2; exit 1; }
+  echo "== $prog listening on $addr"
 }
 
 stop_server() { # $1 = program
   kill -TERM "$pid"; wait "$pid"
+  pid=""
   echo "== $1 stopped cleanly (SIGTERM)"
   echo
 }
@@ -42,3 +50,26 @@ for base in tcp_echo udp_echo; do
   "$bin/${base}_client" "$addr" 5
   stop_server "${base}_server"
 done
+
+# A demo CA and a certificate it signed for localhost and 127.0.0.1 (EC P-256).
+certs=$build/demo-certs
+if [ ! -s "$certs/cert.pem" ]; then
+  mkdir -p "$certs"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj "/CN=ember demo CA" -keyout "$certs/ca.key" -out "$certs/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$certs/key.pem" -out "$certs/cert.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+    >"$certs/ext.cnf"
+  openssl x509 -req -in "$certs/cert.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
+    -set_serial 1 -days 30 -extfile "$certs/ext.cnf" -out "$certs/cert.pem" 2>/dev/null
+fi
+start_server https_server --cert "$certs/cert.pem" --key "$certs/key.pem"
+port=${addr##*:}
+echo "-- curl --cacert $certs/ca.pem https://localhost:$port/"
+curl -sS --cacert "$certs/ca.pem" "https://localhost:$port/"
+echo "-- tls_client --cacert $certs/ca.pem localhost:$port"
+"$bin/tls_client" --cacert "$certs/ca.pem" "localhost:$port"
+echo "-- tls_client localhost:$port (no --cacert: the demo CA is not trusted)"
+"$bin/tls_client" "localhost:$port" || echo "(exit $?)"
+stop_server https_server
