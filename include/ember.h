@@ -11,5 +11,6 @@
 #include "ember/udp.h"
 #include "ember/tls.h"
 #include "ember/http.h"
+#include "ember/ws.h"
 
 #endif

@@ -1,0 +1,30 @@
+/* Masking (RFC 6455 §5.3): the scalar kernel and the public entry points,
+ * which rotate the key to the phase and call the kernel simd.c chose. */
+#include <string.h>
+
+#include "ws_internal.h"
+
+void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+    uint64_t k8 = (uint64_t)key | (uint64_t)key << 32;
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t v;
+        memcpy(&v, src + i, 8);
+        v ^= k8;
+        memcpy(dst + i, &v, 8);
+    }
+    const uint8_t *k = (const uint8_t *)&key;
+    for (; i < len; i++)
+        dst[i] = src[i] ^ k[i & 3];
+}
+
+size_t em_ws_mask(void *buf, size_t len, const uint8_t key[4], size_t phase) {
+    em__ws_simd->mask(buf, buf, len, em__ws_key_at(key, phase));
+    return (phase + len) & 3;
+}
+
+size_t em_ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4],
+                       size_t phase) {
+    em__ws_simd->mask(dst, src, len, em__ws_key_at(key, phase));
+    return (phase + len) & 3;
+}

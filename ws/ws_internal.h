@@ -1,0 +1,71 @@
+/* ws module internals: the SIMD kernel table (simd.c chooses it at
+ * start-up) and the scalar UTF-8 automaton the kernels defer to at piece
+ * boundaries. */
+#ifndef EMBER_WS_INTERNAL_H
+#define EMBER_WS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ember/ws.h"
+
+/* Kernel levels, lowest first. SSE42 needs SSE4.2 (masking itself uses
+ * only SSE2), AVX512 needs AVX-512F and BW and uses the AVX2 UTF-8 kernel. */
+enum { EM__WS_SIMD_SCALAR, EM__WS_SIMD_SSE42, EM__WS_SIMD_AVX2, EM__WS_SIMD_AVX512 };
+
+/* dst[i] = src[i] ^ key byte (i & 3), with key's bytes in memory order
+ * (already rotated to the phase). dst == src or no overlap. */
+typedef void (*em__ws_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* Whether p[0, len) is valid UTF-8 made of complete sequences: 0 valid,
+ * nonzero not. Reads only p[0, len). */
+typedef int (*em__ws_utf8_fn)(const uint8_t *p, size_t len);
+
+typedef struct em__ws_kernels {
+    em__ws_mask_fn mask;
+    em__ws_utf8_fn utf8; /* NULL at the scalar level: the automaton does it all */
+    int level;
+} em__ws_kernels;
+
+extern const em__ws_kernels em__ws_k_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const em__ws_kernels em__ws_k_sse42;
+extern const em__ws_kernels em__ws_k_avx2;
+extern const em__ws_kernels em__ws_k_avx512;
+#endif
+
+/* The kernels in use; written once at start-up (or by em__ws_simd_force). */
+extern const em__ws_kernels *em__ws_simd;
+
+/* 1 if this CPU (and EMBER_SIMD's cap) allows level. */
+int em__ws_simd_supported(int level);
+/* Use level's kernels; EM_ENOTSUP if not supported. Tests and fuzzers only. */
+int em__ws_simd_force(int level);
+int em__ws_simd_level(void);
+/* The level chosen at start-up. */
+int em__ws_simd_default(void);
+/* The kernels of one level (for tests comparing levels directly). */
+const em__ws_kernels *em__ws_kernels_of(int level);
+
+/* The scalar masking kernel. */
+void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+
+/* The UTF-8 automaton: states, and one step over p[0, len) from state s.
+ * Returns the state after it (EM__WS_UTF8_REJECT is absorbing). */
+enum { EM__WS_UTF8_ACCEPT = 0, EM__WS_UTF8_REJECT = 1 };
+uint32_t em__ws_utf8_dfa(uint32_t s, const uint8_t *p, size_t len);
+
+/* The scalar twin of the SIMD kernels' contract (em__ws_utf8_fn). */
+int em__ws_utf8_scalar(const uint8_t *p, size_t len);
+
+/* The key rotated to phase, as the kernels take it. */
+static inline uint32_t em__ws_key_at(const uint8_t key[4], size_t phase) {
+    uint8_t k[4];
+    for (int i = 0; i < 4; i++)
+        k[i] = key[(phase + (size_t)i) & 3];
+    uint32_t v;
+    __builtin_memcpy(&v, k, 4);
+    return v;
+}
+
+#endif
