@@ -193,6 +193,10 @@ static int parse_authority(authority *a, em_slice s) {
             if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c != '_' && c != '~')
                 return EM_EINVAL;
         }
+        /* Empty labels ("a..b", ".a", ".") name no host; one trailing
+         * '.' (an absolute DNS name) is fine. */
+        if (s.ptr[0] == '.' || memmem(s.ptr, hlen, "..", 2))
+            return EM_EINVAL;
         if (ends_in_number(a->host)) {
             if (!is_dotted_quad(a->host))
                 return EM_EINVAL;

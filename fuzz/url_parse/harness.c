@@ -211,6 +211,8 @@ static void check_url(const em_url *u) {
     check(!em_http_path_has_dot_segment(em_slice_from_cstr(u->path)), "dot segment left");
     check(!u->query || well_encoded(u->query), "query encoding");
     check(u->port != 0, "port 0");
+    check(u->host[0] && (u->host_is_ipv6 || (u->host[0] != '.' && !strstr(u->host, ".."))),
+          "empty host label");
     check(u->port_explicit || u->port == em_url_default_port(u->scheme), "default port");
 
     /* format -> parse is the identity, with and without userinfo */

@@ -164,7 +164,8 @@ static void test_hosts(void **state) {
         "http://ex%61mple.com/", "http://%2e/", "http://ex\xc3\xa4mple.com/", "http://h\x80/",
         "http://a!b/", "http://a$b/", "http://a,b/", "http://a;b/", "http://a=b/", "http://a'b/",
         "http://a b/", "http://a<b/", "http://a\\b/", "http://a]b/", "http://a[b/",
-        "http://exa%20mple/",
+        "http://exa%20mple/", "http://./", "http://../", "http://a..b/", "http://.a/",
+        "http://a.b../", "http://u@.:80/",
         /* IPv6 */
         "http://[]/", "http://[::1/", "http://::1/", "http://[::1]x/", "http://[::1]]/",
         "http://[:::1]/", "http://[1:2:3:4:5:6:7:8:9]/", "http://[::1%25eth0]/",

@@ -12,12 +12,13 @@
  *   - host: a reg-name of ASCII letters, digits, '-', '.', '_' and '~',
  *     stored lowercased; a canonical dotted quad ("192.0.2.1"); or an IPv6
  *     literal in brackets, stored without them in inet_ntop()'s canonical
- *     form ("[0:0::1]" -> "::1"). Refused: an empty host, %-escapes and
- *     bytes >= 0x80 in a host (no IDNA here), sub-delims in a host, IPv6
- *     zone ids ("%25eth0"), IPvFuture ("[v1.x]"), and any host whose last
- *     label looks numeric ("1.2.3", "0x7f.1", "010.0.0.1", "2130706433",
- *     "1.2.3.4.", "a.123") but is not a canonical dotted quad: resolvers and
- *     browsers read those forms differently, a classic SSRF trick.
+ *     form ("[0:0::1]" -> "::1"). Refused: an empty host or label ("a..b",
+ *     ".a"; one trailing '.' is fine), %-escapes and bytes >= 0x80 in a host
+ *     (no IDNA here), sub-delims in a host, IPv6 zone ids ("%25eth0"),
+ *     IPvFuture ("[v1.x]"), and any host whose last label looks numeric
+ *     ("1.2.3", "0x7f.1", "010.0.0.1", "2130706433", "1.2.3.4.", "a.123")
+ *     but is not a canonical dotted quad: resolvers and browsers read those
+ *     forms differently, a classic SSRF trick.
  *   - port: decimal 1..65535, leading zeros allowed; "host:" (empty) means
  *     the scheme's default (80 for http/ws, 443 for https/wss).
  *   - path and query: space, '"', '<', '>', '\\', '^', '`', '{', '|', '}'
