@@ -16,7 +16,9 @@ static void put(writer *w, const char *s, size_t n) {
     w->len += n;
 }
 
-static void puts0(writer *w, const char *s) { put(w, s, strlen(s)); }
+static void puts0(writer *w, const char *s) {
+    put(w, s, strlen(s));
+}
 
 static void put_port(writer *w, uint16_t port) {
     char p[8];
@@ -34,7 +36,9 @@ static ssize_t finish(writer *w) {
     return (ssize_t)w->len;
 }
 
-static bool parsed(const em_url *u) { return u && u->_buf && u->scheme && u->host && u->path; }
+static bool parsed(const em_url *u) {
+    return u && u->_buf && u->scheme && u->host && u->path;
+}
 
 static void put_host(writer *w, const em_url *u) {
     if (u->host_is_ipv6)

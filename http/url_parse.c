@@ -21,9 +21,15 @@ EM_API uint16_t em_url_default_port(const char *scheme) {
     return 0;
 }
 
-static bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
+static bool is_alpha(unsigned char c) {
+    return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+static bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
+static bool is_hex(unsigned char c) {
+    return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
 
 int em__url_split(em_slice s, em__url_parts *p) {
     memset(p, 0, sizeof *p);
@@ -262,8 +268,8 @@ int em__url_build(em_url *out, const em__url_parts *p) {
     if (rc)
         return rc;
 
-    size_t cap = strlen(scheme) + 1 + a.userinfo.len + 1 + a.host.len + 1 +
-                 3 * p->path.len + 2 + 3 * p->query.len + 1;
+    size_t cap = strlen(scheme) + 1 + a.userinfo.len + 1 + a.host.len + 1 + 3 * p->path.len + 2 +
+                 3 * p->query.len + 1;
     char *buf = malloc(cap), *w = buf;
     if (!buf)
         return EM_ENOMEM;

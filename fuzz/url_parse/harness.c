@@ -264,8 +264,8 @@ static void check_url(const em_url *u) {
     if (u->host_is_ipv6) {
         struct in6_addr a6;
         char canon[INET6_ADDRSTRLEN];
-        check(inet_pton(AF_INET6, u->host, &a6) == 1 && inet_ntop(AF_INET6, &a6, canon, sizeof canon) &&
-                  strcmp(canon, u->host) == 0,
+        check(inet_pton(AF_INET6, u->host, &a6) == 1 &&
+                  inet_ntop(AF_INET6, &a6, canon, sizeof canon) && strcmp(canon, u->host) == 0,
               "IPv6 host not canonical");
     }
 }
@@ -307,7 +307,8 @@ static void check_against_ref(const em_url *u, const char *s) {
     if (*port) {
         check(u->port_explicit && strtoul(port, NULL, 10) == u->port, "port differs");
     } else {
-        check(!u->port_explicit && u->port == em_url_default_port(u->scheme), "default port differs");
+        check(!u->port_explicit && u->port == em_url_default_port(u->scheme),
+              "default port differs");
     }
 
     char *enc = ref_encode(r.path);

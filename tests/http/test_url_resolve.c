@@ -147,10 +147,8 @@ static void test_other_refs(void **state) {
 static void test_base_parts(void **state) {
     /* credentials stay with base's authority, and leave with it */
     static const ex creds[] = {
-        {"c", "http://u:p@a:8080/b/c"},
-        {"/x?y", "http://u:p@a:8080/x?y"},
-        {"?z", "http://u:p@a:8080/b/z?z"},
-        {"//other/", "http://other/"},
+        {"c", "http://u:p@a:8080/b/c"},         {"/x?y", "http://u:p@a:8080/x?y"},
+        {"?z", "http://u:p@a:8080/b/z?z"},      {"//other/", "http://other/"},
         {"https://a:8080/", "https://a:8080/"},
     };
     CHECK_ALL("http://u:p@A:8080/b/z", creds);
@@ -216,10 +214,8 @@ static void test_limits_and_aliasing(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc_normal),
-        cmocka_unit_test(test_rfc_abnormal),
-        cmocka_unit_test(test_other_refs),
-        cmocka_unit_test(test_base_parts),
+        cmocka_unit_test(test_rfc_normal),          cmocka_unit_test(test_rfc_abnormal),
+        cmocka_unit_test(test_other_refs),          cmocka_unit_test(test_base_parts),
         cmocka_unit_test(test_limits_and_aliasing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
