@@ -17,19 +17,23 @@
  *   bit 0  ember is the client (else the server)
  *   bit 1  run a full handshake with the peer before the program
  *   bit 2  the peer speaks TLS 1.2 only (else up to 1.3)
- *   bit 3  client: em_tls_handshake (else reading drives the handshake)
+ *   bit 3  client: em_tls_handshake (else reading drives the handshake);
+ *          server: a 1 ms handshake timeout, waited for at the end
  *   bit 4  ember echoes what it reads
  *   bit 5  at the end the peer sends close_notify (else it just closes)
  *   bit 6  the peer client sends SNI "alt.test" (the second certificate)
+ *   bit 7  at the end the peer closes its socket at once (else SHUT_WR)
  * then chunks: ctl, length (1 byte; 2 big-endian with ctl bit 7), bytes:
  *   ctl % 4 == 0  raw bytes to the socket, one send
  *   ctl % 4 == 1  the peer SSL_writes the bytes
  *   ctl % 4 == 2  the peer acts, by the first byte % 8: 0 drive its
  *                 handshake, 1 key update (update requested), 2 key update,
  *                 3 close_notify, 4 SHUT_WR, 5 renegotiate, 6 ask for a
- *                 client certificate (TLS 1.3), 7 nothing
- *   ctl % 4 == 3  ember acts, by the first byte % 5: 0 write the rest,
- *                 1 stop reading, 2 start reading, 3 half-close, 4 echo on/off
+ *                 client certificate (TLS 1.3), 7 stop/resume reading its
+ *                 socket (ember's writes back up)
+ *   ctl % 4 == 3  ember acts, by the first byte % 6: 0 write the rest,
+ *                 1 stop reading, 2 start reading, 3 half-close, 4 echo on/off,
+ *                 5 write 64 KiB times the next byte % 8 + 1
  * Certificates and contexts are made once per process; every input gets a
  * new loop, socketpair, connection and peer. */
 #include <errno.h>
@@ -117,7 +121,7 @@ static em_tls_cert as_cert(const keypair *kp) {
 static struct {
     bool ready;
     keypair main, alt;
-    em_tls_ctx *server, *client;
+    em_tls_ctx *server, *server_fast, *client;
     SSL_CTX *peer_server, *peer_client;
 } g;
 
@@ -138,6 +142,8 @@ static void setup(void) {
                           .no_resumption = true, /* inputs stay independent */
                           .handshake_timeout_ms = 600000};
     check(em_tls_ctx_new(&g.server, EM_TLS_SERVER, &so) == 0, "server ctx");
+    so.handshake_timeout_ms = 1;
+    check(em_tls_ctx_new(&g.server_fast, EM_TLS_SERVER, &so) == 0, "server ctx");
     check(em_tls_ctx_new(&g.client, EM_TLS_CLIENT, &co) == 0, "client ctx");
 
     g.peer_server = SSL_CTX_new(TLS_server_method());
@@ -179,6 +185,8 @@ typedef struct run {
     em_buf peer_got;  /* plaintext the peer read */
     em_buf hold;      /* the peer's ciphertext the socket did not take yet */
     bool ember_shut;  /* ember half-closed */
+    bool stalled;     /* the peer does not read its socket */
+    bool timeouts;    /* EM_ETIMEDOUT is a clean end (the 1 ms handshake timeout) */
     char reason[200]; /* OpenSSL's, for the first error */
 } run;
 
@@ -191,9 +199,9 @@ static bool same(const em_buf *a, const em_buf *b) {
     return n == em_buf_len(b) && (n == 0 || memcmp(em_buf_data(a), em_buf_data(b), n) == 0);
 }
 
-static void clean_status(int st) {
+static void clean_status(const run *r, int st) {
     if (st == EM_EOF || st == EM_ETLSHANDSHAKE || st == EM_EPROTO || st == EM_ECONNRESET ||
-        st == EM_EPIPE)
+        st == EM_EPIPE || (st == EM_ETIMEDOUT && r->timeouts))
         return;
     fprintf(stderr, "tls_records: ember ended with %s (%d)\n", em_err_name(st), st);
     abort();
@@ -230,7 +238,7 @@ static void on_read(em_tcp_conn *c, ssize_t n) {
         em_buf_consume(&c->in, d.len);
         return;
     }
-    clean_status((int)n);
+    clean_status(r, (int)n);
     if (!r->status) {
         r->status = (int)n;
         snprintf(r->reason, sizeof r->reason, "%s", em_tls_conn_error(c));
@@ -252,7 +260,7 @@ static void on_handshake(em_tcp_conn *c, int status) {
     run *r = EM_CONTAINER_OF(c, run, c);
     r->hs_waiting = false;
     if (status) {
-        clean_status(status);
+        clean_status(r, status);
         if (!r->status) {
             r->status = status;
             snprintf(r->reason, sizeof r->reason, "%s", em_tls_conn_error(c));
@@ -268,7 +276,7 @@ static void on_handshake(em_tcp_conn *c, int status) {
 static bool drain(run *r) {
     char buf[1 << 14];
     bool any = false;
-    while (r->fd >= 0) {
+    while (r->fd >= 0 && !r->stalled) {
         ssize_t n = recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n <= 0)
             break;
@@ -424,6 +432,7 @@ static void peer_act(run *r, uint8_t mode, uint8_t what) {
         }
         break;
     default:
+        r->stalled = !r->stalled;
         break;
     }
     ERR_clear_error();
@@ -432,7 +441,7 @@ static void peer_act(run *r, uint8_t mode, uint8_t what) {
 
 static void ember_act(run *r, const uint8_t *p, size_t n) {
     uint8_t what = n ? p[0] : 0;
-    switch (what % 5) {
+    switch (what % 6) {
     case 0:
         if (n > 1)
             ember_write(r, p + 1, n - 1);
@@ -453,9 +462,41 @@ static void ember_act(run *r, const uint8_t *p, size_t n) {
             (void)em_tcp_conn_shutdown(&r->c);
         }
         break;
-    default:
+    case 4:
         r->echo = !r->echo;
+        break;
+    default:
+        if (em_buf_len(&r->wrote) < (1 << 21)) {
+            size_t big = (size_t)(1 + (n > 1 ? p[1] % 8 : 0)) << 16;
+            char *b = malloc(big);
+            check(b != NULL, "oom");
+            for (size_t i = 0; i < big; i++)
+                b[i] = (char)(i * 7 + (i >> 12));
+            ember_write(r, b, big);
+            free(b);
+        }
     }
+}
+
+static bool waited;
+static void on_wait(em_timer *t) {
+    waited = true;
+}
+
+/* Give the 1 ms handshake timeout the time to fire, if the handshake has
+ * not finished (a timer of ours bounds the blocking turns). */
+static void wait_timeout(run *r) {
+    em_tls_info info;
+    if (em_tls_conn_info(&r->c, &info) != 0 || info.handshake_done)
+        return;
+    em_timer t;
+    em_timer_init(&r->loop, &t, on_wait);
+    waited = false;
+    em_timer_start(&t, 3, 0);
+    for (int i = 0; i < 100 && !waited; i++)
+        em_loop_run(&r->loop, EM_RUN_ONCE);
+    em_timer_stop(&t);
+    pump(r);
 }
 
 static void ember_start(run *r, uint8_t mode, int fd) {
@@ -463,8 +504,10 @@ static void ember_start(run *r, uint8_t mode, int fd) {
     check(em_tcp_conn_init(&r->loop, &r->c, fd, &cbs, &o) == 0, "conn init");
     r->open = true;
     bool client = mode & 1;
-    check(em_tls_attach(&r->c, client ? g.client : g.server, client ? "localhost" : NULL) == 0,
-          "attach");
+    r->timeouts = !client && (mode & 8);
+    r->dirty = r->timeouts; /* whether it fires depends on the machine's speed */
+    const em_tls_ctx *ctx = client ? g.client : r->timeouts ? g.server_fast : g.server;
+    check(em_tls_attach(&r->c, ctx, client ? "localhost" : NULL) == 0, "attach");
     if (client && (mode & 8)) {
         check(em_tls_handshake(&r->c, &cbs, on_handshake) == 0, "handshake");
         r->hs_mode = r->hs_waiting = true;
@@ -486,7 +529,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(r != NULL, "oom");
     check(em_loop_init(&r->loop) == 0, "loop");
     em_buf_init(&r->got, 1 << 20);
-    em_buf_init(&r->wrote, 1 << 22);
+    em_buf_init(&r->wrote, 1 << 23);
     em_buf_init(&r->peer_sent, 1 << 20);
     em_buf_init(&r->peer_got, 1 << 22);
     em_buf_init(&r->hold, 1 << 24);
@@ -500,7 +543,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (mode & 2) { /* "after": a real handshake first */
         peer_start(r, mode);
         pump(r);
-        check(r->peer_done && !r->peer_failed && !r->status, "the handshake with the peer failed");
+        if (!r->timeouts) /* a 1 ms timeout may well end it on a loaded machine */
+            check(r->peer_done && !r->peer_failed && !r->status,
+                  "the handshake with the peer failed");
     } else {
         pump(r);
     }
@@ -538,6 +583,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     /* Everything said arrives, then the end. */
+    r->stalled = false;
+    if (r->timeouts && r->open)
+        wait_timeout(r);
     if (r->open && !r->hs_waiting && !r->reading && !r->eof)
         r->reading = em_tcp_conn_read_start(&r->c) == 0;
     pump(r);
@@ -558,6 +606,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)SSL_shutdown(r->peer);
         ERR_clear_error();
         flush_peer(r);
+    }
+    if (r->fd >= 0 && (mode & 0x80)) { /* gone at once: ember's writes fail */
+        close(r->fd);
+        r->fd = -1;
     }
     if (r->fd >= 0 && r->peer_wr) {
         shutdown(r->fd, SHUT_WR);

@@ -12,7 +12,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
 
 # mode bits
-CLIENT, AFTER, TLS12, HS_API, ECHO, NOTIFY, SNI_ALT = 1, 2, 4, 8, 16, 32, 64
+CLIENT, AFTER, TLS12, HS_API, ECHO, NOTIFY, SNI_ALT, ABRUPT = 1, 2, 4, 8, 16, 32, 64, 128
+FAST_TIMEOUT = HS_API  # the same bit, for a server
 
 
 def chunk(op, data=b""):
@@ -164,6 +165,13 @@ def main():
         "cli-after12-alert": bytes([CLIENT | AFTER | TLS12]) + raw(alert_fatal),
         "cli-after13-close-then-data": bytes([CLIENT | AFTER]) + peer(3) + peer_write(b"late") +
         raw(caps["server_appdata13"]),
+        "srv-after13-stalled-bigwrite": bytes([AFTER | NOTIFY]) + peer(7) + ember(5, b"\x03") +
+        peer_write(b"x") + peer(7) + ember(0, b"tail"),
+        "cli-after12-bigwrite-abrupt": bytes([CLIENT | AFTER | TLS12 | ABRUPT]) +
+        ember(5, b"\x07") + peer(7) + ember(5, b"\x01"),
+        "srv-after13-abrupt": bytes([AFTER | ABRUPT]) + peer_write(b"bye"),
+        "srv-timeout-mid": bytes([FAST_TIMEOUT]) + raw(caps["client_hello13"][:50]),
+        "srv-timeout-after": bytes([FAST_TIMEOUT | AFTER]) + peer_write(b"hi"),
     }
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
