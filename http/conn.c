@@ -27,17 +27,26 @@ static const em_tcp_conn_cbs tcp_cbs = {
     .on_unthrottled = on_unthrottled,
 };
 
-int em__http_conn_init(em_http_conn *c, em_loop *loop, int fd, const em_tcp_conn_opts *o,
-                       struct em__http_env *env) {
-    int rc = em_tcp_conn_init(loop, &c->tcp, fd, &tcp_cbs, o);
-    if (rc)
-        return rc;
+void em__http_conn_prepare(em_http_conn *c, em_loop *loop, struct em__http_env *env) {
     em_timer_init(loop, &c->timer, on_timer);
     c->timer.data = c;
     c->resume.cb = on_resume_task;
     c->resume.data = c;
     c->env = env;
+}
+
+int em__http_conn_init(em_http_conn *c, em_loop *loop, int fd, const em_tcp_conn_opts *o,
+                       struct em__http_env *env) {
+    int rc = em_tcp_conn_init(loop, &c->tcp, fd, &tcp_cbs, o);
+    if (rc)
+        return rc;
+    em__http_conn_prepare(c, loop, env);
     return 0;
+}
+
+void em__http_conn_adopt(em_http_conn *c) {
+    em_tcp_conn_set_cbs(&c->tcp, &tcp_cbs);
+    c->flags |= CONN_PAUSED; /* reading is off until the layer above asks */
 }
 
 /* ---- timeouts -------------------------------------------------------------- */

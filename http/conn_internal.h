@@ -9,7 +9,7 @@
 #include "http_internal.h"
 
 /* Which timeout the connection's one timer stands for. */
-enum { TMO_NONE = 0, TMO_IDLE, TMO_HEADER, TMO_BODY, TMO_WRITE, TMO_LINGER, TMO_KINDS };
+enum { TMO_NONE = 0, TMO_IDLE, TMO_HEADER, TMO_BODY, TMO_WRITE, TMO_LINGER, TMO_CONNECT, TMO_KINDS };
 
 /* Responses made while one connection's input is processed leave in one
  * write. One per loop, shared by its connections: only one builds at a
@@ -27,7 +27,7 @@ struct em__http_env {
     struct em__http_burst burst;
 };
 
-/* The layer above (the server's request pipeline, later the client). */
+/* The layer above (the server's request pipeline, or the client). */
 typedef struct em__http_conn_up {
     void (*on_input)(em_http_conn *c); /* bytes were appended to c->tcp.in */
     void (*on_eof)(em_http_conn *c);   /* the peer ended its side (not while lingering) */
@@ -73,6 +73,12 @@ struct em_http_conn {
  * em_err; on error fd is still the caller's. */
 int em__http_conn_init(em_http_conn *c, em_loop *loop, int fd, const em_tcp_conn_opts *o,
                        struct em__http_env *env);
+/* Client side: set up c's timer, task and env before its TCP connection
+ * exists (the connect runs into c->tcp and is timed with TMO_CONNECT). */
+void em__http_conn_prepare(em_http_conn *c, em_loop *loop, struct em__http_env *env);
+/* Client side: c->tcp is connected (and its TLS handshake done): give it
+ * the core's callbacks. Reading stays off until em__http_conn_reading. */
+void em__http_conn_adopt(em_http_conn *c);
 /* Arm the one timer as kind (TMO_*); TMO_NONE disarms. A header timeout
  * already running is kept (a deadline from the first byte). */
 void em__http_conn_set_timeout(em_http_conn *c, uint8_t kind);

@@ -8,6 +8,7 @@
  *                        server
  *   ember/http/upgrade.h 101 upgrades and CONNECT tunnels: the connection
  *                        moves out of HTTP
+ *   ember/http/client.h  making requests: on a loop, pooled, or blocking
  */
 #ifndef EMBER_HTTP_H
 #define EMBER_HTTP_H
@@ -17,5 +18,6 @@
 #include "ember/http/server.h"
 #include "ember/http/upgrade.h"
 #include "ember/http/url.h"
+#include "ember/http/client.h"
 
 #endif

@@ -103,6 +103,9 @@ extern "C" {
     X(EDNSFAIL, -5024, "DNS server failure or refusal")                       \
     X(ETLSHANDSHAKE, -5025, "TLS handshake failed")                           \
     X(ECERTVERIFY, -5026, "peer certificate verification failed")            \
+    X(EPARTIAL, -5027, "transfer ended before the whole body arrived")        \
+    X(ETOOMANYREDIRECTS, -5028, "too many redirects")                         \
+    X(EUNSAFEREDIRECT, -5029, "redirect refused (https to http)")             \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

@@ -1,0 +1,297 @@
+/* A client call's memory: what to send (copied from the em_http_req, so the
+ * caller's may go once em_http_client_do returns), the request head for
+ * the current URL, why it failed, and its one end. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_internal.h"
+
+static const struct {
+    const char *name;
+    em_http_method id;
+} methods[] = {
+    {"GET", EM_HTTP_GET},         {"HEAD", EM_HTTP_HEAD},       {"POST", EM_HTTP_POST},
+    {"PUT", EM_HTTP_PUT},         {"DELETE", EM_HTTP_DELETE},   {"CONNECT", EM_HTTP_CONNECT},
+    {"OPTIONS", EM_HTTP_OPTIONS}, {"TRACE", EM_HTTP_TRACE},     {"PATCH", EM_HTTP_PATCH},
+};
+
+static em_http_method method_id(const char *m) {
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(methods[i].name, m))
+            return methods[i].id;
+    return EM_HTTP_METHOD_OTHER;
+}
+
+bool em__http_method_idempotent(em_http_method m) {
+    /* RFC 9110 §9.2.2 */
+    return m == EM_HTTP_GET || m == EM_HTTP_HEAD || m == EM_HTTP_PUT || m == EM_HTTP_DELETE ||
+           m == EM_HTTP_OPTIONS || m == EM_HTTP_TRACE;
+}
+
+/* Fields the client writes itself: a caller's copy would frame the message
+ * twice (a smuggling vector) or contradict the connection handling. */
+static bool reserved_field(em_slice name) {
+    static const char *const names[] = {"host", "content-length", "transfer-encoding",
+                                        "connection", "upgrade", "te", "trailer", "keep-alive"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (em_slice_eq_nocase(name, em_slice_from_cstr(names[i])))
+            return true;
+    return false;
+}
+
+static char *dup_slice(em_slice s) {
+    char *p = malloc(s.len + 1);
+    if (p) {
+        memcpy(p, s.ptr, s.len);
+        p[s.len] = 0;
+    }
+    return p;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* "Basic base64(user:password)" (RFC 7617). */
+static char *basic_auth(const char *user, size_t ulen, const char *pass, size_t plen) {
+    size_t n = ulen + 1 + plen;
+    char *raw = malloc(n + 1);
+    char *out = malloc(6 + (n + 2) / 3 * 4 + 1);
+    if (!raw || !out) {
+        free(raw);
+        free(out);
+        return NULL;
+    }
+    memcpy(raw, user, ulen);
+    raw[ulen] = ':';
+    memcpy(raw + ulen + 1, pass, plen);
+    char *o = out + 6;
+    memcpy(out, "Basic ", 6);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)raw[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)raw[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)raw[i + 2];
+        *o++ = b64[v >> 18 & 63];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? b64[v & 63] : '=';
+    }
+    *o = 0;
+    free(raw);
+    return out;
+}
+
+/* The URL's userinfo "user:password", still percent-encoded, as Basic. */
+static char *userinfo_auth(const char *ui) {
+    size_t len = strlen(ui);
+    char *dec = malloc(len + 1);
+    if (!dec)
+        return NULL;
+    const char *colon = strchr(ui, ':');
+    size_t ulen = colon ? (size_t)(colon - ui) : len;
+    ssize_t u = em_http_percent_decode((em_slice){ui, ulen}, dec, len + 1, 0);
+    ssize_t p = colon ? em_http_percent_decode(em_slice_from_cstr(colon + 1), dec + (u > 0 ? u : 0),
+                                               len + 1 - (size_t)(u > 0 ? u : 0), 0)
+                      : 0;
+    char *out = u >= 0 && p >= 0 ? basic_auth(dec, (size_t)u, dec + u, (size_t)p) : NULL;
+    free(dec);
+    return out;
+}
+
+static int copy_request(em_http_call *call, const em_http_req *req) {
+    const char *m = req->method ? req->method : (req->body.len ? "POST" : "GET");
+    if (!*m || !em__http_field_name_ok(em_slice_from_cstr(m)))
+        return EM_EINVAL; /* a method is a token (RFC 9110 §9.1) */
+    call->method = strdup(m);
+    if (!call->method)
+        return EM_ENOMEM;
+    call->method_id = method_id(m);
+    if (call->method_id == EM_HTTP_CONNECT)
+        return EM_EINVAL; /* tunnels are not requests */
+    if (req->num_headers) {
+        call->headers = calloc(req->num_headers, sizeof *call->headers);
+        if (!call->headers)
+            return EM_ENOMEM;
+        for (size_t i = 0; i < req->num_headers; i++) {
+            em_slice n = req->headers[i].name, v = req->headers[i].value;
+            if (!em__http_field_name_ok(n) || !em__http_field_value_ok(v) || reserved_field(n))
+                return EM_EINVAL;
+            char *nc = dup_slice(n), *vc = dup_slice(v);
+            call->headers[call->num_headers++] = (em_http_header){
+                {nc, n.len}, {vc, v.len}, EM_HTTP_HDR_OTHER};
+            if (!nc || !vc)
+                return EM_ENOMEM;
+        }
+    }
+    if (req->content_type) {
+        if (!em__http_field_value_ok(em_slice_from_cstr(req->content_type)))
+            return EM_EINVAL;
+        if (!(call->content_type = strdup(req->content_type)))
+            return EM_ENOMEM;
+    }
+    if (req->body.len) {
+        char *b = malloc(req->body.len);
+        if (!b)
+            return EM_ENOMEM;
+        memcpy(b, req->body.ptr, req->body.len);
+        call->body = (em_slice){b, req->body.len};
+    }
+    if (req->bearer) {
+        size_t n = strlen(req->bearer);
+        if (!(call->auth = malloc(n + 8)))
+            return EM_ENOMEM;
+        memcpy(call->auth, "Bearer ", 7);
+        memcpy(call->auth + 7, req->bearer, n + 1);
+    } else if (req->user) {
+        const char *pw = req->password ? req->password : "";
+        if (!(call->auth = basic_auth(req->user, strlen(req->user), pw, strlen(pw))))
+            return EM_ENOMEM;
+    } else if (call->url.userinfo) {
+        if (!(call->auth = userinfo_auth(call->url.userinfo)))
+            return EM_EINVAL;
+    }
+    if (call->auth && !em__http_field_value_ok(em_slice_from_cstr(call->auth)))
+        return EM_EINVAL;
+    if (call->auth) {
+        /* the origin the credentials belong to, and only that one */
+        int rc = em_url_parse(&call->auth_origin, em_slice_from_cstr(req->url));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_client_cbs *cbs,
+                      void *data, em_http_call **out) {
+    if (!req || !req->url || !cbs || !cbs->on_done)
+        return EM_EINVAL;
+    em_http_call *call = calloc(1, sizeof *call);
+    if (!call)
+        return EM_ENOMEM;
+    call->cl = cl;
+    call->cbs = cbs;
+    call->data = data;
+    em_buf_init(&call->head, 0);
+    int rc = em_url_parse(&call->url, em_slice_from_cstr(req->url));
+    if (!rc && strcmp(call->url.scheme, "http") && strcmp(call->url.scheme, "https"))
+        rc = EM_ENOTSUP; /* ws:// and wss:// belong to the WebSocket client */
+    rc = rc ? rc : copy_request(call, req);
+    rc = rc ? rc : em__http_call_url_changed(call);
+    if (rc) {
+        em__http_call_free(call);
+        return rc;
+    }
+    call->redirects_left = req->max_redirects > 0 ? req->max_redirects : 0;
+    call->follow = req->max_redirects > 0;
+    call->allow_insecure_redirect = req->allow_insecure_redirect;
+    *out = call;
+    return 0;
+}
+
+int em__http_call_url_changed(em_http_call *call) {
+    size_t cap = 64 + strlen(call->url.host) + strlen(call->url.path) +
+                 (call->url.query ? strlen(call->url.query) : 0);
+    char *s = malloc(cap);
+    if (!s)
+        return EM_ENOMEM;
+    ssize_t n = em_url_format(&call->url, false, s, cap);
+    if (n < 0) {
+        free(s);
+        return (int)n;
+    }
+    free(call->urlstr);
+    call->urlstr = s;
+    return 0;
+}
+
+static bool sends_body(const em_http_call *call) {
+    /* RFC 9110 §8.6: a Content-Length of 0 for methods that usually carry
+     * a body, so the server need not guess. */
+    return call->body.len || call->method_id == EM_HTTP_POST || call->method_id == EM_HTTP_PUT ||
+           call->method_id == EM_HTTP_PATCH;
+}
+
+int em__http_call_build_head(em_http_call *call) {
+    em_buf *b = &call->head;
+    em_buf_clear(b);
+    char host[300], *target = NULL;
+    ssize_t hl = em_url_host_header(&call->url, host, sizeof host);
+    if (hl < 0)
+        return (int)hl;
+    size_t cap = strlen(call->url.path) + (call->url.query ? strlen(call->url.query) : 0) + 2;
+    if (!(target = malloc(cap)))
+        return EM_ENOMEM;
+    ssize_t tl = em_url_target(&call->url, target, cap);
+    int rc = tl < 0 ? (int)tl : 0;
+    rc = rc ? rc : em_buf_append(b, call->method, strlen(call->method));
+    rc = rc ? rc : em_buf_append(b, " ", 1);
+    rc = rc ? rc : em_buf_append(b, target, (size_t)tl);
+    rc = rc ? rc : EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\nHost: ");
+    rc = rc ? rc : em_buf_append(b, host, (size_t)hl);
+    rc = rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
+    free(target);
+    const char *ua = call->cl->o.user_agent ? call->cl->o.user_agent : "ember/0.1";
+    if (!rc && *ua)
+        rc = em__http_put_field(b, EM_SLICE_LIT("User-Agent"), em_slice_from_cstr(ua));
+    if (!rc && call->auth && em_url_same_origin(&call->url, &call->auth_origin))
+        rc = em__http_put_field(b, EM_SLICE_LIT("Authorization"), em_slice_from_cstr(call->auth));
+    for (size_t i = 0; !rc && i < call->num_headers; i++)
+        rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
+    if (!rc && call->content_type && sends_body(call))
+        rc = em__http_put_field(b, EM_SLICE_LIT("Content-Type"),
+                                em_slice_from_cstr(call->content_type));
+    if (!rc && sends_body(call))
+        rc = em__http_put_content_length(b, call->body.len);
+    return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
+}
+
+void em__http_call_why(em_http_call *call, const char *fmt, ...) {
+    if (call->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->err, sizeof call->err, fmt, ap);
+    va_end(ap);
+}
+
+static void done_task(em_task *t) {
+    em_http_call *call = t->data;
+    em_http_client *cl = call->cl;
+    call->in_done = true;
+    call->cbs->on_done(call, call->done_err);
+    em__http_call_free(call);
+    cl->live_calls--;
+}
+
+void em__http_call_finish(em_http_call *call, int err) {
+    if (call->ended)
+        return;
+    call->ended = true;
+    call->done_err = err;
+    em_timer_stop(&call->deadline);
+    if (err && !call->err[0])
+        em__http_call_why(call, "%s", em_strerror(err));
+    call->done_task.cb = done_task;
+    call->done_task.data = call;
+    em_loop_defer(call->cl->loop, &call->done_task);
+}
+
+void em__http_call_free(em_http_call *call) {
+    em_url_free(&call->url);
+    em_url_free(&call->auth_origin);
+    free(call->urlstr);
+    for (size_t i = 0; i < call->num_headers; i++) {
+        free((void *)call->headers[i].name.ptr);
+        free((void *)call->headers[i].value.ptr);
+    }
+    free(call->headers);
+    free(call->method);
+    free(call->content_type);
+    free((void *)call->body.ptr);
+    free(call->auth);
+    free(call->location);
+    em_buf_free(&call->head);
+    free(call);
+}

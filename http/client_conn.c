@@ -1,0 +1,470 @@
+/* One pooled client connection: connect (Happy Eyeballs, then TLS), send a
+ * call's request, read its response with the shared codec, hand the head
+ * and the body to the call, and report to the pool through cl->up. Runs on
+ * the connection core (conn.c), which owns the timer, reading on and off
+ * and the socket's end. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "client_internal.h"
+
+static em__http_cconn *cc_of(em_http_conn *hc) {
+    return EM_CONTAINER_OF(hc, em__http_cconn, hc);
+}
+
+/* ---- connecting ----------------------------------------------------------- */
+
+/* Reading is off until the connection is adopted by the core. */
+static void on_early_read(em_tcp_conn *t, ssize_t n) {
+    (void)t;
+    (void)n;
+}
+static const em_tcp_conn_cbs early_cbs = {.on_read = on_early_read};
+
+static void connect_failed(em__http_cconn *c, int err, const char *why) {
+    if (!c->err[0])
+        snprintf(c->err, sizeof c->err, "connect to %s port %u: %s", c->origin->host,
+                 (unsigned)c->origin->port, why && *why ? why : em_strerror(err));
+    em__http_conn_close(&c->hc, err);
+}
+
+static void ready(em__http_cconn *c) {
+    em__http_conn_adopt(&c->hc);
+    em__http_conn_set_timeout(&c->hc, TMO_NONE);
+    c->origin->nconnecting--;
+    c->state = CC_IDLE;
+    c->cl->up->conn_ready(c);
+}
+
+static void on_handshake(em_tcp_conn *t, int err) {
+    em__http_cconn *c = EM_CONTAINER_OF(t, em__http_cconn, hc.tcp);
+    if (err) {
+        connect_failed(c, err, em_tls_conn_error(t));
+        return;
+    }
+    ready(c);
+}
+
+static void on_connected(em_tcp_conn *t, int err) {
+    em__http_cconn *c = EM_CONTAINER_OF(t, em__http_cconn, hc.tcp);
+    if (err) {
+        connect_failed(c, err, NULL);
+        return;
+    }
+    if (!c->origin->tls) {
+        ready(c);
+        return;
+    }
+    int rc = em_tls_attach(t, c->cl->tls, c->origin->host);
+    rc = rc ? rc : em_tls_handshake(t, &early_cbs, on_handshake);
+    if (rc)
+        connect_failed(c, rc, "TLS setup failed");
+}
+
+static int client_tls(em_http_client *cl) {
+    if (cl->tls)
+        return 0;
+    em_tls_ctx_opts o = {.alpn = "http/1.1"};
+    int rc = em_tls_ctx_new(&cl->own_tls, EM_TLS_CLIENT, &o);
+    if (!rc)
+        cl->tls = cl->own_tls;
+    return rc;
+}
+
+int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn **out) {
+    if (o->tls) {
+        int rc = client_tls(cl);
+        if (rc)
+            return rc;
+    }
+    em__http_cconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return EM_ENOMEM;
+    c->cl = cl;
+    c->origin = o;
+    c->state = CC_CONNECTING;
+    em__http_conn_prepare(&c->hc, cl->loop, &cl->env);
+    /* The head must fit the input buffer; a request body goes out by
+     * reference, so the queue may hold all of it. */
+    em_tcp_conn_opts copts = {.read_max = cl->limits.max_header_bytes + 4096,
+                              .max_queue = (size_t)1 << 40};
+    if (copts.read_max < 64 * 1024)
+        copts.read_max = 64 * 1024;
+    em_tcp_connect_opts co = {.cbs = &early_cbs,
+                              .conn_opts = &copts,
+                              .family = cl->o.family,
+                              .timeout_ms = cl->env.tmo_ms[TMO_CONNECT]};
+    int rc = em_tcp_conn_connect_host(cl->loop, &c->hc.tcp, cl->resolver, o->host, o->port, &co,
+                                      on_connected);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    /* Covers the TLS handshake too; Happy Eyeballs has its own for DNS + TCP. */
+    em__http_conn_set_timeout(&c->hc, TMO_CONNECT);
+    o->nconns++;
+    o->nconnecting++;
+    cl->nconns++;
+    *out = c;
+    return 0;
+}
+
+bool em__http_cconn_alive(em__http_cconn *c) {
+    if (c->state != CC_IDLE || c->eof || em_buf_len(&c->hc.tcp.in))
+        return false;
+    /* The server may have closed it a moment ago, its FIN not yet seen by
+     * the loop; anything readable on an idle connection (EOF, a TLS
+     * close_notify, garbage) means it cannot carry a request. */
+    char b;
+    ssize_t n = recv(em_tcp_conn_fd(&c->hc.tcp), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0;
+}
+
+/* ---- running a call --------------------------------------------------------- */
+
+static void reset_exchange(em__http_cconn *c) {
+    em_http_parser_init(&c->parser, &c->cl->limits);
+    memset(&c->resp, 0, sizeof c->resp);
+    c->resp.headers = c->hdrs;
+    c->resp.max_headers = c->cl->limits.max_headers < EM__CLIENT_MAX_HEADERS_DEFAULT
+                              ? c->cl->limits.max_headers
+                              : EM__CLIENT_MAX_HEADERS_DEFAULT;
+}
+
+/* Detach c's call and report its end. retry_ok: the failure happened before
+ * any response byte, so an idempotent call may go again. */
+static void end_call(em__http_cconn *c, int err, bool retry_ok) {
+    em_http_call *call = c->call;
+    if (!call)
+        return;
+    c->call = NULL;
+    call->conn = NULL;
+    bool retry = err && retry_ok && !c->got_byte && c->uses > 1 && !call->retried &&
+                 em__http_method_idempotent(call->method_id);
+    c->cl->up->call_ended(call, err, retry, !err && c->swallow);
+}
+
+static void fail(em__http_cconn *c, int err, bool retry_ok, const char *fmt, const char *arg) {
+    if (c->call && fmt)
+        em__http_call_why(c->call, fmt, arg);
+    end_call(c, err, retry_ok);
+    em__http_conn_close(&c->hc, err);
+}
+
+static void complete(em__http_cconn *c) {
+    /* Bytes after the response, or a request still going out (the server
+     * answered early): the connection cannot carry another exchange. */
+    bool reuse = !c->close_after && !c->eof && !em_buf_len(&c->hc.tcp.in) &&
+                 !em__http_conn_queued(&c->hc);
+    em_http_call *call = c->call;
+    bool redirect = c->swallow;
+    c->call = NULL;
+    call->conn = NULL;
+    em__http_conn_set_timeout(&c->hc, TMO_NONE);
+    /* The connection first, so a redirect to the same origin finds it idle. */
+    if (reuse) {
+        c->state = CC_IDLE;
+        c->cl->up->conn_ready(c);
+    } else {
+        em__http_conn_close(&c->hc, 0);
+    }
+    call->cl->up->call_ended(call, 0, false, redirect);
+}
+
+void em__http_cconn_idle(em__http_cconn *c) {
+    c->state = CC_IDLE;
+    em__http_conn_set_timeout(&c->hc, TMO_IDLE);
+    /* Keep reading while idle, to notice the server closing. */
+    em__http_conn_reading(&c->hc, true);
+}
+
+void em__http_cconn_start(em__http_cconn *c, em_http_call *call) {
+    c->call = call;
+    call->conn = c;
+    c->state = CC_BUSY;
+    c->uses++;
+    c->got_byte = c->head_done = c->swallow = c->close_after = false;
+    reset_exchange(c);
+    int rc = em__http_call_build_head(call);
+    if (rc) {
+        fail(c, rc, false, "cannot build the request: %s", em_strerror(rc));
+        return;
+    }
+    em_slice s[2] = {em_buf_slice(&call->head), call->body};
+    rc = em__http_conn_write(&c->hc, s, call->body.len ? 2 : 1, 0, NULL);
+    if (rc) {
+        /* the core closed c: on_close reports the call */
+        if (rc == EM_ENOBUFS)
+            fail(c, rc, false, "request too large to queue", NULL);
+        return;
+    }
+    if (!em__http_conn_queued(&c->hc))
+        em__http_conn_set_timeout(&c->hc, TMO_HEADER);
+    em__http_conn_reading(&c->hc, !call->paused);
+}
+
+/* User callbacks: the call may be cancelled inside; true if it still runs
+ * on c afterwards. */
+static bool call_head(em__http_cconn *c, em_http_call *call) {
+    if (!call->cbs->on_head)
+        return true;
+    call->depth++;
+    call->cbs->on_head(call, &c->resp);
+    call->depth--;
+    if (call->cancelled && !call->depth)
+        em__http_call_free(call);
+    return c->call == call;
+}
+
+static bool call_body(em__http_cconn *c, em_http_call *call, em_slice piece) {
+    if (!call->cbs->on_body || !piece.len)
+        return true;
+    call->depth++;
+    call->cbs->on_body(call, piece);
+    call->depth--;
+    if (call->cancelled && !call->depth)
+        em__http_call_free(call);
+    return c->call == call;
+}
+
+/* A followable redirect: its body is read and dropped, or, when it is long
+ * or runs to the close, the connection is given up instead. */
+static void check_redirect(em__http_cconn *c, em_http_call *call) {
+    if (!call->follow || !em__http_redirect_status(c->resp.status))
+        return;
+    em_slice loc = {0};
+    for (size_t i = 0; i < c->resp.num_headers; i++)
+        if (em_slice_eq_nocase(c->resp.headers[i].name, EM_SLICE_LIT("location")))
+            loc = c->resp.headers[i].value;
+    if (!loc.len)
+        return; /* no Location: the 3xx is the answer */
+    free(call->location);
+    call->location = malloc(loc.len + 1);
+    if (!call->location)
+        return;
+    memcpy(call->location, loc.ptr, loc.len);
+    call->location[loc.len] = 0;
+    call->redirect_status = c->resp.status;
+    c->swallow = true;
+    if (c->resp.body == EM_HTTP_BODY_UNTIL_CLOSE ||
+        (c->resp.body == EM_HTTP_BODY_LENGTH && c->resp.content_length > 64 * 1024))
+        c->close_after = true;
+}
+
+static bool read_head(em__http_cconn *c, em_http_call *call) {
+    em_buf *in = &c->hc.tcp.in;
+    ssize_t n;
+    for (;;) {
+        n = em_http_parse_response(&c->parser, em_buf_data(in), em_buf_len(in), call->method_id,
+                                           &c->resp);
+        if (n == EM_EAGAIN)
+            return false;
+        if (n < 0) {
+            fail(c, (int)n, false, "malformed response head: %s", em_strerror((int)n));
+            return false;
+        }
+        if (c->resp.status >= 200)
+            break;
+        if (c->resp.status == 101) {
+            fail(c, EM_EPROTO, false, "unexpected 101 Switching Protocols", NULL);
+            return false;
+        }
+        em_buf_consume(in, (size_t)n); /* 1xx: interim, the answer follows */
+        reset_exchange(c);
+    }
+    size_t head_len = (size_t)n;
+    c->head_done = true;
+    if (!(c->resp.flags & EM_HTTP_F_KEEP_ALIVE) || c->resp.body == EM_HTTP_BODY_UNTIL_CLOSE)
+        c->close_after = true;
+    if (c->resp.flags & EM_HTTP_F_TE_CODED) {
+        /* "gzip, chunked": the decoded chunks would still be coded */
+        fail(c, EM_ENOTIMPL, false, "unsupported transfer coding", NULL);
+        return false;
+    }
+    em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
+    check_redirect(c, call);
+    if (c->swallow && c->close_after) {
+        complete(c); /* the redirect is all we need */
+        return false;
+    }
+    if (!c->swallow && !call_head(c, call))
+        return false;
+    em_buf_consume(in, head_len);
+    if (!call->paused)
+        em__http_conn_set_timeout(&c->hc, TMO_BODY);
+    return true;
+}
+
+static void on_eof_now(em__http_cconn *c, em_http_call *call) {
+    if (!c->head_done) {
+        fail(c, c->got_byte ? EM_EPARTIAL : EM_ECONNRESET, true,
+             c->got_byte ? "the response head was cut short"
+                         : "the server closed the connection without answering",
+             NULL);
+        return;
+    }
+    if (em_http_body_reader_eof(&c->body) == 0) {
+        complete(c);
+        return;
+    }
+    (void)call;
+    fail(c, EM_EPARTIAL, false, "the body was cut short", NULL);
+}
+
+static void process(em__http_cconn *c) {
+    em_http_call *call = c->call;
+    if (!call || call->paused)
+        return;
+    if (!c->head_done && !read_head(c, call))
+        goto eof;
+    em_buf *in = &c->hc.tcp.in;
+    while (c->call == call && !call->paused && !em_http_body_reader_done(&c->body)) {
+        em_slice piece = {0};
+        ssize_t n = em_http_body_reader_read(&c->body, em_buf_data(in), em_buf_len(in), &piece);
+        if (n == EM_EAGAIN)
+            break;
+        if (n < 0) {
+            fail(c, (int)n, false, "malformed response body: %s", em_strerror((int)n));
+            return;
+        }
+        bool alive = c->swallow || call_body(c, call, piece);
+        if (c->state == CC_CLOSED)
+            return;
+        em_buf_consume(in, (size_t)n);
+        if (!alive)
+            return;
+    }
+    if (c->call == call && !call->paused && em_http_body_reader_done(&c->body)) {
+        complete(c);
+        return;
+    }
+    if (c->call == call && !call->paused)
+        em__http_conn_set_timeout(&c->hc, TMO_BODY); /* progress: a new read timeout */
+eof:
+    if (c->eof && c->call == call && c->state != CC_CLOSED && !call->paused)
+        on_eof_now(c, call);
+}
+
+void em__http_cconn_reading(em__http_cconn *c, bool on) {
+    em__http_conn_reading(&c->hc, on);
+    if (on)
+        em__http_conn_resume_later(&c->hc); /* what was read before the pause */
+    else if (c->head_done)
+        em__http_conn_set_timeout(&c->hc, TMO_NONE); /* a pause is no stall */
+}
+
+void em__http_cconn_abort(em__http_cconn *c, int err) {
+    em__http_conn_close(&c->hc, err);
+}
+
+void em__http_cconn_close(em__http_cconn *c, int err) {
+    if (c->call) {
+        c->call->conn = NULL;
+        c->call = NULL;
+    }
+    em__http_conn_close(&c->hc, err);
+}
+
+/* ---- the connection core's calls up ------------------------------------------- */
+
+static void up_input(em_http_conn *hc) {
+    em__http_cconn *c = cc_of(hc);
+    if (!c->call) {
+        /* bytes nobody asked for on an idle connection */
+        em__http_conn_close(hc, EM_EPROTO);
+        return;
+    }
+    c->got_byte = true;
+    process(c);
+}
+
+static void up_eof(em_http_conn *hc) {
+    em__http_cconn *c = cc_of(hc);
+    c->eof = true;
+    if (!c->call) {
+        em__http_conn_close(hc, 0);
+        return;
+    }
+    if (!c->call->paused)
+        on_eof_now(c, c->call);
+}
+
+static void up_sent(em_http_conn *hc, uint64_t token) {
+    (void)token;
+    em__http_cconn *c = cc_of(hc);
+    if (c->call && !c->head_done && !em__http_conn_queued(hc))
+        em__http_conn_set_timeout(hc, TMO_HEADER);
+}
+
+static void up_throttle(em_http_conn *hc, bool on) {
+    (void)hc;
+    (void)on;
+}
+
+static void up_timeout(em_http_conn *hc, int kind) {
+    em__http_cconn *c = cc_of(hc);
+    em_http_client *cl = c->cl;
+    switch (kind) {
+    case TMO_IDLE:
+        em__http_conn_close(hc, 0);
+        break;
+    case TMO_CONNECT:
+        snprintf(c->err, sizeof c->err, "connect to %s port %u: connect timeout (%u ms)",
+                 c->origin->host, (unsigned)c->origin->port, cl->env.tmo_ms[TMO_CONNECT]);
+        em__http_conn_close(hc, EM_ETIMEDOUT);
+        break;
+    case TMO_HEADER:
+        if (c->call)
+            em__http_call_why(c->call, "response head timeout (%u ms)", cl->env.tmo_ms[TMO_HEADER]);
+        fail(c, EM_ETIMEDOUT, false, NULL, NULL);
+        break;
+    case TMO_BODY:
+        if (c->call)
+            em__http_call_why(c->call, "body read timeout (%u ms)", cl->env.tmo_ms[TMO_BODY]);
+        fail(c, EM_ETIMEDOUT, false, NULL, NULL);
+        break;
+    default:
+        if (c->call)
+            em__http_call_why(c->call, "send timeout (%u ms)", cl->env.tmo_ms[TMO_WRITE]);
+        fail(c, EM_ETIMEDOUT, false, NULL, NULL);
+        break;
+    }
+}
+
+static void up_resume(em_http_conn *hc) {
+    em__http_cconn *c = cc_of(hc);
+    process(c);
+}
+
+static void up_close(em_http_conn *hc, int err) {
+    em__http_cconn *c = cc_of(hc);
+    bool connecting = c->state == CC_CONNECTING;
+    c->state = CC_CLOSED;
+    if (c->call) {
+        if (!err)
+            err = EM_ECONNRESET;
+        if (c->err[0])
+            em__http_call_why(c->call, "%s", c->err);
+        end_call(c, err, true);
+    }
+    if (connecting)
+        c->origin->nconnecting--;
+    c->cl->up->conn_gone(c, connecting && !err ? EM_ECONNRESET : (connecting ? err : 0));
+}
+
+static void up_free(em_http_conn *hc) {
+    free(cc_of(hc));
+}
+
+const em__http_conn_up em__http_client_conn_up = {
+    .on_input = up_input,
+    .on_eof = up_eof,
+    .on_sent = up_sent,
+    .on_throttle = up_throttle,
+    .on_timeout = up_timeout,
+    .on_resume = up_resume,
+    .on_close = up_close,
+    .on_free = up_free,
+};

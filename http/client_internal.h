@@ -1,0 +1,183 @@
+/* The HTTP client's insides, in layers:
+ *   client_call.c      a call's memory, its request head, its end (lowest)
+ *   client_conn.c      one pooled connection: connect, send, read the
+ *                      response; reports up through em__http_client_up
+ *   client_redirect.c  where a redirect leads and what it keeps (pure)
+ *   client_pool.c      origins, queues, reuse, retries, deadlines
+ *   client.c           the public face on the loop
+ *   client_blocking.c  the blocking face over it
+ * Shared by those files; not installed. */
+#ifndef EMBER_HTTP_CLIENT_INTERNAL_H
+#define EMBER_HTTP_CLIENT_INTERNAL_H
+
+#include "conn_internal.h"
+#include "ember/http/client.h"
+#include "ember/http/url.h"
+
+#define EM__CLIENT_MAX_HEADERS_DEFAULT 100
+
+struct em__http_cconn;
+struct em__http_origin;
+
+/* What a connection reports to the pool (client_pool.c), so the layers
+ * below never call up by name. */
+typedef struct em__http_client_up {
+    /* c is connected and ready for a call, or done with one and reusable. */
+    void (*conn_ready)(struct em__http_cconn *c);
+    /* c is closing: forget it (its call, if any, was already reported). */
+    void (*conn_gone)(struct em__http_cconn *c, int err);
+    /* call ended on c with err (0: the response is complete); retry: the
+     * connection died before any response byte and a fresh one may try
+     * again; redirect: a followable redirect whose body was skipped. */
+    void (*call_ended)(em_http_call *call, int err, bool retry, bool redirect);
+} em__http_client_up;
+
+struct em_http_client {
+    em_loop *loop;
+    em_http_client_opts o;
+    em_http_limits limits;
+    em_dns_resolver *resolver;
+    em_dns_resolver *own_resolver; /* made by the client */
+    const em_tls_ctx *tls;
+    em_tls_ctx *own_tls;           /* made at the first https request */
+    struct em__http_env env;       /* the connection core's: up, timeouts */
+    const em__http_client_up *up;
+    struct em__http_origin *origins;
+    struct em__http_cconn *conns;  /* every connection */
+    unsigned nconns;
+    unsigned live_calls;
+    bool closing;
+    em_task close_task;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+/* Connections and waiting calls of one scheme + host + port. */
+typedef struct em__http_origin {
+    struct em__http_origin *next;
+    em_http_client *cl;
+    char *host;
+    uint16_t port;
+    bool tls;
+    unsigned nconns;               /* connecting, busy and idle */
+    unsigned nconnecting;
+    struct em__http_cconn *idle;   /* most recently used first */
+    unsigned nidle;
+    em_http_call *queue, *queue_tail;
+} em__http_origin;
+
+enum { CC_CONNECTING = 0, CC_IDLE, CC_BUSY, CC_CLOSED };
+
+typedef struct em__http_cconn {
+    em_http_conn hc;               /* the connection core; embeds the tcp conn */
+    em_http_client *cl;
+    em__http_origin *origin;
+    em_http_call *call;            /* the call in progress */
+    struct em__http_cconn *idle_next, *idle_prev;
+    struct em__http_cconn *all_next, *all_prev; /* the client's list */
+    uint32_t uses;                 /* calls started on it */
+    uint8_t state;
+    bool got_byte;                 /* a response byte arrived for the call */
+    bool head_done;
+    bool swallow;                  /* a redirect's body: read, not delivered */
+    bool close_after;              /* no reuse once this call ends */
+    bool eof;                      /* the server ended its side */
+    em_http_parser parser;
+    em_http_response resp;
+    em_http_body_reader body;
+    em_http_header hdrs[EM__CLIENT_MAX_HEADERS_DEFAULT];
+    char err[160];                 /* a connect failure's reason */
+} em__http_cconn;
+
+struct em_http_call {
+    em_http_client *cl;
+    const em_http_client_cbs *cbs;
+    void *data;
+    em_url url;
+    char *urlstr;                  /* url formatted (no userinfo) */
+    char *method;
+    em_http_method method_id;
+    em_http_header *headers;       /* the user's fields, copied */
+    size_t num_headers;
+    char *content_type;
+    em_slice body;                 /* copied */
+    char *auth;                    /* "Basic ..." / "Bearer ...", or NULL */
+    em_url auth_origin;            /* the only origin auth goes to */
+    em_buf head;                   /* the serialized request head */
+    em__http_origin *origin;       /* queued on it, or running there */
+    em__http_cconn *conn;
+    em_http_call *qnext;
+    em_timer deadline;
+    em_task done_task;
+    int redirects_left;
+    bool follow;                   /* redirects are followed (max_redirects > 0) */
+    unsigned timeout_ms;           /* the whole call; 0: none */
+    bool allow_insecure_redirect;
+    bool retried;
+    bool fresh_only;               /* a retry: not on a reused connection */
+    bool queued;
+    bool ended;                    /* done or cancelled: no more callbacks */
+    bool paused;
+    bool cancelled;                /* em_http_call_cancel ran: free at depth 0 */
+    bool in_done;                  /* on_done is running */
+    int depth;                     /* frames inside its callbacks */
+    int done_err;
+    char *location;                /* a followable redirect's target */
+    int redirect_status;
+    char err[160];
+};
+
+/* ---- client_call.c -------------------------------------------------------- */
+int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_client_cbs *cbs,
+                      void *data, em_http_call **out);
+/* call->url changed: format it again for em_http_call_url. */
+int em__http_call_url_changed(em_http_call *call);
+/* Build call->head for its current URL and method. */
+int em__http_call_build_head(em_http_call *call);
+/* Say why it failed (printf-like); the first reason given sticks. */
+void em__http_call_why(em_http_call *call, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* End the call: on_done(err) from the loop, then free. Idempotent. */
+void em__http_call_finish(em_http_call *call, int err);
+void em__http_call_free(em_http_call *call);
+bool em__http_method_idempotent(em_http_method m);
+
+/* ---- client_conn.c -------------------------------------------------------- */
+/* A new connection for origin o, connecting (reports conn_ready or
+ * conn_gone). Returns 0 or em_err (nothing started). */
+int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn **out);
+/* Run call on the ready connection c. */
+void em__http_cconn_start(em__http_cconn *c, em_http_call *call);
+/* Close c now (its call, if any, is detached without a report). */
+void em__http_cconn_close(em__http_cconn *c, int err);
+/* Close c now and end its call, if any, with err. */
+void em__http_cconn_abort(em__http_cconn *c, int err);
+/* An idle connection looks usable (the server has not closed it). */
+bool em__http_cconn_alive(em__http_cconn *c);
+/* Reading for c's call on or off (pause, resume). */
+void em__http_cconn_reading(em__http_cconn *c, bool on);
+void em__http_cconn_idle(em__http_cconn *c);
+
+/* ---- client_redirect.c ------------------------------------------------------ */
+/* Turn call toward its redirect (call->location, call->redirect_status):
+ * the new URL, method and body, credentials dropped across origins.
+ * Returns 0, EM_ETOOMANYREDIRECTS, EM_EUNSAFEREDIRECT or EM_EINVAL. */
+int em__http_redirect_apply(em_http_call *call);
+bool em__http_redirect_status(int status);
+
+/* ---- client_pool.c -------------------------------------------------------- */
+extern const em__http_client_up em__http_client_pool_up;
+/* Start call: its deadline, then em__http_pool_submit. */
+int em__http_pool_start(em_http_client *cl, em_http_call *call);
+/* Queue call on its URL's origin and get it going (failures to connect
+ * come through on_done). Returns 0 or EM_ENOMEM. */
+int em__http_pool_submit(em_http_client *cl, em_http_call *call);
+/* Take call out of the pool: off its queue, or off its connection (which
+ * closes). */
+void em__http_pool_detach(em_http_call *call);
+/* Close idle connections and end queued calls (the client is closing;
+ * busy connections are closed by the caller); the client is freed from
+ * the loop once every connection and call is gone. */
+void em__http_pool_shutdown(em_http_client *cl);
+
+#endif

@@ -1,0 +1,195 @@
+/* ember http, the client. Included by "ember/http.h".
+ *
+ * Two faces over one implementation:
+ *
+ *   On a loop (servers, many requests at once):
+ *     em_http_client *cl;
+ *     em_http_client_new(&cl, loop, NULL);
+ *     em_http_client_do(cl, &(em_http_req){.url = "https://example.com/"},
+ *                       &cbs, data, NULL);
+ *     cbs.on_head(call, resp)  the response head (1xx skipped)
+ *     cbs.on_body(call, piece) body bytes as they arrive (decoded framing)
+ *     cbs.on_done(call, err)   once: 0, or why it failed
+ *
+ *   Blocking (scripts, tests, any thread):
+ *     em_http_resp r;
+ *     if (em_http_get("https://example.com/", &r) == 0)
+ *         printf("%d %.*s\n", r.status, (int)r.body.len, r.body.ptr);
+ *     em_http_resp_free(&r);
+ *
+ * Connections are pooled per origin (scheme, host, port) and kept alive;
+ * at most max_per_host connections per origin, requests queue beyond.
+ * An idle connection the server closed is noticed before reuse, and an
+ * idempotent request whose reused connection dies before any response byte
+ * is retried once on a fresh connection. Names are connected with Happy
+ * Eyeballs (em_tcp_conn_connect_host); https verifies the certificate and
+ * the host name unless the TLS context says otherwise.
+ *
+ * THE OWNERSHIP RULE (as for server contexts). em_http_client_do hands you
+ * an em_http_call that ends exactly once: on_done runs (then the call is
+ * freed when on_done returns), or em_http_call_cancel returns (then no
+ * callback runs for it any more). No callback runs from inside the call
+ * that caused it: em_http_client_do never calls back before it returns.
+ * Everything here runs on the client loop's thread, except the blocking
+ * face, which any thread may use at once (each call runs on a private
+ * loop).
+ */
+#ifndef EMBER_HTTP_CLIENT_H
+#define EMBER_HTTP_CLIENT_H
+
+#include "ember/http/parse.h"
+#include "ember/tls.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct em_http_client em_http_client;
+typedef struct em_http_call em_http_call;
+
+/* Settings shared by a client's requests. Zero means the default given. */
+typedef struct em_http_client_opts {
+    /* The resolver for names (must belong to the client's loop and
+     * outlive the client). NULL: the client makes one with resolver_opts
+     * (NULL: resolv.conf and /etc/hosts). */
+    em_dns_resolver *resolver;
+    const em_dns_resolver_opts *resolver_opts;
+    /* TLS for https (a client context; must outlive the client). NULL: a
+     * context with the defaults (system CA store, verification on) is made
+     * at the first https request. */
+    const em_tls_ctx *tls;
+    unsigned max_per_host;       /* connections per origin: 16 */
+    unsigned max_idle_per_host;  /* idle connections kept per origin: max_per_host */
+    unsigned idle_timeout_ms;    /* an idle pooled connection closes: 60 s */
+    unsigned connect_timeout_ms; /* DNS + TCP + TLS: 30 s */
+    unsigned head_timeout_ms;    /* request sent to response head: 60 s */
+    unsigned read_timeout_ms;    /* between two reads of the body: 60 s */
+    unsigned write_timeout_ms;   /* no progress sending the request: 60 s */
+    /* Response limits: head size and field count (max_header_bytes,
+     * max_headers: 64 KiB, 100) and body size (max_body; 0: none on the
+     * loop, 256 MiB for the blocking face). NULL: defaults. Borrowed. */
+    const em_http_limits *limits;
+    em_dns_family family;        /* ANY: both, IPv6 first */
+    const char *user_agent;      /* NULL: "ember/0.1"; "": none sent */
+} em_http_client_opts;
+
+/* What to send. Borrowed by em_http_client_do until it returns (it copies
+ * what it keeps). */
+typedef struct em_http_req {
+    const char *method; /* NULL: "GET", or "POST" when body is set */
+    const char *url;    /* absolute http:// or https:// URL */
+    /* Extra fields (name, value; id ignored). Host, Content-Length,
+     * Transfer-Encoding and Connection are the client's: giving them is
+     * EM_EINVAL. */
+    const em_http_header *headers;
+    size_t num_headers;
+    em_slice body;                 /* sent with a Content-Length */
+    const char *content_type;      /* sets Content-Type when not NULL */
+    /* Credentials: Basic (user, password) or a Bearer token; a URL's
+     * userinfo counts as Basic credentials too. Sent to the URL's origin
+     * only, never to another origin a redirect leads to. */
+    const char *user, *password;
+    const char *bearer;
+    /* Redirects: followed when max_redirects > 0 (up to that many; on the
+     * loop the default is 0, the blocking face follows 20). 301/302 turn
+     * POST into GET, 303 anything but HEAD; 307/308 keep method and body.
+     * Authorization, Cookie and Proxy-Authorization are dropped when the
+     * scheme, host or port changes; https to http is refused
+     * (EM_EUNSAFEREDIRECT) unless allow_insecure_redirect. */
+    int max_redirects;
+    bool allow_insecure_redirect;
+    /* The whole exchange, connect and redirects included: EM_ETIMEDOUT
+     * past it. 0: none (the blocking face: 300 s). */
+    unsigned timeout_ms;
+} em_http_req;
+
+/* The response head, valid during on_head only (slices point into the
+ * connection's buffer). */
+typedef struct em_http_client_cbs {
+    /* The final response head (1xx are skipped). Return nothing; to stop,
+     * em_http_call_cancel(call). May be NULL. */
+    void (*on_head)(em_http_call *call, const em_http_response *resp);
+    /* Body bytes, framing removed, in order; piece valid during the call.
+     * em_http_call_pause inside holds the rest back. May be NULL. */
+    void (*on_body)(em_http_call *call, em_slice piece);
+    /* The end: 0 when the whole response arrived, else EM_ETIMEDOUT
+     * (em_http_call_error says which timeout), EM_EPARTIAL (the body was
+     * cut short), EM_ECONNREFUSED, EM_ENOTFOUND, EM_ETLSHANDSHAKE,
+     * EM_ECERTVERIFY, EM_EBODYTOOLARGE, a parse error of the response
+     * (EM_EPARSE, EM_EBADCL, ...), EM_ETOOMANYREDIRECTS,
+     * EM_EUNSAFEREDIRECT, EM_ECANCELED (the client closed), ... The call
+     * is freed when it returns. Required. */
+    void (*on_done)(em_http_call *call, int err);
+} em_http_client_cbs;
+
+/* Make a client on loop. opts may be NULL; it is copied (the pointers in
+ * it are borrowed). Returns 0, EM_EINVAL or EM_ENOMEM. */
+EM_API EM_NODISCARD int em_http_client_new(em_http_client **out, em_loop *loop,
+                                           const em_http_client_opts *opts);
+/* Close every connection and end every call still running with
+ * on_done(EM_ECANCELED) (from the loop, after this returns), then free the
+ * client and run cb (may be NULL) from the loop. Not from inside one of
+ * the client's callbacks' calls to it... any callback is fine: the work is
+ * deferred. */
+EM_API void em_http_client_close(em_http_client *cl, void (*cb)(void *arg), void *arg);
+
+/* Start a request. cbs must outlive the call; data is the call's user
+ * data. *out (may be NULL) receives the handle. Returns 0 or, with nothing
+ * started and no callback to come: EM_EINVAL (a bad URL, method or field),
+ * EM_ENOTSUP (a scheme other than http/https), EM_ECLOSED (the client is
+ * closing), EM_ENOMEM. */
+EM_API EM_NODISCARD int em_http_client_do(em_http_client *cl, const em_http_req *req,
+                                          const em_http_client_cbs *cbs, void *data,
+                                          em_http_call **out);
+/* End call now: its connection is closed (or, if no byte was sent yet,
+ * never used), no callback runs for it afterwards, and it is freed (at
+ * once, or when the callback it is called from returns). Returns 0, or
+ * EM_ECLOSED when the call already ended (inside on_done: nothing to do). */
+EM_API int em_http_call_cancel(em_http_call *call);
+/* Stop and restart the body: while paused, the connection is not read and
+ * the server is held back by TCP. */
+EM_API void em_http_call_pause(em_http_call *call);
+EM_API void em_http_call_resume(em_http_call *call);
+EM_API void *em_http_call_data(const em_http_call *call);
+/* A sentence on why the call failed ("connect timeout", "response head
+ * timeout", the TLS reason, ...); "" when it did not. Valid until the
+ * call is freed. */
+EM_API const char *em_http_call_error(const em_http_call *call);
+/* The URL the response came from (after redirects), NUL-terminated. */
+EM_API const char *em_http_call_url(const em_http_call *call);
+/* Connections a client holds (busy and idle): for tests and metrics. */
+EM_API unsigned em_http_client_conns(const em_http_client *cl);
+
+/* ---- blocking face ----------------------------------------------------- */
+
+/* A whole response, owned by the caller until em_http_resp_free. */
+typedef struct em_http_resp {
+    int status;
+    int version_minor;
+    em_http_header *headers; /* names and values NUL-terminated too */
+    size_t num_headers;
+    em_slice body;           /* NUL-terminated too (not counted in len) */
+    char *url;               /* where the response came from (after redirects) */
+    char error[128];         /* why it failed, "" on success */
+    void *_mem;
+} em_http_resp;
+
+/* Blocking request on a private loop (thread-safe: any number of threads
+ * at once). Redirects are followed (req->max_redirects 0 means 20 here; -1
+ * means none) and timeout_ms 0 means 300 s. opts may be NULL. Returns 0
+ * with *resp filled (whatever the status), or an error as on_done gives
+ * (resp->error says more; free resp either way). */
+EM_API EM_NODISCARD int em_http_do(const em_http_req *req, const em_http_client_opts *opts,
+                                   em_http_resp *resp);
+EM_API EM_NODISCARD int em_http_get(const char *url, em_http_resp *resp);
+EM_API EM_NODISCARD int em_http_post(const char *url, const char *content_type, em_slice body,
+                                     em_http_resp *resp);
+/* The value of the first field named name (case-insensitive), or NULL. */
+EM_API const char *em_http_resp_header(const em_http_resp *resp, const char *name);
+/* Free what resp holds; resp may then be reused. Safe on a zeroed resp. */
+EM_API void em_http_resp_free(em_http_resp *resp);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

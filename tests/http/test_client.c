@@ -1,0 +1,526 @@
+/* The HTTP client on the loop (http/client*.c) against a scripted server:
+ * what it sends, how it frames responses, pooling and reuse, retries,
+ * timeouts, redirects and credentials, cancel and pause. */
+#include "client_test_util.h"
+
+#define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+typedef struct fixture {
+    em_loop loop;
+    em_http_client *cl;
+    raw_server rs;
+    bool closed;
+} fixture;
+
+static void on_client_closed(void *arg) {
+    *(bool *)arg = true;
+}
+
+static void setup(fixture *f, const char *const *script, int n, const em_http_client_opts *o) {
+    memset(f, 0, sizeof *f);
+    assert_int_equal(em_loop_init(&f->loop), 0);
+    raw_start(&f->rs, &f->loop, script, n);
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts co = o ? *o : (em_http_client_opts){0};
+    co.resolver_opts = &ro;
+    assert_int_equal(em_http_client_new(&f->cl, &f->loop, &co), 0);
+}
+
+static void teardown(fixture *f) {
+    em_http_client_close(f->cl, on_client_closed, &f->closed);
+    EM_TEST_RUN_UNTIL(&f->loop, f->closed, 5000);
+    raw_stop(&f->rs);
+    EM_TEST_RUN_UNTIL(&f->loop, f->rs.open == 0, 5000);
+    em_loop_run(&f->loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&f->loop), 0);
+}
+
+static void run(fixture *f, rec *r, const em_http_req *req) {
+    r->call = NULL;
+    assert_int_equal(em_http_client_do(f->cl, req, &rec_cbs, r, &r->call), 0);
+    EM_TEST_RUN_UNTIL(&f->loop, r->dones, 10000);
+}
+
+static void test_get_and_request_bytes(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\nhello"};
+    fixture f;
+    setup(&f, script, 1, NULL);
+    rec r = {.want_hdr = "x-test"};
+    em_http_header h[] = {{EM_SLICE_LIT("Accept"), EM_SLICE_LIT("text/plain"), 0}};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a/../b?q=1 2#frag"), .headers = h,
+                               .num_headers = 1});
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.heads, 1);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.hdr, "yes");
+    assert_int_equal(r.body_len, 5);
+    assert_memory_equal(r.body, "hello", 5);
+    /* the target without the fragment, dot-segments gone, space escaped */
+    assert_true(!strncmp(f.rs.last, "GET /b?q=1%202 HTTP/1.1\r\n", 25));
+    char host[64];
+    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)em_sockaddr_port(&f.rs.addr));
+    assert_non_null(strstr(f.rs.last, host));
+    assert_non_null(strstr(f.rs.last, "\r\nAccept: text/plain\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nUser-Agent: ember/"));
+    assert_null(strstr(f.rs.last, "Content-Length")); /* a GET has none */
+    teardown(&f);
+}
+
+static void test_post_body_and_credentials(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO};
+    fixture f;
+    setup(&f, script, 2, NULL);
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/p"), .body = EM_SLICE_LIT("a=1&b=2"),
+                               .content_type = "application/x-www-form-urlencoded",
+                               .user = "Aladdin", .password = "open sesame"});
+    assert_int_equal(r.err, 0);
+    assert_true(!strncmp(f.rs.last, "POST /p HTTP/1.1\r\n", 18));
+    assert_non_null(strstr(f.rs.last, "\r\nContent-Length: 7\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
+    /* RFC 7617's own example */
+    assert_non_null(strstr(f.rs.last, "\r\nAuthorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\n\r\na=1&b=2"));
+    /* userinfo in the URL is Basic too */
+    char url[128];
+    snprintf(url, sizeof url, "http://u%%40x:p%%3Aw@127.0.0.1:%u/",
+             (unsigned)em_sockaddr_port(&f.rs.addr));
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = url});
+    assert_int_equal(r2.err, 0);
+    assert_non_null(strstr(f.rs.last, "\r\nAuthorization: Basic dUB4OnA6dw==\r\n")); /* u@x:p:w */
+    assert_null(strstr(r2.url, "u%40x")); /* the call's URL never shows credentials */
+    teardown(&f);
+}
+
+static void test_bad_requests_refused(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    em_http_call *c = NULL;
+    em_http_header crlf[] = {{EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1\r\nX-Injected: 1"), 0}};
+    em_http_header framing[] = {{EM_SLICE_LIT("Content-Length"), EM_SLICE_LIT("5"), 0}};
+    em_http_header host[] = {{EM_SLICE_LIT("host"), EM_SLICE_LIT("evil"), 0}};
+    const char *url = raw_url(&f.rs, "/");
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = crlf,
+                                                             .num_headers = 1},
+                                       &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = framing,
+                                                             .num_headers = 1},
+                                       &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = host,
+                                                             .num_headers = 1},
+                                       &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .method = "GE T"},
+                                       &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = "ftp://x/"}, &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = "ws://127.0.0.1/"}, &rec_cbs,
+                                       NULL, &c),
+                     EM_ENOTSUP);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = "http://a b/"}, &rec_cbs, NULL,
+                                       &c),
+                     EM_EINVAL);
+    assert_int_equal(f.rs.accepted, 0);
+    teardown(&f);
+}
+
+static void test_framings(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        /* chunked with an extension and a trailer */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n",
+        /* interim responses are skipped */
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n"
+        "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+        /* HEAD: a Content-Length but no body */
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
+        /* 204: no body */
+        "HTTP/1.1 204 No Content\r\n\r\n",
+        /* until close, from an HTTP/1.0 server */
+        "HTTP/1.0 200 OK\r\n\r\nall of it",
+    };
+    fixture f;
+    setup(&f, script, 5, NULL);
+    rec r1 = {0}, r2 = {0}, r3 = {0}, r4 = {0}, r5 = {0};
+    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r1.err, 0);
+    assert_int_equal(r1.body_len, 5);
+    assert_memory_equal(r1.body, "abcde", 5);
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(r2.heads, 1);
+    assert_int_equal(r2.status, 201);
+    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "HEAD"});
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(r3.body_len, 0);
+    run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r4.err, 0);
+    assert_int_equal(r4.status, 204);
+    /* four answers so far on one kept-alive connection */
+    assert_int_equal(f.rs.accepted, 1);
+    f.rs.close_after_each = true; /* the close ends the body */
+    run(&f, &r5, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r5.err, 0);
+    assert_int_equal(r5.body_len, 9);
+    assert_memory_equal(r5.body, "all of it", 9);
+    teardown(&f);
+}
+
+static void test_truncated_body_is_an_error(void **state) {
+    (void)state;
+    static const char *const script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"};
+    fixture f;
+    setup(&f, script, 1, NULL);
+    f.rs.close_after_each = true;
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r.err, EM_EPARTIAL);
+    assert_int_equal(r.body_len, 5);
+    static const char *const chunked[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"};
+    f.rs.script = chunked;
+    f.rs.requests = 0;
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r2.err, EM_EPARTIAL);
+    teardown(&f);
+}
+
+static void test_bad_responses(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
+    };
+    em_http_limits lim = {.max_body = 1000};
+    em_http_client_opts o = {.limits = &lim};
+    fixture f;
+    setup(&f, script, 5, &o);
+    int want[] = {EM_EBADCL, EM_ECLTE, EM_EPARSE, EM_ENOTIMPL, EM_EBODYTOOLARGE};
+    for (int i = 0; i < 5; i++) {
+        rec r = {0};
+        run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+        assert_int_equal(r.err, want[i]);
+        assert_int_equal(r.heads, 0);
+        assert_true(r.error[0]);
+    }
+    teardown(&f);
+}
+
+static void test_keep_alive_and_stale_connection(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
+    fixture f;
+    setup(&f, script, 3, NULL);
+    rec r1 = {0}, r2 = {0};
+    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r1.err | r2.err, 0);
+    assert_int_equal(f.rs.accepted, 1);
+    assert_int_equal(em_http_client_conns(f.cl), 1);
+    /* the server closes the idle connection: the client notices and uses
+     * a new one */
+    f.rs.close_after_each = true;
+    rec r3 = {0};
+    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(f.rs.accepted, 1);
+    EM_TEST_RUN_UNTIL(&f.loop, em_http_client_conns(f.cl) == 0, 5000);
+    teardown(&f);
+}
+
+static void test_retry_idempotent_once(void **state) {
+    (void)state;
+    /* the second request finds its reused connection closed without an
+     * answer: a GET goes again on a fresh connection */
+    static const char *const script[] = {OK_HELLO, RAW_CLOSE, OK_HELLO};
+    fixture f;
+    setup(&f, script, 3, NULL);
+    rec r1 = {0}, r2 = {0};
+    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(r2.body_len, 5);
+    assert_int_equal(f.rs.accepted, 2);
+    assert_int_equal(f.rs.requests, 3);
+    /* a POST is not retried */
+    static const char *const script2[] = {OK_HELLO, RAW_CLOSE, OK_HELLO};
+    f.rs.script = script2;
+    f.rs.requests = 0;
+    rec r3 = {0}, r4 = {0};
+    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "POST"});
+    assert_int_equal(r4.err, EM_ECONNRESET);
+    assert_int_equal(f.rs.requests, 2);
+    teardown(&f);
+}
+
+static void test_cap_per_host_queues(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO, OK_HELLO};
+    em_http_client_opts o = {.max_per_host = 1};
+    fixture f;
+    setup(&f, script, 4, &o);
+    rec r[4] = {{0}};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                           &rec_cbs, &r[i], NULL),
+                         0);
+    EM_TEST_RUN_UNTIL(&f.loop, r[0].dones + r[1].dones + r[2].dones + r[3].dones == 4, 10000);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(r[i].err, 0);
+    assert_int_equal(f.rs.accepted, 1);
+    teardown(&f);
+}
+
+static void test_timeouts(void **state) {
+    (void)state;
+    static const char *const script[] = {RAW_SILENT, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"};
+    em_http_client_opts o = {.head_timeout_ms = 100, .read_timeout_ms = 100};
+    fixture f;
+    setup(&f, script, 2, &o);
+    rec r1 = {0};
+    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r1.err, EM_ETIMEDOUT);
+    assert_non_null(strstr(r1.error, "response head timeout"));
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r2.err, EM_ETIMEDOUT);
+    assert_non_null(strstr(r2.error, "body read timeout"));
+    assert_int_equal(r2.body_len, 3);
+    /* the total deadline */
+    static const char *const silent[] = {RAW_SILENT};
+    f.rs.script = silent;
+    f.rs.requests = 0;
+    em_http_client *cl2;
+    assert_int_equal(em_http_client_new(&cl2, &f.loop, NULL), 0);
+    rec r3 = {0};
+    assert_int_equal(em_http_client_do(cl2, &(em_http_req){.url = raw_url(&f.rs, "/"),
+                                                           .timeout_ms = 150},
+                                       &rec_cbs, &r3, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r3.dones, 5000);
+    assert_int_equal(r3.err, EM_ETIMEDOUT);
+    assert_non_null(strstr(r3.error, "total timeout"));
+    bool closed = false;
+    em_http_client_close(cl2, on_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    teardown(&f);
+}
+
+static void test_connect_refused(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)em_sockaddr_port(&f.rs.addr));
+    raw_stop(&f.rs); /* nothing listens there now */
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = url});
+    assert_int_equal(r.err, EM_ECONNREFUSED);
+    assert_non_null(strstr(r.error, "connect to 127.0.0.1"));
+    em_http_client_close(f.cl, on_client_closed, &f.closed);
+    EM_TEST_RUN_UNTIL(&f.loop, f.closed, 5000);
+    em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&f.loop), 0);
+}
+
+static void test_redirects(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    /* g: another origin (another port) on the same loop */
+    static const char *const gscript[] = {OK_HELLO, OK_HELLO};
+    raw_server g;
+    raw_start(&g, &f.loop, gscript, 2);
+    static char s1[256];
+    snprintf(s1, sizeof s1, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 3\r\n\r\nbye",
+             raw_url(&g, "/there?x=1"));
+    static const char s2[] = "HTTP/1.1 307 Temporary\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n";
+    const char *script[] = {s1, s2, OK_HELLO, s1};
+    f.rs.script = script;
+    f.rs.nscript = 4;
+    em_http_header cookie[] = {{EM_SLICE_LIT("Cookie"), EM_SLICE_LIT("secret=1"), 0},
+                               {EM_SLICE_LIT("X-Keep"), EM_SLICE_LIT("1"), 0}};
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
+                               .body = EM_SLICE_LIT("data"), .bearer = "tok",
+                               .headers = cookie, .num_headers = 2});
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.heads, 1);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.url, raw_url(&g, "/there?x=1"));
+    /* 302 turned the POST into a GET without body; credentials stayed home */
+    assert_true(!strncmp(g.last, "GET /there?x=1 HTTP/1.1\r\n", 25));
+    assert_null(strstr(g.last, "Authorization"));
+    assert_null(strstr(g.last, "secret"));
+    assert_null(strstr(g.last, "data"));
+    assert_non_null(strstr(g.last, "X-Keep: 1"));
+    /* 307 keeps method, body and (same origin) credentials */
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
+                                .method = "PUT", .body = EM_SLICE_LIT("data"), .bearer = "tok"});
+    assert_int_equal(r2.err, 0);
+    assert_true(!strncmp(f.rs.last, "PUT /same HTTP/1.1\r\n", 20));
+    assert_non_null(strstr(f.rs.last, "Authorization: Bearer tok"));
+    assert_non_null(strstr(f.rs.last, "\r\n\r\ndata"));
+    /* not following: the 302 is the answer */
+    rec r3 = {0};
+    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/start")});
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(r3.status, 302);
+    assert_int_equal(r3.body_len, 3);
+    raw_stop(&g);
+    teardown(&f);
+}
+
+static void test_redirect_limits(void **state) {
+    (void)state;
+    static const char *const loop_script[] = {
+        "HTTP/1.1 301 Moved\r\nLocation: /a\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 301 Moved\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 301 Moved\r\nLocation: /c\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 302 Found\r\nLocation: ftp://x/\r\nContent-Length: 0\r\n\r\n",
+    };
+    fixture f;
+    setup(&f, loop_script, 4, NULL);
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    assert_int_equal(r.err, EM_ETOOMANYREDIRECTS);
+    assert_int_equal(r.heads, 0);
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    assert_int_equal(r2.err, EM_EINVAL); /* a Location that is no http(s) URL */
+    assert_non_null(strstr(r2.error, "ftp://x/"));
+    teardown(&f);
+}
+
+static void test_cancel_and_pause(void **state) {
+    (void)state;
+    static char big[40000];
+    static const char *script[3];
+    char *p = big + sprintf(big, "HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n");
+    memset(p, 'x', 30000);
+    script[0] = big;
+    script[1] = big;
+    script[2] = RAW_SILENT;
+    fixture f;
+    setup(&f, script, 3, NULL);
+    /* cancel inside on_body: no on_done, the connection is not reused */
+    rec r = {.cancel_in_body = true};
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                       &rec_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.body_len > 0, 5000);
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(r.dones, 0);
+    EM_TEST_RUN_UNTIL(&f.loop, em_http_client_conns(f.cl) == 0, 5000);
+    /* pause in on_head: nothing more until resume */
+    rec r2 = {.pause_in_head = true};
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                       &rec_cbs, &r2, &r2.call),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r2.heads, 5000);
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(r2.body_len, 0);
+    em_http_call_resume(r2.call);
+    EM_TEST_RUN_UNTIL(&f.loop, r2.dones, 5000);
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(r2.body_len, 30000);
+    /* cancel a call that waits for its answer, from outside any callback */
+    rec r3 = {0};
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                       &rec_cbs, &r3, &r3.call),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, f.rs.requests == 3, 5000);
+    assert_int_equal(em_http_call_cancel(r3.call), 0);
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(r3.dones, 0);
+    teardown(&f);
+}
+
+static void on_timer_flag(em_timer *t) {
+    *(bool *)t->data = true;
+}
+
+static void test_pause_is_no_stall(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO};
+    em_http_client_opts o = {.read_timeout_ms = 50};
+    fixture f;
+    setup(&f, script, 1, &o);
+    rec r = {.pause_in_head = true};
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                       &rec_cbs, &r, &r.call),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.heads, 5000);
+    em_timer t;
+    bool fired = false;
+    em_timer_init(&f.loop, &t, on_timer_flag);
+    t.data = &fired;
+    em_timer_start(&t, 200, 0); /* four read timeouts */
+    EM_TEST_RUN_UNTIL(&f.loop, fired, 5000);
+    assert_int_equal(r.dones, 0);
+    em_http_call_resume(r.call);
+    EM_TEST_RUN_UNTIL(&f.loop, r.dones, 5000);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.body_len, 5);
+    teardown(&f);
+}
+
+static void test_close_ends_calls(void **state) {
+    (void)state;
+    static const char *const script[] = {RAW_SILENT, RAW_SILENT};
+    fixture f;
+    setup(&f, script, 2, NULL);
+    rec r1 = {0}, r2 = {0};
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
+                                       &rec_cbs, &r1, NULL),
+                     0);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/x")},
+                                       &rec_cbs, &r2, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, f.rs.requests == 2, 5000);
+    teardown(&f); /* closes the client: both end with EM_ECANCELED */
+    assert_int_equal(r1.dones, 1);
+    assert_int_equal(r2.dones, 1);
+    assert_int_equal(r1.err, EM_ECANCELED);
+    assert_int_equal(r2.err, EM_ECANCELED);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_and_request_bytes),
+        cmocka_unit_test(test_post_body_and_credentials),
+        cmocka_unit_test(test_bad_requests_refused),
+        cmocka_unit_test(test_framings),
+        cmocka_unit_test(test_truncated_body_is_an_error),
+        cmocka_unit_test(test_bad_responses),
+        cmocka_unit_test(test_keep_alive_and_stale_connection),
+        cmocka_unit_test(test_retry_idempotent_once),
+        cmocka_unit_test(test_cap_per_host_queues),
+        cmocka_unit_test(test_timeouts),
+        cmocka_unit_test(test_connect_refused),
+        cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_redirect_limits),
+        cmocka_unit_test(test_cancel_and_pause),
+        cmocka_unit_test(test_pause_is_no_stall),
+        cmocka_unit_test(test_close_ends_calls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

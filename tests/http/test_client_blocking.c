@@ -1,0 +1,265 @@
+/* The client's blocking face (http/client_blocking.c) against ember's own
+ * server, plain and over TLS, on a thread of its own: GET, POST, headers,
+ * redirects, HTTPS verification, and many threads at once. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "certs.h"
+#include "em_test.h"
+#include "ember/http.h"
+
+typedef struct server_thread {
+    pthread_t th;
+    em_loop loop;
+    em_http_server plain, tls;
+    em_tls_ctx *ctx;
+    uint16_t port, tls_port;
+    em_task stop;
+    int closed;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool ready;
+} server_thread;
+
+static tc_pem ca, leaf;
+
+static void handler(em_http_ctx *cx, const em_http_handler *h) {
+    server_thread *st = h->data;
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/redirect"))) {
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Location"), EM_SLICE_LIT("/echo?from=r")), 0);
+        (void)em_http_respond_text(cx, 302, "moved");
+        return;
+    }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/to-http"))) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "http://127.0.0.1:%u/echo", (unsigned)st->port);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Location"), em_slice_from_cstr(loc)), 0);
+        (void)em_http_respond_text(cx, 302, "moved");
+        return;
+    }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/big"))) {
+        static char big[1 << 20];
+        memset(big, 'b', sizeof big);
+        (void)em_http_respond(cx, 200, EM_SLICE_LIT("application/octet-stream"),
+                              (em_slice){big, sizeof big});
+        return;
+    }
+    char out[4096];
+    em_slice ua = em_http_request_header(cx, "user-agent");
+    int n = snprintf(out, sizeof out, "%.*s %.*s%s%.*s ua=%.*s body=%.*s",
+                     (int)cx->req.method.len, cx->req.method.ptr, (int)cx->path.len,
+                     cx->path.ptr, cx->query.len ? "?" : "", (int)cx->query.len, cx->query.ptr,
+                     (int)ua.len, ua.ptr, (int)cx->body.len, cx->body.ptr);
+    (void)em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), (em_slice){out, (size_t)n});
+}
+
+static void on_server_closed(em_http_server *srv) {
+    server_thread *st = srv->data;
+    st->closed++;
+}
+
+static void stop_task(em_task *t) {
+    server_thread *st = t->data;
+    em_http_server_shutdown(&st->plain, on_server_closed);
+    em_http_server_shutdown(&st->tls, on_server_closed);
+}
+
+static void *server_main(void *arg) {
+    server_thread *st = arg;
+    while (st->closed < 2)
+        em_loop_run(&st->loop, EM_RUN_ONCE);
+    return NULL;
+}
+
+static void server_start(server_thread *st) {
+    memset(st, 0, sizeof *st);
+    assert_int_equal(em_loop_init(&st->loop), 0);
+    static em_http_handler h;
+    h = (em_http_handler){.fn = handler, .data = st};
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    em_http_server_opts o = {.handler = &h};
+    st->plain.data = st->tls.data = st;
+    assert_int_equal(em_http_server_start(&st->loop, &st->plain, &any, &o), 0);
+    assert_int_equal(em_http_server_addr(&st->plain, &bound), 0);
+    st->port = em_sockaddr_port(&bound);
+    em_tls_ctx_opts to = {.cert = tc_cert(&leaf), .alpn = "http/1.1"};
+    assert_int_equal(em_tls_ctx_new(&st->ctx, EM_TLS_SERVER, &to), 0);
+    o.tls = st->ctx;
+    assert_int_equal(em_http_server_start(&st->loop, &st->tls, &any, &o), 0);
+    assert_int_equal(em_http_server_addr(&st->tls, &bound), 0);
+    st->tls_port = em_sockaddr_port(&bound);
+    assert_int_equal(pthread_create(&st->th, NULL, server_main, st), 0);
+}
+
+static void server_stop(server_thread *st) {
+    st->stop.cb = stop_task;
+    st->stop.data = st;
+    assert_int_equal(em_loop_post(&st->loop, &st->stop), 0);
+    pthread_join(st->th, NULL);
+    em_loop_run(&st->loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&st->loop), 0);
+    em_tls_ctx_free(st->ctx);
+}
+
+static char *url(const server_thread *st, bool tls, const char *path) {
+    static __thread char u[8][128];
+    static __thread int next;
+    char *s = u[next++ % 8];
+    snprintf(s, 128, "%s://%s:%u%s", tls ? "https" : "http", tls ? "localhost" : "127.0.0.1",
+             (unsigned)(tls ? st->tls_port : st->port), path);
+    return s;
+}
+
+static void test_get_post(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    em_http_resp r;
+    assert_int_equal(em_http_get(url(&st, false, "/echo?a=1"), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(em_http_resp_header(&r, "content-type"), "text/plain");
+    assert_string_equal(em_http_resp_header(&r, "CONTENT-LENGTH") ? "y" : "n", "y");
+    assert_null(em_http_resp_header(&r, "x-none"));
+    assert_true(!strncmp(r.body.ptr, "GET /echo?a=1 ua=ember/", 23));
+    assert_int_equal(r.body.ptr[r.body.len], 0); /* NUL-terminated */
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_post(url(&st, false, "/p"), "text/plain", EM_SLICE_LIT("hi there"), &r), 0);
+    assert_non_null(strstr(r.body.ptr, "POST /p ua="));
+    assert_non_null(strstr(r.body.ptr, "body=hi there"));
+    em_http_resp_free(&r);
+    /* the blocking face follows redirects by itself */
+    assert_int_equal(em_http_get(url(&st, false, "/redirect"), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(!strncmp(r.body.ptr, "GET /echo?from=r", 16));
+    assert_non_null(strstr(r.url, "/echo?from=r"));
+    em_http_resp_free(&r);
+    /* ... unless told not to */
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/redirect"),
+                                               .max_redirects = -1},
+                                NULL, &r),
+                     0);
+    assert_int_equal(r.status, 302);
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_get(url(&st, false, "/big"), &r), 0);
+    assert_int_equal(r.body.len, 1 << 20);
+    em_http_resp_free(&r);
+    /* a limit on the body */
+    em_http_limits lim = {.max_body = 1000};
+    em_http_client_opts o = {.limits = &lim};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/big")}, &o, &r),
+                     EM_EBODYTOOLARGE);
+    assert_true(r.error[0]);
+    em_http_resp_free(&r);
+    em_http_resp_free(&r); /* twice is fine */
+    server_stop(&st);
+}
+
+static void test_https(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    em_tls_ctx *cctx;
+    em_tls_ctx_opts co = {.ca_pem = tc_slice(ca.cert), .alpn = "http/1.1"};
+    assert_int_equal(em_tls_ctx_new(&cctx, EM_TLS_CLIENT, &co), 0);
+    em_http_client_opts o = {.tls = cctx};
+    em_http_resp r;
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, true, "/s")}, &o, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(!strncmp(r.body.ptr, "GET /s", 6));
+    em_http_resp_free(&r);
+    /* https -> http is refused unless allowed */
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, true, "/to-http")}, &o, &r),
+                     EM_EUNSAFEREDIRECT);
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, true, "/to-http"),
+                                               .allow_insecure_redirect = true},
+                                &o, &r),
+                     0);
+    assert_true(!strncmp(r.body.ptr, "GET /echo", 9));
+    em_http_resp_free(&r);
+    /* the default context trusts the system store, not the test CA */
+    assert_int_equal(em_http_get(url(&st, true, "/s"), &r), EM_ECERTVERIFY);
+    assert_true(r.error[0]);
+    em_http_resp_free(&r);
+    /* a name the certificate does not carry (a hosts file of the test's
+     * own points it at the server) */
+    char hosts[] = "/tmp/ember-hosts-XXXXXX";
+    int fd = mkstemp(hosts);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "127.0.0.1 wrong.test\n", 21), 21);
+    close(fd);
+    em_dns_resolver_opts ro = {.hosts_file = hosts, .servers = "127.0.0.1:9"};
+    o.resolver_opts = &ro;
+    char bad[128];
+    snprintf(bad, sizeof bad, "https://wrong.test:%u/", (unsigned)st.tls_port);
+    assert_int_equal(em_http_do(&(em_http_req){.url = bad}, &o, &r), EM_ECERTVERIFY);
+    assert_true(r.error[0]);
+    em_http_resp_free(&r);
+    unlink(hosts);
+    em_tls_ctx_free(cctx);
+    server_stop(&st);
+}
+
+#define THREADS 8
+#define PER_THREAD 25
+
+typedef struct worker {
+    pthread_t th;
+    server_thread *st;
+    int ok;
+} worker;
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/t/%d", i);
+        em_http_resp r;
+        if (em_http_get(url(w->st, false, path), &r) == 0 && r.status == 200 &&
+            strstr(r.body.ptr, path))
+            w->ok++;
+        em_http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_many_threads(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    worker w[THREADS] = {{0}};
+    for (int i = 0; i < THREADS; i++) {
+        w[i].st = &st;
+        assert_int_equal(pthread_create(&w[i].th, NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(w[i].th, NULL);
+        assert_int_equal(w[i].ok, PER_THREAD);
+    }
+    server_stop(&st);
+}
+
+static int setup_certs(void **state) {
+    (void)state;
+    tc_ca(&ca, "ember test CA");
+    tc_leaf(&leaf, &ca, "localhost", "DNS:localhost,IP:127.0.0.1", -60, 3600);
+    return 0;
+}
+
+static int free_certs(void **state) {
+    (void)state;
+    tc_free(&ca);
+    tc_free(&leaf);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_post),
+        cmocka_unit_test(test_https),
+        cmocka_unit_test(test_many_threads),
+    };
+    return cmocka_run_group_tests(tests, setup_certs, free_certs);
+}
