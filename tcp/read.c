@@ -86,7 +86,11 @@ void em__tcp_read(em_tcp_conn *c, bool hup) {
         size_t want = c->_opts.read_chunk;
         if (want > max - len)
             want = max - len;
-        int err = em_buf_avail(&c->in) >= want ? 0 : em_buf_reserve(&c->in, want);
+        /* Later reads of a batch (a transport is read until EM_EAGAIN) take
+         * the room left while a quarter chunk remains: reserving a whole
+         * chunk again would grow, and copy, the unconsumed buffer each time. */
+        size_t need = i == 0 ? want : want / 4;
+        int err = em_buf_avail(&c->in) >= need && need ? 0 : em_buf_reserve(&c->in, want);
         if (err) {
             status = err;
             break;

@@ -271,6 +271,30 @@ static void test_resumption(void **state) {
     em_tls_ctx_free(s);
 }
 
+/* Small messages fit the first read_chunk: the reads of one batch (a
+ * transport is read until EM_EAGAIN) must not grow the buffer again,
+ * which copied it whole on every batch. */
+static void test_small_reads_keep_one_chunk(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    em_tcp_conn_opts o = {.read_chunk = 4096};
+    run r;
+    run_start(&r, s, c, "localhost", &o, true);
+    assert_int_equal(r.cli.status, 0);
+    for (size_t want = 100; want <= 1000; want += 100) {
+        char msg[100];
+        memset(msg, 'a' + (int)(want / 100), sizeof msg);
+        em_slice sl = {msg, sizeof msg};
+        assert_int_equal(em_tcp_conn_write(&r.cli.c, &sl, 1, EM_TCP_WRITE_COPY, NULL), 0);
+        EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) == want || r.cli.err, 5000);
+        assert_int_equal(r.cli.err, 0);
+    }
+    assert_true(r.srv.in_cap_max <= 4096);
+    assert_true(r.cli.in_cap_max <= 4096);
+    run_finish(&r);
+    em_tls_ctx_free(s);
+    em_tls_ctx_free(c);
+}
+
 /* One connection from c to s (an echo, so TLS 1.3 tickets arrive): did it
  * resume? */
 static bool resumes(const em_tls_ctx *s, const em_tls_ctx *c) {
@@ -458,6 +482,7 @@ int main(void) {
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
         cmocka_unit_test(test_resumption),
+        cmocka_unit_test(test_small_reads_keep_one_chunk),
         cmocka_unit_test(test_ticket_rotation_tls13),
         cmocka_unit_test(test_ticket_rotation_tls12),
         cmocka_unit_test(test_ticket_key_shared),

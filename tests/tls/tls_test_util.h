@@ -20,6 +20,7 @@ typedef struct side {
     char reason[256];
     uint64_t sent;
     unsigned throttled;
+    size_t in_cap_max; /* the largest c->in capacity on_read saw */
 } side;
 
 static inline void side_close_cb(em_tcp_conn *c) {
@@ -35,6 +36,8 @@ static inline void side_keep_error(side *s, int err) {
 
 static inline void side_on_read(em_tcp_conn *c, ssize_t n) {
     side *s = EM_CONTAINER_OF(c, side, c);
+    if (em_buf_cap(&c->in) > s->in_cap_max)
+        s->in_cap_max = em_buf_cap(&c->in);
     if (n > 0) {
         em_slice d = em_buf_slice(&c->in);
         if (s->echo)
