@@ -32,5 +32,68 @@ static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key
     em__ws_mask_scalar(dst + i, src + i, len - i, key);
 }
 
-const em__ws_kernels em__ws_k_avx2 = {mask_avx2, NULL, EM__WS_SIMD_AVX2};
+/* The bytes before each of in's, n back, from prev and in. */
+#define PREV(in, prev, n) _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - (n))
+
+/* The lookup algorithm on 32-byte blocks (see simd_sse42.c). */
+static inline __m256i check_block(__m256i in, __m256i prev) {
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    const __m256i b1h = _mm256_setr_epi8(EM__U8_B1H, EM__U8_B1H);
+    const __m256i b1l = _mm256_setr_epi8(EM__U8_B1L, EM__U8_B1L);
+    const __m256i b2h = _mm256_setr_epi8(EM__U8_B2H, EM__U8_B2H);
+    __m256i prev1 = PREV(in, prev, 1);
+    __m256i sc = _mm256_and_si256(
+        _mm256_and_si256(
+            _mm256_shuffle_epi8(b1h, _mm256_and_si256(_mm256_srli_epi16(prev1, 4), nib)),
+            _mm256_shuffle_epi8(b1l, _mm256_and_si256(prev1, nib))),
+        _mm256_shuffle_epi8(b2h, _mm256_and_si256(_mm256_srli_epi16(in, 4), nib)));
+    __m256i third = _mm256_subs_epu8(PREV(in, prev, 2), _mm256_set1_epi8(0xe0 - 0x80));
+    __m256i fourth = _mm256_subs_epu8(PREV(in, prev, 3), _mm256_set1_epi8(0xf0 - 0x80));
+    __m256i must =
+        _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8(EM__U8C(0x80)));
+    return _mm256_xor_si256(must, sc);
+}
+
+static inline __m256i incomplete(__m256i in) {
+    const __m256i max = _mm256_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, EM__U8C(0xf0 - 1), EM__U8C(0xe0 - 1), EM__U8C(0xc0 - 1));
+    return _mm256_subs_epu8(in, max);
+}
+
+int em__ws_utf8_avx2(const uint8_t *p, size_t len) {
+    __m256i prev = _mm256_setzero_si256(), err = _mm256_setzero_si256();
+    __m256i prev_inc = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; len - i >= 64; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        if (!_mm256_movemask_epi8(_mm256_or_si256(a, b))) {
+            err = _mm256_or_si256(err, prev_inc);
+            prev_inc = _mm256_setzero_si256();
+        } else {
+            err = _mm256_or_si256(err, check_block(a, prev));
+            err = _mm256_or_si256(err, check_block(b, a));
+            prev_inc = incomplete(b);
+        }
+        prev = b;
+    }
+    for (; len - i >= 32; i += 32) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+        err = _mm256_or_si256(err, check_block(a, prev));
+        prev_inc = incomplete(a);
+        prev = a;
+    }
+    if (i < len) {
+        uint8_t tail[32] = {0};
+        memcpy(tail, p + i, len - i);
+        __m256i a = _mm256_loadu_si256((const __m256i *)tail);
+        err = _mm256_or_si256(err, check_block(a, prev));
+        prev_inc = incomplete(a);
+    }
+    err = _mm256_or_si256(err, prev_inc);
+    return !_mm256_testz_si256(err, err);
+}
+
+const em__ws_kernels em__ws_k_avx2 = {mask_avx2, em__ws_utf8_avx2, EM__WS_SIMD_AVX2};
 #endif

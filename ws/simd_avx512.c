@@ -34,5 +34,5 @@ AVX512 static void mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uin
     }
 }
 
-const em__ws_kernels em__ws_k_avx512 = {mask_avx512, NULL, EM__WS_SIMD_AVX512};
+const em__ws_kernels em__ws_k_avx512 = {mask_avx512, em__ws_utf8_avx2, EM__WS_SIMD_AVX512};
 #endif
