@@ -1,5 +1,6 @@
 /* dns: helpers shared between the module's files. One-way layers:
- *   name.c, result.c, hosts.c, cache.c   pure helpers (no loop, no c-ares calls)
+ *   name.c, result.c, sort.c, hosts.c, cache.c
+ *                                        pure helpers (no loop, no c-ares calls)
  *   channel.c                            c-ares on the loop: sockets, one timer
  *   lookup.c                             lookups over the channel and helpers
  *   resolver.c                           init/close over lookup.c and channel.c
@@ -35,6 +36,15 @@ int em__dns_result_set(em_dns_result *res, const em_ip *ips, size_t n, em_dns_fa
 /* out = v6 and v4 in the order to try (see em_dns_result in dns.h); either
  * may be empty. 0 or EM_ENOMEM. */
 int em__dns_result_merge(em_dns_result *out, const em_dns_result *v6, const em_dns_result *v4);
+
+/* ---- sort.c ----------------------------------------------------------- */
+
+/* Put n addresses in RFC 6724 order (rules 1, 2, 5, 6, 8, 9, 10 with the
+ * default policy table, as c-ares 1.18 sorts), finding each one's source
+ * address with a connected UDP socket; n < 2 costs nothing. */
+void em__dns_sort(em_ip *addrs, size_t n);
+/* The same with the sources given (family 0: no route), for tests. */
+void em__dns_sort_with(em_ip *addrs, const em_ip *srcs, size_t n);
 
 /* ---- hosts.c ---------------------------------------------------------- */
 

@@ -183,6 +183,7 @@ static void ask(em_dns_resolver *r, em_dns_lookup *l, int idx, const char *host,
     struct ares_addrinfo_hints hints;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = idx == 0 ? AF_INET : AF_INET6;
+    hints.ai_flags = ARES_AI_NOSORT; /* result.c sorts answers of 2+ addresses (sort.c) */
     ares_getaddrinfo(r->_channel, host, NULL, &hints, on_ares, q); /* may call on_ares now */
 }
 

@@ -78,6 +78,7 @@ int em__dns_result_from_ares(em_dns_result *res, const struct ares_addrinfo *ai,
         if (c->ttl < ttl)
             ttl = c->ttl;
     res->ttl = ttl < 0 ? 0 : (uint32_t)ttl;
+    em__dns_sort(res->addrs, res->count); /* queries ask c-ares not to (sort.c) */
     res->family = family == 4 ? EM_DNS_V4 : EM_DNS_V6;
     res->source = EM_DNS_SOURCE_DNS;
     return res->count ? 0 : EM_ENOTFOUND;
