@@ -1,0 +1,464 @@
+/* ember-fetch's transfer: one request on an em_http_client on the caller's
+ * loop, the body written as it arrives, curl's exit codes and messages.
+ * Included once, by ember-fetch.c (after fopts). */
+#ifndef EMBER_FETCH_RUN_H
+#define EMBER_FETCH_RUN_H
+
+#include <stdarg.h>
+
+typedef struct fetch {
+    const fopts *o;
+    FILE *out, *err;   /* stdout and stderr (memory streams in the selftest) */
+    FILE *file, *dump; /* -o and -D files once open */
+    em_http_call *call;
+    bool done, got_head;
+    int err_code; /* on_done's */
+    int exit;     /* set by a callback that ended the call: 22, 23, 47 */
+    int status;
+    char ctype[256];
+    uint64_t size, clen;
+    bool has_clen;
+    char *url;     /* the effective URL */
+    char why[256]; /* em_http_call_error, or ember-fetch's own reason */
+    const char *method;
+    struct timespec t0;
+} fetch;
+
+static double since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static unsigned ms(double s) { /* seconds (up to 4e6) to milliseconds, rounded up */
+    double v = s * 1000;
+    unsigned r = (unsigned)v;
+    r += r < v;
+    return r < 1 ? 1 : r;
+}
+
+static void set_url(fetch *f, const char *url) {
+    char *u = strdup(url);
+    if (u) {
+        free(f->url);
+        f->url = u;
+    }
+}
+
+/* -o FILE, opened at the first byte of output (so -f leaves no file). */
+static FILE *sink(fetch *f) {
+    const char *path = f->o->output;
+    if (!path || !strcmp(path, "-"))
+        return f->out;
+    if (!f->file && !(f->file = fopen(path, "wb")))
+        snprintf(f->why, sizeof f->why, "%s: %s", path, strerror(errno));
+    return f->file;
+}
+
+static bool put_head(FILE *s, const char *pre, const char *eol, const em_http_response *r) {
+    fprintf(s, "%sHTTP/1.%d %03d%s%.*s%s", pre, r->version_minor, r->status,
+            r->reason.len ? " " : "", (int)r->reason.len, r->reason.ptr, eol);
+    for (size_t i = 0; i < r->num_headers; i++)
+        fprintf(s, "%s%.*s: %.*s%s", pre, (int)r->headers[i].name.len, r->headers[i].name.ptr,
+                (int)r->headers[i].value.len, r->headers[i].value.ptr, eol);
+    fprintf(s, "%s%s", *pre ? "<" : "", eol);
+    return !ferror(s);
+}
+
+/* End the call from inside one of its callbacks with exit code x. */
+static void stop(fetch *f, em_http_call *call, int x) {
+    f->exit = x;
+    f->done = true;
+    (void)em_http_call_cancel(call); /* freed when the callback returns */
+}
+
+static void on_head(em_http_call *call, const em_http_response *r) {
+    fetch *f = em_http_call_data(call);
+    const fopts *o = f->o;
+    f->got_head = true;
+    f->status = r->status;
+    f->has_clen = r->flags & EM_HTTP_F_CONTENT_LENGTH;
+    f->clen = r->content_length;
+    bool location = false;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        em_slice n = r->headers[i].name, v = r->headers[i].value;
+        if (em_slice_eq_nocase(n, EM_SLICE_LIT("Content-Type")))
+            snprintf(f->ctype, sizeof f->ctype, "%.*s", (int)v.len, v.ptr);
+        location |= em_slice_eq_nocase(n, EM_SLICE_LIT("Location"));
+    }
+    if (o->verbose && f->url && strcmp(f->url, em_http_call_url(call)))
+        fprintf(f->err, "* Followed redirects to %s\n", em_http_call_url(call));
+    set_url(f, em_http_call_url(call));
+    if (o->verbose)
+        put_head(f->err, "< ", "\n", r);
+    if (o->dump_header) {
+        if (!f->dump)
+            f->dump = strcmp(o->dump_header, "-") ? fopen(o->dump_header, "wb") : f->out;
+        if (!f->dump || !put_head(f->dump, "", "\r\n", r)) {
+            snprintf(f->why, sizeof f->why, "%s: %s", o->dump_header, strerror(errno));
+            stop(f, call, FX_WRITE);
+            return;
+        }
+    }
+    if (o->fail && r->status >= 400) {
+        stop(f, call, FX_HTTP);
+        return;
+    }
+    /* curl's -L --max-redirs 0 fails at the first redirect */
+    if (o->location && !o->max_redirs && location &&
+        (r->status == 301 || r->status == 302 || r->status == 303 || r->status == 307 ||
+         r->status == 308)) {
+        stop(f, call, FX_REDIRECTS);
+        return;
+    }
+    FILE *s = o->include || o->head ? sink(f) : NULL;
+    if (s && !put_head(s, "", "\r\n", r))
+        stop(f, call, FX_WRITE);
+}
+
+static void on_body(em_http_call *call, em_slice piece) {
+    fetch *f = em_http_call_data(call);
+    f->size += piece.len;
+    FILE *s = sink(f);
+    if (!s || fwrite(piece.ptr, 1, piece.len, s) != piece.len) {
+        if (s)
+            snprintf(f->why, sizeof f->why, "%s", strerror(errno));
+        stop(f, call, FX_WRITE);
+    }
+}
+
+static void on_done(em_http_call *call, int err) {
+    fetch *f = em_http_call_data(call);
+    f->err_code = err;
+    f->done = true;
+    snprintf(f->why, sizeof f->why, "%s", em_http_call_error(call));
+    set_url(f, em_http_call_url(call));
+}
+
+static const em_http_client_cbs fetch_cbs = {on_head, on_body, on_done};
+
+/* curl's exit code for an on_done error. */
+static int exit_for(const fetch *f, int err) {
+    switch (err) {
+    case 0:
+        return FX_OK;
+    case EM_ENOTFOUND:
+    case EM_EDNSFAIL:
+        return FX_RESOLVE;
+    case EM_ECONNREFUSED:
+    case EM_EHOSTUNREACH:
+    case EM_ENETUNREACH:
+    case EM_ENETDOWN:
+    case EM_EADDRNOTAVAIL:
+    case EM_EAFNOSUPPORT:
+        return FX_CONNECT;
+    case EM_ETIMEDOUT:
+        return FX_TIMEOUT;
+    case EM_ETLSHANDSHAKE:
+        return FX_TLS;
+    case EM_ECERTVERIFY:
+        return FX_CERT;
+    case EM_ETOOMANYREDIRECTS:
+        return FX_REDIRECTS;
+    case EM_EPARTIAL:
+        return FX_PARTIAL;
+    case EM_EUNSAFEREDIRECT:
+    case EM_ENOTSUP:
+        return FX_UNSUPPORTED; /* curl: a protocol --proto-redir refuses */
+    case EM_EINVAL:
+        return FX_URL; /* a Location that is no URL */
+    case EM_ENOMEM:
+        return FX_NOMEM;
+    case EM_EBODYTOOLARGE:
+        return FX_TOO_BIG;
+    case EM_ECANCELED:
+        return FX_ABORTED;
+    case EM_EPIPE:
+        return FX_SEND;
+    case EM_ECONNRESET:
+        /* the client's words for a connection closed before any answer */
+        return !f->got_head && strstr(f->why, "without answering") ? FX_EMPTY : FX_RECV;
+    default:
+        /* a response ember's parser refuses: before the head it is not HTTP */
+        if (err <= EM_EPARSE && err >= EM_EBADEOL && !f->got_head)
+            return FX_WEIRD_REPLY;
+        return FX_RECV;
+    }
+}
+
+static void say(char *buf, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* The message for exit code x, curl's words where it has them. */
+static void message(const fetch *f, int x, char *m, size_t cap) {
+    const char *why = f->why[0] ? f->why : em_strerror(f->err_code);
+    em_url u = {0};
+    switch (x) {
+    case FX_RESOLVE:
+        if (f->url && em_url_parse(&u, em_slice_from_cstr(f->url)) == 0)
+            say(m, cap, "Could not resolve host: %s (%s)", u.host, why);
+        else
+            say(m, cap, "Could not resolve host (%s)", why);
+        em_url_free(&u);
+        break;
+    case FX_CONNECT:
+        say(m, cap, "Failed to %s%s", strncmp(why, "connect to ", 11) ? "connect: " : "", why);
+        break;
+    case FX_TIMEOUT:
+        say(m, cap, "Operation timed out after %.0f milliseconds with %llu bytes received (%s)",
+            since(&f->t0) * 1000, (unsigned long long)f->size, why);
+        break;
+    case FX_PARTIAL:
+        if (f->has_clen && f->clen > f->size)
+            say(m, cap, "transfer closed with %llu bytes remaining to read (%s)",
+                (unsigned long long)(f->clen - f->size), why);
+        else
+            say(m, cap, "transfer closed with outstanding read data remaining (%s)", why);
+        break;
+    case FX_HTTP:
+        say(m, cap, "The requested URL returned error: %d", f->status);
+        break;
+    case FX_WRITE:
+        say(m, cap, "Failure writing output to destination (%s)", why);
+        break;
+    case FX_TLS:
+        say(m, cap, "TLS connect error: %s", why);
+        break;
+    case FX_CERT:
+        say(m, cap, "SSL certificate problem: %s", why);
+        break;
+    case FX_REDIRECTS:
+        say(m, cap, "Maximum (%d) redirects followed", f->o->max_redirs);
+        break;
+    case FX_EMPTY:
+        say(m, cap, "Empty reply from server");
+        break;
+    case FX_RECV:
+        say(m, cap, "Failure when receiving data from the peer: %s", why);
+        break;
+    case FX_WEIRD_REPLY:
+        say(m, cap, "Weird server reply: %s", why);
+        break;
+    default:
+        say(m, cap, "%s", why);
+        break;
+    }
+}
+
+/* -w: \n \r \t \\, %% and %{variable}. */
+static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
+    FILE *s = f->out;
+    for (const char *p = fmt; *p; p++) {
+        if (*p == '\\' && p[1] && strchr("nrt\\", p[1])) {
+            p++;
+            fputc(*p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t' : '\\', s);
+        } else if (*p == '%' && p[1] == '%') {
+            fputc('%', s);
+            p++;
+        } else if (*p == '%' && p[1] == '{' && strchr(p, '}')) {
+            const char *v = p + 2, *end = strchr(p, '}');
+            size_t n = (size_t)(end - v);
+#define IS(name) (n == sizeof(name) - 1 && !strncmp(v, name, n))
+            if (IS("http_code") || IS("response_code"))
+                fprintf(s, "%03d", f->status);
+            else if (IS("url_effective"))
+                fputs(f->url ? f->url : "", s);
+            else if (IS("size_download"))
+                fprintf(s, "%llu", (unsigned long long)f->size);
+            else if (IS("time_total"))
+                fprintf(s, "%.6f", since(&f->t0));
+            else if (IS("content_type"))
+                fputs(f->ctype, s);
+            else if (IS("exitcode"))
+                fprintf(s, "%d", x);
+            else if (IS("errormsg"))
+                fputs(msg, s);
+            else if (IS("method"))
+                fputs(f->method, s);
+            else
+                fprintf(f->err, "ember-fetch: unknown --write-out variable: '%.*s'\n", (int)n, v);
+#undef IS
+            p = end;
+        } else {
+            fputc(*p, s);
+        }
+    }
+}
+
+/* What -v shows of the request: the fields as the client writes them. */
+static void show_request(const fetch *f, const em_url *u, const em_http_req *req,
+                         const char *agent) {
+    FILE *e = f->err;
+    char host[300], target[EM_URL_MAX_LEN + 1];
+    ssize_t hl = em_url_host_header(u, host, sizeof host);
+    ssize_t tl = em_url_target(u, target, sizeof target);
+    fprintf(e, "* %s to %s port %u\n", em_url_is_tls(u) ? "HTTPS" : "HTTP", u->host,
+            (unsigned)u->port);
+    fprintf(e, "> %s %.*s HTTP/1.1\n> Host: %.*s\n", req->method, tl > 0 ? (int)tl : 0, target,
+            hl > 0 ? (int)hl : 0, host);
+    if (*agent)
+        fprintf(e, "> User-Agent: %s\n", agent);
+    if (req->user || req->bearer || u->userinfo)
+        fprintf(e, "> Authorization: %s <hidden>\n", req->bearer ? "Bearer" : "Basic");
+    for (size_t i = 0; i < req->num_headers; i++)
+        fprintf(e, "> %.*s: %.*s\n", (int)req->headers[i].name.len, req->headers[i].name.ptr,
+                (int)req->headers[i].value.len, req->headers[i].value.ptr);
+    if (req->content_type)
+        fprintf(e, "> Content-Type: %s\n", req->content_type);
+    if (f->o->has_data)
+        fprintf(e, "> Content-Length: %zu\n", req->body.len);
+    fprintf(e, ">\n");
+}
+
+static void set_true(void *arg) {
+    *(bool *)arg = true;
+}
+
+static int fail_early(fetch *f, int x, const char *fmt, const char *arg) {
+    snprintf(f->why, sizeof f->why, fmt, arg);
+    return x;
+}
+
+/* Everything before the loop runs: the URL, TLS, the client, the request.
+ * Returns FX_OK with the call started, or an exit code with f->why set. */
+static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls_ctx **tls,
+                 em_http_client **cl, char *user) {
+    const fopts *o = f->o;
+    const char *sep = strstr(o->url, "://");
+    if (!sep) {
+        size_t n = strlen(o->url) + 8;
+        if (!(f->url = malloc(n)))
+            return FX_NOMEM;
+        snprintf(f->url, n, "http://%s", o->url); /* curl's guess */
+    } else if (!((sep - o->url == 4 && !strncasecmp(o->url, "http", 4)) ||
+                 (sep - o->url == 5 && !strncasecmp(o->url, "https", 5)))) {
+        snprintf(f->why, sizeof f->why, "Protocol \"%.*s\" not supported", (int)(sep - o->url),
+                 o->url);
+        return FX_UNSUPPORTED;
+    } else if (!(f->url = strdup(o->url))) {
+        return FX_NOMEM;
+    }
+    em_url u;
+    if (em_url_parse(&u, em_slice_from_cstr(f->url)))
+        return fail_early(f, FX_URL, "URL rejected: malformed URL '%s'", o->url);
+    if (o->cacert || o->capath || o->insecure) {
+        em_tls_ctx_opts to = {
+            .ca_file = o->cacert, .ca_dir = o->capath, .insecure = o->insecure, .alpn = "http/1.1"};
+        if (em_tls_ctx_new(tls, EM_TLS_CLIENT, &to)) {
+            char e[160];
+            em_url_free(&u);
+            return fail_early(f, FX_CAFILE, "error setting certificate file: %s",
+                              em_tls_last_error(e, sizeof e));
+        }
+    }
+    em_dns_resolver_opts dro = ro ? *ro : (em_dns_resolver_opts){0};
+    if (o->dns_servers)
+        dro.servers = o->dns_servers;
+    const char *agent = o->agent ? o->agent : "ember-fetch/" FETCH_VERSION;
+    em_http_client_opts co = {
+        .resolver_opts = &dro, .tls = *tls, .family = o->family, .user_agent = agent};
+    if (o->connect_timeout > 0)
+        co.connect_timeout_ms = ms(o->connect_timeout);
+    if (o->max_time > 60) /* the per-read limits (60 s) must not cut it shorter */
+        co.head_timeout_ms = co.read_timeout_ms = co.write_timeout_ms = ms(o->max_time);
+    int rc = em_http_client_new(cl, loop, &co);
+    if (rc) {
+        em_url_free(&u);
+        return fail_early(f, rc == EM_EINVAL ? FX_USAGE : FX_NOMEM, "cannot make a client: %s",
+                          rc == EM_EINVAL ? "bad --dns-servers" : em_strerror(rc));
+    }
+    em_http_header h[MAX_HEADERS + 1];
+    size_t nh = o->nhdr;
+    memcpy(h, o->hdr, nh * sizeof *h);
+    if (!o->drop_accept)
+        h[nh++] = (em_http_header){EM_SLICE_LIT("Accept"), EM_SLICE_LIT("*/*"), 0};
+    char *colon = user ? strchr(user, ':') : NULL;
+    if (colon)
+        *colon = 0; /* -u user:password; no colon: an empty password */
+    em_http_req req = {.method = f->method,
+                       .url = f->url,
+                       .headers = h,
+                       .num_headers = nh,
+                       .user = user,
+                       .password = colon ? colon + 1 : NULL,
+                       .bearer = o->bearer,
+                       .max_redirects = o->location ? o->max_redirs : 0};
+    if (o->has_data) {
+        req.body = em_slice_make(o->data, o->data_len);
+        if (!o->has_ctype)
+            req.content_type = "application/x-www-form-urlencoded";
+    }
+    if (o->max_time > 0)
+        req.timeout_ms = ms(o->max_time);
+    if (o->verbose)
+        show_request(f, &u, &req, agent);
+    em_url_free(&u);
+    rc = em_http_client_do(*cl, &req, &fetch_cbs, f, &f->call);
+    if (rc == EM_EINVAL)
+        return fail_early(f, FX_USAGE, "%s",
+                          "a request field or method the client refuses (Host, "
+                          "Content-Length, Transfer-Encoding, Connection, "
+                          "Upgrade, TE, Trailer and Keep-Alive are its own)");
+    if (rc)
+        return fail_early(f, rc == EM_ENOTSUP ? FX_UNSUPPORTED : FX_NOMEM, "%s", em_strerror(rc));
+    set_url(f, em_http_call_url(f->call));
+    return FX_OK;
+}
+
+/* Fetch o->url on loop (which may serve other things too); messages go to
+ * err, the output to out or -o. ro: resolver settings (NULL: the system's).
+ * Returns curl's exit code. */
+static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *ro, FILE *out,
+                     FILE *err) {
+    fetch f = {.o = o, .out = out, .err = err};
+    f.method = o->head ? "HEAD" : o->method ? o->method : o->has_data ? "POST" : "GET";
+    clock_gettime(CLOCK_MONOTONIC, &f.t0);
+    em_tls_ctx *tls = NULL;
+    em_http_client *cl = NULL;
+    char *user = o->user ? strdup(o->user) : NULL;
+    int x = start(&f, loop, ro, &tls, &cl, user);
+    while (!x && !f.done)
+        em_loop_run(loop, EM_RUN_ONCE);
+    if (cl) {
+        bool closed = false;
+        em_http_client_close(cl, set_true, &closed);
+        while (!closed)
+            em_loop_run(loop, EM_RUN_ONCE);
+    }
+    em_tls_ctx_free(tls);
+    free(user);
+    if (!x)
+        x = f.exit ? f.exit : exit_for(&f, f.err_code);
+    if (!x && o->fail_body && f.status >= 400)
+        x = FX_HTTP;
+    if (!x && o->output && !sink(&f))
+        x = FX_WRITE; /* an empty body still makes the file, as in curl */
+    if (f.file && fclose(f.file) && !x) {
+        snprintf(f.why, sizeof f.why, "%s: %s", o->output, strerror(errno));
+        x = FX_WRITE;
+    }
+    if (f.dump && f.dump != out && fclose(f.dump) && !x)
+        x = FX_WRITE;
+    char msg[512] = "";
+    if (x)
+        message(&f, x, msg, sizeof msg);
+    if (o->writeout)
+        write_out(&f, o->writeout, x, msg);
+    if (fflush(out) && !x) {
+        snprintf(f.why, sizeof f.why, "%s", strerror(errno));
+        message(&f, x = FX_WRITE, msg, sizeof msg);
+    }
+    if (o->verbose)
+        fprintf(err, "* %s: %llu bytes of body in %.3f s\n", x ? "Failed" : "Done",
+                (unsigned long long)f.size, since(&f.t0));
+    if (x && (!o->silent || o->show_error))
+        fprintf(err, "ember-fetch: (%d) %s\n", x, msg);
+    free(f.url);
+    return x;
+}
+
+#endif

@@ -1,0 +1,268 @@
+/* ember-fetch --selftest: an ember server on 127.0.0.1 (a kernel-chosen
+ * port) on the same loop as the client, a few pages, and ember-fetch run
+ * on them with curl's options, its output and exit codes checked. No
+ * network beyond loopback: every URL is an IP literal, and the resolver
+ * is pointed at nothing. Included once, by ember-fetch.c. */
+#ifndef EMBER_FETCH_SELFTEST_H
+#define EMBER_FETCH_SELFTEST_H
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ST_BIG (1u << 20)
+
+typedef struct st {
+    em_loop loop;
+    em_http_server srv;
+    em_dns_resolver_opts ro;
+    char base[64]; /* http://127.0.0.1:PORT */
+    char *big;     /* /big's body */
+    int fails;
+} st;
+
+static void st_hello(em_http_ctx *cx) {
+    em_http_respond_text(cx, 200, "Hello, World!\n");
+}
+
+static void st_big(em_http_ctx *cx) {
+    st *t = cx->app;
+    em_http_respond(cx, 200, EM_SLICE_LIT("application/octet-stream"),
+                    em_slice_make(t->big, ST_BIG));
+}
+
+static void st_moved(em_http_ctx *cx, em_slice to) {
+    if (em_http_header_add(cx, EM_SLICE_LIT("Location"), to) == 0)
+        em_http_respond_text(cx, 302, "moved\n");
+    else
+        em_http_respond_text(cx, 500, "no Location\n");
+}
+static void st_go(em_http_ctx *cx) {
+    st_moved(cx, EM_SLICE_LIT("/hello"));
+}
+static void st_loop(em_http_ctx *cx) {
+    st_moved(cx, EM_SLICE_LIT("/loop"));
+}
+
+/* The body back with its Content-Type; X-Test comes back as X-Seen. */
+static void st_echo(em_http_ctx *cx) {
+    em_slice seen = em_http_request_header(cx, "X-Test");
+    if (seen.len && em_http_header_add(cx, EM_SLICE_LIT("X-Seen"), seen) != 0)
+        seen.len = 0;
+    em_http_respond(cx, 200, em_http_request_header(cx, "Content-Type"), cx->body);
+}
+
+static void st_auth(em_http_ctx *cx) {
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"),
+                    em_http_request_header(cx, "Authorization"));
+}
+
+/* Never answers; ends when the client gives up. */
+static void st_gone(em_http_ctx *cx, int err) {
+    (void)cx;
+    (void)err;
+}
+static void st_hang(em_http_ctx *cx) {
+    static const em_http_stream_cbs cbs = {.on_abort = st_gone};
+    em_http_defer(cx, &cbs);
+}
+
+static bool starts(const char *s, const char *p) {
+    return !strncmp(s, p, strlen(p));
+}
+static bool ends(const char *s, const char *p) {
+    size_t a = strlen(s), b = strlen(p);
+    return a >= b && !strcmp(s + a - b, p);
+}
+
+/* Run ember-fetch with args (NULL-terminated; a leading "%/" stands for the
+ * server's base URL) and check its exit code; *out and *err get what it
+ * printed (free them). */
+static int st_fetch(st *t, const char *const *args, char **out, char **err) {
+    char *argv[32] = {"ember-fetch"};
+    int argc = 1;
+    for (; *args && argc < 31; args++, argc++) {
+        bool url = starts(*args, "%/");
+        size_t n = strlen(t->base) + strlen(*args) + 1;
+        if ((argv[argc] = malloc(n)))
+            snprintf(argv[argc], n, "%s%s", url ? t->base : "", *args + url);
+    }
+    size_t ol, el;
+    FILE *o = open_memstream(out, &ol), *e = open_memstream(err, &el);
+    fopts opts;
+    int rc = o && e ? parse_args(&opts, argc, argv, o, e) : FX_NOMEM;
+    if (rc == FX_OK)
+        rc = fetch_run(&opts, &t->loop, &t->ro, o, e);
+    if (rc != FX_NOMEM)
+        fopts_free(&opts);
+    if (o)
+        fclose(o);
+    if (e)
+        fclose(e);
+    for (int i = 1; i < argc; i++)
+        free(argv[i]);
+    return rc;
+}
+
+/* One case: run, then check the exit code and what ok() says. */
+typedef bool (*ok_fn)(const st *t, const char *out, const char *err);
+#define ST_CASE(t, want, ok, ...)                                                                  \
+    st_case(t, want, (const char *const[]){__VA_ARGS__, NULL}, #ok, ok)
+
+static void st_case(st *t, int want, const char *const *args, const char *what, ok_fn ok) {
+    char *out = NULL, *err = NULL;
+    int rc = st_fetch(t, args, &out, &err);
+    if (rc != want || !out || !err || !ok(t, out, err)) {
+        fprintf(stderr, "ember-fetch: selftest: %s", args[0]);
+        for (const char *const *a = args + 1; *a; a++)
+            fprintf(stderr, " %s", *a);
+        fprintf(stderr, ": exit %d (want %d), check %s\n--- stdout\n%.300s\n--- stderr\n%s\n", rc,
+                want, what, out ? out : "", err ? err : "");
+        t->fails++;
+    }
+    free(out);
+    free(err);
+}
+
+static bool hello(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n") && !*err;
+}
+static bool include(const st *t, const char *out, const char *err) {
+    return starts(out, "HTTP/1.1 200 OK\r\n") && strstr(out, "\r\nContent-Length: 14\r\n") &&
+           ends(out, "\r\n\r\nHello, World!\n");
+}
+static bool head(const st *t, const char *out, const char *err) {
+    return starts(out, "HTTP/1.1 200 OK\r\n") && ends(out, "\r\nContent-Length: 14\r\n\r\n");
+}
+static bool fail404(const st *t, const char *out, const char *err) {
+    return !*out && !strcmp(err, "ember-fetch: (22) The requested URL returned error: 404\n");
+}
+static bool silent(const st *t, const char *out, const char *err) {
+    return !*out && !*err;
+}
+static bool code404(const st *t, const char *out, const char *err) {
+    return ends(out, "404") && !*err;
+}
+static bool moved(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "moved\n302");
+}
+static bool followed(const st *t, const char *out, const char *err) {
+    char want[128];
+    snprintf(want, sizeof want, "Hello, World!\n\n200 %s/hello GET", t->base);
+    return !strcmp(out, want);
+}
+static bool too_many(const st *t, const char *out, const char *err) {
+    return strstr(err, "ember-fetch: (47) Maximum (3) redirects followed\n") != NULL;
+}
+static bool posted(const st *t, const char *out, const char *err) {
+    return strstr(out, "\r\nX-Seen: yes\r\n") &&
+           strstr(out, "\r\nContent-Type: application/x-www-form-urlencoded\r\n") &&
+           ends(out, "\r\n\r\na=1&b=2");
+}
+static bool put(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "raw body");
+}
+static bool basic(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="); /* RFC 7617's example */
+}
+static bool bearer(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Bearer t0ken");
+}
+static bool big(const st *t, const char *out, const char *err) {
+    return !memcmp(out, t->big, ST_BIG) && !strcmp(out + ST_BIG, "\n1048576 200");
+}
+static bool timed_out(const st *t, const char *out, const char *err) {
+    return starts(err, "ember-fetch: (28) Operation timed out after ") &&
+           strstr(err, "total timeout");
+}
+static bool refused(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "000") &&
+           starts(err, "ember-fetch: (7) Failed to connect to 127.0.0.1 port ") &&
+           strstr(err, "connection refused");
+}
+static bool any(const st *t, const char *out, const char *err) {
+    return *err != 0; /* a message, whatever it says */
+}
+static bool verbose(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n") && strstr(err, "\n> GET /hello HTTP/1.1\n") &&
+           strstr(err, "\n> Accept: */*\n") && strstr(err, "\n< HTTP/1.1 200 OK\n");
+}
+
+static void st_closed(em_http_server *srv) {
+    *(bool *)srv->data = true;
+}
+
+static int selftest(void) {
+    st t = {.ro = {.hosts_file = "", .resolv_conf = "/dev/null", .servers = "127.0.0.1:9"}};
+    em_http_router r;
+    em_http_router_init(&r);
+    int rc = em_http_route(&r, EM_HTTP_GET, "/hello", st_hello);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/big", st_big);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/go", st_go);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/loop", st_loop);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_POST, "/echo", st_echo);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_PUT, "/echo", st_echo);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/auth", st_auth);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/hang", st_hang);
+    t.big = malloc(ST_BIG);
+    for (size_t i = 0; t.big && i < ST_BIG; i++)
+        t.big[i] = (char)('a' + i % 26 + (i % 4099 == 0)); /* not a multiple of any buffer */
+    em_http_server_opts so = {.router = &r, .app = &t, .shutdown_timeout_ms = 2000};
+    em_sockaddr addr = em_sockaddr_loopback4(0);
+    rc = rc || !t.big ? (rc ? rc : EM_ENOMEM) : em_loop_init(&t.loop);
+    rc = rc ? rc : em_http_server_start(&t.loop, &t.srv, &addr, &so);
+    rc = rc ? rc : em_http_server_addr(&t.srv, &addr);
+    /* a port bound but not listening: connecting is refused */
+    int closed_port = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    em_sockaddr refused_at = em_sockaddr_loopback4(0);
+    if (!rc && (closed_port < 0 ||
+                bind(closed_port, &refused_at.u.sa, em_sockaddr_len(&refused_at)) != 0 ||
+                em_sock_local_addr(closed_port, &refused_at) != 0))
+        rc = EM_EIO;
+    if (rc) {
+        fprintf(stderr, "ember-fetch: selftest: cannot start: %s\n", em_strerror(rc));
+        return 1;
+    }
+    snprintf(t.base, sizeof t.base, "http://127.0.0.1:%u", (unsigned)em_sockaddr_port(&addr));
+    char nowhere[64];
+    snprintf(nowhere, sizeof nowhere, "http://127.0.0.1:%u/",
+             (unsigned)em_sockaddr_port(&refused_at));
+
+    ST_CASE(&t, 0, hello, "%/hello");
+    ST_CASE(&t, 0, include, "-i", "%/hello");
+    ST_CASE(&t, 0, head, "-I", "%/hello");
+    ST_CASE(&t, 22, fail404, "-f", "%/missing");
+    ST_CASE(&t, 22, silent, "-sf", "%/missing");
+    ST_CASE(&t, 0, code404, "-s", "-w", "%{http_code}", "%/missing");
+    ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
+    ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
+    ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
+    ST_CASE(&t, 0, posted, "-i", "-d", "a=1", "--data", "b=2", "-HX-Test: yes", "%/echo");
+    ST_CASE(&t, 0, put, "-X", "PUT", "--data-binary", "raw body", "%/echo");
+    ST_CASE(&t, 0, basic, "-u", "Aladdin:open sesame", "%/auth");
+    ST_CASE(&t, 0, bearer, "--oauth2-bearer", "t0ken", "%/auth");
+    ST_CASE(&t, 0, big, "-w", "\\n%{size_download} %{http_code}", "%/big");
+    ST_CASE(&t, 28, timed_out, "--max-time", "0.3", "%/hang");
+    ST_CASE(&t, 7, refused, "-sS", "-w", "%{http_code}", nowhere);
+    ST_CASE(&t, 0, verbose, "-v", "%/hello");
+    ST_CASE(&t, 1, any, "ftp://127.0.0.1/");
+    ST_CASE(&t, 3, any, "http://127.0.0.1:99999/");
+    ST_CASE(&t, 2, any, "--no-such-option", "%/hello");
+    ST_CASE(&t, 2, any, "-H", "Host: other", "%/hello");
+
+    close(closed_port);
+    bool done = false;
+    t.srv.data = &done;
+    em_http_server_shutdown(&t.srv, st_closed);
+    while (!done)
+        em_loop_run(&t.loop, EM_RUN_ONCE);
+    em_loop_run(&t.loop, EM_RUN_DEFAULT);
+    if (em_loop_close(&t.loop) != 0) {
+        fprintf(stderr, "ember-fetch: selftest: the loop did not close\n");
+        t.fails++;
+    }
+    em_http_router_free(&r);
+    free(t.big);
+    return t.fails ? 1 : 0;
+}
+
+#endif
