@@ -37,7 +37,9 @@ static void meter_start(meter *m) {
     clock_gettime(CLOCK_MONOTONIC, &m->t0);
 }
 
-static double tv_us(struct timeval tv) { return tv.tv_sec * 1e6 + tv.tv_usec; }
+static double tv_us(struct timeval tv) {
+    return tv.tv_sec * 1e6 + tv.tv_usec;
+}
 
 static void meter_report(const meter *m, unsigned long n, unsigned long errors) {
     struct timespec t1;
@@ -45,8 +47,8 @@ static void meter_report(const meter *m, unsigned long n, unsigned long errors) 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     getrusage(RUSAGE_SELF, &r1);
     double secs = (double)(t1.tv_sec - m->t0.tv_sec) + (t1.tv_nsec - m->t0.tv_nsec) / 1e9;
-    double cpu = tv_us(r1.ru_utime) - tv_us(m->r0.ru_utime) + tv_us(r1.ru_stime) -
-                 tv_us(m->r0.ru_stime);
+    double cpu =
+        tv_us(r1.ru_utime) - tv_us(m->r0.ru_utime) + tv_us(r1.ru_stime) - tv_us(m->r0.ru_stime);
     printf("lookups=%lu errors=%lu secs=%.3f lookups_per_s=%.0f cpu_us_per_lookup=%.2f\n", n,
            errors, secs, n / secs, cpu / (double)n);
 }
@@ -92,7 +94,7 @@ static void on_lookup(em_dns_lookup *l, int status, const em_dns_result *res) {
 static int bench_ember(const char *servers, em_dns_family fam, unsigned long n,
                        unsigned long inflight, const char *tag) {
     em_loop loop;
-    ember_run run = { .tag = tag, .n = n, .opts = { .family = fam } };
+    ember_run run = {.tag = tag, .n = n, .opts = {.family = fam}};
     em_dns_resolver_opts ro = {
         .servers = servers,
         .no_cache = true,  /* every lookup is a query */
@@ -134,7 +136,7 @@ typedef struct gai_run {
 
 static void *gai_worker(void *arg) {
     gai_run *run = arg;
-    struct addrinfo hints = { .ai_family = run->family, .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = {.ai_family = run->family, .ai_socktype = SOCK_STREAM};
     for (;;) {
         unsigned long i = atomic_fetch_add(&run->next, 1);
         if (i >= run->n)
@@ -153,7 +155,7 @@ static void *gai_worker(void *arg) {
 }
 
 static int bench_gai(int family, unsigned long n, unsigned threads, const char *tag) {
-    gai_run run = { .family = family, .tag = tag, .n = n };
+    gai_run run = {.family = family, .tag = tag, .n = n};
     pthread_t *t = calloc(threads, sizeof *t);
     if (!t)
         return 1;

@@ -23,7 +23,9 @@
 enum { BATCH = 64, MSG = 512, HDR = 12 };
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { stop = 1; }
+static void on_term(int sig) {
+    stop = 1;
+}
 
 /* Build the answer to q (n bytes) in a; its length, or 0 to stay silent. */
 static size_t answer(const unsigned char *q, size_t n, unsigned char *a) {
@@ -49,16 +51,18 @@ static size_t answer(const unsigned char *q, size_t n, unsigned char *a) {
     memcpy(a + HDR, q + HDR, qlen);
     size_t len = HDR + qlen;
     unsigned qtype = (unsigned)q[p + 1] << 8 | q[p + 2];
-    static const unsigned char v4[4] = { 192, 0, 2, 1 };
-    static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    static const unsigned char v4[4] = {192, 0, 2, 1};
+    static const unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
     const unsigned char *rdata = qtype == 1 ? v4 : qtype == 28 ? v6 : NULL;
     if (!rdata)
         return len; /* NODATA */
     unsigned rdlen = qtype == 1 ? 4 : 16;
-    unsigned char rr[12] = { 0xc0, HDR,                         /* the question's name */
-                             0, (unsigned char)qtype, 0, 1,    /* type, class IN */
-                             0, 0, 0x01, 0x2c,                 /* TTL 300 */
-                             0, (unsigned char)rdlen };
+    unsigned char rr[12] = {0xc0, HDR, /* the question's name */
+                            0,    (unsigned char)qtype,
+                            0,    1, /* type, class IN */
+                            0,    0,
+                            0x01, 0x2c, /* TTL 300 */
+                            0,    (unsigned char)rdlen};
     memcpy(a + len, rr, sizeof rr);
     memcpy(a + len + sizeof rr, rdata, rdlen);
     a[7] = 1;
@@ -70,7 +74,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: dns_responder ADDR PORT\n");
         return 2;
     }
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
     if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
         fprintf(stderr, "dns_responder: bad address %s\n", argv[1]);
         return 2;
@@ -83,7 +87,7 @@ int main(int argc, char **argv) {
         perror("dns_responder: bind");
         return 1;
     }
-    struct sigaction act = { .sa_handler = on_term }; /* no SA_RESTART: recvmmsg returns */
+    struct sigaction act = {.sa_handler = on_term}; /* no SA_RESTART: recvmmsg returns */
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
     printf("listening on %s:%s\n", argv[1], argv[2]);
@@ -96,11 +100,11 @@ int main(int argc, char **argv) {
     unsigned long long answered = 0;
     while (!stop) {
         for (int i = 0; i < BATCH; i++) {
-            iin[i] = (struct iovec){ in[i], MSG };
-            rm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
-                                                   .msg_namelen = sizeof from[i],
-                                                   .msg_iov = &iin[i],
-                                                   .msg_iovlen = 1 } };
+            iin[i] = (struct iovec){in[i], MSG};
+            rm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+                                                 .msg_namelen = sizeof from[i],
+                                                 .msg_iov = &iin[i],
+                                                 .msg_iovlen = 1}};
         }
         int n = recvmmsg(fd, rm, BATCH, MSG_WAITFORONE, NULL);
         if (n < 0)
@@ -110,11 +114,11 @@ int main(int argc, char **argv) {
             size_t len = answer(in[i], rm[i].msg_len, out[m]);
             if (!len)
                 continue;
-            iout[m] = (struct iovec){ out[m], len };
-            sm[m] = (struct mmsghdr){ .msg_hdr = { .msg_name = &from[i],
-                                                   .msg_namelen = rm[i].msg_hdr.msg_namelen,
-                                                   .msg_iov = &iout[m],
-                                                   .msg_iovlen = 1 } };
+            iout[m] = (struct iovec){out[m], len};
+            sm[m] = (struct mmsghdr){.msg_hdr = {.msg_name = &from[i],
+                                                 .msg_namelen = rm[i].msg_hdr.msg_namelen,
+                                                 .msg_iov = &iout[m],
+                                                 .msg_iovlen = 1}};
             m++;
         }
         for (int done = 0; done < m;) {
