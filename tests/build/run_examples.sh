@@ -12,6 +12,8 @@
 #                   it with --cacert (by IP and by name), and be refused (exit 2)
 #                   without it or with another --servername.
 #   tls_client    : run only by https_server's case above.
+#   ember-fetch   : --selftest as below, and its --help must list the options
+#                   man/ember-fetch.1 documents (one .TP entry each).
 #   anything else : run alone (with --selftest if it accepts no arguments) and
 #                   must exit 0 within the time limit.
 # Every examples/*.c must have been built, so no example goes untested.
@@ -134,6 +136,13 @@ for c in "$src"/examples/*.c; do
       else
         echo "examples: $name has no matching client"; fail=1
       fi
+      ran=$((ran + 1)) ;;
+    ember-fetch)
+      opts() { grep -oE -- '(^| )--?[A-Za-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u; }
+      { timeout "$limit" "$bin/$name" --selftest >/dev/null &&
+        diff <("$bin/$name" --help | opts) \
+          <(awk '/^\.TP/ { getline; print }' "$src/man/ember-fetch.1" | sed 's/\\-/-/g' | opts); } ||
+        { echo "examples: $name failed (selftest, or --help and its man page disagree)"; fail=1; }
       ran=$((ran + 1)) ;;
     *)
       timeout "$limit" "$bin/$name" --selftest >/dev/null || { echo "examples: $name failed"; fail=1; }
