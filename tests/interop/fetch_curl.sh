@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# ember-fetch and curl side by side, on loopback only, against
+#   - examples/echo_server (plain and HTTPS with a throwaway CA made here):
+#     bodies, heads (-i, -I), POST echo (-d, --data-binary, -H), -f,
+#     --fail-with-body, -o, -w, TLS with --cacert, without it (60), -k, and
+#     TLS to a plain port (35);
+#   - nginx with static files (a 50 MiB one) and a 301/302/307 chain:
+#     sha256 of the bodies, -i/-I heads byte for byte (Date aside), -L and
+#     %{url_effective}, a redirect loop (47), request fields nginx echoes;
+#   - tiny python3 peers: a port that refuses (7), a listener that never
+#     answers (--max-time 1: 28), a body cut short (18), a close without an
+#     answer (52), and a DNS server that says NXDOMAIN (ember-fetch
+#     --dns-servers: 6; curl has no such option without c-ares).
+# Both must give the same output and the same exit code. ember-fetch's
+# peak RSS for the 50 MiB download must stay far below 50 MiB (not under
+# ASan). Nothing asks the machine's DNS: every URL is 127.0.0.1 or
+# localhost, and the one name lookup goes to the local python server.
+#   fetch_curl.sh EXAMPLES_BUILD_DIR
+# shellcheck source=tests/interop/lib.sh
+source "$(dirname "$0")/lib.sh"
+bin=${1:?usage: fetch_curl.sh EXAMPLES_BUILD_DIR}
+for t in curl openssl python3 sha256sum timeout; do
+  command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t is not installed"; exit 77; }
+done
+NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+[ -n "$NGINX" ] || { echo "SKIP: nginx is not installed"; exit 77; }
+[ -x "$bin/ember-fetch" ] || { echo "FAIL: $bin/ember-fetch was not built"; exit 1; }
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+
+CU=(curl -q --noproxy '*')  # -q: no ~/.curlrc
+EF=("$bin/ember-fetch")
+
+# both NAME ARGS...: curl and ember-fetch with ARGS; stdout in $TMP/NAME.c
+# and .e, stderr in .c.err and .e.err, exit codes in rc_c and rc_e.
+both() {
+  local name=$1; shift
+  rc_c=0 rc_e=0
+  timeout 120 "${CU[@]}" "$@" >"$TMP/$name.c" 2>"$TMP/$name.c.err" || rc_c=$?
+  timeout 120 "${EF[@]}" "$@" >"$TMP/$name.e" 2>"$TMP/$name.e.err" || rc_e=$?
+}
+# same DESC NAME RC ARGS...: both exit RC with the same stdout (a Date
+# field aside: the two requests may straddle a second).
+same() {
+  local desc=$1 name=$2 want=$3; shift 3
+  both "$name" "$@"
+  if [ "$rc_c" != "$want" ] || [ "$rc_e" != "$want" ]; then
+    fail "$desc: exit codes curl $rc_c, ember-fetch $rc_e (want $want); ember-fetch said: $(head -c 300 "$TMP/$name.e.err")"
+    return
+  fi
+  sed -i '/^Date: /d' "$TMP/$name.c" "$TMP/$name.e"
+  if cmp -s "$TMP/$name.c" "$TMP/$name.e"; then
+    pass "$desc (exit $want, $(fsize "$TMP/$name.e") bytes of output alike)"
+  else
+    fail "$desc: outputs differ:"; diff <(head -c 2000 "$TMP/$name.c" | cat -A) \
+      <(head -c 2000 "$TMP/$name.e" | cat -A) | head -n 20
+  fi
+}
+# says DESC NAME REGEX: ember-fetch's stderr matches.
+says() {
+  if grep -Eq -- "$3" "$TMP/$2.e.err"; then pass "$1"; else fail "$1: stderr was: $(head -c 300 "$TMP/$2.e.err")"; fi
+}
+
+# --- python3 peers: PORT on their first line, then serve until killed --------------
+cat >"$TMP/peer.py" <<'EOF'
+import socket, sys, time
+mode = sys.argv[1]
+if mode == "dns":  # every query: NXDOMAIN
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    while True:
+        q, peer = s.recvfrom(4096)
+        i = 12
+        while i < len(q) and q[i]:
+            i += q[i] + 1
+        question = q[12:i + 5]
+        s.sendto(q[:2] + b"\x81\x83" + b"\x00\x01\x00\x00\x00\x00\x00\x00" + question, peer)
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+if mode == "bound":  # bound, never listening: connecting is refused
+    print(s.getsockname()[1], flush=True)
+    while True:
+        time.sleep(60)
+s.listen(16)
+print(s.getsockname()[1], flush=True)
+while mode == "silent":  # connections wait in the backlog, unanswered
+    time.sleep(60)
+while True:
+    c, _ = s.accept()
+    req = b""
+    while b"\r\n\r\n" not in req:
+        d = c.recv(4096)
+        if not d:
+            break
+        req += d
+    if mode == "short":  # 100 bytes promised, 5 sent
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+    c.close()  # "empty": no answer at all
+EOF
+start_peer() { # VAR MODE: the peer's port in VAR
+  local var=$1 out=$TMP/peer.$2 pid i port=""
+  python3 "$TMP/peer.py" "$2" >"$out" 2>"$out.err" &
+  pid=$!
+  track_pid "$pid"
+  for i in $(seq 1 600); do # up to 30 s on a loaded machine
+    port=$(head -n1 "$out" 2>/dev/null || true)
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "FAIL: python3 peer '$2' did not start:"; cat "$out.err"; exit 1; }
+  printf -v "$var" '%s' "$port"
+}
+
+# --- data -----------------------------------------------------------------------------
+www=$TMP/www
+mkdir -p "$www"
+head -c 52428800 /dev/urandom >"$www/big.bin"
+head -c 1048576 /dev/urandom >"$TMP/r1m"
+printf 'small file\n' >"$www/small.txt"
+
+# --- echo_server, plain -----------------------------------------------------------------
+start_server ECHO "$bin/echo_server"
+E=http://$ECHO
+same "echo GET /plaintext" get 0 -s "$E/plaintext"
+same "echo GET /stream 20 MiB chunked" stream 0 -s "$E/stream?kb=20480"
+same "echo -i /plaintext: the same head and body" inc 0 -s -i "$E/plaintext"
+same "echo -I /plaintext: the same head" head 0 -s -I "$E/plaintext"
+same "echo -d a=1 -d b=2: POST echoed, form Content-Type" post 0 -s -d a=1 -d 'b=2' \
+  -w '\n%{http_code} %{content_type} %{size_download}\n' "$E/echo"
+eq "echo -d: the body and type" "a=1&b=2|200 application/x-www-form-urlencoded 7" \
+  "$(tr '\n' '|' <"$TMP/post.e" | sed 's/|$//')"
+same "echo --data-binary @1MiB" bin 0 -s --data-binary @"$TMP/r1m" "$E/echo"
+same_file "echo --data-binary @1MiB: ember-fetch's copy" "$TMP/r1m" "$TMP/bin.e"
+same "echo -H Content-Type: the field comes back" hdr 0 -s -H 'Content-Type: application/x-test' \
+  --data-binary hi -w ' %{content_type}' "$E/echo"
+eq "echo -H Content-Type: echoed" "hi application/x-test" "$(cat "$TMP/hdr.e")"
+same "echo -f on 404: exit 22, no output" f404 22 -s -f "$E/nope"
+same "echo 404 without -f: body and -w %{http_code}" n404 0 -s -w '%{http_code}' "$E/nope"
+same "echo --fail-with-body on 404: exit 22 after the body" fwb 22 -s --fail-with-body "$E/nope"
+both f404msg -f "$E/nope"
+says "echo -f: curl's message" f404msg '^ember-fetch: \(22\) The requested URL returned error: 404$'
+both out -s -w '%{http_code} %{size_download}' "$E/stream?kb=1024" -o "$TMP/out.FILE"
+eq "echo -o: -w of curl and ember-fetch" "$(cat "$TMP/out.c")" "$(cat "$TMP/out.e")"
+"${CU[@]}" -s -o "$TMP/out.c.file" "$E/stream?kb=1024" || true
+"${EF[@]}" -s -o "$TMP/out.e.file" "$E/stream?kb=1024" || true
+same_file "echo -o FILE: the same 1 MiB" "$TMP/out.c.file" "$TMP/out.e.file"
+same "echo -sS to a plain port over https: TLS handshake failure" tlsplain 35 -sS "https://$ECHO/plaintext"
+
+# --- exit codes with python3 peers --------------------------------------------------
+start_peer REFUSED bound
+same "refused port: exit 7" refused 7 -s -w '%{http_code}' "http://127.0.0.1:$REFUSED/"
+both refusedmsg "http://127.0.0.1:$REFUSED/"
+says "refused: curl's words" refusedmsg "^ember-fetch: \(7\) Failed to connect to 127.0.0.1 port $REFUSED: connection refused$"
+start_peer SILENT silent
+same "a server that never answers, --max-time 1: exit 28" silent 28 -s --max-time 1 "http://127.0.0.1:$SILENT/"
+start_peer SHORT short
+same "a body cut short: exit 18 with what came" short 18 -s "http://127.0.0.1:$SHORT/"
+both shortmsg "http://127.0.0.1:$SHORT/"
+says "short: curl's words" shortmsg '^ember-fetch: \(18\) transfer closed with 95 bytes remaining to read'
+start_peer EMPTY empty
+same "a close without an answer: exit 52" empty 52 -s "http://127.0.0.1:$EMPTY/"
+start_peer DNS dns
+rc=0
+timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.invalid/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?
+eq "NXDOMAIN from --dns-servers: exit 6" 6 "$rc"
+says "NXDOMAIN: curl's words" dns '^ember-fetch: \(6\) Could not resolve host: nosuch\.invalid'
+
+# --- echo_server over TLS -----------------------------------------------------------------
+pki=$TMP/pki
+mkdir -p "$pki"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -subj "/CN=ember fetch test CA" -keyout "$pki/ca.key" -out "$pki/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+  -keyout "$pki/key.pem" -out "$pki/cert.csr" 2>/dev/null
+printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+  "extendedKeyUsage=serverAuth" >"$pki/ext.cnf"
+openssl x509 -req -in "$pki/cert.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -set_serial 1 \
+  -days 1 -extfile "$pki/ext.cnf" -out "$pki/cert.pem" 2>/dev/null
+start_server TLS "$bin/echo_server" --tls-cert "$pki/cert.pem" --tls-key "$pki/key.pem"
+T=https://$TLS
+same "https --cacert" tls 0 -s --cacert "$pki/ca.pem" "$T/plaintext"
+same "https --cacert, by the name localhost" tlsname 0 -s --cacert "$pki/ca.pem" \
+  "https://localhost:${TLS##*:}/plaintext"
+same "https --cacert, 20 MiB stream" tlsbig 0 -s --cacert "$pki/ca.pem" "$T/stream?kb=20480"
+same "https --cacert, POST 1 MiB" tlspost 0 -s --cacert "$pki/ca.pem" --data-binary @"$TMP/r1m" "$T/echo"
+same "https without the CA: exit 60" tlsnoca 60 -s "$T/plaintext"
+both tlsnocamsg "$T/plaintext"
+says "https without the CA: the reason" tlsnocamsg '^ember-fetch: \(60\) SSL certificate problem: .*(verify|issuer|self.signed)'
+same "https -k without the CA" tlsk 0 -s -k "$T/plaintext"
+same "https, a missing --cacert file: exit 77" tlsbadca 77 -s --cacert "$TMP/no-such-ca.pem" "$T/plaintext"
+
+# --- nginx with static files and redirects ------------------------------------------------
+ngx=$TMP/nginx
+mkdir -p "$ngx"
+write_conf() { # PORT
+  cat >"$ngx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log info;
+events { worker_connections 256; }
+http {
+    access_log $ngx/access.log;
+    client_body_temp_path $ngx/body;
+    proxy_temp_path $ngx/proxy;
+    fastcgi_temp_path $ngx/fastcgi;
+    uwsgi_temp_path $ngx/uwsgi;
+    scgi_temp_path $ngx/scgi;
+    types { text/plain txt; application/octet-stream bin; }
+    server {
+        listen 127.0.0.1:$1;
+        root $www;
+        location = /r1 { return 301 /r2; }
+        location = /r2 { return 302 http://127.0.0.1:$1/r3; }
+        location = /r3 { return 307 /small.txt; }
+        location = /loop { return 302 /loop; }
+        location = /hdr { default_type text/plain; return 200 "x-test=\$http_x_test\n"; }
+        location = /auth { default_type text/plain; return 200 "\$http_authorization\n"; }
+        location = /ua { default_type text/plain; return 200 "\$http_user_agent\n"; }
+    }
+}
+EOF
+}
+NPID="" up=""
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  NPORT=$((20000 + RANDOM % 40000))
+  write_conf "$NPORT"
+  : >"$ngx/error.log"
+  "$NGINX" -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" >"$ngx/stdout" 2>&1 &
+  NPID=$!
+  track_pid "$NPID"
+  for i in $(seq 1 100); do # up to 5 s
+    kill -0 "$NPID" 2>/dev/null || break
+    if "${CU[@]}" -s --max-time 1 -o /dev/null "http://127.0.0.1:$NPORT/small.txt"; then up=1; break; fi
+    sleep 0.05
+  done
+  [ -n "$up" ] && break
+  wait "$NPID" 2>/dev/null || true
+  untrack_pid "$NPID"
+  if grep -q "Address already in use" "$ngx/error.log" "$ngx/stdout"; then continue; fi
+  echo "FAIL: nginx did not start:"; cat "$ngx/stdout" "$ngx/error.log"; exit 1
+done
+[ -n "$up" ] || { echo "FAIL: no free port for nginx after 10 tries"; exit 1; }
+N=http://127.0.0.1:$NPORT
+echo "nginx on 127.0.0.1:$NPORT"
+
+rc=0
+"${EF[@]}" -s -o "$TMP/big.e" "$N/big.bin" || rc=$?
+eq "nginx 50 MiB -o: exit 0" 0 "$rc"
+same_file "nginx 50 MiB -o: ember-fetch's copy" "$www/big.bin" "$TMP/big.e"
+rm -f "$TMP/big.e"
+got=$("${EF[@]}" -s "$N/big.bin" | sha256sum | cut -d' ' -f1)
+eq "nginx 50 MiB to a pipe: sha256" "$(sha "$www/big.bin")" "$got"
+got=$("${CU[@]}" -s "$N/big.bin" | sha256sum | cut -d' ' -f1)
+eq "nginx 50 MiB to a pipe (curl): sha256" "$(sha "$www/big.bin")" "$got"
+if grep -q __asan_init "$bin/ember-fetch"; then
+  echo "skip: peak RSS under ASan"
+elif [ -x /usr/bin/time ]; then
+  /usr/bin/time -f '%M' -o "$TMP/rss" "${EF[@]}" -s -o /dev/null "$N/big.bin" || true
+  kb=$(tail -n1 "$TMP/rss")
+  if [ "${kb:-999999}" -lt 16384 ]; then pass "nginx 50 MiB: ember-fetch's peak RSS $kb KiB (< 16 MiB)"
+  else fail "nginx 50 MiB: ember-fetch's peak RSS ${kb:-?} KiB (want < 16 MiB: the body must stream)"; fi
+fi
+same "nginx -i small.txt: the same head and body" ninc 0 -s -i "$N/small.txt"
+same "nginx -I big.bin: the same head" nhead 0 -s -I "$N/big.bin"
+same "nginx -L through 301, 302, 307" nloc 0 -s -L -w '\n%{http_code} %{url_effective}\n' "$N/r1"
+eq "nginx -L: where it ended" "small file||200 $N/small.txt" "$(tr '\n' '|' <"$TMP/nloc.e" | sed 's/|$//')"
+same "nginx 301 without -L" n301 0 -s -w '%{http_code}' "$N/r1"
+same "nginx -L -I: ends at 200" nlochead 0 -s -L -I "$N/r1" -o /dev/null -w '%{http_code}'
+same "nginx redirect loop, --max-redirs 5: exit 47" nloop 47 -s -L --max-redirs 5 "$N/loop"
+same "nginx -L --max-redirs 0: exit 47" nloop0 47 -s -L --max-redirs 0 "$N/r1"
+same "nginx -f on a missing file: exit 22" nf 22 -s -f "$N/missing"
+same "nginx -H X-Test: echoed" nhdr 0 -s -H 'X-Test: hello there' "$N/hdr"
+eq "nginx -H: the value" "x-test=hello there" "$(cat "$TMP/nhdr.e")"
+same "nginx -u user:password" nauth 0 -s -u 'Aladdin:open sesame' "$N/auth"
+same "nginx --oauth2-bearer" nbearer 0 -s --oauth2-bearer t0ken "$N/auth"
+same "nginx -A" nua 0 -s -A 'tester/1.0' "$N/ua"
+both nuadef -s "$N/ua"
+eq "nginx default User-Agent" "ember-fetch/0.1.0" "$(cat "$TMP/nuadef.e")"
+same "nginx -X DELETE on a file: 405" ndel 0 -s -o /dev/null -w '%{http_code}' -X DELETE "$N/small.txt"
+
+if grep -E '\[(crit|alert|emerg)\]' "$ngx/error.log" >"$TMP/ngx.bad"; then
+  fail "nginx error log:"; head -n 20 "$TMP/ngx.bad"
+fi
+stop_server "$ECHO_PID" echo_server
+stop_server "$TLS_PID" "echo_server (TLS)"
+finish
