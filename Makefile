@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test asan bench fuzz-smoke clean
+.PHONY: all deps build demo test asan tsan bench fuzz-smoke clean
 
 all: build
 
@@ -32,6 +32,19 @@ asan:
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j$(JOBS)
 
+# The threaded suites (ctest label tsan) under ThreadSanitizer, built with
+# clang: only their targets are built.
+TSAN_BUILD ?= build-tsan
+tsan:
+	@scripts/install-deps.sh build asan
+	cmake -S . -B $(TSAN_BUILD) -DEMBER_WERROR=ON -DEMBER_TSAN=ON \
+	      -DCMAKE_C_COMPILER=clang -DEMBER_BENCH=OFF $(CMAKE_FLAGS)
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target \
+	      $$(sed -n '/^set(EMBER_TSAN_TESTS/,/)/p' tests/CMakeLists.txt | tr -d '()' | \
+	         sed 's/set//; s/EMBER_TSAN_TESTS//')
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    ctest --output-on-failure -j$(JOBS) -L tsan
+
 bench:
 	@scripts/install-deps.sh build bench
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DEMBER_TESTS=OFF $(CMAKE_FLAGS)
@@ -44,4 +57,4 @@ fuzz-smoke:
 	@bash fuzz/smoke.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-bench build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-bench build-fuzz

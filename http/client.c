@@ -79,16 +79,23 @@ int em_http_client_do(em_http_client *cl, const em_http_req *req, const em_http_
     int rc = em__http_call_new(cl, req, cbs, data, &call);
     if (rc)
         return rc;
-    call->timeout_ms = req->timeout_ms;
-    rc = em__http_pool_start(cl, call);
+    rc = em__http_client_start(cl, call);
     if (rc) {
         em__http_call_free(call);
         return rc;
     }
-    cl->live_calls++;
     if (out)
         *out = call;
     return 0;
+}
+
+int em__http_client_start(em_http_client *cl, em_http_call *call) {
+    if (cl->closing)
+        return EM_ECLOSED;
+    int rc = em__http_pool_start(cl, call);
+    if (!rc)
+        cl->live_calls++;
+    return rc;
 }
 
 int em_http_call_cancel(em_http_call *call) {

@@ -183,6 +183,7 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
         em__http_call_free(call);
         return rc;
     }
+    call->timeout_ms = req->timeout_ms;
     call->redirects_left = req->max_redirects > 0 ? req->max_redirects : 0;
     call->follow = req->max_redirects > 0;
     call->allow_insecure_redirect = req->allow_insecure_redirect;

@@ -283,6 +283,11 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         fail(c, EM_ENOTIMPL, false, "unsupported transfer coding", NULL);
         return false;
     }
+    if (call->max_body && c->resp.body == EM_HTTP_BODY_LENGTH &&
+        c->resp.content_length > call->max_body) {
+        fail(c, EM_EBODYTOOLARGE, false, "the body is larger than allowed", NULL);
+        return false;
+    }
     em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
     check_redirect(c, call);
     if (c->swallow && c->close_after) {
@@ -327,6 +332,10 @@ static void process(em__http_cconn *c) {
             break;
         if (n < 0) {
             fail(c, (int)n, false, "malformed response body: %s", em_strerror((int)n));
+            return;
+        }
+        if (call->max_body && c->body.total > call->max_body) {
+            fail(c, EM_EBODYTOOLARGE, false, "the body is larger than allowed", NULL);
             return;
         }
         bool alive = c->swallow || call_body(c, call, piece);

@@ -109,9 +109,11 @@ struct em_http_call {
     em_http_call *qnext;
     em_timer deadline;
     em_task done_task;
+    em_task post_task;             /* the agent: started from another thread */
     int redirects_left;
     bool follow;                   /* redirects are followed (max_redirects > 0) */
     unsigned timeout_ms;           /* the whole call; 0: none */
+    uint64_t max_body;             /* this call's own cap, below the client's; 0: none */
     bool allow_insecure_redirect;
     bool retried;
     bool fresh_only;               /* a retry: not on a reused connection */
@@ -127,7 +129,13 @@ struct em_http_call {
     char err[160];
 };
 
+/* ---- client.c ------------------------------------------------------------- */
+/* Start a call made with em__http_call_new (loop thread). Returns 0, or
+ * EM_ECLOSED / EM_ENOMEM with the call still the caller's. */
+int em__http_client_start(em_http_client *cl, em_http_call *call);
+
 /* ---- client_call.c -------------------------------------------------------- */
+/* Copies req: touches nothing of cl but the pointer (any thread). */
 int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_client_cbs *cbs,
                       void *data, em_http_call **out);
 /* call->url changed: format it again for em_http_call_url. */
@@ -164,6 +172,28 @@ void em__http_cconn_idle(em__http_cconn *c);
  * Returns 0, EM_ETOOMANYREDIRECTS, EM_EUNSAFEREDIRECT or EM_EINVAL. */
 int em__http_redirect_apply(em_http_call *call);
 bool em__http_redirect_status(int status);
+
+/* ---- client_gather.c ------------------------------------------------------ */
+#define EM__HTTP_BLOCKING_TIMEOUT_MS 300000u
+#define EM__HTTP_BLOCKING_MAX_BODY ((uint64_t)256 << 20)
+#define EM__HTTP_BLOCKING_REDIRECTS 20
+
+/* A whole response being gathered into resp (call data for
+ * em__http_gather_cbs). on_end (may be NULL) runs once it is done. */
+typedef struct em__http_gather {
+    em_http_resp *resp;
+    char *body; /* grown by doubling; handed to resp at the end */
+    size_t len, cap;
+    int err;
+    bool done;
+    void (*on_end)(struct em__http_gather *g);
+} em__http_gather;
+extern const em_http_client_cbs em__http_gather_cbs;
+/* The blocking face's defaults applied to r and o (limits: storage for
+ * o->limits). */
+void em__http_blocking_defaults(em_http_req *r, em_http_client_opts *o, em_http_limits *limits);
+/* Hand the body to g->resp. Returns rc, or an error of its own. */
+int em__http_gather_finish(em__http_gather *g, int rc);
 
 /* ---- client_pool.c -------------------------------------------------------- */
 extern const em__http_client_up em__http_client_pool_up;

@@ -2,6 +2,7 @@
  * handle, streamed bodies paused and resumed, streams with a length, the
  * buffered-body budget, large bodies by reference, em_http_serve_stop. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "exchange_internal.h" /* the burst buffer's size, for one test */
@@ -432,10 +433,10 @@ static void h_quit(em_http_ctx *cx, const em_http_handler *h) {
 }
 
 static em_sockaddr served;
-static volatile int ready;
+static atomic_int ready; /* publishes served to the test's thread */
 static void on_ready(const em_sockaddr *bound, void *arg) {
     served = *bound;
-    ready = 1;
+    atomic_store(&ready, 1);
 }
 static void *serve_main(void *arg) {
     static const em_http_handler hh = {h_quit, NULL, NULL};
@@ -447,9 +448,9 @@ static void *serve_main(void *arg) {
 static void test_serve_stop(void **state) {
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, serve_main, NULL), 0);
-    for (int i = 0; i < 500 && !ready; i++)
+    for (int i = 0; i < 500 && !atomic_load(&ready); i++)
         usleep(10000);
-    assert_true(ready);
+    assert_true(atomic_load(&ready));
     em_tcp_stream s;
     assert_int_equal(em_tcp_connect(&s, &served, 3000), 0);
     assert_int_equal(em_tcp_stream_write(&s, "GET /quit HTTP/1.1\r\nHost: a\r\n\r\n", 31), 0);

@@ -128,9 +128,8 @@ EM_API EM_NODISCARD int em_http_client_new(em_http_client **out, em_loop *loop,
                                            const em_http_client_opts *opts);
 /* Close every connection and end every call still running with
  * on_done(EM_ECANCELED) (from the loop, after this returns), then free the
- * client and run cb (may be NULL) from the loop. Not from inside one of
- * the client's callbacks' calls to it... any callback is fine: the work is
- * deferred. */
+ * client and run cb (may be NULL) from the loop. Fine from any callback:
+ * the work is deferred. */
 EM_API void em_http_client_close(em_http_client *cl, void (*cb)(void *arg), void *arg);
 
 /* Start a request. cbs must outlive the call; data is the call's user
@@ -160,10 +159,51 @@ EM_API const char *em_http_call_url(const em_http_call *call);
 /* Connections a client holds (busy and idle): for tests and metrics. */
 EM_API unsigned em_http_client_conns(const em_http_client *cl);
 
+/* ---- from any thread: the agent ------------------------------------------ */
+
+/* A client on a loop thread of its own that takes requests from any
+ * thread: every request of every thread shares its connection pool (and,
+ * as they land, its cookie jar). Completion reaches the caller either as
+ * the usual callbacks, run on the agent's thread, or through a handle the
+ * caller waits on. */
+typedef struct em_http_agent em_http_agent;
+typedef struct em_http_pending em_http_pending;
+typedef struct em_http_resp em_http_resp; /* below, with the blocking face */
+
+/* Start the agent's thread with a client made from opts (may be NULL;
+ * copied; opts->resolver must be NULL: the agent makes its own on its
+ * loop). Returns 0, EM_EINVAL, EM_ENOMEM or a thread error. */
+EM_API EM_NODISCARD int em_http_agent_new(em_http_agent **out, const em_http_client_opts *opts);
+/* Stop: calls still running end with EM_ECANCELED (their callbacks run,
+ * waiters wake), then the thread is joined and everything freed. Not from
+ * the agent's own thread (not from its callbacks). */
+EM_API void em_http_agent_free(em_http_agent *a);
+/* Any thread: start req (copied before this returns) with callbacks that
+ * run on the agent's thread, as em_http_client_do's do. The call handle
+ * is not returned: a request from another thread is ended by its
+ * timeout_ms or by em_http_agent_free. Returns 0 or, with no callback to
+ * come, EM_EINVAL, EM_ENOTSUP, EM_ENOMEM, EM_ECLOSED (the agent is
+ * stopping). */
+EM_API EM_NODISCARD int em_http_agent_do(em_http_agent *a, const em_http_req *req,
+                                         const em_http_client_cbs *cbs, void *data);
+/* Any thread: start req and gather the whole response (the blocking
+ * face's defaults apply: 20 redirects, 300 s, 256 MiB body unless opts of
+ * the agent say less); wait for it with em_http_pending_wait. Returns 0,
+ * or an error as em_http_agent_do's (then *out is NULL). */
+EM_API EM_NODISCARD int em_http_agent_start(em_http_agent *a, const em_http_req *req,
+                                            em_http_pending **out);
+/* Any thread but the agent's: block until p is done, fill *resp as
+ * em_http_do does and free p. Returns what em_http_do would. */
+EM_API EM_NODISCARD int em_http_pending_wait(em_http_pending *p, em_http_resp *resp);
+/* em_http_agent_start + em_http_pending_wait: a blocking request from any
+ * thread over the agent's shared pool. */
+EM_API EM_NODISCARD int em_http_agent_fetch(em_http_agent *a, const em_http_req *req,
+                                            em_http_resp *resp);
+
 /* ---- blocking face ----------------------------------------------------- */
 
 /* A whole response, owned by the caller until em_http_resp_free. */
-typedef struct em_http_resp {
+struct em_http_resp {
     int status;
     int version_minor;
     em_http_header *headers; /* names and values NUL-terminated too */
@@ -172,7 +212,7 @@ typedef struct em_http_resp {
     char *url;               /* where the response came from (after redirects) */
     char error[128];         /* why it failed, "" on success */
     void *_mem;
-} em_http_resp;
+};
 
 /* Blocking request on a private loop (thread-safe: any number of threads
  * at once). Redirects are followed (req->max_redirects 0 means 20 here; -1
