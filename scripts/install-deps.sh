@@ -9,7 +9,7 @@
 #   scripts/install-deps.sh bench   + wrk, nginx, go
 set -euo pipefail
 
-build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev curl wrk nginx-light valgrind iproute2 iptables"
+build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light valgrind iproute2 iptables"
 pkgs="$build_pkgs"
 for purpose in "${@:-build}"; do
   case "$purpose" in
