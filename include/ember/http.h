@@ -19,5 +19,6 @@
 #include "ember/http/upgrade.h"
 #include "ember/http/url.h"
 #include "ember/http/client.h"
+#include "ember/http/cookie.h"
 
 #endif
