@@ -1,6 +1,6 @@
-/* The BIOs between an SSL and ember buffers: SSL reads ciphertext the
- * engine received into bufs->in and writes ciphertext into bufs->out for
- * the engine to send. OpenSSL never sees the socket, and the engine
+/* The BIO between an SSL and ember buffers (one for both directions, a
+ * BIO less per connection): SSL reads ciphertext the engine received into
+ * bufs->in and writes ciphertext into bufs->out for the engine to send. OpenSSL never sees the socket, and the engine
  * receives straight into the buffer SSL reads from (no memory BIO copy). */
 #include "tls_internal.h"
 
@@ -49,34 +49,22 @@ static int create(BIO *bio) {
     return 1;
 }
 
-int em__tls_bio_methods(BIO_METHOD **in, BIO_METHOD **out) {
-    int type = BIO_get_new_index();
-    *in = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "ember in");
-    *out = BIO_meth_new(type | BIO_TYPE_SOURCE_SINK, "ember out");
-    if (!*in || !*out) {
-        BIO_meth_free(*in);
-        BIO_meth_free(*out);
-        *in = *out = NULL;
-        return EM_ENOMEM;
-    }
-    BIO_meth_set_read(*in, in_read);
-    BIO_meth_set_ctrl(*in, ctrl);
-    BIO_meth_set_create(*in, create);
-    BIO_meth_set_write(*out, out_write);
-    BIO_meth_set_ctrl(*out, ctrl);
-    BIO_meth_set_create(*out, create);
-    return 0;
+BIO_METHOD *em__tls_bio_method(void) {
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ember");
+    if (!m)
+        return NULL;
+    BIO_meth_set_read(m, in_read);
+    BIO_meth_set_write(m, out_write);
+    BIO_meth_set_ctrl(m, ctrl);
+    BIO_meth_set_create(m, create);
+    return m;
 }
 
-int em__tls_bio_attach(SSL *ssl, BIO_METHOD *in, BIO_METHOD *out, em__tls_bufs *b) {
-    BIO *rb = BIO_new(in), *wb = BIO_new(out);
-    if (!rb || !wb) {
-        BIO_free(rb);
-        BIO_free(wb);
+int em__tls_bio_attach(SSL *ssl, BIO_METHOD *m, em__tls_bufs *b) {
+    BIO *bio = BIO_new(m);
+    if (!bio)
         return EM_ENOMEM;
-    }
-    BIO_set_data(rb, b);
-    BIO_set_data(wb, b);
-    SSL_set_bio(ssl, rb, wb); /* the SSL owns both now */
+    BIO_set_data(bio, b);
+    SSL_set_bio(ssl, bio, bio); /* one BIO both ways: the SSL owns its one reference */
     return 0;
 }

@@ -94,5 +94,5 @@ EM_API int em_tls_conn_info(const em_tcp_conn *c, em_tls_info *info) {
 }
 
 EM_API const char *em_tls_conn_error(const em_tcp_conn *c) {
-    return em_tls_conn_is_tls(c) ? eng(c)->reason : "";
+    return em_tls_conn_is_tls(c) && eng(c)->reason ? eng(c)->reason : "";
 }

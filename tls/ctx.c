@@ -244,7 +244,7 @@ static int ticket_keys_init(em_tls_ctx *ctx, SSL_CTX *s) {
 /* ---- client: sessions per server name, one use each -------------------------- */
 
 void em__tls_sess_put(em__tls_eng *e, SSL_SESSION *sess) {
-    if (!e || !e->ctx->sess || !e->sess_name[0] || !SSL_SESSION_is_resumable(sess))
+    if (!e || !e->ctx->sess || !e->sess_name || !SSL_SESSION_is_resumable(sess))
         return;
     /* A copy: OpenSSL marks the connection's own session unresumable when
      * the connection ends without close_notify. */
@@ -318,7 +318,7 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
     ctx->insecure = o->insecure;
     ctx->resumption = !o->no_resumption;
     ctx->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : 10000;
-    if (em__tls_bio_methods(&ctx->bio_in, &ctx->bio_out) != 0)
+    if (!(ctx->bio = em__tls_bio_method()))
         return EM_ENOMEM;
     SSL_CTX *s = ctx->ssl = base_ctx(role, o);
     if (!s)
@@ -427,8 +427,7 @@ EM_API void em_tls_ctx_free(em_tls_ctx *ctx) {
     OPENSSL_cleanse(ctx->tkey, sizeof ctx->tkey);
     EVP_CIPHER_free(ctx->aes);
     SSL_CTX_free(ctx->ssl);
-    BIO_meth_free(ctx->bio_in);
-    BIO_meth_free(ctx->bio_out);
+    BIO_meth_free(ctx->bio);
     pthread_mutex_destroy(&ctx->mu);
     free(ctx);
 }

@@ -20,17 +20,25 @@
 #define IN_MAX  (256 * 1024)
 #define OUT_MAX (4 * 1024 * 1024)
 
+char *em__tls_reason(em__tls_eng *e) {
+    if (!e->reason)
+        e->reason = calloc(1, EM__TLS_REASON_LEN);
+    return e->reason;
+}
+
 static int fail(em__tls_eng *e, int err, const char *why) {
-    if (why && !e->reason[0])
-        snprintf(e->reason, sizeof e->reason, "%s", why);
+    char *r = why && (!e->reason || !e->reason[0]) ? em__tls_reason(e) : NULL;
+    if (r)
+        snprintf(r, EM__TLS_REASON_LEN, "%s", why);
     e->err = err;
     return err;
 }
 
 static int ssl_fail(em__tls_eng *e, int dflt) {
-    e->err = em__tls_error(e->ssl, dflt, e->reason, sizeof e->reason);
-    if (e->b.eof && !e->reason[0])
-        snprintf(e->reason, sizeof e->reason, "connection closed by the peer");
+    char none[1] = "", *r = em__tls_reason(e);
+    e->err = em__tls_error(e->ssl, dflt, r ? r : none, r ? EM__TLS_REASON_LEN : sizeof none);
+    if (r && e->b.eof && !r[0])
+        snprintf(r, EM__TLS_REASON_LEN, "connection closed by the peer");
     return e->err;
 }
 
@@ -80,7 +88,7 @@ static bool is_ip(const char *name) {
 }
 
 int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) {
-    if (!ctx || (name && strlen(name) >= sizeof((em__tls_eng *)0)->sess_name))
+    if (!ctx || (name && strlen(name) >= sizeof((struct em__tls_sess *)0)->name))
         return EM_EINVAL;
     em__tls_eng *e = calloc(1, sizeof *e);
     if (!e)
@@ -89,7 +97,7 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
     em_buf_init(&e->b.in, IN_MAX);
     em_buf_init(&e->b.out, OUT_MAX);
     e->ssl = SSL_new(ctx->ssl);
-    if (!e->ssl || em__tls_bio_attach(e->ssl, ctx->bio_in, ctx->bio_out, &e->b) != 0) {
+    if (!e->ssl || em__tls_bio_attach(e->ssl, ctx->bio, &e->b) != 0) {
         em__tls_eng_free(e);
         return EM_ENOMEM;
     }
@@ -112,7 +120,10 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
                 ok = SSL_set1_host(e->ssl, name);
             }
         }
-        snprintf(e->sess_name, sizeof e->sess_name, "%s", name);
+        if (ctx->resumption && !(e->sess_name = strdup(name))) {
+            em__tls_eng_free(e);
+            return EM_ENOMEM;
+        }
         SSL_SESSION *s = em__tls_sess_take(e->ctx, name);
         if (s) {
             ok = ok && SSL_set_session(e->ssl, s);
@@ -131,7 +142,9 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
 void em__tls_eng_free(em__tls_eng *e) {
     if (!e)
         return;
-    SSL_free(e->ssl); /* and both BIOs */
+    SSL_free(e->ssl); /* and its BIO */
+    free(e->sess_name);
+    free(e->reason);
     em_buf_free(&e->b.in);
     em_buf_free(&e->b.out);
     free(e);

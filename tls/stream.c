@@ -88,5 +88,5 @@ EM_API int em_tls_stream_info(const em_tls_stream *s, em_tls_info *info) {
 }
 
 EM_API const char *em_tls_stream_error(const em_tls_stream *s) {
-    return s->_eng ? s->_eng->reason : "";
+    return s->_eng && s->_eng->reason ? s->_eng->reason : "";
 }

@@ -48,7 +48,7 @@ struct em_tls_ctx {
     unsigned sni_count;
     unsigned char alpn[256]; /* wire format */
     unsigned alpn_len;
-    BIO_METHOD *bio_in, *bio_out; /* the engine's BIOs over ember buffers */
+    BIO_METHOD *bio;              /* the engine's BIO over ember buffers */
     pthread_mutex_t mu;           /* client: the session cache; server: the ticket keys */
     struct em__tls_sess *sess;
     uint64_t sess_clock;
@@ -74,10 +74,11 @@ typedef struct em__tls_bufs {
     bool eof;   /* the socket ended: an empty `in` reads as end of stream */
 } em__tls_bufs;
 
-/* Make the two BIO methods (per context: no process-wide state). */
-int em__tls_bio_methods(BIO_METHOD **in, BIO_METHOD **out);
-/* SSL_set_bio with BIOs of those methods over b. 0 or EM_ENOMEM. */
-int em__tls_bio_attach(SSL *ssl, BIO_METHOD *in, BIO_METHOD *out, em__tls_bufs *b);
+/* Make the BIO method (per context: no process-wide state). */
+BIO_METHOD *em__tls_bio_method(void);
+/* SSL_set_bio with one BIO of that method over b, for both directions.
+ * 0 or EM_ENOMEM. */
+int em__tls_bio_attach(SSL *ssl, BIO_METHOD *m, em__tls_bufs *b);
 
 /* ---- error.c -------------------------------------------------------------- */
 
@@ -105,9 +106,9 @@ typedef struct em__tls_eng {
     em__tls_bufs b;
     unsigned flags;
     unsigned want;       /* EM_TCP_WANT_* of the last EM_EAGAIN */
-    int err;             /* sticky */
-    char sess_name[256]; /* client: the session cache key */
-    char reason[200];
+    int err;         /* sticky */
+    char *sess_name; /* client: the session cache key (NULL: none) */
+    char *reason;    /* OpenSSL's reason for err, made when it happens */
     /* transport.c, during the handshake */
     em_tcp_conn *conn;
     em_loop *loop;
@@ -133,6 +134,10 @@ int em__tls_eng_flush(em__tls_eng *e, int fd);
 /* close_notify (once the handshake is done), pushed, then SHUT_WR. */
 int em__tls_eng_shutdown(em__tls_eng *e, int fd);
 void em__tls_eng_info(const em__tls_eng *e, em_tls_info *info);
+/* The buffer of e->reason (EM__TLS_REASON_LEN bytes), made on first use;
+ * NULL when memory ran out. */
+#define EM__TLS_REASON_LEN 200
+char *em__tls_reason(em__tls_eng *e);
 
 /* ---- transport.c ---------------------------------------------------------- */
 

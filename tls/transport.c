@@ -54,7 +54,9 @@ static void on_timeout(em_timer *t) {
         return;
     if (!e->err) {
         e->err = EM_ETIMEDOUT;
-        snprintf(e->reason, sizeof e->reason, "TLS handshake timed out");
+        char *r = em__tls_reason(e);
+        if (r)
+            snprintf(r, EM__TLS_REASON_LEN, "TLS handshake timed out");
     }
     if (e->flags & EM__TLS_TCP_CONNECTING) {
         em__tls_report(e, EM_ETIMEDOUT);
