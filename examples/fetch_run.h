@@ -351,8 +351,12 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
         if (em_tls_ctx_new(tls, EM_TLS_CLIENT, &to)) {
             char e[160];
             em_url_free(&u);
-            return fail_early(f, FX_CAFILE, "error setting certificate file: %s",
-                              em_tls_last_error(e, sizeof e));
+            snprintf(f->why, sizeof f->why, "error setting certificate file: %s (%s)",
+                     o->cacert   ? o->cacert
+                     : o->capath ? o->capath
+                                 : "-",
+                     em_tls_last_error(e, sizeof e));
+            return FX_CAFILE;
         }
     }
     em_dns_resolver_opts dro = ro ? *ro : (em_dns_resolver_opts){0};

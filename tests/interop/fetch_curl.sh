@@ -153,6 +153,8 @@ both refusedmsg "http://127.0.0.1:$REFUSED/"
 says "refused: curl's words" refusedmsg "^ember-fetch: \(7\) Failed to connect to 127.0.0.1 port $REFUSED: connection refused$"
 start_peer SILENT silent
 same "a server that never answers, --max-time 1: exit 28" silent 28 -s --max-time 1 "http://127.0.0.1:$SILENT/"
+same "a TLS handshake never answered, --connect-timeout 1: exit 28" silenttls 28 -s \
+  --connect-timeout 1 "https://127.0.0.1:$SILENT/"
 start_peer SHORT short
 same "a body cut short: exit 18 with what came" short 18 -s "http://127.0.0.1:$SHORT/"
 both shortmsg "http://127.0.0.1:$SHORT/"
@@ -278,6 +280,7 @@ same "nginx --oauth2-bearer" nbearer 0 -s --oauth2-bearer t0ken "$N/auth"
 same "nginx -A" nua 0 -s -A 'tester/1.0' "$N/ua"
 both nuadef -s "$N/ua"
 eq "nginx default User-Agent" "ember-fetch/0.1.0" "$(cat "$TMP/nuadef.e")"
+same "nginx -A '': no User-Agent" nuanone 0 -s -A '' "$N/ua"
 same "nginx -X DELETE on a file: 405" ndel 0 -s -o /dev/null -w '%{http_code}' -X DELETE "$N/small.txt"
 
 if grep -E '\[(crit|alert|emerg)\]' "$ngx/error.log" >"$TMP/ngx.bad"; then
