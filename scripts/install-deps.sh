@@ -3,13 +3,13 @@
 # some are missing. As root it runs apt-get; otherwise it prints the exact
 # command to run and fails.
 #   scripts/install-deps.sh build   compiler, cmake, cmocka, libraries, and
-#                                   curl, wrk, nginx for tests/interop
+#                                   curl, wrk, nginx, testssl.sh for tests/interop
 #   scripts/install-deps.sh asan    + clang and its sanitizer runtime
 #   scripts/install-deps.sh fuzz    + afl++
 #   scripts/install-deps.sh bench   + wrk, nginx, go
 set -euo pipefail
 
-build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light valgrind iproute2 iptables"
+build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light testssl.sh valgrind iproute2 iptables"
 pkgs="$build_pkgs"
 for purpose in "${@:-build}"; do
   case "$purpose" in
