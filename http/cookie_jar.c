@@ -17,7 +17,7 @@ int em_cookie_jar_new(em_cookie_jar **out, const em_cookie_jar_opts *opts) {
     em_cookie_jar *jar = calloc(1, sizeof *jar);
     if (!jar)
         return EM_ENOMEM;
-    em_cookie_jar_opts o = opts ? *opts : (em_cookie_jar_opts){ 0 };
+    em_cookie_jar_opts o = opts ? *opts : (em_cookie_jar_opts){0};
     jar->max_cookies = o.max_cookies ? o.max_cookies : DEFAULT_MAX_COOKIES;
     jar->max_per_domain = o.max_per_domain ? o.max_per_domain : DEFAULT_MAX_PER_DOMAIN;
     jar->max_bytes = o.max_cookie_bytes ? o.max_cookie_bytes : DEFAULT_MAX_BYTES;
@@ -142,9 +142,9 @@ static em__cookie *cookie_alloc(em_slice name, em_slice value, em_slice domain, 
     if (!c)
         return NULL;
     char *p = (char *)(c + 1);
-    em_slice parts[4] = { name, value, domain, path };
-    char **dst[4] = { &c->name, &c->value, &c->domain, &c->path };
-    size_t *len[4] = { &c->name_len, &c->value_len, &c->domain_len, &c->path_len };
+    em_slice parts[4] = {name, value, domain, path};
+    char **dst[4] = {&c->name, &c->value, &c->domain, &c->path};
+    size_t *len[4] = {&c->name_len, &c->value_len, &c->domain_len, &c->path_len};
     for (int i = 0; i < 4; i++) {
         *dst[i] = p;
         if (parts[i].len)
@@ -195,10 +195,9 @@ static void enforce_limits(em_cookie_jar *jar, const em__cookie *added) {
 }
 
 int em__cookie_jar_insert_locked(em_cookie_jar *jar, const em__cookie *tmpl, int64_t now) {
-    em__cookie *c = cookie_alloc(em_slice_make(tmpl->name, tmpl->name_len),
-                                 em_slice_make(tmpl->value, tmpl->value_len),
-                                 em_slice_make(tmpl->domain, tmpl->domain_len),
-                                 em_slice_make(tmpl->path, tmpl->path_len));
+    em__cookie *c = cookie_alloc(
+        em_slice_make(tmpl->name, tmpl->name_len), em_slice_make(tmpl->value, tmpl->value_len),
+        em_slice_make(tmpl->domain, tmpl->domain_len), em_slice_make(tmpl->path, tmpl->path_len));
     if (!c)
         return EM_ENOMEM;
     c->expiry = tmpl->expiry;
@@ -252,7 +251,9 @@ static bool shadows_secure(const em_cookie_jar *jar, const em__cookie *c) {
     return false;
 }
 
-static int64_t add_sat(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+static int64_t add_sat(int64_t a, int64_t b) {
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
 
 int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie, int64_t now) {
     if (!jar || !url || !url->host || set_cookie.len > jar->max_bytes)
@@ -271,7 +272,7 @@ int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie
           em_slice_eq(sc.path, EM_SLICE_LIT("/"))))
         return EM_EINVAL;
 
-    em__cookie c = { 0 };
+    em__cookie c = {0};
     c.name = (char *)sc.name.ptr, c.name_len = sc.name.len;
     c.value = (char *)sc.value.ptr, c.value_len = sc.value.len;
     c.secure = sc.secure;
@@ -302,8 +303,7 @@ int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie
         dom_len = sc.domain.len;
         dom[dom_len] = 0;
         bool same_as_host = dom_len == host_len && !memcmp(dom, host, dom_len);
-        if (!jar->no_psl &&
-            (!jar->psl || psl_is_public_suffix2(jar->psl, dom, PSL_TYPE_ANY))) {
+        if (!jar->no_psl && (!jar->psl || psl_is_public_suffix2(jar->psl, dom, PSL_TYPE_ANY))) {
             if (!same_as_host)
                 return EM_EINVAL;
             dom_len = 0; /* step 5: the host itself: host-only */
@@ -358,11 +358,10 @@ int em_cookie_jar_header(em_cookie_jar *jar, const em_url *url, int64_t now, em_
     size_t k = 0, bytes = 0;
     for (size_t i = 0; i < jar->n; i++) {
         em__cookie *c = jar->v[i];
-        bool dm = c->host_only ? c->domain_len == host_len && !memcmp(c->domain, host, host_len)
-                               : domain_match(host, host_len, url->host_is_ip, c->domain,
-                                              c->domain_len);
-        if (!dm || !path_match(path, path_len, c->path, c->path_len) ||
-            (c->secure && !secure_req))
+        bool dm = c->host_only
+                      ? c->domain_len == host_len && !memcmp(c->domain, host, host_len)
+                      : domain_match(host, host_len, url->host_is_ip, c->domain, c->domain_len);
+        if (!dm || !path_match(path, path_len, c->path, c->path_len) || (c->secure && !secure_req))
             continue;
         list[k++] = c;
         bytes += c->name_len + 1 + c->value_len + 2;

@@ -34,7 +34,9 @@ static bool is_delim(unsigned char c) {
            (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
 }
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
 
 /* 1*max DIGIT at t[*i], value into *v; at least min digits. */
 static bool digits(const unsigned char *t, size_t n, size_t *i, size_t min, size_t max,
@@ -88,7 +90,7 @@ static int match_month(const unsigned char *t, size_t n) {
 int em_cookie_date_parse(em_slice s, int64_t *out) {
     const unsigned char *p = (const unsigned char *)s.ptr;
     bool found_time = false, found_day = false, found_month = false, found_year = false;
-    unsigned hms[3] = { 0 }, day = 0, month = 0, year = 0;
+    unsigned hms[3] = {0}, day = 0, month = 0, year = 0;
     size_t i = 0;
     while (i < s.len) {
         while (i < s.len && is_delim(p[i]))
@@ -123,12 +125,12 @@ int em_cookie_date_parse(em_slice s, int64_t *out) {
     if (!found_time || !found_day || !found_month || !found_year || day < 1 || day > 31 ||
         year < 1601 || hms[0] > 23 || hms[1] > 59 || hms[2] > 59)
         return EM_EINVAL;
-    static const unsigned mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     if (day > mdays[month - 1] + (month == 2 && leap))
         return EM_EINVAL; /* "no such date": Feb 30, Apr 31 */
-    *out = em__cookie_days_from_civil(year, month, day) * 86400 + hms[0] * 3600 + hms[1] * 60 +
-           hms[2];
+    *out =
+        em__cookie_days_from_civil(year, month, day) * 86400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
     return 0;
 }
 
