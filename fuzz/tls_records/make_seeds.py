@@ -172,6 +172,17 @@ def main():
         "srv-after13-abrupt": bytes([AFTER | ABRUPT]) + peer_write(b"bye"),
         "srv-timeout-mid": bytes([FAST_TIMEOUT]) + raw(caps["client_hello13"][:50]),
         "srv-timeout-after": bytes([FAST_TIMEOUT | AFTER]) + peer_write(b"hi"),
+        # key updates and close_notify while ember's writes are backed up
+        "srv-after13-keyupdate-stalled": bytes([AFTER | NOTIFY]) + peer(7) + ember(5, b"\x07") +
+        peer(1) + peer_write(b"x") + peer(7) + ember(0, b"tail"),
+        "cli-after13-keyupdate-stalled": bytes([CLIENT | AFTER | NOTIFY]) + peer(7) +
+        ember(5, b"\x07") + peer(1) + peer_write(b"x") + peer(1) + peer(7) + ember(0, b"tail"),
+        "srv-after13-close-stalled": bytes([AFTER | NOTIFY]) + peer(7) + ember(5, b"\x07") +
+        peer(3) + peer(7),
+        "srv-after13-echo-stalled": bytes([AFTER | ECHO | NOTIFY]) + peer(7) +
+        peer_write(bytes(200) * 50) + peer_write(bytes(255) * 40) + peer(7),
+        "cli-after13-readstop-keyupdate": bytes([CLIENT | AFTER | NOTIFY]) + ember(1) + peer(1) +
+        peer_write(b"a" * 255) + peer(1) + ember(0, b"w") + ember(2),
     }
     for name, data in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:
