@@ -24,7 +24,7 @@ install(FILES ${PROJECT_BINARY_DIR}/emberConfig.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/ember)
 
 set(EMBER_PC_LIBS_PRIVATE "-lpthread")
-set(EMBER_PC_REQUIRES_PRIVATE "libcares libssl libcrypto libpsl")
+set(EMBER_PC_REQUIRES_PRIVATE "libcares libssl libcrypto libpsl zlib")
 # From <libdir>/pkgconfig back up to the prefix ("../.." for lib/pkgconfig).
 string(REGEX REPLACE "[^/]+" ".." EMBER_PC_UP "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/ember.pc.in ${PROJECT_BINARY_DIR}/ember.pc @ONLY)

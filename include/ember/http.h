@@ -9,6 +9,8 @@
  *   ember/http/upgrade.h 101 upgrades and CONNECT tunnels: the connection
  *                        moves out of HTTP
  *   ember/http/client.h  making requests: on a loop, pooled, or blocking
+ *   ember/http/encoding.h content codings (gzip, deflate): decoders with
+ *                        bomb caps, encoders, the compression middleware
  */
 #ifndef EMBER_HTTP_H
 #define EMBER_HTTP_H
@@ -20,5 +22,6 @@
 #include "ember/http/url.h"
 #include "ember/http/client.h"
 #include "ember/http/cookie.h"
+#include "ember/http/encoding.h"
 
 #endif
