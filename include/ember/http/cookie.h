@@ -108,7 +108,9 @@ EM_API void em_cookie_jar_clear(em_cookie_jar *jar);
  * em_cookie_jar_load adds the cookies of the file at path to the jar
  * (malformed and expired lines are skipped; a later line does not replace
  * an earlier one with the same name, domain and path: files list the
- * newest first, as curl writes them). Returns 0, or an em_err from the
+ * newest first, as curl writes them). A file is trusted: no public-suffix
+ * or Secure-origin rule applies to it, only the jar's limits. Returns 0, or
+ * EM_ELIMIT for a file over 64 MiB, or an em_err from the
  * file system (-errno), EM_ENOMEM. em_cookie_jar_save writes every
  * unexpired cookie, session ones too, to path (replaced atomically: a
  * temporary file renamed over it; "-" is stdout) in curl's layout: its
