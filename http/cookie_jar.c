@@ -320,6 +320,11 @@ int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie
     /* Step 7: the path. */
     em_slice path = sc.has_path && sc.path.len ? sc.path : default_path(url->path);
     c.path = (char *)path.ptr, c.path_len = path.len;
+    /* A tab inside a name, value or path would break cookies.txt's fields
+     * (curl refuses them too). */
+    if (memchr(c.name, '\t', c.name_len) || memchr(c.value, '\t', c.value_len) ||
+        memchr(c.path, '\t', c.path_len))
+        return EM_EINVAL;
 
     pthread_mutex_lock(&jar->mu);
     em__cookie_jar_purge_locked(jar, now);

@@ -279,6 +279,12 @@ static void test_refused(void **state) {
     set_bad(jar, "http://h.com/", "=value");
     set_bad(jar, "http://h.com/", "a=b\r\nSet-Cookie: c=d");
     set_bad(jar, "http://h.com/", "a=\x01");
+    set_bad(jar, "http://h.com/", "a=b\tc"); /* tabs inside: cookies.txt fields */
+    set_bad(jar, "http://h.com/", "a\tb=c");
+    set_bad(jar, "http://h.com/", "a=b; Path=/x\ty");
+    set_ok(jar, "http://h.com/", "\ta\t=\tb\t; Path=/x\t"); /* around: trimmed */
+    HDR(jar, "http://h.com/x", "a=b");
+    em_cookie_jar_clear(jar);
     assert_int_equal(em_cookie_jar_count(jar), 0);
     /* The size limit counts the whole string. */
     char big[5000];

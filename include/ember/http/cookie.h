@@ -10,8 +10,9 @@
  *     §5.1.1's date algorithm (em_cookie_date_parse); Max-Age wins over
  *     Expires; a leading '.' of Domain is dropped; a Path that is empty or
  *     does not start with '/' means the default path (§5.1.4). Refused
- *     outright: no '=' or an empty name, control bytes other than tab
- *     (6265bis: never a CR or LF in a stored cookie), a string longer than
+ *     outright: no '=' or an empty name, control bytes (6265bis: never a
+ *     CR or LF in a stored cookie), a tab inside the name, value or path
+ *     (as curl: it would break cookies.txt), a string longer than
  *     max_cookie_bytes.
  *   - storage (§5.3): domain-match (§5.1.3), the host-only flag, a Domain
  *     that is a public suffix (libpsl, ICANN and private sections:
