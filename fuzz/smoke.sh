@@ -21,7 +21,7 @@ for h in "$root"/fuzz/*/harness.c; do
   bin=$out/$name
   AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 \
       -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" \
-      $(pkg-config --libs libcares libssl libcrypto zlib) -lpthread -o "$bin"
+      $(pkg-config --libs libcares libssl libcrypto zlib libpsl) -lpthread -o "$bin"
   dict=()
   [ -f "$root/fuzz/$name/dict" ] && dict=(-x "$root/fuzz/$name/dict")
   # A harness that runs a loop and handshakes may set its own timeout (ms):
