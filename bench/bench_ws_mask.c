@@ -89,7 +89,10 @@ int main(int argc, char **argv) {
                 if (em__ws_simd_force(l) != 0)
                     continue;
                 printf("%-6s %-7s %-7s", kind == KIND_MASK ? "mask" : "utf8",
-                       kind == KIND_MASK ? "-" : input ? "mixed" : "ascii", level_name(l));
+                       kind == KIND_MASK ? "-"
+                       : input           ? "mixed"
+                                         : "ascii",
+                       level_name(l));
                 for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
                     size_t len = sizes[s];
                     if (input)

@@ -23,8 +23,7 @@ size_t em_ws_mask(void *buf, size_t len, const uint8_t key[4], size_t phase) {
     return (phase + len) & 3;
 }
 
-size_t em_ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4],
-                       size_t phase) {
+size_t em_ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4], size_t phase) {
     em__ws_simd->mask(dst, src, len, em__ws_key_at(key, phase));
     return (phase + len) & 3;
 }

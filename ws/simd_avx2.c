@@ -33,7 +33,8 @@ static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key
 }
 
 /* The bytes before each of in's, n back, from prev and in. */
-#define PREV(in, prev, n) _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - (n))
+#define PREV(in, prev, n)                                                                          \
+    _mm256_alignr_epi8(in, _mm256_permute2x128_si256(prev, in, 0x21), 16 - (n))
 
 /* The lookup algorithm on 32-byte blocks (see simd_sse42.c). */
 static inline __m256i check_block(__m256i in, __m256i prev) {
@@ -55,9 +56,9 @@ static inline __m256i check_block(__m256i in, __m256i prev) {
 }
 
 static inline __m256i incomplete(__m256i in) {
-    const __m256i max = _mm256_setr_epi8(
-        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-        -1, -1, -1, -1, -1, -1, EM__U8C(0xf0 - 1), EM__U8C(0xe0 - 1), EM__U8C(0xc0 - 1));
+    const __m256i max = _mm256_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                         -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                         EM__U8C(0xf0 - 1), EM__U8C(0xe0 - 1), EM__U8C(0xc0 - 1));
     return _mm256_subs_epu8(in, max);
 }
 

@@ -64,17 +64,17 @@ int em__ws_utf8_scalar(const uint8_t *p, size_t len);
  * nibble, its low nibble and the second byte's high nibble share a bit.
  * Bit 7 (two continuation bytes) is instead compared with where the
  * third and fourth bytes of a sequence must be. */
-#define EM__U8_TOO_SHORT  0x01 /* lead byte not followed by a continuation */
-#define EM__U8_TOO_LONG   0x02 /* continuation after ASCII */
-#define EM__U8_OVERLONG_3 0x04 /* E0 80..9F */
-#define EM__U8_TOO_LARGE  0x08 /* F4 90..BF, F5.. */
-#define EM__U8_SURROGATE  0x10 /* ED A0..BF */
-#define EM__U8_OVERLONG_2 0x20 /* C0 C1 */
+#define EM__U8_TOO_SHORT      0x01 /* lead byte not followed by a continuation */
+#define EM__U8_TOO_LONG       0x02 /* continuation after ASCII */
+#define EM__U8_OVERLONG_3     0x04 /* E0 80..9F */
+#define EM__U8_TOO_LARGE      0x08 /* F4 90..BF, F5.. */
+#define EM__U8_SURROGATE      0x10 /* ED A0..BF */
+#define EM__U8_OVERLONG_2     0x20 /* C0 C1 */
 #define EM__U8_TOO_LARGE_1000 0x40 /* F5.. 80..8F */
-#define EM__U8_OVERLONG_4 0x40 /* F0 80..8F */
-#define EM__U8_TWO_CONTS  0x80
-#define EM__U8_CARRY      (EM__U8_TOO_SHORT | EM__U8_TOO_LONG | EM__U8_TWO_CONTS)
-#define EM__U8C(x)        ((char)(x))
+#define EM__U8_OVERLONG_4     0x40 /* F0 80..8F */
+#define EM__U8_TWO_CONTS      0x80
+#define EM__U8_CARRY          (EM__U8_TOO_SHORT | EM__U8_TOO_LONG | EM__U8_TWO_CONTS)
+#define EM__U8C(x)            ((char)(x))
 /* first byte, high nibble */
 #define EM__U8_B1H                                                                                 \
     EM__U8C(EM__U8_TOO_LONG), EM__U8C(EM__U8_TOO_LONG), EM__U8C(EM__U8_TOO_LONG),                  \
@@ -102,9 +102,8 @@ int em__ws_utf8_scalar(const uint8_t *p, size_t len);
         EM__U8C(EM__U8_CONT_ALL | EM__U8_OVERLONG_3 | EM__U8_TOO_LARGE_1000 | EM__U8_OVERLONG_4),  \
         EM__U8C(EM__U8_CONT_ALL | EM__U8_OVERLONG_3 | EM__U8_TOO_LARGE),                           \
         EM__U8C(EM__U8_CONT_ALL | EM__U8_SURROGATE | EM__U8_TOO_LARGE),                            \
-        EM__U8C(EM__U8_CONT_ALL | EM__U8_SURROGATE | EM__U8_TOO_LARGE),                            \
-        EM__U8C(EM__U8_TOO_SHORT), EM__U8C(EM__U8_TOO_SHORT), EM__U8C(EM__U8_TOO_SHORT),           \
-        EM__U8C(EM__U8_TOO_SHORT)
+        EM__U8C(EM__U8_CONT_ALL | EM__U8_SURROGATE | EM__U8_TOO_LARGE), EM__U8C(EM__U8_TOO_SHORT), \
+        EM__U8C(EM__U8_TOO_SHORT), EM__U8C(EM__U8_TOO_SHORT), EM__U8C(EM__U8_TOO_SHORT)
 
 /* The AVX2 UTF-8 kernel, shared by the AVX-512 level. */
 #if defined(__x86_64__) || defined(__i386__)

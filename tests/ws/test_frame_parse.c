@@ -104,8 +104,8 @@ static const outcome *check_all(const setup *s, const uint8_t *in, size_t n) {
             if (o.status != whole_.status || o.reason != whole_.reason || o.n != whole_.n ||
                 memcmp(o.log, whole_.log, o.n) != 0)
                 fail_msg("mode %d seed %llu: %zd/%d vs whole %zd/%d\n%s\n---\n%s", mode,
-                         (unsigned long long)seed, o.status, o.reason, whole_.status,
-                         whole_.reason, o.log, whole_.log);
+                         (unsigned long long)seed, o.status, o.reason, whole_.status, whole_.reason,
+                         o.log, whole_.log);
             /* errors are found at the byte that decides them: byte by
              * byte, hi is that byte's end; any other split fails in the
              * call that brings it */
@@ -433,8 +433,8 @@ static void test_random_streams(void **state) {
             }
             uint8_t key[4];
             memcpy(key, &x, 4);
-            n += raw_frame(fr + n, (fin ? 0x80 : 0) | op, role == EM_WS_ROLE_SERVER, key, pl,
-                           len, LEN_MIN);
+            n += raw_frame(fr + n, (fin ? 0x80 : 0) | op, role == EM_WS_ROLE_SERVER, key, pl, len,
+                           LEN_MIN);
         }
         setup s = {role, 0, 0, 0};
         assert_int_equal(check_all(&s, fr, n)->status, EM_EAGAIN);
@@ -443,11 +443,11 @@ static void test_random_streams(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc_examples),   cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_rfc_examples),     cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_length_encodings), cmocka_unit_test(test_opcodes),
-        cmocka_unit_test(test_rsv_bits),       cmocka_unit_test(test_control_frames),
-        cmocka_unit_test(test_mask_rules),     cmocka_unit_test(test_fragmentation),
-        cmocka_unit_test(test_limits),         cmocka_unit_test(test_api_contract),
+        cmocka_unit_test(test_rsv_bits),         cmocka_unit_test(test_control_frames),
+        cmocka_unit_test(test_mask_rules),       cmocka_unit_test(test_fragmentation),
+        cmocka_unit_test(test_limits),           cmocka_unit_test(test_api_contract),
         cmocka_unit_test(test_random_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

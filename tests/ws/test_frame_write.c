@@ -11,8 +11,11 @@ static void test_header_sizes(void **state) {
     } cases[] = {{0, 2}, {125, 2}, {126, 4}, {65535, 4}, {65536, 10}, {0x7fffffffffffffffull, 10}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         for (int masked = 0; masked < 2; masked++) {
-            em_ws_frame f = {.len = cases[i].len, .opcode = EM_WS_OP_BINARY, .fin = true,
-                             .masked = masked, .mask = {1, 2, 3, 4}};
+            em_ws_frame f = {.len = cases[i].len,
+                             .opcode = EM_WS_OP_BINARY,
+                             .fin = true,
+                             .masked = masked,
+                             .mask = {1, 2, 3, 4}};
             char h[EM_WS_MAX_HEADER];
             ssize_t n = em_ws_frame_header_write(h, &f);
             size_t want = cases[i].size + (masked ? 4u : 0u);

@@ -35,8 +35,8 @@ static void test_kernels_every_length(void **state) {
                     memcpy(p, src, len);
                     k->mask(p, p, len, key);
                     if (memcmp(p, want, len) != 0)
-                        fail_msg("level %d in place len %zu phase %zu mis %zu", lv[l], len,
-                                 phase, mis);
+                        fail_msg("level %d in place len %zu phase %zu mis %zu", lv[l], len, phase,
+                                 mis);
                     /* ... and copying, both ends near the guard */
                     uint8_t *s = sbuf + MAXLEN + MIS - len - (mis % 7);
                     uint8_t *d = dbuf + MAXLEN + MIS - len - mis;
@@ -44,8 +44,7 @@ static void test_kernels_every_length(void **state) {
                     memset(d, 0xee, len);
                     k->mask(d, s, len, key);
                     if (memcmp(d, want, len) != 0 || memcmp(s, src, len) != 0)
-                        fail_msg("level %d copy len %zu phase %zu mis %zu", lv[l], len, phase,
-                                 mis);
+                        fail_msg("level %d copy len %zu phase %zu mis %zu", lv[l], len, phase, mis);
                     /* no byte written before dst */
                     if (d > dbuf)
                         assert_int_equal(d[-1], 0xee);

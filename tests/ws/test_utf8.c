@@ -113,8 +113,12 @@ static size_t random_text(uint8_t *o, size_t n, uint64_t *rng) {
         } else
             cp = 0x10000 + (uint32_t)(x >> 8) % (0x110000 - 0x10000);
         if (x >> 40 & 1 && kind)
-            cp = x >> 41 & 1 ? (kind == 1 ? 0x80 : kind == 2 ? 0xffff : 0x10ffff)
-                             : (kind == 1 ? 0x7ff : kind == 2 ? 0x800 : 0x10000);
+            cp = x >> 41 & 1 ? (kind == 1   ? 0x80
+                                : kind == 2 ? 0xffff
+                                            : 0x10ffff)
+                             : (kind == 1   ? 0x7ff
+                                : kind == 2 ? 0x800
+                                            : 0x10000);
         k += put_cp(o + k, cp);
     }
     return k;
@@ -214,34 +218,41 @@ static void test_classic_cases(void **state) {
         {"", -1},
         {"hello", -1},
         {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", -1},
-        {"\xf0\x90\x80\x80", -1},     /* U+10000 */
-        {"\xf4\x8f\xbf\xbf", -1},     /* U+10FFFF */
-        {"\xed\x9f\xbf", -1},         /* U+D7FF */
-        {"\xee\x80\x80", -1},         /* U+E000 */
-        {"\xef\xbf\xbd", -1},         /* U+FFFD */
-        {"\xf4\x90\x80\x80", 1},      /* > U+10FFFF: at the 0x90 */
-        {"\xf5\x80\x80\x80", 0},      /* never a lead */
-        {"\xc0\xaf", 0},              /* overlong '/': at once */
+        {"\xf0\x90\x80\x80", -1}, /* U+10000 */
+        {"\xf4\x8f\xbf\xbf", -1}, /* U+10FFFF */
+        {"\xed\x9f\xbf", -1},     /* U+D7FF */
+        {"\xee\x80\x80", -1},     /* U+E000 */
+        {"\xef\xbf\xbd", -1},     /* U+FFFD */
+        {"\xf4\x90\x80\x80", 1},  /* > U+10FFFF: at the 0x90 */
+        {"\xf5\x80\x80\x80", 0},  /* never a lead */
+        {"\xc0\xaf", 0},          /* overlong '/': at once */
         {"\xc1\xbf", 0},
-        {"\xe0\x80\xaf", 1},          /* overlong 3 */
+        {"\xe0\x80\xaf", 1}, /* overlong 3 */
         {"\xe0\x9f\xbf", 1},
-        {"\xf0\x80\x80\xaf", 1},      /* overlong 4 */
+        {"\xf0\x80\x80\xaf", 1}, /* overlong 4 */
         {"\xf0\x8f\xbf\xbf", 1},
-        {"\xed\xa0\x80", 1},          /* U+D800 */
-        {"\xed\xbf\xbf", 1},          /* U+DFFF */
+        {"\xed\xa0\x80", 1}, /* U+D800 */
+        {"\xed\xbf\xbf", 1}, /* U+DFFF */
         {"\xed\xa0\x80\xed\xb0\x80", 1},
-        {"\x80", 0},                  /* stray continuation */
+        {"\x80", 0}, /* stray continuation */
         {"a\xbf", 1},
         {"\xc3\xa9\xa9", 2},
         {"\xfe", 0},
         {"\xff", 0},
-        {"\xc3", -2},                 /* cut off */
+        {"\xc3", -2}, /* cut off */
         {"\xe2\x82", -2},
         {"\xf0\x9f\x98", -2},
-        {"\xc3" "a", 1},
-        {"\xe2\x82" "a", 2},
-        {"\xf0\x9f\x98" "a", 3},
-        {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64", 12},
+        {"\xc3"
+         "a",
+         1},
+        {"\xe2\x82"
+         "a",
+         2},
+        {"\xf0\x9f\x98"
+         "a",
+         3},
+        {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64",
+         12},
     };
     int lv[4], nl = test_levels(lv);
     for (int l = 0; l < nl; l++) {
@@ -366,17 +377,20 @@ static void test_close_parse(void **state) {
     assert_int_equal(em_ws_close_parse("\x03", 1, &code, &r), EM_EPROTO);
     assert_int_equal(em_ws_close_parse("\x03\xe8", 2, &code, &r), 0);
     assert_int_equal(code, 1000);
-    assert_int_equal(em_ws_close_parse("\x03\xe9" "bye", 5, &code, &r), 0);
+    assert_int_equal(em_ws_close_parse("\x03\xe9"
+                                       "bye",
+                                       5, &code, &r),
+                     0);
     assert_int_equal(code, 1001);
     assert_int_equal(r.len, 3);
     assert_memory_equal(r.ptr, "bye", 3);
     assert_int_equal(em_ws_close_parse("\x03\xe8\xce\xba", 4, &code, &r), 0);
     assert_int_equal(em_ws_close_parse("\x03\xe8\xed\xa0\x80", 5, &code, &r), EM_EPARSE);
     assert_int_equal(em_ws_close_parse("\x03\xe8\xce", 3, &code, &r), EM_EPARSE);
-    static const unsigned good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011,
-                                    1012, 1013, 1014, 3000, 3999, 4000, 4999};
-    static const unsigned bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000,
-                                   65535};
+    static const unsigned good[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                    1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999};
+    static const unsigned bad[] = {0,    999,  1004, 1005, 1006, 1015,
+                                   1016, 1100, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char b[2] = {(char)(good[i] >> 8), (char)good[i]};
         assert_int_equal(em_ws_close_parse(b, 2, &code, &r), 0);

@@ -25,8 +25,8 @@ extern "C" {
 
 /* ---- constants --------------------------------------------------------- */
 
-#define EM_WS_MAX_HEADER   14u  /* 2 + 8 (64-bit length) + 4 (mask key) */
-#define EM_WS_MAX_CONTROL  125u /* RFC 6455 §5.5: control payload limit */
+#define EM_WS_MAX_HEADER          14u                   /* 2 + 8 (64-bit length) + 4 (mask key) */
+#define EM_WS_MAX_CONTROL         125u                  /* RFC 6455 §5.5: control payload limit */
 #define EM_WS_DEFAULT_MAX_PAYLOAD (16u * 1024u * 1024u) /* per frame */
 #define EM_WS_DEFAULT_MAX_MESSAGE (64u * 1024u * 1024u) /* per message, wire bytes */
 
@@ -56,8 +56,8 @@ enum {
     EM_WS_CLOSE_GOING_AWAY = 1001,
     EM_WS_CLOSE_PROTOCOL = 1002,
     EM_WS_CLOSE_UNSUPPORTED = 1003,
-    EM_WS_CLOSE_NO_STATUS = 1005,   /* never sent on the wire */
-    EM_WS_CLOSE_ABNORMAL = 1006,    /* never sent on the wire */
+    EM_WS_CLOSE_NO_STATUS = 1005, /* never sent on the wire */
+    EM_WS_CLOSE_ABNORMAL = 1006,  /* never sent on the wire */
     EM_WS_CLOSE_INVALID_DATA = 1007,
     EM_WS_CLOSE_POLICY = 1008,
     EM_WS_CLOSE_TOO_BIG = 1009,
@@ -125,17 +125,17 @@ typedef struct em_ws_frame_parser {
     uint64_t max_payload; /* per frame; 0: EM_WS_DEFAULT_MAX_PAYLOAD */
     uint64_t max_message; /* sum of a message's frame payloads; 0: default */
     /* results */
-    em_ws_frame frame;    /* the header em_ws_frame_parse last completed */
-    uint8_t reason;       /* em_ws_frame_reason of the last error */
+    em_ws_frame frame; /* the header em_ws_frame_parse last completed */
+    uint8_t reason;    /* em_ws_frame_reason of the last error */
     /* private */
     uint8_t _h[EM_WS_MAX_HEADER]; /* header bytes held so far */
     uint8_t _hn;
-    uint8_t _phase;       /* mask phase within the payload */
-    bool _payload;        /* between a header and the end of its payload */
-    bool _in_msg;         /* a fragmented data message is open */
-    int _err;             /* sticky error */
-    uint64_t _left;       /* payload bytes still to come */
-    uint64_t _msg;        /* payload bytes of the open message so far */
+    uint8_t _phase; /* mask phase within the payload */
+    bool _payload;  /* between a header and the end of its payload */
+    bool _in_msg;   /* a fragmented data message is open */
+    int _err;       /* sticky error */
+    uint64_t _left; /* payload bytes still to come */
+    uint64_t _msg;  /* payload bytes of the open message so far */
 } em_ws_frame_parser;
 
 /* Zero-fills p and sets its role. Never fails. */
