@@ -47,7 +47,8 @@ enum {
     CX_WANT_DRAIN = 0x200, /* a write said EM_HTTP_FULL: call on_unthrottled */
     CX_BODY_PAUSED = 0x400,
     CX_IN_ABORT = 0x800, /* on_abort (or the failing body callback) runs */
-    CX_ABORT_QUEUED = 0x1000
+    CX_ABORT_QUEUED = 0x1000,
+    CX_FILTERED = 0x2000 /* ex->cbs is a response filter (below) */
 };
 
 /* The state of one request, taken from a per-server pool when its first
@@ -87,6 +88,34 @@ struct em__http_exchange {
 
 static inline struct em__http_exchange *em__http_ex(em_http_ctx *cx) {
     return EM_CONTAINER_OF(cx, struct em__http_exchange, cx);
+}
+
+/* A response filter (the gzip middleware, gzip_middleware.c). While
+ * CX_FILTERED is set, ex->cbs points to one, whose cbs come first (the
+ * server calls them as usual), and em_http_defer, em_http_respond*,
+ * em_http_stream_* hand over to its functions, which answer through the
+ * em__http_*_raw versions. exchange.c resets the bit and ex->cbs with
+ * every exchange, so a filter never leaks into the next request; the
+ * filter frees itself once cx ends (after the call that ended it, or in
+ * its on_abort). */
+typedef struct em__http_filter em__http_filter;
+typedef struct em__http_filter_vt {
+    void (*defer)(em__http_filter *f, em_http_ctx *cx, const em_http_stream_cbs *cbs);
+    int (*respond)(em__http_filter *f, em_http_ctx *cx, int status, em_slice content_type,
+                   em_slice body);
+    int (*prebuilt)(em__http_filter *f, em_http_ctx *cx, const em_http_prebuilt *p);
+    int (*stream_start)(em__http_filter *f, em_http_ctx *cx, int status, em_slice content_type,
+                        int64_t length, const em_http_stream_cbs *cbs);
+    int (*stream_write)(em__http_filter *f, em_http_ctx *cx, em_slice data, uint64_t *token);
+    int (*stream_end)(em__http_filter *f, em_http_ctx *cx);
+} em__http_filter_vt;
+struct em__http_filter {
+    em_http_stream_cbs cbs; /* first: ex->cbs points here */
+    const em__http_filter_vt *vt;
+};
+
+static inline em__http_filter *em__http_filter_of(const struct em__http_exchange *ex) {
+    return (ex->state & CX_FILTERED) ? (em__http_filter *)(uintptr_t)ex->cbs : NULL;
 }
 
 /* Server flags. */
@@ -153,6 +182,21 @@ void em__http_send_more(struct em__http_exchange *ex);
 /* Mark cx answered; send a deferred answer now; done unless a body is
  * still going out. */
 int em__http_finish(struct em__http_exchange *ex, int rc);
+/* em_http_respond and em_http_respond_prebuilt past any filter. */
+int em__http_respond_raw(em_http_ctx *cx, int status, em_slice content_type, em_slice body);
+int em__http_respond_prebuilt_raw(em_http_ctx *cx, const em_http_prebuilt *p);
+
+/* ---- stream.c ---- */
+/* em_http_defer and em_http_stream_* past any filter. */
+void em__http_defer_raw(em_http_ctx *cx, const em_http_stream_cbs *cbs);
+int em__http_stream_start_raw(em_http_ctx *cx, int status, em_slice content_type, int64_t length,
+                              const em_http_stream_cbs *cbs);
+int em__http_stream_write_raw(em_http_ctx *cx, em_slice data, uint64_t *token);
+int em__http_stream_end_raw(em_http_ctx *cx);
+/* End a streamed body that fell short of what its writer announced: the
+ * connection closes (the client cannot tell where the body ends). Returns
+ * EM_EINVAL, or EM_ECLOSED. cx ends. */
+int em__http_stream_fail(em_http_ctx *cx);
 
 /* ---- pipeline.c ---- */
 /* The connection core's layer above, for server connections. */

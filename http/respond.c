@@ -173,6 +173,13 @@ static int respond_body(struct em__http_exchange *ex, em_slice body, bool borrow
 }
 
 int em_http_respond(em_http_ctx *cx, int status, em_slice content_type, em_slice body) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->respond(f, cx, status, content_type, body);
+    return em__http_respond_raw(cx, status, content_type, body);
+}
+
+int em__http_respond_raw(em_http_ctx *cx, int status, em_slice content_type, em_slice body) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (!rc)
@@ -232,6 +239,13 @@ void em_http_prebuilt_free(em_http_prebuilt *p) {
 }
 
 int em_http_respond_prebuilt(em_http_ctx *cx, const em_http_prebuilt *p) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->prebuilt(f, cx, p);
+    return em__http_respond_prebuilt_raw(cx, p);
+}
+
+int em__http_respond_prebuilt_raw(em_http_ctx *cx, const em_http_prebuilt *p) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (!rc)

@@ -3,7 +3,17 @@
  * clients (RFC 9112 §6.3). */
 #include "exchange_internal.h"
 
+/* Each public call hands over to a response filter when one is on
+ * (exchange_internal.h), which answers through the _raw versions. */
 void em_http_defer(em_http_ctx *cx, const em_http_stream_cbs *cbs) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        f->vt->defer(f, cx, cbs);
+    else
+        em__http_defer_raw(cx, cbs);
+}
+
+void em__http_defer_raw(em_http_ctx *cx, const em_http_stream_cbs *cbs) {
     struct em__http_exchange *ex = em__http_ex(cx);
     ex->state |= CX_DEFERRED;
     ex->cbs = cbs;
@@ -15,6 +25,14 @@ em_loop *em_http_ctx_loop(const em_http_ctx *cx) {
 
 int em_http_stream_start(em_http_ctx *cx, int status, em_slice content_type, int64_t length,
                          const em_http_stream_cbs *cbs) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->stream_start(f, cx, status, content_type, length, cbs);
+    return em__http_stream_start_raw(cx, status, content_type, length, cbs);
+}
+
+int em__http_stream_start_raw(em_http_ctx *cx, int status, em_slice content_type, int64_t length,
+                              const em_http_stream_cbs *cbs) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (!rc && (ex->state & CX_ANSWERED))
@@ -57,6 +75,13 @@ static int put_piece(struct em__http_exchange *ex, em_slice data, uint64_t *toke
 }
 
 int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->stream_write(f, cx, data, token);
+    return em__http_stream_write_raw(cx, data, token);
+}
+
+int em__http_stream_write_raw(em_http_ctx *cx, em_slice data, uint64_t *token) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (token)
@@ -83,12 +108,19 @@ int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token) {
 }
 
 int em_http_stream_end(em_http_ctx *cx) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->stream_end(f, cx);
+    return em__http_stream_end_raw(cx);
+}
+
+static int stream_end(em_http_ctx *cx, bool fail) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (!rc && (!(ex->state & CX_STREAMING) || (ex->state & CX_DONE)))
         rc = EM_EINVAL;
-    if (!rc && !(ex->state & (CX_CHUNKED | CX_TO_CLOSE)) && ex->stream_left &&
-        cx->req.method_id != EM_HTTP_HEAD) {
+    if (!rc && (fail || (!(ex->state & (CX_CHUNKED | CX_TO_CLOSE)) && ex->stream_left &&
+                         cx->req.method_id != EM_HTTP_HEAD))) {
         /* Short of the announced length: the client cannot tell where the
          * body ends, so the connection cannot carry another response. */
         ex->state |= CX_DONE;
@@ -105,4 +137,12 @@ int em_http_stream_end(em_http_ctx *cx) {
         em__http_exchange_done(ex);
     }
     return em__http_call_leave(ex, rc);
+}
+
+int em__http_stream_end_raw(em_http_ctx *cx) {
+    return stream_end(cx, false);
+}
+
+int em__http_stream_fail(em_http_ctx *cx) {
+    return stream_end(cx, true);
 }
