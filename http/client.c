@@ -41,6 +41,9 @@ int em_http_client_new(em_http_client **out, em_loop *loop, const em_http_client
     cl->env.tmo_ms[TMO_BODY] = or_default(o->read_timeout_ms, 60000);
     cl->env.tmo_ms[TMO_WRITE] = or_default(o->write_timeout_ms, 60000);
     cl->env.tmo_ms[TMO_LINGER] = 1000;
+    cl->env.tmo_ms[TMO_EXPECT] = or_default(o->expect_timeout_ms, 1000);
+    if (!o->expect_continue_min)
+        o->expect_continue_min = (size_t)1 << 20;
     em_buf_init(&cl->env.burst.buf, 0);
     cl->up = &em__http_client_pool_up;
     cl->tls = o->tls;

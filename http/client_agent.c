@@ -32,6 +32,7 @@ struct em_http_pending {
 static void on_client_closed(void *arg) {
     em_http_agent *a = arg;
     a->closed = true;
+    em_loop_stop(&a->loop); /* the loop is referenced: it would wait on */
 }
 
 static void stop_task(em_task *t) {
@@ -42,7 +43,7 @@ static void stop_task(em_task *t) {
 static void *agent_main(void *arg) {
     em_http_agent *a = arg;
     while (!a->closed)
-        em_loop_run(&a->loop, EM_RUN_ONCE);
+        em_loop_run(&a->loop, EM_RUN_DEFAULT);
     return NULL;
 }
 
@@ -70,7 +71,7 @@ int em_http_agent_new(em_http_agent **out, const em_http_client_opts *opts) {
             pthread_mutex_destroy(&a->mu);
             em_http_client_close(a->cl, on_client_closed, a);
             while (!a->closed)
-                em_loop_run(&a->loop, EM_RUN_ONCE);
+                em_loop_run(&a->loop, EM_RUN_DEFAULT);
         }
     }
     if (rc) {

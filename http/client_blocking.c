@@ -7,8 +7,24 @@
 
 #include "client_internal.h"
 
+/* The loop of one blocking call. A turn of em_loop_run may go on to wait
+ * for events after the callback that ended the call, so the callbacks
+ * stop the loop instead of leaving a flag for the caller to poll. */
+typedef struct blocking {
+    em__http_gather g;
+    em_loop loop;
+    bool closed;
+} blocking;
+
+static void on_end(em__http_gather *g) {
+    blocking *b = EM_CONTAINER_OF(g, blocking, g);
+    em_loop_stop(&b->loop);
+}
+
 static void on_closed(void *arg) {
-    *(bool *)arg = true;
+    blocking *b = arg;
+    b->closed = true;
+    em_loop_stop(&b->loop);
 }
 
 static void close_loop(em_loop *loop) {
@@ -26,26 +42,24 @@ int em_http_do(const em_http_req *req, const em_http_client_opts *opts, em_http_
     em_http_req r = *req;
     em__http_blocking_defaults(&r, &o, &limits);
     o.resolver = NULL; /* a loop of our own needs a resolver of its own */
-    em_loop loop;
-    int rc = em_loop_init(&loop);
+    blocking b = {.g = {.resp = resp, .on_end = on_end}};
+    int rc = em_loop_init(&b.loop);
     if (rc)
         return rc;
     em_http_client *cl;
-    rc = em_http_client_new(&cl, &loop, &o);
+    rc = em_http_client_new(&cl, &b.loop, &o);
     if (rc) {
-        close_loop(&loop);
+        close_loop(&b.loop);
         return rc;
     }
-    em__http_gather g = {.resp = resp};
-    rc = em_http_client_do(cl, &r, &em__http_gather_cbs, &g, NULL);
-    while (!rc && !g.done)
-        em_loop_run(&loop, EM_RUN_ONCE);
-    bool closed = false;
-    em_http_client_close(cl, on_closed, &closed);
-    while (!closed)
-        em_loop_run(&loop, EM_RUN_ONCE);
-    close_loop(&loop);
-    return em__http_gather_finish(&g, rc ? rc : g.err);
+    rc = em_http_client_do(cl, &r, &em__http_gather_cbs, &b.g, NULL);
+    while (!rc && !b.g.done)
+        em_loop_run(&b.loop, EM_RUN_DEFAULT);
+    em_http_client_close(cl, on_closed, &b);
+    while (!b.closed)
+        em_loop_run(&b.loop, EM_RUN_DEFAULT);
+    close_loop(&b.loop);
+    return em__http_gather_finish(&b.g, rc ? rc : b.g.err);
 }
 
 int em_http_get(const char *url, em_http_resp *resp) {

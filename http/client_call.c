@@ -245,6 +245,11 @@ int em__http_call_build_head(em_http_call *call) {
                                 em_slice_from_cstr(call->content_type));
     if (!rc && sends_body(call))
         rc = em__http_put_content_length(b, call->body.len);
+    /* RFC 9110 §10.1.1: let the server refuse a big body before it comes */
+    call->expect = !call->expect_refused && call->body.len &&
+                   call->body.len >= call->cl->o.expect_continue_min;
+    if (!rc && call->expect)
+        rc = EM__HTTP_PUT_LIT(b, "Expect: 100-continue\r\n");
     return rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
 }
 

@@ -143,6 +143,9 @@ static void end_call(em__http_cconn *c, int err, bool retry_ok) {
     call->conn = NULL;
     bool retry = err && retry_ok && !c->got_byte && c->uses > 1 && !call->retried &&
                  em__http_method_idempotent(call->method_id);
+    if (c->retry_now) /* a 417: the body was never sent, so any method may go again */
+        retry = true;
+    c->retry_now = false;
     c->cl->up->call_ended(call, err, retry, !err && c->swallow);
 }
 
@@ -185,24 +188,41 @@ void em__http_cconn_start(em__http_cconn *c, em_http_call *call) {
     call->conn = c;
     c->state = CC_BUSY;
     c->uses++;
-    c->got_byte = c->head_done = c->swallow = c->close_after = false;
+    c->got_byte = c->head_done = c->swallow = c->close_after = c->awaiting_100 = false;
     reset_exchange(c);
     int rc = em__http_call_build_head(call);
     if (rc) {
         fail(c, rc, false, "cannot build the request: %s", em_strerror(rc));
         return;
     }
+    c->awaiting_100 = call->expect;
     em_slice s[2] = {em_buf_slice(&call->head), call->body};
-    rc = em__http_conn_write(&c->hc, s, call->body.len ? 2 : 1, 0, NULL);
+    rc = em__http_conn_write(&c->hc, s, call->body.len && !call->expect ? 2 : 1, 0, NULL);
     if (rc) {
         /* the core closed c: on_close reports the call */
         if (rc == EM_ENOBUFS)
             fail(c, rc, false, "request too large to queue", NULL);
         return;
     }
-    if (!em__http_conn_queued(&c->hc))
+    if (c->awaiting_100)
+        em__http_conn_set_timeout(&c->hc, TMO_EXPECT);
+    else if (!em__http_conn_queued(&c->hc))
         em__http_conn_set_timeout(&c->hc, TMO_HEADER);
     em__http_conn_reading(&c->hc, !call->paused);
+}
+
+/* The 100 came, or the wait for it ended: the body goes now. */
+static void send_body(em__http_cconn *c) {
+    em_http_call *call = c->call;
+    c->awaiting_100 = false;
+    int rc = em__http_conn_write(&c->hc, &call->body, 1, 0, NULL);
+    if (rc) {
+        if (rc == EM_ENOBUFS)
+            fail(c, rc, false, "request too large to queue", NULL);
+        return;
+    }
+    if (!em__http_conn_queued(&c->hc))
+        em__http_conn_set_timeout(&c->hc, TMO_HEADER);
 }
 
 /* User callbacks: the call may be cancelled inside; true if it still runs
@@ -271,8 +291,26 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
             fail(c, EM_EPROTO, false, "unexpected 101 Switching Protocols", NULL);
             return false;
         }
+        bool go = c->resp.status == 100 && c->awaiting_100;
         em_buf_consume(in, (size_t)n); /* 1xx: interim, the answer follows */
         reset_exchange(c);
+        if (go) {
+            send_body(c);
+            if (c->call != call)
+                return false;
+        }
+    }
+    if (c->awaiting_100) {
+        /* a final answer before the body: it is not sent, so the connection
+         * cannot carry another request (RFC 9110 §10.1.1) */
+        c->awaiting_100 = false;
+        c->close_after = true;
+        if (c->resp.status == 417 && !call->expect_refused) {
+            call->expect_refused = true; /* once more, without Expect */
+            c->retry_now = true;
+            fail(c, EM_EPROTO, false, NULL, NULL);
+            return false;
+        }
     }
     size_t head_len = (size_t)n;
     c->head_done = true;
@@ -418,6 +456,10 @@ static void up_timeout(em_http_conn *hc, int kind) {
     switch (kind) {
     case TMO_IDLE:
         em__http_conn_close(hc, 0);
+        break;
+    case TMO_EXPECT:
+        if (c->call && c->awaiting_100)
+            send_body(c); /* no 100 in time: send anyway (RFC 9110 §10.1.1) */
         break;
     case TMO_CONNECT:
         snprintf(c->err, sizeof c->err, "connect to %s port %u: connect timeout (%u ms)",

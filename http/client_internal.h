@@ -82,6 +82,8 @@ typedef struct em__http_cconn {
     bool swallow;                  /* a redirect's body: read, not delivered */
     bool close_after;              /* no reuse once this call ends */
     bool eof;                      /* the server ended its side */
+    bool awaiting_100;             /* the body waits for "100 Continue" */
+    bool retry_now;                /* the call's failure is to be retried */
     em_http_parser parser;
     em_http_response resp;
     em_http_body_reader body;
@@ -112,6 +114,8 @@ struct em_http_call {
     em_task post_task;             /* the agent: started from another thread */
     int redirects_left;
     bool follow;                   /* redirects are followed (max_redirects > 0) */
+    bool expect;                   /* send "Expect: 100-continue" */
+    bool expect_refused;           /* a 417 came: go again without it */
     unsigned timeout_ms;           /* the whole call; 0: none */
     uint64_t max_body;             /* this call's own cap, below the client's; 0: none */
     bool allow_insecure_redirect;

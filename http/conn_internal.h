@@ -9,7 +9,17 @@
 #include "http_internal.h"
 
 /* Which timeout the connection's one timer stands for. */
-enum { TMO_NONE = 0, TMO_IDLE, TMO_HEADER, TMO_BODY, TMO_WRITE, TMO_LINGER, TMO_CONNECT, TMO_KINDS };
+enum {
+    TMO_NONE = 0,
+    TMO_IDLE,
+    TMO_HEADER,
+    TMO_BODY,
+    TMO_WRITE,
+    TMO_LINGER,
+    TMO_CONNECT, /* client: DNS + TCP + TLS */
+    TMO_EXPECT,  /* client: waiting for a 100 before sending the body */
+    TMO_KINDS
+};
 
 /* Responses made while one connection's input is processed leave in one
  * write. One per loop, shared by its connections: only one builds at a

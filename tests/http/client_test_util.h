@@ -26,6 +26,7 @@ typedef struct raw_server {
     int accepted;
     int open;                  /* connections open now */
     bool close_after_each;     /* end the connection after each answer */
+    bool answer_at_head;       /* answer once the head is in; drop the body as it comes */
     char last[8192];           /* the last request head (and what followed it) */
     size_t last_len;
 } raw_server;
@@ -34,6 +35,7 @@ typedef struct raw_conn {
     em_tcp_conn c;
     raw_server *rs;
     bool ending;
+    uint64_t skip; /* body bytes still to drop (answer_at_head) */
 } raw_conn;
 
 static void raw_closed(em_tcp_conn *c) {
@@ -50,6 +52,11 @@ static void raw_read(em_tcp_conn *c, ssize_t n) {
         return;
     }
     for (;;) {
+        size_t drop = em_buf_len(&c->in) < rc->skip ? em_buf_len(&c->in) : (size_t)rc->skip;
+        em_buf_consume(&c->in, drop);
+        rc->skip -= drop;
+        if (rc->skip)
+            return;
         em_slice in = em_buf_slice(&c->in);
         ssize_t end = em_slice_find(in, EM_SLICE_LIT("\r\n\r\n"));
         if (end < 0 || rc->ending)
@@ -60,6 +67,10 @@ static void raw_read(em_tcp_conn *c, ssize_t n) {
         ssize_t at = em_slice_find(em_slice_sub(in, 0, head), EM_SLICE_LIT("Content-Length: "));
         if (at >= 0)
             cl = strtoull(in.ptr + at + 16, NULL, 10);
+        if (rs->answer_at_head) {
+            rc->skip = cl;
+            cl = 0;
+        }
         if (in.len < head + cl)
             return;
         rs->last_len = head + cl < sizeof rs->last ? head + cl : sizeof rs->last - 1;

@@ -454,6 +454,27 @@ static void test_cancel_and_pause(void **state) {
     teardown(&f);
 }
 
+static void test_expect_417_goes_again_without(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n", OK_HELLO};
+    em_http_client_opts o = {.expect_continue_min = 10, .expect_timeout_ms = 5000};
+    fixture f;
+    setup(&f, script, 2, &o);
+    f.rs.answer_at_head = true;
+    rec r = {0};
+    char body[100];
+    memset(body, 'x', sizeof body);
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/up"), .method = "POST",
+                               .body = (em_slice){body, sizeof body}});
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(f.rs.requests, 2);
+    assert_null(strstr(f.rs.last, "Expect:")); /* the second went without it */
+    assert_int_equal(f.rs.accepted, 2);       /* on a fresh connection */
+    teardown(&f);
+}
+
 static void on_timer_flag(em_timer *t) {
     *(bool *)t->data = true;
 }
@@ -520,6 +541,7 @@ int main(void) {
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_cancel_and_pause),
         cmocka_unit_test(test_pause_is_no_stall),
+        cmocka_unit_test(test_expect_417_goes_again_without),
         cmocka_unit_test(test_close_ends_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

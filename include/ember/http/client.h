@@ -69,6 +69,12 @@ typedef struct em_http_client_opts {
      * max_headers: 64 KiB, 100) and body size (max_body; 0: none on the
      * loop, 256 MiB for the blocking face). NULL: defaults. Borrowed. */
     const em_http_limits *limits;
+    /* Request bodies of at least this many bytes are sent with "Expect:
+     * 100-continue": the head goes first and the body follows the 100, or
+     * after expect_timeout_ms without an answer; a final answer instead (a
+     * 401, a 413) saves sending the body. 0: 1 MiB; SIZE_MAX: never. */
+    size_t expect_continue_min;
+    unsigned expect_timeout_ms;  /* 0: 1 s */
     em_dns_family family;        /* ANY: both, IPv6 first */
     const char *user_agent;      /* NULL: "ember/0.1"; "": none sent */
 } em_http_client_opts;
