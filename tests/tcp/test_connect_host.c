@@ -439,7 +439,9 @@ static void test_interleave_and_timeout(void **state) {
     printf("# all silent: %s after %llu ms\n", em_err_name(x.status),
            (unsigned long long)x.elapsed);
     assert_int_equal(x.status, EM_ETIMEDOUT);
-    assert_true(x.elapsed >= 595 && x.elapsed < 1000);
+    /* The deadline counts from the loop's cached time, which may be a
+     * little older than this test's clock under load (591 ms was seen). */
+    assert_true(x.elapsed >= 550 && x.elapsed < 1000);
     assert_int_equal(s.n, 4);
     for (unsigned i = 0; i < 4; i++)
         assert_true(seen_is(&s, i, addrs[i]));
