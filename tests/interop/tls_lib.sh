@@ -80,11 +80,13 @@ EOF
   local now soon
   now=$(date -u -d '-1 hour' +%Y%m%d%H%M%SZ)
   soon=$(date -u -d '+2 days' +%Y%m%d%H%M%SZ)
-  _leaf ec "${ec[*]}" localhost leaf_local "$now" "$soon" &&
+  if ! { _leaf ec "${ec[*]}" localhost leaf_local "$now" "$soon" &&
     _leaf rsa "-newkey rsa:2048" localhost leaf_local "$now" "$soon" &&
     _leaf wrong "${ec[*]}" wrong.example leaf_wrong "$now" "$soon" &&
-    _leaf expired "${ec[*]}" localhost leaf_local 20200101000000Z 20200201000000Z ||
-    { cat "$d/openssl.log"; return 1; }
+    _leaf expired "${ec[*]}" localhost leaf_local 20200101000000Z 20200201000000Z; }; then
+    cat "$d/openssl.log"
+    return 1
+  fi
   openssl req -x509 "${ec[@]}" -nodes -keyout "$d/self.key" -out "$d/self.pem" -days 2 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
     2>>"$d/openssl.log" || { cat "$d/openssl.log"; return 1; }
@@ -105,10 +107,10 @@ _rand_port() { echo $((20000 + RANDOM % 40000)); }
 _port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start_nginx() { # CONF_FN NPORTS
-  local fn=$1 n=$2 try i p up
+  local fn=$1 n=$2 i p up
   ngx=$TMP/nginx
   mkdir -p "$ngx"
-  for try in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
     NGX_PORTS=()
     for i in $(seq 1 "$n"); do NGX_PORTS+=("$(_rand_port)"); done
     "$fn" "${NGX_PORTS[@]}"
