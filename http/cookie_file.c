@@ -32,9 +32,10 @@ int em_cookie_jar_write(em_cookie_jar *jar, int64_t now, em_buf *out) {
         rc = EM_ENOMEM;
         goto out;
     }
-    if (jar->n)
+    if (jar->n) {
         memcpy(list, jar->v, jar->n * sizeof *list);
-    qsort(list, jar->n, sizeof *list, newest_first);
+        qsort(list, jar->n, sizeof *list, newest_first);
+    }
     rc = em_buf_append(out, file_head, sizeof file_head - 1);
     for (size_t i = 0; i < jar->n && rc == 0; i++) {
         const em__cookie *c = list[i];
