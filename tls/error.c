@@ -12,7 +12,9 @@ int em__tls_error(SSL *ssl, int dflt, char *reason, size_t len) {
     unsigned long first = ERR_peek_error();
     long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
     int err = dflt;
-    if (ssl && vr != X509_V_OK &&
+    /* Without SSL_VERIFY_PEER (an insecure client) OpenSSL still records a
+     * result for the chain it did not enforce: that refused nothing. */
+    if (ssl && vr != X509_V_OK && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) &&
         (ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED || first == 0)) {
         snprintf(reason, len, "certificate verify failed: %s", X509_verify_cert_error_string(vr));
         err = EM_ECERTVERIFY;
