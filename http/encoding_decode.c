@@ -170,13 +170,15 @@ static int pump(em_http_decoder *d, unsigned i) {
         if (i == 0)
             d->consumed += before - s->z.avail_in;
         size_t got = PIECE - s->z.avail_out;
+        /* What came before a fault goes on first, so the output is the
+         * same however the input was split. */
+        int rc = pass_on(d, i, s->out, got);
+        if (rc)
+            return rc;
         if (zr == Z_MEM_ERROR)
             return EM_ENOMEM;
         if (zr == Z_NEED_DICT || zr == Z_DATA_ERROR || zr == Z_STREAM_ERROR)
             return EM_EPARSE;
-        int rc = pass_on(d, i, s->out, got);
-        if (rc)
-            return rc;
         if (zr == Z_STREAM_END) {
             s->state = ST_ENDED;
             return 0;
