@@ -120,6 +120,8 @@ static int post_call(em_http_agent *a, const em_http_req *req, const em_http_cli
     if (rc)
         return rc;
     call->max_body = max_body;
+    if (max_body) /* a waitable request: decoded unless the agent says never */
+        call->decompress = a->opts.decompress >= 0;
     call->post_task.cb = start_task;
     call->post_task.data = call;
     pthread_mutex_lock(&a->mu);

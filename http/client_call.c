@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client_internal.h"
 
@@ -183,6 +184,7 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
         em__http_call_free(call);
         return rc;
     }
+    call->decompress = cl->o.decompress == 1;
     call->timeout_ms = req->timeout_ms;
     call->redirects_left = req->max_redirects > 0 ? req->max_redirects : 0;
     call->follow = req->max_redirects > 0;
@@ -214,6 +216,23 @@ static bool sends_body(const em_http_call *call) {
            call->method_id == EM_HTTP_PATCH;
 }
 
+static bool has_field(const em_http_call *call, const char *name) {
+    for (size_t i = 0; i < call->num_headers; i++)
+        if (em_slice_eq_nocase(call->headers[i].name, em_slice_from_cstr(name)))
+            return true;
+    return false;
+}
+
+/* The jar's cookies for the call's current URL (a redirect asks again). */
+static int put_cookies(em_http_call *call, em_buf *b) {
+    em_buf v;
+    em_buf_init(&v, 0);
+    int n = em_cookie_jar_header(call->cl->o.cookie_jar, &call->url, (int64_t)time(NULL), &v);
+    int rc = n > 0 ? em__http_put_field(b, EM_SLICE_LIT("Cookie"), em_buf_slice(&v)) : 0;
+    em_buf_free(&v);
+    return n < 0 ? n : rc;
+}
+
 int em__http_call_build_head(em_http_call *call) {
     em_buf *b = &call->head;
     em_buf_clear(b);
@@ -240,6 +259,10 @@ int em__http_call_build_head(em_http_call *call) {
         rc = em__http_put_field(b, EM_SLICE_LIT("Authorization"), em_slice_from_cstr(call->auth));
     for (size_t i = 0; !rc && i < call->num_headers; i++)
         rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
+    if (!rc && call->decompress && !has_field(call, "accept-encoding"))
+        rc = EM__HTTP_PUT_LIT(b, "Accept-Encoding: gzip, deflate\r\n");
+    if (!rc && call->cl->o.cookie_jar && !has_field(call, "cookie"))
+        rc = put_cookies(call, b);
     if (!rc && call->content_type && sends_body(call))
         rc = em__http_put_field(b, EM_SLICE_LIT("Content-Type"),
                                 em_slice_from_cstr(call->content_type));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "client_internal.h"
 
@@ -135,8 +136,14 @@ static void reset_exchange(em__http_cconn *c) {
 
 /* Detach c's call and report its end. retry_ok: the failure happened before
  * any response byte, so an idempotent call may go again. */
+static void drop_decoder(em__http_cconn *c) {
+    em_http_decoder_free(c->dec);
+    c->dec = NULL;
+}
+
 static void end_call(em__http_cconn *c, int err, bool retry_ok) {
     em_http_call *call = c->call;
+    drop_decoder(c);
     if (!call)
         return;
     c->call = NULL;
@@ -163,6 +170,7 @@ static void complete(em__http_cconn *c) {
                  !em__http_conn_queued(&c->hc);
     em_http_call *call = c->call;
     bool redirect = c->swallow;
+    drop_decoder(c);
     c->call = NULL;
     call->conn = NULL;
     em__http_conn_set_timeout(&c->hc, TMO_NONE);
@@ -273,6 +281,76 @@ static void check_redirect(em__http_cconn *c, em_http_call *call) {
         c->close_after = true;
 }
 
+/* Every Set-Cookie of the response (a redirect's too) into the jar; the
+ * jar refuses what RFC 6265 says to ignore. */
+static void store_cookies(em__http_cconn *c, em_http_call *call) {
+    em_cookie_jar *jar = c->cl->o.cookie_jar;
+    if (!jar)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < c->resp.num_headers; i++)
+        if (em_slice_eq_nocase(c->resp.headers[i].name, EM_SLICE_LIT("set-cookie")))
+            (void)em_cookie_jar_set(jar, &call->url, c->resp.headers[i].value, now);
+}
+
+/* Drop the fields a decoded body makes untrue (as Go's transport does). */
+static void drop_coding_fields(em_http_response *r) {
+    size_t kept = 0;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        em_slice n = r->headers[i].name;
+        if (!em_slice_eq_nocase(n, EM_SLICE_LIT("content-encoding")) &&
+            !em_slice_eq_nocase(n, EM_SLICE_LIT("content-length")))
+            r->headers[kept++] = r->headers[i];
+    }
+    r->num_headers = kept;
+    r->flags &= ~EM_HTTP_F_CONTENT_LENGTH;
+}
+
+/* A Content-Encoding we can undo gets a decoder; one we cannot (br, zstd)
+ * is handed over as it came. False when the call failed. */
+static bool start_decoding(em__http_cconn *c, em_http_call *call) {
+    if (c->resp.body == EM_HTTP_BODY_NONE)
+        return true;
+    em_slice ce = {0};
+    for (size_t i = 0; i < c->resp.num_headers; i++)
+        if (em_slice_eq_nocase(c->resp.headers[i].name, EM_SLICE_LIT("content-encoding")))
+            ce = c->resp.headers[i].value; /* a list split over fields: the last wins */
+    if (!ce.len)
+        return true;
+    uint64_t cap = c->cl->limits.max_body;
+    if (call->max_body && call->max_body < cap)
+        cap = call->max_body;
+    em_http_decoder_opts o = {.max_out = cap == UINT64_MAX ? 0 : cap};
+    int rc = em_http_decoder_new(&c->dec, ce, &o);
+    if (rc == EM_ENOTSUP)
+        return true;
+    if (rc) {
+        fail(c, rc == EM_ENOMEM ? rc : EM_EBADCODING, false, "unusable Content-Encoding", NULL);
+        return false;
+    }
+    drop_coding_fields(&c->resp);
+    return true;
+}
+
+/* Decoded pieces on their way to on_body; a cancel inside stops the feed. */
+static int decoded_piece(void *arg, em_slice piece) {
+    em__http_cconn *c = arg;
+    em_http_call *call = c->call;
+    return call_body(c, call, piece) ? 0 : EM_ECANCELED;
+}
+
+static bool decoder_failed(em__http_cconn *c, int rc) {
+    if (rc == EM_ECANCELED || c->state == CC_CLOSED || !c->call)
+        return true; /* the call was cancelled inside on_body */
+    if (rc == EM_EBODYTOOLARGE)
+        fail(c, rc, false, "the decoded body is larger than allowed", NULL);
+    else if (rc == EM_EPARTIAL)
+        fail(c, rc, false, "the coded body was cut short", NULL);
+    else
+        fail(c, rc == EM_ENOMEM ? rc : EM_EBADCODING, false, "corrupt %s data", "coded");
+    return true;
+}
+
 static bool read_head(em__http_cconn *c, em_http_call *call) {
     em_buf *in = &c->hc.tcp.in;
     ssize_t n;
@@ -321,6 +399,7 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         fail(c, EM_ENOTIMPL, false, "unsupported transfer coding", NULL);
         return false;
     }
+    store_cookies(c, call);
     if (call->max_body && c->resp.body == EM_HTTP_BODY_LENGTH &&
         c->resp.content_length > call->max_body) {
         fail(c, EM_EBODYTOOLARGE, false, "the body is larger than allowed", NULL);
@@ -328,6 +407,8 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
     }
     em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
     check_redirect(c, call);
+    if (!c->swallow && call->decompress && !start_decoding(c, call))
+        return false;
     if (c->swallow && c->close_after) {
         complete(c); /* the redirect is all we need */
         return false;
@@ -376,6 +457,16 @@ static void process(em__http_cconn *c) {
             fail(c, EM_EBODYTOOLARGE, false, "the body is larger than allowed", NULL);
             return;
         }
+        if (c->dec && piece.len && !c->swallow) {
+            int rc = em_http_decoder_feed(c->dec, piece, decoded_piece, c);
+            if (c->state != CC_CLOSED)
+                em_buf_consume(in, (size_t)n);
+            if (rc && decoder_failed(c, rc))
+                return;
+            if (c->call != call)
+                return;
+            continue;
+        }
         bool alive = c->swallow || call_body(c, call, piece);
         if (c->state == CC_CLOSED)
             return;
@@ -384,6 +475,13 @@ static void process(em__http_cconn *c) {
             return;
     }
     if (c->call == call && !call->paused && em_http_body_reader_done(&c->body)) {
+        if (c->dec) {
+            int rc = em_http_decoder_finish(c->dec, decoded_piece, c);
+            if (rc && decoder_failed(c, rc))
+                return;
+            if (c->call != call)
+                return;
+        }
         complete(c);
         return;
     }
@@ -407,6 +505,7 @@ void em__http_cconn_abort(em__http_cconn *c, int err) {
 }
 
 void em__http_cconn_close(em__http_cconn *c, int err) {
+    drop_decoder(c);
     if (c->call) {
         c->call->conn = NULL;
         c->call = NULL;
@@ -506,6 +605,7 @@ static void up_close(em_http_conn *hc, int err) {
 }
 
 static void up_free(em_http_conn *hc) {
+    drop_decoder(cc_of(hc));
     free(cc_of(hc));
 }
 

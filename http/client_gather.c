@@ -97,6 +97,8 @@ void em__http_blocking_defaults(em_http_req *r, em_http_client_opts *o, em_http_
     if (!limits->max_body)
         limits->max_body = EM__HTTP_BLOCKING_MAX_BODY;
     o->limits = limits;
+    if (!o->decompress)
+        o->decompress = 1;
     r->max_redirects = r->max_redirects < 0 ? 0
                        : r->max_redirects  ? r->max_redirects
                                            : EM__HTTP_BLOCKING_REDIRECTS;

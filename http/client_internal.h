@@ -84,6 +84,7 @@ typedef struct em__http_cconn {
     bool eof;                      /* the server ended its side */
     bool awaiting_100;             /* the body waits for "100 Continue" */
     bool retry_now;                /* the call's failure is to be retried */
+    em_http_decoder *dec;          /* the body's content codings, being undone */
     em_http_parser parser;
     em_http_response resp;
     em_http_body_reader body;
@@ -116,6 +117,7 @@ struct em_http_call {
     bool follow;                   /* redirects are followed (max_redirects > 0) */
     bool expect;                   /* send "Expect: 100-continue" */
     bool expect_refused;           /* a 417 came: go again without it */
+    bool decompress;               /* ask for and undo gzip/deflate */
     unsigned timeout_ms;           /* the whole call; 0: none */
     uint64_t max_body;             /* this call's own cap, below the client's; 0: none */
     bool allow_insecure_redirect;

@@ -106,6 +106,7 @@ extern "C" {
     X(EPARTIAL, -5027, "transfer ended before the whole body arrived")        \
     X(ETOOMANYREDIRECTS, -5028, "too many redirects")                         \
     X(EUNSAFEREDIRECT, -5029, "redirect refused (https to http)")             \
+    X(EBADCODING, -5030, "malformed content coding")                          \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

@@ -40,6 +40,39 @@ static void handler(em_http_ctx *cx, const em_http_handler *h) {
         (void)em_http_respond_text(cx, 302, "moved");
         return;
     }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/gz")) || em_slice_eq(cx->path, EM_SLICE_LIT("/bomb")) ||
+        em_slice_eq(cx->path, EM_SLICE_LIT("/corrupt"))) {
+        bool bomb = em_slice_eq(cx->path, EM_SLICE_LIT("/bomb"));
+        size_t n = bomb ? 64u << 20 : 100000;
+        char *plain = calloc(1, n);
+        for (size_t i = 0; !bomb && i < n; i++)
+            plain[i] = "ember gzip "[i % 11];
+        em_buf z;
+        em_buf_init(&z, 0);
+        assert_int_equal(em_http_compress(EM_HTTP_CODING_GZIP, 6, (em_slice){plain, n}, &z), 0);
+        free(plain);
+        em_slice body = em_buf_slice(&z);
+        if (em_slice_eq(cx->path, EM_SLICE_LIT("/corrupt")))
+            ((char *)body.ptr)[2] = 7; /* no such compression method */
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Content-Encoding"), EM_SLICE_LIT("gzip")), 0);
+        (void)em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), body);
+        em_buf_free(&z);
+        return;
+    }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/login"))) {
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Set-Cookie"), EM_SLICE_LIT("sid=abc; Path=/; HttpOnly")), 0);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Location"), EM_SLICE_LIT("/whoami")), 0);
+        (void)em_http_respond_text(cx, 303, "see other");
+        return;
+    }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/whoami"))) {
+        em_slice ck = em_http_request_header(cx, "cookie");
+        em_slice ae = em_http_request_header(cx, "accept-encoding");
+        char out[256];
+        int n = snprintf(out, sizeof out, "cookie=%.*s ae=%.*s", (int)ck.len, ck.ptr, (int)ae.len, ae.ptr);
+        (void)em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), (em_slice){out, (size_t)n});
+        return;
+    }
     if (em_slice_eq(cx->path, EM_SLICE_LIT("/big"))) {
         static char big[1 << 20];
         memset(big, 'b', sizeof big);
@@ -197,6 +230,56 @@ static void test_expect_continue(void **state) {
     server_stop(&st);
 }
 
+static void test_codings_and_cookies(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    em_http_resp r;
+    /* the blocking face asks for gzip and undoes it */
+    assert_int_equal(em_http_get(url(&st, false, "/gz"), &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, 100000);
+    assert_true(!strncmp(r.body.ptr, "ember gzip ember gzip", 21));
+    assert_null(em_http_resp_header(&r, "content-encoding")); /* no longer true */
+    em_http_resp_free(&r);
+    /* ... unless told not to: the coded bytes as they came */
+    em_http_client_opts raw = {.decompress = -1};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/gz")}, &raw, &r), 0);
+    assert_string_equal(em_http_resp_header(&r, "content-encoding"), "gzip");
+    assert_true(r.body.len < 100000 && (unsigned char)r.body.ptr[0] == 0x1f);
+    em_http_resp_free(&r);
+    /* a bomb stops at the body limit, corrupt data is EM_EBADCODING */
+    em_http_limits lim = {.max_body = 1 << 20};
+    em_http_client_opts capped = {.limits = &lim};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/bomb")}, &capped, &r),
+                     EM_EBODYTOOLARGE);
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_get(url(&st, false, "/corrupt"), &r), EM_EBADCODING);
+    em_http_resp_free(&r);
+    /* cookies: set by a redirect, sent after it and on later requests */
+    em_cookie_jar *jar;
+    assert_int_equal(em_cookie_jar_new(&jar, NULL), 0);
+    em_http_client_opts o = {.cookie_jar = jar};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/login")}, &o, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(!strncmp(r.body.ptr, "cookie=sid=abc ae=gzip, deflate", 31));
+    em_http_resp_free(&r);
+    assert_int_equal(em_cookie_jar_count(jar), 1);
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/whoami")}, &o, &r), 0);
+    assert_true(!strncmp(r.body.ptr, "cookie=sid=abc", 14));
+    em_http_resp_free(&r);
+    /* a Cookie set by hand wins */
+    em_http_header mine[] = {{EM_SLICE_LIT("Cookie"), EM_SLICE_LIT("own=1"), 0}};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/whoami"), .headers = mine,
+                                               .num_headers = 1},
+                                &o, &r),
+                     0);
+    assert_true(!strncmp(r.body.ptr, "cookie=own=1 ", 13));
+    em_http_resp_free(&r);
+    em_cookie_jar_free(jar);
+    server_stop(&st);
+}
+
 static void test_https(void **state) {
     (void)state;
     server_thread st;
@@ -300,6 +383,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_post),
         cmocka_unit_test(test_expect_continue),
+        cmocka_unit_test(test_codings_and_cookies),
         cmocka_unit_test(test_https),
         cmocka_unit_test(test_many_threads),
     };

@@ -37,6 +37,8 @@
 #ifndef EMBER_HTTP_CLIENT_H
 #define EMBER_HTTP_CLIENT_H
 
+#include "ember/http/cookie.h"
+#include "ember/http/encoding.h"
 #include "ember/http/parse.h"
 #include "ember/tls.h"
 
@@ -77,6 +79,21 @@ typedef struct em_http_client_opts {
     unsigned expect_timeout_ms;  /* 0: 1 s */
     em_dns_family family;        /* ANY: both, IPv6 first */
     const char *user_agent;      /* NULL: "ember/0.1"; "": none sent */
+    /* Cookies: Set-Cookie fields of every response (redirects included)
+     * go into the jar, and requests carry the jar's Cookie field for their
+     * URL (unless the request sets Cookie itself). Borrowed; one jar may
+     * serve several clients and threads. NULL: no cookies. */
+    em_cookie_jar *cookie_jar;
+    /* Content codings: 1 sends "Accept-Encoding: gzip, deflate" (unless
+     * the request sets Accept-Encoding) and decodes gzip/deflate bodies as
+     * they arrive (on_body gets decoded bytes; Content-Encoding and
+     * Content-Length are removed from the head on_head sees), with the
+     * decoder's caps: the body limit (or 1 GiB) and 1000:1 past the first
+     * MiB, past which EM_EBODYTOOLARGE; corrupt data ends in
+     * EM_EBADCODING. A coding it cannot decode (br, zstd) arrives as is.
+     * -1: never. 0: the default, off on the loop, on for the blocking
+     * face and the agent's waitable requests. */
+    int decompress;
 } em_http_client_opts;
 
 /* What to send. Borrowed by em_http_client_do until it returns (it copies
