@@ -10,8 +10,9 @@ typedef struct fetch {
     const fopts *o;
     FILE *out, *err;   /* stdout and stderr (memory streams in the selftest) */
     FILE *file, *dump; /* -o and -D files once open */
+    em_loop *loop;
     em_http_call *call;
-    bool done, got_head;
+    bool done, got_head, closed;
     int err_code; /* on_done's */
     int exit;     /* set by a callback that ended the call: 22, 23, 47 */
     int status;
@@ -65,10 +66,18 @@ static bool put_head(FILE *s, const char *pre, const char *eol, const em_http_re
     return !ferror(s);
 }
 
+/* The transfer is over: em_loop_run returns at once. (Without the stop,
+ * EM_RUN_ONCE may run the task that ends the call first and then still
+ * block in epoll until the next timer: up to a minute.) */
+static void finished(fetch *f) {
+    f->done = true;
+    em_loop_stop(f->loop);
+}
+
 /* End the call from inside one of its callbacks with exit code x. */
 static void stop(fetch *f, em_http_call *call, int x) {
     f->exit = x;
-    f->done = true;
+    finished(f);
     (void)em_http_call_cancel(call); /* freed when the callback returns */
 }
 
@@ -130,7 +139,7 @@ static void on_body(em_http_call *call, em_slice piece) {
 static void on_done(em_http_call *call, int err) {
     fetch *f = em_http_call_data(call);
     f->err_code = err;
-    f->done = true;
+    finished(f);
     snprintf(f->why, sizeof f->why, "%s", em_http_call_error(call));
     set_url(f, em_http_call_url(call));
 }
@@ -314,8 +323,10 @@ static void show_request(const fetch *f, const em_url *u, const em_http_req *req
     fprintf(e, ">\n");
 }
 
-static void set_true(void *arg) {
-    *(bool *)arg = true;
+static void client_closed(void *arg) {
+    fetch *f = arg;
+    f->closed = true;
+    em_loop_stop(f->loop);
 }
 
 static int fail_early(fetch *f, int x, const char *fmt, const char *arg) {
@@ -418,7 +429,7 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
  * Returns curl's exit code. */
 static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *ro, FILE *out,
                      FILE *err) {
-    fetch f = {.o = o, .out = out, .err = err};
+    fetch f = {.o = o, .out = out, .err = err, .loop = loop};
     f.method = o->head ? "HEAD" : o->method ? o->method : o->has_data ? "POST" : "GET";
     clock_gettime(CLOCK_MONOTONIC, &f.t0);
     em_tls_ctx *tls = NULL;
@@ -428,9 +439,8 @@ static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *
     while (!x && !f.done)
         em_loop_run(loop, EM_RUN_ONCE);
     if (cl) {
-        bool closed = false;
-        em_http_client_close(cl, set_true, &closed);
-        while (!closed)
+        em_http_client_close(cl, client_closed, &f);
+        while (!f.closed)
             em_loop_run(loop, EM_RUN_ONCE);
     }
     em_tls_ctx_free(tls);
