@@ -6,7 +6,8 @@
 #                                   curl, wrk, nginx, testssl.sh for tests/interop
 #   scripts/install-deps.sh asan    + clang and its sanitizer runtime
 #   scripts/install-deps.sh fuzz    + afl++
-#   scripts/install-deps.sh bench   + wrk, nginx, go
+#   scripts/install-deps.sh bench   + wrk, nginx, go, strace, libcurl-dev (the
+#                                   client bench's anchor only)
 set -euo pipefail
 
 build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light testssl.sh valgrind iproute2 iptables"
@@ -16,7 +17,7 @@ for purpose in "${@:-build}"; do
     build) ;;
     asan) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     fuzz) pkgs="$pkgs clang afl++" ;;
-    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps iproute2" ;;
+    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps iproute2 strace libcurl4-openssl-dev" ;;
     *) echo "install-deps: unknown purpose '$purpose'" >&2; exit 2 ;;
   esac
 done
