@@ -30,7 +30,7 @@ for f in "${files[@]}"; do
       examples/*.c) [ -f "$path" ] || { echo "$f:$ln: include of a missing file: $path"; fail=1; } ;;
       *) echo "$f:$ln: include outside examples/*.c: $path"; fail=1 ;;
     esac
-  done < <(awk '/<!-- include:/ {
+  done < <(awk '/^[[:space:]]*<!-- include:/ {
              if ($0 ~ /^<!-- include: [^ ]+ -->$/) print NR ":" $3; else print NR ":(malformed marker)" }' "$f")
   # Relative links, code spans and fenced blocks left out.
   while IFS=$'\t' read -r ln link; do
