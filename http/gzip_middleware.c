@@ -75,7 +75,9 @@ static void gz_free(gz_req *f) {
     free(f);
 }
 
-/* cx ended (it was detached first). */
+/* cx ended. Detached first when the exchange outlives the call; after a
+ * call that returned EM_ECLOSED it may be freed, and ex->cbs left pointing
+ * here is never read again (the exchange has ended). */
 static void release(gz_req *f) {
     f->ended = true;
     if (!f->holds)
@@ -280,10 +282,8 @@ static int f_stream_start(em__http_filter *base, em_http_ctx *cx, int status, em
         f->sized = length >= 0;
         f->left = length >= 0 ? (uint64_t)length : 0;
     }
-    if (rc == EM_ECLOSED) {
-        detach(em__http_ex(cx), f);
-        release(f);
-    }
+    if (rc == EM_ECLOSED)
+        release(f); /* cx ended: ex may be gone, leave it alone */
     return rc;
 }
 
@@ -293,7 +293,6 @@ static int to_out(void *arg, em_slice piece) {
 
 static int f_stream_write(em__http_filter *base, em_http_ctx *cx, em_slice data, uint64_t *token) {
     gz_req *f = (gz_req *)base;
-    struct em__http_exchange *ex = em__http_ex(cx);
     int rc;
     if (!f->enc || !data.len) {
         rc = em__http_stream_write_raw(cx, data, token);
@@ -317,10 +316,8 @@ static int f_stream_write(em__http_filter *base, em_http_ctx *cx, em_slice data,
         if (rc == 0 || rc == EM_HTTP_FULL)
             f->left -= f->sized ? data.len : 0;
     }
-    if (rc == EM_ECLOSED) {
-        detach(ex, f);
-        release(f);
-    }
+    if (rc == EM_ECLOSED)
+        release(f); /* cx ended: ex may be gone, leave it alone */
     return rc;
 }
 
