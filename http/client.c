@@ -47,6 +47,12 @@ int em_http_client_new(em_http_client **out, em_loop *loop, const em_http_client
     em_buf_init(&cl->env.burst.buf, 0);
     cl->up = &em__http_client_pool_up;
     cl->tls = o->tls;
+    int prc = em__http_proxy_setup(cl);
+    if (prc) {
+        em__http_proxy_free(cl);
+        free(cl);
+        return prc;
+    }
     cl->resolver = o->resolver;
     if (!cl->resolver) {
         cl->own_resolver = malloc(sizeof *cl->own_resolver);
@@ -54,6 +60,7 @@ int em_http_client_new(em_http_client **out, em_loop *loop, const em_http_client
                                   : EM_ENOMEM;
         if (rc) {
             free(cl->own_resolver);
+            em__http_proxy_free(cl);
             free(cl);
             return rc;
         }

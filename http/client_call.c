@@ -85,7 +85,7 @@ static char *basic_auth(const char *user, size_t ulen, const char *pass, size_t 
 }
 
 /* The URL's userinfo "user:password", still percent-encoded, as Basic. */
-static char *userinfo_auth(const char *ui) {
+char *em__http_userinfo_auth(const char *ui) {
     size_t len = strlen(ui);
     char *dec = malloc(len + 1);
     if (!dec)
@@ -150,7 +150,7 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
         if (!(call->auth = basic_auth(req->user, strlen(req->user), pw, strlen(pw))))
             return EM_ENOMEM;
     } else if (call->url.userinfo) {
-        if (!(call->auth = userinfo_auth(call->url.userinfo)))
+        if (!(call->auth = em__http_userinfo_auth(call->url.userinfo)))
             return EM_EINVAL;
     }
     if (call->auth && !em__http_field_value_ok(em_slice_from_cstr(call->auth)))
@@ -240,10 +240,14 @@ int em__http_call_build_head(em_http_call *call) {
     ssize_t hl = em_url_host_header(&call->url, host, sizeof host);
     if (hl < 0)
         return (int)hl;
-    size_t cap = strlen(call->url.path) + (call->url.query ? strlen(call->url.query) : 0) + 2;
+    size_t cap = strlen(call->url.path) + (call->url.query ? strlen(call->url.query) : 0) +
+                 strlen(call->urlstr) + 2;
     if (!(target = malloc(cap)))
         return EM_ENOMEM;
-    ssize_t tl = em_url_target(&call->url, target, cap);
+    bool absolute = call->origin && call->origin->mode == ORIGIN_ABSOLUTE;
+    ssize_t tl = absolute ? (ssize_t)strlen(call->urlstr) : em_url_target(&call->url, target, cap);
+    if (absolute) /* RFC 9112 §3.2.2: to a proxy, the absolute form */
+        memcpy(target, call->urlstr, (size_t)tl + 1);
     int rc = tl < 0 ? (int)tl : 0;
     rc = rc ? rc : em_buf_append(b, call->method, strlen(call->method));
     rc = rc ? rc : em_buf_append(b, " ", 1);
@@ -257,6 +261,9 @@ int em__http_call_build_head(em_http_call *call) {
         rc = em__http_put_field(b, EM_SLICE_LIT("User-Agent"), em_slice_from_cstr(ua));
     if (!rc && call->auth && em_url_same_origin(&call->url, &call->auth_origin))
         rc = em__http_put_field(b, EM_SLICE_LIT("Authorization"), em_slice_from_cstr(call->auth));
+    if (!rc && absolute && call->origin->proxy_auth)
+        rc = em__http_put_field(b, EM_SLICE_LIT("Proxy-Authorization"),
+                                em_slice_from_cstr(call->origin->proxy_auth));
     for (size_t i = 0; !rc && i < call->num_headers; i++)
         rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
     if (!rc && call->decompress && !has_field(call, "accept-encoding"))

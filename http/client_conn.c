@@ -24,10 +24,13 @@ static void on_early_read(em_tcp_conn *t, ssize_t n) {
 }
 static const em_tcp_conn_cbs early_cbs = {.on_read = on_early_read};
 
+static void reset_exchange(em__http_cconn *c);
+
 static void connect_failed(em__http_cconn *c, int err, const char *why) {
     if (!c->err[0])
-        snprintf(c->err, sizeof c->err, "connect to %s port %u: %s", c->origin->host,
-                 (unsigned)c->origin->port, why && *why ? why : em_strerror(err));
+        snprintf(c->err, sizeof c->err, "connect to %s%s port %u: %s",
+                 c->origin->mode != ORIGIN_DIRECT ? "proxy " : "", c->origin->connect_host,
+                 (unsigned)c->origin->connect_port, why && *why ? why : em_strerror(err));
     em__http_conn_close(&c->hc, err);
 }
 
@@ -48,20 +51,85 @@ static void on_handshake(em_tcp_conn *t, int err) {
     ready(c);
 }
 
+static void start_tls(em__http_cconn *c) {
+    em_tcp_conn *t = &c->hc.tcp;
+    int rc = em_tls_attach(t, c->cl->tls, c->origin->host);
+    rc = rc ? rc : em_tls_handshake(t, &early_cbs, on_handshake);
+    if (rc)
+        connect_failed(c, rc, "TLS setup failed");
+}
+
+/* The proxy's answer to CONNECT: a 2xx opens the tunnel (RFC 9110 §9.3.6),
+ * and nothing may follow it before the origin's TLS answers us. */
+static void on_tunnel_read(em_tcp_conn *t, ssize_t n) {
+    em__http_cconn *c = EM_CONTAINER_OF(t, em__http_cconn, hc.tcp);
+    if (n < 0) {
+        connect_failed(c, n == EM_EOF ? EM_ECONNRESET : (int)n,
+                       "the proxy closed the connection during CONNECT");
+        return;
+    }
+    ssize_t h = em_http_parse_response(&c->parser, em_buf_data(&t->in), em_buf_len(&t->in),
+                                       EM_HTTP_CONNECT, &c->resp);
+    if (h == EM_EAGAIN)
+        return;
+    if (h < 0) {
+        connect_failed(c, (int)h, "malformed answer from the proxy");
+        return;
+    }
+    if (c->resp.status < 200) { /* interim */
+        em_buf_consume(&t->in, (size_t)h);
+        reset_exchange(c);
+        on_tunnel_read(t, 1);
+        return;
+    }
+    if (c->resp.status >= 300 || em_buf_len(&t->in) != (size_t)h) {
+        snprintf(c->err, sizeof c->err, "proxy %s port %u refused CONNECT to %s port %u: %d",
+                 c->origin->connect_host, (unsigned)c->origin->connect_port, c->origin->host,
+                 (unsigned)c->origin->port, c->resp.status);
+        em__http_conn_close(&c->hc, EM_EPROTO);
+        return;
+    }
+    em_buf_consume(&t->in, (size_t)h);
+    em_tcp_conn_read_stop(t);
+    em_tcp_conn_set_cbs(t, &early_cbs);
+    start_tls(c);
+}
+static const em_tcp_conn_cbs tunnel_cbs = {.on_read = on_tunnel_read};
+
+static void send_connect(em__http_cconn *c) {
+    em__http_origin *o = c->origin;
+    em_buf b;
+    em_buf_init(&b, 0);
+    int rc = em_buf_printf(&b, "CONNECT %s%s%s:%u HTTP/1.1\r\nHost: %s%s%s:%u\r\n",
+                           strchr(o->host, ':') ? "[" : "", o->host,
+                           strchr(o->host, ':') ? "]" : "", (unsigned)o->port,
+                           strchr(o->host, ':') ? "[" : "", o->host,
+                           strchr(o->host, ':') ? "]" : "", (unsigned)o->port);
+    if (!rc && o->proxy_auth)
+        rc = em_buf_printf(&b, "Proxy-Authorization: %s\r\n", o->proxy_auth);
+    rc = rc ? rc : em_buf_append(&b, "\r\n", 2);
+    em_slice s = em_buf_slice(&b);
+    reset_exchange(c);
+    em_tcp_conn_set_cbs(&c->hc.tcp, &tunnel_cbs);
+    rc = rc ? rc : em_tcp_conn_write(&c->hc.tcp, &s, 1, EM_TCP_WRITE_COPY, NULL);
+    rc = rc ? rc : em_tcp_conn_read_start(&c->hc.tcp);
+    em_buf_free(&b);
+    if (rc)
+        connect_failed(c, rc, "sending CONNECT to the proxy failed");
+}
+
 static void on_connected(em_tcp_conn *t, int err) {
     em__http_cconn *c = EM_CONTAINER_OF(t, em__http_cconn, hc.tcp);
     if (err) {
         connect_failed(c, err, NULL);
         return;
     }
-    if (!c->origin->tls) {
+    if (c->origin->mode == ORIGIN_TUNNEL)
+        send_connect(c);
+    else if (c->origin->tls)
+        start_tls(c);
+    else
         ready(c);
-        return;
-    }
-    int rc = em_tls_attach(t, c->cl->tls, c->origin->host);
-    rc = rc ? rc : em_tls_handshake(t, &early_cbs, on_handshake);
-    if (rc)
-        connect_failed(c, rc, "TLS setup failed");
 }
 
 static int client_tls(em_http_client *cl) {
@@ -97,8 +165,8 @@ int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn *
                               .conn_opts = &copts,
                               .family = cl->o.family,
                               .timeout_ms = cl->env.tmo_ms[TMO_CONNECT]};
-    int rc = em_tcp_conn_connect_host(cl->loop, &c->hc.tcp, cl->resolver, o->host, o->port, &co,
-                                      on_connected);
+    int rc = em_tcp_conn_connect_host(cl->loop, &c->hc.tcp, cl->resolver, o->connect_host,
+                                      o->connect_port, &co, on_connected);
     if (rc) {
         free(c);
         return rc;
@@ -562,7 +630,8 @@ static void up_timeout(em_http_conn *hc, int kind) {
         break;
     case TMO_CONNECT:
         snprintf(c->err, sizeof c->err, "connect to %s port %u: connect timeout (%u ms)",
-                 c->origin->host, (unsigned)c->origin->port, cl->env.tmo_ms[TMO_CONNECT]);
+                 c->origin->connect_host, (unsigned)c->origin->connect_port,
+                 cl->env.tmo_ms[TMO_CONNECT]);
         em__http_conn_close(hc, EM_ETIMEDOUT);
         break;
     case TMO_HEADER:

@@ -44,6 +44,9 @@ struct em_http_client {
     const em__http_client_up *up;
     struct em__http_origin *origins;
     struct em__http_cconn *conns;  /* every connection */
+    em_url proxy_http, proxy_https;  /* client_proxy.c */
+    bool has_proxy_http, has_proxy_https;
+    char *no_proxy;
     unsigned nconns;
     unsigned live_calls;
     bool closing;
@@ -52,13 +55,27 @@ struct em_http_client {
     void *close_arg;
 };
 
-/* Connections and waiting calls of one scheme + host + port. */
+/* How an origin's connections reach it. */
+enum {
+    ORIGIN_DIRECT = 0, /* to host:port */
+    ORIGIN_ABSOLUTE,   /* http through a proxy: host:port is the proxy's, and
+                          requests carry absolute URLs */
+    ORIGIN_TUNNEL      /* https through a proxy: TCP to connect_host, then
+                          CONNECT host:port, then TLS with host */
+};
+
+/* Connections and waiting calls of one scheme + host + port (+ the way
+ * there). */
 typedef struct em__http_origin {
     struct em__http_origin *next;
     em_http_client *cl;
     char *host;
     uint16_t port;
     bool tls;
+    uint8_t mode;                  /* ORIGIN_* */
+    char *connect_host;            /* where TCP goes (the proxy, or host) */
+    uint16_t connect_port;
+    char *proxy_auth;              /* "Basic ..." for the proxy, or NULL */
     unsigned nconns;               /* connecting, busy and idle */
     unsigned nconnecting;
     struct em__http_cconn *idle;   /* most recently used first */
@@ -155,6 +172,8 @@ void em__http_call_why(em_http_call *call, const char *fmt, ...)
 void em__http_call_finish(em_http_call *call, int err);
 void em__http_call_free(em_http_call *call);
 bool em__http_method_idempotent(em_http_method m);
+/* "Basic ..." from a URL's userinfo (percent-decoded), or NULL. */
+char *em__http_userinfo_auth(const char *userinfo);
 
 /* ---- client_conn.c -------------------------------------------------------- */
 /* A new connection for origin o, connecting (reports conn_ready or
@@ -200,6 +219,13 @@ extern const em_http_client_cbs em__http_gather_cbs;
 void em__http_blocking_defaults(em_http_req *r, em_http_client_opts *o, em_http_limits *limits);
 /* Hand the body to g->resp. Returns rc, or an error of its own. */
 int em__http_gather_finish(em__http_gather *g, int rc);
+
+/* ---- client_proxy.c ------------------------------------------------------- */
+/* Read the client's proxy settings (or the environment). 0 or em_err. */
+int em__http_proxy_setup(em_http_client *cl);
+void em__http_proxy_free(em_http_client *cl);
+/* The proxy for u, or NULL to go direct. */
+const em_url *em__http_proxy_for(const em_http_client *cl, const em_url *u);
 
 /* ---- client_pool.c -------------------------------------------------------- */
 extern const em__http_client_up em__http_client_pool_up;

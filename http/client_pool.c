@@ -7,19 +7,42 @@
 
 #include "client_internal.h"
 
+static void free_origin(em__http_origin *o) {
+    free(o->host);
+    free(o->connect_host);
+    free(o->proxy_auth);
+    free(o);
+}
+
 static em__http_origin *find_origin(em_http_client *cl, const em_url *u) {
     bool tls = em_url_is_tls(u);
+    const em_url *px = em__http_proxy_for(cl, u);
+    uint8_t mode = !px ? ORIGIN_DIRECT : tls ? ORIGIN_TUNNEL : ORIGIN_ABSOLUTE;
+    /* http through a proxy: every origin shares the proxy's connections */
+    const char *host = mode == ORIGIN_ABSOLUTE ? px->host : u->host;
+    uint16_t port = mode == ORIGIN_ABSOLUTE ? px->port : u->port;
+    const char *chost = px ? px->host : u->host;
+    uint16_t cport = px ? px->port : u->port;
     for (em__http_origin *o = cl->origins; o; o = o->next)
-        if (o->port == u->port && o->tls == tls && !strcmp(o->host, u->host))
+        if (o->port == port && o->tls == tls && o->mode == mode && o->connect_port == cport &&
+            !strcmp(o->host, host) && !strcmp(o->connect_host, chost))
             return o;
     em__http_origin *o = calloc(1, sizeof *o);
-    if (!o || !(o->host = strdup(u->host))) {
-        free(o);
+    if (!o)
+        return NULL;
+    o->host = strdup(host);
+    o->connect_host = strdup(chost);
+    if (px && px->userinfo)
+        o->proxy_auth = em__http_userinfo_auth(px->userinfo);
+    if (!o->host || !o->connect_host || (px && px->userinfo && !o->proxy_auth)) {
+        free_origin(o);
         return NULL;
     }
     o->cl = cl;
-    o->port = u->port;
+    o->port = port;
+    o->connect_port = cport;
     o->tls = tls;
+    o->mode = mode;
     o->next = cl->origins;
     cl->origins = o;
     return o;
@@ -177,9 +200,9 @@ static void closed_task(em_task *t) {
     while (cl->origins) {
         em__http_origin *o = cl->origins;
         cl->origins = o->next;
-        free(o->host);
-        free(o);
+        free_origin(o);
     }
+    em__http_proxy_free(cl);
     if (cl->own_resolver) {
         cl->own_resolver->data = cl;
         em_dns_resolver_close(cl->own_resolver, on_resolver_closed);

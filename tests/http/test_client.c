@@ -3,6 +3,7 @@
  * timeouts, redirects and credentials, cancel and pause. */
 #include "client_test_util.h"
 
+#define STARTS(s, lit) (!strncmp((s), lit, sizeof(lit) - 1))
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 typedef struct fixture {
@@ -58,7 +59,7 @@ static void test_get_and_request_bytes(void **state) {
     assert_int_equal(r.body_len, 5);
     assert_memory_equal(r.body, "hello", 5);
     /* the target without the fragment, dot-segments gone, space escaped */
-    assert_true(!strncmp(f.rs.last, "GET /b?q=1%202 HTTP/1.1\r\n", 25));
+    assert_true(STARTS(f.rs.last, "GET /b?q=1%202 HTTP/1.1\r\n"));
     char host[64];
     snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)em_sockaddr_port(&f.rs.addr));
     assert_non_null(strstr(f.rs.last, host));
@@ -78,7 +79,7 @@ static void test_post_body_and_credentials(void **state) {
                                .content_type = "application/x-www-form-urlencoded",
                                .user = "Aladdin", .password = "open sesame"});
     assert_int_equal(r.err, 0);
-    assert_true(!strncmp(f.rs.last, "POST /p HTTP/1.1\r\n", 18));
+    assert_true(STARTS(f.rs.last, "POST /p HTTP/1.1\r\n"));
     assert_non_null(strstr(f.rs.last, "\r\nContent-Length: 7\r\n"));
     assert_non_null(strstr(f.rs.last, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
     /* RFC 7617's own example */
@@ -363,7 +364,7 @@ static void test_redirects(void **state) {
     assert_int_equal(r.status, 200);
     assert_string_equal(r.url, raw_url(&g, "/there?x=1"));
     /* 302 turned the POST into a GET without body; credentials stayed home */
-    assert_true(!strncmp(g.last, "GET /there?x=1 HTTP/1.1\r\n", 25));
+    assert_true(STARTS(g.last, "GET /there?x=1 HTTP/1.1\r\n"));
     assert_null(strstr(g.last, "Authorization"));
     assert_null(strstr(g.last, "secret"));
     assert_null(strstr(g.last, "data"));
@@ -373,7 +374,7 @@ static void test_redirects(void **state) {
     run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
                                 .method = "PUT", .body = EM_SLICE_LIT("data"), .bearer = "tok"});
     assert_int_equal(r2.err, 0);
-    assert_true(!strncmp(f.rs.last, "PUT /same HTTP/1.1\r\n", 20));
+    assert_true(STARTS(f.rs.last, "PUT /same HTTP/1.1\r\n"));
     assert_non_null(strstr(f.rs.last, "Authorization: Bearer tok"));
     assert_non_null(strstr(f.rs.last, "\r\n\r\ndata"));
     /* not following: the 302 is the answer */
@@ -475,6 +476,56 @@ static void test_expect_417_goes_again_without(void **state) {
     teardown(&f);
 }
 
+static void test_proxy_absolute_form_and_no_proxy(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO};
+    fixture f;
+    setup(&f, script, 2, NULL);
+    raw_server target;
+    raw_start(&target, &f.loop, script, 1);
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "u:p@127.0.0.1:%u", (unsigned)em_sockaddr_port(&f.rs.addr));
+    em_http_client *pc;
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts o = {.proxy = proxy, .no_proxy = "localhost, .skip.test,127.0.0.1",
+                             .resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&pc, &f.loop, &o), 0);
+    /* a name nobody resolves: the proxy does */
+    rec r = {0};
+    assert_int_equal(em_http_client_do(pc, &(em_http_req){.url = "http://Example.TEST:81/x?y=1",
+                                                          .bearer = "t"},
+                                       &rec_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
+    assert_int_equal(r.err, 0);
+    assert_true(STARTS(f.rs.last, "GET http://example.test:81/x?y=1 HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nHost: example.test:81\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nProxy-Authorization: Basic dTpw\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nAuthorization: Bearer t\r\n"));
+    /* no_proxy: 127.0.0.1 goes direct */
+    rec r2 = {0};
+    assert_int_equal(em_http_client_do(pc, &(em_http_req){.url = raw_url(&target, "/d")},
+                                       &rec_cbs, &r2, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r2.dones, 10000);
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(target.requests, 1);
+    assert_int_equal(f.rs.requests, 1);
+    assert_true(STARTS(target.last, "GET /d HTTP/1.1\r\n"));
+    assert_null(strstr(target.last, "Proxy-Authorization"));
+    bool closed = false;
+    em_http_client_close(pc, on_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    raw_stop(&target);
+    EM_TEST_RUN_UNTIL(&f.loop, target.open == 0, 5000);
+    /* https proxies and bad proxy URLs are refused up front */
+    em_http_client_opts bad = {.proxy = "https://127.0.0.1:1"};
+    assert_int_equal(em_http_client_new(&pc, &f.loop, &bad), EM_ENOTSUP);
+    bad.proxy = "http://a b";
+    assert_int_equal(em_http_client_new(&pc, &f.loop, &bad), EM_EINVAL);
+    teardown(&f);
+}
+
 static void on_timer_flag(em_timer *t) {
     *(bool *)t->data = true;
 }
@@ -542,6 +593,7 @@ int main(void) {
         cmocka_unit_test(test_cancel_and_pause),
         cmocka_unit_test(test_pause_is_no_stall),
         cmocka_unit_test(test_expect_417_goes_again_without),
+        cmocka_unit_test(test_proxy_absolute_form_and_no_proxy),
         cmocka_unit_test(test_close_ends_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

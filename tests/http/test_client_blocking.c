@@ -2,6 +2,7 @@
  * server, plain and over TLS, on a thread of its own: GET, POST, headers,
  * redirects, HTTPS verification, and many threads at once. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,8 @@ typedef struct server_thread {
     pthread_t th;
     em_loop loop;
     em_http_server plain, tls;
+    em_tcp_server proxy;
+    uint16_t proxy_port;
     em_tls_ctx *ctx;
     uint16_t port, tls_port;
     em_task stop;
@@ -25,6 +28,86 @@ typedef struct server_thread {
 } server_thread;
 
 static tc_pem ca, leaf;
+
+/* A CONNECT proxy on the server thread's loop: reads "CONNECT host:port",
+ * connects to 127.0.0.1:port, answers 200 and copies bytes both ways. */
+typedef struct pside {
+    em_tcp_conn c;
+    struct pside *other;
+    bool tunnel;
+} pside;
+static atomic_int connects_seen;
+static char connect_line[128];
+
+static void pside_closed(em_tcp_conn *c) {
+    free(EM_CONTAINER_OF(c, pside, c));
+}
+
+static void pside_end(pside *p) {
+    if (p->other) {
+        p->other->other = NULL;
+        em_tcp_conn_end(&p->other->c, pside_closed);
+    }
+    em_tcp_conn_close(&p->c, pside_closed);
+}
+
+static void upstream_connected(em_tcp_conn *c, int err);
+
+static void pside_read(em_tcp_conn *c, ssize_t n) {
+    pside *p = EM_CONTAINER_OF(c, pside, c);
+    if (n < 0) {
+        pside_end(p);
+        return;
+    }
+    if (p->tunnel) {
+        if (!p->other)
+            return;
+        em_slice s = em_buf_slice(&c->in);
+        if (em_tcp_conn_write(&p->other->c, &s, 1, EM_TCP_WRITE_COPY, NULL) != 0)
+            pside_end(p);
+        else
+            em_buf_consume(&c->in, s.len);
+        return;
+    }
+    em_slice in = em_buf_slice(&c->in);
+    ssize_t end = em_slice_find(in, EM_SLICE_LIT("\r\n\r\n"));
+    if (end < 0)
+        return;
+    ssize_t eol = em_slice_find(in, EM_SLICE_LIT("\r\n"));
+    snprintf(connect_line, sizeof connect_line, "%.*s", (int)eol, in.ptr);
+    const char *colon = memrchr(in.ptr, ':', (size_t)eol);
+    unsigned port = colon ? (unsigned)atoi(colon + 1) : 0;
+    em_buf_consume(&c->in, (size_t)end + 4);
+    atomic_fetch_add(&connects_seen, 1);
+    em_tcp_conn_read_stop(c);
+    pside *up = calloc(1, sizeof *up);
+    up->other = p;
+    p->other = up;
+    em_sockaddr a = em_sockaddr_loopback4((uint16_t)port);
+    static const em_tcp_conn_cbs cbs = {.on_read = pside_read};
+    assert_int_equal(em_tcp_conn_connect(em_tcp_conn_loop(c), &up->c, &a, &cbs, NULL,
+                                         upstream_connected), 0);
+}
+
+static const em_tcp_conn_cbs pside_cbs = {.on_read = pside_read};
+
+static void upstream_connected(em_tcp_conn *c, int err) {
+    pside *up = EM_CONTAINER_OF(c, pside, c);
+    pside *down = up->other;
+    assert_int_equal(err, 0);
+    up->tunnel = down->tunnel = true;
+    em_slice ok = EM_SLICE_LIT("HTTP/1.1 200 Connection established\r\n\r\n");
+    assert_int_equal(em_tcp_conn_write(&down->c, &ok, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    assert_int_equal(em_tcp_conn_read_start(&up->c), 0);
+    assert_int_equal(em_tcp_conn_read_start(&down->c), 0);
+}
+
+static void proxy_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    (void)peer;
+    pside *p = calloc(1, sizeof *p);
+    assert_int_equal(em_tcp_conn_init(srv->data, &p->c, fd, &pside_cbs, NULL), 0);
+    assert_int_equal(em_tcp_conn_read_start(&p->c), 0);
+}
 
 static void handler(em_http_ctx *cx, const em_http_handler *h) {
     server_thread *st = h->data;
@@ -98,6 +181,7 @@ static void on_server_closed(em_http_server *srv) {
 
 static void stop_task(em_task *t) {
     server_thread *st = t->data;
+    em_tcp_server_close(&st->proxy);
     em_http_server_shutdown(&st->plain, on_server_closed);
     em_http_server_shutdown(&st->tls, on_server_closed);
 }
@@ -126,6 +210,10 @@ static void server_start(server_thread *st) {
     assert_int_equal(em_http_server_start(&st->loop, &st->tls, &any, &o), 0);
     assert_int_equal(em_http_server_addr(&st->tls, &bound), 0);
     st->tls_port = em_sockaddr_port(&bound);
+    st->proxy.data = &st->loop;
+    assert_int_equal(em_tcp_server_start(&st->loop, &st->proxy, &any, NULL, proxy_accept), 0);
+    assert_int_equal(em_tcp_listener_addr(&st->proxy.listener, &bound), 0);
+    st->proxy_port = em_sockaddr_port(&bound);
     assert_int_equal(pthread_create(&st->th, NULL, server_main, st), 0);
 }
 
@@ -280,6 +368,35 @@ static void test_codings_and_cookies(void **state) {
     server_stop(&st);
 }
 
+static void test_https_through_connect_proxy(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    em_tls_ctx *cctx;
+    em_tls_ctx_opts co = {.ca_pem = tc_slice(ca.cert), .alpn = "http/1.1"};
+    assert_int_equal(em_tls_ctx_new(&cctx, EM_TLS_CLIENT, &co), 0);
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%u", (unsigned)st.proxy_port);
+    em_http_client_opts o = {.tls = cctx, .proxy = proxy};
+    atomic_store(&connects_seen, 0);
+    em_http_resp r;
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, true, "/tunnel")}, &o, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(!strncmp(r.body.ptr, "GET /tunnel", 11));
+    em_http_resp_free(&r);
+    assert_int_equal(atomic_load(&connects_seen), 1);
+    char want[64];
+    snprintf(want, sizeof want, "CONNECT localhost:%u HTTP/1.1", (unsigned)st.tls_port);
+    assert_string_equal(connect_line, want);
+    /* the certificate is still checked end to end: the default store refuses */
+    em_http_client_opts o2 = {.proxy = proxy};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, true, "/tunnel")}, &o2, &r),
+                     EM_ECERTVERIFY);
+    em_http_resp_free(&r);
+    em_tls_ctx_free(cctx);
+    server_stop(&st);
+}
+
 static void test_https(void **state) {
     (void)state;
     server_thread st;
@@ -385,6 +502,7 @@ int main(void) {
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_codings_and_cookies),
         cmocka_unit_test(test_https),
+        cmocka_unit_test(test_https_through_connect_proxy),
         cmocka_unit_test(test_many_threads),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);

@@ -79,6 +79,18 @@ typedef struct em_http_client_opts {
     unsigned expect_timeout_ms;  /* 0: 1 s */
     em_dns_family family;        /* ANY: both, IPv6 first */
     const char *user_agent;      /* NULL: "ember/0.1"; "": none sent */
+    /* An HTTP proxy, "http://[user:password@]host:port" (or "host:port"):
+     * http URLs go to it in absolute form, https URLs through a CONNECT
+     * tunnel (TLS and its verification end to end with the origin). The
+     * proxy's credentials go only to the proxy (Proxy-Authorization).
+     * no_proxy: names (and their subdomains) and IPs reached directly,
+     * comma-separated; "*": all. proxy_from_env: when proxy is NULL, read
+     * http_proxy (lower case only: HTTP_PROXY may come from a request
+     * header in CGI programs), https_proxy/HTTPS_PROXY and
+     * no_proxy/NO_PROXY as curl does. An https:// proxy is EM_ENOTSUP. */
+    const char *proxy;
+    const char *no_proxy;
+    bool proxy_from_env;
     /* Cookies: Set-Cookie fields of every response (redirects included)
      * go into the jar, and requests carry the jar's Cookie field for their
      * URL (unless the request sets Cookie itself). Borrowed; one jar may
