@@ -38,3 +38,7 @@ bash "$here/tls_idle.sh" "$build"
 echo
 echo "== DNS lookups, c-ares on ember's loop vs getaddrinfo in 4 threads (bench/dns.sh)"
 bash "$here/dns.sh" "$build"
+
+echo
+echo "== HTTP client: ember's loop client vs libcurl multi, Go net/http and wrk (bench/http_client.sh)"
+bash "$here/http_client.sh" "$build"
