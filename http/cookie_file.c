@@ -58,11 +58,12 @@ static bool field_bool(em_slice f, bool *out) {
     return false;
 }
 
-/* No control bytes (a CR or LF must never reach a header) and no ';'. */
-static bool field_clean(em_slice f, bool allow_eq) {
+/* No control bytes (a CR or LF must never reach a header); "=;" lists the
+ * other bytes a field may hold (a path from a request URL may have ';'). */
+static bool field_clean(em_slice f, const char *allowed) {
     for (size_t i = 0; i < f.len; i++) {
         unsigned char c = (unsigned char)f.ptr[i];
-        if (c < 0x20 || c == 0x7F || c == ';' || (c == '=' && !allow_eq))
+        if (c < 0x20 || c == 0x7F || ((c == ';' || c == '=') && !strchr(allowed, c)))
             return false;
     }
     return true;
@@ -98,10 +99,10 @@ static bool parse_line(char *line, size_t len, em__cookie *c) {
     bool sub, secure;
     uint64_t exp;
     bool neg = f[4].len && f[4].ptr[0] == '-';
-    if (!dom.len || !field_clean(dom, false) || !field_bool(f[1], &sub) || !f[2].len ||
-        f[2].ptr[0] != '/' || !field_clean(f[2], true) || !field_bool(f[3], &secure) ||
+    if (!dom.len || !field_clean(dom, "") || !field_bool(f[1], &sub) || !f[2].len ||
+        f[2].ptr[0] != '/' || !field_clean(f[2], "=;") || !field_bool(f[3], &secure) ||
         em_slice_to_u64(em_slice_sub(f[4], neg, f[4].len), &exp) != 0 || exp > INT64_MAX ||
-        !f[5].len || !field_clean(f[5], false) || !field_clean(f[6], true))
+        !f[5].len || !field_clean(f[5], "") || !field_clean(f[6], "="))
         return false;
     for (size_t i = 0; i < dom.len; i++) {
         char *p = (char *)dom.ptr + i;
