@@ -251,7 +251,9 @@ int em_loop_run(em_loop *loop, em_run_mode mode) {
             break;
         if (mode == EM_RUN_DEFAULT && !loop->_active)
             break;
-        rc = poll_once(loop, poll_timeout(loop, mode));
+        /* A single turn that already made callbacks only looks for I/O:
+         * its caller may be waiting for exactly what they did. */
+        rc = poll_once(loop, mode == EM_RUN_ONCE && calls ? 0 : poll_timeout(loop, mode));
         if (rc < 0)
             break;
         calls += (unsigned)rc;

@@ -250,6 +250,34 @@ static void test_once_blocks_for_timer(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+static void on_flag_task(em_task *t) {
+    *(int *)t->data = 1;
+}
+static void on_never_timer(em_timer *t) {
+    (void)t;
+}
+
+/* A turn that already made a callback does not go on to wait: a caller
+ * that runs ONCE until its callback set a flag must not sleep past it
+ * (the HTTP client's blocking face waited out a 60 s idle timer so). */
+static void test_once_returns_after_a_task(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_timer t;
+    em_timer_init(&loop, &t, on_never_timer);
+    em_timer_start(&t, 3000, 0);
+    int ran = 0;
+    em_task task = {.data = &ran, .cb = on_flag_task};
+    em_loop_defer(&loop, &task);
+    uint64_t t0 = em_loop_now(&loop);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_ONCE), 1);
+    em_loop_update_time(&loop);
+    assert_int_equal(ran, 1);
+    assert_true(em_loop_now(&loop) < t0 + 1000);
+    em_timer_stop(&t);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_close_idle),
@@ -262,6 +290,7 @@ int main(void) {
         cmocka_unit_test(test_stop_from_other_thread),
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_once_blocks_for_timer),
+        cmocka_unit_test(test_once_returns_after_a_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
