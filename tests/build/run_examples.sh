@@ -123,6 +123,15 @@ run_https() {
   return $rc
 }
 
+# A client example ($1) against the running hello_server: it gets the URL.
+run_against_hello() {
+  local pid addr rc=0
+  start_server hello_server --port 0 || return 1
+  timeout "$limit" "$bin/$1" "http://$addr/" >"$tmp/$1.out" || { echo "examples: $1 failed"; rc=1; }
+  stop_server hello_server || rc=1
+  return $rc
+}
+
 for c in "$src"/examples/*.c; do
   name=$(basename "$c" .c)
   [ -x "$bin/$name" ] || { echo "examples: $name was not built"; fail=1; continue; }
@@ -137,6 +146,7 @@ for c in "$src"/examples/*.c; do
         echo "examples: $name has no matching client"; fail=1
       fi
       ran=$((ran + 1)) ;;
+    http_get|http_many|http_threads) run_against_hello "$name" || fail=1; ran=$((ran + 1)) ;;
     ember-fetch)
       opts() { grep -oE -- '(^| )--?[A-Za-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u; }
       { timeout "$limit" "$bin/$name" --selftest >/dev/null &&
