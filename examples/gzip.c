@@ -159,21 +159,22 @@ static int middleware(void) {
     em_http_response r = {.headers = h, .max_headers = 32};
     em_http_parser p;
     em_http_parser_init(&p, NULL);
-    ssize_t head = rc ? -1 : em_http_parse_response(&p, em_buf_data(&resp), em_buf_len(&resp),
-                                                    EM_HTTP_GET, &r);
+    ssize_t head =
+        rc ? -1
+           : em_http_parse_response(&p, em_buf_data(&resp), em_buf_len(&resp), EM_HTTP_GET, &r);
     const em_http_header *ce =
         head > 0 ? em_http_header_find(h, r.num_headers, EM_SLICE_LIT("Content-Encoding")) : NULL;
     if (ce && em_buf_len(&resp) == (size_t)head + r.content_length)
-        rc = em_http_decompress(ce->value, em_slice_sub(em_buf_slice(&resp), (size_t)head, SIZE_MAX),
-                                NULL, &body);
+        rc = em_http_decompress(
+            ce->value, em_slice_sub(em_buf_slice(&resp), (size_t)head, SIZE_MAX), NULL, &body);
     else
         rc = 1;
     if (!rc)
         printf("middleware: %d, Content-Encoding: %.*s, %llu bytes on the wire, %zu decoded\n",
                r.status, (int)ce->value.len, ce->value.ptr, (unsigned long long)r.content_length,
                em_buf_len(&body));
-    bool same = !rc && em_buf_len(&body) == sizeof page && !memcmp(em_buf_data(&body), page,
-                                                                    sizeof page);
+    bool same =
+        !rc && em_buf_len(&body) == sizeof page && !memcmp(em_buf_data(&body), page, sizeof page);
     em_buf_free(&resp);
     em_buf_free(&body);
     em_http_server_shutdown(&srv, NULL);

@@ -114,9 +114,8 @@ static int emit(em_http_decoder *d, const unsigned char *p, size_t len) {
     if (d->total + len > EM_HTTP_DECODE_RATIO_FREE) {
         /* Past the free first MiB, output may not outgrow the input more
          * than max_ratio times: a bomb stops here, not at max_out. */
-        uint64_t by_ratio = d->consumed > UINT64_MAX / d->max_ratio
-                                ? UINT64_MAX
-                                : d->consumed * d->max_ratio;
+        uint64_t by_ratio =
+            d->consumed > UINT64_MAX / d->max_ratio ? UINT64_MAX : d->consumed * d->max_ratio;
         if (by_ratio < EM_HTTP_DECODE_RATIO_FREE)
             by_ratio = EM_HTTP_DECODE_RATIO_FREE;
         if (by_ratio < cap)

@@ -370,7 +370,8 @@ static int decode_body(gz_req *f, em_http_ctx *cx) {
     cx->body = em_buf_slice(&f->body);
     /* The handler sees an identity body: drop the field. */
     size_t i = (size_t)(h - cx->req.headers);
-    memmove(&cx->req.headers[i], &cx->req.headers[i + 1], (cx->req.num_headers - i - 1) * sizeof *h);
+    memmove(&cx->req.headers[i], &cx->req.headers[i + 1],
+            (cx->req.num_headers - i - 1) * sizeof *h);
     cx->req.num_headers--;
     return 0;
 }

@@ -29,8 +29,8 @@
     } while (0)
 
 static const char *const codings[] = {
-    "gzip", "deflate", "gzip, deflate", "deflate, gzip", "x-gzip, identity", "gzip, gzip",
-    "identity", "deflate, deflate, gzip",
+    "gzip",       "deflate",  "gzip, deflate",          "deflate, gzip", "x-gzip, identity",
+    "gzip, gzip", "identity", "deflate, deflate, gzip",
 };
 
 typedef struct out {

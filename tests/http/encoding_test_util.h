@@ -14,8 +14,7 @@
 static inline void ref_deflate(em_buf *out, const void *in, size_t n, int window_bits, int level) {
     z_stream z;
     memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
     z.next_in = (unsigned char *)in;
     z.avail_in = (uInt)n;
     int zr;
@@ -68,8 +67,8 @@ static inline int decode_whole(const char *ce, const void *coded, size_t n, em_b
 /* Text that compresses like real pages do: words from a small vocabulary
  * in a pseudo-random order. */
 static inline void make_text(char *p, size_t n, uint32_t seed) {
-    static const char *const words[] = {"ember ", "socket ", "loop ", "header ", "body ",
-                                        "gzip ", "deflate ", "chunk ", "\n", "<div>", "</div>"};
+    static const char *const words[] = {"ember ",   "socket ", "loop ", "header ", "body ", "gzip ",
+                                        "deflate ", "chunk ",  "\n",    "<div>",   "</div>"};
     size_t i = 0;
     while (i < n) {
         seed = seed * 1103515245u + 12345u;

@@ -12,9 +12,9 @@ static void check_round_trip(em_http_coding c, int level, const void *in, size_t
     em_buf_init(&z, 0);
     em_buf_init(&back, 0);
     assert_int_equal(em_http_compress(c, level, em_slice_make(in, n), &z), 0);
-    assert_int_equal(
-        em_http_decompress(em_slice_from_cstr(em_http_coding_name(c)), em_buf_slice(&z), NULL, &back),
-        0);
+    assert_int_equal(em_http_decompress(em_slice_from_cstr(em_http_coding_name(c)),
+                                        em_buf_slice(&z), NULL, &back),
+                     0);
     assert_int_equal(em_buf_len(&back), n);
     assert_true(n == 0 || memcmp(em_buf_data(&back), in, n) == 0);
     /* zlib itself agrees on what was made. */
@@ -154,8 +154,8 @@ static void test_reference_streams(void **state) {
     struct {
         const char *ce;
         int bits;
-    } cases[] = {{"gzip", 31}, {"x-gzip", 31}, {"GZIP", 31}, {"deflate", 15}, {"deflate", -15},
-                 {" Deflate ", -15}};
+    } cases[] = {{"gzip", 31},    {"x-gzip", 31},   {"GZIP", 31},
+                 {"deflate", 15}, {"deflate", -15}, {" Deflate ", -15}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int level = 0; level <= 9; level += 3) {
             em_buf z, out;
@@ -417,7 +417,8 @@ static void test_truncated(void **state) {
             em_buf_init(&out, 0);
             assert_int_equal(decode_whole(ce[b], em_buf_data(&z), len, &out), EM_EPARTIAL);
             assert_true(em_buf_len(&out) <= sizeof text);
-            assert_true(em_buf_len(&out) == 0 || !memcmp(em_buf_data(&out), text, em_buf_len(&out)));
+            assert_true(em_buf_len(&out) == 0 ||
+                        !memcmp(em_buf_data(&out), text, em_buf_len(&out)));
             em_buf_free(&out);
         }
         em_buf_free(&z);

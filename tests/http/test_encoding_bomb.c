@@ -80,11 +80,16 @@ static int bomb_run(const bomb *b, feed_fn fn, void *ctx) {
         return rc;
     /* An empty final fixed-Huffman block, then CRC-32 and ISIZE. */
     uint32_t isize = (uint32_t)(b->nseg * MIB);
-    unsigned char tail[10] = {0x03, 0x00,
-                              (unsigned char)crc, (unsigned char)(crc >> 8),
-                              (unsigned char)(crc >> 16), (unsigned char)(crc >> 24),
-                              (unsigned char)isize, (unsigned char)(isize >> 8),
-                              (unsigned char)(isize >> 16), (unsigned char)(isize >> 24)};
+    unsigned char tail[10] = {0x03,
+                              0x00,
+                              (unsigned char)crc,
+                              (unsigned char)(crc >> 8),
+                              (unsigned char)(crc >> 16),
+                              (unsigned char)(crc >> 24),
+                              (unsigned char)isize,
+                              (unsigned char)(isize >> 8),
+                              (unsigned char)(isize >> 16),
+                              (unsigned char)(isize >> 24)};
     return fn(ctx, em_slice_make(tail, sizeof tail));
 }
 
@@ -237,8 +242,8 @@ static void test_nested_bomb(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bomb_is_valid),    cmocka_unit_test(test_bomb_10g_ratio),
-        cmocka_unit_test(test_bomb_10g_max_out), cmocka_unit_test(test_ratio_bomb_1g),
+        cmocka_unit_test(test_bomb_is_valid),       cmocka_unit_test(test_bomb_10g_ratio),
+        cmocka_unit_test(test_bomb_10g_max_out),    cmocka_unit_test(test_ratio_bomb_1g),
         cmocka_unit_test(test_ordinary_large_body), cmocka_unit_test(test_nested_bomb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

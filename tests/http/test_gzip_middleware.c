@@ -8,7 +8,7 @@
 #include "http_server_util.h"
 
 static char text[64 * 1024];
-static em_http_ctx *held;       /* a deferred cx the test answers */
+static em_http_ctx *held; /* a deferred cx the test answers */
 static int aborts;
 
 static void respond_ok(em_http_ctx *cx, int status, const char *ct, em_slice body) {
@@ -18,7 +18,8 @@ static void respond_ok(em_http_ctx *cx, int status, const char *ct, em_slice bod
 
 static size_t query_n(em_http_ctx *cx, size_t dflt) {
     uint64_t n;
-    if (cx->query.len > 2 && em_slice_to_u64(em_slice_sub(cx->query, 2, cx->query.len - 2), &n) == 0)
+    if (cx->query.len > 2 &&
+        em_slice_to_u64(em_slice_sub(cx->query, 2, cx->query.len - 2), &n) == 0)
         return (size_t)n;
     return dflt;
 }
@@ -50,8 +51,8 @@ static void app(em_http_ctx *cx) {
         em_buf z;
         em_buf_init(&z, 0);
         assert_int_equal(em_http_compress(EM_HTTP_CODING_GZIP, 6, em_slice_make(text, n), &z), 0);
-        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("content-encoding"), EM_SLICE_LIT("gzip")),
-                         0);
+        assert_int_equal(
+            em_http_header_add(cx, EM_SLICE_LIT("content-encoding"), EM_SLICE_LIT("gzip")), 0);
         respond_ok(cx, 200, "text/plain", em_buf_slice(&z));
         em_buf_free(&z);
     } else if (em_slice_eq(p, EM_SLICE_LIT("/vary"))) {
@@ -59,14 +60,13 @@ static void app(em_http_ctx *cx) {
         respond_ok(cx, 200, "text/plain", em_slice_make(text, n));
     } else if (em_slice_eq(p, EM_SLICE_LIT("/twice"))) {
         /* A bad content type is refused with nothing sent; answer again. */
-        assert_int_equal(em_http_respond(cx, 200, EM_SLICE_LIT("text/plain\r\nX: y"),
-                                         em_slice_make(text, n)),
-                         EM_EINVAL);
+        assert_int_equal(
+            em_http_respond(cx, 200, EM_SLICE_LIT("text/plain\r\nX: y"), em_slice_make(text, n)),
+            EM_EINVAL);
         respond_ok(cx, 200, "text/plain", em_slice_make(text, n));
         assert_int_equal(em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("x")),
                          EM_EALREADY);
-    } else if (em_slice_eq(p, EM_SLICE_LIT("/stream")) ||
-               em_slice_eq(p, EM_SLICE_LIT("/sized"))) {
+    } else if (em_slice_eq(p, EM_SLICE_LIT("/stream")) || em_slice_eq(p, EM_SLICE_LIT("/sized"))) {
         bool sized = p.ptr[1] == 's' && p.ptr[2] == 'i';
         int64_t len = sized ? (int64_t)(10 * n) : EM_HTTP_LENGTH_UNKNOWN;
         assert_int_equal(em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), len, NULL), 0);
@@ -97,9 +97,8 @@ static void app(em_http_ctx *cx) {
         held = cx;
     } else if (em_slice_eq(p, EM_SLICE_LIT("/echo"))) {
         em_slice ce = em_http_request_header(cx, "Content-Encoding");
-        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-CE"),
-                                            ce.len ? ce : EM_SLICE_LIT("none")),
-                         0);
+        assert_int_equal(
+            em_http_header_add(cx, EM_SLICE_LIT("X-CE"), ce.len ? ce : EM_SLICE_LIT("none")), 0);
         respond_ok(cx, 200, "application/octet-stream", cx->body);
     } else if (em_slice_eq(p, EM_SLICE_LIT("/silent"))) {
         /* no answer: the server says 500 */
@@ -134,7 +133,8 @@ static int pred_eof(ts_in *in, void *arg) {
     return in->eof;
 }
 
-static void header_copy(const em_http_header *h, size_t n, const char *name, char *out, size_t cap) {
+static void header_copy(const em_http_header *h, size_t n, const char *name, char *out,
+                        size_t cap) {
     out[0] = 0;
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -192,9 +192,9 @@ static void request(test_server *ts, const char *req, size_t reqlen, resp *r) {
         assert_int_equal(em_buf_append(&r->raw, b, blen), 0);
     }
     if (r->ce[0])
-        assert_int_equal(em_http_decompress(em_slice_from_cstr(r->ce), em_buf_slice(&r->raw), NULL,
-                                            &r->body),
-                         0);
+        assert_int_equal(
+            em_http_decompress(em_slice_from_cstr(r->ce), em_buf_slice(&r->raw), NULL, &r->body),
+            0);
     else
         assert_int_equal(em_buf_append(&r->body, em_buf_data(&r->raw), em_buf_len(&r->raw)), 0);
 }
@@ -206,8 +206,9 @@ static void resp_free(resp *r) {
 
 static void get(test_server *ts, const char *path, const char *ae, resp *r) {
     char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n%s%s%sConnection: close\r\n\r\n",
-                     path, ae ? "Accept-Encoding: " : "", ae ? ae : "", ae ? "\r\n" : "");
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: a\r\n%s%s%sConnection: close\r\n\r\n",
+                 path, ae ? "Accept-Encoding: " : "", ae ? ae : "", ae ? "\r\n" : "");
     request(ts, req, (size_t)n, r);
 }
 
@@ -302,7 +303,8 @@ static void test_what_is_compressed(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         resp r;
         get(&ts, cases[i].path, "gzip, deflate", &r);
-        if (r.status != cases[i].status || strcmp(r.ce, cases[i].ce) || strcmp(r.vary, cases[i].vary))
+        if (r.status != cases[i].status || strcmp(r.ce, cases[i].ce) ||
+            strcmp(r.vary, cases[i].vary))
             fail_msg("%s: %d \"%s\" \"%s\"; want %d \"%s\" \"%s\"", cases[i].path, r.status, r.ce,
                      r.vary, cases[i].status, cases[i].ce, cases[i].vary);
         if (cases[i].status == 200 && strcmp(cases[i].path, "/silent"))
@@ -388,8 +390,8 @@ static void test_deferred(void **state) {
     EM_TEST_RUN_UNTIL(&ts.loop, held != NULL, 3000);
     em_http_ctx *cx = held;
     held = NULL;
-    assert_int_equal(em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(text, 8000)),
-                     0);
+    assert_int_equal(
+        em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(text, 8000)), 0);
     ts_wait_responses(&ts, fd, &in, 1);
     assert_non_null(strstr(in.buf, "Content-Encoding: gzip\r\n"));
     assert_non_null(strstr(in.buf, "Vary: Accept-Encoding\r\n"));
@@ -417,9 +419,9 @@ static void test_abort(void **state) {
     held = NULL;
     close(fd);
     EM_TEST_RUN_UNTIL(&ts.loop, em_http_server_connections(&ts.srv) == 0, 3000);
-    assert_int_equal(em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"),
-                                          EM_HTTP_LENGTH_UNKNOWN, NULL),
-                     EM_ECLOSED);
+    assert_int_equal(
+        em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), EM_HTTP_LENGTH_UNKNOWN, NULL),
+        EM_ECLOSED);
     ts_stop(&ts);
 }
 
@@ -450,12 +452,9 @@ static void test_request_bodies(void **state) {
     struct {
         const char *ce;
         em_slice body;
-    } ok[] = {{"gzip", em_buf_slice(&z)},
-              {"x-gzip", em_buf_slice(&z)},
-              {"deflate", em_buf_slice(&d)},
-              {"gzip, deflate", em_buf_slice(&zd)},
-              {NULL, em_slice_make(text, 20000)},
-              {"identity", em_slice_make(text, 20000)}};
+    } ok[] = {{"gzip", em_buf_slice(&z)},         {"x-gzip", em_buf_slice(&z)},
+              {"deflate", em_buf_slice(&d)},      {"gzip, deflate", em_buf_slice(&zd)},
+              {NULL, em_slice_make(text, 20000)}, {"identity", em_slice_make(text, 20000)}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         resp r;
         post(&ts, ok[i].ce, ok[i].body, &r);

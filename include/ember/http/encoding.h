@@ -28,8 +28,8 @@ typedef enum em_http_coding {
 /* Codings one Content-Encoding value may stack (RFC 9110 §8.4.1). */
 #define EM_HTTP_MAX_CODINGS 5
 /* Decoder defaults. */
-#define EM_HTTP_DECODE_MAX_OUT (1ull << 30) /* 1 GiB */
-#define EM_HTTP_DECODE_MAX_RATIO 1000u
+#define EM_HTTP_DECODE_MAX_OUT    (1ull << 30) /* 1 GiB */
+#define EM_HTTP_DECODE_MAX_RATIO  1000u
 #define EM_HTTP_DECODE_RATIO_FREE (1u << 20) /* decoded bytes before the ratio applies */
 
 typedef struct em_http_decoder_opts {
@@ -53,7 +53,7 @@ typedef struct em_http_decoder em_http_decoder;
  * Returns 0 (*out set; free with em_http_decoder_free), EM_ENOTSUP for a
  * coding this build does not decode (br, zstd, compress, ...), EM_EINVAL,
  * or EM_ENOMEM. opts may be NULL (defaults) and is copied. Memory stays
- * under ~50 KiB per coding whatever the input. */
+ * under ~60 KiB per coding whatever the input. */
 EM_API EM_NODISCARD int em_http_decoder_new(em_http_decoder **out, em_slice content_encoding,
                                             const em_http_decoder_opts *opts);
 /* Feed coded bytes (any split gives the same output); decoded bytes go to
@@ -139,15 +139,15 @@ EM_API em_http_coding em_http_accept_coding(em_slice accept_encoding);
 EM_API extern const char *const em_http_gzip_default_types[];
 
 typedef struct em_http_gzip_opts {
-    size_t min_size;          /* smaller bodies go out as they are; 0: 1024 */
-    int level;                /* 1..9; 0 or -1: 6 */
-    const char *const *types; /* NULL-terminated list of compressible media types;
-                                 an entry "text/" (ending in '/') matches the whole
-                                 type; parameters ("; charset=utf-8") and case are
-                                 ignored; NULL: the defaults above */
+    size_t min_size;             /* smaller bodies go out as they are; 0: 1024 */
+    int level;                   /* 1..9; 0 or -1: 6 */
+    const char *const *types;    /* NULL-terminated list of compressible media types;
+                                    an entry "text/" (ending in '/') matches the whole
+                                    type; parameters ("; charset=utf-8") and case are
+                                    ignored; NULL: the defaults above */
     em_http_decoder_opts decode; /* caps for request bodies (zeros: the decoder's
                                     defaults) */
-    bool no_request_decode;   /* leave coded request bodies to the handler */
+    bool no_request_decode;      /* leave coded request bodies to the handler */
 } em_http_gzip_opts;
 
 /* Fill mw as a middleware around next. opts (NULL: defaults) is BORROWED
