@@ -5,6 +5,7 @@
  *
  *   tls_handshake -p PORT [-c M] [-d SECS | -n N] [-v 12|13] [-r]
  *   tls_handshake -p PORT [-c M] [-v 12|13] -H N
+ *   tls_handshake -p PORT [-c M] [-v 12|13] -k [-P DEPTH] -d SECS
  *
  * Full handshakes by default: a new SSL per connection, no ticket offered
  * (SSL_OP_NO_TICKET), no session cache. -r resumes: each of the M slots
@@ -12,6 +13,10 @@
  * -H N (hold): open N connections, M at a time, leave each idle after its
  * response, print "ready N" and keep them until stdin closes
  * (bench/tls_idle.sh measures the server's memory meanwhile).
+ * -k (keep-alive): M connections each do their handshake, then "ready" is
+ * printed and a byte read from stdin; then each sends DEPTH pipelined
+ * requests at a time (default 1) for SECS seconds, and conns counts
+ * responses: the server's CPU over that window has no handshake in it.
  *
  * Prints one line of key=value: conns (completed), secs, rate (per second),
  * resumed (how many were), tickets (NewSessionTicket messages received per
@@ -42,6 +47,7 @@ typedef struct slot {
     SSL_SESSION *sess; /* -r: offered by the slot's next connection */
     unsigned events;   /* what epoll waits for now */
     unsigned long tickets; /* g.tickets when the connection started */
+    unsigned outstanding;  /* -k: responses still due */
     size_t len;
     char buf[2048];
 } slot;
@@ -56,6 +62,11 @@ static struct {
     char cipher[64];
     slot *slots;
     unsigned nslots, next; /* -H: one slot per held connection */
+    bool keep;             /* -k */
+    bool go;               /* -k: the timed requests began */
+    unsigned depth;
+    char *reqs; /* -k: depth requests back to back */
+    unsigned long waiting; /* -k: connections done with their handshake */
 } g;
 
 static double now(void) {
@@ -141,12 +152,18 @@ static void finish(slot *s, bool ok) {
     start(s);
 }
 
-/* The response is complete: a head and Content-Length bytes of body. */
-static bool complete(slot *s) {
+/* The length of the first complete response in s->buf (a head and
+ * Content-Length bytes of body), or 0. */
+static size_t response_len(slot *s) {
     s->buf[s->len] = 0;
     char *end = strstr(s->buf, "\r\n\r\n");
+    if (!end)
+        return 0;
     char *cl = strcasestr(s->buf, "content-length:");
-    return end && cl && s->len >= (size_t)(end + 4 - s->buf) + strtoul(cl + 15, NULL, 10);
+    if (!cl || cl > end)
+        return 0;
+    size_t n = (size_t)(end + 4 - s->buf) + strtoul(cl + 15, NULL, 10);
+    return s->len >= n ? n : 0;
 }
 
 /* Drive s until it waits; false when it failed. */
@@ -176,21 +193,46 @@ static bool step(slot *s, bool hold) {
             r = SSL_connect(s->ssl);
             if (r == 1) {
                 s->state = S_WRITE;
+                if (g.keep && !g.go) { /* wait for the start */
+                    g.waiting++;
+                    s->state = S_IDLE;
+                    return true;
+                }
                 continue;
             }
             break;
-        case S_WRITE:
-            r = SSL_write(s->ssl, req, (int)sizeof req - 1);
-            if (r == (int)sizeof req - 1) {
+        case S_WRITE: {
+            const char *w = g.keep ? g.reqs : req;
+            int wl = (int)(sizeof req - 1) * (g.keep ? (int)g.depth : 1);
+            r = SSL_write(s->ssl, w, wl);
+            if (r == wl) {
+                s->outstanding = g.keep ? g.depth : 1;
                 s->state = S_READ;
                 continue;
             }
             break;
+        }
         case S_READ:
             r = SSL_read(s->ssl, s->buf + s->len, (int)(sizeof s->buf - 1 - s->len));
             if (r > 0) {
                 s->len += (size_t)r;
-                if (complete(s)) {
+                size_t n;
+                while (s->outstanding && (n = response_len(s)) > 0) {
+                    memmove(s->buf, s->buf + n, s->len - n);
+                    s->len -= n;
+                    s->outstanding--;
+                    if (g.keep)
+                        g.done++;
+                }
+                if (g.keep && !s->outstanding) {
+                    if (g.stopping) {
+                        g.done--; /* finish counts it again */
+                        return finish(s, true), true;
+                    }
+                    s->state = S_WRITE;
+                    continue;
+                }
+                if (!s->outstanding) {
                     if (!hold)
                         return finish(s, true), true;
                     g.done++;
@@ -229,7 +271,8 @@ int main(int argc, char **argv) {
     unsigned port = 0, conc = 16, version = 13, hold = 0;
     double secs = 0;
     int o;
-    while ((o = getopt(argc, argv, "p:c:d:n:v:rH:")) != -1) {
+    g.depth = 1;
+    while ((o = getopt(argc, argv, "p:c:d:n:v:rH:kP:")) != -1) {
         switch (o) {
         case 'p': port = (unsigned)atoi(optarg); break;
         case 'c': conc = (unsigned)atoi(optarg); break;
@@ -238,11 +281,20 @@ int main(int argc, char **argv) {
         case 'v': version = (unsigned)atoi(optarg); break;
         case 'r': g.resume = true; break;
         case 'H': hold = (unsigned)atoi(optarg); break;
+        case 'k': g.keep = true; break;
+        case 'P': g.depth = (unsigned)atoi(optarg); break;
         default: usage();
         }
     }
-    if (!port || !conc || (version != 12 && version != 13) || (!secs && !g.limit && !hold))
+    if (!port || !conc || (version != 12 && version != 13) || (!secs && !g.limit && !hold) ||
+        !g.depth || g.depth > 64 || (g.keep && (!secs || hold || g.resume)))
         usage();
+    if (g.keep) {
+        g.limit = conc; /* one connection per slot */
+        g.reqs = malloc(g.depth * (sizeof req - 1));
+        for (unsigned i = 0; i < g.depth; i++)
+            memcpy(g.reqs + i * (sizeof req - 1), req, sizeof req - 1);
+    }
     if (hold) {
         g.limit = hold;
         if (conc > hold)
@@ -268,11 +320,38 @@ int main(int argc, char **argv) {
     g.ep = epoll_create1(0);
     g.nslots = hold ? hold : conc;
     g.slots = calloc(g.nslots, sizeof *g.slots);
-    double t0 = now(), end = secs ? t0 + secs : 0;
+    double t0 = now(), end = secs && !g.keep ? t0 + secs : 0;
     for (g.next = 0; g.next < conc; g.next++)
         start(&g.slots[g.next]);
     unsigned live = conc;
     struct epoll_event ev[64];
+    while (g.keep && g.waiting + g.errors < conc) {
+        int n = epoll_wait(g.ep, ev, 64, 100);
+        for (int i = 0; i < n; i++) {
+            slot *s = ev[i].data.ptr;
+            if (!step(s, false))
+                finish(s, false);
+        }
+    }
+    if (g.keep) { /* the handshakes are done: start when told */
+        printf("ready %lu\n", g.waiting);
+        fflush(stdout);
+        char c;
+        if (read(0, &c, 1) < 0)
+            return 1;
+        g.go = true;
+        g.done = 0;
+        live = (unsigned)g.waiting;
+        t0 = now();
+        end = t0 + secs;
+        for (unsigned i = 0; i < conc; i++) {
+            if (g.slots[i].state == S_IDLE) {
+                g.slots[i].state = S_WRITE;
+                if (!step(&g.slots[i], false))
+                    finish(&g.slots[i], false);
+            }
+        }
+    }
     while (hold ? g.done + g.errors < hold : live > 0) {
         int n = epoll_wait(g.ep, ev, 64, 100);
         if (n < 0 && errno != EINTR) {
@@ -310,6 +389,7 @@ int main(int argc, char **argv) {
         SSL_SESSION_free(s->sess);
     }
     free(g.slots);
+    free(g.reqs);
     SSL_CTX_free(g.ctx);
     return g.errors && !g.done ? 1 : 0;
 }
