@@ -30,9 +30,9 @@ done
 for a in 2001:db8::1 2001:db8:0:66::1 2001:db8:0:66::2 2001:db8:0:66::3 2001:db8:0:77::1; do
   in_ns ip addr add "$a/128" dev lo nodad
 done
-in_ns ip6tables -A INPUT -p tcp --syn -d 2001:db8:0:66::/64 -j DROP ||
+in_ns ip6tables -w 10 -A INPUT -p tcp --syn -d 2001:db8:0:66::/64 -j DROP ||
   skip "ip6tables does not work in the namespace (no nf_tables/ip6_tables in the kernel?)"
-in_ns iptables -A INPUT -p tcp --syn -d 192.0.2.64/27 -j DROP
+in_ns iptables -w 10 -A INPUT -p tcp --syn -d 192.0.2.64/27 -j DROP
 
 # No route for 2001:db8:dead::/48: connect fails at once (ENETUNREACH).
 if in_ns ip -6 route get 2001:db8:dead::1 >/dev/null 2>&1; then
