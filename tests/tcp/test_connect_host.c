@@ -691,11 +691,13 @@ static void ns_case(const char *host, const em_tcp_connect_opts *o, int want_sta
     ctx_close(&c);
 }
 
+/* Lower bounds allow 20-50 ms for the loop's cached clock, from which
+ * timers are armed, lagging the test's own (seen under ASan and load). */
 static void test_ns_both(void **state) { ns_case("ns-both.test", NULL, 0, 6, 0, 1000); }
 
 /* IPv6 black hole: IPv4 after one attempt delay, not a TCP timeout. */
 static void test_ns_drop6(void **state) {
-    ns_case("ns-drop6.test", NULL, 0, 4, EM_TCP_ATTEMPT_DELAY_MS - 5, 1000);
+    ns_case("ns-drop6.test", NULL, 0, 4, EM_TCP_ATTEMPT_DELAY_MS - 25, 1000);
 }
 
 /* IPv6 reset or unrouted: the next attempt at once, long before the 2 s
@@ -709,9 +711,9 @@ static void test_ns_unrouted6(void **state) { ns_case("ns-unrouted6.test", &slow
 static void test_ns_aaaa_late(void **state) {
     ns_case("ns-late0.test", NULL, 0, 6, 0, 1000);
     ns_case("ns-late20.test", NULL, 0, 6, 15, 1000);
-    ns_case("ns-late100.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 3, 1000);
-    ns_case("ns-late300.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 3, 1000);
-    ns_case("ns-late500.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 3, 1000);
+    ns_case("ns-late100.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 20, 1000);
+    ns_case("ns-late300.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 20, 1000);
+    ns_case("ns-late500.test", NULL, 0, 4, EM_TCP_RESOLUTION_DELAY_MS - 20, 1000);
 }
 
 static void test_ns_interleave_timeout(void **state) {
@@ -727,7 +729,7 @@ static void test_ns_interleave_timeout(void **state) {
     em_timer_stop(&s.t);
     sampler_print(&s, "ns-inter.test");
     assert_int_equal(x.status, EM_ETIMEDOUT);
-    assert_true(x.elapsed + 3 >= 700 && x.elapsed < 1100);
+    assert_true(x.elapsed + 50 >= 700 && x.elapsed < 1100);
     static const char *order[] = { "2001:db8:0:66::1", "192.0.2.65", "2001:db8:0:66::2",
                                    "192.0.2.66", "2001:db8:0:66::3", "192.0.2.67" };
     assert_int_equal(s.n, 6);
