@@ -2,7 +2,6 @@
  * whole URL, plus the origin comparison redirects need. */
 #include "url_internal.h"
 
-#include <stdio.h>
 #include <string.h>
 
 typedef struct writer {
@@ -20,10 +19,17 @@ static void puts0(writer *w, const char *s) {
     put(w, s, strlen(s));
 }
 
+/* ":port" by hand: the client writes it for every request, and snprintf
+ * was 15% of a warm request's instructions. */
 static void put_port(writer *w, uint16_t port) {
-    char p[8];
-    int n = snprintf(p, sizeof p, ":%u", (unsigned)port);
-    put(w, p, (size_t)n);
+    char p[6], *d = p + sizeof p;
+    unsigned v = port;
+    do {
+        *--d = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    *--d = ':';
+    put(w, d, (size_t)(p + sizeof p - d));
 }
 
 static ssize_t finish(writer *w) {
