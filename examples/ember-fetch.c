@@ -44,6 +44,11 @@ static const char usage[] =
     "     --cacert FILE         trust the CA certificates in FILE (PEM)\n"
     "     --capath DIR          trust the CA certificates in DIR (hashed)\n"
     " -k, --insecure            no certificate verification at all\n"
+    "     --compressed          ask for gzip/deflate and decode the body\n"
+    " -x, --proxy URL           use this HTTP proxy (default: $http_proxy, $https_proxy)\n"
+    "     --noproxy LIST        hosts reached directly (default: $no_proxy)\n"
+    " -b, --cookie FILE|DATA    send cookies from a cookies.txt FILE, or DATA as 'n=v; n2=v2'\n"
+    " -c, --cookie-jar FILE     write every cookie to FILE (cookies.txt) afterwards\n"
     " -m, --max-time SECONDS    limit for the whole transfer\n"
     "     --connect-timeout SECONDS  limit for DNS, TCP and TLS (default 30)\n"
     " -4, --ipv4                IPv4 addresses only\n"
@@ -68,6 +73,7 @@ enum {
     FX_WRITE = 23,
     FX_READ = 26,
     FX_NOMEM = 27,
+    FX_BAD_CODING = 61,
     FX_TIMEOUT = 28,
     FX_TLS = 35,
     FX_ABORTED = 42,
@@ -83,6 +89,8 @@ enum {
 typedef struct fopts {
     const char *url, *method, *output, *dump_header, *writeout;
     const char *user, *bearer, *agent, *cacert, *capath, *dns_servers;
+    const char *proxy, *noproxy, *cookie, *cookie_jar;
+    bool compressed;
     em_http_header hdr[MAX_HEADERS];
     size_t nhdr;
     bool drop_accept, has_ctype;
@@ -218,7 +226,8 @@ enum {
     O_REQUEST = 1, O_HEADER, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_OUTPUT, O_DUMP, O_INCLUDE,
     O_HEAD, O_LOCATION, O_MAXREDIRS, O_FAIL, O_FAILBODY, O_SILENT, O_SHOWERR, O_VERBOSE, O_USER,
     O_BEARER, O_AGENT, O_CACERT, O_CAPATH, O_INSECURE, O_MAXTIME, O_CONNTIME, O_IPV4, O_IPV6,
-    O_DNS, O_WRITEOUT, O_HELP, O_VERSION, O_SELFTEST
+    O_DNS, O_WRITEOUT, O_HELP, O_VERSION, O_SELFTEST, O_COMPRESSED, O_PROXY, O_NOPROXY,
+    O_COOKIE, O_COOKIEJAR
 };
 
 static const struct {
@@ -242,7 +251,9 @@ static const struct {
     {'4', "ipv4", 0, O_IPV4},             {'6', "ipv6", 0, O_IPV6},
     {0, "dns-servers", 1, O_DNS},         {'w', "write-out", 1, O_WRITEOUT},
     {'h', "help", 0, O_HELP},             {'V', "version", 0, O_VERSION},
-    {0, "selftest", 0, O_SELFTEST},
+    {0, "selftest", 0, O_SELFTEST},       {0, "compressed", 0, O_COMPRESSED},
+    {'x', "proxy", 1, O_PROXY},           {0, "noproxy", 1, O_NOPROXY},
+    {'b', "cookie", 1, O_COOKIE},         {'c', "cookie-jar", 1, O_COOKIEJAR},
 };
 /* clang-format on */
 
@@ -317,6 +328,21 @@ static int apply(fopts *o, int id, char *v, const char **why) {
         break;
     case O_INSECURE:
         o->insecure = true;
+        break;
+    case O_COMPRESSED:
+        o->compressed = true;
+        break;
+    case O_PROXY:
+        o->proxy = v;
+        break;
+    case O_NOPROXY:
+        o->noproxy = v;
+        break;
+    case O_COOKIE:
+        o->cookie = v;
+        break;
+    case O_COOKIEJAR:
+        o->cookie_jar = v;
         break;
     case O_MAXTIME:
         *why = "wants seconds";

@@ -23,6 +23,7 @@ typedef struct fetch {
     char why[256]; /* em_http_call_error, or ember-fetch's own reason */
     const char *method;
     struct timespec t0;
+    em_cookie_jar *jar; /* -b FILE / -c FILE */
 } fetch;
 
 static double since(const struct timespec *t0) {
@@ -180,6 +181,8 @@ static int exit_for(const fetch *f, int err) {
         return FX_NOMEM;
     case EM_EBODYTOOLARGE:
         return FX_TOO_BIG;
+    case EM_EBADCODING:
+        return FX_BAD_CODING;
     case EM_ECANCELED:
         return FX_ABORTED;
     case EM_EPIPE:
@@ -374,8 +377,26 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
     if (o->dns_servers)
         dro.servers = o->dns_servers;
     const char *agent = o->agent ? o->agent : "ember-fetch/" FETCH_VERSION;
-    em_http_client_opts co = {
-        .resolver_opts = &dro, .tls = *tls, .family = o->family, .user_agent = agent};
+    /* -b with '=' is cookie data; else a cookies.txt file (a missing one
+     * is an empty jar, as in curl) */
+    bool cookie_data = o->cookie && strchr(o->cookie, '=');
+    if ((o->cookie && !cookie_data) || o->cookie_jar) {
+        if (em_cookie_jar_new(&f->jar, NULL) != 0) {
+            em_url_free(&u);
+            return fail_early(f, FX_NOMEM, "%s", "cannot make a cookie jar");
+        }
+        if (o->cookie && !cookie_data)
+            (void)em_cookie_jar_load(f->jar, o->cookie, (int64_t)time(NULL));
+    }
+    em_http_client_opts co = {.resolver_opts = &dro,
+                              .tls = *tls,
+                              .family = o->family,
+                              .user_agent = agent,
+                              .decompress = o->compressed ? 1 : -1,
+                              .proxy = o->proxy,
+                              .no_proxy = o->noproxy,
+                              .proxy_from_env = true,
+                              .cookie_jar = f->jar};
     if (o->connect_timeout > 0)
         co.connect_timeout_ms = ms(o->connect_timeout);
     if (o->max_time > 60) /* the per-read limits (60 s) must not cut it shorter */
@@ -383,14 +404,19 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
     int rc = em_http_client_new(cl, loop, &co);
     if (rc) {
         em_url_free(&u);
-        return fail_early(f, rc == EM_EINVAL ? FX_USAGE : FX_NOMEM, "cannot make a client: %s",
-                          rc == EM_EINVAL ? "bad --dns-servers" : em_strerror(rc));
+        return fail_early(f, rc == EM_EINVAL || rc == EM_ENOTSUP ? FX_USAGE : FX_NOMEM,
+                          "cannot make a client: %s",
+                          rc == EM_EINVAL    ? "bad --dns-servers or --proxy"
+                          : rc == EM_ENOTSUP ? "an https:// proxy is not supported"
+                                             : em_strerror(rc));
     }
-    em_http_header h[MAX_HEADERS + 1];
+    em_http_header h[MAX_HEADERS + 2]; /* + Accept, + -b data */
     size_t nh = o->nhdr;
     memcpy(h, o->hdr, nh * sizeof *h);
     if (!o->drop_accept)
         h[nh++] = (em_http_header){EM_SLICE_LIT("Accept"), EM_SLICE_LIT("*/*"), 0};
+    if (cookie_data)
+        h[nh++] = (em_http_header){EM_SLICE_LIT("Cookie"), em_slice_from_cstr(o->cookie), 0};
     char *colon = user ? strchr(user, ':') : NULL;
     if (colon)
         *colon = 0; /* -u user:password; no colon: an empty password */
@@ -445,6 +471,9 @@ static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *
     }
     em_tls_ctx_free(tls);
     free(user);
+    if (f.jar && o->cookie_jar && em_cookie_jar_save(f.jar, o->cookie_jar, (int64_t)time(NULL)))
+        fprintf(err, "ember-fetch: warning: could not write cookies to %s\n", o->cookie_jar);
+    em_cookie_jar_free(f.jar);
     if (!x)
         x = f.exit ? f.exit : exit_for(&f, f.err_code);
     if (!x && o->fail_body && f.status >= 400)

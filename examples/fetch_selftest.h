@@ -56,6 +56,25 @@ static void st_auth(em_http_ctx *cx) {
                     em_http_request_header(cx, "Authorization"));
 }
 
+#define ST_GZ_TEXT "ember gzip ember gzip ember gzip\n"
+/* A gzip body with Content-Encoding, and a cookie, for --compressed, -b, -c. */
+static void st_gz(em_http_ctx *cx) {
+    em_buf z;
+    em_buf_init(&z, 0);
+    if (em_http_compress(EM_HTTP_CODING_GZIP, 6, EM_SLICE_LIT(ST_GZ_TEXT), &z) != 0 ||
+        em_http_header_add(cx, EM_SLICE_LIT("Content-Encoding"), EM_SLICE_LIT("gzip")) != 0 ||
+        em_http_header_add(cx, EM_SLICE_LIT("Set-Cookie"), EM_SLICE_LIT("sid=7; Path=/")) != 0)
+        em_http_respond_text(cx, 500, "no gzip\n");
+    else
+        em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_buf_slice(&z));
+    em_buf_free(&z);
+}
+
+/* The Cookie field back. */
+static void st_whoami(em_http_ctx *cx) {
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_http_request_header(cx, "Cookie"));
+}
+
 /* Never answers; ends when the client gives up. */
 static void st_gone(em_http_ctx *cx, int err) {
     (void)cx;
@@ -182,6 +201,22 @@ static bool refused(const st *t, const char *out, const char *err) {
 static bool any(const st *t, const char *out, const char *err) {
     return *err != 0; /* a message, whatever it says */
 }
+static bool decoded(const st *t, const char *out, const char *err) {
+    return !strcmp(out, ST_GZ_TEXT);
+}
+static bool coded(const st *t, const char *out, const char *err) {
+    return (unsigned char)out[0] == 0x1f; /* the gzip magic, as it came */
+}
+static bool quiet(const st *t, const char *out, const char *err) {
+    return !*out && !*err;
+}
+static bool cookie_sid(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "sid=7");
+}
+static bool cookie_data(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "a=1; b=2");
+}
+
 static bool verbose(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\n") && strstr(err, "\n> GET /hello HTTP/1.1\n") &&
            strstr(err, "\n> Accept: */*\n") && strstr(err, "\n< HTTP/1.1 200 OK\n");
@@ -203,6 +238,8 @@ static int selftest(void) {
     rc = rc ? rc : em_http_route(&r, EM_HTTP_PUT, "/echo", st_echo);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/auth", st_auth);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/hang", st_hang);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/gz", st_gz);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/whoami", st_whoami);
     t.big = malloc(ST_BIG);
     for (size_t i = 0; t.big && i < ST_BIG; i++)
         t.big[i] = (char)('a' + i % 26 + (i % 4099 == 0)); /* not a multiple of any buffer */
@@ -244,6 +281,17 @@ static int selftest(void) {
     ST_CASE(&t, 28, timed_out, "--max-time", "0.3", "%/hang");
     ST_CASE(&t, 7, refused, "-sS", "-w", "%{http_code}", nowhere);
     ST_CASE(&t, 0, verbose, "-v", "%/hello");
+    ST_CASE(&t, 0, decoded, "--compressed", "%/gz");
+    ST_CASE(&t, 0, coded, "%/gz");
+    char jar[] = "/tmp/ember-fetch-jar-XXXXXX";
+    int jfd = mkstemp(jar);
+    if (jfd >= 0)
+        close(jfd);
+    ST_CASE(&t, 0, quiet, "-s", "-o", "/dev/null", "-c", jar, "%/gz");
+    ST_CASE(&t, 0, cookie_sid, "-b", jar, "%/whoami");
+    ST_CASE(&t, 0, cookie_data, "-b", "a=1; b=2", "%/whoami");
+    unlink(jar);
+    ST_CASE(&t, 2, any, "-x", "https://127.0.0.1:1", "%/hello");
     ST_CASE(&t, 1, any, "ftp://127.0.0.1/");
     ST_CASE(&t, 3, any, "http://127.0.0.1:99999/");
     ST_CASE(&t, 2, any, "--no-such-option", "%/hello");
