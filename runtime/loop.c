@@ -104,7 +104,13 @@ void em_loop_unref(em_loop *loop) {
         loop->_active--;
 }
 
-static void wake(em_loop *loop) {
+/* Called with loop->_mu held. A busy loop may see a stop or a post before
+ * this write is made, return, and be closed by its owner at once: the lock
+ * (which em_loop_close takes before closing the eventfd) keeps the write
+ * off a closed or reused descriptor. */
+static void wake_locked(em_loop *loop) {
+    if (loop->_closing)
+        return;
     uint64_t one = 1;
     /* EAGAIN means the counter is already non-zero: the loop will wake. */
     ssize_t n = write(loop->_wakefd, &one, sizeof one);
@@ -112,8 +118,10 @@ static void wake(em_loop *loop) {
 }
 
 void em_loop_stop(em_loop *loop) {
+    pthread_mutex_lock(loop->_mu);
     __atomic_store_n(&loop->_stop, 1, __ATOMIC_RELEASE);
-    wake(loop);
+    wake_locked(loop);
+    pthread_mutex_unlock(loop->_mu);
 }
 
 static bool stop_requested(em_loop *loop) {
@@ -172,10 +180,10 @@ int em_loop_post(em_loop *loop, em_task *task) {
     else
         loop->_post_head = task;
     loop->_post_tail = task;
-    pthread_mutex_unlock(loop->_mu);
     /* Only the first post of a batch needs to wake the loop. */
     if (was_empty)
-        wake(loop);
+        wake_locked(loop);
+    pthread_mutex_unlock(loop->_mu);
     return 0;
 }
 

@@ -226,6 +226,32 @@ static void test_stop_from_other_thread(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A stop from another thread may be seen by a busy loop before its wake-up
+ * write is made; the loop's owner then closes the loop at once. The write
+ * must not land on a closed (or reused) descriptor: under ThreadSanitizer
+ * this failed as a race between write() and close() on the eventfd. */
+static void spin(em_task *t) { em_loop_defer(t->data, t); }
+
+static void *stop_now(void *p) {
+    em_loop_stop(p);
+    return NULL;
+}
+
+static void test_stop_races_close(void **state) {
+    for (int i = 0; i < 200; i++) {
+        em_loop loop;
+        assert_int_equal(em_loop_init(&loop), 0);
+        em_task t = { .cb = spin, .data = &loop };
+        em_loop_defer(&loop, &t);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, stop_now, &loop), 0);
+        assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+        assert_true(em_loop_defer_cancel(&loop, &t));
+        assert_int_equal(em_loop_close(&loop), 0);
+        pthread_join(th, NULL);
+    }
+}
+
 static void test_stop_before_run(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -288,6 +314,7 @@ int main(void) {
         cmocka_unit_test(test_self_deferring_task_is_bounded),
         cmocka_unit_test(test_post_from_threads),
         cmocka_unit_test(test_stop_from_other_thread),
+        cmocka_unit_test(test_stop_races_close),
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_once_blocks_for_timer),
         cmocka_unit_test(test_once_returns_after_a_task),
