@@ -107,6 +107,7 @@ extern "C" {
     X(ETOOMANYREDIRECTS, -5028, "too many redirects")                         \
     X(EUNSAFEREDIRECT, -5029, "redirect refused (https to http)")             \
     X(EBADCODING, -5030, "malformed content coding")                          \
+    X(EHANDSHAKE, -5031, "protocol upgrade refused by the peer")              \
     X(EUNKNOWN, -5999, "unknown error")
 
 typedef enum em_err {

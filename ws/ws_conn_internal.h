@@ -1,0 +1,123 @@
+/* ws module internals: the seams between the connection core (conn*.c),
+ * permessage-deflate (deflate*.c), the server handshake (server*.c,
+ * handshake*.c) and the client (client*.c).
+ *
+ * Flow, server: em_ws_accept checks the request (handshake.c), negotiates
+ * the subprotocol and permessage-deflate (em__ws_pmd_negotiate), makes a
+ * ws with em__ws_new, answers 101 with em_http_upgrade(cx, 101, &ws->up,
+ * &em__ws_tcp_cbs, em__ws_on_forced_close), sets ws->up.on_shutdown =
+ * em__ws_on_shutdown, then em__ws_start(ws).
+ * Flow, client: the HTTP client's upgrade call hands over its em_tcp_conn;
+ * client.c checks the 101 (em__ws_accept_key, em__ws_pmd_accept), makes a
+ * ws with em__ws_new, em_tcp_conn_move(&ws->up.tcp, tcp, &em__ws_tcp_cbs),
+ * then em__ws_start(ws).
+ */
+#ifndef EMBER_WS_CONN_INTERNAL_H
+#define EMBER_WS_CONN_INTERNAL_H
+
+#include "ember/ws.h"
+
+/* ---- permessage-deflate (deflate*.c) -------------------------------------- */
+
+/* The parameters one connection settled (RFC 7692 §7.1). */
+typedef struct em__ws_pmd_params {
+    bool server_no_context_takeover;
+    bool client_no_context_takeover;
+    uint8_t server_max_window_bits; /* 8..15 */
+    uint8_t client_max_window_bits; /* 8..15 */
+} em__ws_pmd_params;
+
+/* Client: write the Sec-WebSocket-Extensions offer for o into buf (cap
+ * bytes, NUL-terminated). Returns the length or EM_ENOBUFS. */
+ssize_t em__ws_pmd_offer(const em_ws_deflate_opts *o, char *buf, size_t cap);
+/* Server: pick the first acceptable permessage-deflate offer among the
+ * request's Sec-WebSocket-Extensions values (all of them, joined by ","
+ * as they came), settle the parameters under o and write the response's
+ * extension value into resp. Returns 1 (accepted: *out and resp set), 0
+ * (no acceptable offer, or o->enable false: answer without the
+ * extension), EM_EPARSE (a malformed header: answer 400). */
+int em__ws_pmd_negotiate(em_slice offers, const em_ws_deflate_opts *o, em__ws_pmd_params *out,
+                         char *resp, size_t cap);
+/* Client: check the server's Sec-WebSocket-Extensions answer against
+ * what o offered. Returns 1 (deflate on, *out set), 0 (no extension) or
+ * EM_EPROTO (anything not offered or malformed: fail the connection). */
+int em__ws_pmd_accept(em_slice answer, const em_ws_deflate_opts *o, em__ws_pmd_params *out);
+
+/* One connection's compressor and decompressor. Zlib state exists only
+ * while needed: with no context takeover for a direction, that direction
+ * uses its loop's shared stream (em__ws_pmd_shared) and holds none. */
+typedef struct em__ws_pmd em__ws_pmd;
+
+/* Make the state for role with the settled params and o's level etc.
+ * Returns NULL on ENOMEM. */
+em__ws_pmd *em__ws_pmd_new(em_loop *loop, em_ws_role role, const em__ws_pmd_params *p,
+                           const em_ws_deflate_opts *o);
+void em__ws_pmd_free(em__ws_pmd *z);
+/* Compress one whole message into out (appended; RFC 7692 §7.2.1: the
+ * trailing 00 00 ff ff removed). Returns 0, EM_ENOMEM. */
+int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out);
+/* Inflate the next piece of a compressed message; last: the message's
+ * final piece (the 00 00 ff ff tail is appended internally). Output is
+ * appended to out; past limit total output bytes for this message:
+ * EM_EMSGSIZE (stopped as soon as it is crossed: memory bounded).
+ * EM_EPARSE: corrupt data (close 1007). Returns 0 or the error. */
+int em__ws_pmd_inflate(em__ws_pmd *z, em_slice in, bool last, uint64_t limit, em_buf *out);
+/* Memory held now (zlib state included), for em_ws_memory. */
+size_t em__ws_pmd_memory(const em__ws_pmd *z);
+
+/* ---- handshake helpers (handshake.c) ------------------------------------- */
+
+/* Sec-WebSocket-Accept for a key (base64 SHA-1 of key + the GUID, RFC
+ * 6455 §4.2.2): 28 characters and a NUL into out. */
+void em__ws_accept_key(em_slice key, char out[29]);
+/* Whether key is the base64 form of exactly 16 bytes (24 characters). */
+bool em__ws_key_valid(em_slice key);
+/* A fresh client key (16 random bytes, base64) into out (25 bytes with
+ * the NUL). Returns 0 or rnd's error. */
+int em__ws_key_new(em_ws_random_cb rnd, void *ctx, char out[25]);
+
+/* ---- the connection core (conn*.c) --------------------------------------- */
+
+/* struct em_ws is defined by the core (below, or in a header of its own
+ * that this one includes). Fixed by this contract:
+ *   em_http_upgraded up;             first member: the tcp connection is
+ *                                    up.tcp; up._srv is NULL on a client
+ *   void *client;                    client.c's state, opaque to the core
+ *   void (*client_cancel)(em_ws *);  set by client.c while connecting: the
+ *                                    core calls it from em_ws_abort on a
+ *                                    ws not started yet (then fails it)
+ *   void (*after_send)(em_ws *);     may be NULL; the core calls it after
+ *                                    every send call that queued bytes
+ *                                    (the blocking face waits there until
+ *                                    the queue drained)
+ */
+
+/* Make a ws for role, not yet started: its tcp is in ws->up.tcp once the
+ * caller moved it there. opts/cbs are borrowed (must outlive ws); pmd
+ * (may be NULL: no deflate) is copied; protocol (may be NULL) is copied.
+ * Returns NULL on ENOMEM. */
+em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em_ws_opts *opts,
+                  void *data, const em__ws_pmd_params *pmd, const char *protocol);
+/* Free a ws that was never started (its tcp was never moved in), with no
+ * callback. */
+void em__ws_free_unstarted(em_ws *ws);
+/* A ws that was never started failed (client: connect or handshake):
+ * on_close(ws, 1006, err, "") runs from the loop, then ws is freed (unless
+ * retained). */
+void em__ws_fail_unstarted(em_ws *ws, int err);
+/* The tcp connection is in ws->up.tcp with em__ws_tcp_cbs: parse what is
+ * already in ws->up.tcp.in, start reading and timers, and run on_open
+ * from the loop. Returns 0 or an em_err (then the connection is closed and
+ * on_close runs as for any failure). */
+int em__ws_start(em_ws *ws);
+/* The callbacks a ws sets on its tcp connection. */
+extern const em_tcp_conn_cbs em__ws_tcp_cbs;
+/* For em_http_upgrade's on_close and em_http_upgraded.on_shutdown
+ * (server side): a shutdown sends 1001 (now == false) or drops (now). */
+void em__ws_on_forced_close(em_tcp_conn *tcp);
+void em__ws_on_shutdown(em_http_upgraded *u, bool now);
+/* The HTTP status and error sentence em_ws_http_status/em_ws_error give
+ * (client.c sets them; msg copied). */
+void em__ws_set_handshake_result(em_ws *ws, int status, const char *msg);
+
+#endif
