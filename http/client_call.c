@@ -126,6 +126,16 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
                 return EM_ENOMEM;
         }
     }
+    if (req->upgrade) {
+        em_slice u = em_slice_from_cstr(req->upgrade);
+        /* a protocol list of tokens ("websocket", "foo/2, bar") */
+        if (!u.len || !em__http_field_value_ok(u) || call->method_id != EM_HTTP_GET ||
+            req->body.len)
+            return EM_EINVAL;
+        if (!(call->upgrade = strdup(req->upgrade)))
+            return EM_ENOMEM;
+        call->fresh_only = true;
+    }
     if (req->content_type) {
         if (!em__http_field_value_ok(em_slice_from_cstr(req->content_type)))
             return EM_EINVAL;
@@ -166,7 +176,7 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
 
 int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_client_cbs *cbs,
                       void *data, em_http_call **out) {
-    if (!req || !req->url || !cbs || !cbs->on_done)
+    if (!req || !req->url || !cbs || !cbs->on_done || (req->upgrade && !cbs->on_upgrade))
         return EM_EINVAL;
     em_http_call *call = calloc(1, sizeof *call);
     if (!call)
@@ -266,6 +276,11 @@ int em__http_call_build_head(em_http_call *call) {
                                 em_slice_from_cstr(call->origin->proxy_auth));
     for (size_t i = 0; !rc && i < call->num_headers; i++)
         rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
+    if (!rc && call->upgrade) {
+        rc = EM__HTTP_PUT_LIT(b, "Connection: Upgrade\r\n");
+        rc = rc ? rc : em__http_put_field(b, EM_SLICE_LIT("Upgrade"),
+                                          em_slice_from_cstr(call->upgrade));
+    }
     if (!rc && call->decompress && !has_field(call, "accept-encoding"))
         rc = EM__HTTP_PUT_LIT(b, "Accept-Encoding: gzip, deflate\r\n");
     if (!rc && call->cl->o.cookie_jar && !has_field(call, "cookie"))
@@ -325,6 +340,7 @@ void em__http_call_free(em_http_call *call) {
     free(call->headers);
     free(call->method);
     free(call->content_type);
+    free(call->upgrade);
     free((void *)call->body.ptr);
     free(call->auth);
     free(call->location);

@@ -419,6 +419,34 @@ static bool decoder_failed(em__http_cconn *c, int rc) {
     return true;
 }
 
+/* A 101 to an upgrade request: the connection leaves HTTP through
+ * on_upgrade, which moves it out (else it is closed), and the call ends. */
+static void hand_over(em__http_cconn *c, em_http_call *call, size_t head_len) {
+    em_loop *loop = em_tcp_conn_loop(&c->hc.tcp);
+    store_cookies(c, call);
+    em_buf_consume(&c->hc.tcp.in, head_len);
+    em__http_conn_set_timeout(&c->hc, TMO_NONE);
+    em__http_conn_reading(&c->hc, false);
+    call->depth++;
+    call->cbs->on_upgrade(call, &c->resp, &c->hc.tcp);
+    call->depth--;
+    if (call->cancelled) {
+        if (!call->depth)
+            em__http_call_free(call);
+        if (c->state != CC_CLOSED && em_tcp_conn_fd(&c->hc.tcp) < 0)
+            em__http_conn_moved(&c->hc, loop); /* taken, then cancelled */
+        return;
+    }
+    if (em_tcp_conn_fd(&c->hc.tcp) >= 0) {
+        fail(c, EM_EPROTO, false, "the upgraded connection was not taken", NULL);
+        return;
+    }
+    c->call = NULL;
+    call->conn = NULL;
+    em__http_conn_moved(&c->hc, loop);
+    call->cl->up->call_ended(call, 0, false, false);
+}
+
 static bool read_head(em__http_cconn *c, em_http_call *call) {
     em_buf *in = &c->hc.tcp.in;
     ssize_t n;
@@ -434,7 +462,10 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         if (c->resp.status >= 200)
             break;
         if (c->resp.status == 101) {
-            fail(c, EM_EPROTO, false, "unexpected 101 Switching Protocols", NULL);
+            if (call->upgrade)
+                hand_over(c, call, (size_t)n);
+            else
+                fail(c, EM_EPROTO, false, "unexpected 101 Switching Protocols", NULL);
             return false;
         }
         bool go = c->resp.status == 100 && c->awaiting_100;

@@ -139,7 +139,8 @@ struct em_http_call {
     uint64_t max_body;             /* this call's own cap, below the client's; 0: none */
     bool allow_insecure_redirect;
     bool retried;
-    bool fresh_only;               /* a retry: not on a reused connection */
+    bool fresh_only;               /* a retry or an upgrade: not on a reused connection */
+    char *upgrade;                 /* the Upgrade protocol asked for, or NULL */
     bool queued;
     bool ended;                    /* done or cancelled: no more callbacks */
     bool paused;

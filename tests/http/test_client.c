@@ -575,6 +575,118 @@ static void test_close_ends_calls(void **state) {
     assert_int_equal(r2.err, EM_ECANCELED);
 }
 
+
+/* ---- upgrade: a 101 hands the connection over ---------------------------- */
+
+typedef struct up_rec {
+    rec r;
+    em_tcp_conn t;
+    int upgrades, status, closed;
+    char got[64];
+    size_t got_len;
+    bool take;
+} up_rec;
+
+static void up_read(em_tcp_conn *t, ssize_t n) {
+    up_rec *u = EM_CONTAINER_OF(t, up_rec, t);
+    if (n < 0)
+        return;
+    size_t k = em_buf_len(&t->in);
+    if (u->got_len + k < sizeof u->got) {
+        memcpy(u->got + u->got_len, em_buf_data(&t->in), k);
+        u->got_len += k;
+    }
+    em_buf_consume(&t->in, k);
+}
+static const em_tcp_conn_cbs up_tcp_cbs = {.on_read = up_read};
+
+static void up_closed(em_tcp_conn *t) {
+    EM_CONTAINER_OF(t, up_rec, t)->closed++;
+}
+
+static void up_upgrade(em_http_call *call, const em_http_response *resp, em_tcp_conn *tcp) {
+    up_rec *u = em_http_call_data(call);
+    u->upgrades++;
+    u->status = resp->status;
+    if (!u->take)
+        return;
+    assert_int_equal(em_tcp_conn_move(&u->t, tcp, &up_tcp_cbs), 0);
+    /* the bytes after the 101's head came along */
+    up_read(&u->t, 1);
+    assert_int_equal(em_tcp_conn_read_start(&u->t), 0);
+    em_slice s = EM_SLICE_LIT("ping\r\n\r\n");
+    assert_int_equal(em_tcp_conn_write(&u->t, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+}
+
+static const em_http_client_cbs up_cbs = {
+    .on_head = rec_head, .on_body = rec_body, .on_done = rec_done, .on_upgrade = up_upgrade};
+
+static void test_upgrade_hands_over_the_connection(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nEXTRA",
+        "pong"};
+    fixture f;
+    setup(&f, script, 2, NULL);
+    up_rec *u = calloc(1, sizeof *u);
+    u->take = true;
+    em_http_req req = {.url = raw_url(&f.rs, "/ws"), .upgrade = "websocket"};
+    assert_int_equal(em_http_client_do(f.cl, &req, &up_cbs, u, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, u->r.dones && u->got_len >= 9, 5000);
+    assert_int_equal(u->r.err, 0);
+    assert_int_equal(u->upgrades, 1);
+    assert_int_equal(u->status, 101);
+    assert_int_equal(u->r.heads, 0); /* the 101 is not an answer */
+    assert_true(STARTS(f.rs.last, "ping")); /* the server saw our bytes on the same socket */
+    assert_memory_equal(u->got, "EXTRApong", 9);
+    assert_int_equal(em_http_client_conns(f.cl), 0); /* not pooled */
+    em_tcp_conn_close(&u->t, up_closed);
+    EM_TEST_RUN_UNTIL(&f.loop, u->closed, 5000);
+    free(u);
+    teardown(&f);
+}
+
+static void test_upgrade_request_and_refusals(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"};
+    fixture f;
+    setup(&f, script, 2, NULL);
+    /* not taken: the connection is closed and the call fails */
+    up_rec *u = calloc(1, sizeof *u);
+    em_http_header h[] = {{EM_SLICE_LIT("Sec-WebSocket-Version"), EM_SLICE_LIT("13"), 0}};
+    em_http_req req = {.url = raw_url(&f.rs, "/ws"), .upgrade = "websocket", .headers = h,
+                       .num_headers = 1};
+    assert_int_equal(em_http_client_do(f.cl, &req, &up_cbs, u, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, u->r.dones, 5000);
+    assert_int_equal(u->upgrades, 1);
+    assert_int_equal(u->r.err, EM_EPROTO);
+    assert_true(STARTS(f.rs.last, "GET /ws HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nConnection: Upgrade\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nUpgrade: websocket\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nSec-WebSocket-Version: 13\r\n"));
+    /* an answer other than 101 is an ordinary response */
+    memset(u, 0, sizeof *u);
+    assert_int_equal(em_http_client_do(f.cl, &req, &up_cbs, u, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, u->r.dones, 5000);
+    assert_int_equal(u->r.err, 0);
+    assert_int_equal(u->upgrades, 0);
+    assert_int_equal(u->r.status, 403);
+    assert_memory_equal(u->r.body, "no", 2);
+    /* an upgrade needs on_upgrade, a GET and no body */
+    assert_int_equal(em_http_client_do(f.cl, &req, &rec_cbs, u, NULL), EM_EINVAL);
+    em_http_req post = req;
+    post.method = "POST";
+    assert_int_equal(em_http_client_do(f.cl, &post, &up_cbs, u, NULL), EM_EINVAL);
+    em_http_req bad = req;
+    bad.upgrade = "web\r\nsocket";
+    assert_int_equal(em_http_client_do(f.cl, &bad, &up_cbs, u, NULL), EM_EINVAL);
+    /* an unasked-for 101 is still a protocol error */
+    free(u);
+    teardown(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_and_request_bytes),
@@ -595,6 +707,8 @@ int main(void) {
         cmocka_unit_test(test_expect_417_goes_again_without),
         cmocka_unit_test(test_proxy_absolute_form_and_no_proxy),
         cmocka_unit_test(test_close_ends_calls),
+        cmocka_unit_test(test_upgrade_hands_over_the_connection),
+        cmocka_unit_test(test_upgrade_request_and_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

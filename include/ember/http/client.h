@@ -136,6 +136,12 @@ typedef struct em_http_req {
     /* The whole exchange, connect and redirects included: EM_ETIMEDOUT
      * past it. 0: none (the blocking face: 300 s). */
     unsigned timeout_ms;
+    /* Ask to leave HTTP (RFC 9110 §7.8): a protocol token such as
+     * "websocket" sends "Connection: Upgrade" and "Upgrade: <it>" on a
+     * connection of its own (never a pooled one, never pooled after). A
+     * 101 answer goes to on_upgrade with the connection; any other answer
+     * is an ordinary response. NULL: an ordinary request. */
+    const char *upgrade;
 } em_http_req;
 
 /* The response head, valid during on_head only (slices point into the
@@ -155,6 +161,13 @@ typedef struct em_http_client_cbs {
      * EM_EUNSAFEREDIRECT, EM_ECANCELED (the client closed), ... The call
      * is freed when it returns. Required. */
     void (*on_done)(em_http_call *call, int err);
+    /* A 101 to a request with upgrade set: resp (valid during the call)
+     * is its head, tcp the connection, with the bytes that followed the
+     * head in tcp->in and TLS, if any, in place. Take it with
+     * em_tcp_conn_move inside this callback (it is closed otherwise);
+     * HTTP is over on it. on_done(call, 0) follows. Required for such a
+     * request (EM_EINVAL otherwise). */
+    void (*on_upgrade)(em_http_call *call, const em_http_response *resp, em_tcp_conn *tcp);
 } em_http_client_cbs;
 
 /* Make a client on loop. opts may be NULL; it is copied (the pointers in
