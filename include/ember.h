@@ -1,4 +1,5 @@
-/* ember: the umbrella header. Includes every public module header, in
+/** @file
+ * ember: the umbrella header. Includes every public module header, in
  * layering order. */
 #ifndef EMBER_H
 #define EMBER_H

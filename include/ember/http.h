@@ -1,4 +1,5 @@
-/* ember http: HTTP/1.1 for servers and clients. An umbrella over the
+/** @file
+ * ember http: HTTP/1.1 for servers and clients. An umbrella over the
  * module's sub-headers, each of which can be included on its own:
  *
  *   ember/http/parse.h   request/response/chunked parsers, field lookups,

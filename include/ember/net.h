@@ -1,4 +1,5 @@
-/* ember net: IPv4/IPv6 addresses, socket addresses and raw socket helpers.
+/** @file
+ * ember net: IPv4/IPv6 addresses, socket addresses and raw socket helpers.
  *
  * Parsers here are strict: they take (ptr, len), never read past len, and
  * reject anything inet_pton would not accept plus NUL bytes, CR/LF, '@',
@@ -20,39 +21,39 @@ extern "C" {
 
 typedef enum em_ip_family { EM_IP_V4 = 4, EM_IP_V6 = 6 } em_ip_family;
 
-/* An IP address. v4 uses bytes[0..3]; scope_id is the IPv6 zone (0: none). */
+/** An IP address. v4 uses bytes[0..3]; scope_id is the IPv6 zone (0: none). */
 typedef struct em_ip {
-    uint8_t family; /* em_ip_family */
+    uint8_t family; /**< em_ip_family */
     uint8_t bytes[16];
     uint32_t scope_id;
 } em_ip;
 
-/* Longest formatted address with zone and NUL ("ffff:...%4294967295"). */
+/** Longest formatted address with zone and NUL ("ffff:...%4294967295"). */
 #define EM_IP_STRLEN 64
-/* Longest formatted socket address ("[v6%zone]:65535") with NUL. */
+/** Longest formatted socket address ("[v6%zone]:65535") with NUL. */
 #define EM_SOCKADDR_STRLEN 80
 
 typedef enum em_ip_class {
-    EM_IP_UNSPECIFIED = 1, /* 0.0.0.0, :: */
-    EM_IP_LOOPBACK,        /* 127/8, ::1 */
-    EM_IP_PRIVATE,         /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
-    EM_IP_LINK_LOCAL,      /* 169.254/16, fe80::/10 */
-    EM_IP_MULTICAST,       /* 224/4, ff00::/8 */
-    EM_IP_DOCUMENTATION,   /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 */
-    EM_IP_BROADCAST,       /* 255.255.255.255 */
-    EM_IP_RESERVED,        /* other special-purpose (240/4, 100.64/10, ...) */
-    EM_IP_GLOBAL           /* everything else */
+    EM_IP_UNSPECIFIED = 1, /**< 0.0.0.0, :: */
+    EM_IP_LOOPBACK,        /**< 127/8, ::1 */
+    EM_IP_PRIVATE,         /**< 10/8, 172.16/12, 192.168/16, fc00::/7 */
+    EM_IP_LINK_LOCAL,      /**< 169.254/16, fe80::/10 */
+    EM_IP_MULTICAST,       /**< 224/4, ff00::/8 */
+    EM_IP_DOCUMENTATION,   /**< 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32 */
+    EM_IP_BROADCAST,       /**< 255.255.255.255 */
+    EM_IP_RESERVED,        /**< other special-purpose (240/4, 100.64/10, ...) */
+    EM_IP_GLOBAL           /**< everything else */
 } em_ip_class;
 
-/* Parse an IPv4 dotted quad or an IPv6 address (with optional %zone: a
+/** Parse an IPv4 dotted quad or an IPv6 address (with optional %zone: a
  * number or an interface name). Returns 0 or EM_EINVAL. */
 EM_API EM_NODISCARD int em_ip_parse(em_ip *ip, const char *s, size_t len);
 EM_API EM_NODISCARD int em_ip4_parse(em_ip *ip, const char *s, size_t len);
 EM_API EM_NODISCARD int em_ip6_parse(em_ip *ip, const char *s, size_t len);
-/* Format ip (RFC 5952 canonical for IPv6) into buf, NUL-terminated.
+/** Format ip (RFC 5952 canonical for IPv6) into buf, NUL-terminated.
  * Returns the length, or EM_ENOSPC if cap is too small. */
 EM_API ssize_t em_ip_format(const em_ip *ip, char *buf, size_t cap);
-/* Total order: v4 before v6, then bytes, then scope. <0, 0, >0. */
+/** Total order: v4 before v6, then bytes, then scope. <0, 0, >0. */
 EM_API int em_ip_compare(const em_ip *a, const em_ip *b);
 EM_API bool em_ip_equal(const em_ip *a, const em_ip *b);
 EM_API em_ip_class em_ip_classify(const em_ip *ip);
@@ -60,16 +61,16 @@ EM_API const char *em_ip_class_name(em_ip_class c);
 static inline bool em_ip_is_loopback(const em_ip *ip) {
     return em_ip_classify(ip) == EM_IP_LOOPBACK;
 }
-/* Build from host-order v4 (0x7f000001) or 16 network-order bytes. */
+/** Build from host-order v4 (0x7f000001) or 16 network-order bytes. */
 EM_API em_ip em_ip4_make(uint32_t host_order);
 EM_API em_ip em_ip6_make(const uint8_t bytes[16], uint32_t scope_id);
-/* True for ::ffff:a.b.c.d; em_ip_unmap() turns it into the v4 address. */
+/** True for ::ffff:a.b.c.d; em_ip_unmap() turns it into the v4 address. */
 EM_API bool em_ip_is_v4_mapped(const em_ip *ip);
 EM_API em_ip em_ip_unmap(const em_ip *ip);
 
 /* ---- socket addresses ------------------------------------------------- */
 
-/* An IPv4 or IPv6 socket address, ready for bind/connect. */
+/** An IPv4 or IPv6 socket address, ready for bind/connect. */
 typedef struct em_sockaddr {
     union {
         struct sockaddr sa;
@@ -78,38 +79,38 @@ typedef struct em_sockaddr {
     } u;
 } em_sockaddr;
 
-/* Parse "1.2.3.4:80", "[::1]:8080", "[fe80::1%eth0]:80". The port is
+/** Parse "1.2.3.4:80", "[::1]:8080", "[fe80::1%eth0]:80". The port is
  * required and must be 0..65535 with no sign or leading zeros. */
 EM_API EM_NODISCARD int em_sockaddr_parse(em_sockaddr *sa, const char *s, size_t len);
 EM_API void em_sockaddr_from_ip(em_sockaddr *sa, const em_ip *ip, uint16_t port);
-/* From a kernel sockaddr (AF_INET/AF_INET6 only), else EM_EAFNOSUPPORT. */
+/** From a kernel sockaddr (AF_INET/AF_INET6 only), else EM_EAFNOSUPPORT. */
 EM_API EM_NODISCARD int em_sockaddr_from_sys(em_sockaddr *sa, const struct sockaddr *sys,
                                              socklen_t len);
 EM_API ssize_t em_sockaddr_format(const em_sockaddr *sa, char *buf, size_t cap);
 EM_API em_ip em_sockaddr_ip(const em_sockaddr *sa);
 EM_API uint16_t em_sockaddr_port(const em_sockaddr *sa);
 EM_API void em_sockaddr_set_port(em_sockaddr *sa, uint16_t port);
-/* AF_INET or AF_INET6. */
+/** AF_INET or AF_INET6. */
 EM_API int em_sockaddr_family(const em_sockaddr *sa);
 EM_API socklen_t em_sockaddr_len(const em_sockaddr *sa);
 EM_API bool em_sockaddr_equal(const em_sockaddr *a, const em_sockaddr *b);
-/* Loopback helpers for tests and examples: 127.0.0.1:port, [::1]:port. */
+/** Loopback helpers for tests and examples: 127.0.0.1:port, [::1]:port. */
 EM_API em_sockaddr em_sockaddr_loopback4(uint16_t port);
 EM_API em_sockaddr em_sockaddr_loopback6(uint16_t port);
 
 /* ---- raw socket helpers ----------------------------------------------- */
 
-/* socket(2) with SOCK_CLOEXEC, plus SOCK_NONBLOCK when nonblock. Returns the
+/** socket(2) with SOCK_CLOEXEC, plus SOCK_NONBLOCK when nonblock. Returns the
  * fd or em_err. */
 EM_API int em_sock_open(int family, int type, bool nonblock);
 EM_API int em_sock_set_nonblock(int fd, bool on);
 EM_API int em_sock_set_nodelay(int fd, bool on);
-/* SO_KEEPALIVE, and TCP_KEEPIDLE=idle_s when on and idle_s > 0. */
+/** SO_KEEPALIVE, and TCP_KEEPIDLE=idle_s when on and idle_s > 0. */
 EM_API int em_sock_set_keepalive(int fd, bool on, int idle_s);
 EM_API int em_sock_set_reuseaddr(int fd, bool on);
 EM_API int em_sock_set_reuseport(int fd, bool on);
 EM_API int em_sock_set_v6only(int fd, bool on);
-/* Pending error (SO_ERROR) as em_err, or 0. */
+/** Pending error (SO_ERROR) as em_err, or 0. */
 EM_API int em_sock_error(int fd);
 EM_API int em_sock_local_addr(int fd, em_sockaddr *out);
 EM_API int em_sock_peer_addr(int fd, em_sockaddr *out);

@@ -1,4 +1,5 @@
-/* ember runtime: error codes, the epoll event loop, the timer wheel,
+/** @file
+ * ember runtime: error codes, the epoll event loop, the timer wheel,
  * cross-thread posts, signals and the multicore scheduler.
  *
  * Threading: every function on a loop or a handle must be called from the
@@ -20,17 +21,17 @@ extern "C" {
 
 /* ---- attributes and helpers ------------------------------------------ */
 
-/* The library builds with -fvisibility=hidden; only EM_API symbols export. */
+/** The library builds with -fvisibility=hidden; only EM_API symbols export. */
 #define EM_API __attribute__((visibility("default")))
 #define EM_NODISCARD __attribute__((warn_unused_result))
 
-/* Recover the outer struct from a pointer to one of its members. */
+/** Recover the outer struct from a pointer to one of its members. */
 #define EM_CONTAINER_OF(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* ---- errors ----------------------------------------------------------- */
 
-/* OS errors are -errno. ember's own codes live at -5000 and below so they
+/** OS errors are -errno. ember's own codes live at -5000 and below so they
  * can never collide with an errno. One table generates the enum,
  * em_strerror() and em_err_name().  X(name, value, message) */
 #define EM_ERRNO_TABLE(X)                                                     \
@@ -117,13 +118,13 @@ typedef enum em_err {
 #undef EM__ERR_ENUM
 } em_err;
 
-/* A static, never-NULL English message for err (0 gives "success"). Errno
+/** A static, never-NULL English message for err (0 gives "success"). Errno
  * values outside the table fall back to the C library's strerror text. */
 EM_API const char *em_strerror(int err);
-/* The symbolic name ("EM_ETIMEDOUT"); "EM_EUNKNOWN" for codes not in the
+/** The symbolic name ("EM_ETIMEDOUT"); "EM_EUNKNOWN" for codes not in the
  * table. Static storage. */
 EM_API const char *em_err_name(int err);
-/* Map a positive errno to an em_err (-errno). 0 maps to 0. */
+/** Map a positive errno to an em_err (-errno). 0 maps to 0. */
 static inline int em_err_from_errno(int e) { return e > 0 ? -e : (e == 0 ? 0 : e); }
 
 /* ---- loop ------------------------------------------------------------- */
@@ -137,7 +138,7 @@ typedef void (*em_io_cb)(em_io *w, unsigned events);
 typedef void (*em_timer_cb)(em_timer *t);
 typedef void (*em_task_cb)(em_task *t);
 
-/* A deferred or posted unit of work. Caller-owned; must stay valid until its
+/** A deferred or posted unit of work. Caller-owned; must stay valid until its
  * callback has started. Intrusive: no allocation per post. */
 struct em_task {
     void *data;
@@ -147,79 +148,79 @@ struct em_task {
 
 struct em__wheel; /* private to runtime/timer_wheel.c */
 
-/* The loop. A complete type so it can be embedded; all fields are private.
+/** The loop. A complete type so it can be embedded; all fields are private.
  * em_loop_init() allocates its epoll fd, eventfd and timer wheel once. */
 struct em_loop {
     void *data;
     int _epfd;
     int _wakefd;
-    uint64_t _now_ms;          /* cached monotonic ms, updated once per turn */
-    unsigned _active;          /* active io watchers + active timers + refs */
-    int _stop;                 /* atomic: set by em_loop_stop from any thread */
+    uint64_t _now_ms;          /**< cached monotonic ms, updated once per turn */
+    unsigned _active;          /**< active io watchers + active timers + refs */
+    int _stop;                 /**< atomic: set by em_loop_stop from any thread */
     struct em__wheel *_wheel;
-    void *_events;             /* struct epoll_event[_nevents] being dispatched */
+    void *_events;             /**< struct epoll_event[_nevents] being dispatched */
     int _nevents;
-    int _cur;                  /* index of the event being dispatched */
-    em_task *_defer_head, *_defer_tail; /* same-thread deferred tasks */
-    em_task *_run_next;        /* next task of the round being run */
-    em_task *_post_head, *_post_tail;   /* cross-thread posts, under _mu */
-    void *_mu;                 /* pthread_mutex_t, allocated at init */
-    em_io *_wake_io;           /* internal watcher of _wakefd */
+    int _cur;                  /**< index of the event being dispatched */
+    em_task *_defer_head, *_defer_tail; /**< same-thread deferred tasks */
+    em_task *_run_next;        /**< next task of the round being run */
+    em_task *_post_head, *_post_tail;   /**< cross-thread posts, under _mu */
+    void *_mu;                 /**< pthread_mutex_t, allocated at init */
+    em_io *_wake_io;           /**< internal watcher of _wakefd */
     unsigned _closing;
 };
 
 typedef enum em_run_mode {
-    EM_RUN_DEFAULT = 0, /* until em_loop_stop() or nothing is active */
-    EM_RUN_ONCE,        /* one turn; blocks for events if anything is active */
-    EM_RUN_NOWAIT       /* one turn; never blocks */
+    EM_RUN_DEFAULT = 0, /**< until em_loop_stop() or nothing is active */
+    EM_RUN_ONCE,        /**< one turn; blocks for events if anything is active */
+    EM_RUN_NOWAIT       /**< one turn; never blocks */
 } em_run_mode;
 
-/* Initialise a loop. Returns 0 or a negative em_err. */
+/** Initialise a loop. Returns 0 or a negative em_err. */
 EM_API EM_NODISCARD int em_loop_init(em_loop *loop);
-/* Run the loop. Returns 0 when stopped or idle (DEFAULT), or, for ONCE and
+/** Run the loop. Returns 0 when stopped or idle (DEFAULT), or, for ONCE and
  * NOWAIT, 1 if there is still active work, else 0. Negative em_err on a
  * fatal epoll error. Not re-entrant: never call from a callback. */
 EM_API int em_loop_run(em_loop *loop, em_run_mode mode);
-/* Ask the loop to return from em_loop_run() at the end of the current turn.
+/** Ask the loop to return from em_loop_run() at the end of the current turn.
  * Safe from any thread and from signal-free callbacks. */
 EM_API void em_loop_stop(em_loop *loop);
-/* Free the loop's resources. Returns EM_EBUSY (and frees nothing) while any
+/** Free the loop's resources. Returns EM_EBUSY (and frees nothing) while any
  * watcher, timer or task is still active; 0 otherwise. */
 EM_API EM_NODISCARD int em_loop_close(em_loop *loop);
-/* Cached monotonic time in milliseconds, updated once per loop turn. */
+/** Cached monotonic time in milliseconds, updated once per loop turn. */
 EM_API uint64_t em_loop_now(const em_loop *loop);
-/* Refresh the cached time now (rarely needed). */
+/** Refresh the cached time now (rarely needed). */
 EM_API void em_loop_update_time(em_loop *loop);
-/* Number of active handles (watchers, timers, pending tasks, refs). */
+/** Number of active handles (watchers, timers, pending tasks, refs). */
 EM_API unsigned em_loop_active(const em_loop *loop);
-/* Keep the loop alive without a handle (em_loop_ref) and release it. */
+/** Keep the loop alive without a handle (em_loop_ref) and release it. */
 EM_API void em_loop_ref(em_loop *loop);
 EM_API void em_loop_unref(em_loop *loop);
 
-/* Run task->cb on this loop's thread after the current callback returns,
+/** Run task->cb on this loop's thread after the current callback returns,
  * within the current turn. Loop thread only. Tasks run in FIFO order; a
  * task deferred by a task runs in the next turn (bounded work per turn). */
 EM_API void em_loop_defer(em_loop *loop, em_task *task);
-/* Take a deferred task back before it runs (also from a task of the same
+/** Take a deferred task back before it runs (also from a task of the same
  * round). Returns true if task was waiting and now will not run; false if
  * it was not deferred (never deferred, already run or running). O(number of
  * deferred tasks). Loop thread only; not for em_loop_post() tasks. */
 EM_API bool em_loop_defer_cancel(em_loop *loop, em_task *task);
-/* Thread-safe: queue task for the loop's thread and wake it (eventfd).
+/** Thread-safe: queue task for the loop's thread and wake it (eventfd).
  * Returns 0, or EM_ECLOSED if the loop is closing. */
 EM_API int em_loop_post(em_loop *loop, em_task *task);
 
 /* ---- fd watchers ------------------------------------------------------ */
 
 enum {
-    EM_IO_READ = 0x1,   /* readable (EPOLLIN) */
-    EM_IO_WRITE = 0x4,  /* writable (EPOLLOUT) */
-    EM_IO_ERROR = 0x8,  /* reported only: EPOLLERR */
-    EM_IO_HUP = 0x10,   /* reported only: EPOLLHUP / EPOLLRDHUP */
-    EM_IO_EDGE = 0x80000000u /* request edge-triggered delivery */
+    EM_IO_READ = 0x1,   /**< readable (EPOLLIN) */
+    EM_IO_WRITE = 0x4,  /**< writable (EPOLLOUT) */
+    EM_IO_ERROR = 0x8,  /**< reported only: EPOLLERR */
+    EM_IO_HUP = 0x10,   /**< reported only: EPOLLHUP / EPOLLRDHUP */
+    EM_IO_EDGE = 0x80000000u /**< request edge-triggered delivery */
 };
 
-/* An fd watcher embedded in the user's struct. Level-triggered unless
+/** An fd watcher embedded in the user's struct. Level-triggered unless
  * EM_IO_EDGE is passed to em_io_start(). The fd is not owned: closing it is
  * the caller's job, after em_io_stop(). */
 struct em_io {
@@ -227,43 +228,43 @@ struct em_io {
     int fd;
     em_io_cb _cb;
     em_loop *_loop;
-    unsigned _events;     /* interest currently registered with epoll */
-    unsigned _registered; /* fd is in the epoll set */
+    unsigned _events;     /**< interest currently registered with epoll */
+    unsigned _registered; /**< fd is in the epoll set */
 };
 
-/* Bind w to fd on loop. Does not start watching. */
+/** Bind w to fd on loop. Does not start watching. */
 EM_API void em_io_init(em_loop *loop, em_io *w, int fd, em_io_cb cb);
-/* Set the interest to events (EM_IO_READ|EM_IO_WRITE, optionally
+/** Set the interest to events (EM_IO_READ|EM_IO_WRITE, optionally
  * EM_IO_EDGE); replaces the previous interest. Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_io_start(em_io *w, unsigned events);
-/* Stop watching. Safe inside any callback: events already collected for w in
+/** Stop watching. Safe inside any callback: events already collected for w in
  * this turn are discarded. */
 EM_API void em_io_stop(em_io *w);
-/* True while w is watching some events. */
+/** True while w is watching some events. */
 EM_API bool em_io_active(const em_io *w);
-/* The interest last set with em_io_start() (EM_IO_EDGE included), 0 when
+/** The interest last set with em_io_start() (EM_IO_EDGE included), 0 when
  * stopped. */
 EM_API unsigned em_io_events(const em_io *w);
 
 /* ---- timers ----------------------------------------------------------- */
 
-/* A timer on the loop's hashed wheel (millisecond resolution). Start and
+/** A timer on the loop's hashed wheel (millisecond resolution). Start and
  * stop are O(1). Callbacks may start or stop any timer, this one included. */
 struct em_timer {
     void *data;
     em_timer_cb _cb;
     em_loop *_loop;
-    uint64_t _due;      /* absolute ms */
-    uint64_t _repeat;   /* 0: one-shot */
+    uint64_t _due;      /**< absolute ms */
+    uint64_t _repeat;   /**< 0: one-shot */
     em_timer *_next, *_prev;
     unsigned _active;
 };
 
 EM_API void em_timer_init(em_loop *loop, em_timer *t, em_timer_cb cb);
-/* (Re)arm t to fire after timeout_ms (0 fires on the next turn), then every
+/** (Re)arm t to fire after timeout_ms (0 fires on the next turn), then every
  * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. */
 EM_API void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
-/* Disarm t; no-op if inactive. Safe inside any callback. */
+/** Disarm t; no-op if inactive. Safe inside any callback. */
 EM_API void em_timer_stop(em_timer *t);
 EM_API bool em_timer_active(const em_timer *t);
 
@@ -272,36 +273,36 @@ EM_API bool em_timer_active(const em_timer *t);
 typedef struct em_signal em_signal;
 typedef void (*em_signal_cb)(em_signal *s, int signum);
 
-/* Signals delivered through signalfd. em_signal_start() blocks the signal in
+/** Signals delivered through signalfd. em_signal_start() blocks the signal in
  * the calling thread; start signal watchers before creating other threads
  * (em_sched threads block all signals), so delivery lands on the fd. */
 struct em_signal {
     void *data;
     em_signal_cb _cb;
     em_io _io;
-    uint64_t _mask; /* bit n-1 set: signal n watched */
+    uint64_t _mask; /**< bit n-1 set: signal n watched */
 };
 
 EM_API void em_signal_init(em_loop *loop, em_signal *s, em_signal_cb cb);
-/* Watch signum (may be called for several signals). Returns 0 or em_err. */
+/** Watch signum (may be called for several signals). Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_signal_start(em_signal *s, int signum);
-/* Stop watching all signals, close the signalfd, unblock the signals. */
+/** Stop watching all signals, close the signalfd, unblock the signals. */
 EM_API void em_signal_stop(em_signal *s);
 
 /* ---- multicore scheduler ---------------------------------------------- */
 
 typedef struct em_sched em_sched;
-/* Called on each worker thread with its freshly initialised loop, before the
+/** Called on each worker thread with its freshly initialised loop, before the
  * loop runs; start the worker's handles here (e.g. a SO_REUSEPORT listener).
  * Return 0, or an em_err to abort that worker. */
 typedef int (*em_sched_setup_cb)(em_loop *loop, unsigned index, void *arg);
-/* Called on the worker thread after its loop returned, to close handles
+/** Called on the worker thread after its loop returned, to close handles
  * before the loop is closed. May be NULL. */
 typedef void (*em_sched_teardown_cb)(em_loop *loop, unsigned index, void *arg);
 
 typedef struct em_sched_opts {
-    unsigned workers;    /* number of loops/threads; 0 means one per core */
-    bool pin;            /* pin worker i to CPU (i % ncpu) */
+    unsigned workers;    /**< number of loops/threads; 0 means one per core */
+    bool pin;            /**< pin worker i to CPU (i % ncpu) */
     em_sched_setup_cb setup;
     em_sched_teardown_cb teardown;
     void *arg;
@@ -309,21 +310,21 @@ typedef struct em_sched_opts {
 
 struct em__worker;
 struct em_sched {
-    struct em__worker *_workers; /* allocated by em_sched_start */
+    struct em__worker *_workers; /**< allocated by em_sched_start */
     unsigned _n;
 };
 
-/* Start opts->workers threads, each running its own loop. Returns 0 once
+/** Start opts->workers threads, each running its own loop. Returns 0 once
  * every worker's setup returned (the first setup error otherwise, with all
  * workers stopped and joined). */
 EM_API EM_NODISCARD int em_sched_start(em_sched *s, const em_sched_opts *opts);
-/* Ask every worker loop to stop. Thread-safe. */
+/** Ask every worker loop to stop. Thread-safe. */
 EM_API void em_sched_stop(em_sched *s);
-/* Wait for all workers to finish and free the scheduler's memory. */
+/** Wait for all workers to finish and free the scheduler's memory. */
 EM_API int em_sched_join(em_sched *s);
-/* Worker i's loop (valid between start and join), for em_loop_post(). */
+/** Worker i's loop (valid between start and join), for em_loop_post(). */
 EM_API em_loop *em_sched_loop(em_sched *s, unsigned i);
-/* Number of online CPUs. */
+/** Number of online CPUs. */
 EM_API unsigned em_cpu_count(void);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* ember tls: OpenSSL 3 under em_tcp_conn (through its transport seam) and
+/** @file
+ * ember tls: OpenSSL 3 under em_tcp_conn (through its transport seam) and
  * as a blocking em_stream.
  *
  *   em_tls_ctx *ctx;                          one per configuration, shared
@@ -35,17 +36,17 @@ extern "C" {
 
 typedef enum em_tls_role { EM_TLS_CLIENT = 0, EM_TLS_SERVER = 1 } em_tls_role;
 
-/* Protocol versions (their wire values) for min_version and the info. */
+/** Protocol versions (their wire values) for min_version and the info. */
 enum { EM_TLS_V1_2 = 0x0303, EM_TLS_V1_3 = 0x0304 };
 
-/* Server: asking for client certificates (mTLS). */
+/** Server: asking for client certificates (mTLS). */
 typedef enum em_tls_client_auth {
     EM_TLS_CLIENT_AUTH_NONE = 0,
-    EM_TLS_CLIENT_AUTH_OPTIONAL, /* verified if sent */
-    EM_TLS_CLIENT_AUTH_REQUIRED  /* handshake fails without one */
+    EM_TLS_CLIENT_AUTH_OPTIONAL, /**< verified if sent */
+    EM_TLS_CLIENT_AUTH_REQUIRED  /**< handshake fails without one */
 } em_tls_client_auth;
 
-/* A certificate chain (leaf first) and its private key, PEM, from files or
+/** A certificate chain (leaf first) and its private key, PEM, from files or
  * from memory (the *_pem slices win when set). Read at em_tls_ctx_new. */
 typedef struct em_tls_cert {
     const char *cert_file;
@@ -55,38 +56,38 @@ typedef struct em_tls_cert {
 } em_tls_cert;
 
 typedef struct em_tls_ctx_opts {
-    /* Trust anchors for verifying the peer: a PEM file, a hashed directory
+    /** Trust anchors for verifying the peer: a PEM file, a hashed directory
      * and/or PEM in memory. All empty: the system store (clients), or
      * nothing (servers, where they matter only with client_auth). */
     const char *ca_file;
     const char *ca_dir;
     em_slice ca_pem;
-    /* Server: the default certificate (required). Client: a client
+    /** Server: the default certificate (required). Client: a client
      * certificate for mTLS (optional). */
     em_tls_cert cert;
-    /* Server: more certificates, picked when the client's SNI matches one of
+    /** Server: more certificates, picked when the client's SNI matches one of
      * their DNS names (subjectAltName, or the CN without one; "*.x" matches
      * one label). No match: the default certificate. */
     const em_tls_cert *sni_certs;
     unsigned sni_count;
-    /* ALPN protocols, comma-separated, in preference order ("h2,http/1.1").
+    /** ALPN protocols, comma-separated, in preference order ("h2,http/1.1").
      * Client: offered. Server: the first of these the client also offers is
      * picked; none in common, or NULL: no ALPN in the answer. */
     const char *alpn;
-    unsigned min_version;           /* EM_TLS_V1_2 (0) or EM_TLS_V1_3 */
-    em_tls_client_auth client_auth; /* server only */
-    /* Client: no verification of the chain or the name at all. Named so
+    unsigned min_version;           /**< EM_TLS_V1_2 (0) or EM_TLS_V1_3 */
+    em_tls_client_auth client_auth; /**< server only */
+    /** Client: no verification of the chain or the name at all. Named so
      * that nobody turns it on by accident; for tests against throwaway
      * certificates. */
     bool insecure;
-    /* Server: no session tickets (no resumption). Client: no resumption. */
+    /** Server: no session tickets (no resumption). Client: no resumption. */
     bool no_resumption;
-    unsigned handshake_timeout_ms; /* 0: 10 s */
+    unsigned handshake_timeout_ms; /**< 0: 10 s */
 } em_tls_ctx_opts;
 
 typedef struct em_tls_ctx em_tls_ctx;
 
-/* Make a context for role. opts may be NULL (a client with the defaults).
+/** Make a context for role. opts may be NULL (a client with the defaults).
  * Loads certificates and CAs now (slow: do it once, not per connection).
  * Returns 0, EM_EINVAL (a server without a certificate, a bad ALPN list or
  * version), EM_EPARSE (a certificate, key or CA file OpenSSL could not
@@ -94,10 +95,10 @@ typedef struct em_tls_ctx em_tls_ctx;
  * and thread-safe once made; it must outlive every connection and stream using it. */
 EM_API EM_NODISCARD int em_tls_ctx_new(em_tls_ctx **out, em_tls_role role,
                                        const em_tls_ctx_opts *opts);
-/* Free a context no connection uses any more. NULL is a no-op. */
+/** Free a context no connection uses any more. NULL is a no-op. */
 EM_API void em_tls_ctx_free(em_tls_ctx *ctx);
 EM_API em_tls_role em_tls_ctx_role(const em_tls_ctx *ctx);
-/* Server: rotate the session-ticket key (80 bytes: 16 name, 32 HMAC, 32
+/** Server: rotate the session-ticket key (80 bytes: 16 name, 32 HMAC, 32
  * AES-256; the name tells keys apart, so give each key its own). New
  * tickets use this key; tickets made with the key it replaces still resume
  * (and the client gets a new ticket under this key) until the next
@@ -108,14 +109,14 @@ EM_API em_tls_role em_tls_ctx_role(const em_tls_ctx *ctx);
  * e.g. a new key every few hours, so a ticket lives one to two periods.
  * Returns 0 or EM_EINVAL (not a server). Any thread. */
 EM_API int em_tls_ctx_set_ticket_key(em_tls_ctx *ctx, const unsigned char key[80]);
-/* The latest OpenSSL error of the calling thread as text ("" if none), for
+/** The latest OpenSSL error of the calling thread as text ("" if none), for
  * em_tls_ctx_new failures. Writes at most len bytes including the NUL;
  * returns buf. */
 EM_API const char *em_tls_last_error(char *buf, size_t len);
 
 /* ---- on the loop ---------------------------------------------------------- */
 
-/* Install TLS on c, before any byte crossed the socket (right after accept,
+/** Install TLS on c, before any byte crossed the socket (right after accept,
  * or after em_tcp_conn_connect returned, before it completed). The role is
  * the context's. server_name (client; may be NULL): the name to send as
  * SNI and to verify the certificate against (an IP literal is verified as
@@ -126,7 +127,7 @@ EM_API const char *em_tls_last_error(char *buf, size_t len);
  * EM_ENOMEM. Do not em_tcp_conn_move c during the handshake. */
 EM_API EM_NODISCARD int em_tls_attach(em_tcp_conn *c, const em_tls_ctx *ctx,
                                       const char *server_name);
-/* Client, on a connected c with TLS attached: run the handshake, then set
+/** Client, on a connected c with TLS attached: run the handshake, then set
  * c's callbacks to cbs and call cb(c, 0) with reading stopped (plaintext
  * that came with the handshake waits for em_tcp_conn_read_start). On a
  * failure cb(c, err) with EM_ETLSHANDSHAKE, EM_ECERTVERIFY, EM_ETIMEDOUT or
@@ -134,7 +135,7 @@ EM_API EM_NODISCARD int em_tls_attach(em_tcp_conn *c, const em_tls_ctx *ctx,
  * or EM_EINVAL (no TLS on c, a server, or the handshake was already run). */
 EM_API EM_NODISCARD int em_tls_handshake(em_tcp_conn *c, const em_tcp_conn_cbs *cbs,
                                          em_tcp_connect_cb cb);
-/* em_tcp_conn_connect, em_tls_attach and em_tls_handshake in one: cb(c, 0)
+/** em_tcp_conn_connect, em_tls_attach and em_tls_handshake in one: cb(c, 0)
  * once connected and the handshake is done, cb(c, err) on any failure (then
  * close c). If it returns an error nothing was started and c needs no
  * close. */
@@ -142,31 +143,31 @@ EM_API EM_NODISCARD int em_tls_connect(em_loop *loop, em_tcp_conn *c, const em_s
                                        const em_tcp_conn_cbs *cbs, const em_tcp_conn_opts *opts,
                                        const em_tls_ctx *ctx, const char *server_name,
                                        em_tcp_connect_cb cb);
-/* True when c carries TLS. */
+/** True when c carries TLS. */
 EM_API bool em_tls_conn_is_tls(const em_tcp_conn *c);
 
-/* What a connection agreed on. Strings are NUL-terminated copies (empty
+/** What a connection agreed on. Strings are NUL-terminated copies (empty
  * when unknown or not applicable). */
 typedef struct em_tls_info {
     bool handshake_done;
-    bool resumed;       /* an abbreviated handshake (session resumed) */
-    bool peer_verified; /* a peer certificate was sent and verified */
-    unsigned version;   /* EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
+    bool resumed;       /**< an abbreviated handshake (session resumed) */
+    bool peer_verified; /**< a peer certificate was sent and verified */
+    unsigned version;   /**< EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
     char cipher[64];
-    char sni[256];          /* server: what the client asked for; client: sent */
-    char alpn[32];          /* the protocol both picked */
-    char peer_subject[256]; /* the peer certificate's subject, one line */
+    char sni[256];          /**< server: what the client asked for; client: sent */
+    char alpn[32];          /**< the protocol both picked */
+    char peer_subject[256]; /**< the peer certificate's subject, one line */
 } em_tls_info;
 
-/* Fill *info about c. Returns 0 or EM_EINVAL (no TLS on c). */
+/** Fill *info about c. Returns 0 or EM_EINVAL (no TLS on c). */
 EM_API int em_tls_conn_info(const em_tcp_conn *c, em_tls_info *info);
-/* OpenSSL's reason for the error c reported (a verify failure names the
+/** OpenSSL's reason for the error c reported (a verify failure names the
  * certificate problem), "" if none. Valid until c closes. */
 EM_API const char *em_tls_conn_error(const em_tcp_conn *c);
 
 /* ---- blocking ------------------------------------------------------------- */
 
-/* A blocking TLS stream over a blocking TCP stream; usable as an em_stream
+/** A blocking TLS stream over a blocking TCP stream; usable as an em_stream
  * (em_tls_stream_as_stream). read returns EM_EOF at the peer's close,
  * shutdown sends close_notify then SHUT_WR, close frees everything and
  * closes the socket. The TCP stream's timeouts apply (EM_ETIMEDOUT). */
@@ -176,13 +177,13 @@ typedef struct em_tls_stream {
     struct em__tls_eng *_eng;
 } em_tls_stream;
 
-/* Take over the connected *tcp (moved into s) and run the handshake now.
+/** Take over the connected *tcp (moved into s) and run the handshake now.
  * Returns 0, EM_ETLSHANDSHAKE, EM_ECERTVERIFY (em_tls_stream_error has the
  * reason), EM_ETIMEDOUT, EM_EINVAL, EM_ENOMEM or a socket error. Close s
  * with em_tls_stream_close whatever it returned. */
 EM_API EM_NODISCARD int em_tls_stream_start(em_tls_stream *s, em_tcp_stream *tcp,
                                             const em_tls_ctx *ctx, const char *server_name);
-/* Connect to addr (timeout_ms > 0 also becomes the timeout of each read
+/** Connect to addr (timeout_ms > 0 also becomes the timeout of each read
  * and write: em_tcp_stream_set_timeouts on s->tcp changes it), then
  * em_tls_stream_start. On failure nothing needs closing. */
 EM_API EM_NODISCARD int em_tls_stream_connect(em_tls_stream *s, const em_sockaddr *addr,
@@ -191,9 +192,9 @@ EM_API EM_NODISCARD int em_tls_stream_connect(em_tls_stream *s, const em_sockadd
 static inline em_stream *em_tls_stream_as_stream(em_tls_stream *s) {
     return &s->base;
 }
-/* Plaintext bytes (> 0), EM_EOF, or em_err. */
+/** Plaintext bytes (> 0), EM_EOF, or em_err. */
 EM_API ssize_t em_tls_stream_read(em_tls_stream *s, void *buf, size_t len);
-/* Write all of buf. 0 or em_err. */
+/** Write all of buf. 0 or em_err. */
 EM_API EM_NODISCARD int em_tls_stream_write(em_tls_stream *s, const void *buf, size_t len);
 EM_API int em_tls_stream_shutdown(em_tls_stream *s);
 EM_API int em_tls_stream_close(em_tls_stream *s);

@@ -1,4 +1,5 @@
-/* ember http: cookies. A client cookie jar (RFC 6265 §5 with RFC 6265bis's
+/** @file
+ * ember http: cookies. A client cookie jar (RFC 6265 §5 with RFC 6265bis's
  * additions), Netscape cookies.txt files as curl and wget use them, and
  * two helpers for servers (read a Cookie header, write a Set-Cookie value).
  * Included by "ember/http.h".
@@ -59,24 +60,24 @@ extern "C" {
 typedef struct em_cookie_jar em_cookie_jar;
 
 typedef struct em_cookie_jar_opts {
-    unsigned max_cookies;        /* 0: 3000 in all */
-    unsigned max_per_domain;     /* 0: 50 per Domain value */
-    size_t max_cookie_bytes;     /* 0: 4096 (the whole Set-Cookie value: name,
+    unsigned max_cookies;        /**< 0: 3000 in all */
+    unsigned max_per_domain;     /**< 0: 50 per Domain value */
+    size_t max_cookie_bytes;     /**< 0: 4096 (the whole Set-Cookie value: name,
                                     value and attributes) */
-    bool no_public_suffix_check; /* tests only: accept Domain=co.uk */
+    bool no_public_suffix_check; /**< tests only: accept Domain=co.uk */
 } em_cookie_jar_opts;
 
-/* A new empty jar; opts may be NULL (every default). The public suffix list
+/** A new empty jar; opts may be NULL (every default). The public suffix list
  * is libpsl's newest (psl_latest: Debian's publicsuffix package, or the
  * list built into libpsl). Returns 0 and *out (free it with
  * em_cookie_jar_free), or EM_ENOMEM. Without any suffix list the jar stores
  * only host-only cookies (a Domain other than the host is refused). */
 EM_API EM_NODISCARD int em_cookie_jar_new(em_cookie_jar **out, const em_cookie_jar_opts *opts);
-/* Free the jar and every cookie in it. NULL is fine. No other thread may
+/** Free the jar and every cookie in it. NULL is fine. No other thread may
  * be using it. */
 EM_API void em_cookie_jar_free(em_cookie_jar *jar);
 
-/* Take one Set-Cookie field value received in the response to a request
+/** Take one Set-Cookie field value received in the response to a request
  * for url, at now. Returns 0 (stored, replaced, or deleted when already
  * expired) or EM_EINVAL (ignored: malformed, too big, a public-suffix or
  * foreign Domain, Secure or a __Secure-/__Host- cookie from an insecure
@@ -85,20 +86,20 @@ EM_API void em_cookie_jar_free(em_cookie_jar *jar);
 EM_API int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie,
                              int64_t now);
 
-/* Append the Cookie header value for a request to url at now ("a=1; b=2",
+/** Append the Cookie header value for a request to url at now ("a=1; b=2",
  * no CR/LF ever) to out. Returns the number of cookies written (0: nothing
  * appended), or EM_ENOBUFS/EM_ENOMEM from out (then out may hold part of
  * the value: drop it). Updates the last-access time of those sent. */
 EM_API int em_cookie_jar_header(em_cookie_jar *jar, const em_url *url, int64_t now, em_buf *out);
 
-/* Cookies stored (expired ones are dropped when the jar is next touched). */
+/** Cookies stored (expired ones are dropped when the jar is next touched). */
 EM_API size_t em_cookie_jar_count(em_cookie_jar *jar);
-/* Drop every cookie. */
+/** Drop every cookie. */
 EM_API void em_cookie_jar_clear(em_cookie_jar *jar);
 
 /* ---- cookies.txt -------------------------------------------------------- */
 
-/* Netscape cookies.txt, as curl (-b/-c) and wget (--load-cookies,
+/** Netscape cookies.txt, as curl (-b/-c) and wget (--load-cookies,
  * --save-cookies) read and write it: one cookie per line, seven fields
  * separated by tabs: domain (".example.com" with TRUE for a Domain
  * cookie, "example.com" with FALSE for a host-only one), include
@@ -119,13 +120,13 @@ EM_API void em_cookie_jar_clear(em_cookie_jar *jar);
  * Returns 0 or an em_err. */
 EM_API int em_cookie_jar_load(em_cookie_jar *jar, const char *path, int64_t now);
 EM_API int em_cookie_jar_save(em_cookie_jar *jar, const char *path, int64_t now);
-/* The same in memory: read cookies.txt text, or append it to out. */
+/** The same in memory: read cookies.txt text, or append it to out. */
 EM_API int em_cookie_jar_read(em_cookie_jar *jar, em_slice text, int64_t now);
 EM_API int em_cookie_jar_write(em_cookie_jar *jar, int64_t now, em_buf *out);
 
 /* ---- dates -------------------------------------------------------------- */
 
-/* Parse a cookie date with RFC 6265 §5.1.1's algorithm (any of the forms
+/** Parse a cookie date with RFC 6265 §5.1.1's algorithm (any of the forms
  * it accepts: "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94
  * 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", ...; two-digit years 70-99
  * are 19xx, 0-69 20xx; years before 1601, impossible days and times
@@ -134,12 +135,12 @@ EM_API EM_NODISCARD int em_cookie_date_parse(em_slice s, int64_t *out);
 
 /* ---- server helpers ------------------------------------------------------ */
 
-/* One cookie of a request's Cookie header. */
+/** One cookie of a request's Cookie header. */
 typedef struct em_cookie {
     em_slice name, value;
 } em_cookie;
 
-/* Split a Cookie header value ("a=1; b=2") into name/value slices into
+/** Split a Cookie header value ("a=1; b=2") into name/value slices into
  * header (zero-copy; valid as long as header's bytes). Space and tab around
  * pairs are skipped; a value in double quotes is returned without them.
  * A malformed pair (no '=', a name that is not a token, a control byte or
@@ -147,19 +148,19 @@ typedef struct em_cookie {
  * and returns how many it filled. */
 EM_API size_t em_cookie_parse_header(em_slice header, em_cookie *out, size_t max);
 
-/* What em_set_cookie_format writes. Zero-fill it, then set max_age = -1
+/** What em_set_cookie_format writes. Zero-fill it, then set max_age = -1
  * (none); expires 0 means none (delete a cookie with max_age = 0). */
 typedef struct em_set_cookie {
-    em_slice name, value;  /* name: a token; value: cookie-octets (RFC 6265
+    em_slice name, value;  /**< name: a token; value: cookie-octets (RFC 6265
                               §4.1.1), optionally in double quotes */
-    int64_t expires;       /* Unix seconds written as an IMF-fixdate; 0: none */
-    int64_t max_age;       /* seconds; -1: none */
-    em_slice domain, path; /* empty: none */
+    int64_t expires;       /**< Unix seconds written as an IMF-fixdate; 0: none */
+    int64_t max_age;       /**< seconds; -1: none */
+    em_slice domain, path; /**< empty: none */
     bool secure, http_only;
-    const char *same_site; /* NULL, "Strict", "Lax" or "None" (needs secure) */
+    const char *same_site; /**< NULL, "Strict", "Lax" or "None" (needs secure) */
 } em_set_cookie;
 
-/* Append the Set-Cookie field value for c to out ("n=v; Expires=...;
+/** Append the Set-Cookie field value for c to out ("n=v; Expires=...;
  * Max-Age=...; Domain=...; Path=...; Secure; HttpOnly; SameSite=..." in
  * that order, the absent ones left out). Returns 0, or EM_EINVAL for an
  * invalid field (any CR, LF, ';' or control byte, a name that is not a

@@ -1,4 +1,5 @@
-/* ember http: content codings (RFC 9110 §8.4) with zlib: gzip (RFC 1952),
+/** @file
+ * ember http: content codings (RFC 9110 §8.4) with zlib: gzip (RFC 1952),
  * deflate (RFC 1950, and raw RFC 1951 as browsers accept it) and identity.
  * Streaming decoders with caps against decompression bombs, streaming
  * encoders, one-shot helpers, and the server's compression middleware.
@@ -25,19 +26,19 @@ typedef enum em_http_coding {
     EM_HTTP_CODING_DEFLATE
 } em_http_coding;
 
-/* Codings one Content-Encoding value may stack (RFC 9110 §8.4.1). */
+/** Codings one Content-Encoding value may stack (RFC 9110 §8.4.1). */
 #define EM_HTTP_MAX_CODINGS 5
-/* Decoder defaults. */
-#define EM_HTTP_DECODE_MAX_OUT    (1ull << 30) /* 1 GiB */
+/** Decoder defaults. */
+#define EM_HTTP_DECODE_MAX_OUT    (1ull << 30) /**< 1 GiB */
 #define EM_HTTP_DECODE_MAX_RATIO  1000u
-#define EM_HTTP_DECODE_RATIO_FREE (1u << 20) /* decoded bytes before the ratio applies */
+#define EM_HTTP_DECODE_RATIO_FREE (1u << 20) /**< decoded bytes before the ratio applies */
 
 typedef struct em_http_decoder_opts {
-    uint64_t max_out;   /* decoded bytes in all; 0: 1 GiB */
-    unsigned max_ratio; /* decoded:coded past the first 1 MiB decoded; 0: 1000 */
+    uint64_t max_out;   /**< decoded bytes in all; 0: 1 GiB */
+    unsigned max_ratio; /**< decoded:coded past the first 1 MiB decoded; 0: 1000 */
 } em_http_decoder_opts;
 
-/* A sink for decoded or encoded bytes: piece is valid during the call.
+/** A sink for decoded or encoded bytes: piece is valid during the call.
  * Return 0 to go on, or an em_err to stop (the feed returns it). */
 typedef int (*em_http_sink)(void *arg, em_slice piece);
 
@@ -45,7 +46,7 @@ typedef int (*em_http_sink)(void *arg, em_slice piece);
 
 typedef struct em_http_decoder em_http_decoder;
 
-/* A decoder for a Content-Encoding field value: a comma list applied in
+/** A decoder for a Content-Encoding field value: a comma list applied in
  * order ("gzip", "x-gzip", "deflate", "identity", "gzip, deflate"; case-
  * insensitive, optional whitespace; empty elements skipped), at most
  * EM_HTTP_MAX_CODINGS of them (more: EM_EINVAL). Decoding undoes them in
@@ -56,7 +57,7 @@ typedef struct em_http_decoder em_http_decoder;
  * under ~60 KiB per coding whatever the input. */
 EM_API EM_NODISCARD int em_http_decoder_new(em_http_decoder **out, em_slice content_encoding,
                                             const em_http_decoder_opts *opts);
-/* Feed coded bytes (any split gives the same output); decoded bytes go to
+/** Feed coded bytes (any split gives the same output); decoded bytes go to
  * sink in pieces of at most 16 KiB. Returns 0; EM_EBODYTOOLARGE when the
  * output would pass max_out, or pass max_ratio times the coded bytes
  * consumed once past the first 1 MiB (the output stops at the cap: no
@@ -69,61 +70,61 @@ EM_API EM_NODISCARD int em_http_decoder_new(em_http_decoder **out, em_slice cont
  * browsers and curl do. */
 EM_API EM_NODISCARD int em_http_decoder_feed(em_http_decoder *d, em_slice in, em_http_sink sink,
                                              void *arg);
-/* The coded body ended. Returns 0 if every coding's stream ended properly
+/** The coded body ended. Returns 0 if every coding's stream ended properly
  * (or no coded byte came at all: an empty body is an empty body), else
  * EM_EPARTIAL (truncated), or the sticky error. sink may get no more
  * bytes here (everything decodable was handed over during the feeds) but
  * is taken for symmetry with the encoder. */
 EM_API EM_NODISCARD int em_http_decoder_finish(em_http_decoder *d, em_http_sink sink, void *arg);
-/* Decoded bytes handed to the sink so far. */
+/** Decoded bytes handed to the sink so far. */
 EM_API uint64_t em_http_decoder_total(const em_http_decoder *d);
-/* Coded bytes consumed so far. */
+/** Coded bytes consumed so far. */
 EM_API uint64_t em_http_decoder_consumed(const em_http_decoder *d);
-/* Free d (NULL is fine). */
+/** Free d (NULL is fine). */
 EM_API void em_http_decoder_free(em_http_decoder *d);
 
 /* ---- encoding -------------------------------------------------------------- */
 
 typedef struct em_http_encoder em_http_encoder;
 
-/* A streaming encoder: gzip (RFC 1952, no name or time: the output is the
+/** A streaming encoder: gzip (RFC 1952, no name or time: the output is the
  * same on every run) or deflate (zlib format, RFC 1950, as RFC 9110 §8.4.1.2
  * defines it); identity passes bytes through. level 0..9, -1: 6. Returns
  * 0, EM_EINVAL (bad coding or level) or EM_ENOMEM. */
 EM_API EM_NODISCARD int em_http_encoder_new(em_http_encoder **out, em_http_coding coding,
                                             int level);
-/* Compress in; whole output pieces go to sink as zlib produces them
+/** Compress in; whole output pieces go to sink as zlib produces them
  * (possibly none: zlib buffers). Returns 0, EM_EINVAL after finish, or
  * the sink's error (sticky). */
 EM_API EM_NODISCARD int em_http_encoder_feed(em_http_encoder *e, em_slice in, em_http_sink sink,
                                              void *arg);
-/* Push out everything fed so far (a zlib sync flush: the decoder can
+/** Push out everything fed so far (a zlib sync flush: the decoder can
  * decode all of it now), for streamed responses whose pieces must reach
  * the client as written. Returns like feed. */
 EM_API EM_NODISCARD int em_http_encoder_flush(em_http_encoder *e, em_http_sink sink, void *arg);
-/* End the stream (trailer and checksum). Returns like feed; further
+/** End the stream (trailer and checksum). Returns like feed; further
  * feeds return EM_EINVAL. */
 EM_API EM_NODISCARD int em_http_encoder_finish(em_http_encoder *e, em_http_sink sink, void *arg);
-/* Free e (NULL is fine). */
+/** Free e (NULL is fine). */
 EM_API void em_http_encoder_free(em_http_encoder *e);
 
 /* ---- one-shot --------------------------------------------------------------- */
 
-/* Compress in with coding and level, appending to out (an em_buf from
+/** Compress in with coding and level, appending to out (an em_buf from
  * em_buf_init; its max caps the output: EM_ENOBUFS past it). Returns 0 or
  * em_err; on error out may hold part of the output. */
 EM_API EM_NODISCARD int em_http_compress(em_http_coding coding, int level, em_slice in,
                                          em_buf *out);
-/* Decode in, coded as content_encoding says, appending to out; opts as
+/** Decode in, coded as content_encoding says, appending to out; opts as
  * em_http_decoder_new (NULL: defaults). Returns 0, or an error of
  * em_http_decoder_new, _feed or _finish (EM_EPARTIAL for a truncated
  * input), or EM_ENOBUFS past out's max. */
 EM_API EM_NODISCARD int em_http_decompress(em_slice content_encoding, em_slice in,
                                            const em_http_decoder_opts *opts, em_buf *out);
 
-/* The name of a coding ("identity", "gzip", "deflate"). */
+/** The name of a coding ("identity", "gzip", "deflate"). */
 EM_API const char *em_http_coding_name(em_http_coding coding);
-/* The coding to answer a request with, given its Accept-Encoding value
+/** The coding to answer a request with, given its Accept-Encoding value
  * (RFC 9110 §12.5.3): gzip or deflate, whichever has the higher q-value
  * above 0 (gzip on a tie; "*" stands for a coding not listed; "x-gzip"
  * is gzip), else identity. An absent or empty field gives identity. */
@@ -131,7 +132,7 @@ EM_API em_http_coding em_http_accept_coding(em_slice accept_encoding);
 
 /* ---- the server middleware --------------------------------------------------- */
 
-/* Content types compressed when em_http_gzip_opts.types is NULL: every text type,
+/** Content types compressed when em_http_gzip_opts.types is NULL: every text type,
  * application/json, application/javascript, application/xml,
  * application/xhtml+xml, application/rss+xml, application/atom+xml,
  * application/ld+json, application/manifest+json, application/wasm,
@@ -139,18 +140,18 @@ EM_API em_http_coding em_http_accept_coding(em_slice accept_encoding);
 EM_API extern const char *const em_http_gzip_default_types[];
 
 typedef struct em_http_gzip_opts {
-    size_t min_size;             /* smaller bodies go out as they are; 0: 1024 */
-    int level;                   /* 1..9; 0 or -1: 6 */
-    const char *const *types;    /* NULL-terminated list of compressible media types;
+    size_t min_size;             /**< smaller bodies go out as they are; 0: 1024 */
+    int level;                   /**< 1..9; 0 or -1: 6 */
+    const char *const *types;    /**< NULL-terminated list of compressible media types;
                                     an entry "text/" (ending in '/') matches the whole
                                     type; parameters ("; charset=utf-8") and case are
                                     ignored; NULL: the defaults above */
-    em_http_decoder_opts decode; /* caps for request bodies (zeros: the decoder's
+    em_http_decoder_opts decode; /**< caps for request bodies (zeros: the decoder's
                                     defaults) */
-    bool no_request_decode;      /* leave coded request bodies to the handler */
+    bool no_request_decode;      /**< leave coded request bodies to the handler */
 } em_http_gzip_opts;
 
-/* Fill mw as a middleware around next. opts (NULL: defaults) is BORROWED
+/** Fill mw as a middleware around next. opts (NULL: defaults) is BORROWED
  * (mw->data points to it), with its types list: it must outlive mw (a
  * static const em_http_gzip_opts is the usual way).
  *

@@ -1,4 +1,5 @@
-/* ember http, part four: leaving HTTP on a server connection. A 101
+/** @file
+ * ember http, part four: leaving HTTP on a server connection. A 101
  * Switching Protocols (WebSocket, RFC 9110 §15.2.2) or a 2xx to CONNECT
  * (a tunnel, RFC 9110 §9.3.6) hands the TCP connection, with its transport
  * state, the bytes that followed the request, and anything still queued,
@@ -26,26 +27,26 @@ extern "C" {
 
 typedef struct em_http_upgraded em_http_upgraded;
 
-/* A connection taken out of the server. Embed it; find your struct with
+/** A connection taken out of the server. Embed it; find your struct with
  * EM_CONTAINER_OF. The server keeps it on a list only to tell it about a
  * graceful shutdown and to wait for it. */
 struct em_http_upgraded {
-    em_tcp_conn tcp; /* the connection; tcp.in holds the bytes after the request */
+    em_tcp_conn tcp; /**< the connection; tcp.in holds the bytes after the request */
     void *data;
-    /* The server is shutting down: now == false at the start of a
+    /** The server is shutting down: now == false at the start of a
      * graceful shutdown (say goodbye: a WebSocket sends its close frame),
      * now == true at its deadline (close now). May be NULL: then the
      * server closes the connection at the deadline itself and calls the
      * close callback given to em_http_upgrade. */
     void (*on_shutdown)(em_http_upgraded *u, bool now);
-    /* private */
+    /** private */
     em_http_server *_srv;
     em_http_upgraded *_prev, *_next;
-    em_tcp_close_cb _on_close; /* for a close at the shutdown deadline */
-    em_tcp_close_cb _user_cb;  /* of the close in progress */
+    em_tcp_close_cb _on_close; /**< for a close at the shutdown deadline */
+    em_tcp_close_cb _user_cb;  /**< of the close in progress */
 };
 
-/* Answer cx with status (101, or 2xx to a CONNECT request) and the headers
+/** Answer cx with status (101, or 2xx to a CONNECT request) and the headers
  * added with em_http_header_add (a 101 needs Upgrade; "Connection:
  * Upgrade" is added), then move the connection into u with callbacks cbs
  * (reading not started: call em_tcp_conn_read_start), and end cx. Bytes
@@ -59,13 +60,13 @@ struct em_http_upgraded {
  * it with em_http_upgraded_close). */
 EM_API EM_NODISCARD int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u,
                                         const em_tcp_conn_cbs *cbs, em_tcp_close_cb on_close);
-/* Close u's connection (em_tcp_conn_close semantics: cb runs from the
+/** Close u's connection (em_tcp_conn_close semantics: cb runs from the
  * loop; free u there) and let the server stop waiting for it. Close an
  * upgraded connection only with these two, never with em_tcp_conn_close
  * or em_tcp_conn_end directly, or a shutdown waits for it until its
  * deadline. */
 EM_API void em_http_upgraded_close(em_http_upgraded *u, em_tcp_close_cb cb);
-/* The same once what is queued has been sent (em_tcp_conn_end). */
+/** The same once what is queued has been sent (em_tcp_conn_end). */
 EM_API void em_http_upgraded_end(em_http_upgraded *u, em_tcp_close_cb cb);
 
 #ifdef __cplusplus
