@@ -22,13 +22,14 @@ extern "C" {
 /** A borrowed view of bytes: never NUL-terminated by contract. Whoever hands
  * out a slice says how long the bytes stay valid. */
 typedef struct em_slice {
-    const char *ptr;
-    size_t len;
+    const char *ptr; /**< first byte; may be NULL when len is 0 */
+    size_t len; /**< number of bytes at ptr */
 } em_slice;
 
 /** A slice of a string literal (no strlen at run time). */
 #define EM_SLICE_LIT(s) ((em_slice){ "" s, sizeof(s) - 1 })
 
+/** A slice of the n bytes at p (borrowed: p must outlive the slice). */
 static inline em_slice em_slice_make(const void *p, size_t n) {
     em_slice s = { (const char *)p, n };
     return s;
@@ -39,6 +40,7 @@ EM_API em_slice em_slice_from_cstr(const char *s);
 EM_API bool em_slice_eq(em_slice a, em_slice b);
 /** ASCII case-insensitive equality (HTTP tokens, header names). */
 EM_API bool em_slice_eq_nocase(em_slice a, em_slice b);
+/** True if s begins with the bytes of prefix (an empty prefix always matches). */
 EM_API bool em_slice_starts_with(em_slice s, em_slice prefix);
 /** Index of the first byte c in s, or -1. */
 EM_API ssize_t em_slice_find_byte(em_slice s, char c);
@@ -72,6 +74,8 @@ typedef struct em_buf {
 /** Empty buffer that may grow to max bytes (0 means SIZE_MAX). Allocates
  * nothing until the first write. */
 EM_API void em_buf_init(em_buf *b, size_t max);
+/** Release the allocation; b stays usable as an empty buffer with the same
+ * max. Invalidates slices into b. */
 EM_API void em_buf_free(em_buf *b);
 /** Readable bytes. */
 static inline size_t em_buf_len(const em_buf *b) { return b->_wpos - b->_rpos; }
@@ -80,6 +84,7 @@ static inline size_t em_buf_len(const em_buf *b) { return b->_wpos - b->_rpos; }
 static inline const char *em_buf_data(const em_buf *b) {
     return b->_data ? b->_data + b->_rpos : "";
 }
+/** The readable bytes as a slice, valid until the next change to b. */
 static inline em_slice em_buf_slice(const em_buf *b) {
     return em_slice_make(em_buf_data(b), b->_wpos - b->_rpos);
 }
@@ -94,10 +99,15 @@ static inline char *em_buf_wptr(em_buf *b) { return b->_data ? b->_data + b->_wp
 EM_API EM_NODISCARD int em_buf_reserve(em_buf *b, size_t n);
 /** Mark n bytes written at em_buf_wptr() (n <= em_buf_avail()). */
 EM_API void em_buf_commit(em_buf *b, size_t n);
+/** Copy n bytes from p to the end. Returns 0, EM_ENOBUFS past max, or
+ * EM_ENOMEM (nothing appended then). */
 EM_API EM_NODISCARD int em_buf_append(em_buf *b, const void *p, size_t n);
+/** em_buf_append() of the bytes of s. */
 static inline int em_buf_append_slice(em_buf *b, em_slice s) {
     return em_buf_append(b, s.ptr, s.len);
 }
+/** Append printf-style formatted text (no NUL kept). Returns 0, EM_ENOBUFS
+ * past max, EM_ENOMEM, or EM_EINVAL for a format error. */
 EM_API EM_NODISCARD int em_buf_printf(em_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /** Drop n readable bytes from the front (n <= em_buf_len()). O(1). */
@@ -113,23 +123,34 @@ typedef struct em_stream em_stream;
  * read returns bytes read (>0), EM_EOF at end of stream, or an em_err;
  * writev returns bytes written (may be short) or an em_err. */
 typedef struct em_stream_vtable {
+    /** Read up to len bytes into buf: the count (> 0), EM_EOF, or an em_err. */
     ssize_t (*read)(em_stream *s, void *buf, size_t len);
+    /** Write from iov[0..iovcnt): bytes written (may be short) or an em_err. */
     ssize_t (*writev)(em_stream *s, const struct iovec *iov, int iovcnt);
+    /** End the write direction: 0 or an em_err. May be NULL
+     * (em_stream_shutdown() then returns EM_ENOTSUP). */
     int (*shutdown)(em_stream *s);
+    /** Close the stream and release what it holds: 0 or an em_err. May be
+     * NULL. */
     int (*close)(em_stream *s);
 } em_stream_vtable;
 
 /** Embed as the first member of a concrete stream. */
 struct em_stream {
-    const em_stream_vtable *vt;
+    const em_stream_vtable *vt; /**< the concrete stream's operations (static, never freed) */
 };
 
+/** Read through s->vt->read: bytes read (> 0), EM_EOF at the end, or an em_err
+ * (EM_EINVAL for a stream without read). Blocks as the concrete stream does. */
 EM_API ssize_t em_stream_read(em_stream *s, void *buf, size_t len);
+/** Write through s->vt->writev: bytes written (may be short) or an em_err. */
 EM_API ssize_t em_stream_writev(em_stream *s, const struct iovec *iov, int iovcnt);
 /** Write all len bytes (looping on short writes). Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_stream_write_all(em_stream *s, const void *buf, size_t len);
 /** Shut down the write side (the peer reads EOF). */
 EM_API int em_stream_shutdown(em_stream *s);
+/** Close through s->vt->close (0 when it has none). s itself is the caller's
+ * memory. */
 EM_API int em_stream_close(em_stream *s);
 
 /* ---- buffered reader -------------------------------------------------- */
@@ -144,6 +165,8 @@ typedef struct em_reader {
 
 /** buffer_max bounds the longest line/delimited record (0: 64 KiB). */
 EM_API void em_reader_init(em_reader *r, em_stream *s, size_t buffer_max);
+/** Free the reader's buffer (slices it returned become invalid). The stream is
+ * not closed. */
 EM_API void em_reader_free(em_reader *r);
 /** Up to len bytes: buffered ones first, else one stream read. Returns bytes
  * (>0), EM_EOF, or em_err. */

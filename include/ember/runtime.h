@@ -23,6 +23,7 @@ extern "C" {
 
 /** The library builds with -fvisibility=hidden; only EM_API symbols export. */
 #define EM_API __attribute__((visibility("default")))
+/** Marks a function whose result must be checked (warn_unused_result). */
 #define EM_NODISCARD __attribute__((warn_unused_result))
 
 /** Recover the outer struct from a pointer to one of its members. */
@@ -77,6 +78,8 @@ extern "C" {
     X(ECANCELED, -ECANCELED, "operation canceled")                            \
     X(EOVERFLOW, -EOVERFLOW, "value too large for defined data type")
 
+/** ember's own codes, at -5000 and below: X(name, value, message), as
+ * EM_ERRNO_TABLE. */
 #define EM_OWN_ERR_TABLE(X)                                                   \
     X(EOF, -5001, "end of file")                                              \
     X(EUNEXPECTEDEOF, -5002, "unexpected end of file")                        \
@@ -111,6 +114,11 @@ extern "C" {
     X(EHANDSHAKE, -5031, "protocol upgrade refused by the peer")              \
     X(EUNKNOWN, -5999, "unknown error")
 
+/** Every error ember returns: EM_OK (0), the OS errors of EM_ERRNO_TABLE as
+ * EM_E<NAME> = -E<NAME> (EM_EAGAIN, EM_ECONNRESET, ...) and ember's own codes
+ * of EM_OWN_ERR_TABLE (EM_EOF, EM_EPARSE, ...). Functions return an int or
+ * ssize_t holding 0, a count, or one of these negative values; em_strerror()
+ * and em_err_name() describe them. */
 typedef enum em_err {
     EM_OK = 0,
 #define EM__ERR_ENUM(name, value, msg) EM_##name = (value),
@@ -134,14 +142,25 @@ typedef struct em_io em_io;
 typedef struct em_timer em_timer;
 typedef struct em_task em_task;
 
+/** Called on the loop's thread when w's fd is ready; events is a mask of
+ * EM_IO_READ, EM_IO_WRITE, EM_IO_ERROR and EM_IO_HUP. It may stop or restart
+ * w, or any other handle, and close the fd after em_io_stop(). */
 typedef void (*em_io_cb)(em_io *w, unsigned events);
+/** Called on the loop's thread when t expires. A one-shot timer is already
+ * inactive when its callback runs, so t may be restarted or freed there; a
+ * repeating one stays armed unless stopped. */
 typedef void (*em_timer_cb)(em_timer *t);
+/** Runs a deferred or posted task on the loop's thread. The task is no longer
+ * queued when it runs: it may be deferred or posted again, or freed, from
+ * inside. */
 typedef void (*em_task_cb)(em_task *t);
 
 /** A deferred or posted unit of work. Caller-owned; must stay valid until its
  * callback has started. Intrusive: no allocation per post. */
 struct em_task {
-    void *data;
+    void *data; /**< user data; ember never touches it */
+    /** Called on the loop's thread; set before em_loop_defer() or
+     * em_loop_post(). */
     em_task_cb cb;
     em_task *_next;
 };
@@ -151,7 +170,7 @@ struct em__wheel; /* private to runtime/timer_wheel.c */
 /** The loop. A complete type so it can be embedded; all fields are private.
  * em_loop_init() allocates its epoll fd, eventfd and timer wheel once. */
 struct em_loop {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     int _epfd;
     int _wakefd;
     uint64_t _now_ms;          /**< cached monotonic ms, updated once per turn */
@@ -169,6 +188,7 @@ struct em_loop {
     unsigned _closing;
 };
 
+/** How long em_loop_run() runs. */
 typedef enum em_run_mode {
     EM_RUN_DEFAULT = 0, /**< until em_loop_stop() or nothing is active */
     EM_RUN_ONCE,        /**< one turn; blocks for events if anything is active */
@@ -195,6 +215,7 @@ EM_API void em_loop_update_time(em_loop *loop);
 EM_API unsigned em_loop_active(const em_loop *loop);
 /** Keep the loop alive without a handle (em_loop_ref) and release it. */
 EM_API void em_loop_ref(em_loop *loop);
+/** Release a reference taken with em_loop_ref(). */
 EM_API void em_loop_unref(em_loop *loop);
 
 /** Run task->cb on this loop's thread after the current callback returns,
@@ -224,8 +245,8 @@ enum {
  * EM_IO_EDGE is passed to em_io_start(). The fd is not owned: closing it is
  * the caller's job, after em_io_stop(). */
 struct em_io {
-    void *data;
-    int fd;
+    void *data; /**< user data; ember never touches it */
+    int fd; /**< the watched fd (not owned) */
     em_io_cb _cb;
     em_loop *_loop;
     unsigned _events;     /**< interest currently registered with epoll */
@@ -251,7 +272,7 @@ EM_API unsigned em_io_events(const em_io *w);
 /** A timer on the loop's hashed wheel (millisecond resolution). Start and
  * stop are O(1). Callbacks may start or stop any timer, this one included. */
 struct em_timer {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     em_timer_cb _cb;
     em_loop *_loop;
     uint64_t _due;      /**< absolute ms */
@@ -260,29 +281,37 @@ struct em_timer {
     unsigned _active;
 };
 
+/** Bind t to loop with callback cb; t starts inactive. Loop thread. t is
+ * caller-owned: stop it before freeing its memory (no close callback is
+ * needed). */
 EM_API void em_timer_init(em_loop *loop, em_timer *t, em_timer_cb cb);
 /** (Re)arm t to fire after timeout_ms (0 fires on the next turn), then every
  * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. */
 EM_API void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
 /** Disarm t; no-op if inactive. Safe inside any callback. */
 EM_API void em_timer_stop(em_timer *t);
+/** True while t is armed (a one-shot timer is no longer armed once it fired). */
 EM_API bool em_timer_active(const em_timer *t);
 
 /* ---- signals ---------------------------------------------------------- */
 
 typedef struct em_signal em_signal;
+/** Called on the loop's thread for each watched signal delivered; signum is
+ * its number. */
 typedef void (*em_signal_cb)(em_signal *s, int signum);
 
 /** Signals delivered through signalfd. em_signal_start() blocks the signal in
  * the calling thread; start signal watchers before creating other threads
  * (em_sched threads block all signals), so delivery lands on the fd. */
 struct em_signal {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     em_signal_cb _cb;
     em_io _io;
     uint64_t _mask; /**< bit n-1 set: signal n watched */
 };
 
+/** Bind s to loop with callback cb; it watches nothing until
+ * em_signal_start(). Loop thread. Call em_signal_stop() before freeing s. */
 EM_API void em_signal_init(em_loop *loop, em_signal *s, em_signal_cb cb);
 /** Watch signum (may be called for several signals). Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_signal_start(em_signal *s, int signum);
@@ -300,12 +329,13 @@ typedef int (*em_sched_setup_cb)(em_loop *loop, unsigned index, void *arg);
  * before the loop is closed. May be NULL. */
 typedef void (*em_sched_teardown_cb)(em_loop *loop, unsigned index, void *arg);
 
+/** Options for em_sched_start(); read only during that call. */
 typedef struct em_sched_opts {
     unsigned workers;    /**< number of loops/threads; 0 means one per core */
     bool pin;            /**< pin worker i to CPU (i % ncpu) */
-    em_sched_setup_cb setup;
-    em_sched_teardown_cb teardown;
-    void *arg;
+    em_sched_setup_cb setup; /**< may be NULL */
+    em_sched_teardown_cb teardown; /**< may be NULL */
+    void *arg; /**< passed to setup and teardown */
 } em_sched_opts;
 
 struct em__worker;
