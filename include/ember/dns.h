@@ -26,12 +26,14 @@ extern "C" {
 
 /** Longest host name (RFC 1035 §2.3.4), not counting one trailing dot. */
 #define EM_DNS_NAME_MAX  253
+/** Longest label of a host name (RFC 1035 §2.3.4). */
 #define EM_DNS_LABEL_MAX 63
 
+/** Which address families to look up. */
 typedef enum em_dns_family {
     EM_DNS_ANY = 0, /**< IPv6 and IPv4 */
-    EM_DNS_V4 = 4,
-    EM_DNS_V6 = 6
+    EM_DNS_V4 = 4, /**< IPv4 only (A records) */
+    EM_DNS_V6 = 6 /**< IPv6 only (AAAA records) */
 } em_dns_family;
 
 /** Where an answer came from. */
@@ -51,10 +53,10 @@ typedef enum em_dns_source {
  * and 6 with the default policy table), else the IPv4 ones first. */
 typedef struct em_dns_result {
     em_ip *addrs;         /**< count addresses (malloc'd; see each use) */
-    size_t count;
+    size_t count; /**< entries in addrs; 0 on error */
     uint32_t ttl;         /**< seconds the answer may be kept; 0 for literals */
     em_dns_family family; /**< V4 or V6, or ANY for a merged answer */
-    em_dns_source source;
+    em_dns_source source; /**< where the answer came from */
 } em_dns_result;
 
 /** Free the addresses of a result filled by em_dns_resolve() and zero it.
@@ -74,6 +76,8 @@ EM_API EM_NODISCARD int em_dns_name_check(const char *name, size_t len);
 
 /* ---- the resolver ----------------------------------------------------- */
 
+/** Options for em_dns_resolver_init(); zero fields take the defaults given.
+ * Read during the call only (strings included). */
 typedef struct em_dns_resolver_opts {
     /** Servers as "ADDR:PORT,[V6]:PORT" (ports optional: 53). NULL: the
      * ones in resolv.conf. */
@@ -94,6 +98,8 @@ typedef struct em_dns_resolver_opts {
 } em_dns_resolver_opts;
 
 typedef struct em_dns_resolver em_dns_resolver;
+/** Called from the loop once a closing resolver has finished
+ * (em_dns_resolver_close()); r may be freed here. */
 typedef void (*em_dns_close_cb)(em_dns_resolver *r);
 
 struct em__dns_cache;
@@ -102,7 +108,7 @@ struct em__dns_sock;
 
 /** A resolver on one loop. Embed it; all fields but data are private. */
 struct em_dns_resolver {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     em_loop *_loop;
     void *_channel;               /**< ares_channel */
     em_timer _timer;              /**< c-ares' next timeout */
@@ -143,6 +149,7 @@ typedef struct em_dns_lookup em_dns_lookup;
  * may then be reused or freed from inside the callback. */
 typedef void (*em_dns_lookup_cb)(em_dns_lookup *l, int status, const em_dns_result *res);
 
+/** Options for em_dns_lookup_start(); read during the call only. */
 typedef struct em_dns_lookup_opts {
     em_dns_family family; /**< ANY (both), V4 or V6 */
     /** With ANY, call back once per family as each answers (res->family
@@ -159,7 +166,7 @@ struct em__dns_query;
 
 /** A lookup in flight. Embed it; all fields but data are private. */
 struct em_dns_lookup {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     em_dns_resolver *_r;
     em_dns_lookup_cb _cb;
     em_dns_lookup *_next, *_prev;  /**< r->_lookups */

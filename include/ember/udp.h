@@ -33,6 +33,9 @@ typedef struct em_udp em_udp;
  * fatal: the socket keeps working unless the callback closes it. */
 typedef void (*em_udp_readable_cb)(em_udp *u, int status);
 
+/** Socket options for em_udp_open() and em_udp_bind(); zero-filled: a blocking
+ * dual-stack socket with the kernel's buffer sizes. Read during the call
+ * only. */
 typedef struct em_udp_opts {
     bool reuseaddr; /**< SO_REUSEADDR */
     bool reuseport; /**< SO_REUSEPORT, for one socket per worker */
@@ -46,8 +49,8 @@ typedef struct em_udp_opts {
  * EM_CONTAINER_OF. fd is -1 after em_udp_close(), and every call on a closed
  * socket returns EM_ECLOSED. */
 struct em_udp {
-    void *data;
-    int fd;
+    void *data; /**< user data; ember never touches it */
+    int fd; /**< the socket, owned by u; -1 when closed */
     em_io _io;
     em_udp_readable_cb _cb;
     int _family;     /**< AF_INET or AF_INET6 */
@@ -63,11 +66,11 @@ struct em_udp {
  * status is 0, or EM_EMSGSIZE for a received datagram that did not fit in
  * cap (its first cap bytes are in buf). The caller owns buf. */
 typedef struct em_udp_msg {
-    void *buf;
-    size_t cap;
-    size_t len;
-    em_sockaddr addr;
-    int status;
+    void *buf; /**< the payload (send) or where to store it (recv); caller-owned */
+    size_t cap; /**< recv: room at buf; unused for send */
+    size_t len; /**< send: payload bytes; recv: bytes stored */
+    em_sockaddr addr; /**< send: destination (zeroed: the connected peer); recv: sender */
+    int status; /**< 0, or EM_EMSGSIZE for a truncated datagram */
 } em_udp_msg;
 
 /* ---- sockets -------------------------------------------------------------- */
@@ -87,6 +90,8 @@ EM_API EM_NODISCARD int em_udp_bind(em_udp *u, const em_sockaddr *addr, const em
 EM_API EM_NODISCARD int em_udp_connect(em_udp *u, const em_sockaddr *addr);
 /** Forget the peer set by em_udp_connect(). Returns 0 or em_err. */
 EM_API int em_udp_disconnect(em_udp *u);
+/** The address u is bound to (after em_udp_bind, or the ephemeral port picked
+ * at the first send). 0 or em_err. */
 EM_API int em_udp_local_addr(const em_udp *u, em_sockaddr *out);
 /** The connected peer, or EM_ENOTCONN. */
 EM_API int em_udp_peer_addr(const em_udp *u, em_sockaddr *out);
@@ -147,6 +152,7 @@ EM_API EM_NODISCARD int em_udp_start(em_loop *loop, em_udp *u, em_udp_readable_c
 /** Stop watching; the socket stays open (and nonblocking). Safe inside the
  * callback. */
 EM_API void em_udp_stop(em_udp *u);
+/** True between em_udp_start() and em_udp_stop() or em_udp_close(). */
 EM_API bool em_udp_active(const em_udp *u);
 
 #ifdef __cplusplus
