@@ -34,6 +34,7 @@
 extern "C" {
 #endif
 
+/** Which side of the handshake a context plays. */
 typedef enum em_tls_role { EM_TLS_CLIENT = 0, EM_TLS_SERVER = 1 } em_tls_role;
 
 /** Protocol versions (their wire values) for min_version and the info. */
@@ -49,19 +50,21 @@ typedef enum em_tls_client_auth {
 /** A certificate chain (leaf first) and its private key, PEM, from files or
  * from memory (the *_pem slices win when set). Read at em_tls_ctx_new. */
 typedef struct em_tls_cert {
-    const char *cert_file;
-    const char *key_file;
-    em_slice cert_pem;
-    em_slice key_pem;
+    const char *cert_file; /**< PEM chain file, leaf first */
+    const char *key_file; /**< PEM private key file */
+    em_slice cert_pem; /**< the chain as PEM in memory */
+    em_slice key_pem; /**< the key as PEM in memory */
 } em_tls_cert;
 
+/** Options for em_tls_ctx_new(); read during that call only (files and PEM are
+ * loaded then). */
 typedef struct em_tls_ctx_opts {
     /** Trust anchors for verifying the peer: a PEM file, a hashed directory
      * and/or PEM in memory. All empty: the system store (clients), or
      * nothing (servers, where they matter only with client_auth). */
     const char *ca_file;
-    const char *ca_dir;
-    em_slice ca_pem;
+    const char *ca_dir; /**< a directory hashed as by openssl rehash */
+    em_slice ca_pem; /**< CA certificates as PEM in memory */
     /** Server: the default certificate (required). Client: a client
      * certificate for mTLS (optional). */
     em_tls_cert cert;
@@ -69,7 +72,7 @@ typedef struct em_tls_ctx_opts {
      * their DNS names (subjectAltName, or the CN without one; "*.x" matches
      * one label). No match: the default certificate. */
     const em_tls_cert *sni_certs;
-    unsigned sni_count;
+    unsigned sni_count; /**< entries in sni_certs */
     /** ALPN protocols, comma-separated, in preference order ("h2,http/1.1").
      * Client: offered. Server: the first of these the client also offers is
      * picked; none in common, or NULL: no ALPN in the answer. */
@@ -85,6 +88,8 @@ typedef struct em_tls_ctx_opts {
     unsigned handshake_timeout_ms; /**< 0: 10 s */
 } em_tls_ctx_opts;
 
+/** A TLS configuration (opaque; em_tls_ctx_new()). Immutable and thread-safe
+ * once made, shared by every connection and stream that uses it. */
 typedef struct em_tls_ctx em_tls_ctx;
 
 /** Make a context for role. opts may be NULL (a client with the defaults).
@@ -97,6 +102,7 @@ EM_API EM_NODISCARD int em_tls_ctx_new(em_tls_ctx **out, em_tls_role role,
                                        const em_tls_ctx_opts *opts);
 /** Free a context no connection uses any more. NULL is a no-op. */
 EM_API void em_tls_ctx_free(em_tls_ctx *ctx);
+/** The role ctx was made for. Any thread. */
 EM_API em_tls_role em_tls_ctx_role(const em_tls_ctx *ctx);
 /** Server: rotate the session-ticket key (80 bytes: 16 name, 32 HMAC, 32
  * AES-256; the name tells keys apart, so give each key its own). New
@@ -149,11 +155,11 @@ EM_API bool em_tls_conn_is_tls(const em_tcp_conn *c);
 /** What a connection agreed on. Strings are NUL-terminated copies (empty
  * when unknown or not applicable). */
 typedef struct em_tls_info {
-    bool handshake_done;
+    bool handshake_done; /**< the handshake has completed */
     bool resumed;       /**< an abbreviated handshake (session resumed) */
     bool peer_verified; /**< a peer certificate was sent and verified */
     unsigned version;   /**< EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
-    char cipher[64];
+    char cipher[64]; /**< the cipher suite's OpenSSL name */
     char sni[256];          /**< server: what the client asked for; client: sent */
     char alpn[32];          /**< the protocol both picked */
     char peer_subject[256]; /**< the peer certificate's subject, one line */
@@ -172,8 +178,8 @@ EM_API const char *em_tls_conn_error(const em_tcp_conn *c);
  * shutdown sends close_notify then SHUT_WR, close frees everything and
  * closes the socket. The TCP stream's timeouts apply (EM_ETIMEDOUT). */
 typedef struct em_tls_stream {
-    em_stream base;
-    em_tcp_stream tcp;
+    em_stream base; /**< the em_stream face (em_tls_stream_as_stream) */
+    em_tcp_stream tcp; /**< the TCP stream underneath, owned by s */
     struct em__tls_eng *_eng;
 } em_tls_stream;
 
@@ -189,6 +195,7 @@ EM_API EM_NODISCARD int em_tls_stream_start(em_tls_stream *s, em_tcp_stream *tcp
 EM_API EM_NODISCARD int em_tls_stream_connect(em_tls_stream *s, const em_sockaddr *addr,
                                               int timeout_ms, const em_tls_ctx *ctx,
                                               const char *server_name);
+/** s as an em_stream (read, writev, shutdown, close go through TLS). */
 static inline em_stream *em_tls_stream_as_stream(em_tls_stream *s) {
     return &s->base;
 }
@@ -196,9 +203,15 @@ static inline em_stream *em_tls_stream_as_stream(em_tls_stream *s) {
 EM_API ssize_t em_tls_stream_read(em_tls_stream *s, void *buf, size_t len);
 /** Write all of buf. 0 or em_err. */
 EM_API EM_NODISCARD int em_tls_stream_write(em_tls_stream *s, const void *buf, size_t len);
+/** Send close_notify, then SHUT_WR; reading still works. 0 or em_err. */
 EM_API int em_tls_stream_shutdown(em_tls_stream *s);
+/** Free the TLS state and close the socket; s may be freed after. Safe after a
+ * failed em_tls_stream_start. 0 or em_err. */
 EM_API int em_tls_stream_close(em_tls_stream *s);
+/** Fill *info about s, as em_tls_conn_info(). 0 or EM_EINVAL. */
 EM_API int em_tls_stream_info(const em_tls_stream *s, em_tls_info *info);
+/** OpenSSL's reason for s's last failure (a verify failure names the
+ * certificate problem), "" if none. Valid until s is closed. */
 EM_API const char *em_tls_stream_error(const em_tls_stream *s);
 
 #ifdef __cplusplus
