@@ -48,11 +48,11 @@ extern "C" {
 /** Default limits (a zero field in em_http_limits selects these). */
 #define EM_HTTP_DEFAULT_MAX_START_LINE    8192u /**< request/status line, CRLF included */
 #define EM_HTTP_DEFAULT_MAX_HEADER_BYTES  8192u /**< field lines + final CRLF */
-#define EM_HTTP_DEFAULT_MAX_HEADERS       100u
-#define EM_HTTP_DEFAULT_MAX_BODY          (10u * 1024u * 1024u)
+#define EM_HTTP_DEFAULT_MAX_HEADERS       100u /**< field lines */
+#define EM_HTTP_DEFAULT_MAX_BODY          (10u * 1024u * 1024u) /**< 10 MiB */
 #define EM_HTTP_DEFAULT_MAX_CHUNK_EXT     1024u /**< per chunk line */
-#define EM_HTTP_DEFAULT_MAX_TRAILER_BYTES 8192u
-#define EM_HTTP_DEFAULT_MAX_TRAILERS      32u
+#define EM_HTTP_DEFAULT_MAX_TRAILER_BYTES 8192u /**< trailer section bytes */
+#define EM_HTTP_DEFAULT_MAX_TRAILERS      32u /**< trailer fields */
 
 /** Limits of one parser. A zero field means the default above; use
  * SIZE_MAX/UINT64_MAX for "unlimited". Each has its own error when crossed:
@@ -62,13 +62,13 @@ extern "C" {
  * running total of a chunked body), chunk extension -> EM_EEXTTOOLONG (413),
  * trailer bytes/count -> EM_EHDRTOOLARGE / EM_ETOOMANYHDRS. */
 typedef struct em_http_limits {
-    size_t max_start_line;
-    size_t max_header_bytes;
-    size_t max_headers;
-    uint64_t max_body;
-    size_t max_chunk_ext;
-    size_t max_trailer_bytes;
-    size_t max_trailers;
+    size_t max_start_line;    /**< request or status line, CRLF included */
+    size_t max_header_bytes;  /**< field lines plus the final CRLF */
+    size_t max_headers;       /**< field lines */
+    uint64_t max_body;        /**< body bytes (Content-Length or chunked total) */
+    size_t max_chunk_ext;     /**< extension bytes per chunk line */
+    size_t max_trailer_bytes; /**< trailer section bytes */
+    size_t max_trailers;      /**< trailer fields */
 } em_http_limits;
 
 /** Request methods the parser recognises (case-sensitive, RFC 9110 §9.1).
@@ -137,9 +137,9 @@ enum {
  * has leading and trailing whitespace removed and may be empty. Both point
  * into the parsed buffer. */
 typedef struct em_http_header {
-    em_slice name;
-    em_slice value;
-    em_http_hdr id;
+    em_slice name;  /**< field name as received */
+    em_slice value; /**< field value, trimmed; may be empty */
+    em_http_hdr id; /**< the name classified; EM_HTTP_HDR_OTHER for the rest */
 } em_http_header;
 
 /** Parser state for request and response heads. Valid zero-filled (default
@@ -165,29 +165,29 @@ typedef struct em_http_parser {
 typedef struct em_http_request {
     em_http_header *headers; /**< in: caller's array (out: its first num_headers) */
     size_t max_headers;      /**< in: its capacity */
-    size_t num_headers;
-    em_slice method;
-    em_slice target;
+    size_t num_headers;      /**< out: fields stored in headers */
+    em_slice method;         /**< the method token as received */
+    em_slice target;         /**< the request-target, raw (not decoded) */
     em_slice host;           /**< Host field value; empty when absent */
     uint64_t content_length; /**< with EM_HTTP_F_CONTENT_LENGTH */
-    em_http_method method_id;
-    em_http_target_form target_form;
-    em_http_body body;
+    em_http_method method_id;        /**< method classified */
+    em_http_target_form target_form; /**< which form target has */
+    em_http_body body;               /**< how the body is framed */
     unsigned flags;          /**< EM_HTTP_F_* */
     int version_minor;       /**< 0 or 1 (HTTP/1.x) */
 } em_http_request;
 
 /** A parsed response head. Set headers and max_headers before the first call. */
 typedef struct em_http_response {
-    em_http_header *headers;
-    size_t max_headers;
-    size_t num_headers;
+    em_http_header *headers; /**< in: caller's array (out: its first num_headers) */
+    size_t max_headers;      /**< in: its capacity */
+    size_t num_headers;      /**< out: fields stored in headers */
     em_slice reason;         /**< may be empty */
     uint64_t content_length; /**< with EM_HTTP_F_CONTENT_LENGTH */
     int status;              /**< 100..599 */
-    em_http_body body;
-    unsigned flags;
-    int version_minor;
+    em_http_body body;       /**< how the body is framed */
+    unsigned flags;          /**< EM_HTTP_F_* */
+    int version_minor;       /**< 0 or 1 (HTTP/1.x) */
 } em_http_response;
 
 /** Chunked body decoder state. Valid zero-filled (default limits, trailers
@@ -264,8 +264,8 @@ typedef struct em_http_body_reader {
     uint64_t left;           /**< EM_HTTP_BODY_LENGTH: bytes still to come */
     uint64_t total;          /**< body bytes so far */
     uint64_t max;            /**< EM_HTTP_BODY_UNTIL_CLOSE: limit on total */
-    em_http_body mode;
-    bool done;
+    em_http_body mode;       /**< the framing being read */
+    bool done;               /**< the whole body has been read */
 } em_http_body_reader;
 
 /** Read a body of mode (content_length for EM_HTTP_BODY_LENGTH) with limits

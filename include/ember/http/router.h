@@ -50,8 +50,8 @@ typedef enum em_http_route_result {
  * em_http_router_add() or em_http_router_free()); `value` points into the
  * path given to em_http_router_match() (valid as long as those bytes). */
 typedef struct em_http_route_param {
-    em_slice name;
-    em_slice value;
+    em_slice name;  /**< the capture's name, without ':' or '*' */
+    em_slice value; /**< the path bytes it matched, raw (not decoded) */
 } em_http_route_param;
 
 /** Filled by em_http_router_match(); caller-owned, usually on the stack. */
@@ -61,7 +61,7 @@ typedef struct em_http_route_match {
                          methods the path accepts (HEAD whenever GET);
                          otherwise 0 */
     unsigned nparams; /**< FOUND: captures in pattern order; otherwise 0 */
-    em_http_route_param params[EM_HTTP_ROUTER_MAX_PARAMS];
+    em_http_route_param params[EM_HTTP_ROUTER_MAX_PARAMS]; /**< the first nparams are set */
 } em_http_route_match;
 
 struct em__http_router_node; /* private to http/router.c */

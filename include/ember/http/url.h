@@ -65,7 +65,7 @@ typedef struct em_url {
                              ("" for "http://@host/") */
     const char *host;     /**< lowercased reg-name, or an IP literal without brackets */
     bool host_is_ip;      /**< an IPv4 or IPv6 literal */
-    bool host_is_ipv6;
+    bool host_is_ipv6;    /**< an IPv6 literal (written in brackets) */
     uint16_t port;      /**< explicit, or the scheme's default (80/443) */
     bool port_explicit; /**< a port was written (even the default one) */
     const char *path;   /**< percent-encoded, never empty ("/" at least), no
