@@ -57,8 +57,11 @@ extern "C" {
 
 /* ---- the client jar ---------------------------------------------------- */
 
+/** A client cookie jar (opaque; em_cookie_jar_new()). Thread-safe. */
 typedef struct em_cookie_jar em_cookie_jar;
 
+/** Limits of a jar; zero fields take the defaults given. Copied by
+ * em_cookie_jar_new(). */
 typedef struct em_cookie_jar_opts {
     unsigned max_cookies;        /**< 0: 3000 in all */
     unsigned max_per_domain;     /**< 0: 50 per Domain value */
@@ -119,9 +122,13 @@ EM_API void em_cookie_jar_clear(em_cookie_jar *jar);
  * three comment lines, a blank line, then the cookies newest first.
  * Returns 0 or an em_err. */
 EM_API int em_cookie_jar_load(em_cookie_jar *jar, const char *path, int64_t now);
+/** Write the jar to path as cookies.txt (see em_cookie_jar_load() above).
+ * Returns 0 or an em_err. */
 EM_API int em_cookie_jar_save(em_cookie_jar *jar, const char *path, int64_t now);
 /** The same in memory: read cookies.txt text, or append it to out. */
 EM_API int em_cookie_jar_read(em_cookie_jar *jar, em_slice text, int64_t now);
+/** Append the jar as cookies.txt text to out. Returns 0 or an em_err
+ * (EM_ENOBUFS, EM_ENOMEM). */
 EM_API int em_cookie_jar_write(em_cookie_jar *jar, int64_t now, em_buf *out);
 
 /* ---- dates -------------------------------------------------------------- */
@@ -137,7 +144,8 @@ EM_API EM_NODISCARD int em_cookie_date_parse(em_slice s, int64_t *out);
 
 /** One cookie of a request's Cookie header. */
 typedef struct em_cookie {
-    em_slice name, value;
+    /** the name, a slice of the header */
+    em_slice name, value; /**< the value, without surrounding quotes */
 } em_cookie;
 
 /** Split a Cookie header value ("a=1; b=2") into name/value slices into
@@ -151,12 +159,15 @@ EM_API size_t em_cookie_parse_header(em_slice header, em_cookie *out, size_t max
 /** What em_set_cookie_format writes. Zero-fill it, then set max_age = -1
  * (none); expires 0 means none (delete a cookie with max_age = 0). */
 typedef struct em_set_cookie {
+    /** the cookie's name */
     em_slice name, value;  /**< name: a token; value: cookie-octets (RFC 6265
                               §4.1.1), optionally in double quotes */
     int64_t expires;       /**< Unix seconds written as an IMF-fixdate; 0: none */
     int64_t max_age;       /**< seconds; -1: none */
+    /** the Domain attribute (empty: none) */
     em_slice domain, path; /**< empty: none */
-    bool secure, http_only;
+    /** the Secure attribute */
+    bool secure, http_only; /**< the HttpOnly attribute */
     const char *same_site; /**< NULL, "Strict", "Lax" or "None" (needs secure) */
 } em_set_cookie;
 

@@ -20,6 +20,7 @@
 extern "C" {
 #endif
 
+/** A content coding (RFC 9110 §8.4.1). */
 typedef enum em_http_coding {
     EM_HTTP_CODING_IDENTITY,
     EM_HTTP_CODING_GZIP,
@@ -30,9 +31,11 @@ typedef enum em_http_coding {
 #define EM_HTTP_MAX_CODINGS 5
 /** Decoder defaults. */
 #define EM_HTTP_DECODE_MAX_OUT    (1ull << 30) /**< 1 GiB */
-#define EM_HTTP_DECODE_MAX_RATIO  1000u
+#define EM_HTTP_DECODE_MAX_RATIO  1000u /**< decoded:coded bytes */
 #define EM_HTTP_DECODE_RATIO_FREE (1u << 20) /**< decoded bytes before the ratio applies */
 
+/** Caps of a decoder; zero fields take the defaults. Copied by
+ * em_http_decoder_new(). */
 typedef struct em_http_decoder_opts {
     uint64_t max_out;   /**< decoded bytes in all; 0: 1 GiB */
     unsigned max_ratio; /**< decoded:coded past the first 1 MiB decoded; 0: 1000 */
@@ -44,6 +47,8 @@ typedef int (*em_http_sink)(void *arg, em_slice piece);
 
 /* ---- decoding -------------------------------------------------------------- */
 
+/** A streaming decoder (opaque; em_http_decoder_new(),
+ * em_http_decoder_free()). */
 typedef struct em_http_decoder em_http_decoder;
 
 /** A decoder for a Content-Encoding field value: a comma list applied in
@@ -85,6 +90,8 @@ EM_API void em_http_decoder_free(em_http_decoder *d);
 
 /* ---- encoding -------------------------------------------------------------- */
 
+/** A streaming encoder (opaque; em_http_encoder_new(),
+ * em_http_encoder_free()). */
 typedef struct em_http_encoder em_http_encoder;
 
 /** A streaming encoder: gzip (RFC 1952, no name or time: the output is the
@@ -139,6 +146,8 @@ EM_API em_http_coding em_http_accept_coding(em_slice accept_encoding);
  * image/svg+xml, image/x-icon, font/ttf, font/otf. */
 EM_API extern const char *const em_http_gzip_default_types[];
 
+/** Options of the em_http_gzip() middleware; zero fields take the defaults.
+ * Borrowed: it must outlive the middleware. */
 typedef struct em_http_gzip_opts {
     size_t min_size;             /**< smaller bodies go out as they are; 0: 1024 */
     int level;                   /**< 1..9; 0 or -1: 6 */

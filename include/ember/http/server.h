@@ -65,10 +65,11 @@ struct em__http_env;
  * (call it with em_http_next()), h->data its own state. Handlers are
  * immutable and shared by every request and worker thread. */
 typedef void (*em_http_handler_fn)(em_http_ctx *cx, const em_http_handler *h);
+/** A handler or a middleware (see em_http_handler_fn). */
 struct em_http_handler {
-    em_http_handler_fn fn;
-    const em_http_handler *next;
-    void *data;
+    em_http_handler_fn fn;       /**< called for each request */
+    const em_http_handler *next; /**< the wrapped handler (middleware), or NULL */
+    void *data;                  /**< the handler's own state */
 };
 
 /** Call the handler a middleware wraps. */
@@ -101,10 +102,13 @@ struct em_http_ctx {
     em_http_route_match route;  /**< filled by em_http_router_handler */
     void *app;                  /**< em_http_server_opts.app */
     void *user;                 /**< free for handlers and middleware */
-    em_http_server *server;
+    em_http_server *server; /**< the server (on this loop) that took the request */
     em_http_conn *conn;         /**< the connection; NULL once the client is gone */
 };
 
+/** Options for em_http_server_start() and em_http_serve(). Copied; what the
+ * pointers name (handler, router, app, tls) must outlive the server. Zero
+ * fields take the defaults given. */
 typedef struct em_http_server_opts {
     const em_http_handler *handler; /**< this, or router, is required */
     const em_http_router *router;   /**< routes made with em_http_route(): used when
@@ -166,8 +170,8 @@ struct em__http_conn_list {
 
 /** A server on one loop. Complete so it can be embedded; fields private. */
 struct em_http_server {
-    void *data;
-    em_tcp_server tcp;
+    void *data; /**< user data; ember never touches it */
+    em_tcp_server tcp; /**< the listener; its statistics count connections */
     em_loop *_loop;
     em_http_server_opts _opts;
     em_http_handler _router_handler; /**< when opts.router is used */
@@ -223,6 +227,7 @@ EM_API void em_http_serve_stop(em_http_server *srv);
 
 /** The user data of c (NULL until set). */
 EM_API void *em_http_conn_data(const em_http_conn *c);
+/** Set the user data of c (free it in on_conn_close). */
 EM_API void em_http_conn_set_data(em_http_conn *c, void *data);
 /** The client's address, saved at accept. */
 EM_API const em_sockaddr *em_http_conn_peer(const em_http_conn *c);
@@ -263,7 +268,12 @@ typedef struct em_http_prebuilt {
  * content type with CR, LF or NUL) or EM_ENOMEM. */
 EM_API EM_NODISCARD int em_http_prebuilt_init(em_http_prebuilt *p, int status,
                                               em_slice content_type, em_slice body);
+/** Free what em_http_prebuilt_init() allocated, once no response in flight
+ * uses p. Not the body: it is the caller's. */
 EM_API void em_http_prebuilt_free(em_http_prebuilt *p);
+/** Answer cx with p, as em_http_respond() (same returns). p and its body must
+ * stay valid until the response has left: in practice, keep them for the
+ * server's life. One p may serve many requests on many loops at once. */
 EM_API int em_http_respond_prebuilt(em_http_ctx *cx, const em_http_prebuilt *p);
 
 /** Take the response out of the handler: it returns without answering and
