@@ -20,8 +20,8 @@ extern "C" {
 /** A blocking TCP stream; usable as an em_stream (read/writev/shutdown/close)
  * through em_tcp_stream_as_stream(). */
 typedef struct em_tcp_stream {
-    em_stream base;
-    int fd;
+    em_stream base; /**< the em_stream face (em_tcp_stream_as_stream) */
+    int fd;         /**< the socket, owned by s; -1 when closed */
 } em_tcp_stream;
 
 /** Connect to addr, giving up after timeout_ms (0: no timeout). Sets
@@ -30,17 +30,23 @@ EM_API EM_NODISCARD int em_tcp_connect(em_tcp_stream *s, const em_sockaddr *addr
                                        int timeout_ms);
 /** Wrap an already connected blocking fd (takes ownership). */
 EM_API void em_tcp_stream_from_fd(em_tcp_stream *s, int fd);
+/** s as an em_stream, for code written against any stream. */
 static inline em_stream *em_tcp_stream_as_stream(em_tcp_stream *s) { return &s->base; }
 /** Per-call read/write timeouts in ms (0: none); a timed-out call returns
  * EM_ETIMEDOUT. */
 EM_API int em_tcp_stream_set_timeouts(em_tcp_stream *s, int read_ms, int write_ms);
+/** Read up to len bytes: the count (> 0), EM_EOF at the peer's end,
+ * EM_ETIMEDOUT past the read timeout, or em_err. */
 EM_API ssize_t em_tcp_stream_read(em_tcp_stream *s, void *buf, size_t len);
 /** Write all of buf. Returns 0 or em_err. */
 EM_API EM_NODISCARD int em_tcp_stream_write(em_tcp_stream *s, const void *buf, size_t len);
 /** SHUT_WR: the peer reads EOF; reading still works. */
 EM_API int em_tcp_stream_shutdown(em_tcp_stream *s);
+/** Close the fd (no-op when it is -1) and set it to -1. 0 or the error of
+ * close(2). */
 EM_API int em_tcp_stream_close(em_tcp_stream *s);
 
+/** Options for em_tcp_listen(); read during the call only. */
 typedef struct em_tcp_listen_opts {
     int backlog;     /**< 0: SOMAXCONN */
     bool reuseaddr;  /**< SO_REUSEADDR (em_tcp_listen_opts_default: true) */
@@ -54,8 +60,10 @@ static inline em_tcp_listen_opts em_tcp_listen_opts_default(void) {
     return o;
 }
 
+/** A listening socket (blocking accept with em_tcp_accept(), or under an
+ * em_tcp_server). */
 typedef struct em_tcp_listener {
-    int fd;
+    int fd; /**< the listening socket, owned by l; -1 when closed */
 } em_tcp_listener;
 
 /** Listen on addr (port 0 picks a free port; see em_tcp_listener_addr).
@@ -65,10 +73,13 @@ typedef struct em_tcp_listener {
  * used by an em_tcp_server. */
 EM_API EM_NODISCARD int em_tcp_listen(em_tcp_listener *l, const em_sockaddr *addr,
                                       const em_tcp_listen_opts *opts);
+/** The address l is bound to (the port chosen for port 0). 0 or em_err. */
 EM_API int em_tcp_listener_addr(const em_tcp_listener *l, em_sockaddr *out);
 /** Wait up to timeout_ms (0: forever) for a connection. peer may be NULL. */
 EM_API EM_NODISCARD int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer,
                                       int timeout_ms);
+/** Close the listening fd (no-op when already closed); pending connections are
+ * reset. */
 EM_API void em_tcp_listener_close(em_tcp_listener *l);
 
 /* ---- async connections ---------------------------------------------------- */
@@ -90,16 +101,25 @@ typedef void (*em_tcp_sent_cb)(em_tcp_conn *c, uint64_t token);
 /** The write queue crossed the high watermark (throttled) or fell back to
  * the low watermark (unthrottled). */
 typedef void (*em_tcp_throttle_cb)(em_tcp_conn *c);
+/** A connect finished: status 0 (connected; start reading) or a negative
+ * em_err (then close c). Runs from the loop, never inside the call that
+ * started the connect. */
 typedef void (*em_tcp_connect_cb)(em_tcp_conn *c, int status);
+/** c is closed: nothing of it is in use any more; free its memory here or
+ * later. */
 typedef void (*em_tcp_close_cb)(em_tcp_conn *c);
 
+/** A connection's callbacks, all on the loop's thread. Borrowed: the struct
+ * must outlive every connection that uses it (a static const is usual). */
 typedef struct em_tcp_conn_cbs {
-    em_tcp_read_cb on_read;
+    em_tcp_read_cb on_read; /**< required */
     em_tcp_sent_cb on_sent;               /**< may be NULL */
     em_tcp_throttle_cb on_throttled;      /**< may be NULL */
     em_tcp_throttle_cb on_unthrottled;    /**< may be NULL */
 } em_tcp_conn_cbs;
 
+/** Buffer and queue sizes of a connection; zero fields take the defaults
+ * given. Copied. */
 typedef struct em_tcp_conn_opts {
     size_t read_max;        /**< cap of c->in (0: 64 KiB) */
     size_t read_chunk;      /**< bytes reserved per read (0: 16 KiB) */
@@ -125,7 +145,7 @@ enum {
  * must read) calls em_tcp_conn_transport_want() first; the connection then
  * retries it when that direction is ready. */
 typedef struct em_tcp_transport {
-    const char *name;
+    const char *name; /**< for logs and tests ("plain", "tls") */
     /** Read up to len plaintext bytes into buf: > 0, 0 at the peer's end of
      * stream, EM_EAGAIN, or em_err. Called until it returns EM_EAGAIN (a
      * short read does not end a batch). */
@@ -160,7 +180,7 @@ struct em__tcp_happy;
  * EM_CONTAINER_OF. Memory may be freed only in or after the close callback
  * (or once it was moved away, see em_tcp_conn_move). */
 struct em_tcp_conn {
-    void *data;
+    void *data; /**< user data; ember never touches it */
     em_buf in;                  /**< received bytes; consume what you parsed */
     em_loop *_loop;
     em_io _io;
@@ -199,7 +219,12 @@ EM_API EM_NODISCARD int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c,
                                             const em_tcp_conn_cbs *cbs,
                                             const em_tcp_conn_opts *opts,
                                             em_tcp_connect_cb cb);
+/** Start (or resume) calling on_read as bytes arrive. Returns 0, EM_ECLOSED,
+ * EM_EOF after the peer's end of stream or em_tcp_conn_end(), or an em_err
+ * from the loop. Fine from any callback of c. */
 EM_API EM_NODISCARD int em_tcp_conn_read_start(em_tcp_conn *c);
+/** Stop reading (bytes wait in the kernel; backpressure); no-op on a closed
+ * connection. Fine from any callback of c. */
 EM_API void em_tcp_conn_read_stop(em_tcp_conn *c);
 /** Send n slices in order: write now if the queue is empty, queue the rest.
  * *token (may be NULL) receives the write's token for on_sent. Returns 0,
@@ -212,6 +237,8 @@ EM_API EM_NODISCARD int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices
 /** Bytes not yet on the socket: plaintext in the write queue plus what the
  * transport holds inside. 0 once everything written has left. */
 EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c);
+/** True between on_throttled and on_unthrottled: the queue is past the high
+ * watermark. */
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c);
 /** Half-close: end the write direction (through the transport) once the
  * queue has drained. Reading goes on. */
@@ -243,7 +270,9 @@ EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs);
 /** The peer's address (getpeername: fails with EM_ENOTCONN once the peer has
  * gone; an em_tcp_server also passes it to conn_alloc). */
 EM_API int em_tcp_conn_peer(const em_tcp_conn *c, em_sockaddr *out);
+/** The socket (owned by c: never close it yourself). */
 EM_API int em_tcp_conn_fd(const em_tcp_conn *c);
+/** The loop c runs on. */
 EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c);
 
 /** Install transport t (NULL or &em_tcp_plain_transport: the plain socket)
@@ -254,6 +283,7 @@ EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c);
 EM_API int em_tcp_conn_set_transport(em_tcp_conn *c, const em_tcp_transport *t, void *state);
 /** The transport in use (never NULL) and its state. */
 EM_API const em_tcp_transport *em_tcp_conn_transport(const em_tcp_conn *c);
+/** The state given to em_tcp_conn_set_transport() (NULL for the plain socket). */
 EM_API void *em_tcp_conn_transport_state(const em_tcp_conn *c);
 /** From inside a transport op about to return EM_EAGAIN: the op waits for
  * the other direction. EM_TCP_WANT_WRITE (from read): read again once the
@@ -267,11 +297,14 @@ EM_API void em_tcp_conn_transport_want(em_tcp_conn *c, unsigned want);
 #define EM_TCP_ATTEMPT_DELAY_MS 250   /**< between connection attempts */
 #define EM_TCP_RESOLUTION_DELAY_MS 50 /**< A answered first: wait this long for AAAA */
 
+/** Options for em_tcp_conn_connect_host() and em_tcp_connect_host(); zero
+ * fields take the defaults given. Read during the call only, except cbs
+ * (borrowed by c). */
 typedef struct em_tcp_connect_opts {
     /** c's callbacks once connected (the async face; required there, must
      * outlive c) and its options (may be NULL). */
     const em_tcp_conn_cbs *cbs;
-    const em_tcp_conn_opts *conn_opts;
+    const em_tcp_conn_opts *conn_opts; /**< see cbs */
     em_dns_family family;         /**< ANY (both, IPv6 first), V4 or V6 only */
     /** Connection Attempt Delay: 0 for 250 ms, else 100..2000 ms (§5). */
     unsigned attempt_delay_ms;
@@ -331,23 +364,27 @@ typedef void (*em_tcp_conn_ready_cb)(em_tcp_server *srv, em_tcp_conn *c, int sta
  * the callback owns fd and must close it soon. NULL: ember closes it. */
 typedef void (*em_tcp_overload_cb)(em_tcp_server *srv, int fd);
 
+/** Options for em_tcp_server_start() and em_tcp_server_adopt(); zero fields
+ * take the defaults given. Copied; conn_cbs and conn_opts are borrowed. */
 typedef struct em_tcp_server_opts {
-    em_tcp_listen_opts listen;
+    em_tcp_listen_opts listen; /**< how to listen (em_tcp_server_start only) */
     unsigned accept_batch;       /**< accepts per readiness event (0: 64) */
     unsigned emfile_retry_ms;    /**< pause before retrying after EMFILE (0: 100) */
-    em_tcp_overload_cb on_overload;
+    em_tcp_overload_cb on_overload; /**< out of fds; may be NULL */
     /** Accept straight into connections: with conn_alloc set, the accept
      * callback may be NULL and is not used. conn_cbs (and conn_opts, may be
      * NULL) must outlive the server. */
     em_tcp_conn_alloc_cb conn_alloc;
-    em_tcp_conn_ready_cb on_conn;
-    const em_tcp_conn_cbs *conn_cbs;
-    const em_tcp_conn_opts *conn_opts;
+    em_tcp_conn_ready_cb on_conn; /**< each connection made by conn_alloc (required with it) */
+    const em_tcp_conn_cbs *conn_cbs; /**< callbacks of those connections */
+    const em_tcp_conn_opts *conn_opts; /**< their options; may be NULL */
 } em_tcp_server_opts;
 
+/** A listener accepting on the loop. Embed it; the fields without '_' may be
+ * read. */
 struct em_tcp_server {
-    void *data;
-    em_tcp_listener listener;
+    void *data; /**< user data; ember never touches it */
+    em_tcp_listener listener; /**< the listening socket, owned by the server */
     em_loop *_loop;
     em_io _io;
     em_timer _retry;
@@ -355,7 +392,7 @@ struct em_tcp_server {
     em_tcp_accept_cb _on_accept;
     em_tcp_server_opts _opts;
     uint64_t accepted;       /**< statistics */
-    uint64_t overloaded;
+    uint64_t overloaded; /**< connections refused for lack of fds */
     unsigned _flags;
 };
 
@@ -375,6 +412,8 @@ EM_API EM_NODISCARD int em_tcp_server_adopt(em_loop *loop, em_tcp_server *srv,
                                             em_tcp_accept_cb cb);
 /** Stop accepting (connections already accepted are untouched). */
 EM_API void em_tcp_server_pause(em_tcp_server *srv);
+/** Accept again after em_tcp_server_pause(). Returns 0, EM_ECLOSED, or an
+ * em_err from the loop. */
 EM_API int em_tcp_server_resume(em_tcp_server *srv);
 /** Stop accepting and close the listener and the reserve fd. */
 EM_API void em_tcp_server_close(em_tcp_server *srv);
