@@ -76,6 +76,32 @@ bool em__ws_key_valid(em_slice key);
  * the NUL). Returns 0 or rnd's error. */
 int em__ws_key_new(em_ws_random_cb rnd, void *ctx, char out[25]);
 
+/* What the server's checks found in an opening handshake request; the
+ * slices point into the request. */
+typedef struct em__ws_hs {
+    em_slice key;       /* Sec-WebSocket-Key */
+    em_slice origin;    /* the first Origin; empty when none */
+    size_t nextensions; /* Sec-WebSocket-Extensions fields */
+    size_t ext_len;     /* their values joined by "," */
+} em__ws_hs;
+/* Check req as an opening handshake (RFC 6455 §4.2.1) and fill hs.
+ * Returns 0, or the status to refuse it with: 405 (not GET), 505 (not
+ * HTTP/1.1), 400 (a body; no Upgrade: websocket or no Connection: upgrade
+ * in any of those fields; a Sec-WebSocket-Key missing, repeated or not 16
+ * bytes in base64), 426 (Sec-WebSocket-Version missing, repeated or not
+ * 13). Checked in that order. */
+int em__ws_hs_check(const em_http_request *req, em__ws_hs *hs);
+/* The index of the first of protocols (NULL-terminated, may be NULL) that
+ * any Sec-WebSocket-Protocol field of req lists (exact compare), -1 for
+ * none, or EM_EPARSE when an element is not a token. */
+int em__ws_hs_protocol(const em_http_request *req, const char *const *protocols);
+/* The Sec-WebSocket-Extensions values of req, joined by ",": the value
+ * itself when there is one field, else written into buf (hs->ext_len
+ * bytes). */
+em_slice em__ws_hs_extensions(const em_http_request *req, const em__ws_hs *hs, char *buf);
+/* Whether any Upgrade field of req lists "websocket". */
+bool em__ws_hs_wants_websocket(const em_http_request *req);
+
 /* ---- the connection core (conn*.c) --------------------------------------- */
 
 /* struct em_ws is defined by the core (below, or in a header of its own
