@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test asan tsan bench fuzz-smoke clean
+.PHONY: all deps build demo test asan tsan bench fuzz-smoke docs clean
 
 all: build
 
@@ -51,10 +51,16 @@ bench:
 	cmake --build build-bench -j$(JOBS)
 	@bash bench/run.sh build-bench
 
+# The API reference (Doxygen, docs/Doxyfile) in build-docs/html; fails on
+# any warning, e.g. an undocumented public symbol.
+docs:
+	@scripts/install-deps.sh docs
+	@scripts/docs.sh build-docs
+
 # A short AFL++ run of every fuzz harness (fuzz/<name>/harness.c).
 fuzz-smoke:
 	@scripts/install-deps.sh build fuzz
 	@bash fuzz/smoke.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-bench build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-bench build-fuzz build-docs
