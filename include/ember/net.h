@@ -84,9 +84,9 @@ EM_API em_ip em_ip_unmap(const em_ip *ip);
 /** An IPv4 or IPv6 socket address, ready for bind/connect. */
 typedef struct em_sockaddr {
     union {
-        struct sockaddr sa;
-        struct sockaddr_in in4;
-        struct sockaddr_in6 in6;
+        struct sockaddr sa;       /**< any family: sa.sa_family */
+        struct sockaddr_in in4;   /**< AF_INET */
+        struct sockaddr_in6 in6;  /**< AF_INET6 */
     } u; /**< the address as the kernel takes it (u.sa.sa_family says which) */
 } em_sockaddr;
 

@@ -120,7 +120,7 @@ extern "C" {
  * ssize_t holding 0, a count, or one of these negative values; em_strerror()
  * and em_err_name() describe them. */
 typedef enum em_err {
-    EM_OK = 0,
+    EM_OK = 0, /**< success */
 #define EM__ERR_ENUM(name, value, msg) EM_##name = (value),
     EM_ERRNO_TABLE(EM__ERR_ENUM) EM_OWN_ERR_TABLE(EM__ERR_ENUM)
 #undef EM__ERR_ENUM

@@ -42,7 +42,7 @@ enum { EM_TLS_V1_2 = 0x0303, EM_TLS_V1_3 = 0x0304 };
 
 /** Server: asking for client certificates (mTLS). */
 typedef enum em_tls_client_auth {
-    EM_TLS_CLIENT_AUTH_NONE = 0,
+    EM_TLS_CLIENT_AUTH_NONE = 0, /**< no certificate asked for */
     EM_TLS_CLIENT_AUTH_OPTIONAL, /**< verified if sent */
     EM_TLS_CLIENT_AUTH_REQUIRED  /**< handshake fails without one */
 } em_tls_client_auth;

@@ -22,9 +22,9 @@ extern "C" {
 
 /** A content coding (RFC 9110 §8.4.1). */
 typedef enum em_http_coding {
-    EM_HTTP_CODING_IDENTITY,
-    EM_HTTP_CODING_GZIP,
-    EM_HTTP_CODING_DEFLATE
+    EM_HTTP_CODING_IDENTITY, /**< no coding */
+    EM_HTTP_CODING_GZIP,     /**< gzip (RFC 1952) */
+    EM_HTTP_CODING_DEFLATE   /**< deflate: zlib format (RFC 1950) */
 } em_http_coding;
 
 /** Codings one Content-Encoding value may stack (RFC 9110 §8.4.1). */

@@ -74,16 +74,16 @@ typedef struct em_http_limits {
 /** Request methods the parser recognises (case-sensitive, RFC 9110 §9.1).
  * Any other valid token is EM_HTTP_METHOD_OTHER; read req->method. */
 typedef enum em_http_method {
-    EM_HTTP_METHOD_OTHER = 0,
-    EM_HTTP_GET,
-    EM_HTTP_HEAD,
-    EM_HTTP_POST,
-    EM_HTTP_PUT,
-    EM_HTTP_DELETE,
-    EM_HTTP_CONNECT,
-    EM_HTTP_OPTIONS,
-    EM_HTTP_TRACE,
-    EM_HTTP_PATCH
+    EM_HTTP_METHOD_OTHER = 0, /**< another valid token */
+    EM_HTTP_GET,              /**< GET */
+    EM_HTTP_HEAD,             /**< HEAD */
+    EM_HTTP_POST,             /**< POST */
+    EM_HTTP_PUT,              /**< PUT */
+    EM_HTTP_DELETE,           /**< DELETE */
+    EM_HTTP_CONNECT,          /**< CONNECT */
+    EM_HTTP_OPTIONS,          /**< OPTIONS */
+    EM_HTTP_TRACE,            /**< TRACE */
+    EM_HTTP_PATCH             /**< PATCH (RFC 5789) */
 } em_http_method;
 
 /** RFC 9112 §3.2: the four forms of request-target. */
@@ -105,13 +105,13 @@ typedef enum em_http_body {
 /** Header fields the parser classifies while parsing (case-insensitively);
  * every other field is EM_HTTP_HDR_OTHER. */
 typedef enum em_http_hdr {
-    EM_HTTP_HDR_OTHER = 0,
-    EM_HTTP_HDR_CONTENT_LENGTH,
-    EM_HTTP_HDR_TRANSFER_ENCODING,
-    EM_HTTP_HDR_CONNECTION,
-    EM_HTTP_HDR_HOST,
-    EM_HTTP_HDR_EXPECT,
-    EM_HTTP_HDR_UPGRADE
+    EM_HTTP_HDR_OTHER = 0,         /**< any other field */
+    EM_HTTP_HDR_CONTENT_LENGTH,    /**< Content-Length */
+    EM_HTTP_HDR_TRANSFER_ENCODING, /**< Transfer-Encoding */
+    EM_HTTP_HDR_CONNECTION,        /**< Connection */
+    EM_HTTP_HDR_HOST,              /**< Host */
+    EM_HTTP_HDR_EXPECT,            /**< Expect */
+    EM_HTTP_HDR_UPGRADE            /**< Upgrade */
 } em_http_hdr;
 
 /** Framing facts recorded while parsing (em_http_request.flags,
