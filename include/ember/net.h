@@ -24,7 +24,7 @@ typedef enum em_ip_family { EM_IP_V4 = 4, EM_IP_V6 = 6 } em_ip_family;
 
 /** An IP address. v4 uses bytes[0..3]; scope_id is the IPv6 zone (0: none). */
 typedef struct em_ip {
-    uint8_t family; /**< em_ip_family */
+    uint8_t family;    /**< em_ip_family */
     uint8_t bytes[16]; /**< network order; IPv4 uses the first 4 */
     uint32_t scope_id; /**< IPv6 zone (interface index); 0: none */
 } em_ip;
@@ -84,9 +84,9 @@ EM_API em_ip em_ip_unmap(const em_ip *ip);
 /** An IPv4 or IPv6 socket address, ready for bind/connect. */
 typedef struct em_sockaddr {
     union {
-        struct sockaddr sa;       /**< any family: sa.sa_family */
-        struct sockaddr_in in4;   /**< AF_INET */
-        struct sockaddr_in6 in6;  /**< AF_INET6 */
+        struct sockaddr sa;      /**< any family: sa.sa_family */
+        struct sockaddr_in in4;  /**< AF_INET */
+        struct sockaddr_in6 in6; /**< AF_INET6 */
     } u; /**< the address as the kernel takes it (u.sa.sa_family says which) */
 } em_sockaddr;
 

@@ -51,9 +51,9 @@ typedef enum em_tls_client_auth {
  * from memory (the *_pem slices win when set). Read at em_tls_ctx_new. */
 typedef struct em_tls_cert {
     const char *cert_file; /**< PEM chain file, leaf first */
-    const char *key_file; /**< PEM private key file */
-    em_slice cert_pem; /**< the chain as PEM in memory */
-    em_slice key_pem; /**< the key as PEM in memory */
+    const char *key_file;  /**< PEM private key file */
+    em_slice cert_pem;     /**< the chain as PEM in memory */
+    em_slice key_pem;      /**< the key as PEM in memory */
 } em_tls_cert;
 
 /** Options for em_tls_ctx_new(); read during that call only (files and PEM are
@@ -64,7 +64,7 @@ typedef struct em_tls_ctx_opts {
      * nothing (servers, where they matter only with client_auth). */
     const char *ca_file;
     const char *ca_dir; /**< a directory hashed as by openssl rehash */
-    em_slice ca_pem; /**< CA certificates as PEM in memory */
+    em_slice ca_pem;    /**< CA certificates as PEM in memory */
     /** Server: the default certificate (required). Client: a client
      * certificate for mTLS (optional). */
     em_tls_cert cert;
@@ -155,11 +155,11 @@ EM_API bool em_tls_conn_is_tls(const em_tcp_conn *c);
 /** What a connection agreed on. Strings are NUL-terminated copies (empty
  * when unknown or not applicable). */
 typedef struct em_tls_info {
-    bool handshake_done; /**< the handshake has completed */
-    bool resumed;       /**< an abbreviated handshake (session resumed) */
-    bool peer_verified; /**< a peer certificate was sent and verified */
-    unsigned version;   /**< EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
-    char cipher[64]; /**< the cipher suite's OpenSSL name */
+    bool handshake_done;    /**< the handshake has completed */
+    bool resumed;           /**< an abbreviated handshake (session resumed) */
+    bool peer_verified;     /**< a peer certificate was sent and verified */
+    unsigned version;       /**< EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
+    char cipher[64];        /**< the cipher suite's OpenSSL name */
     char sni[256];          /**< server: what the client asked for; client: sent */
     char alpn[32];          /**< the protocol both picked */
     char peer_subject[256]; /**< the peer certificate's subject, one line */
@@ -178,7 +178,7 @@ EM_API const char *em_tls_conn_error(const em_tcp_conn *c);
  * shutdown sends close_notify then SHUT_WR, close frees everything and
  * closes the socket. The TCP stream's timeouts apply (EM_ETIMEDOUT). */
 typedef struct em_tls_stream {
-    em_stream base; /**< the em_stream face (em_tls_stream_as_stream) */
+    em_stream base;    /**< the em_stream face (em_tls_stream_as_stream) */
     em_tcp_stream tcp; /**< the TCP stream underneath, owned by s */
     struct em__tls_eng *_eng;
 } em_tls_stream;

@@ -50,7 +50,7 @@ typedef struct em_udp_opts {
  * socket returns EM_ECLOSED. */
 struct em_udp {
     void *data; /**< user data; ember never touches it */
-    int fd; /**< the socket, owned by u; -1 when closed */
+    int fd;     /**< the socket, owned by u; -1 when closed */
     em_io _io;
     em_udp_readable_cb _cb;
     int _family;     /**< AF_INET or AF_INET6 */
@@ -66,11 +66,11 @@ struct em_udp {
  * status is 0, or EM_EMSGSIZE for a received datagram that did not fit in
  * cap (its first cap bytes are in buf). The caller owns buf. */
 typedef struct em_udp_msg {
-    void *buf; /**< the payload (send) or where to store it (recv); caller-owned */
-    size_t cap; /**< recv: room at buf; unused for send */
-    size_t len; /**< send: payload bytes; recv: bytes stored */
+    void *buf;        /**< the payload (send) or where to store it (recv); caller-owned */
+    size_t cap;       /**< recv: room at buf; unused for send */
+    size_t len;       /**< send: payload bytes; recv: bytes stored */
     em_sockaddr addr; /**< send: destination (zeroed: the connected peer); recv: sender */
-    int status; /**< 0, or EM_EMSGSIZE for a truncated datagram */
+    int status;       /**< 0, or EM_EMSGSIZE for a truncated datagram */
 } em_udp_msg;
 
 /* ---- sockets -------------------------------------------------------------- */

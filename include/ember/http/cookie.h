@@ -160,15 +160,15 @@ EM_API size_t em_cookie_parse_header(em_slice header, em_cookie *out, size_t max
  * (none); expires 0 means none (delete a cookie with max_age = 0). */
 typedef struct em_set_cookie {
     /** the cookie's name */
-    em_slice name, value;  /**< name: a token; value: cookie-octets (RFC 6265
-                              §4.1.1), optionally in double quotes */
-    int64_t expires;       /**< Unix seconds written as an IMF-fixdate; 0: none */
-    int64_t max_age;       /**< seconds; -1: none */
+    em_slice name, value; /**< name: a token; value: cookie-octets (RFC 6265
+                             §4.1.1), optionally in double quotes */
+    int64_t expires;      /**< Unix seconds written as an IMF-fixdate; 0: none */
+    int64_t max_age;      /**< seconds; -1: none */
     /** the Domain attribute (empty: none) */
     em_slice domain, path; /**< empty: none */
     /** the Secure attribute */
     bool secure, http_only; /**< the HttpOnly attribute */
-    const char *same_site; /**< NULL, "Strict", "Lax" or "None" (needs secure) */
+    const char *same_site;  /**< NULL, "Strict", "Lax" or "None" (needs secure) */
 } em_set_cookie;
 
 /** Append the Set-Cookie field value for c to out ("n=v; Expires=...;

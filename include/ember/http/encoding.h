@@ -31,8 +31,8 @@ typedef enum em_http_coding {
 #define EM_HTTP_MAX_CODINGS 5
 /** Decoder defaults. */
 #define EM_HTTP_DECODE_MAX_OUT    (1ull << 30) /**< 1 GiB */
-#define EM_HTTP_DECODE_MAX_RATIO  1000u /**< decoded:coded bytes */
-#define EM_HTTP_DECODE_RATIO_FREE (1u << 20) /**< decoded bytes before the ratio applies */
+#define EM_HTTP_DECODE_MAX_RATIO  1000u        /**< decoded:coded bytes */
+#define EM_HTTP_DECODE_RATIO_FREE (1u << 20)   /**< decoded bytes before the ratio applies */
 
 /** Caps of a decoder; zero fields take the defaults. Copied by
  * em_http_decoder_new(). */

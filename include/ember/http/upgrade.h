@@ -32,7 +32,7 @@ typedef struct em_http_upgraded em_http_upgraded;
  * graceful shutdown and to wait for it. */
 struct em_http_upgraded {
     em_tcp_conn tcp; /**< the connection; tcp.in holds the bytes after the request */
-    void *data; /**< user data; ember never touches it */
+    void *data;      /**< user data; ember never touches it */
     /** The server is shutting down: now == false at the start of a
      * graceful shutdown (say goodbye: a WebSocket sends its close frame),
      * now == true at its deadline (close now). May be NULL: then the

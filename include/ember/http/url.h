@@ -66,12 +66,12 @@ typedef struct em_url {
     const char *host;     /**< lowercased reg-name, or an IP literal without brackets */
     bool host_is_ip;      /**< an IPv4 or IPv6 literal */
     bool host_is_ipv6;    /**< an IPv6 literal (written in brackets) */
-    uint16_t port;      /**< explicit, or the scheme's default (80/443) */
-    bool port_explicit; /**< a port was written (even the default one) */
-    const char *path;   /**< percent-encoded, never empty ("/" at least), no
-                           dot-segments (RFC 3986 §5.2.4) */
-    const char *query;  /**< without '?', NULL when absent ("" for a bare "?") */
-    char *_buf;         /**< one allocation holding every string above */
+    uint16_t port;        /**< explicit, or the scheme's default (80/443) */
+    bool port_explicit;   /**< a port was written (even the default one) */
+    const char *path;     /**< percent-encoded, never empty ("/" at least), no
+                             dot-segments (RFC 3986 §5.2.4) */
+    const char *query;    /**< without '?', NULL when absent ("" for a bare "?") */
+    char *_buf;           /**< one allocation holding every string above */
 } em_url;
 
 /** Parse the absolute URL s (not NUL-terminated; see the rules at the top).
