@@ -32,8 +32,8 @@ extern "C" {
 /** Which address families to look up. */
 typedef enum em_dns_family {
     EM_DNS_ANY = 0, /**< IPv6 and IPv4 */
-    EM_DNS_V4 = 4, /**< IPv4 only (A records) */
-    EM_DNS_V6 = 6 /**< IPv6 only (AAAA records) */
+    EM_DNS_V4 = 4,  /**< IPv4 only (A records) */
+    EM_DNS_V6 = 6   /**< IPv6 only (AAAA records) */
 } em_dns_family;
 
 /** Where an answer came from. */
@@ -53,7 +53,7 @@ typedef enum em_dns_source {
  * and 6 with the default policy table), else the IPv4 ones first. */
 typedef struct em_dns_result {
     em_ip *addrs;         /**< count addresses (malloc'd; see each use) */
-    size_t count; /**< entries in addrs; 0 on error */
+    size_t count;         /**< entries in addrs; 0 on error */
     uint32_t ttl;         /**< seconds the answer may be kept; 0 for literals */
     em_dns_family family; /**< V4 or V6, or ANY for a merged answer */
     em_dns_source source; /**< where the answer came from */

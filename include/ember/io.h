@@ -23,7 +23,7 @@ extern "C" {
  * out a slice says how long the bytes stay valid. */
 typedef struct em_slice {
     const char *ptr; /**< first byte; may be NULL when len is 0 */
-    size_t len; /**< number of bytes at ptr */
+    size_t len;      /**< number of bytes at ptr */
 } em_slice;
 
 /** A slice of a string literal (no strlen at run time). */

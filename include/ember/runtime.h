@@ -246,7 +246,7 @@ enum {
  * the caller's job, after em_io_stop(). */
 struct em_io {
     void *data; /**< user data; ember never touches it */
-    int fd; /**< the watched fd (not owned) */
+    int fd;     /**< the watched fd (not owned) */
     em_io_cb _cb;
     em_loop *_loop;
     unsigned _events;     /**< interest currently registered with epoll */
@@ -331,11 +331,11 @@ typedef void (*em_sched_teardown_cb)(em_loop *loop, unsigned index, void *arg);
 
 /** Options for em_sched_start(); read only during that call. */
 typedef struct em_sched_opts {
-    unsigned workers;    /**< number of loops/threads; 0 means one per core */
-    bool pin;            /**< pin worker i to CPU (i % ncpu) */
-    em_sched_setup_cb setup; /**< may be NULL */
+    unsigned workers;              /**< number of loops/threads; 0 means one per core */
+    bool pin;                      /**< pin worker i to CPU (i % ncpu) */
+    em_sched_setup_cb setup;       /**< may be NULL */
     em_sched_teardown_cb teardown; /**< may be NULL */
-    void *arg; /**< passed to setup and teardown */
+    void *arg;                     /**< passed to setup and teardown */
 } em_sched_opts;
 
 struct em__worker;

@@ -48,7 +48,7 @@ extern "C" {
 /** Default limits (a zero field in em_http_limits selects these). */
 #define EM_HTTP_DEFAULT_MAX_START_LINE    8192u /**< request/status line, CRLF included */
 #define EM_HTTP_DEFAULT_MAX_HEADER_BYTES  8192u /**< field lines + final CRLF */
-#define EM_HTTP_DEFAULT_MAX_HEADERS       100u /**< field lines */
+#define EM_HTTP_DEFAULT_MAX_HEADERS       100u  /**< field lines */
 #define EM_HTTP_DEFAULT_MAX_BODY          (10u * 1024u * 1024u) /**< 10 MiB */
 #define EM_HTTP_DEFAULT_MAX_CHUNK_EXT     1024u /**< per chunk line */
 #define EM_HTTP_DEFAULT_MAX_TRAILER_BYTES 8192u /**< trailer section bytes */
@@ -163,18 +163,18 @@ typedef struct em_http_parser {
 /** A parsed request head. Set headers and max_headers before the first call;
  * the parser fills in the rest. Slices are valid while the buffer is. */
 typedef struct em_http_request {
-    em_http_header *headers; /**< in: caller's array (out: its first num_headers) */
-    size_t max_headers;      /**< in: its capacity */
-    size_t num_headers;      /**< out: fields stored in headers */
-    em_slice method;         /**< the method token as received */
-    em_slice target;         /**< the request-target, raw (not decoded) */
-    em_slice host;           /**< Host field value; empty when absent */
-    uint64_t content_length; /**< with EM_HTTP_F_CONTENT_LENGTH */
+    em_http_header *headers;         /**< in: caller's array (out: its first num_headers) */
+    size_t max_headers;              /**< in: its capacity */
+    size_t num_headers;              /**< out: fields stored in headers */
+    em_slice method;                 /**< the method token as received */
+    em_slice target;                 /**< the request-target, raw (not decoded) */
+    em_slice host;                   /**< Host field value; empty when absent */
+    uint64_t content_length;         /**< with EM_HTTP_F_CONTENT_LENGTH */
     em_http_method method_id;        /**< method classified */
     em_http_target_form target_form; /**< which form target has */
     em_http_body body;               /**< how the body is framed */
-    unsigned flags;          /**< EM_HTTP_F_* */
-    int version_minor;       /**< 0 or 1 (HTTP/1.x) */
+    unsigned flags;                  /**< EM_HTTP_F_* */
+    int version_minor;               /**< 0 or 1 (HTTP/1.x) */
 } em_http_request;
 
 /** A parsed response head. Set headers and max_headers before the first call. */

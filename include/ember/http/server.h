@@ -95,15 +95,15 @@ typedef struct em_http_stream_cbs {
 /** One request. Its slices point into the connection's buffers and stay
  * valid until cx ends (the ownership rule above). */
 struct em_http_ctx {
-    em_http_request req;        /**< method, target, headers, version, flags */
-    em_slice path;              /**< target up to '?' (origin-form); raw, not decoded */
-    em_slice query;             /**< after '?', without it; empty if none */
-    em_slice body;              /**< the whole request body (de-chunked) */
-    em_http_route_match route;  /**< filled by em_http_router_handler */
-    void *app;                  /**< em_http_server_opts.app */
-    void *user;                 /**< free for handlers and middleware */
-    em_http_server *server; /**< the server (on this loop) that took the request */
-    em_http_conn *conn;         /**< the connection; NULL once the client is gone */
+    em_http_request req;       /**< method, target, headers, version, flags */
+    em_slice path;             /**< target up to '?' (origin-form); raw, not decoded */
+    em_slice query;            /**< after '?', without it; empty if none */
+    em_slice body;             /**< the whole request body (de-chunked) */
+    em_http_route_match route; /**< filled by em_http_router_handler */
+    void *app;                 /**< em_http_server_opts.app */
+    void *user;                /**< free for handlers and middleware */
+    em_http_server *server;    /**< the server (on this loop) that took the request */
+    em_http_conn *conn;        /**< the connection; NULL once the client is gone */
 };
 
 /** Options for em_http_server_start() and em_http_serve(). Copied; what the
@@ -170,7 +170,7 @@ struct em__http_conn_list {
 
 /** A server on one loop. Complete so it can be embedded; fields private. */
 struct em_http_server {
-    void *data; /**< user data; ember never touches it */
+    void *data;        /**< user data; ember never touches it */
     em_tcp_server tcp; /**< the listener; its statistics count connections */
     em_loop *_loop;
     em_http_server_opts _opts;
