@@ -112,7 +112,7 @@ typedef void (*em_tcp_close_cb)(em_tcp_conn *c);
 /** A connection's callbacks, all on the loop's thread. Borrowed: the struct
  * must outlive every connection that uses it (a static const is usual). */
 typedef struct em_tcp_conn_cbs {
-    em_tcp_read_cb on_read; /**< required */
+    em_tcp_read_cb on_read;               /**< required */
     em_tcp_sent_cb on_sent;               /**< may be NULL */
     em_tcp_throttle_cb on_throttled;      /**< may be NULL */
     em_tcp_throttle_cb on_unthrottled;    /**< may be NULL */
@@ -367,23 +367,23 @@ typedef void (*em_tcp_overload_cb)(em_tcp_server *srv, int fd);
 /** Options for em_tcp_server_start() and em_tcp_server_adopt(); zero fields
  * take the defaults given. Copied; conn_cbs and conn_opts are borrowed. */
 typedef struct em_tcp_server_opts {
-    em_tcp_listen_opts listen; /**< how to listen (em_tcp_server_start only) */
-    unsigned accept_batch;       /**< accepts per readiness event (0: 64) */
-    unsigned emfile_retry_ms;    /**< pause before retrying after EMFILE (0: 100) */
+    em_tcp_listen_opts listen;      /**< how to listen (em_tcp_server_start only) */
+    unsigned accept_batch;          /**< accepts per readiness event (0: 64) */
+    unsigned emfile_retry_ms;       /**< pause before retrying after EMFILE (0: 100) */
     em_tcp_overload_cb on_overload; /**< out of fds; may be NULL */
     /** Accept straight into connections: with conn_alloc set, the accept
      * callback may be NULL and is not used. conn_cbs (and conn_opts, may be
      * NULL) must outlive the server. */
     em_tcp_conn_alloc_cb conn_alloc;
-    em_tcp_conn_ready_cb on_conn; /**< each connection made by conn_alloc (required with it) */
-    const em_tcp_conn_cbs *conn_cbs; /**< callbacks of those connections */
+    em_tcp_conn_ready_cb on_conn;      /**< each conn_alloc one, set up (required) */
+    const em_tcp_conn_cbs *conn_cbs;   /**< callbacks of those connections */
     const em_tcp_conn_opts *conn_opts; /**< their options; may be NULL */
 } em_tcp_server_opts;
 
 /** A listener accepting on the loop. Embed it; the fields without '_' may be
  * read. */
 struct em_tcp_server {
-    void *data; /**< user data; ember never touches it */
+    void *data;               /**< user data; ember never touches it */
     em_tcp_listener listener; /**< the listening socket, owned by the server */
     em_loop *_loop;
     em_io _io;
@@ -391,7 +391,7 @@ struct em_tcp_server {
     int _reserve_fd;
     em_tcp_accept_cb _on_accept;
     em_tcp_server_opts _opts;
-    uint64_t accepted;       /**< statistics */
+    uint64_t accepted;   /**< statistics: connections accepted */
     uint64_t overloaded; /**< connections refused for lack of fds */
     unsigned _flags;
 };
