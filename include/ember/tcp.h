@@ -375,7 +375,7 @@ typedef struct em_tcp_server_opts {
      * callback may be NULL and is not used. conn_cbs (and conn_opts, may be
      * NULL) must outlive the server. */
     em_tcp_conn_alloc_cb conn_alloc;
-    em_tcp_conn_ready_cb on_conn;      /**< each conn_alloc one, set up (required) */
+    em_tcp_conn_ready_cb on_conn;      /**< each conn_alloc connection, once set up (required) */
     const em_tcp_conn_cbs *conn_cbs;   /**< callbacks of those connections */
     const em_tcp_conn_opts *conn_opts; /**< their options; may be NULL */
 } em_tcp_server_opts;
