@@ -21,6 +21,10 @@ extern "C" {
 
 /** An address family, as em_ip.family holds it. */
 typedef enum em_ip_family { EM_IP_V4 = 4, EM_IP_V6 = 6 } em_ip_family;
+/** @var EM_IP_V4
+ * IPv4: em_ip.bytes[0..3] */
+/** @var EM_IP_V6
+ * IPv6: all 16 bytes, and the scope id */
 
 /** An IP address. v4 uses bytes[0..3]; scope_id is the IPv6 zone (0: none). */
 typedef struct em_ip {

@@ -233,6 +233,7 @@ EM_API int em_loop_post(em_loop *loop, em_task *task);
 
 /* ---- fd watchers ------------------------------------------------------ */
 
+/** Event bits: interest for em_io_start(), readiness in em_io_cb. */
 enum {
     EM_IO_READ = 0x1,   /**< readable (EPOLLIN) */
     EM_IO_WRITE = 0x4,  /**< writable (EPOLLOUT) */

@@ -36,9 +36,17 @@ extern "C" {
 
 /** Which side of the handshake a context plays. */
 typedef enum em_tls_role { EM_TLS_CLIENT = 0, EM_TLS_SERVER = 1 } em_tls_role;
+/** @var EM_TLS_CLIENT
+ * connects, verifies the server, sends SNI */
+/** @var EM_TLS_SERVER
+ * accepts; needs a certificate */
 
 /** Protocol versions (their wire values) for min_version and the info. */
 enum { EM_TLS_V1_2 = 0x0303, EM_TLS_V1_3 = 0x0304 };
+/** @var EM_TLS_V1_2
+ * TLS 1.2 (RFC 5246) */
+/** @var EM_TLS_V1_3
+ * TLS 1.3 (RFC 8446) */
 
 /** Server: asking for client certificates (mTLS). */
 typedef enum em_tls_client_auth {
