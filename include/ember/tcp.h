@@ -172,6 +172,10 @@ EM_API extern const em_tcp_transport em_tcp_plain_transport;
 
 /** For em_tcp_conn_transport_want(). */
 enum { EM_TCP_WANT_READ = 1, EM_TCP_WANT_WRITE = 2 };
+/** @var EM_TCP_WANT_READ
+ * retry once the socket is readable */
+/** @var EM_TCP_WANT_WRITE
+ * retry once the socket is writable */
 
 struct em__wq_entry;
 struct em__tcp_happy;
