@@ -15,7 +15,12 @@ Only comment openers change; prose and code are left byte for byte:
     comment stay plain.
 Idempotent: comments already starting with "/**" or "/*!" are untouched.
 What it cannot do is write the comments a header lacks: run doxygen
-(docs/Doxyfile) afterwards and add one for each "is not documented" warning.
+(scripts/docs.sh) afterwards and add one for each "is not documented"
+warning. What doxygen needs besides, as found converting include/ember:
+  - "int a, b; /**< x */" documents b only: put "/** ... */" above for a;
+  - enumerators declared on one line: a "/** @var NAME" block after it;
+  - "::ffff" reads as a link request: write "\::ffff"; a comment that
+    starts "[x]:" reads as a Markdown link definition: reword it.
 """
 import re
 import sys
