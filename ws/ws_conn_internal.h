@@ -27,40 +27,62 @@ typedef struct em__ws_pmd_params {
     uint8_t client_max_window_bits; /* 8..15 */
 } em__ws_pmd_params;
 
+/* The longest extension value em__ws_pmd_offer or em__ws_pmd_negotiate
+ * writes, NUL included, fits in this many bytes. */
+#define EM__WS_PMD_EXT_MAX 160
+
 /* Client: write the Sec-WebSocket-Extensions offer for o into buf (cap
- * bytes, NUL-terminated). Returns the length or EM_ENOBUFS. */
+ * bytes, NUL-terminated; "" when o->enable is false). Returns the length,
+ * EM_ENOBUFS, or EM_EINVAL (a window size in o outside 0, 8..15). */
 ssize_t em__ws_pmd_offer(const em_ws_deflate_opts *o, char *buf, size_t cap);
 /* Server: pick the first acceptable permessage-deflate offer among the
  * request's Sec-WebSocket-Extensions values (all of them, joined by ","
  * as they came), settle the parameters under o and write the response's
  * extension value into resp. Returns 1 (accepted: *out and resp set), 0
  * (no acceptable offer, or o->enable false: answer without the
- * extension), EM_EPARSE (a malformed header: answer 400). */
+ * extension), EM_EPARSE (a malformed header: answer 400), EM_ENOBUFS (cap
+ * under EM__WS_PMD_EXT_MAX) or EM_EINVAL (a window size in o outside 0,
+ * 8..15). An offer with an unknown or repeated parameter or a bad value
+ * is declined, not an error. */
 int em__ws_pmd_negotiate(em_slice offers, const em_ws_deflate_opts *o, em__ws_pmd_params *out,
                          char *resp, size_t cap);
-/* Client: check the server's Sec-WebSocket-Extensions answer against
- * what o offered. Returns 1 (deflate on, *out set), 0 (no extension) or
- * EM_EPROTO (anything not offered or malformed: fail the connection). */
+/* Client: check the server's Sec-WebSocket-Extensions answer (the empty
+ * slice when the header is absent) against what o offered. Returns 1
+ * (deflate on, *out set), 0 (no extension) or EM_EPROTO (anything not
+ * offered or malformed: fail the connection). */
 int em__ws_pmd_accept(em_slice answer, const em_ws_deflate_opts *o, em__ws_pmd_params *out);
 
 /* One connection's compressor and decompressor. Zlib state exists only
- * while needed: with no context takeover for a direction, that direction
- * uses its loop's shared stream (em__ws_pmd_shared) and holds none. */
+ * while needed: a direction with context takeover makes its stream at its
+ * first message and keeps it; a direction with no context takeover
+ * borrows its thread's stream for each message and holds none between
+ * messages. Use one em__ws_pmd from one thread at a time. Memory (zlib
+ * 1.2.13, measured by tests/ws/test_deflate.c): deflate at window bits w
+ * and memLevel m about 2^(w+2) + 2^(m+9) + 6 KiB (w 15, m 8: 262 KiB),
+ * inflate 2^w + 7 KiB. */
 typedef struct em__ws_pmd em__ws_pmd;
 
-/* Make the state for role with the settled params and o's level etc.
- * Returns NULL on ENOMEM. */
+/* Make the state for role with the settled params and o's level and
+ * mem_level (o may be NULL: the defaults). loop is unused (the shared
+ * streams are per thread) and may be NULL, e.g. to compress a broadcast
+ * frame. Allocates no zlib state yet. Returns NULL on ENOMEM. */
 em__ws_pmd *em__ws_pmd_new(em_loop *loop, em_ws_role role, const em__ws_pmd_params *p,
                            const em_ws_deflate_opts *o);
 void em__ws_pmd_free(em__ws_pmd *z);
 /* Compress one whole message into out (appended; RFC 7692 §7.2.1: the
- * trailing 00 00 ff ff removed). Returns 0, EM_ENOMEM. */
+ * trailing 00 00 ff ff removed; the empty message is the one byte 00).
+ * Returns 0, EM_ENOMEM, or EM_ENOBUFS (out's max); after an error what
+ * was appended is garbage, and the next message does not depend on it. */
 int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out);
 /* Inflate the next piece of a compressed message; last: the message's
  * final piece (the 00 00 ff ff tail is appended internally). Output is
  * appended to out; past limit total output bytes for this message:
- * EM_EMSGSIZE (stopped as soon as it is crossed: memory bounded).
- * EM_EPARSE: corrupt data (close 1007). Returns 0 or the error. */
+ * EM_EMSGSIZE (stopped as soon as it is crossed, after out got exactly
+ * limit bytes: zlib works in 16 KiB steps, so memory stays bounded;
+ * UINT64_MAX: no limit). EM_EPARSE: corrupt data, a reference past the
+ * negotiated window, a message cut inside a block, or bytes after a block
+ * with BFINAL set (close 1007). An empty payload is an empty message.
+ * Returns 0 or the error; errors are sticky (the stream is lost). */
 int em__ws_pmd_inflate(em__ws_pmd *z, em_slice in, bool last, uint64_t limit, em_buf *out);
 /* Memory held now (zlib state included), for em_ws_memory. */
 size_t em__ws_pmd_memory(const em__ws_pmd *z);
