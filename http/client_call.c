@@ -126,6 +126,13 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
                 return EM_ENOMEM;
         }
     }
+    if (req->stream_body) {
+        if (req->body.len || !call->cbs->on_writable || req->body_length < -1 || req->upgrade)
+            return EM_EINVAL;
+        call->stream = true;
+        call->stream_len = req->body_length;
+        call->retried = true; /* the body cannot be replayed */
+    }
     if (req->upgrade) {
         em_slice u = em_slice_from_cstr(req->upgrade);
         /* a protocol list of tokens ("websocket", "foo/2, bar") */
@@ -197,7 +204,7 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
     call->decompress = cl->o.decompress == 1;
     call->timeout_ms = req->timeout_ms;
     call->redirects_left = req->max_redirects > 0 ? req->max_redirects : 0;
-    call->follow = req->max_redirects > 0;
+    call->follow = req->max_redirects > 0 && !req->stream_body;
     call->allow_insecure_redirect = req->allow_insecure_redirect;
     *out = call;
     return 0;
@@ -222,8 +229,8 @@ int em__http_call_url_changed(em_http_call *call) {
 static bool sends_body(const em_http_call *call) {
     /* RFC 9110 §8.6: a Content-Length of 0 for methods that usually carry
      * a body, so the server need not guess. */
-    return call->body.len || call->method_id == EM_HTTP_POST || call->method_id == EM_HTTP_PUT ||
-           call->method_id == EM_HTTP_PATCH;
+    return call->body.len || call->stream || call->method_id == EM_HTTP_POST ||
+           call->method_id == EM_HTTP_PUT || call->method_id == EM_HTTP_PATCH;
 }
 
 static bool has_field(const em_http_call *call, const char *name) {
@@ -288,8 +295,11 @@ int em__http_call_build_head(em_http_call *call) {
     if (!rc && call->content_type && sends_body(call))
         rc = em__http_put_field(b, EM_SLICE_LIT("Content-Type"),
                                 em_slice_from_cstr(call->content_type));
-    if (!rc && sends_body(call))
-        rc = em__http_put_content_length(b, call->body.len);
+    if (!rc && call->stream && call->stream_len < 0)
+        rc = EM__HTTP_PUT_LIT(b, "Transfer-Encoding: chunked\r\n");
+    else if (!rc && sends_body(call))
+        rc = em__http_put_content_length(b, call->stream ? (uint64_t)call->stream_len
+                                                         : call->body.len);
     /* RFC 9110 §10.1.1: let the server refuse a big body before it comes */
     call->expect = !call->expect_refused && call->body.len &&
                    call->body.len >= call->cl->o.expect_continue_min;
@@ -330,6 +340,8 @@ void em__http_call_finish(em_http_call *call, int err) {
 }
 
 void em__http_call_free(em_http_call *call) {
+    if (call->write_task.cb) /* a first on_writable may still be due */
+        (void)em_loop_defer_cancel(call->cl->loop, &call->write_task);
     em_url_free(&call->url);
     em_url_free(&call->auth_origin);
     free(call->urlstr);

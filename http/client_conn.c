@@ -234,9 +234,9 @@ static void fail(em__http_cconn *c, int err, bool retry_ok, const char *fmt, con
 static void complete(em__http_cconn *c) {
     /* Bytes after the response, or a request still going out (the server
      * answered early): the connection cannot carry another exchange. */
-    bool reuse = !c->close_after && !c->eof && !em_buf_len(&c->hc.tcp.in) &&
-                 !em__http_conn_queued(&c->hc);
     em_http_call *call = c->call;
+    bool reuse = !c->close_after && !c->eof && !em_buf_len(&c->hc.tcp.in) &&
+                 !em__http_conn_queued(&c->hc) && (!call->stream || call->stream_ended);
     bool redirect = c->swallow;
     drop_decoder(c);
     c->call = NULL;
@@ -259,6 +259,103 @@ void em__http_cconn_idle(em__http_cconn *c) {
     em__http_conn_reading(&c->hc, true);
 }
 
+/* ---- a streamed request body ----------------------------------------------- */
+
+static bool call_writable(em__http_cconn *c, em_http_call *call) {
+    call->depth++;
+    call->cbs->on_writable(call);
+    call->depth--;
+    if (call->cancelled && !call->depth)
+        em__http_call_free(call);
+    return c->call == call;
+}
+
+static void on_write_task(em_task *t) {
+    em_http_call *call = t->data;
+    if (call->conn && !call->stream_ended && !call->ended)
+        (void)call_writable(call->conn, call);
+}
+
+/* The head goes now; the body follows from on_writable (from the loop,
+ * never inside the pool's call that started this). */
+static void start_stream(em__http_cconn *c, em_http_call *call) {
+    em_slice s = em_buf_slice(&call->head);
+    int rc = em__http_conn_write(&c->hc, &s, 1, 0, NULL);
+    if (rc) {
+        if (rc == EM_ENOBUFS)
+            fail(c, rc, false, "request too large to queue", NULL);
+        return;
+    }
+    call->stream_open = true;
+    call->write_task.cb = on_write_task;
+    call->write_task.data = call;
+    em_loop_defer(em_tcp_conn_loop(&c->hc.tcp), &call->write_task);
+    /* read already: a server may answer (a 413, a 401) before the body ends */
+    em__http_conn_reading(&c->hc, !call->paused);
+}
+
+/* Whether call may write to a connection now: 0, or the error to return. */
+static int stream_state(const em_http_call *call) {
+    if (!call->stream || call->stream_ended)
+        return EM_EINVAL;
+    if (call->ended || call->cancelled || (call->stream_open && !call->conn))
+        return EM_ECLOSED;
+    if (!call->conn || !call->stream_open)
+        return EM_EAGAIN; /* queued for a connection: on_writable will come */
+    return 0;
+}
+
+int em_http_call_write(em_http_call *call, em_slice data, uint64_t *token) {
+    int rc = call ? stream_state(call) : EM_EINVAL;
+    if (rc)
+        return rc;
+    if (call->stream_len >= 0 && data.len > (uint64_t)call->stream_len - call->stream_sent)
+        return EM_EINVAL;
+    if (!data.len)
+        return 0;
+    em__http_cconn *c = call->conn;
+    char size[24];
+    em_slice s[3] = {{size, 0}, data, EM_SLICE_LIT("\r\n")};
+    unsigned n = 1;
+    em_slice *first = &s[1];
+    if (call->stream_len < 0) { /* a chunk: size line, data, CRLF */
+        s[0].len = (size_t)snprintf(size, sizeof size, "%zx\r\n", data.len);
+        first = s;
+        n = 3;
+    }
+    rc = em__http_conn_write(&c->hc, first, n, EM_TCP_WRITE_COPY, token);
+    if (rc == EM_ENOBUFS)
+        return rc;
+    if (rc)
+        return EM_ECLOSED; /* the core closed c; on_done tells why */
+    call->stream_sent += data.len;
+    if (em_tcp_conn_throttled(&c->hc.tcp)) {
+        call->stream_full = true;
+        return EM_HTTP_FULL;
+    }
+    return 0;
+}
+
+int em_http_call_write_end(em_http_call *call) {
+    int rc = call ? stream_state(call) : EM_EINVAL;
+    if (rc)
+        return rc;
+    em__http_cconn *c = call->conn;
+    call->stream_ended = true;
+    if (call->stream_len >= 0 && call->stream_sent != (uint64_t)call->stream_len) {
+        fail(c, EM_EINVAL, false, "the streamed body was shorter than its Content-Length", NULL);
+        return EM_EINVAL;
+    }
+    if (call->stream_len < 0) {
+        em_slice last = EM_SLICE_LIT("0\r\n\r\n");
+        if ((rc = em__http_conn_write(&c->hc, &last, 1, 0, NULL)) != 0)
+            return rc == EM_ENOBUFS ? rc : EM_ECLOSED;
+    }
+    if (!c->head_done && !em__http_conn_queued(&c->hc))
+        em__http_conn_set_timeout(&c->hc, TMO_HEADER);
+    return 0;
+}
+
 void em__http_cconn_start(em__http_cconn *c, em_http_call *call) {
     c->call = call;
     call->conn = c;
@@ -272,6 +369,10 @@ void em__http_cconn_start(em__http_cconn *c, em_http_call *call) {
         return;
     }
     c->awaiting_100 = call->expect;
+    if (call->stream) {
+        start_stream(c, call);
+        return;
+    }
     em_slice s[2] = {em_buf_slice(&call->head), call->body};
     rc = em__http_conn_write(&c->hc, s, call->body.len && !call->expect ? 2 : 1, 0, NULL);
     if (rc) {
@@ -637,15 +738,29 @@ static void up_eof(em_http_conn *hc) {
 }
 
 static void up_sent(em_http_conn *hc, uint64_t token) {
-    (void)token;
     em__http_cconn *c = cc_of(hc);
-    if (c->call && !c->head_done && !em__http_conn_queued(hc))
+    em_http_call *call = c->call;
+    if (!call)
+        return;
+    bool body_done = !call->stream || call->stream_ended;
+    if (body_done && !c->head_done && !em__http_conn_queued(hc))
         em__http_conn_set_timeout(hc, TMO_HEADER);
+    if (call->stream && call->cbs->on_sent) {
+        call->depth++;
+        call->cbs->on_sent(call, token);
+        call->depth--;
+        if (call->cancelled && !call->depth)
+            em__http_call_free(call);
+    }
 }
 
 static void up_throttle(em_http_conn *hc, bool on) {
-    (void)hc;
-    (void)on;
+    em__http_cconn *c = cc_of(hc);
+    em_http_call *call = c->call;
+    if (on || !call || !call->stream_full || call->stream_ended)
+        return;
+    call->stream_full = false;
+    (void)call_writable(c, call);
 }
 
 static void up_timeout(em_http_conn *hc, int kind) {

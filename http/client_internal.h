@@ -141,6 +141,14 @@ struct em_http_call {
     bool retried;
     bool fresh_only;               /* a retry or an upgrade: not on a reused connection */
     char *upgrade;                 /* the Upgrade protocol asked for, or NULL */
+    /* a streamed body (em_http_req.stream_body) */
+    bool stream;
+    bool stream_open;              /* the head went out: writes go to the connection */
+    bool stream_ended;             /* em_http_call_write_end ran */
+    bool stream_full;              /* a write said EM_HTTP_FULL: on_writable is due */
+    int64_t stream_len;            /* body_length: -1 chunked */
+    uint64_t stream_sent;
+    em_task write_task;            /* the first on_writable, from the loop */
     bool queued;
     bool ended;                    /* done or cancelled: no more callbacks */
     bool paused;

@@ -687,6 +687,126 @@ static void test_upgrade_request_and_refusals(void **state) {
     teardown(&f);
 }
 
+
+/* ---- streamed request bodies ----------------------------------------------- */
+
+/* An ember server on the test's loop that answers with the body's length
+ * and its bytes. */
+static void echo_body(em_http_ctx *cx, const em_http_handler *h) {
+    (void)h;
+    /* the body's length, its byte sum, and how it was framed */
+    unsigned long sum = 0;
+    for (size_t i = 0; i < cx->body.len; i++)
+        sum += (unsigned char)cx->body.ptr[i];
+    em_slice te = em_http_request_header(cx, "transfer-encoding");
+    char out[128];
+    snprintf(out, sizeof out, "len=%zu sum=%lu te=%.*s", cx->body.len, sum, (int)te.len, te.ptr);
+    (void)em_http_respond_text(cx, 200, out);
+}
+static const em_http_handler echo_handler = {echo_body, NULL, NULL};
+
+typedef struct up_stream {
+    rec r;
+    const char *piece;
+    int pieces, written, writables, fulls, sents;
+    uint64_t last_token, sent_token;
+    bool end, short_end;
+    int end_rc, early_rc;
+} up_stream;
+
+static void us_writable(em_http_call *call) {
+    up_stream *u = em_http_call_data(call);
+    u->writables++;
+    while (u->written < u->pieces) {
+        int rc = em_http_call_write(call, em_slice_from_cstr(u->piece), &u->last_token);
+        assert_true(rc == 0 || rc == EM_HTTP_FULL);
+        u->written++;
+        if (rc == EM_HTTP_FULL) {
+            u->fulls++;
+            return; /* on_writable again once drained */
+        }
+    }
+    if (!u->end) {
+        u->end = true;
+        u->end_rc = em_http_call_write_end(call);
+        /* after the end, no more */
+        assert_int_equal(em_http_call_write(call, EM_SLICE_LIT("x"), NULL), EM_EINVAL);
+    }
+}
+
+static void us_sent(em_http_call *call, uint64_t token) {
+    up_stream *u = em_http_call_data(call);
+    u->sents++;
+    assert_true(token >= u->sent_token);
+    u->sent_token = token;
+}
+
+static const em_http_client_cbs us_cbs = {.on_head = rec_head,
+                                          .on_body = rec_body,
+                                          .on_done = rec_done,
+                                          .on_writable = us_writable,
+                                          .on_sent = us_sent};
+
+static void test_streamed_request_bodies(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    em_http_server srv;
+    em_http_server_opts so = {.handler = &echo_handler};
+    em_http_limits lim = {.max_body = 64u << 20};
+    so.limits = lim;
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    assert_int_equal(em_http_server_start(&f.loop, &srv, &any, &so), 0);
+    assert_int_equal(em_http_server_addr(&srv, &bound), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/up", (unsigned)em_sockaddr_port(&bound));
+    /* 512 pieces of 16 KiB, written from one callback while the server on
+     * the same loop cannot read: the socket buffers fill, the queue passes
+     * its high watermark, so EM_HTTP_FULL comes and on_writable again */
+    static char piece[16385];
+    memset(piece, 'a', 16384);
+    for (int round = 0; round < 2; round++) {
+        up_stream *u = calloc(1, sizeof *u);
+        u->piece = piece;
+        u->pieces = 512;
+        em_http_req req = {.url = url, .method = "PUT", .stream_body = true,
+                           .body_length = round ? 512 * 16384 : EM_HTTP_LENGTH_UNKNOWN};
+        assert_int_equal(em_http_client_do(f.cl, &req, &us_cbs, u, NULL), 0);
+        EM_TEST_RUN_UNTIL(&f.loop, u->r.dones, 10000);
+        assert_int_equal(u->r.err, 0);
+        assert_int_equal(u->r.status, 200);
+        assert_int_equal(u->end_rc, 0);
+        char want[128];
+        snprintf(want, sizeof want, "len=%d sum=%lu te=%s", 512 * 16384, 512ul * 16384 * 'a',
+                 round ? "" : "chunked");
+        assert_int_equal(u->r.body_len, strlen(want));
+        assert_memory_equal(u->r.body, want, strlen(want));
+        assert_true(u->fulls >= 1);
+        assert_true(u->writables >= 1);
+        assert_true(u->sents >= 1);
+        assert_true(u->sent_token >= u->last_token); /* the last write was reported */
+        free(u);
+    }
+    /* a Content-Length body that ends short fails the call: the server
+     * could not tell where it ends */
+    up_stream *u = calloc(1, sizeof *u);
+    u->piece = "only 18 bytes here";
+    u->pieces = 1;
+    em_http_req req = {.url = url, .method = "POST", .stream_body = true, .body_length = 1000};
+    assert_int_equal(em_http_client_do(f.cl, &req, &us_cbs, u, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, u->r.dones, 10000);
+    assert_int_equal(u->end_rc, EM_EINVAL);
+    assert_int_equal(u->r.err, EM_EINVAL);
+    free(u);
+    /* a streamed body needs on_writable and no body slice */
+    em_http_req bad = {.url = url, .stream_body = true, .body = EM_SLICE_LIT("x")};
+    assert_int_equal(em_http_client_do(f.cl, &bad, &us_cbs, NULL, NULL), EM_EINVAL);
+    em_http_req bad2 = {.url = url, .stream_body = true};
+    assert_int_equal(em_http_client_do(f.cl, &bad2, &rec_cbs, NULL, NULL), EM_EINVAL);
+    em_http_server_shutdown(&srv, NULL);
+    teardown(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_and_request_bytes),
@@ -709,6 +829,7 @@ int main(void) {
         cmocka_unit_test(test_close_ends_calls),
         cmocka_unit_test(test_upgrade_hands_over_the_connection),
         cmocka_unit_test(test_upgrade_request_and_refusals),
+        cmocka_unit_test(test_streamed_request_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,15 @@ typedef struct em_http_req {
     const em_http_header *headers;
     size_t num_headers;
     em_slice body;                 /* sent with a Content-Length */
+    /* Or stream the body (on the loop): set stream_body, and write it with
+     * em_http_call_write from on_writable on, ending with
+     * em_http_call_write_end. body_length >= 0 sends a Content-Length
+     * (exactly that many bytes must come), EM_HTTP_LENGTH_UNKNOWN (-1)
+     * sends it chunked. A streamed body cannot be replayed: such a call
+     * is never retried, never sent with Expect: 100-continue, and a
+     * redirect is its answer (not followed). body must be empty. */
+    bool stream_body;
+    int64_t body_length;
     const char *content_type;      /* sets Content-Type when not NULL */
     /* Credentials: Basic (user, password) or a Bearer token; a URL's
      * userinfo counts as Basic credentials too. Sent to the URL's origin
@@ -168,6 +177,13 @@ typedef struct em_http_client_cbs {
      * HTTP is over on it. on_done(call, 0) follows. Required for such a
      * request (EM_EINVAL otherwise). */
     void (*on_upgrade)(em_http_call *call, const em_http_response *resp, em_tcp_conn *tcp);
+    /* stream_body: the request head is on its way, so write the body; and
+     * again after a write returned EM_HTTP_FULL, once the connection's
+     * queue has drained to its low watermark. Required with stream_body. */
+    void (*on_writable)(em_http_call *call);
+    /* stream_body: every write with a token <= token has been taken by
+     * the kernel. May be NULL. */
+    void (*on_sent)(em_http_call *call, uint64_t token);
 } em_http_client_cbs;
 
 /* Make a client on loop. opts may be NULL; it is copied (the pointers in
@@ -188,6 +204,28 @@ EM_API void em_http_client_close(em_http_client *cl, void (*cb)(void *arg), void
 EM_API EM_NODISCARD int em_http_client_do(em_http_client *cl, const em_http_req *req,
                                           const em_http_client_cbs *cbs, void *data,
                                           em_http_call **out);
+#ifndef EM_HTTP_FULL
+#define EM_HTTP_FULL 1 /* a write was taken, but stop until told (as in server.h) */
+#endif
+#ifndef EM_HTTP_LENGTH_UNKNOWN
+#define EM_HTTP_LENGTH_UNKNOWN (-1)
+#endif
+
+/* Write the next piece of a streamed request body (stream_body), from
+ * on_writable on; data is copied only if the kernel does not take it at
+ * once. *token (may be NULL) identifies it for on_sent. Returns 0 (write
+ * more), EM_HTTP_FULL (taken; wait for on_writable), EM_EAGAIN (the call
+ * has no connection yet: wait for on_writable), EM_EINVAL (not a streamed
+ * call, after write_end, or past body_length), EM_ENOBUFS (FULL was
+ * ignored until the queue's cap; nothing taken) or EM_ECLOSED (the call
+ * ended, or the connection went: on_done tells why). Loop thread. */
+EM_API EM_NODISCARD int em_http_call_write(em_http_call *call, em_slice data, uint64_t *token);
+/* The body is complete (chunked: the last chunk goes). Returns 0,
+ * EM_EINVAL (not streamed, ended twice, or fewer bytes than body_length:
+ * then the call fails with EM_EINVAL, since the server cannot tell where
+ * the body ends), EM_EAGAIN or EM_ECLOSED as em_http_call_write. */
+EM_API int em_http_call_write_end(em_http_call *call);
+
 /* End call now: its connection is closed (or, if no byte was sent yet,
  * never used), no callback runs for it afterwards, and it is freed (at
  * once, or when the callback it is called from returns). Returns 0, or
