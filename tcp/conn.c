@@ -184,6 +184,19 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     return err;
 }
 
+EM_API int em_tcp_conn_set_limits(em_tcp_conn *c, size_t high_watermark, size_t low_watermark,
+                                  size_t max_queue) {
+    size_t high = high_watermark ? high_watermark : c->_opts.high_watermark;
+    size_t low = low_watermark ? low_watermark : c->_opts.low_watermark;
+    if (low > high)
+        return EM_EINVAL;
+    c->_opts.high_watermark = high;
+    c->_opts.low_watermark = low;
+    if (max_queue)
+        c->_opts.max_queue = max_queue;
+    return 0;
+}
+
 EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs) {
     if (cbs && cbs->on_read)
         c->_cbs = cbs;

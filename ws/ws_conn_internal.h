@@ -140,12 +140,54 @@ bool em__ws_hs_wants_websocket(const em_http_request *req);
  *                                    the queue drained)
  */
 
+struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
+
+struct em_ws {
+    em_http_upgraded up; /* up.data: the user's pointer (em_ws_set_data) */
+    void *client;
+    void (*client_cancel)(em_ws *);
+    void (*after_send)(em_ws *);
+    /* Client masking keys (RFC 6455 §5.3). client.c sets these from its
+     * opts after em__ws_new; NULL: getrandom, batched per thread. */
+    em_ws_random_cb random;
+    void *random_ctx;
+    /* private to the core */
+    em_loop *loop; /* fixed at em__ws_new: read from any thread */
+    const em_ws_cbs *cbs;
+    const em_ws_opts *opts;
+    em__ws_pmd *pmd;
+    char *protocol;  /* NULL: "" */
+    char *hs_error;  /* NULL: "" */
+    uint8_t *ctl;    /* lazily: a control payload split across reads, then
+                      * the peer's close reason; [0] is the length */
+    uint8_t *pong;   /* lazily: the latest unanswered ping while throttled */
+    struct em__ws_pend *pend, *pend_tail;
+    em_buf msg;      /* a message assembled across frames or reads (lazily) */
+    em_ws_frame_parser parser;
+    em_timer timer;  /* one for all: idle, auto ping, close */
+    em_task task;    /* deferred on_open, or on_close of an unstarted ws */
+    _Atomic unsigned refs;
+    em_ws_utf8 rx_utf8, tx_utf8;
+    uint32_t last_rx, ping_at; /* loop ms, wrapping */
+    uint32_t flags;
+    int close_err;
+    uint16_t close_code;
+    uint16_t hs_status;
+    uint8_t role, msg_op, carry_n;
+    uint8_t carry[4]; /* streamed TEXT: a code point split between pieces */
+};
+
 /* Make a ws for role, not yet started: its tcp is in ws->up.tcp once the
  * caller moved it there. opts/cbs are borrowed (must outlive ws); pmd
  * (may be NULL: no deflate) is copied; protocol (may be NULL) is copied.
  * Returns NULL on ENOMEM. */
 em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em_ws_opts *opts,
                   void *data, const em__ws_pmd_params *pmd, const char *protocol);
+/* Client: the handshake settled these after em__ws_new (which the client
+ * calls before connecting, with pmd and protocol NULL, so em_ws_connect
+ * can hand out the handle at once): copy them into ws before em__ws_start.
+ * Returns 0 or EM_ENOMEM. */
+int em__ws_settle(em_ws *ws, const em__ws_pmd_params *pmd, const char *protocol);
 /* Free a ws that was never started (its tcp was never moved in), with no
  * callback. */
 void em__ws_free_unstarted(em_ws *ws);

@@ -269,6 +269,12 @@ EM_API void em_tcp_conn_close(em_tcp_conn *c, em_tcp_close_cb cb);
  * from re-registering (the connection is then in dst: close dst). */
 EM_API EM_NODISCARD int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src,
                                          const em_tcp_conn_cbs *cbs);
+/** Set the write queue's watermarks and cap (as em_tcp_conn_opts; 0 keeps
+ * the current value), e.g. for the protocol a connection was moved to.
+ * They apply from the next write or drain. Returns 0 or EM_EINVAL (low
+ * above high: nothing changed). */
+EM_API int em_tcp_conn_set_limits(em_tcp_conn *c, size_t high_watermark, size_t low_watermark,
+                                  size_t max_queue);
 /** Replace the callbacks (cbs->on_read required; cbs must outlive c). */
 EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs);
 /** The peer's address (getpeername: fails with EM_ENOTCONN once the peer has

@@ -1,0 +1,240 @@
+/* The WebSocket connection core: making a ws, starting it on a tcp
+ * connection handed over by the server or the client, the tcp callbacks,
+ * and the accessors. See conn_private.h for how the core's files stack. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_private.h"
+
+static const em_ws_opts default_opts;
+
+/* The parser enforces what it can as header bytes arrive: a message's
+ * length when messages are whole and uncompressed (1009 before any of its
+ * payload is read). Compressed messages are bounded after inflating; their
+ * wire size gets room for incompressible data. Streams have no bound. */
+static void set_limits(em_ws *ws) {
+    uint64_t lim = INT64_MAX;
+    if (!em__ws_streaming(ws)) {
+        uint64_t m = em__ws_max_message(ws);
+        lim = ws->pmd ? (m < INT64_MAX / 2 ? m + m / 2 + 4096 : INT64_MAX) : m;
+    }
+    ws->parser.max_payload = lim;
+    ws->parser.max_message = lim;
+    ws->parser.rsv_allowed = ws->pmd ? EM_WS_RSV1 : 0;
+}
+
+static int set_protocol(em_ws *ws, const char *protocol) {
+    char *p = NULL;
+    if (protocol && *protocol && !(p = strdup(protocol)))
+        return EM_ENOMEM;
+    free(ws->protocol);
+    ws->protocol = p;
+    return 0;
+}
+
+em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em_ws_opts *opts,
+                  void *data, const em__ws_pmd_params *pmd, const char *protocol) {
+    if (!loop || !cbs || !cbs->on_close)
+        return NULL;
+    em_ws *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return NULL;
+    ws->loop = loop;
+    ws->role = (uint8_t)role;
+    ws->cbs = cbs;
+    ws->opts = opts ? opts : &default_opts;
+    ws->up.data = data;
+    atomic_init(&ws->refs, 1);
+    em_buf_init(&ws->msg, 0);
+    em_ws_frame_parser_init(&ws->parser, role);
+    em__ws_timer_init(ws);
+    if (em__ws_settle(ws, pmd, protocol) != 0) {
+        free(ws->protocol);
+        free(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+int em__ws_settle(em_ws *ws, const em__ws_pmd_params *pmd, const char *protocol) {
+    int rc = set_protocol(ws, protocol);
+    if (rc)
+        return rc;
+    em__ws_conn_pmd_free(ws);
+    if ((rc = em__ws_conn_pmd_new(ws, pmd)) != 0)
+        return rc;
+    set_limits(ws);
+    return 0;
+}
+
+void em__ws_free_unstarted(em_ws *ws) {
+    em__ws_conn_pmd_free(ws);
+    em__ws_unref(ws);
+}
+
+static void unstarted_task(em_task *t) {
+    em__ws_finish(t->data);
+}
+
+void em__ws_fail_unstarted(em_ws *ws, int err) {
+    if (ws->flags & (WS_STARTED | WS_TCP_CLOSING | WS_CLOSED))
+        return;
+    ws->flags |= WS_TCP_CLOSING;
+    ws->close_code = EM_WS_CLOSE_ABNORMAL;
+    ws->close_err = err;
+    ws->task.cb = unstarted_task;
+    ws->task.data = ws;
+    em_loop_defer(ws->loop, &ws->task);
+}
+
+static void open_task(em_task *t) {
+    em_ws *ws = t->data;
+    if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
+        return;
+    ws->flags |= WS_OPEN;
+    if (ws->cbs->on_open)
+        ws->cbs->on_open(ws);
+    if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
+        return;
+    int rc = em_tcp_conn_read_start(&ws->up.tcp);
+    if (rc && rc != EM_EOF) {
+        em__ws_tcp_error(ws, rc);
+        return;
+    }
+    /* Bytes that came with the handshake. */
+    if (em_buf_len(&ws->up.tcp.in))
+        em__ws_read(ws);
+    if (rc == EM_EOF)
+        em__ws_tcp_error(ws, EM_EOF);
+}
+
+int em__ws_start(em_ws *ws) {
+    const em_ws_opts *o = ws->opts;
+    ws->flags |= WS_STARTED;
+    size_t high = o->high_watermark ? o->high_watermark : EM__WS_HIGH_WATERMARK;
+    size_t low = o->low_watermark ? o->low_watermark : EM__WS_LOW_WATERMARK;
+    if (low > high)
+        low = high;
+    int rc = em_tcp_conn_set_limits(&ws->up.tcp, high, low,
+                                    o->max_queue ? o->max_queue : EM__WS_MAX_QUEUE);
+    em__ws_rx_activity(ws);
+    em__ws_timer_arm(ws);
+    ws->task.cb = open_task;
+    ws->task.data = ws;
+    em_loop_defer(ws->loop, &ws->task);
+    if (rc)
+        em__ws_tcp_error(ws, rc);
+    return rc;
+}
+
+/* ---- tcp callbacks ---------------------------------------------------------- */
+
+static void on_read(em_tcp_conn *t, ssize_t n) {
+    em_ws *ws = EM_CONTAINER_OF(t, em_ws, up.tcp);
+    if (n > 0 || n == EM_ENOBUFS) {
+        em__ws_rx_activity(ws);
+        if (ws->flags & WS_IN_READ)
+            return; /* a callback runs a loop (the blocking face): later */
+        em__ws_read(ws);
+        if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
+            return;
+        /* An idle connection keeps no read buffer. */
+        if (em_buf_len(&t->in) == 0)
+            em_buf_free(&t->in);
+        if (n == EM_ENOBUFS) {
+            int rc = em_tcp_conn_read_start(t);
+            if (rc)
+                em__ws_tcp_error(ws, rc);
+        }
+        return;
+    }
+    if (n == EM_ENOMEM)
+        em__ws_fail(ws, EM_ENOMEM);
+    else
+        em__ws_tcp_error(ws, (int)n);
+}
+
+static void on_sent(em_tcp_conn *t, uint64_t token) {
+    em_ws *ws = EM_CONTAINER_OF(t, em_ws, up.tcp);
+    em__ws_pend_sent(ws, token);
+    if (ws->cbs->on_sent && !(ws->flags & WS_CLOSED))
+        ws->cbs->on_sent(ws, token);
+}
+
+static void on_unthrottled(em_tcp_conn *t) {
+    em_ws *ws = EM_CONTAINER_OF(t, em_ws, up.tcp);
+    em__ws_flush_pong(ws);
+    if (!(ws->flags & WS_FULL) || em_tcp_conn_throttled(t))
+        return;
+    ws->flags &= ~(uint32_t)WS_FULL;
+    if (ws->cbs->on_unthrottled && !(ws->flags & (WS_TCP_CLOSING | WS_CLOSED)))
+        ws->cbs->on_unthrottled(ws);
+}
+
+const em_tcp_conn_cbs em__ws_tcp_cbs = {
+    .on_read = on_read,
+    .on_sent = on_sent,
+    .on_unthrottled = on_unthrottled,
+};
+
+/* ---- accessors ---------------------------------------------------------------- */
+
+void em__ws_set_handshake_result(em_ws *ws, int status, const char *msg) {
+    ws->hs_status = (uint16_t)status;
+    free(ws->hs_error);
+    ws->hs_error = msg && *msg ? strdup(msg) : NULL;
+}
+
+EM_API int em_ws_http_status(const em_ws *ws) {
+    return ws->hs_status;
+}
+
+EM_API const char *em_ws_error(const em_ws *ws) {
+    return ws->hs_error ? ws->hs_error : "";
+}
+
+EM_API void em_ws_set_data(em_ws *ws, void *data) {
+    ws->up.data = data;
+}
+
+EM_API void *em_ws_data(const em_ws *ws) {
+    return ws->up.data;
+}
+
+EM_API em_loop *em_ws_loop(const em_ws *ws) {
+    return ws->loop;
+}
+
+EM_API em_ws_role em_ws_role_of(const em_ws *ws) {
+    return (em_ws_role)ws->role;
+}
+
+EM_API const char *em_ws_protocol(const em_ws *ws) {
+    return ws->protocol ? ws->protocol : "";
+}
+
+EM_API bool em_ws_deflate_on(const em_ws *ws) {
+    return ws->pmd != NULL;
+}
+
+EM_API size_t em_ws_queued(const em_ws *ws) {
+    if (!(ws->flags & WS_STARTED) || (ws->flags & WS_CLOSED))
+        return 0;
+    return em_tcp_conn_queued(&ws->up.tcp);
+}
+
+EM_API size_t em_ws_memory(const em_ws *ws) {
+    size_t n = sizeof *ws + em_buf_cap(&ws->msg) + em_ws_queued(ws);
+    if (!(ws->flags & WS_CLOSED))
+        n += em_buf_cap(&ws->up.tcp.in);
+    if (ws->ctl)
+        n += 1 + EM_WS_MAX_CONTROL;
+    if (ws->pong)
+        n += 1 + EM_WS_MAX_CONTROL;
+    if (ws->protocol)
+        n += strlen(ws->protocol) + 1;
+    if (ws->hs_error)
+        n += strlen(ws->hs_error) + 1;
+    return n + em__ws_conn_pmd_memory(ws);
+}

@@ -1,0 +1,116 @@
+/* Frames onto the tcp connection. A server writes the header and the
+ * caller's payload as two slices (the payload is copied only if the kernel
+ * does not take it at once); a client masks into a copy with a fresh key
+ * per frame (RFC 6455 §5.3). Keys from getrandom come in 4 KiB batches
+ * per thread: one system call per 1024 frames. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_private.h"
+
+#define KEY_BATCH 4096
+/* A client frame up to this size is masked on the stack. */
+#define STACK_FRAME 4096
+
+static _Thread_local struct {
+    uint8_t buf[KEY_BATCH];
+    unsigned pos;
+} keys = {.pos = KEY_BATCH};
+
+static int batched_random(void *ctx, void *out, size_t n) {
+    (void)ctx;
+    if (n > KEY_BATCH)
+        return em_ws_random_os(NULL, out, n);
+    if (KEY_BATCH - keys.pos < n) {
+        int err = em_ws_random_os(NULL, keys.buf, KEY_BATCH);
+        if (err)
+            return err;
+        keys.pos = 0;
+    }
+    memcpy(out, keys.buf + keys.pos, n);
+    /* A key is used once: wipe it from the batch. */
+    memset(keys.buf + keys.pos, 0, n);
+    keys.pos += (unsigned)n;
+    return 0;
+}
+
+uint64_t em__ws_max_message(const em_ws *ws) {
+    return ws->opts->max_message ? ws->opts->max_message : EM_WS_MAX_MESSAGE_DEFAULT;
+}
+
+unsigned em__ws_close_timeout(const em_ws *ws) {
+    return ws->opts->close_timeout_ms ? ws->opts->close_timeout_ms : 5000;
+}
+
+int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_slice payload,
+                       uint64_t *token) {
+    em_tcp_conn *t = &ws->up.tcp;
+    em_ws_frame f = {
+        .len = payload.len, .opcode = (uint8_t)opcode, .rsv = (uint8_t)rsv, .fin = fin};
+    if (ws->role == EM_WS_ROLE_SERVER) {
+        char hdr[EM_WS_MAX_HEADER];
+        ssize_t h = em_ws_frame_header_write(hdr, &f);
+        if (h < 0)
+            return (int)h;
+        em_slice s[2] = {em_slice_make(hdr, (size_t)h), payload};
+        return em_tcp_conn_write(t, s, payload.len ? 2 : 1, EM_TCP_WRITE_COPY, token);
+    }
+    size_t need = em_ws_frame_header_size(payload.len, true) + payload.len;
+    if (need < payload.len)
+        return EM_ENOBUFS;
+    /* Refuse what the queue cannot take before masking a copy of it. */
+    size_t max = ws->opts->max_queue ? ws->opts->max_queue : EM__WS_MAX_QUEUE;
+    if (need > max || em_tcp_conn_queued(t) > max - need)
+        return EM_ENOBUFS;
+    char stack[STACK_FRAME];
+    char *buf = need <= sizeof stack ? stack : malloc(need);
+    if (!buf)
+        return EM_ENOMEM;
+    em_ws_random_cb rnd = ws->random ? ws->random : batched_random;
+    ssize_t n = em_ws_frame_write_masked(buf, need, &f, payload.ptr, rnd, ws->random_ctx);
+    int rc = n < 0 ? (int)n
+                   : em_tcp_conn_write(t, &(em_slice){buf, (size_t)n}, 1, EM_TCP_WRITE_COPY, token);
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
+int em__ws_after_write(em_ws *ws) {
+    if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0)
+        ws->after_send(ws);
+    if (em_tcp_conn_throttled(&ws->up.tcp)) {
+        ws->flags |= WS_FULL;
+        return EM_WS_FULL;
+    }
+    return 0;
+}
+
+void em__ws_pend_add(em_ws *ws, struct em__ws_pend *p, uint64_t token) {
+    p->next = NULL;
+    p->token = token;
+    if (ws->pend_tail)
+        ws->pend_tail->next = p;
+    else
+        ws->pend = p;
+    ws->pend_tail = p;
+}
+
+void em__ws_pend_sent(em_ws *ws, uint64_t token) {
+    while (ws->pend && ws->pend->token <= token) {
+        struct em__ws_pend *p = ws->pend;
+        ws->pend = p->next;
+        if (!ws->pend)
+            ws->pend_tail = NULL;
+        p->fn(ws, p, 0);
+    }
+}
+
+void em__ws_pend_fail_all(em_ws *ws, int err) {
+    while (ws->pend) {
+        struct em__ws_pend *p = ws->pend;
+        ws->pend = p->next;
+        if (!ws->pend)
+            ws->pend_tail = NULL;
+        p->fn(ws, p, err);
+    }
+}
