@@ -1,7 +1,9 @@
-/* ember-fetch [options] URL: a curl-like command on ember's HTTP client.
+/* ember-fetch [options] URL...: a curl-like command on ember's HTTP client.
  *
  * The body goes to stdout (or -o FILE) as it arrives, from the client on a
- * loop, so a download of any size takes bounded memory. Options, -w
+ * loop, so a download of any size takes bounded memory. Several URLs share
+ * one client (its connections are reused), one after the other or, with
+ * -Z, at once. Options, -w
  * variables and exit codes are curl's where ember-fetch has them (see
  * man/ember-fetch.1 and --help). --selftest serves a few pages from an
  * ember server on 127.0.0.1 in this process, on the same loop, and checks
@@ -18,16 +20,21 @@
 
 #define FETCH_VERSION "0.1.0"
 #define MAX_HEADERS   64
+#define MAX_URLS      1024
+#define MAX_RESOLVE   64
 
 /* The synopsis, as in the man page's SYNOPSIS and OPTIONS. */
 static const char usage[] =
-    "Usage: ember-fetch [options] URL\n"
+    "Usage: ember-fetch [options] URL...\n"
     " -X, --request METHOD      request method (default GET, POST with data)\n"
     " -H, --header 'NAME: VALUE'  extra request field (repeatable; 'NAME:' drops one)\n"
     " -d, --data DATA           POST DATA as application/x-www-form-urlencoded (@FILE)\n"
     "     --data-binary DATA    POST DATA as it is (@FILE: the file's bytes)\n"
     "     --data-raw DATA       like -d, but @ is not special\n"
-    " -o, --output FILE         write the body to FILE instead of stdout\n"
+    " -o, --output FILE         write the body to FILE instead of stdout (one per URL)\n"
+    " -O, --remote-name         write the body to a file named as the URL's last part\n"
+    " -Z, --parallel            fetch the URLs at once, not one after the other\n"
+    "     --parallel-max N      at most N transfers at once with -Z (default 50)\n"
     " -D, --dump-header FILE    write the response head to FILE\n"
     " -i, --include             write the response head before the body\n"
     " -I, --head                HEAD request; write the response head\n"
@@ -35,7 +42,9 @@ static const char usage[] =
     "     --max-redirs N        redirects to follow with -L (-1: no limit)\n"
     " -f, --fail                exit 22 without output on a status of 400 or more\n"
     "     --fail-with-body      exit 22 on a status of 400 or more, after the body\n"
-    " -s, --silent              no error messages\n"
+    " -s, --silent              no progress meter, no error messages\n"
+    " -#, --progress-bar        a progress bar instead of the meter\n"
+    "     --no-progress-meter   no progress meter (error messages still)\n"
     " -S, --show-error          error messages even with -s\n"
     " -v, --verbose             request and response heads on stderr\n"
     " -u, --user USER:PASSWORD  Basic authentication\n"
@@ -54,6 +63,7 @@ static const char usage[] =
     " -4, --ipv4                IPv4 addresses only\n"
     " -6, --ipv6                IPv6 addresses only\n"
     "     --dns-servers ADDRS   ask these DNS servers (ADDR[:PORT],...)\n"
+    "     --resolve HOST:PORT:ADDR[,ADDR]...  connect to ADDR for HOST (repeatable)\n"
     " -w, --write-out FORMAT    print FORMAT after the transfer (@FILE: from FILE)\n"
     " -h, --help                this text\n"
     " -V, --version             the version\n"
@@ -65,6 +75,7 @@ enum {
     FX_UNSUPPORTED = 1,
     FX_USAGE = 2,
     FX_URL = 3,
+    FX_RESOLVE_PROXY = 5,
     FX_RESOLVE = 6,
     FX_CONNECT = 7,
     FX_WEIRD_REPLY = 8,
@@ -73,6 +84,7 @@ enum {
     FX_WRITE = 23,
     FX_READ = 26,
     FX_NOMEM = 27,
+    FX_OPTION_SYNTAX = 49,
     FX_BAD_CODING = 61,
     FX_TIMEOUT = 28,
     FX_TLS = 35,
@@ -87,7 +99,15 @@ enum {
 };
 
 typedef struct fopts {
-    const char *url, *method, *output, *dump_header, *writeout;
+    const char *urls[MAX_URLS]; /* in order */
+    size_t nurls;
+    const char *outs[MAX_URLS]; /* -o FILE, or NULL for -O: paired with urls in order */
+    size_t nouts;
+    const char *resolve[MAX_RESOLVE]; /* --resolve entries, checked */
+    size_t nresolve;
+    bool parallel, no_meter, bar;
+    unsigned parallel_max;
+    const char *method, *dump_header, *writeout;
     const char *user, *bearer, *agent, *cacert, *capath, *dns_servers;
     const char *proxy, *noproxy, *cookie, *cookie_jar;
     bool compressed;
@@ -221,13 +241,15 @@ static int add_header(fopts *o, char *v) {
     return FX_OK;
 }
 
+#include "fetch_resolve.h"
+
 /* clang-format off */
 enum {
     O_REQUEST = 1, O_HEADER, O_DATA, O_DATA_BINARY, O_DATA_RAW, O_OUTPUT, O_DUMP, O_INCLUDE,
     O_HEAD, O_LOCATION, O_MAXREDIRS, O_FAIL, O_FAILBODY, O_SILENT, O_SHOWERR, O_VERBOSE, O_USER,
     O_BEARER, O_AGENT, O_CACERT, O_CAPATH, O_INSECURE, O_MAXTIME, O_CONNTIME, O_IPV4, O_IPV6,
     O_DNS, O_WRITEOUT, O_HELP, O_VERSION, O_SELFTEST, O_COMPRESSED, O_PROXY, O_NOPROXY,
-    O_COOKIE, O_COOKIEJAR
+    O_COOKIE, O_COOKIEJAR, O_REMOTENAME, O_PARALLEL, O_PARALLELMAX, O_BAR, O_NOMETER, O_RESOLVE
 };
 
 static const struct {
@@ -254,6 +276,9 @@ static const struct {
     {0, "selftest", 0, O_SELFTEST},       {0, "compressed", 0, O_COMPRESSED},
     {'x', "proxy", 1, O_PROXY},           {0, "noproxy", 1, O_NOPROXY},
     {'b', "cookie", 1, O_COOKIE},         {'c', "cookie-jar", 1, O_COOKIEJAR},
+    {'O', "remote-name", 0, O_REMOTENAME}, {'Z', "parallel", 0, O_PARALLEL},
+    {0, "parallel-max", 1, O_PARALLELMAX}, {'#', "progress-bar", 0, O_BAR},
+    {0, "no-progress-meter", 0, O_NOMETER}, {0, "resolve", 1, O_RESOLVE},
 };
 /* clang-format on */
 
@@ -274,7 +299,33 @@ static int apply(fopts *o, int id, char *v, const char **why) {
     case O_DATA_BINARY:
         return add_data(o, v, true, false, why);
     case O_OUTPUT:
-        o->output = v;
+    case O_REMOTENAME:
+        *why = "more than 1024 of -o and -O";
+        if (o->nouts == MAX_URLS)
+            return FX_USAGE;
+        o->outs[o->nouts++] = id == O_OUTPUT ? v : NULL;
+        break;
+    case O_PARALLEL:
+        o->parallel = true;
+        break;
+    case O_PARALLELMAX: {
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || n < 1)
+            n = 50; /* curl's answer to nonsense */
+        o->parallel_max = n > 300 ? 300 : (unsigned)n;
+        break;
+    }
+    case O_BAR:
+        o->bar = true;
+        break;
+    case O_NOMETER:
+        o->no_meter = true;
+        break;
+    case O_RESOLVE:
+        *why = "wants HOST:PORT:ADDR[,ADDR]... (at most 64 of them)";
+        if (o->nresolve == MAX_RESOLVE || !resolve_entry(v, NULL, 0, NULL, NULL))
+            return FX_OPTION_SYNTAX;
+        o->resolve[o->nresolve++] = v;
         break;
     case O_DUMP:
         o->dump_header = v;
@@ -380,15 +431,16 @@ static int apply(fopts *o, int id, char *v, const char **why) {
 static int parse_args(fopts *o, int argc, char **argv, FILE *out, FILE *err) {
     memset(o, 0, sizeof *o);
     o->max_redirs = 50;
+    o->parallel_max = 50;
     bool opts_done = false;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (opts_done || a[0] != '-' || !a[1]) {
-            if (o->url) {
-                fprintf(err, "ember-fetch: (2) one URL only: '%s'\n", a);
+            if (o->nurls == MAX_URLS) {
+                fprintf(err, "ember-fetch: (2) more than %d URLs: '%s'\n", MAX_URLS, a);
                 return FX_USAGE;
             }
-            o->url = a;
+            o->urls[o->nurls++] = a;
             continue;
         }
         if (!strcmp(a, "--")) {
@@ -433,7 +485,7 @@ static int parse_args(fopts *o, int argc, char **argv, FILE *out, FILE *err) {
                 break;
         }
     }
-    if (!o->url) {
+    if (!o->nurls) {
         fprintf(err, "ember-fetch: (2) no URL given\n%s", usage);
         return FX_USAGE;
     }
@@ -444,6 +496,7 @@ static int parse_args(fopts *o, int argc, char **argv, FILE *out, FILE *err) {
     return FX_OK;
 }
 
+#include "fetch_meter.h"
 #include "fetch_run.h"
 #include "fetch_selftest.h"
 

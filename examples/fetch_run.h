@@ -6,25 +6,57 @@
 
 #include <stdarg.h>
 
+typedef struct frun frun;
+
+/* One URL's transfer. */
 typedef struct fetch {
+    frun *run;
     const fopts *o;
-    FILE *out, *err;   /* stdout and stderr (memory streams in the selftest) */
-    FILE *file, *dump; /* -o and -D files once open */
-    em_loop *loop;
+    FILE *out, *err;    /* stdout and stderr (memory streams in the selftest) */
+    FILE *file;         /* -o or -O file once open */
+    const char *arg;    /* the URL as given */
+    const char *output; /* -o FILE ("-": stdout), the -O name, or NULL: stdout */
+    char *oname;        /* the -O name, malloc'd */
+    bool remote_name;   /* -O */
     em_http_call *call;
-    bool done, got_head, closed;
+    bool started, done, ended, got_head, closed;
     int err_code; /* on_done's */
     int exit;     /* set by a callback that ended the call: 22, 23, 47 */
-    int status;
+    int status, version_minor;
     char ctype[256];
-    uint64_t size, clen;
+    uint64_t size, clen, head_size;
     bool has_clen;
-    char *url;     /* the effective URL */
-    char why[256]; /* em_http_call_error, or ember-fetch's own reason */
+    unsigned conns0, conns_peak; /* the client's connections at the start, and since */
+    char *url;                   /* the effective URL */
+    char why[256];               /* em_http_call_error, or ember-fetch's own reason */
     const char *method;
     struct timespec t0;
-    em_cookie_jar *jar; /* -b FILE / -c FILE */
+    double t_head; /* seconds to the response head */
+    double t_tick; /* the meter: the last update's time and size */
+    uint64_t tick_size;
 } fetch;
+
+/* The whole run: one client for every URL. */
+struct frun {
+    const fopts *o;
+    FILE *out, *err;
+    em_loop *loop;
+    em_http_client *cl;
+    em_tls_ctx *tls;
+    em_cookie_jar *jar; /* -b FILE / -c FILE */
+    FILE *dump;         /* -D, once open */
+    char *user;         /* -u, split at its colon */
+    const char *password;
+    int setup_x; /* a setup failure every transfer reports */
+    char setup_why[256];
+    fetch *f;
+    size_t n, next, running, ended;
+    bool meter, closed;
+    em_timer tick;
+    unsigned ticks;
+    struct timespec t0;
+    int exit;
+};
 
 static double since(const struct timespec *t0) {
     struct timespec t;
@@ -47,9 +79,25 @@ static void set_url(fetch *f, const char *url) {
     }
 }
 
-/* -o FILE, opened at the first byte of output (so -f leaves no file). */
+/* -O: the last part of the URL's path, as curl takes it (no query, no
+ * decoding); NULL when there is none. */
+static char *remote_name(const char *url) {
+    em_url u;
+    char *name = NULL;
+    if (em_url_parse(&u, em_slice_from_cstr(url)) == 0) {
+        const char *slash = strrchr(u.path, '/');
+        const char *base = slash ? slash + 1 : u.path;
+        if (*base)
+            name = strdup(base);
+        em_url_free(&u);
+    }
+    return name;
+}
+
+/* The output file, opened at the first byte of output (so -f leaves no
+ * file); stdout without -o/-O. */
 static FILE *sink(fetch *f) {
-    const char *path = f->o->output;
+    const char *path = f->output;
     if (!path || !strcmp(path, "-"))
         return f->out;
     if (!f->file && !(f->file = fopen(path, "wb")))
@@ -67,12 +115,20 @@ static bool put_head(FILE *s, const char *pre, const char *eol, const em_http_re
     return !ferror(s);
 }
 
+/* The head as -i writes it, counted for %{size_header}. */
+static uint64_t head_bytes(const em_http_response *r) {
+    uint64_t n = 13 + (r->reason.len ? 1 + r->reason.len : 0) + 2 + 2;
+    for (size_t i = 0; i < r->num_headers; i++)
+        n += r->headers[i].name.len + 2 + r->headers[i].value.len + 2;
+    return n;
+}
+
 /* The transfer is over: em_loop_run returns at once. (Without the stop,
  * EM_RUN_ONCE may run the task that ends the call first and then still
  * block in epoll until the next timer: up to a minute.) */
 static void finished(fetch *f) {
     f->done = true;
-    em_loop_stop(f->loop);
+    em_loop_stop(f->run->loop);
 }
 
 /* End the call from inside one of its callbacks with exit code x. */
@@ -82,11 +138,23 @@ static void stop(fetch *f, em_http_call *call, int x) {
     (void)em_http_call_cancel(call); /* freed when the callback returns */
 }
 
+/* %{num_connects}: the growth of the client's connections while this
+ * transfer runs (see fetch_done). */
+static void count_conns(fetch *f) {
+    unsigned n = em_http_client_conns(f->run->cl);
+    if (n > f->conns_peak)
+        f->conns_peak = n;
+}
+
 static void on_head(em_http_call *call, const em_http_response *r) {
     fetch *f = em_http_call_data(call);
     const fopts *o = f->o;
+    count_conns(f);
     f->got_head = true;
+    f->t_head = since(&f->t0);
     f->status = r->status;
+    f->version_minor = r->version_minor;
+    f->head_size = head_bytes(r);
     f->has_clen = r->flags & EM_HTTP_F_CONTENT_LENGTH;
     f->clen = r->content_length;
     bool location = false;
@@ -102,9 +170,10 @@ static void on_head(em_http_call *call, const em_http_response *r) {
     if (o->verbose)
         put_head(f->err, "< ", "\n", r);
     if (o->dump_header) {
-        if (!f->dump)
-            f->dump = strcmp(o->dump_header, "-") ? fopen(o->dump_header, "wb") : f->out;
-        if (!f->dump || !put_head(f->dump, "", "\r\n", r)) {
+        frun *run = f->run;
+        if (!run->dump)
+            run->dump = strcmp(o->dump_header, "-") ? fopen(o->dump_header, "wb") : f->out;
+        if (!run->dump || !put_head(run->dump, "", "\r\n", r)) {
             snprintf(f->why, sizeof f->why, "%s: %s", o->dump_header, strerror(errno));
             stop(f, call, FX_WRITE);
             return;
@@ -122,7 +191,7 @@ static void on_head(em_http_call *call, const em_http_response *r) {
         return;
     }
     FILE *s = o->include || o->head ? sink(f) : NULL;
-    if (s && !put_head(s, "", "\r\n", r))
+    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r)))
         stop(f, call, FX_WRITE);
 }
 
@@ -139,13 +208,15 @@ static void on_body(em_http_call *call, em_slice piece) {
 
 static void on_done(em_http_call *call, int err) {
     fetch *f = em_http_call_data(call);
+    count_conns(f);
     f->err_code = err;
     finished(f);
     snprintf(f->why, sizeof f->why, "%s", em_http_call_error(call));
     set_url(f, em_http_call_url(call));
 }
 
-static const em_http_client_cbs fetch_cbs = {on_head, on_body, on_done};
+static const em_http_client_cbs fetch_cbs = {
+    .on_head = on_head, .on_body = on_body, .on_done = on_done};
 
 /* curl's exit code for an on_done error. */
 static int exit_for(const fetch *f, int err) {
@@ -154,7 +225,8 @@ static int exit_for(const fetch *f, int err) {
         return FX_OK;
     case EM_ENOTFOUND:
     case EM_EDNSFAIL:
-        return FX_RESOLVE;
+        /* the client's words when the name that failed was the proxy's */
+        return strstr(f->why, "connect to proxy ") ? FX_RESOLVE_PROXY : FX_RESOLVE;
     case EM_ECONNREFUSED:
     case EM_EHOSTUNREACH:
     case EM_ENETUNREACH:
@@ -210,6 +282,9 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
     const char *why = f->why[0] ? f->why : em_strerror(f->err_code);
     em_url u = {0};
     switch (x) {
+    case FX_RESOLVE_PROXY:
+        say(m, cap, "Could not resolve proxy (%s)", why);
+        break;
     case FX_RESOLVE:
         if (f->url && em_url_parse(&u, em_slice_from_cstr(f->url)) == 0)
             say(m, cap, "Could not resolve host: %s (%s)", u.host, why);
@@ -291,6 +366,20 @@ static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
                 fputs(msg, s);
             else if (IS("method"))
                 fputs(f->method, s);
+            else if (IS("num_connects"))
+                fprintf(s, "%u", f->conns_peak > f->conns0 ? f->conns_peak - f->conns0 : 0);
+            else if (IS("time_starttransfer"))
+                fprintf(s, "%.6f", f->got_head ? f->t_head : 0.0);
+            else if (IS("speed_download"))
+                fprintf(s, "%.0f", (double)f->size / (since(&f->t0) > 0 ? since(&f->t0) : 1));
+            else if (IS("size_header"))
+                fprintf(s, "%llu", (unsigned long long)f->head_size);
+            else if (IS("http_version"))
+                fputs(f->got_head ? (f->version_minor ? "1.1" : "1.0") : "0", s);
+            else if (IS("url"))
+                fputs(f->arg, s);
+            else if (IS("filename_effective"))
+                fputs(f->output && strcmp(f->output, "-") ? f->output : "", s);
             else
                 fprintf(f->err, "ember-fetch: unknown --write-out variable: '%.*s'\n", (int)n, v);
 #undef IS
@@ -327,9 +416,9 @@ static void show_request(const fetch *f, const em_url *u, const em_http_req *req
 }
 
 static void client_closed(void *arg) {
-    fetch *f = arg;
-    f->closed = true;
-    em_loop_stop(f->loop);
+    frun *run = arg;
+    run->closed = true;
+    em_loop_stop(run->loop);
 }
 
 static int fail_early(fetch *f, int x, const char *fmt, const char *arg) {
@@ -337,35 +426,37 @@ static int fail_early(fetch *f, int x, const char *fmt, const char *arg) {
     return x;
 }
 
-/* Everything before the loop runs: the URL, TLS, the client, the request.
- * Returns FX_OK with the call started, or an exit code with f->why set. */
-static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls_ctx **tls,
-                 em_http_client **cl, char *user) {
-    const fopts *o = f->o;
-    const char *sep = strstr(o->url, "://");
+/* The URL as given to an absolute http(s) URL in *out (malloc'd): no
+ * scheme means http://, as curl guesses. FX_OK, or an exit code with why. */
+static int guess_url(const char *arg, char **out, char *why, size_t cap) {
+    const char *sep = strstr(arg, "://");
     if (!sep) {
-        size_t n = strlen(o->url) + 8;
-        if (!(f->url = malloc(n)))
+        size_t n = strlen(arg) + 8;
+        if (!(*out = malloc(n)))
             return FX_NOMEM;
-        snprintf(f->url, n, "http://%s", o->url); /* curl's guess */
-    } else if (!((sep - o->url == 4 && !strncasecmp(o->url, "http", 4)) ||
-                 (sep - o->url == 5 && !strncasecmp(o->url, "https", 5)))) {
-        snprintf(f->why, sizeof f->why, "Protocol \"%.*s\" not supported", (int)(sep - o->url),
-                 o->url);
+        snprintf(*out, n, "http://%s", arg); /* curl's guess */
+    } else if (!((sep - arg == 4 && !strncasecmp(arg, "http", 4)) ||
+                 (sep - arg == 5 && !strncasecmp(arg, "https", 5)))) {
+        snprintf(why, cap, "Protocol \"%.*s\" not supported", (int)(sep - arg), arg);
         return FX_UNSUPPORTED;
-    } else if (!(f->url = strdup(o->url))) {
+    } else if (!(*out = strdup(arg))) {
         return FX_NOMEM;
     }
-    em_url u;
-    if (em_url_parse(&u, em_slice_from_cstr(f->url)))
-        return fail_early(f, FX_URL, "URL rejected: malformed URL '%s'", o->url);
+    return FX_OK;
+}
+
+/* Once per run: TLS, the cookie jar, --resolve and the client. FX_OK, or
+ * an exit code with run->setup_why set (every transfer then ends with it). */
+static int setup(frun *run, const em_dns_resolver_opts *ro) {
+    const fopts *o = run->o;
+    char *why = run->setup_why;
+    size_t cap = sizeof run->setup_why;
     if (o->cacert || o->capath || o->insecure) {
         em_tls_ctx_opts to = {
             .ca_file = o->cacert, .ca_dir = o->capath, .insecure = o->insecure, .alpn = "http/1.1"};
-        if (em_tls_ctx_new(tls, EM_TLS_CLIENT, &to)) {
+        if (em_tls_ctx_new(&run->tls, EM_TLS_CLIENT, &to)) {
             char e[160];
-            em_url_free(&u);
-            snprintf(f->why, sizeof f->why, "error setting certificate file: %s (%s)",
+            snprintf(why, cap, "error setting certificate file: %s (%s)",
                      o->cacert   ? o->cacert
                      : o->capath ? o->capath
                                  : "-",
@@ -373,59 +464,112 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
             return FX_CAFILE;
         }
     }
+    /* -b with '=' is cookie data; else a cookies.txt file (a missing one
+     * is an empty jar, as in curl) */
+    bool cookie_file = o->cookie && !strchr(o->cookie, '=');
+    if (cookie_file || o->cookie_jar) {
+        if (em_cookie_jar_new(&run->jar, NULL) != 0) {
+            snprintf(why, cap, "cannot make a cookie jar");
+            return FX_NOMEM;
+        }
+        if (cookie_file)
+            (void)em_cookie_jar_load(run->jar, o->cookie, (int64_t)time(NULL));
+    }
     em_dns_resolver_opts dro = ro ? *ro : (em_dns_resolver_opts){0};
     if (o->dns_servers)
         dro.servers = o->dns_servers;
-    const char *agent = o->agent ? o->agent : "ember-fetch/" FETCH_VERSION;
-    /* -b with '=' is cookie data; else a cookies.txt file (a missing one
-     * is an empty jar, as in curl) */
-    bool cookie_data = o->cookie && strchr(o->cookie, '=');
-    if ((o->cookie && !cookie_data) || o->cookie_jar) {
-        if (em_cookie_jar_new(&f->jar, NULL) != 0) {
-            em_url_free(&u);
-            return fail_early(f, FX_NOMEM, "%s", "cannot make a cookie jar");
+    char hosts[512];
+    int hrc = 1;
+    if (o->nresolve) {
+        unsigned ports[MAX_URLS];
+        size_t np = 0;
+        for (size_t i = 0; i < o->nurls; i++) {
+            char *u = NULL, w[8];
+            em_url pu;
+            if (guess_url(o->urls[i], &u, w, sizeof w) == FX_OK &&
+                em_url_parse(&pu, em_slice_from_cstr(u)) == 0) {
+                ports[np++] = pu.port;
+                em_url_free(&pu);
+            }
+            free(u);
         }
-        if (o->cookie && !cookie_data)
-            (void)em_cookie_jar_load(f->jar, o->cookie, (int64_t)time(NULL));
+        hrc = resolve_hosts(o, ports, np, dro.hosts_file, hosts, sizeof hosts);
+        if (hrc < 0) {
+            snprintf(why, cap, "cannot write the --resolve hosts file: %s", strerror(errno));
+            return FX_WRITE;
+        }
+        if (hrc == 0)
+            dro.hosts_file = hosts;
     }
     em_http_client_opts co = {.resolver_opts = &dro,
-                              .tls = *tls,
+                              .tls = run->tls,
                               .family = o->family,
-                              .user_agent = agent,
+                              .user_agent = o->agent ? o->agent : "ember-fetch/" FETCH_VERSION,
                               .decompress = o->compressed ? 1 : -1,
                               .proxy = o->proxy,
                               .no_proxy = o->noproxy,
                               .proxy_from_env = true,
-                              .cookie_jar = f->jar};
+                              .cookie_jar = run->jar};
     if (o->connect_timeout > 0)
         co.connect_timeout_ms = ms(o->connect_timeout);
     if (o->max_time > 60) /* the per-read limits (60 s) must not cut it shorter */
         co.head_timeout_ms = co.read_timeout_ms = co.write_timeout_ms = ms(o->max_time);
-    int rc = em_http_client_new(cl, loop, &co);
+    int rc = em_http_client_new(&run->cl, run->loop, &co);
+    if (hrc == 0)
+        unlink(hosts); /* the resolver has read it */
     if (rc) {
+        run->cl = NULL;
+        snprintf(why, cap, "cannot make a client: %s",
+                 rc == EM_EINVAL    ? "bad --dns-servers or --proxy"
+                 : rc == EM_ENOTSUP ? "an https:// proxy is not supported"
+                                    : em_strerror(rc));
+        return rc == EM_EINVAL || rc == EM_ENOTSUP ? FX_USAGE : FX_NOMEM;
+    }
+    if (o->user && !(run->user = strdup(o->user))) {
+        snprintf(why, cap, "%s", em_strerror(EM_ENOMEM));
+        return FX_NOMEM;
+    }
+    char *colon = run->user ? strchr(run->user, ':') : NULL;
+    if (colon) { /* -u user:password; no colon: an empty password */
+        *colon = 0;
+        run->password = colon + 1;
+    }
+    return FX_OK;
+}
+
+/* Start one transfer: the URL, the request. FX_OK with the call started,
+ * or an exit code with f->why set. */
+static int launch(fetch *f) {
+    frun *run = f->run;
+    const fopts *o = f->o;
+    f->method = o->head ? "HEAD" : o->method ? o->method : o->has_data ? "POST" : "GET";
+    clock_gettime(CLOCK_MONOTONIC, &f->t0);
+    f->started = true;
+    if (run->setup_x)
+        return fail_early(f, run->setup_x, "%s", run->setup_why);
+    int x = guess_url(f->arg, &f->url, f->why, sizeof f->why);
+    if (x)
+        return x;
+    em_url u;
+    if (em_url_parse(&u, em_slice_from_cstr(f->url)))
+        return fail_early(f, FX_URL, "URL rejected: malformed URL '%s'", f->arg);
+    if (f->remote_name && !(f->output = f->oname = remote_name(f->url))) {
         em_url_free(&u);
-        return fail_early(f, rc == EM_EINVAL || rc == EM_ENOTSUP ? FX_USAGE : FX_NOMEM,
-                          "cannot make a client: %s",
-                          rc == EM_EINVAL    ? "bad --dns-servers or --proxy"
-                          : rc == EM_ENOTSUP ? "an https:// proxy is not supported"
-                                             : em_strerror(rc));
+        return fail_early(f, FX_WRITE, "%s", "Remote file name has no length");
     }
     em_http_header h[MAX_HEADERS + 2]; /* + Accept, + -b data */
     size_t nh = o->nhdr;
     memcpy(h, o->hdr, nh * sizeof *h);
     if (!o->drop_accept)
         h[nh++] = (em_http_header){EM_SLICE_LIT("Accept"), EM_SLICE_LIT("*/*"), 0};
-    if (cookie_data)
+    if (o->cookie && strchr(o->cookie, '='))
         h[nh++] = (em_http_header){EM_SLICE_LIT("Cookie"), em_slice_from_cstr(o->cookie), 0};
-    char *colon = user ? strchr(user, ':') : NULL;
-    if (colon)
-        *colon = 0; /* -u user:password; no colon: an empty password */
     em_http_req req = {.method = f->method,
                        .url = f->url,
                        .headers = h,
                        .num_headers = nh,
-                       .user = user,
-                       .password = colon ? colon + 1 : NULL,
+                       .user = run->user,
+                       .password = run->password,
                        .bearer = o->bearer,
                        .max_redirects = o->location ? o->max_redirs : 0};
     if (o->has_data) {
@@ -436,9 +580,10 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
     if (o->max_time > 0)
         req.timeout_ms = ms(o->max_time);
     if (o->verbose)
-        show_request(f, &u, &req, agent);
+        show_request(f, &u, &req, o->agent ? o->agent : "ember-fetch/" FETCH_VERSION);
     em_url_free(&u);
-    rc = em_http_client_do(*cl, &req, &fetch_cbs, f, &f->call);
+    f->conns0 = f->conns_peak = em_http_client_conns(run->cl);
+    int rc = em_http_client_do(run->cl, &req, &fetch_cbs, f, &f->call);
     if (rc == EM_EINVAL)
         return fail_early(f, FX_USAGE, "%s",
                           "a request field or method the client refuses (Host, "
@@ -447,61 +592,166 @@ static int start(fetch *f, em_loop *loop, const em_dns_resolver_opts *ro, em_tls
     if (rc)
         return fail_early(f, rc == EM_ENOTSUP ? FX_UNSUPPORTED : FX_NOMEM, "%s", em_strerror(rc));
     set_url(f, em_http_call_url(f->call));
+    run->running++;
     return FX_OK;
 }
 
-/* Fetch o->url on loop (which may serve other things too); messages go to
- * err, the output to out or -o. ro: resolver settings (NULL: the system's).
- * Returns curl's exit code. */
-static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *ro, FILE *out,
-                     FILE *err) {
-    fetch f = {.o = o, .out = out, .err = err, .loop = loop};
-    f.method = o->head ? "HEAD" : o->method ? o->method : o->has_data ? "POST" : "GET";
-    clock_gettime(CLOCK_MONOTONIC, &f.t0);
-    em_tls_ctx *tls = NULL;
-    em_http_client *cl = NULL;
-    char *user = o->user ? strdup(o->user) : NULL;
-    int x = start(&f, loop, ro, &tls, &cl, user);
-    while (!x && !f.done)
-        em_loop_run(loop, EM_RUN_ONCE);
-    if (cl) {
-        em_http_client_close(cl, client_closed, &f);
-        while (!f.closed)
-            em_loop_run(loop, EM_RUN_ONCE);
+/* ---- the meter ----------------------------------------------------------- */
+
+static void meter_show(frun *run, bool last) {
+    FILE *e = run->err;
+    double now = since(&run->t0);
+    if (run->o->parallel) {
+        uint64_t got = 0, total = 0, cur = 0;
+        bool known = true;
+        for (size_t i = 0; i < run->n; i++) {
+            fetch *f = &run->f[i];
+            got += f->size;
+            total += f->clen;
+            known &= !f->started || f->done || f->has_clen;
+            double dt = now - f->t_tick;
+            if (f->started && !f->ended && dt > 0)
+                cur += (uint64_t)((double)(f->size - f->tick_size) / dt);
+            f->t_tick = now;
+            f->tick_size = f->size;
+        }
+        parallel_line(e, got, known && run->next == run->n ? total : 0, run->n, run->running, now,
+                      (double)cur);
+    } else {
+        fetch *f = &run->f[run->next - 1];
+        double spent = since(&f->t0), dt = spent - f->t_tick;
+        double cur = dt > 0 ? (double)(f->size - f->tick_size) / dt : 0;
+        if (run->o->bar)
+            bar_line(e, f->size, f->has_clen ? f->clen : 0, run->ticks);
+        else
+            meter_line(e, f->size, f->has_clen ? f->clen : 0, spent, last ? 0 : cur);
+        f->t_tick = spent;
+        f->tick_size = f->size;
     }
-    em_tls_ctx_free(tls);
-    free(user);
-    if (f.jar && o->cookie_jar && em_cookie_jar_save(f.jar, o->cookie_jar, (int64_t)time(NULL)))
-        fprintf(err, "ember-fetch: warning: could not write cookies to %s\n", o->cookie_jar);
-    em_cookie_jar_free(f.jar);
+    if (last)
+        fputc('\n', e);
+    fflush(e);
+}
+
+static void on_tick(em_timer *t) {
+    frun *run = EM_CONTAINER_OF(t, frun, tick);
+    run->ticks++;
+    meter_show(run, false);
+}
+
+/* ---- a transfer's end ------------------------------------------------------ */
+
+/* Close what f opened, write -w, say why it failed. Returns its exit code. */
+static int fetch_end(fetch *f, int x) {
+    const fopts *o = f->o;
+    frun *run = f->run;
+    f->ended = true;
     if (!x)
-        x = f.exit ? f.exit : exit_for(&f, f.err_code);
-    if (!x && o->fail_body && f.status >= 400)
+        x = f->exit ? f->exit : exit_for(f, f->err_code);
+    if (!x && o->fail_body && f->status >= 400)
         x = FX_HTTP;
-    if (!x && o->output && !sink(&f))
+    if (!x && f->output && !sink(f))
         x = FX_WRITE; /* an empty body still makes the file, as in curl */
-    if (f.file && fclose(f.file) && !x) {
-        snprintf(f.why, sizeof f.why, "%s: %s", o->output, strerror(errno));
+    if (f->file && fclose(f->file) && !x) {
+        snprintf(f->why, sizeof f->why, "%s: %s", f->output, strerror(errno));
         x = FX_WRITE;
     }
-    if (f.dump && f.dump != out && fclose(f.dump) && !x)
-        x = FX_WRITE;
+    f->file = NULL;
+    if (run->meter && !o->parallel)
+        meter_show(run, true);
     char msg[512] = "";
     if (x)
-        message(&f, x, msg, sizeof msg);
+        message(f, x, msg, sizeof msg);
     if (o->writeout)
-        write_out(&f, o->writeout, x, msg);
-    if (fflush(out) && !x) {
-        snprintf(f.why, sizeof f.why, "%s", strerror(errno));
-        message(&f, x = FX_WRITE, msg, sizeof msg);
+        write_out(f, o->writeout, x, msg);
+    if (fflush(f->out) && !x) {
+        snprintf(f->why, sizeof f->why, "%s", strerror(errno));
+        message(f, x = FX_WRITE, msg, sizeof msg);
     }
     if (o->verbose)
-        fprintf(err, "* %s: %llu bytes of body in %.3f s\n", x ? "Failed" : "Done",
-                (unsigned long long)f.size, since(&f.t0));
+        fprintf(f->err, "* %s: %llu bytes of body in %.3f s\n", x ? "Failed" : "Done",
+                (unsigned long long)f->size, since(&f->t0));
     if (x && (!o->silent || o->show_error))
-        fprintf(err, "ember-fetch: (%d) %s\n", x, msg);
-    free(f.url);
+        fprintf(f->err, "ember-fetch: (%d) %s\n", x, msg);
+    free(f->url);
+    free(f->oname);
+    f->url = f->oname = NULL;
+    run->ended++;
+    /* curl's exit code: the last transfer's, or with -Z the last failure's */
+    if (!o->parallel || x)
+        run->exit = x;
     return x;
+}
+
+/* Fetch o's URLs on loop (which may serve other things too), in order on
+ * one client or, with -Z, up to --parallel-max at once; messages go to
+ * err, the bodies to out or their files. ro: resolver settings (NULL: the
+ * system's). Returns curl's exit code. */
+static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *ro, FILE *out,
+                     FILE *err) {
+    frun run = {.o = o, .out = out, .err = err, .loop = loop, .n = o->nurls};
+    clock_gettime(CLOCK_MONOTONIC, &run.t0);
+    if (!(run.f = calloc(run.n, sizeof *run.f)))
+        return FX_NOMEM;
+    for (size_t i = 0; i < run.n; i++) {
+        run.f[i] = (fetch){.run = &run, .o = o, .out = out, .err = err, .arg = o->urls[i]};
+        if (i < o->nouts) {
+            run.f[i].output = o->outs[i];
+            run.f[i].remote_name = !o->outs[i];
+        }
+    }
+    run.setup_x = setup(&run, ro);
+    /* curl's meter: not with -s, not while the body goes to a terminal */
+    bool to_tty = false;
+    for (size_t i = 0; i < run.n; i++)
+        to_tty |= !run.f[i].output && !run.f[i].remote_name && isatty(fileno(out)) == 1;
+    run.meter = !o->silent && !o->no_meter && !to_tty && !run.setup_x;
+    if (run.meter) {
+        em_timer_init(loop, &run.tick, on_tick);
+        em_timer_start(&run.tick, 1000, 1000);
+        if (o->parallel)
+            parallel_head(err);
+    }
+    size_t width = o->parallel ? o->parallel_max : 1;
+    while (run.ended < run.n) {
+        while (run.next < run.n && run.running < width) {
+            fetch *f = &run.f[run.next++];
+            if (run.meter && !o->parallel && !o->bar) {
+                meter_head(err);
+                meter_line(err, 0, 0, 0, 0);
+            }
+            int x = launch(f);
+            if (x)
+                fetch_end(f, x);
+        }
+        if (run.ended == run.n)
+            break;
+        em_loop_run(loop, EM_RUN_ONCE);
+        for (size_t i = 0; i < run.next; i++)
+            if (run.f[i].done && !run.f[i].ended) {
+                run.running--;
+                fetch_end(&run.f[i], FX_OK);
+            }
+    }
+    if (run.meter) {
+        em_timer_stop(&run.tick);
+        if (o->parallel)
+            meter_show(&run, true);
+    }
+    if (run.cl) {
+        em_http_client_close(run.cl, client_closed, &run);
+        while (!run.closed)
+            em_loop_run(loop, EM_RUN_ONCE);
+    }
+    em_tls_ctx_free(run.tls);
+    free(run.user);
+    if (run.jar && o->cookie_jar && em_cookie_jar_save(run.jar, o->cookie_jar, (int64_t)time(NULL)))
+        fprintf(err, "ember-fetch: warning: could not write cookies to %s\n", o->cookie_jar);
+    em_cookie_jar_free(run.jar);
+    if (run.dump && run.dump != out && fclose(run.dump) && !run.exit)
+        run.exit = FX_WRITE;
+    free(run.f);
+    return run.exit;
 }
 
 #endif

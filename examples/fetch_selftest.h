@@ -17,6 +17,8 @@ typedef struct st {
     em_dns_resolver_opts ro;
     char base[64]; /* http://127.0.0.1:PORT */
     char *big;     /* /big's body */
+    bool meter;    /* the next case may show the meter (else --no-progress-meter) */
+    char dir[64];  /* a temporary directory for -o files */
     int fails;
 } st;
 
@@ -99,6 +101,8 @@ static bool ends(const char *s, const char *p) {
 static int st_fetch(st *t, const char *const *args, char **out, char **err) {
     char *argv[32] = {"ember-fetch"};
     int argc = 1;
+    if (!t->meter)
+        argv[argc++] = strdup("--no-progress-meter");
     for (; *args && argc < 31; args++, argc++) {
         bool url = starts(*args, "%/");
         size_t n = strlen(t->base) + strlen(*args) + 1;
@@ -217,6 +221,42 @@ static bool cookie_data(const st *t, const char *out, const char *err) {
     return !strcmp(out, "a=1; b=2");
 }
 
+static bool two(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n1 200\nHello, World!\n0 200\n") && !*err;
+}
+static bool paired(const st *t, const char *out, const char *err) {
+    char a[96], b[96], *x = NULL, *y = NULL;
+    size_t n;
+    snprintf(a, sizeof a, "%s/a", t->dir);
+    snprintf(b, sizeof b, "%s/b", t->dir);
+    bool ok = (x = slurp(a, &n)) && !strcmp(x, "Hello, World!\n") && (y = slurp(b, &n)) &&
+              n == ST_BIG && !memcmp(y, t->big, n) && !strcmp(out, "Hello, World!\n");
+    free(x);
+    free(y);
+    unlink(a);
+    unlink(b);
+    return ok;
+}
+static bool parallel(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n200 000 ") && strstr(err, "(28) Operation timed out");
+}
+static bool serial(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "000 Hello, World!\n200 ") && strstr(err, "(28) Operation timed out");
+}
+static bool no_proxy_name(const st *t, const char *out, const char *err) {
+    return starts(err, "ember-fetch: (5) Could not resolve proxy");
+}
+static bool no_name(const st *t, const char *out, const char *err) {
+    return starts(err, "ember-fetch: (6) Could not resolve host: nosuch.invalid");
+}
+static bool meter(const st *t, const char *out, const char *err) {
+    return !*out && starts(err, "  % Total    % Received % Xferd  Average Speed") &&
+           strstr(err, "\r100    14  100    14    0     0 ") && ends(err, "\n");
+}
+static bool bar(const st *t, const char *out, const char *err) {
+    return !*out && starts(err, "\r####") && ends(err, "###### 100.0%\n");
+}
+
 static bool verbose(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\n") && strstr(err, "\n> GET /hello HTTP/1.1\n") &&
            strstr(err, "\n> Accept: */*\n") && strstr(err, "\n< HTTP/1.1 200 OK\n");
@@ -260,6 +300,11 @@ static int selftest(void) {
         return 1;
     }
     snprintf(t.base, sizeof t.base, "http://127.0.0.1:%u", (unsigned)em_sockaddr_port(&addr));
+    snprintf(t.dir, sizeof t.dir, "/tmp/ember-fetch-st-XXXXXX");
+    if (!mkdtemp(t.dir)) {
+        fprintf(stderr, "ember-fetch: selftest: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
     char nowhere[64];
     snprintf(nowhere, sizeof nowhere, "http://127.0.0.1:%u/",
              (unsigned)em_sockaddr_port(&refused_at));
@@ -296,6 +341,33 @@ static int selftest(void) {
     ST_CASE(&t, 3, any, "http://127.0.0.1:99999/");
     ST_CASE(&t, 2, any, "--no-such-option", "%/hello");
     ST_CASE(&t, 2, any, "-H", "Host: other", "%/hello");
+    ST_CASE(&t, 49, any, "--resolve", "fetch.test:80", "%/hello");
+
+    /* several URLs on one client: the second reuses the connection */
+    ST_CASE(&t, 0, two, "-w", "%{num_connects} %{http_code}\n", "%/hello", "%/hello");
+    char a[96], b[96], rs[96], rurl[96];
+    snprintf(a, sizeof a, "%s/a", t.dir);
+    snprintf(b, sizeof b, "%s/b", t.dir);
+    ST_CASE(&t, 0, paired, "-o", a, "%/hello", "-o", b, "%/big", "%/hello");
+    /* -Z: the quick one ends first; the exit code is the failure's */
+    ST_CASE(&t, 28, parallel, "-Z", "-m", "1", "-w", "%{http_code} ", "%/hang", "%/hello");
+    ST_CASE(&t, 28, serial, "-Z", "--parallel-max", "1", "-m", "1", "-w", "%{http_code} ", "%/hang",
+            "%/hello");
+    /* without -Z: the last transfer's */
+    ST_CASE(&t, 0, serial, "-m", "1", "-w", "%{http_code} ", "%/hang", "%/hello");
+    /* --resolve: the name reaches this server; Host stays the name */
+    unsigned port = (unsigned)em_sockaddr_port(&addr);
+    snprintf(rs, sizeof rs, "fetch.test:%u:127.0.0.1", port);
+    snprintf(rurl, sizeof rurl, "http://fetch.test:%u/hello", port);
+    ST_CASE(&t, 0, hello, "--resolve", rs, rurl);
+    ST_CASE(&t, 6, no_name, "http://nosuch.invalid/");
+    ST_CASE(&t, 5, no_proxy_name, "-x", "http://nosuch.invalid:8080", "%/hello");
+    t.meter = true;
+    ST_CASE(&t, 0, meter, "-o", "/dev/null", "%/hello");
+    ST_CASE(&t, 0, bar, "-#", "-o", "/dev/null", "%/hello");
+    ST_CASE(&t, 0, silent, "-s", "-o", "/dev/null", "%/hello");
+    t.meter = false;
+    rmdir(t.dir);
 
     close(closed_port);
     bool done = false;
