@@ -2,7 +2,7 @@
  *
  *   ws_load -p PORT [-c CONNS] [-s SIZE] [-d SECS] [-w WARMUP_SECS]
  *           [--pipeline K] [--deflate] [--mixed] [--host ADDR] [--path PATH]
- *           [--hold] [-v]
+ *           [--hold] [--server-pid PID] [-v]
  *
  * Each of CONNS connections does the opening handshake (RFC 6455 §4.1: a
  * fresh random Sec-WebSocket-Key, a 101 whose Sec-WebSocket-Accept is
@@ -29,7 +29,10 @@
  * Prints one line on stdout:
  *   conns=N size=S pipeline=K deflate=0|1 secs=S messages=N rate=R
  *   p50_us=N p99_us=N p999_us=N max_us=N errors=N mismatches=N
- *   client_cpu_pct=P
+ *   client_cpu_pct=P [server_cpu_us_per_msg=U server_cpu_pct=P]
+ * the last two with --server-pid: utime + stime of that process (all its
+ * threads, from /proc/PID/stat) over the measured seconds, per echoed
+ * message and as a share of one core.
  * Exit 0 if messages > 0 and no errors or mismatches; 1 otherwise; 2 on bad
  * arguments; 3 if no connection got through the handshake (the message on
  * stderr says why: refused, not 101, a wrong accept key).
@@ -144,6 +147,7 @@ static uint64_t hist_percentile(const histogram *h, double q) {
 
 typedef struct options {
     long conns, size, pipeline, port;
+    long server_pid; /* --server-pid: its CPU over the measured part */
     double secs, warmup;
     const char *host, *path;
     bool deflate, mixed, hold, verbose;
@@ -152,7 +156,7 @@ typedef struct options {
 static const char usage_text[] =
     "usage: ws_load -p PORT [-c CONNS] [-s SIZE] [-d SECS] [-w WARMUP_SECS]\n"
     "               [--pipeline K] [--deflate] [--mixed] [--host ADDR] [--path PATH]\n"
-    "               [--hold] [-v]\n";
+    "               [--hold] [--server-pid PID] [-v]\n";
 
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
@@ -175,10 +179,15 @@ static int parse_secs(const char *s, double *out) {
 
 static int options_parse(options *o, int argc, char **argv) {
     static const struct option longs[] = {
-        {"pipeline", required_argument, NULL, 'k'}, {"deflate", no_argument, NULL, 'z'},
-        {"mixed", no_argument, NULL, 'm'},          {"host", required_argument, NULL, 'H'},
-        {"port", required_argument, NULL, 'p'},     {"path", required_argument, NULL, 'P'},
-        {"hold", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"pipeline", required_argument, NULL, 'k'},
+        {"deflate", no_argument, NULL, 'z'},
+        {"mixed", no_argument, NULL, 'm'},
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"path", required_argument, NULL, 'P'},
+        {"hold", no_argument, NULL, 'h'},
+        {"server-pid", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
     };
     *o = (options){.conns = 64,
                    .size = 20,
@@ -226,6 +235,9 @@ static int options_parse(options *o, int argc, char **argv) {
             break;
         case 'v':
             o->verbose = true;
+            break;
+        case 'S':
+            bad = parse_long(optarg, 1, 1L << 30, &o->server_pid);
             break;
         default:
             bad = -1;
@@ -870,6 +882,23 @@ static double cpu_secs(void) {
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
 }
 
+/* utime + stime of process pid in seconds, or -1. */
+static double proc_cpu_secs(long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Runs the loop until done() or deadline_ns (0: none). */
 static void loop(run *r, uint64_t deadline_ns, bool (*done)(const run *)) {
     struct epoll_event evs[MAX_EVENTS];
@@ -963,27 +992,34 @@ int main(int argc, char **argv) {
     uint64_t t1 = now_ns();
     loop(r, t1 + (uint64_t)(r->o.warmup * 1e9), all_failed);
     r->measuring = true;
-    double c0 = cpu_secs();
+    double c0 = cpu_secs(), s0 = r->o.server_pid ? proc_cpu_secs(r->o.server_pid) : -1;
     uint64_t t2 = now_ns();
     loop(r, t2 + (uint64_t)(r->o.secs * 1e9), all_failed);
     uint64_t t3 = now_ns();
-    double c1 = cpu_secs();
+    double c1 = cpu_secs(), s1 = r->o.server_pid ? proc_cpu_secs(r->o.server_pid) : -1;
     r->measuring = false;
     r->stopping = true;
     double secs = (double)(t3 - t2) / 1e9;
-    for (long i = 0; i < r->o.conns; i++) /* a close frame (1000), best effort */
-        if (r->conns[i].state == C_OPEN) {
-            static const char close_frame[] = {(char)0x88, (char)0x82, 0,    0,
-                                               0,          0,          0x03, (char)0xe8};
-            send(r->conns[i].fd, close_frame, sizeof close_frame, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(r->conns[i].fd);
-        }
+    /* a close frame (1000), best effort, where no frame is half sent */
+    for (long i = 0; i < r->o.conns; i++) {
+        conn *c = &r->conns[i];
+        if (c->state != C_OPEN)
+            continue;
+        static const char close_frame[] = {(char)0x88, (char)0x82, 0, 0, 0, 0, 0x03, (char)0xe8};
+        if (c->out_off == c->out_len)
+            send(c->fd, close_frame, sizeof close_frame, MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(c->fd);
+    }
     printf("conns=%ld size=%ld pipeline=%ld deflate=%d secs=%.2f messages=%" PRIu64
            " rate=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%" PRIu64
-           " mismatches=%" PRIu64 " client_cpu_pct=%.0f\n",
+           " mismatches=%" PRIu64 " client_cpu_pct=%.0f",
            r->o.conns, r->o.size, r->o.pipeline, r->any_deflate && r->all_deflate, secs,
            r->messages, (double)r->messages / secs, hist_percentile(&r->hist, 0.50) / 1e3,
            hist_percentile(&r->hist, 0.99) / 1e3, hist_percentile(&r->hist, 0.999) / 1e3,
            r->hist.max_ns / 1e3, r->errors, r->mismatches, (c1 - c0) / secs * 100);
+    if (r->o.server_pid && s0 >= 0 && s1 >= 0 && r->messages > 0)
+        printf(" server_cpu_us_per_msg=%.2f server_cpu_pct=%.0f",
+               (s1 - s0) * 1e6 / (double)r->messages, (s1 - s0) / secs * 100);
+    printf("\n");
     return r->messages > 0 && r->errors == 0 && r->mismatches == 0 ? 0 : 1;
 }
