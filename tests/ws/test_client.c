@@ -1,0 +1,444 @@
+/* ws/client.c and ws/client_blocking.c: the WebSocket client against
+ * ember's own server on the same loop (em_ws_route), over plain TCP and
+ * TLS, and against a scripted raw server for the handshake answers no
+ * good server sends (a wrong accept key, a subprotocol or extension that
+ * was not offered, a refusal). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "certs.h"
+#include "em_test.h"
+#include "ember/ws.h"
+#include "ws_conn_internal.h"
+
+static tc_pem ca, leaf;
+
+/* ---- an echo server on the loop ---------------------------------------------- */
+
+static void srv_message(em_ws *ws, int opcode, em_slice data) {
+    assert_int_equal(em_ws_send(ws, opcode, data, NULL) < 0, 0);
+}
+static void srv_close(em_ws *ws, int code, int err, em_slice reason) {
+    (void)ws, (void)code, (void)err, (void)reason;
+}
+static const em_ws_cbs srv_cbs = {.on_message = srv_message, .on_close = srv_close};
+static const char *const srv_protocols[] = {"chat.v2", "chat", NULL};
+
+typedef struct server {
+    em_http_server http, https;
+    em_http_router router;
+    em_http_handler h;
+    em_ws_server_opts wso, wso_deflate;
+    em_tls_ctx *tls;
+    uint16_t port, tls_port;
+    int closed;
+} server;
+
+static void on_srv_closed(em_http_server *s) {
+    ((server *)s->data)->closed++;
+}
+
+static void server_start(em_loop *loop, server *s) {
+    memset(s, 0, sizeof *s);
+    em_http_router_init(&s->router);
+    s->wso = (em_ws_server_opts){.cbs = &srv_cbs, .protocols = srv_protocols};
+    s->wso_deflate = s->wso;
+    s->wso_deflate.ws.deflate.enable = true;
+    assert_int_equal(em_ws_route(&s->router, "/echo", &s->wso), 0);
+    assert_int_equal(em_ws_route(&s->router, "/deflate", &s->wso_deflate), 0);
+    s->h = em_http_router_as_handler(&s->router);
+    em_http_server_opts o = {.handler = &s->h};
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    s->http.data = s->https.data = s;
+    assert_int_equal(em_http_server_start(loop, &s->http, &any, &o), 0);
+    assert_int_equal(em_http_server_addr(&s->http, &bound), 0);
+    s->port = em_sockaddr_port(&bound);
+    em_tls_ctx_opts to = {.cert = tc_cert(&leaf), .alpn = "http/1.1"};
+    assert_int_equal(em_tls_ctx_new(&s->tls, EM_TLS_SERVER, &to), 0);
+    o.tls = s->tls;
+    assert_int_equal(em_http_server_start(loop, &s->https, &any, &o), 0);
+    assert_int_equal(em_http_server_addr(&s->https, &bound), 0);
+    s->tls_port = em_sockaddr_port(&bound);
+}
+
+static void server_stop(em_loop *loop, server *s) {
+    em_http_server_shutdown(&s->http, on_srv_closed);
+    em_http_server_shutdown(&s->https, on_srv_closed);
+    EM_TEST_RUN_UNTIL(loop, s->closed == 2, 10000);
+    em_http_router_free(&s->router);
+    em_tls_ctx_free(s->tls);
+}
+
+/* ---- a client that records ---------------------------------------------------- */
+
+typedef struct cl_rec {
+    int opens, closes, code, err, msgs, status;
+    int last_opcode;
+    char last[256];
+    size_t last_len;
+    char error[200];
+    char protocol[64];
+    bool deflate;
+    const char *send_on_open; /* sent as TEXT when open */
+    bool close_after_echo;
+} cl_rec;
+
+static void c_open(em_ws *ws) {
+    cl_rec *r = em_ws_data(ws);
+    r->opens++;
+    snprintf(r->protocol, sizeof r->protocol, "%s", em_ws_protocol(ws));
+    r->deflate = em_ws_deflate_on(ws);
+    r->status = em_ws_http_status(ws);
+    if (r->send_on_open)
+        assert_int_equal(em_ws_send_text(ws, em_slice_from_cstr(r->send_on_open), NULL) < 0, 0);
+}
+
+static void c_message(em_ws *ws, int opcode, em_slice data) {
+    cl_rec *r = em_ws_data(ws);
+    r->msgs++;
+    r->last_opcode = opcode;
+    r->last_len = data.len < sizeof r->last ? data.len : sizeof r->last;
+    memcpy(r->last, data.ptr, r->last_len);
+    if (r->close_after_echo)
+        assert_int_equal(em_ws_close(ws, 1000, EM_SLICE_LIT("bye")), 0);
+}
+
+static void c_close(em_ws *ws, int code, int err, em_slice reason) {
+    (void)reason;
+    cl_rec *r = em_ws_data(ws);
+    r->closes++;
+    r->code = code;
+    r->err = err;
+    r->status = em_ws_http_status(ws);
+    snprintf(r->error, sizeof r->error, "%s", em_ws_error(ws));
+}
+
+static const em_ws_cbs cl_cbs = {
+    .on_open = c_open, .on_message = c_message, .on_close = c_close};
+
+static char *url_of(const char *scheme, uint16_t port, const char *path) {
+    static char urls[4][128];
+    static int n;
+    char *u = urls[n++ % 4];
+    snprintf(u, 128, "%s://127.0.0.1:%u%s", scheme, (unsigned)port, path);
+    return u;
+}
+
+/* ---- on the loop ------------------------------------------------------------------ */
+
+static void test_echo_plain_and_tls(void **state) {
+    (void)state;
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    server s;
+    server_start(&loop, &s);
+    em_tls_ctx *cctx;
+    em_tls_ctx_opts co = {.ca_pem = tc_slice(ca.cert), .alpn = "http/1.1"};
+    assert_int_equal(em_tls_ctx_new(&cctx, EM_TLS_CLIENT, &co), 0);
+    em_http_client_opts ho = {.tls = cctx};
+    for (int tls = 0; tls < 2; tls++) {
+        static const char *const protos[] = {"chat", "x", NULL};
+        em_ws_client_opts o = {.http = &ho, .protocols = protos};
+        cl_rec r = {.send_on_open = "hello, ember", .close_after_echo = true};
+        em_ws *ws;
+        assert_int_equal(em_ws_connect(&loop, tls ? url_of("wss", s.tls_port, "/echo")
+                                                  : url_of("ws", s.port, "/echo"),
+                                       &o, &cl_cbs, &r, &ws),
+                         0);
+        assert_non_null(ws);
+        EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
+        assert_int_equal(r.opens, 1);
+        assert_int_equal(r.status, 101);
+        assert_string_equal(r.protocol, "chat"); /* the server's first that we offered */
+        assert_int_equal(r.msgs, 1);
+        assert_int_equal(r.last_opcode, EM_WS_OP_TEXT);
+        assert_memory_equal(r.last, "hello, ember", 12);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.code, 1000);
+    }
+    /* permessage-deflate offered and taken */
+    em_ws_client_opts od = {.http = &ho};
+    od.ws.deflate.enable = true;
+    char big[200];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    cl_rec r = {.send_on_open = big, .close_after_echo = true};
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", s.port, "/deflate"), &od, &cl_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
+    assert_true(r.deflate);
+    assert_int_equal(r.last_len, sizeof big - 1);
+    assert_memory_equal(r.last, big, sizeof big - 1);
+    assert_int_equal(r.err, 0);
+    /* no deflate when the server does not take it */
+    cl_rec r2 = {.send_on_open = "plain", .close_after_echo = true};
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", s.port, "/echo"), &od, &cl_cbs, &r2, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, r2.closes, 10000);
+    assert_int_equal(r2.opens, 1);
+    assert_false(r2.deflate);
+    em_tls_ctx_free(cctx);
+    server_stop(&loop, &s);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_refusals_and_failures(void **state) {
+    (void)state;
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    server s;
+    server_start(&loop, &s);
+    /* a path with no route: 404, not followed by anything */
+    cl_rec r = {0};
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", s.port, "/nope"), NULL, &cl_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
+    assert_int_equal(r.opens, 0);
+    assert_int_equal(r.err, EM_EHANDSHAKE);
+    assert_int_equal(r.code, 1006);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.error, "404"));
+    /* wss to a plain port: the TLS handshake fails */
+    cl_rec r2 = {0};
+    assert_int_equal(em_ws_connect(&loop, url_of("wss", s.port, "/echo"), NULL, &cl_cbs, &r2, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, r2.closes, 10000);
+    assert_int_equal(r2.opens, 0);
+    assert_true(r2.err == EM_ETLSHANDSHAKE || r2.err == EM_ECONNRESET || r2.err == EM_EPROTO);
+    /* the TLS port with no CA given: the system store does not know ours */
+    cl_rec r3 = {0};
+    assert_int_equal(
+        em_ws_connect(&loop, url_of("wss", s.tls_port, "/echo"), NULL, &cl_cbs, &r3, NULL), 0);
+    EM_TEST_RUN_UNTIL(&loop, r3.closes, 10000);
+    assert_int_equal(r3.err, EM_ECERTVERIFY);
+    /* nothing listening */
+    em_tcp_listener l;
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    assert_int_equal(em_tcp_listen(&l, &any, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&l, &bound), 0);
+    em_tcp_listener_close(&l);
+    cl_rec r4 = {0};
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", em_sockaddr_port(&bound), "/"), NULL,
+                                   &cl_cbs, &r4, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&loop, r4.closes, 10000);
+    assert_int_equal(r4.err, EM_ECONNREFUSED);
+    /* abort while connecting: on_close(1006, EM_ECANCELED) from the loop */
+    cl_rec r5 = {0};
+    em_ws *ws;
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", s.port, "/echo"), NULL, &cl_cbs, &r5, &ws),
+                     0);
+    em_ws_abort(ws);
+    assert_int_equal(r5.closes, 0); /* not inside the call */
+    EM_TEST_RUN_UNTIL(&loop, r5.closes, 10000);
+    assert_int_equal(r5.opens, 0);
+    assert_int_equal(r5.err, EM_ECANCELED);
+    /* bad arguments: nothing started */
+    assert_int_equal(em_ws_connect(&loop, "ftp://x/", NULL, &cl_cbs, &r5, NULL), EM_ENOTSUP);
+    assert_int_equal(em_ws_connect(&loop, "ws://127.0.0.1/#frag", NULL, &cl_cbs, &r5, NULL),
+                     EM_EINVAL);
+    em_http_header h = {EM_SLICE_LIT("Sec-WebSocket-Key"), EM_SLICE_LIT("x"), 0};
+    em_ws_client_opts bad = {.headers = &h, .num_headers = 1};
+    assert_int_equal(em_ws_connect(&loop, "ws://127.0.0.1/", &bad, &cl_cbs, &r5, NULL), EM_EINVAL);
+    static const char *const badp[] = {"a b", NULL};
+    em_ws_client_opts bad2 = {.protocols = badp};
+    assert_int_equal(em_ws_connect(&loop, "ws://127.0.0.1/", &bad2, &cl_cbs, &r5, NULL), EM_EINVAL);
+    server_stop(&loop, &s);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* ---- a raw server: 101s that break RFC 6455 §4.1 --------------------------------- */
+
+typedef struct raw {
+    em_tcp_server srv;
+    em_loop *loop;
+    const char *answer; /* "%s" gets the right accept key */
+    em_tcp_conn conns[8];
+    int n;
+} raw;
+
+static void raw_closed(em_tcp_conn *c) {
+    (void)c;
+}
+
+static void raw_read(em_tcp_conn *c, ssize_t n) {
+    raw *r = c->data;
+    if (n < 0) {
+        em_tcp_conn_close(c, raw_closed);
+        return;
+    }
+    em_slice in = em_buf_slice(&c->in);
+    if (em_slice_find(in, EM_SLICE_LIT("\r\n\r\n")) < 0)
+        return;
+    ssize_t k = em_slice_find(in, EM_SLICE_LIT("Sec-WebSocket-Key: "));
+    assert_true(k >= 0);
+    char accept[29];
+    em__ws_accept_key((em_slice){in.ptr + k + 19, 24}, accept);
+    char out[1024];
+    snprintf(out, sizeof out, r->answer, accept);
+    em_buf_clear(&c->in);
+    em_slice s = em_slice_from_cstr(out);
+    assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+}
+static const em_tcp_conn_cbs raw_cbs = {.on_read = raw_read};
+
+static void raw_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    (void)peer;
+    raw *r = srv->data;
+    em_tcp_conn *c = &r->conns[r->n++];
+    assert_int_equal(em_tcp_conn_init(r->loop, c, fd, &raw_cbs, NULL), 0);
+    c->data = r;
+    assert_int_equal(em_tcp_conn_read_start(c), 0);
+}
+
+static void test_bad_101s(void **state) {
+    (void)state;
+    static const struct {
+        const char *answer;
+        const char *why;
+    } cases[] = {
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n%.0s",
+         "Accept"},
+        {"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\n\r\n",
+         "Upgrade"},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: other\r\n\r\n",
+         "Protocol"},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+         "extension"},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+         "Accept"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        em_loop loop;
+        assert_int_equal(em_loop_init(&loop), 0);
+        raw rs = {.loop = &loop, .answer = cases[i].answer};
+        rs.srv.data = &rs;
+        em_sockaddr any = em_sockaddr_loopback4(0), bound;
+        assert_int_equal(em_tcp_server_start(&loop, &rs.srv, &any, NULL, raw_accept), 0);
+        assert_int_equal(em_tcp_listener_addr(&rs.srv.listener, &bound), 0);
+        static const char *const protos[] = {"chat", NULL};
+        em_ws_client_opts o = {.protocols = protos};
+        cl_rec r = {0};
+        assert_int_equal(em_ws_connect(&loop, url_of("ws", em_sockaddr_port(&bound), "/"), &o,
+                                       &cl_cbs, &r, NULL),
+                         0);
+        EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
+        assert_int_equal(r.opens, 0);
+        assert_int_equal(r.err, EM_EPROTO);
+        assert_int_equal(r.code, 1006);
+        if (!strstr(r.error, cases[i].why))
+            fail_msg("case %zu: \"%s\" does not name %s", i, r.error, cases[i].why);
+        em_tcp_server_close(&rs.srv);
+        for (int k = 0; k < rs.n; k++)
+            em_tcp_conn_close(&rs.conns[k], raw_closed);
+        em_loop_run(&loop, EM_RUN_DEFAULT);
+        assert_int_equal(em_loop_close(&loop), 0);
+    }
+}
+
+/* ---- the blocking face --------------------------------------------------------------- */
+
+typedef struct srv_thread {
+    em_loop loop;
+    server s;
+    pthread_t th;
+    em_task stop;
+    bool stopping;
+} srv_thread;
+
+static void stop_task(em_task *t) {
+    srv_thread *st = t->data;
+    em_http_server_shutdown(&st->s.http, on_srv_closed);
+    em_http_server_shutdown(&st->s.https, on_srv_closed);
+}
+
+static void *srv_main(void *arg) {
+    srv_thread *st = arg;
+    while (st->s.closed < 2)
+        em_loop_run(&st->loop, EM_RUN_ONCE);
+    return NULL;
+}
+
+static void test_blocking_dial_send_recv_close(void **state) {
+    (void)state;
+    static srv_thread st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(em_loop_init(&st.loop), 0);
+    server_start(&st.loop, &st.s);
+    assert_int_equal(pthread_create(&st.th, NULL, srv_main, &st), 0);
+
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    assert_int_equal(em_ws_send_text(ws, EM_SLICE_LIT("one"), NULL), 0);
+    assert_int_equal(em_ws_send_binary(ws, EM_SLICE_LIT("\x00\x01\x02"), NULL), 0);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 5000), 0);
+    assert_int_equal(m.opcode, EM_WS_OP_TEXT);
+    assert_int_equal(m.data.len, 3);
+    assert_string_equal(m.data.ptr, "one");
+    em_ws_msg_free(&m);
+    assert_int_equal(em_ws_recv(ws, &m, 5000), 0);
+    assert_int_equal(m.opcode, EM_WS_OP_BINARY);
+    assert_memory_equal(m.data.ptr, "\x00\x01\x02", 3);
+    em_ws_msg_free(&m);
+    /* nothing more: a timeout, and the connection is still fine */
+    assert_int_equal(em_ws_recv(ws, &m, 50), EM_ETIMEDOUT);
+    /* 1 MiB goes out before send returns, and comes back whole */
+    size_t big = 1u << 20;
+    char *buf = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        buf[i] = (char)('a' + i % 26);
+    assert_int_equal(em_ws_send_text(ws, (em_slice){buf, big}, NULL) < 0, 0);
+    assert_int_equal(em_ws_recv(ws, &m, 10000), 0);
+    assert_int_equal(m.data.len, big);
+    assert_memory_equal(m.data.ptr, buf, big);
+    em_ws_msg_free(&m);
+    free(buf);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+
+    /* a refused dial says so */
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/nope"), NULL, &ws), EM_EHANDSHAKE);
+    assert_null(ws);
+
+    st.stop.cb = stop_task;
+    st.stop.data = &st;
+    assert_int_equal(em_loop_post(&st.loop, &st.stop), 0);
+    pthread_join(st.th, NULL);
+    em_http_router_free(&st.s.router);
+    em_tls_ctx_free(st.s.tls);
+    em_loop_run(&st.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&st.loop), 0);
+}
+
+static int setup_certs(void **state) {
+    (void)state;
+    tc_ca(&ca, "ember test CA");
+    tc_leaf(&leaf, &ca, "localhost", "DNS:localhost,IP:127.0.0.1", -60, 3600);
+    return 0;
+}
+
+static int free_certs(void **state) {
+    (void)state;
+    tc_free(&ca);
+    tc_free(&leaf);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_echo_plain_and_tls),
+        cmocka_unit_test(test_refusals_and_failures),
+        cmocka_unit_test(test_bad_101s),
+        cmocka_unit_test(test_blocking_dial_send_recv_close),
+    };
+    return cmocka_run_group_tests(tests, setup_certs, free_certs);
+}

@@ -1,0 +1,216 @@
+/* The blocking WebSocket client: em_ws_connect on a private loop that the
+ * calls drive (ARCHITECTURE.md, principle 7: a thin layer over the loop
+ * face, not a second implementation). Messages that arrive while the
+ * caller is elsewhere wait in a queue until em_ws_recv. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ws_conn_internal.h"
+
+#define SEND_WAIT_MS 30000 /* a blocking send waits this long for the socket */
+
+typedef struct dial_msg {
+    struct dial_msg *next;
+    int opcode;
+    size_t len;
+    char data[]; /* len bytes and a NUL */
+} dial_msg;
+
+typedef struct dial {
+    em_loop loop;
+    em_ws *ws;
+    dial_msg *head, *tail;
+    bool open, closed;
+    int close_code, err;
+    char reason[128];
+    size_t reason_len;
+} dial;
+
+static dial *dial_of(const em_ws *ws) {
+    return em_ws_data(ws);
+}
+
+static void d_open(em_ws *ws) {
+    dial *d = dial_of(ws);
+    d->open = true;
+    em_ws_retain(ws); /* the handle outlives on_close until em_ws_dial_close */
+}
+
+static void d_message(em_ws *ws, int opcode, em_slice data) {
+    dial *d = dial_of(ws);
+    dial_msg *m = malloc(sizeof *m + data.len + 1);
+    if (!m) {
+        em_ws_abort(ws); /* no way to hand it over: end rather than lose it */
+        d->err = EM_ENOMEM;
+        return;
+    }
+    m->next = NULL;
+    m->opcode = opcode;
+    m->len = data.len;
+    memcpy(m->data, data.ptr, data.len);
+    m->data[data.len] = 0;
+    if (d->tail)
+        d->tail->next = m;
+    else
+        d->head = m;
+    d->tail = m;
+}
+
+static void d_close(em_ws *ws, int code, int err, em_slice reason) {
+    dial *d = dial_of(ws);
+    d->closed = true;
+    d->close_code = code;
+    if (!d->err)
+        d->err = err;
+    d->reason_len = reason.len < sizeof d->reason ? reason.len : sizeof d->reason - 1;
+    memcpy(d->reason, reason.ptr, d->reason_len);
+    d->reason[d->reason_len] = 0;
+}
+
+static const em_ws_cbs dial_cbs = {
+    .on_open = d_open, .on_message = d_message, .on_close = d_close};
+
+/* ---- driving the private loop ------------------------------------------------ */
+
+typedef struct waiter {
+    em_timer t;
+    bool fired;
+} waiter;
+
+static void on_wait_timer(em_timer *t) {
+    EM_CONTAINER_OF(t, waiter, t)->fired = true;
+}
+
+/* Run d's loop until done(d) or timeout_ms (-1: none). Returns whether
+ * done(d) became true. */
+static bool run_until(dial *d, bool (*done)(const dial *), int timeout_ms) {
+    waiter w = {0};
+    if (timeout_ms >= 0) {
+        em_timer_init(&d->loop, &w.t, on_wait_timer);
+        em_timer_start(&w.t, (uint64_t)timeout_ms, 0);
+    }
+    while (!done(d) && !w.fired && em_loop_active(&d->loop))
+        if (em_loop_run(&d->loop, EM_RUN_ONCE) < 0)
+            break;
+    if (timeout_ms >= 0)
+        em_timer_stop(&w.t);
+    return done(d);
+}
+
+static bool opened_or_closed(const dial *d) {
+    return d->open || d->closed;
+}
+static bool has_msg_or_closed(const dial *d) {
+    return d->head || d->closed;
+}
+static bool closed(const dial *d) {
+    return d->closed;
+}
+static bool drained(const dial *d) {
+    return d->closed || !em_ws_queued(d->ws);
+}
+
+/* After every send on a dialed ws: block until the bytes left. */
+static void after_send(em_ws *ws) {
+    dial *d = dial_of(ws);
+    if (!run_until(d, drained, SEND_WAIT_MS)) {
+        d->err = EM_ETIMEDOUT;
+        em_ws_abort(ws);
+    }
+}
+
+static void drop_queue(dial *d) {
+    while (d->head) {
+        dial_msg *m = d->head;
+        d->head = m->next;
+        free(m);
+    }
+    d->tail = NULL;
+}
+
+/* Close the loop once every handle on it has gone. */
+static void free_dial(dial *d) {
+    drop_queue(d);
+    em_loop_run(&d->loop, EM_RUN_DEFAULT);
+    if (em_loop_close(&d->loop) == 0)
+        free(d); /* else a handle is still on it: leak rather than free in use */
+}
+
+int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
+    if (!out)
+        return EM_EINVAL;
+    *out = NULL;
+    dial *d = calloc(1, sizeof *d);
+    if (!d)
+        return EM_ENOMEM;
+    int rc = em_loop_init(&d->loop);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    em_http_client_opts ho = {.proxy_from_env = true};
+    em_ws_client_opts o = opts ? *opts : (em_ws_client_opts){.http = &ho};
+    rc = em_ws_connect(&d->loop, url, &o, &dial_cbs, d, &d->ws);
+    if (rc) {
+        free_dial(d);
+        return rc;
+    }
+    run_until(d, opened_or_closed, -1);
+    if (!d->open) {
+        rc = d->err ? d->err : EM_ECONNRESET;
+        free_dial(d); /* on_close ran: the ws is gone */
+        return rc;
+    }
+    d->ws->after_send = after_send;
+    *out = d->ws;
+    return 0;
+}
+
+int em_ws_recv(em_ws *ws, em_ws_msg *msg, int timeout_ms) {
+    if (!ws || !msg)
+        return EM_EINVAL;
+    dial *d = dial_of(ws);
+    memset(msg, 0, sizeof *msg);
+    if (!run_until(d, has_msg_or_closed, timeout_ms))
+        return EM_ETIMEDOUT;
+    dial_msg *m = d->head;
+    if (!m)
+        return EM_ECLOSED;
+    d->head = m->next;
+    if (!d->head)
+        d->tail = NULL;
+    /* hand the node's bytes over as they are: data sits inside it */
+    msg->opcode = m->opcode;
+    msg->data = (em_slice){m->data, m->len};
+    return 0;
+}
+
+void em_ws_msg_free(em_ws_msg *msg) {
+    if (!msg || !msg->data.ptr)
+        return;
+    free((char *)msg->data.ptr - offsetof(dial_msg, data));
+    msg->data = (em_slice){0};
+}
+
+int em_ws_dial_close_code(const em_ws *ws, em_slice *reason) {
+    const dial *d = dial_of(ws);
+    if (reason)
+        *reason = d->closed ? (em_slice){d->reason, d->reason_len} : (em_slice){0};
+    return d->closed ? d->close_code : EM_WS_CLOSE_ABNORMAL;
+}
+
+int em_ws_dial_close(em_ws *ws, int code) {
+    if (!ws)
+        return EM_EINVAL;
+    dial *d = dial_of(ws);
+    if (!d->closed) {
+        ws->after_send = NULL;
+        if (em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0}) != 0)
+            em_ws_abort(ws);
+        run_until(d, closed, -1); /* the core's close timeout bounds it */
+    }
+    int rc = d->err;
+    em_ws_release(ws);
+    free_dial(d);
+    return rc;
+}
