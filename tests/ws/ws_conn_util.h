@@ -47,11 +47,11 @@ typedef struct harness {
     void (*on_msg_hook)(struct harness *h, int op, em_slice data);
 } harness;
 
-static void h_on_open(em_ws *ws) {
+static inline void h_on_open(em_ws *ws) {
     ((harness *)em_ws_data(ws))->opened++;
 }
 
-static void h_push(harness *h, int op, em_slice d, bool last) {
+static inline void h_push(harness *h, int op, em_slice d, bool last) {
     assert_true(h->nmsgs < H_MAX_MSGS);
     h_msg *m = &h->msgs[h->nmsgs++];
     m->op = op;
@@ -62,47 +62,47 @@ static void h_push(harness *h, int op, em_slice d, bool last) {
     m->last = last;
 }
 
-static void h_on_message(em_ws *ws, int op, em_slice d) {
+static inline void h_on_message(em_ws *ws, int op, em_slice d) {
     harness *h = em_ws_data(ws);
     h_push(h, op, d, true);
     if (h->on_msg_hook)
         h->on_msg_hook(h, op, d);
 }
 
-static void h_on_part(em_ws *ws, int op, em_slice d, bool last) {
+static inline void h_on_part(em_ws *ws, int op, em_slice d, bool last) {
     h_push(em_ws_data(ws), op, d, last);
 }
 
-static void h_on_ping(em_ws *ws, em_slice p) {
+static inline void h_on_ping(em_ws *ws, em_slice p) {
     harness *h = em_ws_data(ws);
     h->pings++;
     memcpy(h->last_ping, p.ptr, p.len);
     h->last_ping_len = p.len;
 }
 
-static void h_on_pong(em_ws *ws, em_slice p) {
+static inline void h_on_pong(em_ws *ws, em_slice p) {
     (void)p;
     ((harness *)em_ws_data(ws))->pongs++;
 }
 
-static void h_on_sent(em_ws *ws, uint64_t token) {
+static inline void h_on_sent(em_ws *ws, uint64_t token) {
     harness *h = em_ws_data(ws);
     assert_true(token >= h->sent_token);
     h->sent_token = token;
 }
 
-static void h_on_unthrottled(em_ws *ws) {
+static inline void h_on_unthrottled(em_ws *ws) {
     ((harness *)em_ws_data(ws))->unthrottled++;
 }
 
-static void h_on_peer_close(em_ws *ws, int code, em_slice reason) {
+static inline void h_on_peer_close(em_ws *ws, int code, em_slice reason) {
     harness *h = em_ws_data(ws);
     (void)reason;
     h->peer_closed++;
     h->peer_close_code = code;
 }
 
-static void h_on_close(em_ws *ws, int code, int err, em_slice reason) {
+static inline void h_on_close(em_ws *ws, int code, int err, em_slice reason) {
     harness *h = em_ws_data(ws);
     h->closed++;
     h->close_code = code;
@@ -113,7 +113,7 @@ static void h_on_close(em_ws *ws, int code, int err, em_slice reason) {
 }
 
 /* Callbacks and options set: h->cbs and h->opts may be changed before. */
-static void h_init(harness *h, int role) {
+static inline void h_init(harness *h, int role) {
     memset(h, 0, sizeof *h);
     h->role = role;
     h->cbs = (em_ws_cbs){.on_open = h_on_open,
@@ -127,7 +127,7 @@ static void h_init(harness *h, int role) {
     h->fd = -1;
 }
 
-static void h_start_opts(harness *h, const em_tcp_conn_opts *topts, int sndbuf) {
+static inline void h_start_opts(harness *h, const em_tcp_conn_opts *topts, int sndbuf) {
     assert_int_equal(em_loop_init(&h->loop), 0);
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -145,23 +145,23 @@ static void h_start_opts(harness *h, const em_tcp_conn_opts *topts, int sndbuf) 
     h->rp.max_payload = h->rp.max_message = INT64_MAX;
 }
 
-static void h_start(harness *h) {
+static inline void h_start(harness *h) {
     h_start_opts(h, NULL, 0);
 }
 
-static uint64_t h_ms(void) {
+static inline uint64_t h_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* One short turn of the loop. */
-static void h_turn(harness *h) {
+static inline void h_turn(harness *h) {
     (void)em_loop_run(&h->loop, EM_RUN_NOWAIT);
 }
 
 /* Turn the loop until *flag >= want or ms pass. */
-static void h_until(harness *h, const int *flag, int want, int ms) {
+static inline void h_until(harness *h, const int *flag, int want, int ms) {
     uint64_t end = h_ms() + (uint64_t)ms;
     while (*flag < want && h_ms() < end) {
         h_turn(h);
@@ -170,13 +170,13 @@ static void h_until(harness *h, const int *flag, int want, int ms) {
     }
 }
 
-static void h_run_ms(harness *h, int ms) {
+static inline void h_run_ms(harness *h, int ms) {
     int never = 0;
     h_until(h, &never, 1, ms);
 }
 
 /* The peer writes raw bytes (all of them, turning the loop meanwhile). */
-static void h_send(harness *h, const void *p, size_t n) {
+static inline void h_send(harness *h, const void *p, size_t n) {
     const char *c = p;
     while (n > 0) {
         ssize_t w = send(h->fd, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -191,12 +191,12 @@ static void h_send(harness *h, const void *p, size_t n) {
 }
 
 /* A frame as the peer sends it: masked when the ws is a server. */
-static size_t h_frame(harness *h, uint8_t *out, unsigned b0, const void *p, size_t n) {
+static inline size_t h_frame(harness *h, uint8_t *out, unsigned b0, const void *p, size_t n) {
     static const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
     return raw_frame(out, b0, h->role == EM_WS_ROLE_SERVER, key, p, n, LEN_MIN);
 }
 
-static void h_send_frame(harness *h, unsigned b0, const void *p, size_t n) {
+static inline void h_send_frame(harness *h, unsigned b0, const void *p, size_t n) {
     uint8_t *buf = malloc(n + 14);
     size_t len = h_frame(h, buf, b0, p, n);
     h_send(h, buf, len);
@@ -206,8 +206,11 @@ static void h_send_frame(harness *h, unsigned b0, const void *p, size_t n) {
 /* Read the next frame ember sent, turning the loop meanwhile: returns its
  * opcode (payload in *out, valid until the next call), -1 on EOF, -2 on
  * timeout. */
-static int h_read_frame(harness *h, em_slice *out, em_ws_frame *hdr, int ms) {
+static inline int h_read_frame(harness *h, em_slice *out, em_ws_frame *hdr, int ms) {
     uint64_t end = h_ms() + (uint64_t)ms;
+    *out = em_slice_make("", 0);
+    if (hdr)
+        memset(hdr, 0, sizeof *hdr);
     for (;;) {
         if (h->rlen) {
             em_ws_frame_parser save = h->rp;
@@ -253,7 +256,7 @@ static int h_read_frame(harness *h, em_slice *out, em_ws_frame *hdr, int ms) {
 }
 
 /* Expect a close frame with code; returns its code. */
-static int h_expect_close(harness *h, int code) {
+static inline int h_expect_close(harness *h, int code) {
     em_slice s;
     int op = h_read_frame(h, &s, NULL, 3000);
     assert_int_equal(op, EM_WS_OP_CLOSE);
@@ -264,13 +267,13 @@ static int h_expect_close(harness *h, int code) {
 }
 
 /* Expect EOF from ember (its FIN) within ms. */
-static void h_expect_eof(harness *h, int ms) {
+static inline void h_expect_eof(harness *h, int ms) {
     em_slice s;
     int op = h_read_frame(h, &s, NULL, ms);
     assert_int_equal(op, -1);
 }
 
-static void h_close_peer(harness *h) {
+static inline void h_close_peer(harness *h) {
     if (h->fd >= 0)
         close(h->fd);
     h->fd = -1;
@@ -278,7 +281,7 @@ static void h_close_peer(harness *h) {
 
 /* Close the peer's end, wait for on_close, and check the loop ends with
  * nothing alive. */
-static void h_finish(harness *h) {
+static inline void h_finish(harness *h) {
     h_close_peer(h);
     h_until(h, &h->closed, 1, 3000);
     assert_int_equal(h->closed, 1);

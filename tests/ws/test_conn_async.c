@@ -1,0 +1,126 @@
+/* ws/conn_async.c: em_ws_send_async from 8 threads at once (each
+ * thread's messages arrive in its order, every done reports 0 once sent),
+ * references from any thread, and sends posted to a closed ws. Runs under
+ * ThreadSanitizer (make tsan). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ws_conn_util.h"
+
+#define THREADS    8
+#define PER_THREAD 200
+
+static atomic_int dones, done_errs;
+static int done_on_thread_ok = 1;
+static pthread_t loop_thread;
+
+static void on_done(em_ws *ws, int err, void *arg) {
+    (void)ws, (void)arg;
+    if (!pthread_equal(pthread_self(), loop_thread))
+        done_on_thread_ok = 0;
+    if (err)
+        atomic_fetch_add(&done_errs, 1);
+    atomic_fetch_add(&dones, 1);
+}
+
+struct sender {
+    pthread_t th;
+    em_ws *ws;
+    int id;
+};
+
+static void *send_many(void *arg) {
+    struct sender *s = arg;
+    for (int i = 0; i < PER_THREAD; i++) {
+        char m[32];
+        int n = snprintf(m, sizeof m, "%d:%d", s->id, i);
+        int rc;
+        while ((rc = em_ws_send_async(s->ws, EM_WS_OP_TEXT, em_slice_make(m, (size_t)n), on_done,
+                                      NULL)) == EM_ENOMEM)
+            usleep(10);
+        assert_int_equal(rc, 0);
+        em_ws_retain(s->ws); /* references from any thread */
+        em_ws_release(s->ws);
+    }
+    em_ws_release(s->ws);
+    return NULL;
+}
+
+static void test_eight_threads(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        harness h;
+        h_init(&h, role);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        loop_thread = pthread_self();
+        atomic_store(&dones, 0);
+        atomic_store(&done_errs, 0);
+        struct sender s[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            s[i].ws = h.ws;
+            s[i].id = i;
+            em_ws_retain(h.ws);
+            assert_int_equal(pthread_create(&s[i].th, NULL, send_many, &s[i]), 0);
+        }
+        int next[THREADS] = {0};
+        for (int got = 0; got < THREADS * PER_THREAD; got++) {
+            em_slice m;
+            assert_int_equal(h_read_frame(&h, &m, NULL, 5000), EM_WS_OP_TEXT);
+            int id, seq;
+            char text[32];
+            snprintf(text, sizeof text, "%.*s", (int)m.len, m.ptr);
+            assert_int_equal(sscanf(text, "%d:%d", &id, &seq), 2);
+            assert_true(id >= 0 && id < THREADS);
+            assert_int_equal(seq, next[id]); /* each thread's order */
+            next[id]++;
+        }
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(s[i].th, NULL);
+        uint64_t end = h_ms() + 3000;
+        while (atomic_load(&dones) < THREADS * PER_THREAD && h_ms() < end)
+            h_turn(&h);
+        assert_int_equal(atomic_load(&dones), THREADS * PER_THREAD);
+        assert_int_equal(atomic_load(&done_errs), 0);
+        assert_true(done_on_thread_ok);
+        h_finish(&h);
+    }
+}
+
+/* A send posted after the close: done(EM_ECLOSED); the reference keeps
+ * the memory until it ran. */
+static void test_async_after_close(void **state) {
+    (void)state;
+    harness h;
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.retain_on_close = true;
+    h_start(&h);
+    h_run_ms(&h, 2);
+    loop_thread = pthread_self();
+    atomic_store(&dones, 0);
+    atomic_store(&done_errs, 0);
+    em_ws *ws = h.ws;
+    em_ws_abort(ws);
+    assert_int_equal(em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("x"), on_done, NULL), 0);
+    assert_int_equal(em_ws_send_async(ws, EM_WS_OP_PING, EM_SLICE_LIT("x"), on_done, NULL),
+                     EM_EINVAL);
+    h_until(&h, &h.closed, 1, 2000);
+    h_run_ms(&h, 5);
+    assert_int_equal(atomic_load(&dones), 1);
+    assert_int_equal(atomic_load(&done_errs), 1);
+    /* retained past on_close: calls refuse, memory lives */
+    assert_int_equal(em_ws_send_text(ws, EM_SLICE_LIT("x"), NULL), EM_ECLOSED);
+    assert_int_equal(em_ws_close(ws, 1000, EM_SLICE_LIT("")), EM_ECLOSED);
+    assert_int_equal(em_ws_queued(ws), 0);
+    em_ws_abort(ws);
+    em_ws_release(ws);
+    h_finish(&h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eight_threads),
+        cmocka_unit_test(test_async_after_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
