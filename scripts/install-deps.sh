@@ -9,7 +9,9 @@
 #   scripts/install-deps.sh fuzz    + afl++
 #   scripts/install-deps.sh docs    + graphviz (include graphs in make docs)
 #   scripts/install-deps.sh bench   + wrk, nginx, go, strace, libcurl-dev (the
-#                                   client bench's anchor only)
+#                                   client bench's anchor only), and the
+#                                   WebSocket anchors: libwebsockets-dev,
+#                                   gorilla/websocket, node ws
 set -euo pipefail
 
 build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light testssl.sh valgrind iproute2 iptables doxygen"
@@ -20,7 +22,7 @@ for purpose in "${@:-build}"; do
     asan) pkgs="$pkgs clang libclang-rt-14-dev" ;;
     fuzz) pkgs="$pkgs clang afl++" ;;
     docs) pkgs="$pkgs doxygen graphviz" ;;
-    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps iproute2 strace libcurl4-openssl-dev" ;;
+    bench) pkgs="$pkgs wrk nginx-light golang-go curl util-linux python3 procps iproute2 strace libcurl4-openssl-dev libwebsockets-dev golang-github-gorilla-websocket-dev node-ws" ;;
     *) echo "install-deps: unknown purpose '$purpose'" >&2; exit 2 ;;
   esac
 done
