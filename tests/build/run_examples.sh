@@ -123,6 +123,26 @@ run_https() {
   return $rc
 }
 
+# The WebSocket clients against echo_server's /ws: ws_client prints the
+# echoes of both its faces; ember-ws sends stdin's lines and prints each
+# echo, and its --help must list what man/ember-ws.1 documents.
+run_ws_clients() {
+  local pid addr rc=0
+  start_server echo_server --port 0 || return 1
+  timeout "$limit" "$bin/ws_client" "ws://$addr/ws" >"$tmp/ws_client.out" &&
+    [ "$(cat "$tmp/ws_client.out")" = "$(printf 'blocking: hello from the blocking face\nloop: one\nloop: two\nloop: three')" ] ||
+    { echo "examples: ws_client failed"; cat "$tmp/ws_client.out"; rc=1; }
+  printf 'first\nsecond line\n' | timeout "$limit" "$bin/ember-ws" "ws://$addr/ws" >"$tmp/ember-ws.out" &&
+    [ "$(cat "$tmp/ember-ws.out")" = "$(printf 'first\nsecond line')" ] ||
+    { echo "examples: ember-ws failed"; cat "$tmp/ember-ws.out"; rc=1; }
+  stop_server echo_server || rc=1
+  opts() { grep -oE -- '(^| )--?[A-Za-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u; }
+  diff <("$bin/ember-ws" --help | opts) \
+    <(awk '/^\.TP/ { getline; print }' "$src/man/ember-ws.1" | sed 's/\\-/-/g' | opts) ||
+    { echo "examples: ember-ws --help and its man page disagree"; rc=1; }
+  return $rc
+}
+
 # A client example ($1) against the running hello_server: it gets the URL.
 run_against_hello() {
   local pid addr rc=0
@@ -138,6 +158,7 @@ for c in "$src"/examples/*.c; do
   case "$name" in
     https_server) run_https || fail=1; ran=$((ran + 1)) ;;
     tls_client) [ -f "$src/examples/https_server.c" ] || { echo "examples: $name has no server"; fail=1; } ;;
+    ws_client) ;; # run with ember-ws (run_ws_clients)
     *_client) [ -f "$src/examples/${name%_client}_server.c" ] || { echo "examples: $name has no server"; fail=1; } ;;
     *_server)
       if [ -f "$src/examples/${name%_server}_client.c" ] || [ -f "$src/examples/$name.check" ]; then
@@ -147,6 +168,7 @@ for c in "$src"/examples/*.c; do
       fi
       ran=$((ran + 1)) ;;
     http_get|http_many|http_threads) run_against_hello "$name" || fail=1; ran=$((ran + 1)) ;;
+    ember-ws) run_ws_clients || fail=1; ran=$((ran + 2)) ;;
     ember-fetch)
       opts() { grep -oE -- '(^| )--?[A-Za-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u; }
       { timeout "$limit" "$bin/$name" --selftest >/dev/null &&
