@@ -79,9 +79,13 @@ int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out);
  * appended to out; past limit total output bytes for this message:
  * EM_EMSGSIZE (stopped as soon as it is crossed, after out got exactly
  * limit bytes: zlib works in 16 KiB steps, so memory stays bounded;
- * UINT64_MAX: no limit). EM_EPARSE: corrupt data, a reference past the
- * negotiated window, a message cut inside a block, or bytes after a block
- * with BFINAL set (close 1007). An empty payload is an empty message.
+ * UINT64_MAX: no limit). EM_EPARSE: corrupt data, a reference to bytes
+ * zlib no longer holds, or a message cut inside a block (close 1007). (A
+ * peer reaching past the negotiated window gets the right bytes or
+ * EM_EPARSE depending on how its message was split: zlib checks against
+ * its window plus the current 16 KiB output step.) Bytes
+ * after a block with BFINAL set are ignored, as zlib does; an empty
+ * payload is an empty message. out's max is honoured (EM_ENOBUFS past it).
  * Returns 0 or the error; errors are sticky (the stream is lost). */
 int em__ws_pmd_inflate(em__ws_pmd *z, em_slice in, bool last, uint64_t limit, em_buf *out);
 /* Memory held now (zlib state included), for em_ws_memory. */
