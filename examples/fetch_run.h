@@ -117,7 +117,7 @@ static bool put_head(FILE *s, const char *pre, const char *eol, const em_http_re
 
 /* The head as -i writes it, counted for %{size_header}. */
 static uint64_t head_bytes(const em_http_response *r) {
-    uint64_t n = 13 + (r->reason.len ? 1 + r->reason.len : 0) + 2 + 2;
+    uint64_t n = 12 + (r->reason.len ? 1 + r->reason.len : 0) + 2 + 2;
     for (size_t i = 0; i < r->num_headers; i++)
         n += r->headers[i].name.len + 2 + r->headers[i].value.len + 2;
     return n;

@@ -90,6 +90,7 @@ mkdir -p "$www"
 head -c 52428800 /dev/urandom >"$www/big.bin"
 head -c 1048576 /dev/urandom >"$TMP/r1m"
 printf 'small file\n' >"$www/small.txt"
+seq 1 1500000 >"$www/big.txt" # 10 MB of text: nginx gzips it (gzip on)
 
 # --- echo_server, plain -----------------------------------------------------------------
 start_server ECHO "$bin/echo_server"
@@ -183,6 +184,8 @@ http {
     uwsgi_temp_path $ngx/uwsgi;
     scgi_temp_path $ngx/scgi;
     types { text/plain txt; application/octet-stream bin; }
+    gzip on;
+    gzip_types text/plain;
     server {
         listen 127.0.0.1:$1;
         root $www;
@@ -255,6 +258,74 @@ both nuadef -s "$N/ua"
 eq "nginx default User-Agent" "ember-fetch/0.1.0" "$(cat "$TMP/nuadef.e")"
 same "nginx -A '': no User-Agent" nuanone 0 -s -A '' "$N/ua"
 same "nginx -X DELETE on a file: 405" ndel 0 -s -o /dev/null -w '%{http_code}' -X DELETE "$N/small.txt"
+
+# --- nginx: gzip on, several URLs, -o/-O, -Z, --resolve, the meter ---------------------
+same "nginx gzip on, --compressed: 10 MB of text" ngz 0 -s --compressed "$N/big.txt"
+same_file "nginx --compressed: ember-fetch's copy" "$www/big.txt" "$TMP/ngz.e"
+eq "nginx --compressed: sha256" "$(sha "$www/big.txt")" "$(sha256sum <"$TMP/ngz.e" | cut -d' ' -f1)"
+sent=$(awk '$7 == "/big.txt" && / "ember-fetch\// { n = $10 } END { print n + 0 }' "$ngx/access.log")
+if [ "$sent" -gt 0 ] && [ "$sent" -lt $(($(fsize "$www/big.txt") / 2)) ]; then
+  pass "nginx --compressed: $sent bytes went over the wire (gzip) for $(fsize "$www/big.txt")"
+else
+  fail "nginx --compressed: nginx sent $sent bytes (want gzip: under half the file)"
+fi
+same "nginx gzip on, no --compressed: plain" nplain 0 -s "$N/big.txt"
+same "nginx three URLs in a row" nmulti 0 -s "$N/small.txt" "$N/r3" "$N/small.txt"
+same "nginx two URLs, -w num_connects (keep-alive)" nconn 0 -s -o /dev/null -o /dev/null \
+  -w '%{num_connects} %{http_code} %{size_download}\n' "$N/small.txt" "$N/big.txt"
+eq "nginx num_connects: 1 then 0" "1 200 11|0 200 $(fsize "$www/big.txt")" "$(tr '\n' '|' <"$TMP/nconn.e" | sed 's/|$//')"
+same "nginx -w url filename_effective http_version size_header" nwvars 0 -s -o "$TMP/nw.out" \
+  -w '%{url} %{filename_effective} %{http_version} %{size_header}\n' "$N/small.txt"
+"${CU[@]}" -s -o "$TMP/oc1" -o "$TMP/oc2" "$N/small.txt" "$N/big.txt" "$N/small.txt" >"$TMP/opair.c" || true
+"${EF[@]}" -s -o "$TMP/oe1" -o "$TMP/oe2" "$N/small.txt" "$N/big.txt" "$N/small.txt" >"$TMP/opair.e" || true
+same_file "nginx -o A -o B with 3 URLs: A" "$TMP/oc1" "$TMP/oe1"
+same_file "nginx -o A -o B with 3 URLs: B" "$www/big.txt" "$TMP/oe2"
+eq "nginx -o A -o B with 3 URLs: the third on stdout" "$(cat "$TMP/opair.c")" "$(cat "$TMP/opair.e")"
+mkdir -p "$TMP/Oc" "$TMP/Oe"
+(cd "$TMP/Oc" && "${CU[@]}" -s -O "$N/small.txt" -O "$N/big.txt?x=1") || true
+(cd "$TMP/Oe" && "${EF[@]}" -s -O "$N/small.txt" -O "$N/big.txt?x=1") || true
+eq "nginx -O -O: the same file names" "$(ls "$TMP/Oc")" "$(ls "$TMP/Oe")"
+same_file "nginx -O: big.txt" "$www/big.txt" "$TMP/Oe/big.txt"
+same "nginx -O on a URL without a file name: exit 23" noname 23 -s -O "$N/"
+same "nginx refused, then a good URL: the last one's exit code" nlast0 0 -s \
+  "http://127.0.0.1:$REFUSED/" "$N/small.txt"
+same "nginx a good URL, then refused: exit 7" nlast7 7 -s "$N/small.txt" "http://127.0.0.1:$REFUSED/"
+both npar -s -Z -w '%{http_code} %{size_download}\n' -o /dev/null -o /dev/null -o /dev/null \
+  -o /dev/null "$N/big.txt" "$N/small.txt" \
+  "$N/r3" "$N/missing"
+eq "nginx -Z four URLs: exit 0" "0 0" "$rc_c $rc_e"
+eq "nginx -Z: the same lines, in any order" "$(sort "$TMP/npar.c")" "$(sort "$TMP/npar.e")"
+same "nginx -Z --parallel-max 1 with a refused URL: exit 7" npar7 7 -s -Z --parallel-max 1 \
+  "http://127.0.0.1:$REFUSED/" "$N/small.txt"
+# --resolve: curl needs no DNS for it; ember-fetch asks the NXDOMAIN peer
+# for the family the entry lacks, never the network
+"${CU[@]}" -s --resolve "fetch.test:$NPORT:127.0.0.1" -w ' %{http_code}' "http://fetch.test:$NPORT/hdr" \
+  -H 'X-Test: resolved' >"$TMP/nres.c" || true
+ef nres -s --dns-servers "127.0.0.1:$DNS" --resolve "fetch.test:$NPORT:127.0.0.1" -w ' %{http_code}' \
+  "http://fetch.test:$NPORT/hdr" -H 'X-Test: resolved'
+eq "nginx --resolve fetch.test: exit 0" 0 "$rc_e"
+eq "nginx --resolve fetch.test: as curl" "$(cat "$TMP/nres.c")" "$(cat "$TMP/nres.e")"
+grep -q 'GET /hdr HTTP/1.1" 200' "$ngx/access.log" && pass "nginx --resolve: nginx answered" ||
+  fail "nginx --resolve: not in nginx's log"
+same "--resolve with no address: exit 49" nresbad 49 -s --resolve "fetch.test:$NPORT" "$N/small.txt"
+ef nproxy5 -sS --dns-servers "127.0.0.1:$DNS" -x http://noproxy.invalid:3128 "$N/small.txt"
+eq "a proxy whose name does not resolve: exit 5 (curl's)" 5 "$rc_e"
+says "exit 5: curl's words" nproxy5 '^ember-fetch: \(5\) Could not resolve proxy'
+# the meter: curl's table (its last line's sizes), the -# bar to the byte,
+# nothing with -s
+both nmeter -o /dev/null "$N/big.txt"
+last_c=$(tr '\r' '\n' <"$TMP/nmeter.c.err" | grep -E '^100 ' | tail -n1 | cut -c1-31)
+last_e=$(tr '\r' '\n' <"$TMP/nmeter.e.err" | grep -E '^100 ' | tail -n1 | cut -c1-31)
+eq "nginx meter: the header as curl's" "$(head -n2 "$TMP/nmeter.c.err")" "$(head -n2 "$TMP/nmeter.e.err")"
+eq "nginx meter: the last line's total and received as curl's" "$last_c" "$last_e"
+both nbar -# -o /dev/null "$N/big.txt"
+eq "nginx -#: the finished bar as curl's" "$(tr '\r' '\n' <"$TMP/nbar.c.err" | tail -n1)" \
+  "$(tr '\r' '\n' <"$TMP/nbar.e.err" | tail -n1)"
+both nnometer -s -o /dev/null "$N/big.txt"
+eq "nginx -s: no meter" "0 0" "$(fsize "$TMP/nnometer.c.err") $(fsize "$TMP/nnometer.e.err")"
+both nmeterstdout "$N/small.txt"
+eq "nginx body to a file on stdout: the meter shows (curl too)" "yes yes" \
+  "$(grep -q Total "$TMP/nmeterstdout.c.err" && echo yes) $(grep -q Total "$TMP/nmeterstdout.e.err" && echo yes)"
 
 if grep -E '\[(crit|alert|emerg)\]' "$ngx/error.log" >"$TMP/ngx.bad"; then
   fail "nginx error log:"; head -n 20 "$TMP/ngx.bad"
