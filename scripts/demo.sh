@@ -4,8 +4,10 @@
 #   - echo_server (HTTP/1.1): ember's own client (echo_client) sends a plain
 #     GET, two pipelined requests, a chunked upload and a 404; then curl.
 #   - the TCP and UDP echo servers with their clients.
+#   - ember-fetch, ember's curl, on hello_server: a GET, a redirect followed
+#     with -L, a gzip body with --compressed.
 #   - https_server with a demo certificate (made once with openssl into the
-#     build dir): curl and ember's tls_client over verified TLS.
+#     build dir): curl, ember's tls_client and ember-fetch over verified TLS.
 set -euo pipefail
 build=${1:-build}
 bin=$build/examples
@@ -51,6 +53,17 @@ for base in tcp_echo udp_echo; do
   stop_server "${base}_server"
 done
 
+start_server hello_server
+echo "-- ember-fetch http://$addr/"
+"$bin/ember-fetch" -sS "http://$addr/"
+echo "-- ember-fetch -L -w '%{http_code} %{url_effective}' http://$addr/moved"
+"$bin/ember-fetch" -sSL -w '%{http_code} %{url_effective}\n' "http://$addr/moved"
+echo "-- ember-fetch --compressed http://$addr/gzip (gzip on the wire, decoded here)"
+"$bin/ember-fetch" -sS -H 'Accept-Encoding: gzip' -o /dev/null \
+  -w '   %{size_download} bytes of gzip without --compressed\n' "http://$addr/gzip"
+"$bin/ember-fetch" -sS --compressed "http://$addr/gzip" | uniq -c
+stop_server hello_server
+
 # A demo CA and a certificate it signed for localhost and 127.0.0.1 (EC P-256).
 certs=$build/demo-certs
 if [ ! -s "$certs/cert.pem" ]; then
@@ -70,6 +83,8 @@ echo "-- curl --cacert $certs/ca.pem https://localhost:$port/"
 curl -sS --cacert "$certs/ca.pem" "https://localhost:$port/"
 echo "-- tls_client --cacert $certs/ca.pem localhost:$port"
 "$bin/tls_client" --cacert "$certs/ca.pem" "localhost:$port"
+echo "-- ember-fetch --cacert $certs/ca.pem https://localhost:$port/"
+"$bin/ember-fetch" -sS --cacert "$certs/ca.pem" "https://localhost:$port/"
 echo "-- tls_client localhost:$port (no --cacert: the demo CA is not trusted)"
 "$bin/tls_client" "localhost:$port" || echo "(exit $?)"
 stop_server https_server
