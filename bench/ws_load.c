@@ -339,6 +339,7 @@ typedef struct run {
     bool measuring, stopping;
     histogram hist;
     uint64_t messages, errors, mismatches;
+    uint64_t in_flight; /* messages sent and not echoed, over all connections */
     int error_lines;
     bool all_deflate, any_deflate;
 } run;
@@ -380,6 +381,8 @@ static void conn_fail(run *r, conn *c, const char *why) {
         r->connecting--;
     if (c->state == C_OPEN)
         r->open--;
+    r->in_flight -= c->outstanding;
+    c->outstanding = 0;
     c->state = C_FAILED;
     r->failed++;
     if (c->fd >= 0)
@@ -450,6 +453,7 @@ static void conn_send_msg(run *r, conn *c) {
     c->t_sent[c->sent % (uint64_t)r->o.pipeline] = now_ns();
     c->sent++;
     c->outstanding++;
+    r->in_flight++;
 }
 
 /* The frame this connection sends, pre-masked: the text, compressed when
@@ -712,6 +716,7 @@ static void on_message(run *r, conn *c) {
     }
     c->recvd++;
     c->outstanding--;
+    r->in_flight--;
     if (r->measuring) {
         r->messages++;
         hist_record(&r->hist, lat);
@@ -923,6 +928,9 @@ static bool ramp_done(const run *r) {
 static bool hold_done(const run *r) {
     return ramp_done(r) && r->done_hold + r->failed >= r->o.conns;
 }
+static bool drained(const run *r) {
+    return r->in_flight == 0;
+}
 static bool all_failed(const run *r) {
     return r->open == 0 && ramp_done(r);
 }
@@ -1000,16 +1008,21 @@ int main(int argc, char **argv) {
     r->measuring = false;
     r->stopping = true;
     double secs = (double)(t3 - t2) / 1e9;
-    /* a close frame (1000), best effort, where no frame is half sent */
+    /* no new messages; the echoes in flight come back (1 s at most), so
+     * that no server sees a connection end in the middle of a message */
+    loop(r, t3 + NS_PER_S, drained);
+    /* the close handshake (RFC 6455 §7): 1000, then the server's close or
+     * its end of the stream, 1 s at most */
     for (long i = 0; i < r->o.conns; i++) {
         conn *c = &r->conns[i];
-        if (c->state != C_OPEN)
-            continue;
         static const char close_frame[] = {(char)0x88, (char)0x82, 0, 0, 0, 0, 0x03, (char)0xe8};
-        if (c->out_off == c->out_len)
-            send(c->fd, close_frame, sizeof close_frame, MSG_NOSIGNAL | MSG_DONTWAIT);
-        close(c->fd);
+        if (c->state != C_OPEN || out_reserve(c, sizeof close_frame) != 0)
+            continue;
+        memcpy(c->out + c->out_len, close_frame, sizeof close_frame);
+        c->out_len += sizeof close_frame;
+        conn_flush(r, c);
     }
+    loop(r, now_ns() + NS_PER_S, all_failed);
     printf("conns=%ld size=%ld pipeline=%ld deflate=%d secs=%.2f messages=%" PRIu64
            " rate=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%" PRIu64
            " mismatches=%" PRIu64 " client_cpu_pct=%.0f",
