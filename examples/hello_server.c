@@ -7,11 +7,13 @@
  */
 #include "example.h"
 
+#define HELLO10 "Hello, World!\nHello, World!\nHello, World!\nHello, World!\nHello, World!\n" \
+                "Hello, World!\nHello, World!\nHello, World!\nHello, World!\nHello, World!\n"
+
 static void hellos(em_http_ctx *cx, const em_http_handler *h) {
-    static char body[14 * 100 + 1];
-    for (size_t i = 0; i < 100; i++)
-        memcpy(body + 14 * i, "Hello, World!\n", 14);
-    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(body, 14 * 100));
+    static const char body[] = HELLO10 HELLO10 HELLO10 HELLO10 HELLO10
+        HELLO10 HELLO10 HELLO10 HELLO10 HELLO10;
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(body, sizeof body - 1));
 }
 
 static void hello(em_http_ctx *cx, const em_http_handler *h) {
