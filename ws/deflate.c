@@ -4,7 +4,7 @@
  * Memory. A direction with context takeover keeps its zlib stream for the
  * connection's life (made at its first message): deflate at windowBits w
  * and memLevel m allocates about 2^(w+2) + 2^(m+9) bytes plus 6 KiB
- * (262 KiB at 15/8, 134 KiB at 9/8: the hash table and the pending buffer,
+ * (262 KiB at 15/8, 136 KiB at 9/8: the hash table and the pending buffer,
  * sized by memLevel, dominate small windows), inflate 7 KiB plus 2^w.
  * A direction with no context takeover holds nothing between messages: it
  * borrows its thread's stream for each message (a loop belongs to one
@@ -133,6 +133,7 @@ static _Thread_local pool *tl_pool;
 
 static void pool_destroy(void *arg) {
     pool *p = arg;
+    tl_pool = NULL; /* a later destructor that deflates makes a new one */
     deflater_free(p->def);
     for (unsigned i = 0; i < p->ninf; i++)
         inflater_free(p->inf[i]);
