@@ -51,8 +51,9 @@ typedef struct em_ws_server_opts {
  * with Sec-WebSocket-Version: 13 (another version), 403 (check_origin
  * refused), 505 (not HTTP/1.1). cx is ended either way. Returns 0 when the
  * connection was upgraded, else the status sent or a negative em_err
- * (EM_ECLOSED: cx had already ended). From the handler or later on the
- * loop, as em_http_upgrade. */
+ * (EM_ECLOSED: cx had already ended). After 0, data is the em_ws's: on_close
+ * runs for it (free it there); otherwise no callback will see it. From
+ * the handler or later on the loop, as em_http_upgrade. */
 EM_API int em_ws_accept(em_http_ctx *cx, const em_ws_server_opts *opts, void *data);
 
 /* Add a GET route for path on r whose handler is em_ws_accept(cx, opts,
