@@ -48,93 +48,12 @@ static void release(ws_client *wc) {
     em_http_client_close(wc->http, http_closed, wc);
 }
 
-/* ---- checking the 101 ------------------------------------------------------ */
-
-/* Whether a comma-separated field value lists token (case-insensitive). */
-static bool lists_token(em_slice v, const char *token) {
-    size_t tl = strlen(token);
-    size_t i = 0;
-    while (i < v.len) {
-        while (i < v.len && (v.ptr[i] == ' ' || v.ptr[i] == '\t' || v.ptr[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < v.len && v.ptr[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v.ptr[e - 1] == ' ' || v.ptr[e - 1] == '\t'))
-            e--;
-        if (e - s == tl && !strncasecmp(v.ptr + s, token, tl))
-            return true;
-    }
-    return false;
-}
-
-static bool any_field_lists(const em_http_response *r, const char *name, const char *token) {
-    for (size_t i = 0; i < r->num_headers; i++)
-        if (em_slice_eq_nocase(r->headers[i].name, em_slice_from_cstr(name)) &&
-            lists_token(r->headers[i].value, token))
-            return true;
-    return false;
-}
+/* ---- checking the 101: client_check.c ---------------------------------------- */
 
 static int bad(ws_client *wc, const char *why) {
     snprintf(wc->why, sizeof wc->why, "the server's 101 breaks RFC 6455 §4.1: %s", why);
     wc->fail = EM_EPROTO;
     return EM_EPROTO;
-}
-
-/* The checks of RFC 6455 §4.1 (the client's validation of the server's
- * handshake), in its order; *protocol and *pmd get what was chosen. */
-static int check_101(ws_client *wc, const em_http_response *r, char *protocol, size_t cap,
-                     em__ws_pmd_params *pmd, bool *deflate) {
-    if (!any_field_lists(r, "upgrade", "websocket"))
-        return bad(wc, "no Upgrade: websocket");
-    if (!any_field_lists(r, "connection", "upgrade"))
-        return bad(wc, "no Connection: Upgrade");
-    em_slice accept = {0}, proto = {0};
-    int naccept = 0, nproto = 0;
-    char ext[1024];
-    size_t ext_len = 0;
-    for (size_t i = 0; i < r->num_headers; i++) {
-        em_slice n = r->headers[i].name, v = r->headers[i].value;
-        if (em_slice_eq_nocase(n, EM_SLICE_LIT("sec-websocket-accept"))) {
-            accept = v;
-            naccept++;
-        } else if (em_slice_eq_nocase(n, EM_SLICE_LIT("sec-websocket-protocol"))) {
-            proto = v;
-            nproto++;
-        } else if (em_slice_eq_nocase(n, EM_SLICE_LIT("sec-websocket-extensions"))) {
-            if (ext_len + v.len + 1 > sizeof ext)
-                return bad(wc, "Sec-WebSocket-Extensions too long");
-            if (ext_len)
-                ext[ext_len++] = ',';
-            memcpy(ext + ext_len, v.ptr, v.len);
-            ext_len += v.len;
-        }
-    }
-    if (naccept != 1 || !em_slice_eq(accept, em_slice_from_cstr(wc->accept)))
-        return bad(wc, "wrong Sec-WebSocket-Accept");
-    protocol[0] = 0;
-    if (nproto) {
-        /* exactly one of the offered ones (§4.1, point 6) */
-        bool offered = false;
-        for (const char *const *p = wc->opts->protocols; nproto == 1 && p && *p; p++)
-            offered |= em_slice_eq(proto, em_slice_from_cstr(*p));
-        if (!offered || proto.len >= cap)
-            return bad(wc, "a Sec-WebSocket-Protocol that was not offered");
-        memcpy(protocol, proto.ptr, proto.len);
-        protocol[proto.len] = 0;
-    }
-    *deflate = false;
-    if (ext_len) {
-        if (!wc->opts->ws.deflate.enable)
-            return bad(wc, "an extension that was not offered");
-        int rc = em__ws_pmd_accept((em_slice){ext, ext_len}, &wc->opts->ws.deflate, pmd);
-        if (rc < 0)
-            return bad(wc, "a permessage-deflate answer that does not fit the offer");
-        *deflate = rc == 1;
-    }
-    return 0;
 }
 
 /* ---- the HTTP call's callbacks --------------------------------------------- */
@@ -158,8 +77,12 @@ static void on_upgrade(em_http_call *call, const em_http_response *resp, em_tcp_
     char protocol[256];
     em__ws_pmd_params pmd;
     bool deflate = false;
-    if (check_101(wc, resp, protocol, sizeof protocol, &pmd, &deflate))
+    const char *why = NULL;
+    if (em__ws_client_check(resp, wc->accept, wc->opts->protocols, &wc->opts->ws.deflate,
+                            protocol, sizeof protocol, &pmd, &deflate, &why)) {
+        bad(wc, why);
         return; /* not taken: the call fails and on_done reports wc->fail */
+    }
     em_ws *ws = wc->ws;
     if (em__ws_settle(ws, deflate ? &pmd : NULL, protocol)) {
         snprintf(wc->why, sizeof wc->why, "out of memory");

@@ -128,6 +128,18 @@ em_slice em__ws_hs_extensions(const em_http_request *req, const em__ws_hs *hs, c
 /* Whether any Upgrade field of req lists "websocket". */
 bool em__ws_hs_wants_websocket(const em_http_request *req);
 
+/* ---- the client's check of a 101 (client_check.c) ---------------------- */
+
+/* RFC 6455 §4.1's checks of the server's answer r to a handshake whose
+ * expected Sec-WebSocket-Accept is accept, after offering protocols
+ * (NULL-terminated, may be NULL) and deflate (may be NULL or not enabled).
+ * Returns 0 with protocol (cap bytes; "" for none), *pmd and *deflate_on
+ * set, or EM_EPROTO with *why a static phrase. */
+int em__ws_client_check(const em_http_response *r, const char *accept,
+                        const char *const *protocols, const em_ws_deflate_opts *deflate,
+                        char *protocol, size_t cap, em__ws_pmd_params *pmd, bool *deflate_on,
+                        const char **why);
+
 /* ---- the connection core (conn*.c) --------------------------------------- */
 
 /* struct em_ws is defined by the core (below, or in a header of its own
