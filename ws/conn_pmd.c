@@ -1,41 +1,55 @@
 /* The core's one door to permessage-deflate (RFC 7692, deflate*.c): the
- * rest of the core asks here, so the compressor is a seam of five calls. */
+ * rest of the core asks here, so the compressor is a seam of a few calls. */
 #include "conn_private.h"
 
-/* deflate*.c is not in the tree yet: a connection cannot have settled
- * the extension (the server does not accept it, the client does not
- * offer it), and these are never reached with ws->pmd set. */
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p) {
-    (void)ws;
-    return p ? EM_ENOTSUP : 0;
-}
-
-void em__ws_conn_pmd_free(em_ws *ws) {
-    ws->pmd = NULL;
-}
-
-int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out) {
-    (void)ws, (void)in, (void)last, (void)limit, (void)out;
-    return EM_ENOTSUP;
-}
-
-int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out) {
-    (void)ws, (void)msg, (void)out;
-    return EM_ENOTSUP;
-}
-
-size_t em__ws_conn_pmd_memory(const em_ws *ws) {
-    (void)ws;
+    if (!p)
+        return 0;
+    ws->pmd = em__ws_pmd_new(ws->loop, (em_ws_role)ws->role, p, &ws->opts->deflate);
+    if (!ws->pmd)
+        return EM_ENOMEM;
+    bool server = ws->role == EM_WS_ROLE_SERVER;
+    /* A shared broadcast frame (em__ws_compress_alone) suits a sender
+     * that resets per message with the full window. */
+    if (server ? p->server_no_context_takeover : p->client_no_context_takeover)
+        ws->flags |= WS_TX_NCT;
+    if ((server ? p->server_max_window_bits : p->client_max_window_bits) == 15)
+        ws->flags |= WS_TX_W15;
     return 0;
 }
 
+void em__ws_conn_pmd_free(em_ws *ws) {
+    if (ws->pmd)
+        em__ws_pmd_free(ws->pmd);
+    ws->pmd = NULL;
+    ws->flags &= ~(uint32_t)(WS_TX_NCT | WS_TX_W15);
+}
+
+int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out) {
+    return em__ws_pmd_inflate(ws->pmd, in, last, limit, out);
+}
+
+int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out) {
+    return em__ws_pmd_compress(ws->pmd, msg, out);
+}
+
+size_t em__ws_conn_pmd_memory(const em_ws *ws) {
+    return ws->pmd ? em__ws_pmd_memory(ws->pmd) : 0;
+}
+
 int em__ws_compress_alone(em_slice msg, em_buf *out) {
-    (void)msg, (void)out;
-    return EM_ENOTSUP;
+    static const em__ws_pmd_params alone = {true, true, 15, 15};
+    em__ws_pmd *z = em__ws_pmd_new(NULL, EM_WS_ROLE_SERVER, &alone, NULL);
+    if (!z)
+        return EM_ENOMEM;
+    int rc = em__ws_pmd_compress(z, msg, out);
+    em__ws_pmd_free(z);
+    return rc;
 }
 
 bool em__ws_conn_pmd_shared_ok(const em_ws *ws) {
-    return ws->pmd && ws->role == EM_WS_ROLE_SERVER && (ws->flags & WS_TX_NCT);
+    return ws->pmd && ws->role == EM_WS_ROLE_SERVER &&
+           (ws->flags & (WS_TX_NCT | WS_TX_W15)) == (WS_TX_NCT | WS_TX_W15);
 }
 
 size_t em__ws_conn_pmd_min(const em_ws *ws) {

@@ -33,6 +33,7 @@ enum {
     WS_RX_BUF = 0x1000,    /* ... and is assembled in ws->msg */
     WS_IN_READ = 0x2000,   /* inside the read loop */
     WS_TX_NCT = 0x4000,    /* deflate: our compressor resets per message */
+    WS_TX_W15 = 0x8000,    /* ... and has the full window */
 };
 
 /* A completion waiting until the tcp connection reports a token sent:
@@ -73,14 +74,14 @@ int em__ws_after_write(em_ws *ws);
 
 /* ---- conn_pmd.c ----------------------------------------------------------- */
 
-/* Make ws->pmd for p (NULL: none). 0 or EM_ENOMEM/EM_ENOTSUP. */
+/* Make ws->pmd for p (NULL: none). 0 or EM_ENOMEM. */
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p);
 void em__ws_conn_pmd_free(em_ws *ws);
 int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out);
 int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out);
 size_t em__ws_conn_pmd_memory(const em_ws *ws);
 /* Compress msg alone (no context: a frame for any connection whose
- * compressor resets per message). 0, EM_ENOMEM, EM_ENOTSUP. */
+ * compressor resets per message). 0 or EM_ENOMEM. */
 int em__ws_compress_alone(em_slice msg, em_buf *out);
 /* Whether ws (a server) may send such a frame. */
 bool em__ws_conn_pmd_shared_ok(const em_ws *ws);

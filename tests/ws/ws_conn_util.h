@@ -31,6 +31,7 @@ typedef struct harness {
     int role; /* the ws's */
     em_ws_opts opts;
     em_ws_cbs cbs;
+    const em__ws_pmd_params *pmd; /* deflate settled, or NULL */
     int opened, closed, peer_closed, unthrottled, pings, pongs;
     int close_code, close_err, peer_close_code;
     char reason[128];
@@ -135,7 +136,7 @@ static inline void h_start_opts(harness *h, const em_tcp_conn_opts *topts, int s
         assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
         assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof sndbuf), 0);
     }
-    h->ws = em__ws_new(&h->loop, (em_ws_role)h->role, &h->cbs, &h->opts, h, NULL, NULL);
+    h->ws = em__ws_new(&h->loop, (em_ws_role)h->role, &h->cbs, &h->opts, h, h->pmd, NULL);
     assert_non_null(h->ws);
     assert_int_equal(em_tcp_conn_init(&h->loop, &h->ws->up.tcp, sv[0], &em__ws_tcp_cbs, topts), 0);
     assert_int_equal(em__ws_start(h->ws), 0);
@@ -143,6 +144,8 @@ static inline void h_start_opts(harness *h, const em_tcp_conn_opts *topts, int s
     em_ws_frame_parser_init(&h->rp,
                             h->role == EM_WS_ROLE_SERVER ? EM_WS_ROLE_CLIENT : EM_WS_ROLE_SERVER);
     h->rp.max_payload = h->rp.max_message = INT64_MAX;
+    if (h->pmd)
+        h->rp.rsv_allowed = EM_WS_RSV1;
 }
 
 static inline void h_start(harness *h) {

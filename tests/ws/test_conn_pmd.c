@@ -1,0 +1,263 @@
+/* ws/conn_pmd.c: permessage-deflate on a connection: compressed messages
+ * in and out on both ends, with and without context takeover, fragmented
+ * and split across reads; the limit after inflating (1009), corrupt data
+ * (1007), RSV1 where it may not be (1002); broadcast frames compressed
+ * once; memory. The peer compresses and inflates with the other role's
+ * em__ws_pmd. */
+#include "ws_conn_util.h"
+
+typedef struct peer_z {
+    em__ws_pmd *z;
+} peer_z;
+
+static void peer_z_init(peer_z *p, const harness *h, const em__ws_pmd_params *params) {
+    em_ws_role other = h->role == EM_WS_ROLE_SERVER ? EM_WS_ROLE_CLIENT : EM_WS_ROLE_SERVER;
+    p->z = em__ws_pmd_new(NULL, other, params, NULL);
+    assert_non_null(p->z);
+}
+
+/* The peer sends msg compressed, in frames of at most frag bytes. */
+static void peer_send_z(harness *h, peer_z *p, int op, const char *msg, size_t n, size_t frag) {
+    em_buf z;
+    em_buf_init(&z, 0);
+    assert_int_equal(em__ws_pmd_compress(p->z, em_slice_make(msg, n), &z), 0);
+    size_t len = em_buf_len(&z), off = 0;
+    do {
+        size_t k = len - off < frag ? len - off : frag;
+        unsigned b0 = (off == 0 ? (unsigned)op | EM_WS_RSV1 : 0) | (off + k == len ? 0x80 : 0);
+        h_send_frame(h, b0, em_buf_data(&z) + off, k);
+        off += k;
+    } while (off < len);
+    em_buf_free(&z);
+}
+
+/* The peer reads one message and inflates it when RSV1 is set. */
+static int peer_read_z(harness *h, peer_z *p, em_buf *out, bool *compressed) {
+    em_slice s;
+    em_ws_frame f;
+    int op = h_read_frame(h, &s, &f, 3000);
+    em_buf_clear(out);
+    *compressed = f.rsv & EM_WS_RSV1;
+    if (*compressed)
+        assert_int_equal(em__ws_pmd_inflate(p->z, s, true, UINT64_MAX, out), 0);
+    else
+        assert_int_equal(em_buf_append(out, s.ptr, s.len), 0);
+    return op;
+}
+
+static void test_round_trip(void **state) {
+    (void)state;
+    static char text[5000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = "the quick brown fox "[i % 20];
+    for (int role = 0; role < 2; role++) {
+        for (int nct = 0; nct < 2; nct++) {
+            em__ws_pmd_params params = {nct, nct, 15, 15};
+            harness h;
+            h_init(&h, role);
+            h.pmd = &params;
+            h_start(&h);
+            assert_true(em_ws_deflate_on(h.ws));
+            peer_z pz;
+            peer_z_init(&pz, &h, &params);
+            /* in: whole, twice (the second refers back with takeover),
+             * fragmented, and split at many points */
+            peer_send_z(&h, &pz, EM_WS_OP_TEXT, text, sizeof text, 1 << 20);
+            peer_send_z(&h, &pz, EM_WS_OP_TEXT, text, sizeof text, 1 << 20);
+            peer_send_z(&h, &pz, EM_WS_OP_BINARY, text, 3000, 7);
+            peer_send_z(&h, &pz, EM_WS_OP_TEXT, "", 0, 100);
+            h_until(&h, &h.nmsgs, 4, 3000);
+            assert_int_equal(h.nmsgs, 4);
+            for (int i = 0; i < 2; i++) {
+                assert_int_equal(h.msgs[i].len, sizeof text);
+                assert_memory_equal(h.msgs[i].data, text, sizeof text);
+            }
+            assert_int_equal(h.msgs[2].op, EM_WS_OP_BINARY);
+            assert_int_equal(h.msgs[2].len, 3000);
+            assert_int_equal(h.msgs[3].len, 0);
+            /* out: at least min_size compressed, shorter plain */
+            em_buf got;
+            em_buf_init(&got, 0);
+            bool z;
+            for (int i = 0; i < 2; i++)
+                assert_int_equal(em_ws_send_text(h.ws, em_slice_make(text, sizeof text), NULL), 0);
+            assert_int_equal(em_ws_send_text(h.ws, EM_SLICE_LIT("short"), NULL), 0);
+            for (int i = 0; i < 2; i++) {
+                assert_int_equal(peer_read_z(&h, &pz, &got, &z), EM_WS_OP_TEXT);
+                assert_true(z);
+                assert_int_equal(em_buf_len(&got), sizeof text);
+                assert_memory_equal(em_buf_data(&got), text, sizeof text);
+            }
+            assert_int_equal(peer_read_z(&h, &pz, &got, &z), EM_WS_OP_TEXT);
+            assert_false(z);
+            assert_true(em_slice_eq(em_buf_slice(&got), EM_SLICE_LIT("short")));
+            em_buf_free(&got);
+            em__ws_pmd_free(pz.z);
+            h_finish(&h);
+        }
+    }
+}
+
+/* A compressed message split across reads at every byte. */
+static void test_every_split(void **state) {
+    (void)state;
+    em__ws_pmd_params params = {false, false, 15, 15};
+    harness h;
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.pmd = &params;
+    h_start(&h);
+    peer_z pz;
+    peer_z_init(&pz, &h, &params);
+    const char *msg = "h\xc3\xa9llo h\xc3\xa9llo h\xc3\xa9llo";
+    for (int i = 0; i < 40; i++) {
+        em_buf z;
+        em_buf_init(&z, 0);
+        assert_int_equal(em__ws_pmd_compress(pz.z, em_slice_from_cstr(msg), &z), 0);
+        uint8_t f[128];
+        size_t n =
+            h_frame(&h, f, 0x80 | EM_WS_OP_TEXT | EM_WS_RSV1, em_buf_data(&z), em_buf_len(&z));
+        size_t k = (size_t)i % (n + 1);
+        h_send(&h, f, k);
+        h_turn(&h);
+        h_send(&h, f + k, n - k);
+        h_until(&h, &h.nmsgs, i + 1, 2000);
+        assert_string_equal(h.msgs[i].data, msg);
+        em_buf_free(&z);
+    }
+    em__ws_pmd_free(pz.z);
+    h_finish(&h);
+}
+
+static void expect_close(harness *h, int code, int err) {
+    h_expect_close(h, code);
+    h_close_peer(h);
+    h_until(h, &h->closed, 1, 2000);
+    assert_int_equal(h->close_code, code);
+    assert_int_equal(h->close_err, err);
+    h_finish(h);
+}
+
+static void test_failures(void **state) {
+    (void)state;
+    em__ws_pmd_params params = {true, true, 15, 15};
+    static char zeros[100000];
+    /* past max_message once inflated: 1009, though the wire bytes are few */
+    harness h;
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.pmd = &params;
+    h.opts.max_message = 1000;
+    h_start(&h);
+    peer_z pz;
+    peer_z_init(&pz, &h, &params);
+    peer_send_z(&h, &pz, EM_WS_OP_BINARY, zeros, 1000, 1 << 20); /* exactly: fine */
+    h_until(&h, &h.nmsgs, 1, 2000);
+    assert_int_equal(h.msgs[0].len, 1000);
+    peer_send_z(&h, &pz, EM_WS_OP_BINARY, zeros, sizeof zeros, 1 << 20);
+    expect_close(&h, 1009, EM_EMSGSIZE);
+    em__ws_pmd_free(pz.z);
+    /* corrupt data: 1007 */
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.pmd = &params;
+    h_start(&h);
+    h_send_frame(&h, 0x80 | EM_WS_OP_BINARY | EM_WS_RSV1, "\xff\xff\xff\xff", 4);
+    expect_close(&h, 1007, EM_EPARSE);
+    /* RSV1 on a continuation frame: 1002 */
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.pmd = &params;
+    h_start(&h);
+    h_send_frame(&h, EM_WS_OP_BINARY, "ab", 2);
+    h_send_frame(&h, 0x80 | EM_WS_RSV1, "cd", 2);
+    expect_close(&h, 1002, EM_EPROTO);
+    /* compressed text that inflates to invalid UTF-8: 1007 */
+    h_init(&h, EM_WS_ROLE_CLIENT);
+    h.pmd = &params;
+    h_start(&h);
+    peer_z_init(&pz, &h, &params);
+    peer_send_z(&h, &pz, EM_WS_OP_TEXT, "ok\xc0 no", 6, 1 << 20);
+    expect_close(&h, 1007, EM_EPARSE);
+    em__ws_pmd_free(pz.z);
+}
+
+/* Broadcast: compressed once, sent compressed to connections whose
+ * compressor resets per message with the full window, plain to others. */
+static void test_frame_buf_deflate(void **state) {
+    (void)state;
+    static char text[4000];
+    memset(text, 'w', sizeof text);
+    em_ws_frame_buf *fb;
+    assert_int_equal(
+        em_ws_frame_buf_new(&fb, EM_WS_OP_TEXT, em_slice_make(text, sizeof text), true), 0);
+    em__ws_pmd_params cases[3] = {
+        {true, false, 15, 15}, {false, false, 15, 15}, {true, false, 10, 15}};
+    for (int i = 0; i < 4; i++) {
+        harness h;
+        h_init(&h, EM_WS_ROLE_SERVER);
+        h.pmd = i < 3 ? &cases[i] : NULL;
+        h_start(&h);
+        h_run_ms(&h, 1);
+        peer_z pz = {0};
+        if (h.pmd)
+            peer_z_init(&pz, &h, h.pmd);
+        int rc = em_ws_send_frame_buf(h.ws, fb, NULL);
+        assert_true(rc == 0 || rc == EM_WS_FULL);
+        em_buf got;
+        em_buf_init(&got, 0);
+        bool z;
+        if (pz.z) {
+            assert_int_equal(peer_read_z(&h, &pz, &got, &z), EM_WS_OP_TEXT);
+        } else {
+            em_slice s;
+            em_ws_frame f;
+            assert_int_equal(h_read_frame(&h, &s, &f, 2000), EM_WS_OP_TEXT);
+            z = f.rsv & EM_WS_RSV1;
+            assert_int_equal(em_buf_append(&got, s.ptr, s.len), 0);
+        }
+        assert_int_equal(z, i == 0);
+        assert_int_equal(em_buf_len(&got), sizeof text);
+        assert_memory_equal(em_buf_data(&got), text, sizeof text);
+        em_buf_free(&got);
+        if (pz.z)
+            em__ws_pmd_free(pz.z);
+        h_finish(&h);
+    }
+    em_ws_frame_buf_release(fb);
+}
+
+/* With context takeover the zlib state is counted; without it, an idle
+ * connection holds none. */
+static void test_memory(void **state) {
+    (void)state;
+    for (int nct = 0; nct < 2; nct++) {
+        em__ws_pmd_params params = {nct, nct, 15, 15};
+        harness h;
+        h_init(&h, EM_WS_ROLE_SERVER);
+        h.pmd = &params;
+        h_start(&h);
+        peer_z pz;
+        peer_z_init(&pz, &h, &params);
+        static char text[1000];
+        memset(text, 'a', sizeof text);
+        peer_send_z(&h, &pz, EM_WS_OP_TEXT, text, sizeof text, 1 << 20);
+        h_until(&h, &h.nmsgs, 1, 2000);
+        assert_int_equal(em_ws_send_text(h.ws, em_slice_make(text, sizeof text), NULL), 0);
+        h_run_ms(&h, 5);
+        size_t mem = em_ws_memory(h.ws);
+        print_message("em_ws_memory with%s context takeover after a message each way: %zu\n",
+                      nct ? "out" : "", mem);
+        if (nct)
+            assert_true(mem < sizeof(struct em_ws) + 256);
+        else
+            assert_true(mem > sizeof(struct em_ws) + 32 * 1024);
+        em__ws_pmd_free(pz.z);
+        h_finish(&h);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_every_split),
+        cmocka_unit_test(test_failures),   cmocka_unit_test(test_frame_buf_deflate),
+        cmocka_unit_test(test_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
