@@ -1,7 +1,7 @@
 /* The conformance server: what the benchmarks and interop tests talk to.
  *
  *   echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]
- *               [--tls-cert FILE --tls-key FILE]
+ *               [--tls-cert FILE --tls-key FILE] [--ws-max-message BYTES]
  *
  *   GET  /plaintext       -> "Hello, World!" (text/plain)
  *   GET  /delay?ms=N      -> "delayed N" after N ms (0..60000), from a timer
@@ -10,6 +10,10 @@
  *   POST /echo            -> the request body back as it arrives (up to
  *                            1 GiB), with its Content-Type; Content-Length
  *                            if the request had one, chunked otherwise
+ *   GET  /ws              -> a WebSocket (RFC 6455) that sends every message
+ *                            back unchanged (text as text, binary as binary);
+ *                            pings get pongs, a close gets a close, and
+ *                            permessage-deflate is accepted when offered
  *   anything else         -> 404; a bad ms or kb -> 400 with the reason
  *
  * --echo whole: POST /echo answers once the whole body is in (up to ember's
@@ -17,7 +21,10 @@
  * sending the body once the response begins: nginx does.
  *
  * --tls-cert/--tls-key (PEM: the chain, leaf first, and its key): the same
- * over HTTPS, with ALPN "http/1.1" and ember's TLS defaults.
+ * over HTTPS, with ALPN "http/1.1" and ember's TLS defaults (and wss://).
+ *
+ * --ws-max-message BYTES: the longest WebSocket message /ws takes, 1 and up
+ * (default 16 MiB); a longer one closes the connection with 1009.
  *
  * Backpressure both ways: a stream or an echo waits while the client reads
  * slowly, and an echo stops reading the upload meanwhile, so memory stays
@@ -31,7 +38,8 @@
 
 #define USAGE                                                                                      \
     "usage: echo_server [--port N] [--workers N] [--host ADDR] [--echo stream|whole]\n"            \
-    "                   [--tls-cert FILE --tls-key FILE]"
+    "                   [--tls-cert FILE --tls-key FILE] [--ws-max-message BYTES]\n"               \
+    "  GET /plaintext, GET /delay?ms=N, GET /stream?kb=N, POST /echo, GET /ws (WebSocket echo)"
 
 enum { STREAM_PIECE = 64 * 1024 };
 
@@ -190,13 +198,27 @@ static void echo(em_http_ctx *cx, const em_http_handler *h) {
     /* EM_ECLOSED: the client is gone and cx ended */
 }
 
+/* ---- GET /ws: a WebSocket echo ----------------------------------------------- */
+/* Each message goes back as it came. A client that sends faster than it
+ * reads fills its queue up to max_queue; then it is closed rather than
+ * buffered for without bound. */
+
+static void ws_message(em_ws *ws, int opcode, em_slice data) {
+    if (em_ws_send(ws, opcode, data, NULL) == EM_ENOBUFS)
+        em_ws_close(ws, EM_WS_CLOSE_POLICY, EM_SLICE_LIT("reading too slowly"));
+}
+
+static void ws_close(em_ws *ws, int code, int err, em_slice reason) {}
+
 int main(int argc, char **argv) {
-    static const char *const names[] = {"--port",     "--workers", "--host", "--echo",
-                                        "--tls-cert", "--tls-key", NULL};
+    static const char *const names[] = {"--port",     "--workers", "--host",           "--echo",
+                                        "--tls-cert", "--tls-key", "--ws-max-message", NULL};
     example_args(argc, argv, USAGE, names);
     const char *host = "127.0.0.1", *mode = "stream", *cert = NULL, *key = NULL;
     unsigned port = example_arg(argc, argv, "--port", 8080, 65535);
     unsigned workers = example_arg(argc, argv, "--workers", 1, 1024);
+    unsigned ws_max =
+        example_arg(argc, argv, "--ws-max-message", EM_WS_MAX_MESSAGE_DEFAULT, 0xffffffffu);
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--host"))
             host = argv[i + 1];
@@ -210,7 +232,7 @@ int main(int argc, char **argv) {
     echo_whole = !strcmp(mode, "whole");
     em_ip ip;
     if (em_ip_parse(&ip, host, strlen(host)) != 0 || port > 65535 ||
-        (!echo_whole && strcmp(mode, "stream")) || !cert != !key) {
+        (!echo_whole && strcmp(mode, "stream")) || !cert != !key || ws_max == 0) {
         fprintf(stderr, USAGE "\n");
         return 2;
     }
@@ -246,6 +268,11 @@ int main(int argc, char **argv) {
         em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/delay"), (void *)&h_delay) ||
         em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/stream"), (void *)&h_stream) ||
         em_http_router_add(&router, EM_HTTP_POST, EM_SLICE_LIT("/echo"), (void *)&h_echo))
+        return 1;
+    static const em_ws_cbs ws_cbs = {.on_message = ws_message, .on_close = ws_close};
+    static em_ws_server_opts ws_opts = {.cbs = &ws_cbs, .ws.deflate.enable = true};
+    ws_opts.ws.max_message = ws_max;
+    if (em_ws_route(&router, "/ws", &ws_opts))
         return 1;
     em_http_handler root = em_http_router_as_handler(&router);
 
