@@ -5,7 +5,8 @@
  * the lines of the usual hosts file without the names they take over. The
  * client still connects to HOST by name, so Host, SNI and the certificate
  * check stay HOST's. Unlike curl, an entry then serves HOST on every port
- * (a redirect to another port of HOST goes to ADDR too). Included once, by
+ * (a redirect to another port of HOST goes to ADDR too), and one with IPv6
+ * addresses only leaves HOST's A query to DNS. Included once, by
  * ember-fetch.c. */
 #ifndef EMBER_FETCH_RESOLVE_H
 #define EMBER_FETCH_RESOLVE_H
@@ -106,10 +107,16 @@ static int resolve_hosts(const fopts *o, const unsigned *ports, size_t nports, c
         bool applies = false;
         for (size_t k = 0; k < nports; k++)
             applies |= ports[k] == port;
+        bool v6 = strchr(addrs, ':') != NULL;
         for (const char *a = addrs; applies && *a;) {
             size_t n = strcspn(a, ",");
             bool br = a[0] == '[';
             fprintf(f, "%.*s %s\n", (int)(n - 2 * br), a + br, h);
+            /* IPv4 only: its IPv4-mapped form answers AAAA from the table
+             * too, so no DNS server is asked about HOST (the table answers
+             * each family on its own) and -6 still reaches ADDR, as in curl */
+            if (!v6)
+                fprintf(f, "::ffff:%.*s %s\n", (int)n, a, h);
             a += n + (a[n] == ',');
         }
     }

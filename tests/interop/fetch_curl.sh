@@ -37,7 +37,12 @@ source "$(dirname "$0")/fetch_lib.sh"
 cat >"$TMP/peer.py" <<'EOF'
 import socket, sys, time
 mode = sys.argv[1]
-if mode == "dns":  # every query: NXDOMAIN
+def iter_labels(q):  # offsets of the question's labels
+    j = 12
+    while j < len(q) and q[j]:
+        yield j
+        j += q[j] + 1
+if mode == "dns":  # every query: NXDOMAIN; the names asked, one a line, after the port
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     print(s.getsockname()[1], flush=True)
@@ -47,6 +52,7 @@ if mode == "dns":  # every query: NXDOMAIN
         while i < len(q) and q[i]:
             i += q[i] + 1
         question = q[12:i + 5]
+        print(b".".join(q[j + 1:j + 1 + q[j]] for j in iter_labels(q)).decode(), flush=True)
         s.sendto(q[:2] + b"\x81\x83" + b"\x00\x01\x00\x00\x00\x00\x00\x00" + question, peer)
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
@@ -140,6 +146,8 @@ rc=0
 timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.invalid/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?
 eq "NXDOMAIN from --dns-servers: exit 6" 6 "$rc"
 says "NXDOMAIN: curl's words" dns '^ember-fetch: \(6\) Could not resolve host: nosuch\.invalid'
+grep -q '^nosuch\.invalid$' "$TMP/peer.dns" && pass "the DNS peer logs the names it is asked" ||
+  fail "the DNS peer's log lacks nosuch.invalid: $(head -c 200 "$TMP/peer.dns")"
 
 # --- echo_server over TLS -----------------------------------------------------------------
 pki=$TMP/pki
@@ -304,6 +312,10 @@ same "nginx -Z --parallel-max 1 with a refused URL: exit 7" npar7 7 -s -Z --para
 ef nres -s --dns-servers "127.0.0.1:$DNS" --resolve "fetch.test:$NPORT:127.0.0.1" -w ' %{http_code}' \
   "http://fetch.test:$NPORT/hdr" -H 'X-Test: resolved'
 eq "nginx --resolve fetch.test: exit 0" 0 "$rc_e"
+eq "nginx --resolve fetch.test: no DNS question about it" 0 "$(grep -c '^fetch\.test$' "$TMP/peer.dns" || true)"
+ef nres6 -s -6 --dns-servers "127.0.0.1:$DNS" --resolve "fetch.test:$NPORT:127.0.0.1" -w ' %{http_code}' \
+  "http://fetch.test:$NPORT/hdr" -H 'X-Test: resolved'
+eq "nginx --resolve with -6: ADDR all the same (curl's rule)" "x-test=resolved| 200" "$(tr '\n' '|' <"$TMP/nres6.e")"
 eq "nginx --resolve fetch.test: as curl" "$(cat "$TMP/nres.c")" "$(cat "$TMP/nres.e")"
 grep -q 'GET /hdr HTTP/1.1" 200' "$ngx/access.log" && pass "nginx --resolve: nginx answered" ||
   fail "nginx --resolve: not in nginx's log"
