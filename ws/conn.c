@@ -134,15 +134,21 @@ static void on_read(em_tcp_conn *t, ssize_t n) {
     em_ws *ws = EM_CONTAINER_OF(t, em_ws, up.tcp);
     if (n > 0 || n == EM_ENOBUFS) {
         em__ws_rx_activity(ws);
-        if (ws->flags & WS_IN_READ)
-            return; /* a callback runs a loop (the blocking face): later */
+        if (ws->flags & WS_IN_READ) {
+            /* A callback runs a loop (the blocking face): the read loop
+             * below it takes these bytes when the callback returns. */
+            if (n == EM_ENOBUFS)
+                ws->flags |= WS_READ_PAUSED;
+            return;
+        }
         em__ws_read(ws);
         if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
             return;
         /* An idle connection keeps no read buffer. */
         if (em_buf_len(&t->in) == 0)
             em_buf_free(&t->in);
-        if (n == EM_ENOBUFS) {
+        if (n == EM_ENOBUFS || (ws->flags & WS_READ_PAUSED)) {
+            ws->flags &= ~(uint32_t)WS_READ_PAUSED;
             int rc = em_tcp_conn_read_start(t);
             if (rc)
                 em__ws_tcp_error(ws, rc);

@@ -34,6 +34,7 @@ enum {
     WS_IN_READ = 0x2000,   /* inside the read loop */
     WS_TX_NCT = 0x4000,    /* deflate: our compressor resets per message */
     WS_TX_W15 = 0x8000,    /* ... and has the full window */
+    WS_READ_PAUSED = 0x10000, /* a nested read found the input full */
 };
 
 /* A completion waiting until the tcp connection reports a token sent:
