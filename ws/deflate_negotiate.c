@@ -143,7 +143,7 @@ static int window_bits(const param *pm) {
 /* ---- permessage-deflate parameters ---------------------------------------- */
 
 #define NO_VALUE 0 /* client_max_window_bits given without a value */
-#define ABSENT (-1)
+#define ABSENT   (-1)
 
 /* One element's parameters as written. */
 typedef struct pmd_spec {
@@ -209,9 +209,9 @@ static ssize_t write_ext(char *buf, size_t cap, bool snct, bool cnct, int smwb, 
         snprintf(cm, sizeof cm, "; client_max_window_bits=%d", cmwb);
     else if (cmwb == NO_VALUE)
         snprintf(cm, sizeof cm, "; client_max_window_bits");
-    int n = snprintf(buf, cap, "permessage-deflate%s%s%s%s",
-                     snct ? "; server_no_context_takeover" : "",
-                     cnct ? "; client_no_context_takeover" : "", s, cm);
+    int n =
+        snprintf(buf, cap, "permessage-deflate%s%s%s%s", snct ? "; server_no_context_takeover" : "",
+                 cnct ? "; client_no_context_takeover" : "", s, cm);
     if (n < 0 || (size_t)n >= cap) {
         if (cap)
             buf[0] = '\0';

@@ -108,9 +108,8 @@ static void result_free(result *r) {
 static void round_trip(const uint8_t *in, size_t n, const em__ws_pmd_params *pp, em_ws_role role,
                        uint64_t seed) {
     em__ws_pmd *tx = em__ws_pmd_new(NULL, role, pp, NULL);
-    em__ws_pmd *rx = em__ws_pmd_new(NULL, role == EM_WS_ROLE_SERVER ? EM_WS_ROLE_CLIENT
-                                                                     : EM_WS_ROLE_SERVER,
-                                    pp, NULL);
+    em__ws_pmd *rx = em__ws_pmd_new(
+        NULL, role == EM_WS_ROLE_SERVER ? EM_WS_ROLE_CLIENT : EM_WS_ROLE_SERVER, pp, NULL);
     check(tx && rx);
     em_buf c, out;
     em_buf_init(&c, 0);

@@ -159,8 +159,7 @@ static void test_empty_message(void **state) {
             if (!msgs[i][0])
                 expect_bytes(&z, "\0", 1);
             em_buf_clear(&out);
-            assert_int_equal(inflate_msg(x.srv, em_buf_data(&z), em_buf_len(&z), 9, &out, NULL),
-                             0);
+            assert_int_equal(inflate_msg(x.srv, em_buf_data(&z), em_buf_len(&z), 9, &out, NULL), 0);
             expect_bytes(&out, msgs[i], strlen(msgs[i]));
         }
         /* an empty payload (RSV1 on a zero-length frame) is an empty message */
@@ -225,8 +224,7 @@ static size_t round_trip(const em__ws_pmd_params *p, const em_ws_deflate_opts *o
         if (rc)
             fail_msg("message %u (%zu bytes), bits %d/%d, nct %d/%d: %s", i, n,
                      p->server_max_window_bits, p->client_max_window_bits,
-                     p->server_no_context_takeover, p->client_no_context_takeover,
-                     em_strerror(rc));
+                     p->server_no_context_takeover, p->client_no_context_takeover, em_strerror(rc));
         expect_bytes(&out, msg, n);
         memcpy(prev, msg, n);
         prev_ns[i & 1] = n;
@@ -516,15 +514,17 @@ static void test_corrupt(void **state) {
         /* BTYPE 11 */
         assert_int_equal(inflate_once(tk, 15, "\xff\xff\xff\xff", 4, &out), EM_EPARSE);
         /* a stored block whose NLEN is not LEN's complement */
-        assert_int_equal(inflate_once(tk, 15, "\x00\x05\x00\xfa\xfe" "Hello", 10, &out),
+        assert_int_equal(inflate_once(tk, 15,
+                                      "\x00\x05\x00\xfa\xfe"
+                                      "Hello",
+                                      10, &out),
                          EM_EPARSE);
         /* cut inside the block */
         assert_int_equal(inflate_once(tk, 15, HELLO_Z, 3, &out), EM_EPARSE);
         assert_int_equal(inflate_once(tk, 15, HELLO_Z, 6, &out), EM_EPARSE);
         /* bytes after a block with BFINAL set are ignored (as zlib does;
          * §7.2.3.4's example has one) */
-        assert_int_equal(inflate_once(tk, 15, "\xf3\x48\xcd\xc9\xc9\x07\x00\x00\x01", 9, &out),
-                         0);
+        assert_int_equal(inflate_once(tk, 15, "\xf3\x48\xcd\xc9\xc9\x07\x00\x00\x01", 9, &out), 0);
         expect_bytes(&out, "Hello", 5);
         /* a reference further back than the window allows */
         unsigned char msg[3000], c[4000];
@@ -640,18 +640,18 @@ static void test_interleaved_no_takeover(void **state) {
             size_t s = 1 + (size_t)(test_rnd(&seed) % 200);
             if (ia < la) {
                 size_t k = s < la - ia ? s : la - ia;
-                assert_int_equal(em__ws_pmd_inflate(a.srv, sl(em_buf_data(&za) + ia, k),
-                                                    ia + k == la, na, &oa),
-                                 0);
+                assert_int_equal(
+                    em__ws_pmd_inflate(a.srv, sl(em_buf_data(&za) + ia, k), ia + k == la, na, &oa),
+                    0);
                 ia += k;
                 if (ia < la)
                     assert_true(em__ws_pmd_memory(a.srv) > idle); /* holds one mid-message */
             }
             if (ib < lb) {
                 size_t k = s < lb - ib ? s : lb - ib;
-                assert_int_equal(em__ws_pmd_inflate(b.srv, sl(em_buf_data(&zb) + ib, k),
-                                                    ib + k == lb, nb, &ob),
-                                 0);
+                assert_int_equal(
+                    em__ws_pmd_inflate(b.srv, sl(em_buf_data(&zb) + ib, k), ib + k == lb, nb, &ob),
+                    0);
                 ib += k;
             }
         }

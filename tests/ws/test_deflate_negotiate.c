@@ -139,8 +139,8 @@ static void test_server_context_takeover(void **state) {
     o.server_no_context_takeover = true;
     o.client_no_context_takeover = true;
     n = negotiate("permessage-deflate", &o);
-    assert_string_equal(n.resp,
-                        "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
+    assert_string_equal(
+        n.resp, "permessage-deflate; server_no_context_takeover; client_no_context_takeover");
     assert_params(&n.p, true, true, 15, 15);
     /* everything at once: the longest answer fits */
     o.server_max_window_bits = 15;
@@ -242,9 +242,10 @@ static void test_server_errors(void **state) {
     em_ws_deflate_opts o = on();
     em__ws_pmd_params p;
     char small[20];
-    assert_int_equal(em__ws_pmd_negotiate(EM_SLICE_LIT("permessage-deflate; server_max_window_bits=9"),
-                                          &o, &p, small, sizeof small),
-                     EM_ENOBUFS);
+    assert_int_equal(
+        em__ws_pmd_negotiate(EM_SLICE_LIT("permessage-deflate; server_max_window_bits=9"), &o, &p,
+                             small, sizeof small),
+        EM_ENOBUFS);
     o.server_max_window_bits = 7;
     assert_int_equal(negotiate("permessage-deflate", &o).rc, EM_EINVAL);
     o.server_max_window_bits = 0;
@@ -402,12 +403,12 @@ static void test_round_trip_all(void **state) {
                                         cp.server_max_window_bits <= ssb);
                             assert_true(cp.client_max_window_bits <= ccb &&
                                         cp.client_max_window_bits <= scb);
-                            assert_true(cp.server_no_context_takeover ==
-                                        (co.server_no_context_takeover ||
-                                         so.server_no_context_takeover));
-                            assert_true(cp.client_no_context_takeover ==
-                                        (co.client_no_context_takeover ||
-                                         so.client_no_context_takeover));
+                            assert_true(
+                                cp.server_no_context_takeover ==
+                                (co.server_no_context_takeover || so.server_no_context_takeover));
+                            assert_true(
+                                cp.client_no_context_takeover ==
+                                (co.client_no_context_takeover || so.client_no_context_takeover));
                             n++;
                         }
     assert_int_equal(n, 16 * 625);
