@@ -1,6 +1,10 @@
 /* The blocking face: one call on a private loop with a private client, so
  * any number of threads may make requests at once without sharing
- * anything (client_gather.c collects the response). */
+ * anything (client_gather.c collects the response). A call without
+ * options runs on its thread's session instead: a loop and client that
+ * live between calls, so a thread's sequential requests reuse kept-alive
+ * connections as curl's easy handle does. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +37,109 @@ static void close_loop(em_loop *loop) {
     (void)rc;
 }
 
+/* ---- a thread's session ---------------------------------------------------- */
+
+typedef struct session {
+    em_loop loop;
+    em_http_client *cl;
+    em_http_limits limits;
+    em__http_gather *g; /* the call running, for on_end */
+    bool closed;
+} session;
+
+static pthread_key_t session_key;
+static pthread_once_t session_once = PTHREAD_ONCE_INIT;
+static bool session_key_ok;
+
+static void session_closed(void *arg) {
+    session *s = arg;
+    s->closed = true;
+    em_loop_stop(&s->loop);
+}
+
+static void session_free(void *p) {
+    session *s = p;
+    if (!s)
+        return;
+    em_http_client_close(s->cl, session_closed, s);
+    while (!s->closed)
+        em_loop_run(&s->loop, EM_RUN_DEFAULT);
+    close_loop(&s->loop);
+    free(s);
+}
+
+static void make_key(void) {
+    session_key_ok = pthread_key_create(&session_key, session_free) == 0;
+}
+
+static void session_end(em__http_gather *g) {
+    em_loop_stop(g->arg);
+}
+
+/* This thread's session, made on first use; NULL when none can be. */
+static session *session_get(void) {
+    pthread_once(&session_once, make_key);
+    if (!session_key_ok)
+        return NULL;
+    session *s = pthread_getspecific(session_key);
+    if (s)
+        return s;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    if (em_loop_init(&s->loop)) {
+        free(s);
+        return NULL;
+    }
+    em_http_client_opts o = {0};
+    em_http_req unused = {0};
+    em__http_blocking_defaults(&unused, &o, &s->limits);
+    if (em_http_client_new(&s->cl, &s->loop, &o) || pthread_setspecific(session_key, s)) {
+        if (s->cl) {
+            s->closed = false;
+            session_free(s);
+        } else {
+            close_loop(&s->loop);
+            free(s);
+        }
+        return NULL;
+    }
+    return s;
+}
+
+void em_http_blocking_release(void) {
+    pthread_once(&session_once, make_key);
+    if (!session_key_ok)
+        return;
+    session *s = pthread_getspecific(session_key);
+    if (!s)
+        return;
+    (void)pthread_setspecific(session_key, NULL);
+    session_free(s);
+}
+
+static int session_do(session *s, const em_http_req *req, em_http_resp *resp) {
+    em_http_client_opts o = {0};
+    em_http_limits limits;
+    em_http_req r = *req;
+    em__http_blocking_defaults(&r, &o, &limits);
+    em__http_gather g = {.resp = resp, .on_end = session_end, .arg = &s->loop};
+    /* The loop slept since the last call: timers count from now. */
+    em_loop_update_time(&s->loop);
+    int rc = em_http_client_do(s->cl, &r, &em__http_gather_cbs, &g, NULL);
+    while (!rc && !g.done)
+        em_loop_run(&s->loop, EM_RUN_DEFAULT);
+    return em__http_gather_finish(&g, rc ? rc : g.err);
+}
+
+/* ---- one call ------------------------------------------------------------------- */
+
 int em_http_do(const em_http_req *req, const em_http_client_opts *opts, em_http_resp *resp) {
     if (!req || !resp)
         return EM_EINVAL;
     memset(resp, 0, sizeof *resp);
+    session *s = opts ? NULL : session_get();
+    if (s)
+        return session_do(s, req, resp);
     em_http_client_opts o = opts ? *opts : (em_http_client_opts){0};
     em_http_limits limits;
     em_http_req r = *req;

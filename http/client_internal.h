@@ -221,6 +221,7 @@ typedef struct em__http_gather {
     int err;
     bool done;
     void (*on_end)(struct em__http_gather *g);
+    void *arg; /* on_end's */
 } em__http_gather;
 extern const em_http_client_cbs em__http_gather_cbs;
 /* The blocking face's defaults applied to r and o (limits: storage for

@@ -280,6 +280,43 @@ static void test_get_post(void **state) {
     server_stop(&st);
 }
 
+/* Without options, a thread's sequential calls share one kept-alive
+ * connection (its loop and client live between calls, as curl's easy
+ * handle keeps its connection cache), and a thread's exit frees them. */
+static void *sequential_gets(void *arg) {
+    server_thread *st = arg;
+    for (int i = 0; i < 50; i++) {
+        em_http_resp r;
+        assert_int_equal(em_http_get(url(st, false, "/echo"), &r), 0);
+        assert_int_equal(r.status, 200);
+        em_http_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void test_sequential_calls_reuse_a_connection(void **state) {
+    (void)state;
+    server_thread st;
+    server_start(&st);
+    uint64_t before = __atomic_load_n(&st.plain.tcp.accepted, __ATOMIC_SEQ_CST);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sequential_gets, &st), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(__atomic_load_n(&st.plain.tcp.accepted, __ATOMIC_SEQ_CST) - before, 1);
+    /* options given: a loop and client of that call's own */
+    em_http_resp r;
+    em_http_client_opts o = {.user_agent = "other"};
+    assert_int_equal(em_http_do(&(em_http_req){.url = url(&st, false, "/echo")}, &o, &r), 0);
+    em_http_resp_free(&r);
+    assert_int_equal(__atomic_load_n(&st.plain.tcp.accepted, __ATOMIC_SEQ_CST) - before, 2);
+    /* this thread's own session, released by hand */
+    assert_int_equal(em_http_get(url(&st, false, "/echo"), &r), 0);
+    em_http_resp_free(&r);
+    em_http_blocking_release();
+    em_http_blocking_release(); /* twice is fine */
+    server_stop(&st);
+}
+
 static uint64_t clock_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -499,6 +536,7 @@ static int free_certs(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_post),
+        cmocka_unit_test(test_sequential_calls_reuse_a_connection),
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_codings_and_cookies),
         cmocka_unit_test(test_https),

@@ -312,9 +312,12 @@ struct em_http_resp {
 
 /** Blocking request on a private loop (thread-safe: any number of threads
  * at once). Redirects are followed (req->max_redirects 0 means 20 here; -1
- * means none) and timeout_ms 0 means 300 s. opts may be NULL. Returns 0
- * with *resp filled (whatever the status), or an error as on_done gives
- * (resp->error says more; free resp either way). */
+ * means none) and timeout_ms 0 means 300 s. opts may be NULL: then the
+ * call runs on its thread's session, a loop and client kept between calls
+ * (as curl's easy handle keeps its connections), so a thread's sequential
+ * requests reuse kept-alive connections; with opts, on a loop and client
+ * of its own. Returns 0 with *resp filled (whatever the status), or an
+ * error as on_done gives (resp->error says more; free resp either way). */
 EM_API EM_NODISCARD int em_http_do(const em_http_req *req, const em_http_client_opts *opts,
                                    em_http_resp *resp);
 /** em_http_do with a GET of url and the defaults. */
@@ -323,6 +326,11 @@ EM_API EM_NODISCARD int em_http_get(const char *url, em_http_resp *resp);
  * NULL) to url and the defaults. */
 EM_API EM_NODISCARD int em_http_post(const char *url, const char *content_type, em_slice body,
                                      em_http_resp *resp);
+/** Close this thread's session (its idle connections, loop and resolver)
+ * now rather than when the thread exits; the next call without options
+ * makes a new one. The main thread's session otherwise lives until the
+ * process ends. */
+EM_API void em_http_blocking_release(void);
 /** The value of the first field named name (case-insensitive), or NULL. */
 EM_API const char *em_http_resp_header(const em_http_resp *resp, const char *name);
 /** Free what resp holds; resp may then be reused. Safe on a zeroed resp. */
