@@ -12,6 +12,13 @@
 # messages/s, server CPU µs per message (utime+stime of the server
 # process, all threads, over the measured seconds: the robust figure on a
 # shared machine), and p50/p99 latency; ratios to libwebsockets.
+# Deflate runs use each server's own defaults for level and context
+# takeover (node: threshold 64, as ember's min_size). A run in which
+# ws_load saw an error, a wrong echo or a connection left waiting (stalled)
+# is reported under its row: libwebsockets 4.1.6 (Debian 12) now and then
+# loses the first compressed 16 KiB message of a new connection ("inflate
+# -3: invalid distance too far back" in its log), so its deflate rows may
+# count one to three idle connections of 64.
 # ember's row appears once echo_server answers the upgrade on /ws; until
 # then the script says why it is skipped.
 #   bench/ws.sh <build dir>     RUNS=3 SECS=5 CONNS=64 SIZES="20 16384"
@@ -79,14 +86,15 @@ start() {
   fi
 }
 
-# run <server> <deflate> <size> -> "rate cpu_us p50 p99 deflate_negotiated"
+# run <server> <deflate> <size> -> "rate cpu_us p50 p99 deflate_negotiated bad"
+# (bad: 1 when ws_load saw errors, wrong echoes or stalled connections)
 run() {
-  local s=$1 z=$2 size=$3 out flags=()
+  local s=$1 z=$2 size=$3 out flags=() bad=0
   [ "$z" = 1 ] && flags=(--deflate)
   out=$(taskset -c 1 "$load" -p "${port_of[$s,$z]}" -c "$CONNS" -s "$size" -d "$SECS" -w "$WARM" \
-          --server-pid "${pid_of[$s,$z]}" "${flags[@]}") || echo "ws.sh: bad run of $s: $out" >&2
+          --server-pid "${pid_of[$s,$z]}" "${flags[@]}") || { bad=1; echo "ws.sh: bad run of $s: $out" >&2; }
   echo "$(kv "$out" rate) $(kv "$out" server_cpu_us_per_msg) $(kv "$out" p50_us) $(kv "$out" p99_us)" \
-       "$(kv "$out" deflate)"
+       "$(kv "$out" deflate) $bad"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}'; }
@@ -107,12 +115,13 @@ for z in 0 1; do
     fi
   done
   for size in $SIZES; do
-    declare -A rate=() cpu=() p50=() p99=() neg=()
+    declare -A rate=() cpu=() p50=() p99=() neg=() nbad=()
     for s in $up; do run "$s" "$z" "$size" >/dev/null; done # warm-up
     for _ in $(seq 1 "$RUNS"); do
       for s in $up; do
-        read -r a b c d e < <(run "$s" "$z" "$size")
+        read -r a b c d e f < <(run "$s" "$z" "$size")
         rate[$s]+="$a " cpu[$s]+="$b " p50[$s]+="$c " p99[$s]+="$d " neg[$s]=$e
+        nbad[$s]=$((${nbad[$s]:-0} + f))
       done
     done
     lr=$(col_median "${rate[lws]:-}") lc=$(col_median "${cpu[lws]:-}")
@@ -125,6 +134,8 @@ for z in 0 1; do
       printf '%-8s %6s %-7s %10s %7s %10s %7s %9s %9s\n' "$s" "$size" "$([ "$z" = 1 ] && echo on || echo off)" \
         "$r" "$(ratio "$r" "${lr:-0}")" "$c" "$(ratio "$c" "${lc:-0}")" \
         "$(col_median "${p50[$s]}")" "$(col_median "${p99[$s]}")"
+      [ "${nbad[$s]}" = 0 ] ||
+        echo "  ($s: ${nbad[$s]} of $RUNS runs had errors, wrong echoes or stalled connections: see above)"
     done
   done
   for s in $up; do kill "${pid_of[$s,$z]}" 2>/dev/null || true; done
