@@ -603,20 +603,19 @@ static void meter_show(frun *run, bool last) {
     double now = since(&run->t0);
     if (run->o->parallel) {
         uint64_t got = 0, total = 0, cur = 0;
-        bool known = true;
+        bool known = run->next == run->n; /* every size known, or every transfer over */
         for (size_t i = 0; i < run->n; i++) {
             fetch *f = &run->f[i];
             got += f->size;
-            total += f->clen;
-            known &= !f->started || f->done || f->has_clen;
+            total += f->ended ? f->size : f->clen;
+            known &= f->ended || f->has_clen;
             double dt = now - f->t_tick;
             if (f->started && !f->ended && dt > 0)
                 cur += (uint64_t)((double)(f->size - f->tick_size) / dt);
             f->t_tick = now;
             f->tick_size = f->size;
         }
-        parallel_line(e, got, known && run->next == run->n ? total : 0, run->n, run->running, now,
-                      (double)cur);
+        parallel_line(e, got, known ? total : 0, run->n, run->running, now, (double)cur);
     } else {
         fetch *f = &run->f[run->next - 1];
         double spent = since(&f->t0), dt = spent - f->t_tick;
@@ -624,7 +623,7 @@ static void meter_show(frun *run, bool last) {
         if (run->o->bar)
             bar_line(e, f->size, f->has_clen ? f->clen : 0, run->ticks);
         else
-            meter_line(e, f->size, f->has_clen ? f->clen : 0, spent, last ? 0 : cur);
+            meter_line(e, f->size, f->has_clen ? f->clen : 0, spent, cur);
         f->t_tick = spent;
         f->tick_size = f->size;
     }
