@@ -251,6 +251,19 @@ static void test_round_trip_windows(void **state) {
             }
 }
 
+/* What ws/deflate.c relies on: zlib's raw deflate refuses window bits 8,
+ * its raw inflate takes them. */
+static void test_zlib_window8_facts(void **state) {
+    (void)state;
+    z_stream d, i;
+    memset(&d, 0, sizeof d);
+    memset(&i, 0, sizeof i);
+    assert_int_equal(deflateInit2(&d, 1, Z_DEFLATED, -8, 8, Z_DEFAULT_STRATEGY), Z_STREAM_ERROR);
+    assert_int_equal(inflateInit2(&i, -8), Z_OK);
+    assert_int_equal(inflateReset2(&i, -8), Z_OK);
+    inflateEnd(&i);
+}
+
 /* Window 8: zlib deflates with 9 but never reaches back more than 250
  * bytes. Fed a byte at a time, the inflater at 8 holds little beyond its
  * 256-byte window, so a longer reference would fail here. */
@@ -754,6 +767,7 @@ int main(void) {
         cmocka_unit_test(test_rfc_other_blocks),
         cmocka_unit_test(test_empty_message),
         cmocka_unit_test(test_round_trip_windows),
+        cmocka_unit_test(test_zlib_window8_facts),
         cmocka_unit_test(test_window8_byte_by_byte),
         cmocka_unit_test(test_round_trip_levels),
         cmocka_unit_test(test_many_messages_takeover),
