@@ -46,7 +46,7 @@ gobin=""
 if [[ " $SERVERS " == *" gorilla "* ]] && command -v go >/dev/null; then
   gobin=$tmp/ws_anchor_gorilla
   (cd "$here" && GO111MODULE=off GOPATH="$tmp/gopath:/usr/share/gocode" GOCACHE="$tmp/gocache" \
-     GOFLAGS= GOPROXY=off go build -o "$gobin" ws_anchor_gorilla.go) || gobin=""
+     GOFLAGS='' GOPROXY=off go build -o "$gobin" ws_anchor_gorilla.go) || gobin=""
 fi
 
 # start <server> <deflate 0|1>: starts it on core 0, sets pid_of and

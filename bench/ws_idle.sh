@@ -32,7 +32,7 @@ gobin=""
 if [[ " $SERVERS " == *" gorilla "* ]] && command -v go >/dev/null; then
   gobin=$tmp/ws_anchor_gorilla
   (cd "$here" && GO111MODULE=off GOPATH="$tmp/gopath:/usr/share/gocode" GOCACHE="$tmp/gocache" \
-     GOFLAGS= GOPROXY=off go build -o "$gobin" ws_anchor_gorilla.go) || gobin=""
+     GOFLAGS='' GOPROXY=off go build -o "$gobin" ws_anchor_gorilla.go) || gobin=""
 fi
 
 measure() { # $1 = name, $2 = server pid, $3 = port
