@@ -684,6 +684,40 @@ static void test_interleaved_no_takeover(void **state) {
     em_buf_free(&ob);
 }
 
+/* Connections of one thread with different levels and windows, their
+ * messages alternating: the thread's deflater is remade for each change
+ * of settings and every message still reads back. */
+static void test_shared_deflater_alternating(void **state) {
+    (void)state;
+    pair x[3];
+    em_ws_deflate_opts o[3];
+    for (int k = 0; k < 3; k++) {
+        memset(&o[k], 0, sizeof o[k]);
+        o[k].level = 1 + 4 * k;
+        o[k].mem_level = (unsigned)(9 - 3 * k);
+        em__ws_pmd_params p = params(true, true, 9 + 3 * k, 15);
+        x[k] = pair_new(&p, &o[k]);
+    }
+    static char msg[30000];
+    uint64_t seed = 21;
+    em_buf z, out;
+    em_buf_init(&z, 0);
+    em_buf_init(&out, 0);
+    for (int i = 0; i < 60; i++) {
+        pair *c = &x[test_rnd(&seed) % 3];
+        size_t n = make_msg(msg, sizeof msg, &seed, NULL, 0);
+        compress_msg(c->srv, msg, n, &z);
+        em_buf_clear(&out);
+        assert_int_equal(inflate_msg(c->cli, em_buf_data(&z), em_buf_len(&z), n, &out, &seed), 0);
+        expect_bytes(&out, msg, n);
+        assert_true(em__ws_pmd_memory(c->srv) < 256);
+    }
+    for (int k = 0; k < 3; k++)
+        pair_free(&x[k]);
+    em_buf_free(&z);
+    em_buf_free(&out);
+}
+
 static void *thread_main(void *arg) {
     uint64_t seed = (uint64_t)(uintptr_t)arg;
     em__ws_pmd_params p = params(true, true, 9 + (int)(seed % 7), 15);
@@ -777,6 +811,7 @@ int main(void) {
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_out_max),
         cmocka_unit_test(test_interleaved_no_takeover),
+        cmocka_unit_test(test_shared_deflater_alternating),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_memory),
     };
