@@ -582,6 +582,10 @@ static int launch(fetch *f) {
     if (o->verbose)
         show_request(f, &u, &req, o->agent ? o->agent : "ember-fetch/" FETCH_VERSION);
     em_url_free(&u);
+    /* %{num_connects}: let the client see idle connections the server has
+     * closed meanwhile first, or their replacement would count as none */
+    if (!o->parallel)
+        em_loop_run(run->loop, EM_RUN_NOWAIT);
     f->conns0 = f->conns_peak = em_http_client_conns(run->cl);
     int rc = em_http_client_do(run->cl, &req, &fetch_cbs, f, &f->call);
     if (rc == EM_EINVAL)

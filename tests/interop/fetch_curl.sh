@@ -74,6 +74,8 @@ while True:
         req += d
     if mode == "short":  # 100 bytes promised, 5 sent
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+    if mode == "closer":  # a whole answer, then a close without "Connection: close"
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi\n")
     c.close()  # "empty": no answer at all
 EOF
 start_peer() { # VAR MODE: the peer's port in VAR
@@ -139,6 +141,10 @@ start_peer SHORT short
 same "a body cut short: exit 18 with what came" short 18 -s "http://127.0.0.1:$SHORT/"
 both shortmsg "http://127.0.0.1:$SHORT/"
 says "short: curl's words" shortmsg '^ember-fetch: \(18\) transfer closed with 95 bytes remaining to read'
+start_peer CLOSER closer
+same "a server that closes after each answer: num_connects 1 every time" closer 0 -s \
+  -w '%{num_connects}\n' "http://127.0.0.1:$CLOSER/" "http://127.0.0.1:$CLOSER/" "http://127.0.0.1:$CLOSER/"
+eq "closer: ember-fetch's num_connects" "hi|1|hi|1|hi|1" "$(tr '\n' '|' <"$TMP/closer.e" | sed 's/|$//')"
 start_peer EMPTY empty
 same "a close without an answer: exit 52" empty 52 -s "http://127.0.0.1:$EMPTY/"
 start_peer DNS dns

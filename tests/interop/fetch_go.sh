@@ -6,7 +6,7 @@
 # POST (method and body kept or dropped as curl does), a cross-origin
 # redirect that must drop Authorization (the Go server records what it got),
 # keep-alive (two URLs on one connection: the server's count of accepted
-# connections and %{num_connects}), -Z, 100-continue on a 3 MB upload and a
+# connections and %{num_connects}; a new one after Connection: close), -Z, 100-continue on a 3 MB upload and a
 # 413 that refuses it, Set-Cookie through -c and -b, and --resolve.
 #   fetch_go.sh EXAMPLES_BUILD_DIR
 # Exit 77 (skip) when go or curl is missing.
@@ -76,6 +76,9 @@ mapfile -t kc <"$TMP/ka.c"
 eq "go keep-alive: curl's num_connects alike" "${kc[1]} ${kc[3]}" "${ka[1]} ${ka[3]}"
 # curl's run and ember-fetch's, one connection each, and the 2 /conns asks
 eq "go keep-alive: the server accepted 3 connections meanwhile" 3 "$((n1 - n0))"
+same "go Connection: close, then two URLs: num_connects 1 1 0 as curl's" kaclose 0 -s \
+  -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects} ' "$G/close" "$G/conn" "$G/conn"
+eq "go Connection: close: ember-fetch's num_connects" "1 1 0 " "$(cat "$TMP/kaclose.e")"
 urls=()
 for i in 1 2 3 4 5 6; do urls+=("$G/chunked"); done
 both par -s -Z --parallel-max 3 -w '%{http_code}\n' "${urls[@]}"

@@ -16,6 +16,7 @@
 //	/seen            the Authorization values /auth received, one a line
 //	/conn            the client's address (the same on a reused connection)
 //	/conns           how many connections the server has accepted
+//	/close           "closing", then the server closes the connection (Connection: close)
 //	/upload          reads the body: "expect=<Expect> n=<bytes> sha256=<hex>"
 //	/refuse          413 without reading the body
 //	/trailers        a chunked body, then trailers X-Sum and X-Count
@@ -109,6 +110,10 @@ func main() {
 	})
 	mux.HandleFunc("/conns", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%d\n", atomic.LoadInt64(&conns))
+	})
+	mux.HandleFunc("/close", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "closing\n")
 	})
 	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
