@@ -531,6 +531,17 @@ static void hand_over(em__http_cconn *c, em_http_call *call, size_t head_len) {
     call->depth++;
     call->cbs->on_upgrade(call, &c->resp, &c->hc.tcp);
     call->depth--;
+    bool moved = em_tcp_conn_fd(&c->hc.tcp) < 0;
+    if (c->state == CC_CLOSED) {
+        /* closed inside on_upgrade (the client was closed, ending the
+         * call): if the socket was taken first, its close callback will
+         * never come to free c */
+        if (moved)
+            em__http_conn_free_later(&c->hc, loop);
+        if (call->cancelled && !call->depth)
+            em__http_call_free(call);
+        return;
+    }
     if (call->cancelled) {
         if (!call->depth)
             em__http_call_free(call);

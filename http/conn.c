@@ -181,6 +181,10 @@ void em__http_conn_moved(em_http_conn *c, em_loop *loop) {
         c->env->burst.owner = NULL;
     }
     c->env->up->on_close(c, 0);
+    em__http_conn_free_later(c, loop);
+}
+
+void em__http_conn_free_later(em_http_conn *c, em_loop *loop) {
     /* The resume task is free or queued; either way it now frees c. */
     c->resume.cb = on_free_task;
     if (!(c->flags & CONN_RESUME_QUEUED)) {

@@ -118,6 +118,10 @@ void em__http_conn_close(em_http_conn *c, int err);
  * up->on_free follows from loop (the connection's: read it before the
  * move). */
 void em__http_conn_moved(em_http_conn *c, em_loop *loop);
+/* c was closed (em__http_conn_close) after its TCP connection had been
+ * moved out, so no TCP close callback will come to free it: up->on_free
+ * runs from loop instead. */
+void em__http_conn_free_later(em_http_conn *c, em_loop *loop);
 /* Call up->on_resume from the loop, once however often asked. */
 void em__http_conn_resume_later(em_http_conn *c);
 /* Bytes waiting to be sent. */

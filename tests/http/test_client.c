@@ -585,6 +585,8 @@ typedef struct up_rec {
     char got[64];
     size_t got_len;
     bool take;
+    em_http_client *close_client; /* closed inside on_upgrade, after the move */
+    bool client_closed;
 } up_rec;
 
 static void up_read(em_tcp_conn *t, ssize_t n) {
@@ -616,6 +618,8 @@ static void up_upgrade(em_http_call *call, const em_http_response *resp, em_tcp_
     assert_int_equal(em_tcp_conn_read_start(&u->t), 0);
     em_slice s = EM_SLICE_LIT("ping\r\n\r\n");
     assert_int_equal(em_tcp_conn_write(&u->t, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    if (u->close_client)
+        em_http_client_close(u->close_client, on_client_closed, &u->client_closed);
 }
 
 static const em_http_client_cbs up_cbs = {
@@ -644,6 +648,39 @@ static void test_upgrade_hands_over_the_connection(void **state) {
     EM_TEST_RUN_UNTIL(&f.loop, u->closed, 5000);
     free(u);
     teardown(&f);
+}
+
+
+/* The client may be closed inside on_upgrade (a WebSocket client that made
+ * one for its handshake does): the connection taken stays the taker's, and
+ * the client's own state for it is still freed (ASan's leak check). */
+static void test_upgrade_then_close_the_client(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", "pong"};
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    raw_server rs;
+    raw_start(&rs, &loop, script, 2);
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client *cl;
+    assert_int_equal(em_http_client_new(&cl, &loop, &(em_http_client_opts){.resolver_opts = &ro}),
+                     0);
+    up_rec *u = calloc(1, sizeof *u);
+    u->take = true;
+    u->close_client = cl;
+    em_http_req req = {.url = raw_url(&rs, "/"), .upgrade = "x"};
+    assert_int_equal(em_http_client_do(cl, &req, &up_cbs, u, NULL), 0);
+    EM_TEST_RUN_UNTIL(&loop, u->client_closed && u->got_len >= 4, 5000);
+    assert_int_equal(u->upgrades, 1);
+    assert_memory_equal(u->got, "pong", 4);
+    em_tcp_conn_close(&u->t, up_closed);
+    EM_TEST_RUN_UNTIL(&loop, u->closed, 5000);
+    raw_stop(&rs);
+    EM_TEST_RUN_UNTIL(&loop, rs.open == 0, 5000);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+    free(u);
 }
 
 static void test_upgrade_request_and_refusals(void **state) {
@@ -829,6 +866,7 @@ int main(void) {
         cmocka_unit_test(test_close_ends_calls),
         cmocka_unit_test(test_upgrade_hands_over_the_connection),
         cmocka_unit_test(test_upgrade_request_and_refusals),
+        cmocka_unit_test(test_upgrade_then_close_the_client),
         cmocka_unit_test(test_streamed_request_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
