@@ -54,7 +54,8 @@ static int send_close(em_ws *ws, unsigned code, em_slice reason) {
     if (code != EM_WS_CLOSE_NO_STATUS) {
         p[0] = (char)(code >> 8);
         p[1] = (char)code;
-        memcpy(p + 2, reason.ptr, reason.len);
+        if (reason.len) /* an empty reason may be (em_slice){0}: no memcpy from NULL */
+            memcpy(p + 2, reason.ptr, reason.len);
         n = 2 + reason.len;
     }
     ws->flags |= WS_SENT_CLOSE;
@@ -282,6 +283,8 @@ void em__ws_finish(em_ws *ws) {
     if (ws->flags & WS_CLOSED)
         return;
     ws->flags |= WS_CLOSED | WS_TCP_CLOSING | WS_DRAIN;
+    if (ws->on_finish)
+        ws->on_finish(ws); /* out of its topics first */
     em_timer_stop(&ws->timer);
     em__ws_pend_fail_all(ws, EM_ECLOSED);
     em_buf_free(&ws->msg);
