@@ -212,6 +212,11 @@ EM_API em_loop *em_ws_loop(const em_ws *ws) {
     return ws->loop;
 }
 
+bool em__ws_closing(const em_ws *ws) {
+    return !(ws->flags & WS_STARTED) ||
+           (ws->flags & (WS_SENT_CLOSE | WS_GOT_CLOSE | WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED));
+}
+
 EM_API em_ws_role em_ws_role_of(const em_ws *ws) {
     return (em_ws_role)ws->role;
 }

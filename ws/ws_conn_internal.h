@@ -163,6 +163,10 @@ struct em_ws {
     void *client;
     void (*client_cancel)(em_ws *);
     void (*after_send)(em_ws *);
+    /* Topics (hub.c): this connection's subscriptions, and what the core
+     * calls as it finishes (before on_close) to take it out of them. */
+    void *subs;
+    void (*on_finish)(em_ws *);
     /* Client masking keys (RFC 6455 §5.3). client.c sets these from its
      * opts after em__ws_new; NULL: getrandom, batched per thread. */
     em_ws_random_cb random;
@@ -222,6 +226,8 @@ extern const em_tcp_conn_cbs em__ws_tcp_cbs;
  * (server side): a shutdown sends 1001 (now == false) or drops (now). */
 void em__ws_on_forced_close(em_tcp_conn *tcp);
 void em__ws_on_shutdown(em_http_upgraded *u, bool now);
+/* Whether ws can no longer send (closing, closed, or never started). */
+bool em__ws_closing(const em_ws *ws);
 /* The HTTP status and error sentence em_ws_http_status/em_ws_error give
  * (client.c sets them; msg copied). */
 void em__ws_set_handshake_result(em_ws *ws, int status, const char *msg);

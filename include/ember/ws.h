@@ -10,6 +10,8 @@
  *   ember/ws/server.h  accepting WebSockets from HTTP routes
  *   ember/ws/client.h  connecting to ws:// and wss:// URLs, on the loop
  *                      or blocking
+ *   ember/ws/hub.h     topics: publish to subscribers on every loop, from
+ *                      any thread
  */
 #ifndef EMBER_WS_H
 #define EMBER_WS_H
@@ -19,5 +21,6 @@
 #include "ember/ws/conn.h"
 #include "ember/ws/server.h"
 #include "ember/ws/client.h"
+#include "ember/ws/hub.h"
 
 #endif
