@@ -85,7 +85,7 @@ typedef struct server {
     em_http_handler root;
 } server;
 
-static void server_start(server *s) {
+static void server_start_with(server *s, unsigned shutdown_ms) {
     memset(&seen, 0, sizeof seen);
     seen.accept_rc = -12345;
     em_http_router_init(&s->router);
@@ -95,8 +95,12 @@ static void server_start(server *s) {
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/hello", hello), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/both", both), 0);
     s->root = em_http_router_as_handler(&s->router);
-    em_http_server_opts o = {.handler = &s->root, .shutdown_timeout_ms = 3000};
+    em_http_server_opts o = {.handler = &s->root, .shutdown_timeout_ms = shutdown_ms};
     ts_start(&s->ts, &o);
+}
+
+static void server_start(server *s) {
+    server_start_with(s, 3000);
 }
 
 static void server_stop(server *s) {
@@ -438,7 +442,6 @@ static size_t inflate_msg(const char *in, size_t len, char *out, size_t cap) {
     return n;
 }
 
-static void test_deflate(void **state) __attribute__((unused));
 static void test_deflate(void **state) {
     server s;
     server_start(&s);
@@ -603,6 +606,32 @@ static void test_shutdown_sends_1001(void **state) {
     em_http_router_free(&s.router);
 }
 
+/* A client that never answers the 1001: the deadline closes it. */
+static void test_shutdown_deadline(void **state) {
+    server s;
+    server_start_with(&s, 200);
+    client c;
+    client_connect(&c, &s);
+    assert_int_equal(client_handshake(&c, "/ws", ""), 101);
+    client_send(&c, 0x81, "x", 1);
+    expect_frame(&c, 0x81, "x", 1);
+    em_loop_update_time(&s.ts.loop);
+    uint64_t t0 = em_loop_now(&s.ts.loop);
+    em_http_server_shutdown(&s.ts.srv, ts_on_closed);
+    rframe f = client_frame(&c);
+    assert_int_equal(f.b0, 0x88);
+    ts_pump(&s.ts, c.fd, &c.in, ts_pred_eof, NULL, 3000);
+    EM_TEST_RUN_UNTIL(&s.ts.loop, s.ts.closed, 3000);
+    assert_true(em_loop_now(&s.ts.loop) - t0 >= 150); /* it waited, about 200 ms */
+    assert_int_equal(seen.closes, 1);
+    assert_int_equal(seen.close_code, 1001);
+    assert_int_not_equal(seen.close_err, 0);
+    client_close(&c);
+    em_loop_run(&s.ts.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&s.ts.loop), 0);
+    em_http_router_free(&s.router);
+}
+
 static void test_client_leaves(void **state) {
     server s;
     server_start(&s);
@@ -634,13 +663,12 @@ int main(void) {
         cmocka_unit_test(test_upgrade_101),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_subprotocol),
-        /* test_deflate: on once the core's permessage-deflate seam
-         * (conn_pmd.c) reaches deflate.c; until then em__ws_new refuses
-         * deflate params and the answer is 503. */
+        cmocka_unit_test(test_deflate),
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_keep_alive_then_upgrade),
         cmocka_unit_test(test_frames_behind_the_request),
         cmocka_unit_test(test_shutdown_sends_1001),
+        cmocka_unit_test(test_shutdown_deadline),
         cmocka_unit_test(test_client_leaves),
         cmocka_unit_test(test_route_arguments),
     };
