@@ -9,8 +9,15 @@
 #     %{url_effective}, a redirect loop (47), request fields nginx echoes;
 #   - tiny python3 peers: a port that refuses (7), a listener that never
 #     answers (--max-time 1: 28), a body cut short (18), a close without an
-#     answer (52), and a DNS server that says NXDOMAIN (ember-fetch
-#     --dns-servers: 6; curl has no such option without c-ares).
+#     answer (52), a close after each answer (num_connects), and a DNS
+#     server that says NXDOMAIN and logs the names asked (ember-fetch
+#     --dns-servers: 6, and 5 for a proxy; curl has no such option without
+#     c-ares);
+#   - the options for several URLs and the meter: -o pairs, -O, -Z,
+#     --parallel-max, the exit code of the last URL, num_connects,
+#     --resolve (over TLS too: the name is what the certificate must
+#     match), the meter's table and the -# bar, nginx's gzip with
+#     --compressed.
 # Both must give the same output and the same exit code. ember-fetch's
 # peak RSS for the 50 MiB download must stay far below 50 MiB (not under
 # ASan). Nothing asks the machine's DNS: every URL is 127.0.0.1 or
@@ -162,7 +169,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
   -subj "/CN=ember fetch test CA" -keyout "$pki/ca.key" -out "$pki/ca.pem" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
   -keyout "$pki/key.pem" -out "$pki/cert.csr" 2>/dev/null
-printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+printf '%s\n' "subjectAltName=DNS:localhost,DNS:fetch.test,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
   "extendedKeyUsage=serverAuth" >"$pki/ext.cnf"
 openssl x509 -req -in "$pki/cert.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -set_serial 1 \
   -days 1 -extfile "$pki/ext.cnf" -out "$pki/cert.pem" 2>/dev/null
@@ -177,6 +184,12 @@ same "https without the CA: exit 60" tlsnoca 60 -s "$T/plaintext"
 both tlsnocamsg "$T/plaintext"
 says "https without the CA: the reason" tlsnocamsg '^ember-fetch: \(60\) SSL certificate problem: .*(verify|issuer|self.signed)'
 same "https -k without the CA" tlsk 0 -s -k "$T/plaintext"
+# --resolve over TLS: SNI and the certificate check stay the name's (the
+# certificate names fetch.test and 127.0.0.1, not other.test)
+same "https --resolve fetch.test to 127.0.0.1 --cacert" tlsres 0 -s --cacert "$pki/ca.pem" \
+  --resolve "fetch.test:${TLS##*:}:127.0.0.1" "https://fetch.test:${TLS##*:}/plaintext"
+same "https --resolve other.test to 127.0.0.1: the name is checked, not ADDR: exit 60" tlsres60 60 \
+  -s --cacert "$pki/ca.pem" --resolve "other.test:${TLS##*:}:127.0.0.1" "https://other.test:${TLS##*:}/plaintext"
 same "https, a missing --cacert file: exit 77" tlsbadca 77 -s --cacert "$TMP/no-such-ca.pem" "$T/plaintext"
 
 # --- nginx with static files and redirects ------------------------------------------------
