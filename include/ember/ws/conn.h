@@ -117,13 +117,16 @@ typedef struct em_ws_cbs {
     /* A ping (already answered with a pong) or a pong arrived. */
     void (*on_ping)(em_ws *ws, em_slice payload);
     void (*on_pong)(em_ws *ws, em_slice payload);
-    /* Every send with a token <= token has been taken by the kernel. */
+    /* Every send with a token <= token has been taken by the kernel.
+     * Tokens come from the tcp connection, which ember's own pongs, pings
+     * and close frames use too: they grow, but not one by one. */
     void (*on_sent)(em_ws *ws, uint64_t token);
     /* A send returned EM_WS_FULL and the queue has drained to its low
      * watermark since. */
     void (*on_unthrottled)(em_ws *ws);
     /* The peer sent a close frame (code 1005 when it had none); ember
      * answers it and on_close follows once the TCP connection is closed.
+     * Not called when the frame answers your em_ws_close.
      * Sends are refused (EM_ECLOSED) from here on. */
     void (*on_peer_close)(em_ws *ws, int code, em_slice reason);
     /* The end, exactly once. code: the peer's close code when the close
@@ -131,7 +134,8 @@ typedef struct em_ws_cbs {
      * (1002, 1007, 1009, 1011, 1001 at shutdown) or 1006 when the
      * connection was lost without a close frame; err: 0 after a clean
      * close handshake, else why (EM_EPROTO, EM_EPARSE, EM_EMSGSIZE,
-     * EM_ETIMEDOUT, EM_ECONNRESET, ...). reason is valid during the call.
+     * EM_ETIMEDOUT, EM_ECONNRESET, EM_EUNEXPECTEDEOF for a TCP end with
+     * no close frame, ...). reason is valid during the call.
      * ws is freed when it returns (unless retained). Required. */
     void (*on_close)(em_ws *ws, int code, int err, em_slice reason);
 } em_ws_cbs;
@@ -157,9 +161,12 @@ EM_API EM_NODISCARD int em_ws_send_binary(em_ws *ws, em_slice data, uint64_t *to
 /* Send a message in parts (fragments): the first call names the opcode
  * (TEXT or BINARY), later calls pass EM_WS_OP_CONT; fin ends the message.
  * TEXT parts may split a code point; the whole message must be valid
- * UTF-8 (checked as parts go: EM_EPARSE, and the message is failed).
+ * UTF-8 (checked as parts go: EM_EPARSE; a first part is just refused,
+ * but when earlier parts went out the peer holds a message that can never
+ * end, so the connection is failed with 1011).
  * Pings and pongs may go between parts; another message may not
- * (EM_EBUSY). Returns as em_ws_send. */
+ * (EM_EBUSY). Parts go uncompressed, deflate or not. Returns as
+ * em_ws_send. */
 EM_API EM_NODISCARD int em_ws_send_part(em_ws *ws, int opcode, em_slice data, bool fin,
                                         uint64_t *token);
 
@@ -227,10 +234,10 @@ EM_API EM_NODISCARD int em_ws_frame_buf_new(em_ws_frame_buf **out, int opcode, e
                                             bool deflate);
 EM_API void em_ws_frame_buf_retain(em_ws_frame_buf *fb);
 EM_API void em_ws_frame_buf_release(em_ws_frame_buf *fb);
-/* Send fb on ws (a server-side connection; the compressed form when ws
- * has deflate with no server context takeover and fb has one, else the
- * plain form). Holds a reference until the kernel took it. Returns as
- * em_ws_send. */
+/* Send fb on ws (a server-side connection, else EM_EINVAL; the compressed
+ * form when ws has deflate with no server context takeover and a server
+ * window of 15 bits, and fb has one, else the plain form). Holds a
+ * reference until the kernel took it. Returns as em_ws_send. */
 EM_API EM_NODISCARD int em_ws_send_frame_buf(em_ws *ws, em_ws_frame_buf *fb, uint64_t *token);
 
 #ifdef __cplusplus
