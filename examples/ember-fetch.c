@@ -310,9 +310,9 @@ static int apply(fopts *o, int id, char *v, const char **why) {
         break;
     case O_PARALLELMAX: {
         long n = strtol(v, &end, 10);
-        if (end == v || *end || n < 1)
-            n = 50; /* curl's answer to nonsense */
-        o->parallel_max = n > 300 ? 300 : (unsigned)n;
+        if (end == v || *end || n < 1 || n > 300)
+            n = 50; /* curl's answer to nonsense, and to more than 300 */
+        o->parallel_max = (unsigned)n;
         break;
     }
     case O_BAR:
