@@ -61,10 +61,7 @@ static int send_close(em_ws *ws, unsigned code, em_slice reason) {
     ws->flags |= WS_SENT_CLOSE;
     ws->ping_at = now32(ws);
     em__ws_timer_arm(ws);
-    int rc = em__ws_write_frame(ws, EM_WS_OP_CLOSE, 0, true, em_slice_make(p, n), NULL);
-    if (rc == 0 && ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0)
-        ws->after_send(ws);
-    return rc;
+    return em__ws_write_frame(ws, EM_WS_OP_CLOSE, 0, true, em_slice_make(p, n), NULL);
 }
 
 /* No more frames either way: end our side once the close is out and read
@@ -222,6 +219,8 @@ EM_API int em_ws_close(em_ws *ws, int code, em_slice reason) {
     int rc = send_close(ws, (unsigned)code, reason);
     if (rc)
         em__ws_drop(ws, code, rc);
+    else if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0)
+        ws->after_send(ws); /* last: ws is not touched after it */
     return 0;
 }
 

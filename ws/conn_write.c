@@ -76,8 +76,12 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
 }
 
 int em__ws_after_write(em_ws *ws) {
-    if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0)
+    /* The blocking face waits there until the queue drained (or the
+     * connection ended): nothing to report, and ws is not touched after. */
+    if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0) {
         ws->after_send(ws);
+        return 0;
+    }
     if (em_tcp_conn_throttled(&ws->up.tcp)) {
         ws->flags |= WS_FULL;
         return EM_WS_FULL;
