@@ -953,7 +953,7 @@ int main(int argc, char **argv) {
     size_t size = (size_t)r->o.size;
     r->text = malloc(size);
     r->plain = malloc(size);
-    r->dbuf_cap = size;
+    r->dbuf_cap = size + 1; /* room to see an echo that inflates too long */
     r->dbuf = malloc(size + 1);
     r->conns = calloc((size_t)r->o.conns, sizeof *r->conns);
     r->ep = epoll_create1(EPOLL_CLOEXEC);
