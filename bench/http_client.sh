@@ -113,7 +113,7 @@ blk() { # $1 = label, rest = command
   out=$(taskset -c 1 "$@" "$url")
   printf "%-30s %12s %16s\n" "$label" "$(kv "$out" wall_us_per_req)" "$(kv "$out" cpu_us_per_req)"
 }
-blk "em_http_get (no reuse)" "$build/bench/http_client_bench" -m get -w 100 -n "$BLOCK_N"
+blk "em_http_get (thread session)" "$build/bench/http_client_bench" -m get -w 100 -n "$BLOCK_N"
 blk "em_http_agent_fetch (pooled)" "$build/bench/http_client_bench" -m agent -w 100 -n "$BLOCK_N"
 [ -x "$build/bench/curl_multi_bench" ] &&
   blk "curl_easy_perform (reused)" "$build/bench/curl_multi_bench" -m easy -w 100 -n "$BLOCK_N"

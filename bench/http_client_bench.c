@@ -73,7 +73,7 @@ static void on_body(em_http_call *call, em_slice piece) {
 }
 
 static void on_done(em_http_call *call, int err);
-static const em_http_client_cbs cbs = {on_head, on_body, on_done};
+static const em_http_client_cbs cbs = {.on_head = on_head, .on_body = on_body, .on_done = on_done};
 
 static int issue(bench *b) {
     int rc = em_http_client_do(b->cl, &(em_http_req){.url = b->url}, &cbs, b, NULL);

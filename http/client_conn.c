@@ -180,12 +180,17 @@ int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn *
     return 0;
 }
 
-bool em__http_cconn_alive(em__http_cconn *c) {
+bool em__http_cconn_alive(em__http_cconn *c, bool peek) {
     if (c->state != CC_IDLE || c->eof || em_buf_len(&c->hc.tcp.in))
         return false;
     /* The server may have closed it a moment ago, its FIN not yet seen by
      * the loop; anything readable on an idle connection (EOF, a TLS
-     * close_notify, garbage) means it cannot carry a request. */
+     * close_notify, garbage) means it cannot carry a request. A request
+     * that would be retried on a fresh connection anyway (idempotent, not
+     * yet retried) skips the look: one recv per reuse saved, one round
+     * trip lost in the rare race. */
+    if (!peek)
+        return true;
     char b;
     ssize_t n = recv(em_tcp_conn_fd(&c->hc.tcp), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0;

@@ -141,7 +141,8 @@ int em__http_pool_submit(em_http_client *cl, em_http_call *call) {
     while (!call->fresh_only && o->idle) {
         em__http_cconn *c = o->idle;
         idle_remove(o, c);
-        if (em__http_cconn_alive(c)) {
+        bool retriable = !call->retried && em__http_method_idempotent(call->method_id);
+        if (em__http_cconn_alive(c, !retriable)) {
             em__http_cconn_start(c, call);
             return 0;
         }
