@@ -120,10 +120,11 @@ int em_ws_accept(em_http_ctx *cx, const em_ws_server_opts *opts, void *data) {
     /* Set before the move: a shutdown may begin from the loop at once. */
     ws->up.on_shutdown = em__ws_on_shutdown;
     rc = em_http_upgrade(cx, 101, &ws->up, &em__ws_tcp_cbs, em__ws_on_forced_close);
-    if (rc == EM_EINVAL || rc == EM_ECLOSED || rc == EM_EALREADY) { /* nothing moved */
+    /* Nothing moved. EM_EINVAL before anything is sent needs a body still
+     * coming, which was refused above; after the 101 it means the move
+     * failed and cx has ended, so cx is never touched again here. */
+    if (rc == EM_EINVAL || rc == EM_ECLOSED || rc == EM_EALREADY) {
         em__ws_free_unstarted(ws);
-        if (rc == EM_EINVAL) /* a body still coming: nothing was sent */
-            return refuse(cx, 400, why_for(400));
         return rc;
     }
     if (rc) {

@@ -66,6 +66,14 @@ static em_ws_server_opts opts_plain = {.cbs = &echo_cbs};
 static em_ws_server_opts opts_strict = {
     .cbs = &echo_cbs, .protocols = strict_protocols, .require_protocol = true};
 
+/* No on_close: a programming error, answered 500. */
+static const em_ws_cbs no_close_cbs = {.on_message = on_message};
+static em_ws_server_opts opts_broken = {.cbs = &no_close_cbs};
+
+static void broken(em_http_ctx *cx) {
+    seen.accept_rc = em_ws_accept(cx, &opts_broken, NULL);
+}
+
 static void hello(em_http_ctx *cx) {
     em_http_respond_text(cx, 200, "hello");
 }
@@ -94,6 +102,7 @@ static void server_start_with(server *s, unsigned shutdown_ms) {
     assert_int_equal(em_ws_route(&s->router, "/strict", &opts_strict), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/hello", hello), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/both", both), 0);
+    assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/broken", broken), 0);
     s->root = em_http_router_as_handler(&s->router);
     em_http_server_opts o = {.handler = &s->root, .shutdown_timeout_ms = shutdown_ms};
     ts_start(&s->ts, &o);
@@ -357,6 +366,12 @@ static void test_refusals(void **state) {
     assert_true(header_is(c, "Sec-WebSocket-Version", "13"));
     client_close(c);
     client_close(refused(&s, REQ("GET", "/ws", "HTTP/1.0", UPG HKEY VER), 505));
+    /* em_ws_accept returns the status it answered with. */
+    client_close(
+        refused(&s, REQ("GET", "/both", "HTTP/1.1", UPG HKEY "Sec-WebSocket-Version: 0\r\n"), 426));
+    assert_int_equal(seen.accept_rc, 426);
+    client_close(refused(&s, REQ("GET", "/broken", "HTTP/1.1", UPG HKEY VER), 500));
+    assert_int_equal(seen.accept_rc, EM_EINVAL);
 
     static const char *const bad400[] = {
         REQ("GET", "/ws", "HTTP/1.1", "Connection: Upgrade\r\n" HKEY VER),
