@@ -102,9 +102,12 @@ static void open_task(em_task *t) {
         em__ws_tcp_error(ws, rc);
         return;
     }
-    /* Bytes that came with the handshake. */
+    /* Bytes that came with the handshake; then the HTTP layer's buffer
+     * goes, as after any read that left nothing. */
     if (em_buf_len(&ws->up.tcp.in))
         em__ws_read(ws);
+    if (!(ws->flags & (WS_TCP_CLOSING | WS_CLOSED)) && em_buf_len(&ws->up.tcp.in) == 0)
+        em_buf_free(&ws->up.tcp.in);
     if (rc == EM_EOF)
         em__ws_tcp_error(ws, EM_EOF);
 }

@@ -38,6 +38,8 @@ static void test_bytes_with_handshake(void **state) {
         assert_int_equal(h.opened, 1);
         assert_true(order_ok);
         assert_string_equal(h.msgs[0].data, "early");
+        /* the half message went to ws->msg; the input buffer is gone */
+        assert_int_equal(em_buf_cap(&h.ws->up.tcp.in), 0);
         h_send_frame(&h, 0x80, "lf", 2);
         h_until(&h, &h.nmsgs, 2, 2000);
         assert_string_equal(h.msgs[1].data, "half");
