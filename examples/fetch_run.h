@@ -27,6 +27,8 @@ typedef struct fetch {
     uint64_t size, clen, head_size;
     bool has_clen;
     unsigned conns0, conns_peak; /* the client's connections at the start, and since */
+    unsigned redirects, connects; /* the client's own count, at the end */
+    bool counted;                 /* redirects and connects are set */
     char *url;                   /* the effective URL */
     char why[256];               /* em_http_call_error, or ember-fetch's own reason */
     const char *method;
@@ -209,6 +211,9 @@ static void on_body(em_http_call *call, em_slice piece) {
 static void on_done(em_http_call *call, int err) {
     fetch *f = em_http_call_data(call);
     count_conns(f);
+    f->redirects = em_http_call_redirects(call);
+    f->connects = em_http_call_connects(call);
+    f->counted = true;
     f->err_code = err;
     finished(f);
     snprintf(f->why, sizeof f->why, "%s", em_http_call_error(call));
@@ -367,7 +372,10 @@ static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
             else if (IS("method"))
                 fputs(f->method, s);
             else if (IS("num_connects"))
-                fprintf(s, "%u", f->conns_peak > f->conns0 ? f->conns_peak - f->conns0 : 0);
+                fprintf(s, "%u", f->counted ? f->connects
+                                 : f->conns_peak > f->conns0 ? f->conns_peak - f->conns0 : 0);
+            else if (IS("num_redirects"))
+                fprintf(s, "%u", f->counted ? f->redirects : 0);
             else if (IS("time_starttransfer"))
                 fprintf(s, "%.6f", f->got_head ? f->t_head : 0.0);
             else if (IS("speed_download"))

@@ -221,6 +221,9 @@ static bool cookie_data(const st *t, const char *out, const char *err) {
     return !strcmp(out, "a=1; b=2");
 }
 
+static bool one_redirect(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n1 1 200\n") && !*err;
+}
 static bool two(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\n1 200\nHello, World!\n0 200\n") && !*err;
 }
@@ -345,6 +348,9 @@ static int selftest(void) {
 
     /* several URLs on one client: the second reuses the connection */
     ST_CASE(&t, 0, two, "-w", "%{num_connects} %{http_code}\n", "%/hello", "%/hello");
+    /* /go moves to /hello on the same connection */
+    ST_CASE(&t, 0, one_redirect, "-L", "-w", "%{num_redirects} %{num_connects} %{http_code}\n",
+            "%/go");
     char a[96], b[96], rs[96], rurl[96];
     snprintf(a, sizeof a, "%s/a", t.dir);
     snprintf(b, sizeof b, "%s/b", t.dir);

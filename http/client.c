@@ -157,3 +157,11 @@ const char *em_http_call_url(const em_http_call *call) {
 unsigned em_http_client_conns(const em_http_client *cl) {
     return cl->nconns;
 }
+
+unsigned em_http_call_redirects(const em_http_call *call) {
+    return call->nredirects;
+}
+
+unsigned em_http_call_connects(const em_http_call *call) {
+    return call->nconnects;
+}

@@ -365,6 +365,8 @@ void em__http_cconn_start(em__http_cconn *c, em_http_call *call) {
     c->call = call;
     call->conn = c;
     c->state = CC_BUSY;
+    if (!c->uses)
+        call->nconnects++;
     c->uses++;
     c->got_byte = c->head_done = c->swallow = c->close_after = c->awaiting_100 = false;
     reset_exchange(c);

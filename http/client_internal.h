@@ -131,6 +131,8 @@ struct em_http_call {
     em_task done_task;
     em_task post_task;             /* the agent: started from another thread */
     int redirects_left;
+    unsigned nredirects;           /* redirects followed so far */
+    unsigned nconnects;            /* new connections it was sent on */
     bool follow;                   /* redirects are followed (max_redirects > 0) */
     bool expect;                   /* send "Expect: 100-continue" */
     bool expect_refused;           /* a 417 came: go again without it */

@@ -54,6 +54,7 @@ int em__http_redirect_apply(em_http_call *call) {
         em__http_call_why(call, "more than the allowed redirects");
         return EM_ETOOMANYREDIRECTS;
     }
+    call->nredirects++;
     em_url next;
     int rc = em_url_resolve(&next, &call->url, em_slice_from_cstr(call->location));
     if (rc) {

@@ -143,6 +143,7 @@ typedef struct rec {
     char url[256];
     char hdr[256];      /* the value of the field named by want_hdr */
     const char *want_hdr;
+    unsigned redirects, connects; /* em_http_call_redirects/_connects at the end */
     bool cancel_in_body;
     bool pause_in_head;
     em_http_call *call;
@@ -175,6 +176,8 @@ static void rec_done(em_http_call *call, int err) {
     x->err = err;
     snprintf(x->error, sizeof x->error, "%s", em_http_call_error(call));
     snprintf(x->url, sizeof x->url, "%s", em_http_call_url(call));
+    x->redirects = em_http_call_redirects(call);
+    x->connects = em_http_call_connects(call);
     /* cancelling from inside on_done is too late */
     assert_int_equal(em_http_call_cancel(call), EM_ECLOSED);
 }

@@ -363,6 +363,8 @@ static void test_redirects(void **state) {
     assert_int_equal(r.heads, 1);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.url, raw_url(&g, "/there?x=1"));
+    assert_int_equal(r.redirects, 1);
+    assert_int_equal(r.connects, 2); /* one per origin */
     /* 302 turned the POST into a GET without body; credentials stayed home */
     assert_true(STARTS(g.last, "GET /there?x=1 HTTP/1.1\r\n"));
     assert_null(strstr(g.last, "Authorization"));
@@ -374,6 +376,8 @@ static void test_redirects(void **state) {
     run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
                                 .method = "PUT", .body = EM_SLICE_LIT("data"), .bearer = "tok"});
     assert_int_equal(r2.err, 0);
+    assert_int_equal(r2.redirects, 1);
+    assert_int_equal(r2.connects, 0); /* the pooled connection both times */
     assert_true(STARTS(f.rs.last, "PUT /same HTTP/1.1\r\n"));
     assert_non_null(strstr(f.rs.last, "Authorization: Bearer tok"));
     assert_non_null(strstr(f.rs.last, "\r\n\r\ndata"));
@@ -383,6 +387,7 @@ static void test_redirects(void **state) {
     assert_int_equal(r3.err, 0);
     assert_int_equal(r3.status, 302);
     assert_int_equal(r3.body_len, 3);
+    assert_int_equal(r3.redirects, 0);
     raw_stop(&g);
     teardown(&f);
 }

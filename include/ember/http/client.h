@@ -250,6 +250,12 @@ EM_API void *em_http_call_data(const em_http_call *call);
 EM_API const char *em_http_call_error(const em_http_call *call);
 /** The URL the response came from (after redirects), NUL-terminated. */
 EM_API const char *em_http_call_url(const em_http_call *call);
+/** Redirects the call followed so far (curl's num_redirects). */
+EM_API unsigned em_http_call_redirects(const em_http_call *call);
+/** New connections the call's requests went out on, redirects and a retry
+ * included; 0 when every one reused a pooled connection (curl's
+ * num_connects). */
+EM_API unsigned em_http_call_connects(const em_http_call *call);
 /** Connections a client holds (busy and idle): for tests and metrics. */
 EM_API unsigned em_http_client_conns(const em_http_client *cl);
 
