@@ -544,7 +544,11 @@ def _c9103(c, ctx):
     c.close_handshake()
 
 
-# ---- 12 / 13 permessage-deflate (client mode: we offer, the server answers) -------------------------------
+# ---- 12 / 13 permessage-deflate ---------------------------------------------------------------------------
+# Client mode: the case's offer is ours and the server answers. Mirrored
+# mode: the client is asked to offer (--compress) and the case's offer is
+# our answer (13.10, window 8, and 13.11, three offers, are client mode
+# only: neither is an answer a server may give or keep).
 
 def check_pmd_answer(offers, answer):
     """The server's Sec-WebSocket-Extensions against our offers (RFC 7692
@@ -632,7 +636,7 @@ for grp, op, kind in (("12.1", TEXT, "text"), ("12.2", BINARY, "text"), ("12.3",
         chop = 61 if grp == "12.3" else None
         add("%s.%d" % (grp, i + 1), "deflate: 20 %s messages of %d bytes (%s%s), context takeover" %
             ("text" if op == TEXT else "binary", n, kind, ", 61-byte TCP pieces" if chop else ""),
-            pmd_messages(op, kind, [n], repeat=20, chop=chop), offer=PMD, modes=("client",))
+            pmd_messages(op, kind, [n], repeat=20, chop=chop), offer=PMD)
 
 OFFERS13 = [
     ("permessage-deflate", "default offer"),
@@ -654,28 +658,28 @@ for i, (offer, what) in enumerate(OFFERS13):
     for j, (op, kind) in enumerate(((TEXT, "text"), (BINARY, "far"))):
         add("13.%d.%d" % (i + 1, j + 1), "deflate, %s: 10 rounds of %s messages 64 B-64 KiB, each echo inflated with "
             "the announced window and takeover" % (what, "text" if op == TEXT else "repeating binary"),
-            pmd_messages(op, kind, [64, 1000, 4096, 65536], repeat=10), offer=offer, modes=("client",),
-            may_decline="=8" in offer)
+            pmd_messages(op, kind, [64, 1000, 4096, 65536], repeat=10), offer=offer,
+            modes=("client",) if i >= 9 else ("client", "server"), may_decline="=8" in offer)
 
 
-@case("12.9.1", "ember: deflate: compressed ping (RSV1 on a control frame) -> 1002", offer=PMD, modes=("client",))
+@case("12.9.1", "ember: deflate: compressed ping (RSV1 on a control frame) -> 1002", offer=PMD)
 def _c1291(c, ctx):
     fail_case([F(PING, b"abc", rsv=0x40)], 1002)(c, ctx)
 
 
-@case("12.9.2", "ember: deflate: RSV1 on a continuation frame -> 1002", offer=PMD, modes=("client",))
+@case("12.9.2", "ember: deflate: RSV1 on a continuation frame -> 1002", offer=PMD)
 def _c1292(c, ctx):
     z = c.deflate.compress(b"fragment1fragment2")
     fail_case([F(TEXT, z[:4], fin=False, rsv=0x40), F(CONT, z[4:], rsv=0x40)], 1002)(c, ctx)
 
 
-@case("12.9.3", "ember: deflate: corrupt compressed data -> 1007 (or 1002)", offer=PMD, modes=("client",))
+@case("12.9.3", "ember: deflate: corrupt compressed data -> 1007 (or 1002)", offer=PMD)
 def _c1293(c, ctx):
     fail_case([F(BINARY, b"\xff\xff\xff\xff\xff\xff", rsv=0x40)], (1007, 1002))(c, ctx)
 
 
 @case("12.9.4", "ember: deflate: a message that inflates past the limit (zip bomb) -> 1009", offer=PMD,
-      modes=("client",))
+      )
 def _c1294(c, ctx):
     z = c.deflate.compress(b"\x00" * (ctx.max_message + 1))
     c.send_frame(BINARY, z, rsv=0x40)
@@ -683,7 +687,7 @@ def _c1294(c, ctx):
 
 
 @case("12.9.5", "ember: deflate: uncompressed message between compressed ones (RSV1 clear) echoed", offer=PMD,
-      modes=("client",))
+      )
 def _c1295(c, ctx):
     for m in (b"first compressed " * 20, b"plain one", b"second compressed " * 20):
         if m.startswith(b"plain"):
@@ -695,7 +699,7 @@ def _c1295(c, ctx):
 
 
 @case("12.9.6", "ember: deflate: compressed text in 3 fragments (RSV1 on the first only)", offer=PMD,
-      modes=("client",))
+      )
 def _c1296(c, ctx):
     m = "κόσμε ember deflate ".encode() * 100
     z = c.deflate.compress(m)
@@ -706,7 +710,7 @@ def _c1296(c, ctx):
 
 
 @case("12.9.7", "ember: deflate: compressed text that inflates to invalid UTF-8 -> 1007", offer=PMD,
-      modes=("client",))
+      )
 def _c1297(c, ctx):
     fail_case([lambda c: c.frame(TEXT, c.deflate.compress(BAD), rsv=0x40)], 1007)(c, ctx)
 

@@ -9,8 +9,10 @@
 
   ws_conformance.py --client CMD [--cases ...]
       mirrored mode: the suite is a raw server on 127.0.0.1 and runs
-      CMD ws://127.0.0.1:PORT/<case id> once per case; the client must echo
-      every message it receives and answer pings and closes.
+      CMD ws://127.0.0.1:PORT/<case id> once per case (CMD --compress URL
+      for the permessage-deflate cases: the client must offer it); the
+      client must echo every message it receives and answer pings and
+      closes.
 
 One line per case: id, description, PASS or FAIL with the reason; then a
 summary. Exit status 0 when every selected case passed, 1 otherwise, 2
@@ -19,6 +21,7 @@ on a usage error. PAT is a case id or an fnmatch pattern ("6.4.*", "9.*").
 import argparse
 import fnmatch
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -30,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases  # noqa: E402
 import wsconf  # noqa: E402
-from wsconf import Fail, client_connect, server_accept, pmd_parse, T_SHORT  # noqa: E402
+from wsconf import Deflate, Fail, client_connect, server_accept, pmd_parse, T_SHORT  # noqa: E402
 
 
 class Ctx:
@@ -62,17 +65,36 @@ def run_client_case(cs, host, port, path, ctx):
         c.s.close()
 
 
+def server_deflate(answer, offer):
+    """Mirrored mode: our answer (the case's offer string) against what the
+    client offered; the Deflate for our side of it."""
+    if not offer or "permessage-deflate" not in offer:
+        raise Fail("client did not offer permessage-deflate (offer %r)" % offer)
+    p = pmd_parse(answer)[0][1]
+    if "client_max_window_bits" in p and not any("client_max_window_bits" in o for _, o in pmd_parse(offer)):
+        raise Fail("client's offer %r has no client_max_window_bits, which this case needs" % offer)
+    return Deflate(tx_bits=int(p.get("server_max_window_bits") or 15), tx_reset="server_no_context_takeover" in p,
+                   rx_bits=int(p.get("client_max_window_bits") or 15), rx_reset="client_no_context_takeover" in p)
+
+
 def run_server_case(cs, lsock, port, cmd, ctx, log):
     url = "ws://127.0.0.1:%d/%s" % (port, cs.id)
     argv = [a.replace("{url}", url) for a in shlex.split(cmd)]
     if not any("{url}" in a for a in shlex.split(cmd)):
         argv.append(url)
+    if cs.offer:
+        argv.insert(len(argv) - 1, "--compress")
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     try:
-        c, fields, path = server_accept(lsock, T_SHORT * 3, None)
+        # An offer's bare client_max_window_bits has no place in an answer (RFC 7692 7.1.2.2).
+        ans = re.sub(r";\s*client_max_window_bits(?!\s*=)", "", cs.offer or "")
+        answer = (lambda off: ans if off and "permessage-deflate" in off else None) if cs.offer else None
+        c, fields, path = server_accept(lsock, T_SHORT * 3, answer)
         try:
             if path != "/" + cs.id:
                 raise Fail("client asked for %r, not /%s" % (path, cs.id))
+            if cs.offer:
+                c.deflate = server_deflate(ans, fields.get("sec-websocket-extensions"))
             cs.fn(c, ctx)
         finally:
             c.s.close()
