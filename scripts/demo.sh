@@ -8,6 +8,9 @@
 #     with -L, a gzip body with --compressed.
 #   - https_server with a demo certificate (made once with openssl into the
 #     build dir): curl, ember's tls_client and ember-fetch over verified TLS.
+#   - WebSockets: ember-ws and ws_client on echo_server's /ws (plain and
+#     wss:// with the demo certificate), and ws_chat's rooms across two
+#     workers (its --selftest).
 set -euo pipefail
 build=${1:-build}
 bin=$build/examples
@@ -88,3 +91,17 @@ echo "-- ember-fetch --cacert $certs/ca.pem https://localhost:$port/"
 echo "-- tls_client localhost:$port (no --cacert: the demo CA is not trusted)"
 "$bin/tls_client" "localhost:$port" || echo "(exit $?)"
 stop_server https_server
+
+start_server echo_server
+echo "-- printf 'hello\\nember\\n' | ember-ws ws://$addr/ws   (each line a message, each echo a line)"
+printf 'hello\nember\n' | "$bin/ember-ws" "ws://$addr/ws"
+echo "-- ws_client ws://$addr/ws   (the blocking face, then the loop face)"
+"$bin/ws_client" "ws://$addr/ws"
+stop_server echo_server
+start_server echo_server --tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem"
+port=${addr##*:}
+echo "-- echo 'over TLS' | ember-ws --cacert $certs/ca.pem wss://localhost:$port/ws"
+echo 'over TLS' | "$bin/ember-ws" --cacert "$certs/ca.pem" "wss://localhost:$port/ws"
+stop_server echo_server
+echo "-- ws_chat --selftest   (four clients in one room on two workers)"
+"$bin/ws_chat" --selftest && echo "   everyone heard everything"
