@@ -93,7 +93,7 @@ typedef struct server {
     em_http_handler root;
 } server;
 
-static void server_start_with(server *s, unsigned shutdown_ms) {
+static void server_start_with(server *s, unsigned shutdown_ms, bool stream_bodies) {
     memset(&seen, 0, sizeof seen);
     seen.accept_rc = -12345;
     em_http_router_init(&s->router);
@@ -104,12 +104,13 @@ static void server_start_with(server *s, unsigned shutdown_ms) {
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/both", both), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/broken", broken), 0);
     s->root = em_http_router_as_handler(&s->router);
-    em_http_server_opts o = {.handler = &s->root, .shutdown_timeout_ms = shutdown_ms};
+    em_http_server_opts o = {
+        .handler = &s->root, .shutdown_timeout_ms = shutdown_ms, .stream_bodies = stream_bodies};
     ts_start(&s->ts, &o);
 }
 
 static void server_start(server *s) {
-    server_start_with(s, 3000);
+    server_start_with(s, 3000, false);
 }
 
 static void server_stop(server *s) {
@@ -624,7 +625,7 @@ static void test_shutdown_sends_1001(void **state) {
 /* A client that never answers the 1001: the deadline closes it. */
 static void test_shutdown_deadline(void **state) {
     server s;
-    server_start_with(&s, 200);
+    server_start_with(&s, 200, false);
     client c;
     client_connect(&c, &s);
     assert_int_equal(client_handshake(&c, "/ws", ""), 101);
@@ -645,6 +646,25 @@ static void test_shutdown_deadline(void **state) {
     em_loop_run(&s.ts.loop, EM_RUN_NOWAIT);
     assert_int_equal(em_loop_close(&s.ts.loop), 0);
     em_http_router_free(&s.router);
+}
+
+/* With stream_bodies (echo_server's setting) the handler runs before any
+ * body is read: a handshake with one is refused all the same, and one
+ * without is upgraded. */
+static void test_stream_bodies_server(void **state) {
+    server s;
+    server_start_with(&s, 3000, true);
+    client *r = refused(
+        &s, REQ("GET", "/ws", "HTTP/1.1", UPG HKEY VER "Content-Length: 4\r\n") "abcd", 400);
+    client_close(r);
+    client c;
+    client_connect(&c, &s);
+    assert_int_equal(client_handshake(&c, "/ws", ""), 101);
+    client_send(&c, 0x81, "streamed", 8);
+    expect_frame(&c, 0x81, "streamed", 8);
+    client_close_handshake(&c, 1000);
+    client_close(&c);
+    server_stop(&s);
 }
 
 static void test_client_leaves(void **state) {
@@ -684,6 +704,7 @@ int main(void) {
         cmocka_unit_test(test_frames_behind_the_request),
         cmocka_unit_test(test_shutdown_sends_1001),
         cmocka_unit_test(test_shutdown_deadline),
+        cmocka_unit_test(test_stream_bodies_server),
         cmocka_unit_test(test_client_leaves),
         cmocka_unit_test(test_route_arguments),
     };
