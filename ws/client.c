@@ -261,6 +261,8 @@ int em_ws_connect(em_loop *loop, const char *url, const em_ws_client_opts *opts,
     }
     ws->client = wc;
     ws->client_cancel = cancel;
+    ws->random = o->random; /* the frames' keys too, not only the handshake's */
+    ws->random_ctx = o->random_ctx;
     if (out)
         *out = ws;
     return 0;

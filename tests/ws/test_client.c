@@ -345,6 +345,31 @@ static void test_bad_101s(void **state) {
     }
 }
 
+
+/* opts.random supplies the handshake key and every frame's masking key. */
+static int counting_random(void *ctx, void *out, size_t n) {
+    (*(int *)ctx)++;
+    return em_ws_random_os(NULL, out, n);
+}
+
+static void test_random_source(void **state) {
+    (void)state;
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    server s;
+    server_start(&loop, &s);
+    int calls = 0;
+    em_ws_client_opts o = {.random = counting_random, .random_ctx = &calls};
+    cl_rec r = {.send_on_open = "masked", .close_after_echo = true};
+    assert_int_equal(em_ws_connect(&loop, url_of("ws", s.port, "/echo"), &o, &cl_cbs, &r, NULL), 0);
+    EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
+    assert_int_equal(r.err, 0);
+    assert_true(calls >= 3); /* the key, the message, the close */
+    server_stop(&loop, &s);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 /* ---- the blocking face --------------------------------------------------------------- */
 
 typedef struct srv_thread {
@@ -438,6 +463,7 @@ int main(void) {
         cmocka_unit_test(test_echo_plain_and_tls),
         cmocka_unit_test(test_refusals_and_failures),
         cmocka_unit_test(test_bad_101s),
+        cmocka_unit_test(test_random_source),
         cmocka_unit_test(test_blocking_dial_send_recv_close),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
