@@ -224,6 +224,32 @@ static void test_max_queue(void **state) {
     close_and_drain(&loop, &w);
 }
 
+/* em_tcp_conn_set_limits: new watermarks and cap on a live connection (a
+ * protocol it was moved to sets its own); 0 keeps a value, low above high
+ * is refused with nothing changed. */
+static void test_set_limits(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    static char big[1001];
+    em_slice s = em_slice_make(big, sizeof big);
+    assert_int_equal(em_tcp_conn_set_limits(&w.c, 500, 100, 1000), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, NULL), EM_ENOBUFS); /* the new cap */
+    assert_int_equal(em_tcp_conn_set_limits(&w.c, 0, 0, 2000), 0); /* only the cap */
+    assert_int_equal(w.c._opts.high_watermark, 500);
+    assert_int_equal(w.c._opts.low_watermark, 100);
+    assert_int_equal(em_tcp_conn_set_limits(&w.c, 50, 60, 0), EM_EINVAL);
+    assert_int_equal(w.c._opts.high_watermark, 500);
+    assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, NULL) < 0, 0); /* fits under 2000 */
+    EM_TEST_RUN_UNTIL(&loop, w.sent == 1, 5000);
+    close(peer);
+    close_and_drain(&loop, &w);
+}
+
 /* The peer resets while our queue is full: the error arrives later, once,
  * through on_read (the one error path). */
 static void test_late_error(void **state) {
@@ -260,6 +286,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
         cmocka_unit_test(test_sent_coalesced),       cmocka_unit_test(test_max_queue),
+        cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_late_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
