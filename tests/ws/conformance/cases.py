@@ -382,7 +382,7 @@ def _c711(c, ctx):
     c.close_handshake()
 
 
-def after_close(extra, desc):
+def after_close(extra):
     def fn(c, ctx):
         c.sent_close = True
         c.send(c.frame(CLOSE, close_payload(1000)) + b"".join(f(c) for f in extra))
@@ -390,9 +390,9 @@ def after_close(extra, desc):
     return fn
 
 
-add("7.1.2", "close, then a second close: one close back", after_close([F(CLOSE, close_payload(1000))], ""))
-add("7.1.3", "close, then a ping: no pong", after_close([F(PING, b"Hello World!")], ""))
-add("7.1.4", "close, then text: no echo", after_close([F(TEXT, b"Hello World!")], ""))
+add("7.1.2", "close, then a second close: one close back", after_close([F(CLOSE, close_payload(1000))]))
+add("7.1.3", "close, then a ping: no pong", after_close([F(PING, b"Hello World!")]))
+add("7.1.4", "close, then text: no echo", after_close([F(TEXT, b"Hello World!")]))
 
 
 @case("7.1.5", "first fragment, close, last fragment: no echo, close back")
@@ -412,7 +412,7 @@ def _c716(c, ctx):
     c.expect_close(1000)
 
 
-def close_with(payload, codes, desc_codes=None, lenform=None):
+def close_with(payload, codes, lenform=None):
     def fn(c, ctx):
         c.sent_close = True
         c.send_frame(CLOSE, payload, lenform=lenform)
