@@ -1,4 +1,5 @@
-/* ember ws: WebSocket (RFC 6455). An umbrella over the module's
+/** @file
+ * ember ws: WebSocket (RFC 6455). An umbrella over the module's
  * sub-headers, each of which can be included on its own:
  *
  *   ember/ws/frame.h   the frame codec: parser, serializer, masking and

@@ -1,4 +1,5 @@
-/* ember ws, part four: the client side. Connect to a ws:// or wss:// URL
+/** @file
+ * ember ws, part four: the client side. Connect to a ws:// or wss:// URL
  * on the loop (em_ws_connect) or block (em_ws_dial, em_ws_recv): the
  * opening handshake goes through the HTTP client, so names race with
  * Happy Eyeballs, wss:// is TLS with verification on, and an HTTP proxy
@@ -24,27 +25,28 @@
 extern "C" {
 #endif
 
+/** How em_ws_connect and em_ws_dial connect. Zero-filled: the defaults. */
 typedef struct em_ws_client_opts {
-    em_ws_opts ws; /* limits, timeouts, permessage-deflate offer */
-    /* HTTP settings of the handshake: TLS context (wss), resolver,
+    em_ws_opts ws; /**< limits, timeouts, permessage-deflate offer */
+    /** HTTP settings of the handshake: TLS context (wss), resolver,
      * connect timeout, proxy, user agent, cookie jar. NULL: defaults
      * (for em_ws_dial: proxy from the environment as curl does). */
     const em_http_client_opts *http;
-    /* Extra request fields (Origin, Authorization, ...). Host, Upgrade,
+    /** Extra request fields (Origin, Authorization, ...). Host, Upgrade,
      * Connection and Sec-WebSocket-* are the client's: EM_EINVAL. */
     const em_http_header *headers;
-    size_t num_headers;
-    /* Subprotocols to offer, best first, NULL-terminated (may be NULL).
+    size_t num_headers;     /**< entries in headers */
+    /** Subprotocols to offer, best first, NULL-terminated (may be NULL).
      * The server must choose one of them or none (RFC 6455 §4.1). */
     const char *const *protocols;
-    /* Opening handshake, connect included: EM_ETIMEDOUT past it. 0: 30 s. */
+    /** Opening handshake, connect included: EM_ETIMEDOUT past it. 0: 30 s. */
     unsigned handshake_timeout_ms;
-    /* Where masking keys come from. NULL: em_ws_random_os (getrandom). */
+    /** Where masking keys come from. NULL: em_ws_random_os (getrandom). */
     em_ws_random_cb random;
-    void *random_ctx;
+    void *random_ctx;       /**< random's first argument */
 } em_ws_client_opts;
 
-/* Connect to url (ws:// or wss://; http:// and https:// are taken as
+/** Connect to url (ws:// or wss://; http:// and https:// are taken as
  * their ws twins) on loop. on_open(ws) when the server answered 101 with
  * a valid Sec-WebSocket-Accept, subprotocol and extensions; otherwise
  * on_close(ws, 1006, err, reason) with err: what the HTTP client reports
@@ -60,21 +62,23 @@ typedef struct em_ws_client_opts {
 EM_API EM_NODISCARD int em_ws_connect(em_loop *loop, const char *url,
                                       const em_ws_client_opts *opts, const em_ws_cbs *cbs,
                                       void *data, em_ws **out);
-/* The status of the handshake's answer (101 once open; the refusal's
+/** The status of the handshake's answer (101 once open; the refusal's
  * status, 0 when none arrived) and a sentence on why a connect failed
  * ("" when it did not). Valid until ws is freed. */
 EM_API int em_ws_http_status(const em_ws *ws);
+/** Why a connect failed, in a sentence ("" when it did not); valid until
+ * ws is freed. */
 EM_API const char *em_ws_error(const em_ws *ws);
 
 /* ---- blocking face (a private loop driven by these calls) ---------------- */
 
-/* A received message, owned by you after em_ws_recv. */
+/** A received message, owned by you after em_ws_recv. */
 typedef struct em_ws_msg {
-    int opcode;   /* EM_WS_OP_TEXT or EM_WS_OP_BINARY */
-    em_slice data; /* NUL-terminated too (not counted in len) */
+    int opcode;   /**< EM_WS_OP_TEXT or EM_WS_OP_BINARY */
+    em_slice data; /**< NUL-terminated too (not counted in len) */
 } em_ws_msg;
 
-/* Connect and wait for the handshake (opts may be NULL). *out is an em_ws
+/** Connect and wait for the handshake (opts may be NULL). *out is an em_ws
  * on a private loop: em_ws_send_text/_binary/_send/_ping work on it as
  * usual (they send before returning, waiting while the socket is full),
  * messages are read with em_ws_recv, and it ends with em_ws_dial_close.
@@ -82,17 +86,18 @@ typedef struct em_ws_msg {
  * the status is in *status when status is not NULL). Any thread; one
  * dialed em_ws is used by one thread at a time. */
 EM_API EM_NODISCARD int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out);
-/* The next message, waiting up to timeout_ms (-1: no limit). Pings are
+/** The next message, waiting up to timeout_ms (-1: no limit). Pings are
  * answered meanwhile. Returns 0 (*msg filled; free it with
  * em_ws_msg_free), EM_ETIMEDOUT (nothing yet; the connection is fine), or
  * EM_ECLOSED once the peer closed (em_ws_dial_close_code says how) or an
  * error that ended the connection (EM_EPROTO, EM_EPARSE, EM_EMSGSIZE,
  * EM_ECONNRESET, ...). */
 EM_API EM_NODISCARD int em_ws_recv(em_ws *ws, em_ws_msg *msg, int timeout_ms);
+/** Free what em_ws_recv gave (NULL or an empty msg: nothing to do). */
 EM_API void em_ws_msg_free(em_ws_msg *msg);
-/* The close code and reason the connection ended with (1006 while open). */
+/** The close code and reason the connection ended with (1006 while open). */
 EM_API int em_ws_dial_close_code(const em_ws *ws, em_slice *reason);
-/* Send a close with code (0: 1000), wait for the peer's (close_timeout_ms
+/** Send a close with code (0: 1000), wait for the peer's (close_timeout_ms
  * at most), close and free ws. Returns 0 after a clean close handshake,
  * else the error that ended it. */
 EM_API int em_ws_dial_close(em_ws *ws, int code);

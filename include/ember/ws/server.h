@@ -1,4 +1,5 @@
-/* ember ws, part three: the server side. A WebSocket endpoint is an HTTP
+/** @file
+ * ember ws, part three: the server side. A WebSocket endpoint is an HTTP
  * route like any other, on the same port: the handler checks the opening
  * handshake (RFC 6455 §4.2), answers 101 and moves the connection into an
  * em_ws (see "ember/ws/conn.h"). Included by "ember/ws.h".
@@ -24,25 +25,27 @@
 extern "C" {
 #endif
 
+/** A WebSocket endpoint: its callbacks, limits and handshake policy
+ * (em_ws_accept, em_ws_route). */
 typedef struct em_ws_server_opts {
-    const em_ws_cbs *cbs; /* required; must outlive the connections */
-    em_ws_opts ws;        /* limits, timeouts, permessage-deflate */
-    /* Subprotocols this endpoint speaks, best first, NULL-terminated (may
+    const em_ws_cbs *cbs; /**< required; must outlive the connections */
+    em_ws_opts ws;        /**< limits, timeouts, permessage-deflate */
+    /** Subprotocols this endpoint speaks, best first, NULL-terminated (may
      * be NULL): the first of these the client offers is chosen. A client
      * that offers only others gets no Sec-WebSocket-Protocol (RFC 6455
      * §4.2.2); set require_protocol to refuse it with 400 instead. */
     const char *const *protocols;
-    bool require_protocol;
-    /* Return false to refuse the handshake with 403 (an Origin you do not
+    bool require_protocol; /**< refuse (400) a client with no protocol in common */
+    /** Return false to refuse the handshake with 403 (an Origin you do not
      * trust: browsers send it, RFC 6455 §10.2). origin is empty when the
      * request had none. May be NULL: every origin is allowed. */
     bool (*check_origin)(em_http_ctx *cx, em_slice origin, void *arg);
-    void *arg;
-    /* private: the route's handler (em_ws_route fills it) */
+    void *arg; /**< check_origin's */
+    /** private: the route's handler (em_ws_route fills it) */
     em_http_handler _route;
 } em_ws_server_opts;
 
-/* Check cx's request as an opening handshake and, if it is one, answer
+/** Check cx's request as an opening handshake and, if it is one, answer
  * 101 and make an em_ws (data: its user data; opts must outlive it):
  * on_open follows from the loop. Otherwise cx is answered with the error
  * (and no em_ws is made): 400 (no Upgrade: websocket, no Connection:
@@ -56,12 +59,12 @@ typedef struct em_ws_server_opts {
  * the handler or later on the loop, as em_http_upgrade. */
 EM_API int em_ws_accept(em_http_ctx *cx, const em_ws_server_opts *opts, void *data);
 
-/* Add a GET route for path on r whose handler is em_ws_accept(cx, opts,
+/** Add a GET route for path on r whose handler is em_ws_accept(cx, opts,
  * NULL) (it fills opts->_route). opts must outlive the router. Returns as
  * em_http_router_add. */
 EM_API EM_NODISCARD int em_ws_route(em_http_router *r, const char *path, em_ws_server_opts *opts);
 
-/* Whether cx's request asks for a WebSocket (Upgrade: websocket), for a
+/** Whether cx's request asks for a WebSocket (Upgrade: websocket), for a
  * handler that serves both on one path. */
 EM_API bool em_ws_is_upgrade(const em_http_ctx *cx);
 
