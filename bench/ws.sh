@@ -17,10 +17,12 @@
 # ws_load saw an error, a wrong echo or a connection left waiting (stalled)
 # is reported under its row: libwebsockets 4.1.6 (Debian 12) now and then
 # loses the first compressed 16 KiB message of a new connection ("inflate
-# -3: invalid distance too far back" in its log), so its deflate rows may
-# count one to three idle connections of 64.
-# ember's row appears once echo_server answers the upgrade on /ws; until
-# then the script says why it is skipped.
+# -3: invalid distance too far back" in its log), so its 16 KiB deflate
+# rows may count a few idle connections of 64. Messages/s follows how much
+# of the shared core each server gets (Go's extra threads get more); server
+# CPU per message is the figure to compare.
+# If echo_server does not answer the upgrade on /ws (a tree without ws),
+# ember's row is skipped and the script says why.
 #   bench/ws.sh <build dir>     RUNS=3 SECS=5 CONNS=64 SIZES="20 16384"
 set -euo pipefail
 build=${1:-build-bench}
