@@ -3,8 +3,10 @@
 # some are missing. As root it runs apt-get; otherwise it prints the exact
 # command to run and fails.
 #   scripts/install-deps.sh build   compiler, cmake, cmocka, libraries,
-#                                   curl, wrk, nginx, testssl.sh for tests/interop,
-#                                   and doxygen for ctest's docs_doxygen
+#                                   curl, wrk, nginx, testssl.sh, go, python
+#                                   websockets, node ws and chromium for
+#                                   tests/interop, and doxygen for ctest's
+#                                   docs_doxygen
 #   scripts/install-deps.sh asan    + clang and its sanitizer runtime
 #   scripts/install-deps.sh fuzz    + afl++
 #   scripts/install-deps.sh docs    + graphviz (include graphs in make docs)
@@ -14,7 +16,7 @@
 #                                   gorilla/websocket, node ws
 set -euo pipefail
 
-build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light testssl.sh valgrind iproute2 iptables doxygen"
+build_pkgs="build-essential cmake pkg-config libcmocka-dev libc-ares-dev libssl-dev openssl zlib1g-dev libpsl-dev publicsuffix curl wrk nginx-light testssl.sh valgrind iproute2 iptables doxygen golang-go python3-websockets node-ws chromium"
 pkgs="$build_pkgs"
 for purpose in "${@:-build}"; do
   case "$purpose" in
