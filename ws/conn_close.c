@@ -299,3 +299,20 @@ void em__ws_finish(em_ws *ws) {
     ws->ctl = NULL;
     em__ws_unref(ws);
 }
+
+/* A ws that never started (the client's connect or handshake failed):
+ * on_close from the loop, like any other end. */
+static void unstarted_task(em_task *t) {
+    em__ws_finish(t->data);
+}
+
+void em__ws_fail_unstarted(em_ws *ws, int err) {
+    if (ws->flags & (WS_STARTED | WS_TCP_CLOSING | WS_CLOSED))
+        return;
+    ws->flags |= WS_TCP_CLOSING;
+    ws->close_code = EM_WS_CLOSE_ABNORMAL;
+    ws->close_err = err;
+    ws->task.cb = unstarted_task;
+    ws->task.data = ws;
+    em_loop_defer(ws->loop, &ws->task);
+}
