@@ -712,11 +712,14 @@ static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *
         }
     }
     run.setup_x = setup(&run, ro);
-    /* curl's meter: not with -s, not while the body goes to a terminal */
+    /* curl's meter: not with -s, not while the body goes to a terminal;
+     * and only onto a terminal (never into a pipe or a log file, where
+     * its carriage returns are noise) */
     bool to_tty = false;
     for (size_t i = 0; i < run.n; i++)
         to_tty |= !run.f[i].output && !run.f[i].remote_name && isatty(fileno(out)) == 1;
-    run.meter = !o->silent && !o->no_meter && !to_tty && !run.setup_x;
+    run.meter = !o->silent && !o->no_meter && !to_tty && !run.setup_x &&
+                (isatty(fileno(err)) == 1 || getenv("EMBER_FETCH_METER_ANYWAY"));
     if (run.meter) {
         em_timer_init(loop, &run.tick, on_tick);
         em_timer_start(&run.tick, 1000, 1000);

@@ -369,9 +369,12 @@ static int selftest(void) {
     ST_CASE(&t, 6, no_name, "http://nosuch.invalid/");
     ST_CASE(&t, 5, no_proxy_name, "-x", "http://nosuch.invalid:8080", "%/hello");
     t.meter = true;
+    ST_CASE(&t, 0, silent, "-o", "/dev/null", "%/hello"); /* stderr is no terminal */
+    setenv("EMBER_FETCH_METER_ANYWAY", "1", 1);
     ST_CASE(&t, 0, meter, "-o", "/dev/null", "%/hello");
     ST_CASE(&t, 0, bar, "-#", "-o", "/dev/null", "%/hello");
     ST_CASE(&t, 0, silent, "-s", "-o", "/dev/null", "%/hello");
+    unsetenv("EMBER_FETCH_METER_ANYWAY");
     t.meter = false;
     rmdir(t.dir);
 

@@ -343,7 +343,11 @@ ef nproxy5 -sS --dns-servers "127.0.0.1:$DNS" -x http://noproxy.invalid:3128 "$N
 eq "a proxy whose name does not resolve: exit 5 (curl's)" 5 "$rc_e"
 says "exit 5: curl's words" nproxy5 '^ember-fetch: \(5\) Could not resolve proxy'
 # the meter: curl's table (its last line's sizes), the -# bar to the byte,
-# nothing with -s
+# nothing with -s (ember-fetch draws it only onto a terminal: told to draw
+# it into the file here anyway; and without that, nothing)
+ef nmeterpipe -o /dev/null "$N/big.txt"
+eq "nginx meter: none into a pipe" "0" "$(fsize "$TMP/nmeterpipe.e.err")"
+export EMBER_FETCH_METER_ANYWAY=1
 both nmeter -o /dev/null "$N/big.txt"
 last_c=$(tr '\r' '\n' <"$TMP/nmeter.c.err" | grep -E '^100 ' | tail -n1 | cut -c1-31)
 last_e=$(tr '\r' '\n' <"$TMP/nmeter.e.err" | grep -E '^100 ' | tail -n1 | cut -c1-31)
@@ -355,6 +359,7 @@ eq "nginx -#: the finished bar as curl's" "$(tr '\r' '\n' <"$TMP/nbar.c.err" | t
 both nnometer -s -o /dev/null "$N/big.txt"
 eq "nginx -s: no meter" "0 0" "$(fsize "$TMP/nnometer.c.err") $(fsize "$TMP/nnometer.e.err")"
 both nmeterstdout "$N/small.txt"
+unset EMBER_FETCH_METER_ANYWAY
 eq "nginx body to a file on stdout: the meter shows (curl too)" "yes yes" \
   "$(grep -q Total "$TMP/nmeterstdout.c.err" && echo yes) $(grep -q Total "$TMP/nmeterstdout.e.err" && echo yes)"
 
