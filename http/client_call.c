@@ -25,6 +25,13 @@ static em_http_method method_id(const char *m) {
     return EM_HTTP_METHOD_OTHER;
 }
 
+const char *em__http_method_static(em_http_method id, const char *m) {
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (methods[i].id == id && !strcmp(methods[i].name, m))
+            return methods[i].name;
+    return NULL; /* another token */
+}
+
 bool em__http_method_idempotent(em_http_method m) {
     /* RFC 9110 §9.2.2 */
     return m == EM_HTTP_GET || m == EM_HTTP_HEAD || m == EM_HTTP_PUT || m == EM_HTTP_DELETE ||
@@ -105,10 +112,13 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
     const char *m = req->method ? req->method : (req->body.len ? "POST" : "GET");
     if (!*m || !em__http_field_name_ok(em_slice_from_cstr(m)))
         return EM_EINVAL; /* a method is a token (RFC 9110 §9.1) */
-    call->method = strdup(m);
+    call->method_id = method_id(m);
+    /* the usual methods point at their name in the table: no copy */
+    const char *known = em__http_method_static(call->method_id, m);
+    call->method = known ? (char *)known : strdup(m);
+    call->method_owned = !known;
     if (!call->method)
         return EM_ENOMEM;
-    call->method_id = method_id(m);
     if (call->method_id == EM_HTTP_CONNECT)
         return EM_EINVAL; /* tunnels are not requests */
     if (req->num_headers) {
@@ -253,26 +263,34 @@ static int put_cookies(em_http_call *call, em_buf *b) {
 int em__http_call_build_head(em_http_call *call) {
     em_buf *b = &call->head;
     em_buf_clear(b);
-    char host[300], *target = NULL;
+    char host[300];
     ssize_t hl = em_url_host_header(&call->url, host, sizeof host);
     if (hl < 0)
         return (int)hl;
+    size_t mlen = strlen(call->method);
     size_t cap = strlen(call->url.path) + (call->url.query ? strlen(call->url.query) : 0) +
                  strlen(call->urlstr) + 2;
-    if (!(target = malloc(cap)))
-        return EM_ENOMEM;
+    int rc = em_buf_reserve(b, mlen + 1 + cap);
+    if (rc)
+        return rc;
+    /* "METHOD target" written in place: no buffer of its own for the target */
+    memcpy(em_buf_wptr(b), call->method, mlen);
+    em_buf_wptr(b)[mlen] = ' ';
+    em_buf_commit(b, mlen + 1);
     bool absolute = call->origin && call->origin->mode == ORIGIN_ABSOLUTE;
-    ssize_t tl = absolute ? (ssize_t)strlen(call->urlstr) : em_url_target(&call->url, target, cap);
-    if (absolute) /* RFC 9112 §3.2.2: to a proxy, the absolute form */
-        memcpy(target, call->urlstr, (size_t)tl + 1);
-    int rc = tl < 0 ? (int)tl : 0;
-    rc = rc ? rc : em_buf_append(b, call->method, strlen(call->method));
-    rc = rc ? rc : em_buf_append(b, " ", 1);
-    rc = rc ? rc : em_buf_append(b, target, (size_t)tl);
-    rc = rc ? rc : EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\nHost: ");
+    ssize_t tl;
+    if (absolute) { /* RFC 9112 §3.2.2: to a proxy, the absolute form */
+        tl = (ssize_t)strlen(call->urlstr);
+        memcpy(em_buf_wptr(b), call->urlstr, (size_t)tl);
+    } else {
+        tl = em_url_target(&call->url, em_buf_wptr(b), cap);
+    }
+    if (tl < 0)
+        return (int)tl;
+    em_buf_commit(b, (size_t)tl);
+    rc = EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\nHost: ");
     rc = rc ? rc : em_buf_append(b, host, (size_t)hl);
     rc = rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
-    free(target);
     const char *ua = call->cl->o.user_agent ? call->cl->o.user_agent : "ember/0.1";
     if (!rc && *ua)
         rc = em__http_put_field(b, EM_SLICE_LIT("User-Agent"), em_slice_from_cstr(ua));
@@ -350,7 +368,8 @@ void em__http_call_free(em_http_call *call) {
         free((void *)call->headers[i].value.ptr);
     }
     free(call->headers);
-    free(call->method);
+    if (call->method_owned)
+        free(call->method);
     free(call->content_type);
     free(call->upgrade);
     free((void *)call->body.ptr);

@@ -115,7 +115,8 @@ struct em_http_call {
     void *data;
     em_url url;
     char *urlstr;                  /* url formatted (no userinfo) */
-    char *method;
+    char *method;                  /* a name in a static table, or copied (method_owned) */
+    bool method_owned;
     em_http_method method_id;
     em_http_header *headers;       /* the user's fields, copied */
     size_t num_headers;
@@ -183,6 +184,8 @@ void em__http_call_why(em_http_call *call, const char *fmt, ...)
 void em__http_call_finish(em_http_call *call, int err);
 void em__http_call_free(em_http_call *call);
 bool em__http_method_idempotent(em_http_method m);
+/* The static name of method id when m spells it exactly, else NULL. */
+const char *em__http_method_static(em_http_method id, const char *m);
 /* "Basic ..." from a URL's userinfo (percent-decoded), or NULL. */
 char *em__http_userinfo_auth(const char *userinfo);
 

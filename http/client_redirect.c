@@ -39,11 +39,14 @@ static void drop_body(em_http_call *call) {
 }
 
 static int become(em_http_call *call, const char *method, em_http_method id) {
-    char *m = strdup(method);
+    const char *known = em__http_method_static(id, method);
+    char *m = known ? (char *)known : strdup(method);
     if (!m)
         return EM_ENOMEM;
-    free(call->method);
+    if (call->method_owned)
+        free(call->method);
     call->method = m;
+    call->method_owned = !known;
     call->method_id = id;
     drop_body(call);
     return 0;
