@@ -21,6 +21,7 @@ int em_http_client_new(em_http_client **out, em_loop *loop, const em_http_client
         return EM_ENOMEM;
     if (opts)
         cl->o = *opts;
+    pthread_mutex_init(&cl->free_mu, NULL);
     em_http_client_opts *o = &cl->o;
     cl->loop = loop;
     o->max_per_host = or_default(o->max_per_host, 16);

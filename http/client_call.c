@@ -191,17 +191,87 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
     return 0;
 }
 
+/* ---- calls kept for reuse ------------------------------------------------- */
+
+/* Under AddressSanitizer every call is freed, so a use after the end is
+ * still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CALL_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CALL_POOL 0
+#endif
+#endif
+#ifndef CALL_POOL
+#define CALL_POOL 64 /* calls a client keeps */
+#endif
+
+static em_http_call *call_alloc(em_http_client *cl) {
+    em_http_call *call = NULL;
+    if (CALL_POOL) {
+        pthread_mutex_lock(&cl->free_mu);
+        if ((call = cl->free_calls) != NULL) {
+            cl->free_calls = call->qnext;
+            cl->nfree--;
+        }
+        pthread_mutex_unlock(&cl->free_mu);
+    }
+    if (call) { /* a clean call that keeps its buffers */
+        em_buf head = call->head;
+        char *urlstr = call->urlstr;
+        size_t urlcap = call->urlcap;
+        memset(call, 0, sizeof *call);
+        call->head = head;
+        em_buf_clear(&call->head);
+        call->urlstr = urlstr;
+        call->urlcap = urlcap;
+        return call;
+    }
+    if ((call = calloc(1, sizeof *call)) != NULL)
+        em_buf_init(&call->head, 0);
+    return call;
+}
+
+/* Keep call (its per-request parts already freed) for the next request;
+ * false when the client keeps enough. */
+static bool call_keep(em_http_call *call) {
+    em_http_client *cl = call->cl;
+    bool kept = false;
+    if (CALL_POOL && cl) {
+        pthread_mutex_lock(&cl->free_mu);
+        if (cl->nfree < (unsigned)CALL_POOL) {
+            call->qnext = cl->free_calls;
+            cl->free_calls = call;
+            cl->nfree++;
+            kept = true;
+        }
+        pthread_mutex_unlock(&cl->free_mu);
+    }
+    return kept;
+}
+
+void em__http_call_pool_free(em_http_client *cl) {
+    while (cl->free_calls) {
+        em_http_call *call = cl->free_calls;
+        cl->free_calls = call->qnext;
+        em_buf_free(&call->head);
+        free(call->urlstr);
+        free(call);
+    }
+    cl->nfree = 0;
+    pthread_mutex_destroy(&cl->free_mu);
+}
+
 int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_client_cbs *cbs,
                       void *data, em_http_call **out) {
     if (!req || !req->url || !cbs || !cbs->on_done || (req->upgrade && !cbs->on_upgrade))
         return EM_EINVAL;
-    em_http_call *call = calloc(1, sizeof *call);
+    em_http_call *call = call_alloc(cl);
     if (!call)
         return EM_ENOMEM;
     call->cl = cl;
     call->cbs = cbs;
     call->data = data;
-    em_buf_init(&call->head, 0);
     int rc = em_url_parse(&call->url, em_slice_from_cstr(req->url));
     if (!rc && strcmp(call->url.scheme, "http") && strcmp(call->url.scheme, "https"))
         rc = EM_ENOTSUP; /* ws:// and wss:// belong to the WebSocket client */
@@ -223,17 +293,15 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
 int em__http_call_url_changed(em_http_call *call) {
     size_t cap = 64 + strlen(call->url.host) + strlen(call->url.path) +
                  (call->url.query ? strlen(call->url.query) : 0);
-    char *s = malloc(cap);
-    if (!s)
-        return EM_ENOMEM;
-    ssize_t n = em_url_format(&call->url, false, s, cap);
-    if (n < 0) {
-        free(s);
-        return (int)n;
+    if (cap > call->urlcap) { /* a kept call's buffer is often big enough */
+        char *s = realloc(call->urlstr, cap);
+        if (!s)
+            return EM_ENOMEM;
+        call->urlstr = s;
+        call->urlcap = cap;
     }
-    free(call->urlstr);
-    call->urlstr = s;
-    return 0;
+    ssize_t n = em_url_format(&call->url, false, call->urlstr, call->urlcap);
+    return n < 0 ? (int)n : 0;
 }
 
 static bool sends_body(const em_http_call *call) {
@@ -362,7 +430,6 @@ void em__http_call_free(em_http_call *call) {
         (void)em_loop_defer_cancel(call->cl->loop, &call->write_task);
     em_url_free(&call->url);
     em_url_free(&call->auth_origin);
-    free(call->urlstr);
     for (size_t i = 0; i < call->num_headers; i++) {
         free((void *)call->headers[i].name.ptr);
         free((void *)call->headers[i].value.ptr);
@@ -375,6 +442,9 @@ void em__http_call_free(em_http_call *call) {
     free((void *)call->body.ptr);
     free(call->auth);
     free(call->location);
+    if (call_keep(call))
+        return;
+    free(call->urlstr);
     em_buf_free(&call->head);
     free(call);
 }

@@ -181,6 +181,7 @@ static void free_client(em_http_client *cl) {
     void (*cb)(void *) = cl->close_cb;
     void *arg = cl->close_arg;
     em_tls_ctx_free(cl->own_tls);
+    em__http_call_pool_free(cl);
     free(cl);
     if (cb)
         cb(arg);
