@@ -12,16 +12,32 @@
 # heap usage" at two request counts, the difference divided by the extra
 # requests: no LD_PRELOAD, and start-up and warm-up cancel out) and
 # epoll_ctl calls (strace -f -c, the same difference).
-# Then the blocking face: BLOCK_N sequential requests, em_http_get (a
-# private loop and client per call, no reuse), em_http_agent_fetch (pooled)
-# and curl_easy_perform on one reused handle.
+# Then the blocking face: BLOCK_N sequential requests, em_http_get (this
+# thread's session, its connection reused), em_http_agent_fetch (pooled)
+# and curl_easy_perform on one reused handle; RUNS interleaved rounds.
+# Then the command lines: ember-fetch -Z --parallel-max 16 against curl -Z
+# --parallel-max 16 over PAR_N URLs (.../plaintext?n=i, each with -o
+# /dev/null, both with -sS and curl with --no-progress-meter, which 7.88
+# needs to stop drawing its -Z meter under -s), in invocations of
+# PAR_BATCH URLs each since ember-fetch takes at most 1024; client CPU
+# (utime+stime of the children, from python: the difference, as a python3
+# wrapper such as pyenv's shim leaves its own children in the count) per
+# request, RUNS interleaved
+# rounds. Then the client table over TLS: the same nginx worker with a
+# self-signed ECDSA certificate made in $tmp (TLS 1.3), ember and libcurl
+# multi trusting it (-a: em_tls_ctx ca_file, CURLOPT_CAINFO), keep-alive so
+# the CONNS handshakes are amortised.
 #   bench/http_client.sh <build dir>      RUNS=3 SECS=5 CONNS=64 BLOCK_N=10000
+#                                         PAR_N=20000 PAR_BATCH=1000
 set -euo pipefail
 build=${1:-build-bench}
 here=$(cd "$(dirname "$0")" && pwd)
 RUNS=${RUNS:-3} SECS=${SECS:-5} CONNS=${CONNS:-64} BLOCK_N=${BLOCK_N:-10000}
+PAR_N=${PAR_N:-20000} PAR_BATCH=${PAR_BATCH:-1000}
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
+# shellcheck source=bench/tls_lib.sh
+source "$here/tls_lib.sh"
 
 port=$(free_port)
 url="http://127.0.0.1:$port/plaintext"
@@ -36,24 +52,28 @@ if command -v go >/dev/null; then
      GOPROXY=off go build -o "$gobin" main.go) && contenders="$contenders go" || gobin=""
 fi
 
-# run <name> -> "rps cpu_us_per_req"
+# run <name> [URL [CAFILE]] -> "rps cpu_us_per_req" (CAFILE: ember and
+# libcurl only)
 run() {
-  local out
+  local out u=${2:-$url} ca=()
+  [ -n "${3:-}" ] && ca=(-a "$3")
   case $1 in
-    ember) out=$(taskset -c 1 "$build/bench/http_client_bench" -c "$CONNS" -d "$SECS" "$url") ;;
-    curl_perform) out=$(taskset -c 1 "$build/bench/curl_multi_bench" -m perform -c "$CONNS" -d "$SECS" "$url") ;;
-    curl_socket) out=$(taskset -c 1 "$build/bench/curl_multi_bench" -m socket -c "$CONNS" -d "$SECS" "$url") ;;
+    ember) out=$(taskset -c 1 "$build/bench/http_client_bench" "${ca[@]}" -c "$CONNS" -d "$SECS" "$u") ;;
+    curl_perform) out=$(taskset -c 1 "$build/bench/curl_multi_bench" "${ca[@]}" -m perform -c "$CONNS" -d "$SECS" "$u") ;;
+    curl_socket) out=$(taskset -c 1 "$build/bench/curl_multi_bench" "${ca[@]}" -m socket -c "$CONNS" -d "$SECS" "$u") ;;
     go) out=$(GOMAXPROCS=1 taskset -c 1 "$gobin" -c "$CONNS" -d "$SECS" "$url") ;;
     wrk) # wrk prints no CPU: its children's rusage, from python
       out=$(python3 - "$CONNS" "$SECS" "$url" <<'PY'
 import re, resource, subprocess, sys
 c, d, u = sys.argv[1:]
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # a python3 shim's own children
 o = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c" + c, "-d" + d + "s", u],
                    capture_output=True, text=True, check=True).stdout
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 n = int(re.search(r"(\d+) requests in", o).group(1))
 rps = float(re.search(r"Requests/sec:\s*([\d.]+)", o).group(1))
-print("requests=%d rps=%.0f cpu_us_per_req=%.3f" % (n, rps, (r.ru_utime + r.ru_stime) * 1e6 / n))
+cpu = r.ru_utime + r.ru_stime - r0.ru_utime - r0.ru_stime
+print("requests=%d rps=%.0f cpu_us_per_req=%.3f" % (n, rps, cpu * 1e6 / n))
 PY
 ) ;;
   esac
@@ -106,15 +126,100 @@ if command -v strace >/dev/null; then
        "$(awk -v a="${p1:-0}" -v b="${p2:-0}" -v n=$((n2 - n1)) 'BEGIN {printf "%.3f", (b - a) / n}') per request warm"
 fi
 
-echo "blocking face, $BLOCK_N sequential requests (one round):"
-printf "%-30s %12s %16s\n" "" "µs/request" "CPU µs/request"
-blk() { # $1 = label, rest = command
-  local label=$1 out; shift
+echo "blocking face, $BLOCK_N sequential requests (medians of $RUNS rounds):"
+blk() { # $1 = label, rest = command -> "wall_us_per_req cpu_us_per_req"
+  local out; shift
   out=$(taskset -c 1 "$@" "$url")
-  printf "%-30s %12s %16s\n" "$label" "$(kv "$out" wall_us_per_req)" "$(kv "$out" cpu_us_per_req)"
+  echo "$(kv "$out" wall_us_per_req) $(kv "$out" cpu_us_per_req)"
 }
-blk "em_http_get (thread session)" "$build/bench/http_client_bench" -m get -w 100 -n "$BLOCK_N"
-blk "em_http_agent_fetch (pooled)" "$build/bench/http_client_bench" -m agent -w 100 -n "$BLOCK_N"
-[ -x "$build/bench/curl_multi_bench" ] &&
-  blk "curl_easy_perform (reused)" "$build/bench/curl_multi_bench" -m easy -w 100 -n "$BLOCK_N"
+blocking="get agent"
+[ -x "$build/bench/curl_multi_bench" ] && blocking="$blocking easy"
+declare -A bwall bcpu
+for r in $(seq 1 "$RUNS"); do
+  for k in $blocking; do
+    case $k in
+      get|agent) read -r a b < <(blk "$k" "$build/bench/http_client_bench" -m "$k" -w 100 -n "$BLOCK_N") ;;
+      easy) read -r a b < <(blk "$k" "$build/bench/curl_multi_bench" -m easy -w 100 -n "$BLOCK_N") ;;
+    esac
+    bwall[$k]+="$a " bcpu[$k]+="$b "
+  done
+done
+declare -A blabel=([get]="em_http_get (thread session)" [agent]="em_http_agent_fetch (pooled)"
+                   [easy]="curl_easy_perform (reused)")
+printf "%-30s %12s %16s\n" "" "µs/request" "CPU µs/request"
+for k in $blocking; do
+  printf "%-30s %12s %16s\n" "${blabel[$k]}" "$(med "${bwall[$k]}")" "$(med "${bcpu[$k]}")"
+done
+if [ -n "${bcpu[easy]:-}" ]; then
+  echo "  CPU/request em_http_get/curl_easy $(ratio "$(med "${bcpu[get]}")" "$(med "${bcpu[easy]}")")," \
+       "em_http_agent_fetch/curl_easy $(ratio "$(med "${bcpu[agent]}")" "$(med "${bcpu[easy]}")")"
+fi
+
+# par <ember|curl> -> "wall_s cpu_us_per_req": PAR_N URLs in invocations
+# of PAR_BATCH, 16 transfers at once; a failed transfer fails the script.
+fetch=$build/examples/ember-fetch
+par() {
+  local prog=("$fetch")
+  [ "$1" = curl ] && prog=(curl --no-progress-meter)
+  local out
+  out=$(taskset -c 1 python3 - "$port" "$PAR_N" "$PAR_BATCH" "${prog[@]}" <<'PY'
+import resource, subprocess, sys, time
+port, n, batch, prog = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+cpu = lambda r: r.ru_utime + r.ru_stime
+r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+for lo in range(0, n, batch):
+    args = []
+    for i in range(lo, min(n, lo + batch)):
+        args += ["http://127.0.0.1:%s/plaintext?n=%d" % (port, i), "-o", "/dev/null"]
+    subprocess.run(prog + ["-sS", "-Z", "--parallel-max", "16"] + args, check=True)
+wall = time.monotonic() - t0
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("wall_s=%.3f cpu_us_per_req=%.3f" % (wall, (cpu(r) - cpu(r0)) * 1e6 / n))
+PY
+)
+  echo "$(kv "$out" wall_s) $(kv "$out" cpu_us_per_req)"
+}
+if [ -x "$fetch" ]; then
+  declare -A pwall pcpu
+  for r in $(seq 1 "$RUNS"); do
+    for k in ember curl; do
+      read -r a b < <(par "$k")
+      pwall[$k]+="$a " pcpu[$k]+="$b "
+    done
+  done
+  echo "command line -Z --parallel-max 16, $PAR_N URLs in invocations of $PAR_BATCH (medians of $RUNS rounds):"
+  printf "%-14s %10s %8s %16s\n" "" requests "wall s" "CPU µs/request"
+  for k in ember curl; do
+    printf "%-14s %10s %8s %16s\n" "${k/ember/ember-fetch}" "$PAR_N" "$(med "${pwall[$k]}")" "$(med "${pcpu[$k]}")"
+  done
+  echo "  CPU/request ember-fetch/curl $(ratio "$(med "${pcpu[ember]}")" "$(med "${pcpu[curl]}")") (target <= 0.5)"
+else
+  echo "(ember-fetch not built: examples off)"
+fi
+
+# The client table over TLS: a second nginx worker on core 0.
+make_cert ec
+tport=$(free_port)
+start_nginx_tls "$tport" 0 ec tickets
+turl="https://127.0.0.1:$tport/plaintext"
+tls_contenders="ember"
+[ -x "$build/bench/curl_multi_bench" ] && tls_contenders="ember curl_perform curl_socket"
+declare -A trps tcpu
+for r in $(seq 1 "$RUNS"); do
+  for c in $tls_contenders; do
+    read -r a b < <(run "$c" "$turl" "$tmp/ec.crt")
+    trps[$c]+="$a " tcpu[$c]+="$b "
+  done
+  echo "TLS round $r done" >&2
+done
+echo "over TLS (TLS 1.3, ECDSA P-256, $CONNS keep-alive connections; medians of $RUNS rounds):"
+printf "%-14s %10s %16s\n" client "req/s" "CPU µs/request"
+for c in $tls_contenders; do
+  printf "%-14s %10s %16s\n" "$c" "$(med "${trps[$c]}")" "$(med "${tcpu[$c]}")"
+done
+if [ -n "${tcpu[curl_perform]:-}" ]; then
+  e=$(med "${tcpu[ember]}")
+  echo "  CPU/request ember/libcurl perform $(ratio "$e" "$(med "${tcpu[curl_perform]}")")," \
+       "ember/libcurl socket_action $(ratio "$e" "$(med "${tcpu[curl_socket]}")") (target <= 0.5)"
+fi
 exit 0
