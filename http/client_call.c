@@ -218,13 +218,15 @@ static em_http_call *call_alloc(em_http_client *cl) {
     }
     if (call) { /* a clean call that keeps its buffers */
         em_buf head = call->head;
-        char *urlstr = call->urlstr;
-        size_t urlcap = call->urlcap;
+        char *urlstr = call->urlstr, *spare = call->spare_url;
+        size_t urlcap = call->urlcap, spare_cap = call->spare_url_cap;
         memset(call, 0, sizeof *call);
         call->head = head;
         em_buf_clear(&call->head);
         call->urlstr = urlstr;
         call->urlcap = urlcap;
+        call->spare_url = spare;
+        call->spare_url_cap = spare_cap;
         return call;
     }
     if ((call = calloc(1, sizeof *call)) != NULL)
@@ -256,6 +258,7 @@ void em__http_call_pool_free(em_http_client *cl) {
         cl->free_calls = call->qnext;
         em_buf_free(&call->head);
         free(call->urlstr);
+        free(call->spare_url);
         free(call);
     }
     cl->nfree = 0;
@@ -272,7 +275,8 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
     call->cl = cl;
     call->cbs = cbs;
     call->data = data;
-    int rc = em_url_parse(&call->url, em_slice_from_cstr(req->url));
+    int rc = em__url_parse_spare(&call->url, em_slice_from_cstr(req->url), &call->spare_url,
+                                 call->spare_url_cap, &call->url_bufcap);
     if (!rc && strcmp(call->url.scheme, "http") && strcmp(call->url.scheme, "https"))
         rc = EM_ENOTSUP; /* ws:// and wss:// belong to the WebSocket client */
     rc = rc ? rc : copy_request(call, req);
@@ -428,6 +432,12 @@ void em__http_call_finish(em_http_call *call, int err) {
 void em__http_call_free(em_http_call *call) {
     if (call->write_task.cb) /* a first on_writable may still be due */
         (void)em_loop_defer_cancel(call->cl->loop, &call->write_task);
+    if (CALL_POOL && call->url_bufcap && call->url._buf && !call->spare_url) {
+        /* the parsed URL's buffer stays with the call for the next parse */
+        call->spare_url = call->url._buf;
+        call->spare_url_cap = call->url_bufcap;
+        memset(&call->url, 0, sizeof call->url);
+    }
     em_url_free(&call->url);
     em_url_free(&call->auth_origin);
     for (size_t i = 0; i < call->num_headers; i++) {
@@ -444,6 +454,7 @@ void em__http_call_free(em_http_call *call) {
     free(call->location);
     if (call_keep(call))
         return;
+    free(call->spare_url);
     free(call->urlstr);
     em_buf_free(&call->head);
     free(call);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "conn_internal.h"
+#include "url_internal.h"
 #include "ember/http/client.h"
 #include "ember/http/url.h"
 
@@ -124,6 +125,9 @@ struct em_http_call {
     em_url url;
     char *urlstr;                  /* url formatted (no userinfo) */
     size_t urlcap;                 /* bytes urlstr can hold */
+    size_t url_bufcap;             /* bytes url._buf holds; 0: not ours to keep */
+    char *spare_url;               /* a kept call's old url._buf, for the next parse */
+    size_t spare_url_cap;
     char *method;                  /* a name in a static table, or copied (method_owned) */
     bool method_owned;
     em_http_method method_id;

@@ -83,6 +83,7 @@ int em__http_redirect_apply(em_http_call *call) {
         drop_credential_fields(call);
     em_url_free(&call->url);
     call->url = next;
+    call->url_bufcap = 0; /* next's buffer: not one the call keeps */
     free(call->location);
     call->location = NULL;
     return rc ? rc : em__http_call_url_changed(call);

@@ -21,6 +21,12 @@ int em__url_split(em_slice s, em__url_parts *p);
 /* url_parse.c: validate and normalise p into *out (one allocation), which
  * is zeroed on failure. p needs a scheme and an authority. */
 int em__url_build(em_url *out, const em__url_parts *p);
+/* em_url_parse that may use *spare (a buffer of *spare_cap bytes the
+ * caller gives up) for out's strings instead of allocating: when it does,
+ * *spare becomes NULL (out owns it now, em_url_free frees it). *cap gets
+ * the size of out's buffer, so the caller can take it back as its spare
+ * later. */
+int em__url_parse_spare(em_url *out, em_slice s, char **spare, size_t spare_cap, size_t *cap);
 
 /* url_encode.c: copy a path or query into out (room for 3 * in.len bytes),
  * percent-encoding what RFC 3986 does not allow there (space, '"', '<',

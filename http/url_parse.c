@@ -250,7 +250,25 @@ static size_t digits(unsigned v) {
     return n;
 }
 
+static int build(em_url *out, const em__url_parts *p, char **spare, size_t spare_cap,
+                 size_t *cap_out);
+
 int em__url_build(em_url *out, const em__url_parts *p) {
+    return build(out, p, NULL, 0, NULL);
+}
+
+int em__url_parse_spare(em_url *out, em_slice s, char **spare, size_t spare_cap, size_t *cap) {
+    em__url_parts p;
+    int rc = em__url_split(s, &p);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    return build(out, &p, spare, spare_cap, cap);
+}
+
+static int build(em_url *out, const em__url_parts *p, char **spare, size_t spare_cap,
+                 size_t *cap_out) {
     memset(out, 0, sizeof *out);
     if (!p->has_scheme || !p->has_authority)
         return EM_EINVAL; /* "http:foo", "http:/foo", "//host/x" */
@@ -270,9 +288,17 @@ int em__url_build(em_url *out, const em__url_parts *p) {
 
     size_t cap = strlen(scheme) + 1 + a.userinfo.len + 1 + a.host.len + 1 + 3 * p->path.len + 2 +
                  3 * p->query.len + 1;
-    char *buf = malloc(cap), *w = buf;
-    if (!buf)
+    char *buf;
+    if (spare && *spare && spare_cap >= cap) { /* the caller's old buffer fits */
+        buf = *spare;
+        *spare = NULL;
+        cap = spare_cap;
+    } else if (!(buf = malloc(cap))) {
         return EM_ENOMEM;
+    }
+    if (cap_out)
+        *cap_out = cap;
+    char *w = buf;
     out->_buf = buf;
     out->scheme = put(&w, scheme, strlen(scheme));
     if (a.has_userinfo)

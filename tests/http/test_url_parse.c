@@ -6,6 +6,7 @@
 
 #include "em_test.h"
 #include "ember/http/url.h"
+#include "url_internal.h"
 
 typedef struct want {
     const char *in;
@@ -447,6 +448,46 @@ static void test_same_origin(void **state) {
     assert_false(origin("http://127.0.0.1/", "http://localhost/"));
 }
 
+/* em__url_parse_spare (the client's parse into a kept buffer): a spare
+ * that fits is taken (and given back as the URL's buffer), one too small
+ * is left alone; a failed parse frees a spare it took. */
+static void test_parse_spare(void **state) {
+    (void)state;
+    em_url u;
+    size_t cap = 0;
+    char *spare = NULL;
+    assert_int_equal(em__url_parse_spare(&u, EM_SLICE_LIT("http://a.example/x?y"), &spare, 0, &cap), 0);
+    assert_true(cap >= 20);
+    spare = u._buf; /* the caller keeps it, as a kept call does */
+    size_t spare_cap = cap;
+    memset(&u, 0, sizeof u);
+    char *was = spare;
+    assert_int_equal(em__url_parse_spare(&u, EM_SLICE_LIT("http://b.example/"), &spare, spare_cap, &cap), 0);
+    assert_ptr_equal(u._buf, was);
+    assert_null(spare);
+    assert_int_equal(cap, spare_cap);
+    assert_string_equal(u.host, "b.example");
+    assert_string_equal(u.path, "/");
+    /* too small: a buffer of its own, the spare untouched */
+    spare = u._buf;
+    memset(&u, 0, sizeof u);
+    char long_url[200];
+    snprintf(long_url, sizeof long_url, "http://c.example/%0150d", 7);
+    assert_int_equal(em__url_parse_spare(&u, em_slice_from_cstr(long_url), &spare, spare_cap, &cap), 0);
+    assert_ptr_equal(spare, was);
+    assert_true(u._buf != was);
+    em_url_free(&u);
+    /* a bad URL with a fitting spare: either refused before the buffer
+     * (the spare stays the caller's) or after it was taken (then freed):
+     * never both, never neither (ASan's leak check) */
+    assert_int_equal(em__url_parse_spare(&u, EM_SLICE_LIT("http://b.example/a\x01"), &spare,
+                                         spare_cap, &cap),
+                     EM_EINVAL);
+    assert_int_equal(em__url_parse_spare(&u, EM_SLICE_LIT("http://[::1/"), &spare, spare_cap, &cap),
+                     EM_EINVAL);
+    free(spare);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic),         cmocka_unit_test(test_scheme_and_authority_errors),
@@ -454,6 +495,7 @@ int main(void) {
         cmocka_unit_test(test_ports),         cmocka_unit_test(test_path_normalisation),
         cmocka_unit_test(test_control_bytes), cmocka_unit_test(test_long),
         cmocka_unit_test(test_writers),       cmocka_unit_test(test_same_origin),
+        cmocka_unit_test(test_parse_spare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
