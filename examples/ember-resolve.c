@@ -14,8 +14,11 @@
 
 #include "ember.h"
 
+/* The man page's synopsis (man/ember-resolve.1): --help prints it whole. */
 static const char usage[] =
-    "usage: ember-resolve [--server ADDR:PORT] [--family 4|6|any] [--timeout MS] NAME...";
+    "usage: ember-resolve [--server ADDR:PORT] [--family 4|6|any] [--timeout MS] NAME...\n"
+    "       ember-resolve --help\n"
+    "       ember-resolve --selftest";
 
 typedef struct job {
     em_dns_lookup l;

@@ -169,6 +169,13 @@ for c in "$src"/examples/*.c; do
       ran=$((ran + 1)) ;;
     http_get|http_many|http_threads) run_against_hello "$name" || fail=1; ran=$((ran + 1)) ;;
     ember-ws) run_ws_clients || fail=1; ran=$((ran + 2)) ;;
+    ember-resolve)
+      opts() { grep -oE -- '(^|[[ ])--?[A-Za-z0-9][a-z0-9-]*' | sed 's/^[[ ]//' | sort -u; }
+      { timeout "$limit" "$bin/$name" --selftest >/dev/null &&
+        diff <("$bin/$name" --help | opts) \
+          <(awk '/^\.TP/ { getline; print }' "$src/man/ember-resolve.1" | sed 's/\\-/-/g' | opts); } ||
+        { echo "examples: $name failed (selftest, or --help and its man page disagree)"; fail=1; }
+      ran=$((ran + 1)) ;;
     ember-fetch)
       opts() { grep -oE -- '(^| )--?[A-Za-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u; }
       { timeout "$limit" "$bin/$name" --selftest >/dev/null &&
