@@ -20,7 +20,6 @@
 
 #define FETCH_VERSION "0.1.0"
 #define MAX_HEADERS   64
-#define MAX_URLS      1024
 #define MAX_RESOLVE   64
 
 /* The synopsis, as in the man page's SYNOPSIS and OPTIONS. */
@@ -99,9 +98,9 @@ enum {
 };
 
 typedef struct fopts {
-    const char *urls[MAX_URLS]; /* in order */
+    const char **urls; /* in order (room for argc: each argument adds one at most) */
     size_t nurls;
-    const char *outs[MAX_URLS]; /* -o FILE, or NULL for -O: paired with urls in order */
+    const char **outs; /* -o FILE, or NULL for -O: paired with urls in order */
     size_t nouts;
     const char *resolve[MAX_RESOLVE]; /* --resolve entries, checked */
     size_t nresolve;
@@ -127,6 +126,11 @@ typedef struct fopts {
 static void fopts_free(fopts *o) {
     free(o->data);
     free(o->wfile);
+    free(o->urls);
+    free(o->outs);
+    o->data = NULL;
+    o->wfile = NULL;
+    o->urls = o->outs = NULL;
 }
 
 /* ---- arguments ------------------------------------------------------------ */
@@ -300,9 +304,6 @@ static int apply(fopts *o, int id, char *v, const char **why) {
         return add_data(o, v, true, false, why);
     case O_OUTPUT:
     case O_REMOTENAME:
-        *why = "more than 1024 of -o and -O";
-        if (o->nouts == MAX_URLS)
-            return FX_USAGE;
         o->outs[o->nouts++] = id == O_OUTPUT ? v : NULL;
         break;
     case O_PARALLEL:
@@ -432,14 +433,17 @@ static int parse_args(fopts *o, int argc, char **argv, FILE *out, FILE *err) {
     memset(o, 0, sizeof *o);
     o->max_redirs = 50;
     o->parallel_max = 50;
+    /* any number of URLs (and -o/-O): no argument adds more than one */
+    o->urls = calloc((size_t)argc + 1, sizeof *o->urls);
+    o->outs = calloc((size_t)argc + 1, sizeof *o->outs);
+    if (!o->urls || !o->outs) {
+        fprintf(err, "ember-fetch: (27) out of memory\n");
+        return FX_NOMEM; /* the caller frees o */
+    }
     bool opts_done = false;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
         if (opts_done || a[0] != '-' || !a[1]) {
-            if (o->nurls == MAX_URLS) {
-                fprintf(err, "ember-fetch: (2) more than %d URLs: '%s'\n", MAX_URLS, a);
-                return FX_USAGE;
-            }
             o->urls[o->nurls++] = a;
             continue;
         }

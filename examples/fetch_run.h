@@ -53,6 +53,7 @@ struct frun {
     char setup_why[256];
     fetch *f;
     size_t n, next, running, ended;
+    size_t scan; /* every transfer before it has ended */
     bool meter, closed;
     em_timer tick;
     unsigned ticks;
@@ -489,8 +490,10 @@ static int setup(frun *run, const em_dns_resolver_opts *ro) {
     char hosts[512];
     int hrc = 1;
     if (o->nresolve) {
-        unsigned ports[MAX_URLS];
+        unsigned *ports = calloc(o->nurls + 1, sizeof *ports);
         size_t np = 0;
+        if (!ports)
+            return FX_NOMEM;
         for (size_t i = 0; i < o->nurls; i++) {
             char *u = NULL, w[8];
             em_url pu;
@@ -502,6 +505,7 @@ static int setup(frun *run, const em_dns_resolver_opts *ro) {
             free(u);
         }
         hrc = resolve_hosts(o, ports, np, dro.hosts_file, hosts, sizeof hosts);
+        free(ports);
         if (hrc < 0) {
             snprintf(why, cap, "cannot write the --resolve hosts file: %s", strerror(errno));
             return FX_WRITE;
@@ -741,7 +745,11 @@ static int fetch_run(const fopts *o, em_loop *loop, const em_dns_resolver_opts *
         if (run.ended == run.n)
             break;
         em_loop_run(loop, EM_RUN_ONCE);
-        for (size_t i = 0; i < run.next; i++)
+        /* transfers before run.scan have all ended: look only from there,
+         * so 20,000 URLs cost a window's worth per turn, not 20,000 */
+        while (run.scan < run.next && run.f[run.scan].ended)
+            run.scan++;
+        for (size_t i = run.scan; i < run.next; i++)
             if (run.f[i].done && !run.f[i].ended) {
                 run.running--;
                 fetch_end(&run.f[i], FX_OK);

@@ -111,12 +111,11 @@ static int st_fetch(st *t, const char *const *args, char **out, char **err) {
     }
     size_t ol, el;
     FILE *o = open_memstream(out, &ol), *e = open_memstream(err, &el);
-    fopts opts;
+    fopts opts = {0};
     int rc = o && e ? parse_args(&opts, argc, argv, o, e) : FX_NOMEM;
     if (rc == FX_OK)
         rc = fetch_run(&opts, &t->loop, &t->ro, o, e);
-    if (rc != FX_NOMEM)
-        fopts_free(&opts);
+    fopts_free(&opts);
     if (o)
         fclose(o);
     if (e)
