@@ -126,6 +126,28 @@ if command -v strace >/dev/null; then
        "$(awk -v a="${p1:-0}" -v b="${p2:-0}" -v n=$((n2 - n1)) 'BEGIN {printf "%.3f", (b - a) / n}') per request warm"
 fi
 
+# Req/s is the server's when nginx is the ceiling: against bench/raw_responder
+# (one epoll loop writing a canned answer per request head, on the same
+# core) the clients run as fast as they can.
+if [ -x "$build/bench/raw_responder" ] && [ -x "$build/bench/curl_multi_bench" ]; then
+  rr_out=$(mktemp)
+  taskset -c 0 "$build/bench/raw_responder" 0 >"$rr_out" &
+  rr_pid=$!
+  for _ in $(seq 1 100); do grep -q listening "$rr_out" && break; sleep 0.05; done
+  rr_url="http://$(sed -n 's/^listening on //p' "$rr_out")/plaintext"
+  declare -a er_rps=() lc_rps=()
+  for r in $(seq 1 "$RUNS"); do
+    o=$(taskset -c 1 "$build/bench/http_client_bench" -c "$CONNS" -w 1000 -d "$SECS" "$rr_url")
+    er_rps+=("$(kv "$o" rps)")
+    o=$(taskset -c 1 "$build/bench/curl_multi_bench" -c "$CONNS" -w 1000 -d "$SECS" "$rr_url")
+    lc_rps+=("$(kv "$o" rps)")
+  done
+  kill "$rr_pid"; wait "$rr_pid" 2>/dev/null || true; rm -f "$rr_out"
+  a=$(med "${er_rps[*]}") b=$(med "${lc_rps[*]}")
+  echo "against raw_responder (the server is no ceiling): ember $a req/s, libcurl multi_perform $b:" \
+       "$(ratio "$a" "$b")x (target >= 2)"
+fi
+
 echo "blocking face, $BLOCK_N sequential requests (medians of $RUNS rounds):"
 blk() { # $1 = label, rest = command -> "wall_us_per_req cpu_us_per_req"
   local out; shift
