@@ -195,6 +195,12 @@ same "https, a missing --cacert file: exit 77" tlsbadca 77 -s --cacert "$TMP/no-
 # --- nginx with static files and redirects ------------------------------------------------
 ngx=$TMP/nginx
 mkdir -p "$ngx"
+# nginx serves https too (PORT + 1), with a certificate made here for
+# 127.0.0.1, and proxies /up/ to itself (proxy_pass)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$ngx/key.pem" -out "$ngx/cert.pem" 2>/dev/null ||
+  { echo "FAIL: openssl could not make a certificate"; exit 1; }
 write_conf() { # PORT
   cat >"$ngx/nginx.conf" <<EOF
 worker_processes 1;
@@ -215,7 +221,11 @@ http {
     gzip_types text/plain;
     server {
         listen 127.0.0.1:$1;
+        listen 127.0.0.1:$(($1 + 1)) ssl;
+        ssl_certificate $ngx/cert.pem;
+        ssl_certificate_key $ngx/key.pem;
         root $www;
+        location /up/ { proxy_pass http://127.0.0.1:$1/; }
         location = /r1 { return 301 /r2; }
         location = /r2 { return 302 http://127.0.0.1:$1/r3; }
         location = /r3 { return 307 /small.txt; }
@@ -248,7 +258,8 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 done
 [ -n "$up" ] || { echo "FAIL: no free port for nginx after 10 tries"; exit 1; }
 N=http://127.0.0.1:$NPORT
-echo "nginx on 127.0.0.1:$NPORT"
+NS=https://127.0.0.1:$((NPORT + 1))
+echo "nginx on 127.0.0.1:$NPORT (https on $((NPORT + 1)))"
 
 rc=0
 "${EF[@]}" -s -o "$TMP/big.e" "$N/big.bin" || rc=$?
@@ -285,6 +296,18 @@ both nuadef -s "$N/ua"
 eq "nginx default User-Agent" "ember-fetch/0.1.0" "$(cat "$TMP/nuadef.e")"
 same "nginx -A '': no User-Agent" nuanone 0 -s -A '' "$N/ua"
 same "nginx -X DELETE on a file: 405" ndel 0 -s -o /dev/null -w '%{http_code}' -X DELETE "$N/small.txt"
+
+# --- nginx over TLS, and as a reverse proxy (proxy_pass) -----------------------------------
+same "nginx https --cacert: small.txt" nhttps 0 -s --cacert "$ngx/cert.pem" "$NS/small.txt"
+same "nginx https, its CA not trusted: exit 60" nhttps60 60 -s "$NS/small.txt"
+same "nginx https -k" nhttpsk 0 -s -k "$NS/small.txt"
+same "nginx https --compressed: 10 MB of text" nhttpsgz 0 -s --compressed --cacert "$ngx/cert.pem" \
+  "$NS/big.txt"
+same "nginx https -I" nhttpshead 0 -s -I --cacert "$ngx/cert.pem" "$NS/big.bin"
+same "nginx proxy_pass: small.txt through /up/" nproxied 0 -s "$N/up/small.txt"
+same "nginx proxy_pass: 50 MiB through /up/" nproxybig 0 -s -o /dev/null -w '%{size_download}' \
+  "$N/up/big.bin"
+same "nginx https + proxy_pass: -i" nhttpsproxy 0 -s -i --cacert "$ngx/cert.pem" "$NS/up/small.txt"
 
 # --- nginx: gzip on, several URLs, -o/-O, -Z, --resolve, the meter ---------------------
 same "nginx gzip on, --compressed: 10 MB of text" ngz 0 -s --compressed "$N/big.txt"
