@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <zlib.h>
 
 #include "ws_conn_internal.h"
@@ -206,7 +207,16 @@ static void pool_put_inflater(zs *z) {
 
 /* ---- one connection ------------------------------------------------------- */
 
+/* Connections of the process that keep a context (em_ws_deflate_opts.
+ * max_takeover caps them). */
+static _Atomic unsigned takeover_conns;
+
+unsigned em__ws_pmd_takeovers(void) {
+    return atomic_load(&takeover_conns);
+}
+
 struct em__ws_pmd {
+    bool counted; /* in takeover_conns */
     zs *tx; /* own deflater (context takeover), made at the first message */
     zs *rx; /* own inflater (takeover), or one borrowed for the message */
     uint8_t tx_bits, rx_bits;
@@ -241,6 +251,9 @@ em__ws_pmd *em__ws_pmd_new(em_loop *loop, em_ws_role role, const em__ws_pmd_para
     z->rx_reset = server ? p->client_no_context_takeover : p->server_no_context_takeover;
     z->level = clamp(o ? o->level : 0, 1, 9, 1);
     z->mem = clamp(o ? (int)(o->mem_level > 9 ? 9 : o->mem_level) : 0, 1, 9, 8);
+    z->counted = !z->tx_reset || !z->rx_reset;
+    if (z->counted)
+        atomic_fetch_add(&takeover_conns, 1);
     return z;
 }
 
@@ -254,6 +267,8 @@ static void rx_release(em__ws_pmd *z) {
 void em__ws_pmd_free(em__ws_pmd *z) {
     if (!z)
         return;
+    if (z->counted)
+        atomic_fetch_sub(&takeover_conns, 1);
     deflater_free(z->tx);
     if (z->rx_reset)
         rx_release(z);

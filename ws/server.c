@@ -66,6 +66,13 @@ static int negotiate_deflate(const em_http_request *req, const em__ws_hs *hs,
                              size_t cap) {
     if (!o->enable || !hs->nextensions)
         return 0; /* RFC 6455 §9.1: extensions not spoken here are ignored */
+    em_ws_deflate_opts capped;
+    if (o->max_takeover && em__ws_pmd_takeovers() >= o->max_takeover) {
+        /* memory pressure: this one keeps no zlib state while idle */
+        capped = *o;
+        capped.server_no_context_takeover = capped.client_no_context_takeover = true;
+        o = &capped;
+    }
     char stack[512], *buf = stack;
     if (hs->nextensions > 1 && hs->ext_len > sizeof stack && !(buf = malloc(hs->ext_len)))
         return 503;

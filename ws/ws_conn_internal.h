@@ -88,6 +88,9 @@ int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out);
  * payload is an empty message. out's max is honoured (EM_ENOBUFS past it).
  * Returns 0 or the error; errors are sticky (the stream is lost). */
 int em__ws_pmd_inflate(em__ws_pmd *z, em_slice in, bool last, uint64_t limit, em_buf *out);
+/* Connections of the process whose state keeps a context (either
+ * direction), for em_ws_deflate_opts.max_takeover. Any thread. */
+unsigned em__ws_pmd_takeovers(void);
 /* Memory held now (zlib state included), for em_ws_memory. */
 size_t em__ws_pmd_memory(const em__ws_pmd *z);
 

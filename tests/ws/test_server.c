@@ -63,6 +63,9 @@ static em_ws_server_opts opts_main = {.cbs = &echo_cbs,
                                       .arg = &marker,
                                       .ws.deflate.enable = true};
 static em_ws_server_opts opts_plain = {.cbs = &echo_cbs};
+/* At most one connection of the process keeps a compression context. */
+static em_ws_server_opts opts_capped = {.cbs = &echo_cbs,
+                                        .ws.deflate = {.enable = true, .max_takeover = 1}};
 static em_ws_server_opts opts_strict = {
     .cbs = &echo_cbs, .protocols = strict_protocols, .require_protocol = true};
 
@@ -100,6 +103,7 @@ static void server_start_with(server *s, unsigned shutdown_ms, bool stream_bodie
     assert_int_equal(em_ws_route(&s->router, "/ws", &opts_main), 0);
     assert_int_equal(em_ws_route(&s->router, "/plain", &opts_plain), 0);
     assert_int_equal(em_ws_route(&s->router, "/strict", &opts_strict), 0);
+    assert_int_equal(em_ws_route(&s->router, "/capped", &opts_capped), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/hello", hello), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/both", both), 0);
     assert_int_equal(em_http_route(&s->router, EM_HTTP_GET, "/broken", broken), 0);
@@ -516,6 +520,42 @@ static void test_deflate(void **state) {
     server_stop(&s);
 }
 
+/* max_takeover: past the cap, a connection is answered with no context
+ * takeover both ways (it holds no zlib state while idle), and messages
+ * still go compressed; under the cap, the usual answer. */
+static void test_deflate_takeover_cap(void **state) {
+    server s;
+    server_start(&s);
+    client a, b;
+    client_connect(&a, &s);
+    assert_int_equal(
+        client_handshake(&a, "/capped", "Sec-WebSocket-Extensions: permessage-deflate\r\n"), 101);
+    em_slice ext = header(&a, "Sec-WebSocket-Extensions");
+    assert_true(em_slice_starts_with(ext, EM_SLICE_LIT("permessage-deflate")));
+    assert_int_equal(em_slice_find(ext, EM_SLICE_LIT("no_context_takeover")), -1);
+    /* a is open and keeps its context: b is past the cap */
+    client_connect(&b, &s);
+    assert_int_equal(
+        client_handshake(&b, "/capped", "Sec-WebSocket-Extensions: permessage-deflate\r\n"), 101);
+    ext = header(&b, "Sec-WebSocket-Extensions");
+    assert_true(em_slice_find(ext, EM_SLICE_LIT("server_no_context_takeover")) >= 0);
+    assert_true(em_slice_find(ext, EM_SLICE_LIT("client_no_context_takeover")) >= 0);
+    char big[3000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = "ember websocket "[i % 16];
+    client_send(&b, 0x82, big, sizeof big);
+    rframe f = client_frame(&b);
+    assert_int_equal(f.b0, 0x80 | EM_WS_RSV1 | EM_WS_OP_BINARY);
+    char out[sizeof big + 16];
+    assert_int_equal(inflate_msg(f.payload, f.len, out, sizeof out), sizeof big);
+    assert_memory_equal(out, big, sizeof big);
+    client_close_handshake(&b, 1000);
+    client_close(&b);
+    client_close_handshake(&a, 1000);
+    client_close(&a);
+    server_stop(&s);
+}
+
 static void test_echo(void **state) {
     server s;
     server_start(&s);
@@ -699,6 +739,7 @@ int main(void) {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_subprotocol),
         cmocka_unit_test(test_deflate),
+        cmocka_unit_test(test_deflate_takeover_cap),
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_keep_alive_then_upgrade),
         cmocka_unit_test(test_frames_behind_the_request),

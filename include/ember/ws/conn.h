@@ -75,6 +75,12 @@ typedef struct em_ws_deflate_opts {
     int level;           /**< zlib level 1..9; 0: 1 (fast) */
     size_t min_size;     /**< messages shorter than this go uncompressed; 0: 64 */
     unsigned mem_level;  /**< zlib memLevel 1..9 (less memory, less ratio); 0: 8 */
+    /** Server, under memory pressure: once this many connections of the
+     * process keep compression state between messages (context takeover
+     * in either direction), further connections are answered with no
+     * context takeover both ways, so they hold no zlib state while idle.
+     * 0: no cap. */
+    unsigned max_takeover;
 } em_ws_deflate_opts;
 
 /** Limits and timeouts of one connection. Zero-filled: the defaults. */
