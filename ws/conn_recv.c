@@ -10,11 +10,6 @@
 
 #include "conn_private.h"
 
-/* Messages go to on_message_part, piece by piece. */
-static bool streams(const em_ws *ws) {
-    return ws->cbs->on_message_part != NULL;
-}
-
 static bool stopped(const em_ws *ws) {
     return ws->flags & (WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED);
 }
@@ -130,9 +125,9 @@ static void deliver(em_ws *ws, em_slice data) {
 /* A compressed message's piece: inflate into ws->msg, check the new text. */
 static int inflate_piece(em_ws *ws, em_slice s, bool last) {
     size_t before = em_buf_len(&ws->msg);
-    uint64_t limit = streams(ws) ? UINT64_MAX : em__ws_max_message(ws);
+    uint64_t limit = em__ws_streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
     int rc = em__ws_conn_inflate(ws, s, last, limit, &ws->msg);
-    if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !streams(ws)) {
+    if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !em__ws_streaming(ws)) {
         rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(&ws->msg) + before,
                              em_buf_len(&ws->msg) - before);
         if (rc == 0 && last)
@@ -150,7 +145,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
             em__ws_fail(ws, rc == EM_ENOMEM ? EM_ENOMEM : rc);
             return;
         }
-        if (streams(ws)) {
+        if (em__ws_streaming(ws)) {
             em_buf out = ws->msg; /* the piece leaves ws->msg before the call */
             em_buf_init(&ws->msg, 0);
             stream(ws, em_buf_slice(&out), last);
@@ -161,7 +156,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
         }
         return;
     }
-    if (streams(ws)) {
+    if (em__ws_streaming(ws)) {
         stream(ws, s, last);
         return;
     }
