@@ -18,11 +18,15 @@ static const struct {
     {"OPTIONS", EM_HTTP_OPTIONS}, {"TRACE", EM_HTTP_TRACE},     {"PATCH", EM_HTTP_PATCH},
 };
 
-static em_http_method method_id(const char *m) {
+/* m's entry in the table, or NULL for another token. */
+static const char *method_lookup(const char *m, em_http_method *id) {
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (!strcmp(methods[i].name, m))
-            return methods[i].id;
-    return EM_HTTP_METHOD_OTHER;
+        if (!strcmp(methods[i].name, m)) {
+            *id = methods[i].id;
+            return methods[i].name;
+        }
+    *id = EM_HTTP_METHOD_OTHER;
+    return NULL;
 }
 
 const char *em__http_method_static(em_http_method id, const char *m) {
@@ -112,9 +116,8 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
     const char *m = req->method ? req->method : (req->body.len ? "POST" : "GET");
     if (!*m || !em__http_field_name_ok(em_slice_from_cstr(m)))
         return EM_EINVAL; /* a method is a token (RFC 9110 §9.1) */
-    call->method_id = method_id(m);
     /* the usual methods point at their name in the table: no copy */
-    const char *known = em__http_method_static(call->method_id, m);
+    const char *known = method_lookup(m, &call->method_id);
     call->method = known ? (char *)known : strdup(m);
     call->method_owned = !known;
     if (!call->method)
