@@ -13,9 +13,7 @@ void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t k
         v ^= k8;
         memcpy(dst + i, &v, 8);
     }
-    const uint8_t *k = (const uint8_t *)&key;
-    for (; i < len; i++)
-        dst[i] = src[i] ^ k[i & 3];
+    em__ws_mask_small(dst + i, src + i, len - i, key); /* i is a multiple of 4 */
 }
 
 size_t em_ws_mask(void *buf, size_t len, const uint8_t key[4], size_t phase) {

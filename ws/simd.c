@@ -26,8 +26,7 @@ int em__ws_simd_supported(int level) {
     case EM__WS_SIMD_AVX2:
         return __builtin_cpu_supports("avx2");
     case EM__WS_SIMD_AVX512:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512bw");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f");
 #endif
     default:
         return 0;

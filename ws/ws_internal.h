@@ -10,7 +10,7 @@
 #include "ember/ws.h"
 
 /* Kernel levels, lowest first. SSE42 needs SSE4.2 (masking itself uses
- * only SSE2), AVX512 needs AVX-512F and BW and uses the AVX2 UTF-8 kernel. */
+ * only SSE2), AVX512 needs AVX-512F (and AVX2) and uses the AVX2 UTF-8 kernel. */
 enum { EM__WS_SIMD_SCALAR, EM__WS_SIMD_SSE42, EM__WS_SIMD_AVX2, EM__WS_SIMD_AVX512 };
 
 /* dst[i] = src[i] ^ key byte (i & 3), with key's bytes in memory order
@@ -110,14 +110,62 @@ int em__ws_utf8_scalar(const uint8_t *p, size_t len);
 int em__ws_utf8_avx2(const uint8_t *p, size_t len);
 #endif
 
+/* A kernel's key: the 4 key bytes as they lie in memory, loaded as one
+ * word, rotated so that its first byte masks the byte n further on. */
+static inline uint32_t em__ws_key_rot(uint32_t key, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    unsigned s = (unsigned)(n & 3) * 8; /* byte 0 is the low one */
+    return key >> s | key << ((32 - s) & 31);
+#else
+    uint8_t b[4], k[4];
+    __builtin_memcpy(b, &key, 4);
+    for (int i = 0; i < 4; i++)
+        k[i] = b[(n + (size_t)i) & 3];
+    __builtin_memcpy(&key, k, 4);
+    return key;
+#endif
+}
+
 /* The key rotated to phase, as the kernels take it. */
 static inline uint32_t em__ws_key_at(const uint8_t key[4], size_t phase) {
-    uint8_t k[4];
-    for (int i = 0; i < 4; i++)
-        k[i] = key[(phase + (size_t)i) & 3];
     uint32_t v;
-    __builtin_memcpy(&v, k, 4);
-    return v;
+    __builtin_memcpy(&v, key, 4);
+    return em__ws_key_rot(v, phase);
+}
+
+/* Mask len < 16 bytes as disjoint pieces of 8, 4, 2 and 1 bytes: no byte
+ * loop, and no two stores overlap (a load that spans two recent stores
+ * waits for them to reach the cache, which would stall a buffer masked
+ * twice in a row). */
+static inline void em__ws_mask_small(uint8_t *dst, const uint8_t *src, size_t len,
+                                     uint32_t key) {
+    uint8_t k[4];
+    __builtin_memcpy(k, &key, 4);
+    size_t p = 0;
+    if (len & 8) {
+        uint64_t v, k8 = (uint64_t)key | (uint64_t)key << 32;
+        __builtin_memcpy(&v, src, 8);
+        v ^= k8;
+        __builtin_memcpy(dst, &v, 8);
+        p = 8;
+    }
+    if (len & 4) {
+        uint32_t v;
+        __builtin_memcpy(&v, src + p, 4);
+        v ^= key;
+        __builtin_memcpy(dst + p, &v, 4);
+        p += 4;
+    }
+    if (len & 2) {
+        uint16_t v, k2;
+        __builtin_memcpy(&v, src + p, 2);
+        __builtin_memcpy(&k2, k, 2);
+        v ^= k2;
+        __builtin_memcpy(dst + p, &v, 2);
+        p += 2;
+    }
+    if (len & 1)
+        dst[p] = src[p] ^ k[p & 3];
 }
 
 #endif
