@@ -197,6 +197,11 @@ EM_API int em_tcp_conn_set_limits(em_tcp_conn *c, size_t high_watermark, size_t 
     return 0;
 }
 
+EM_API void em_tcp_conn_set_read_chunk(em_tcp_conn *c, size_t read_chunk) {
+    if (read_chunk)
+        c->_opts.read_chunk = read_chunk < c->_opts.read_max ? read_chunk : c->_opts.read_max;
+}
+
 EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs) {
     if (cbs && cbs->on_read)
         c->_cbs = cbs;

@@ -106,6 +106,7 @@ int em__ws_start(em_ws *ws) {
         low = high;
     int rc = em_tcp_conn_set_limits(&ws->up.tcp, high, low,
                                     o->max_queue ? o->max_queue : EM__WS_MAX_QUEUE);
+    em_tcp_conn_set_read_chunk(&ws->up.tcp, EM__WS_READ_CHUNK);
     em__ws_rx_activity(ws);
     em__ws_timer_arm(ws);
     ws->task.cb = open_task;

@@ -52,6 +52,11 @@ struct em__ws_pend {
 #define EM__WS_HIGH_WATERMARK (256u * 1024u)
 #define EM__WS_LOW_WATERMARK  (64u * 1024u)
 #define EM__WS_MAX_QUEUE      (64u * 1024u * 1024u)
+/* Bytes reserved per read (capped by the connection's read_max, 64 KiB by
+ * default): a frame under that size arrives in one recv, where the tcp
+ * default (16 KiB) takes two for a 16 KiB message, whose header puts it 8
+ * bytes past. The buffer is freed whenever a read leaves nothing in it. */
+#define EM__WS_READ_CHUNK     (64u * 1024u)
 
 uint64_t em__ws_max_message(const em_ws *ws);
 unsigned em__ws_close_timeout(const em_ws *ws);

@@ -275,6 +275,11 @@ EM_API EM_NODISCARD int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src,
  * above high: nothing changed). */
 EM_API int em_tcp_conn_set_limits(em_tcp_conn *c, size_t high_watermark, size_t low_watermark,
                                   size_t max_queue);
+/** Set the bytes reserved per read (as em_tcp_conn_opts.read_chunk; capped
+ * at read_max), e.g. for a protocol whose messages are larger than the
+ * default 16 KiB: a read with room for a whole message is one recv, where
+ * a message one byte past the room takes two. From the next read. */
+EM_API void em_tcp_conn_set_read_chunk(em_tcp_conn *c, size_t read_chunk);
 /** Replace the callbacks (cbs->on_read required; cbs must outlive c). */
 EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs);
 /** The peer's address (getpeername: fails with EM_ENOTCONN once the peer has

@@ -611,6 +611,53 @@ static void test_end_empty_and_reset(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* em_tcp_conn_set_read_chunk: the next read reserves that much (so 20 KiB
+ * waiting arrive in one recv into a 40,000-byte room), capped at read_max;
+ * 0 keeps the current value. */
+typedef struct chunk_probe {
+    em_tcp_conn c;
+    ssize_t n;
+    size_t room; /* len + avail of c->in at on_read */
+} chunk_probe;
+
+static void chunk_on_read(em_tcp_conn *c, ssize_t n) {
+    chunk_probe *p = EM_CONTAINER_OF(c, chunk_probe, c);
+    p->n = n;
+    p->room = em_buf_len(&c->in) + em_buf_avail(&c->in);
+    em_buf_consume(&c->in, em_buf_len(&c->in));
+}
+
+static void test_set_read_chunk(void **state) {
+    (void)state;
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    chunk_probe p = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &p.c, fd, &(em_tcp_conn_cbs){.on_read = chunk_on_read},
+                                      NULL),
+                     0);
+    assert_int_equal(p.c._opts.read_chunk, 16 * 1024);
+    em_tcp_conn_set_read_chunk(&p.c, 0);
+    assert_int_equal(p.c._opts.read_chunk, 16 * 1024);
+    em_tcp_conn_set_read_chunk(&p.c, 1 << 20);
+    assert_int_equal(p.c._opts.read_chunk, p.c._opts.read_max);
+    em_tcp_conn_set_read_chunk(&p.c, 40000);
+    assert_int_equal(p.c._opts.read_chunk, 40000);
+    static char data[20 * 1024];
+    memset(data, 'r', sizeof data);
+    assert_int_equal(write(peer, data, sizeof data), (ssize_t)sizeof data);
+    assert_int_equal(em_tcp_conn_read_start(&p.c), 0);
+    EM_TEST_RUN_UNTIL(&loop, p.n != 0, 2000);
+    assert_int_equal(p.n, (ssize_t)sizeof data);
+    assert_true(p.room >= 40000);
+    assert_true(p.room <= p.c._opts.read_max);
+    em_tcp_conn_close(&p.c, NULL);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 static void test_peer_addr(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -638,7 +685,7 @@ int main(void) {
         cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
         cmocka_unit_test(test_move),                cmocka_unit_test(test_move_with_task_queued),
         cmocka_unit_test(test_end_flushes_then_closes), cmocka_unit_test(test_end_empty_and_reset),
-        cmocka_unit_test(test_peer_addr),
+        cmocka_unit_test(test_peer_addr),           cmocka_unit_test(test_set_read_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
