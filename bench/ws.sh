@@ -21,6 +21,10 @@
 # rows may count a few idle connections of 64. Messages/s follows how much
 # of the shared core each server gets (Go's extra threads get more); server
 # CPU per message is the figure to compare.
+# A fifth row, floor (bench/ws_floor.c), is the least any echo server must
+# do per message (one recv, unmask, UTF-8 check, one send; nothing else):
+# what it costs is the kernel's share, which no server design goes below
+# on this machine. It does not do permessage-deflate.
 # If echo_server does not answer the upgrade on /ws (a tree without ws),
 # ember's row is skipped and the script says why.
 #   bench/ws.sh <build dir>     RUNS=3 SECS=5 CONNS=64 SIZES="20 16384"
@@ -28,7 +32,7 @@ set -euo pipefail
 build=${1:-build-bench}
 here=$(cd "$(dirname "$0")" && pwd)
 RUNS=${RUNS:-3} SECS=${SECS:-5} WARM=${WARM:-1} CONNS=${CONNS:-64} SIZES=${SIZES:-20 16384}
-SERVERS=${SERVERS:-ember lws gorilla node}
+SERVERS=${SERVERS:-ember lws gorilla node floor}
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
 
@@ -70,6 +74,11 @@ start() {
     gorilla)
       [ -n "$gobin" ] || { why="not built (golang-go, golang-github-gorilla-websocket-dev)"; return 1; }
       GOMAXPROCS=1 taskset -c 0 "$gobin" -port "$port" ${dz:+-deflate} >/dev/null &
+      ;;
+    floor)
+      [ "$z" = 1 ] && { why="it does no permessage-deflate"; return 1; }
+      [ -x "$build/bench/ws_floor" ] || { why="bench/ws_floor not built"; return 1; }
+      taskset -c 0 "$build/bench/ws_floor" "$port" >/dev/null &
       ;;
     node)
       node -e "try{require('ws')}catch(e){require('/usr/share/nodejs/ws')}" 2>/dev/null ||
