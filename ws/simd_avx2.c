@@ -68,15 +68,11 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
     mask_pieces(dst, src, i, key);
     key = em__ws_key_rot(key, i);
     const __m512i k = _mm512_set1_epi32((int)key);
-    for (; len - i >= 256; i += 256) {
+    for (; len - i >= 128; i += 128) {
         __m512i a = _mm512_loadu_si512((const void *)(src + i));
         __m512i b = _mm512_loadu_si512((const void *)(src + i + 64));
-        __m512i c = _mm512_loadu_si512((const void *)(src + i + 128));
-        __m512i d = _mm512_loadu_si512((const void *)(src + i + 192));
         _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
         _mm512_store_si512((void *)(dst + i + 64), _mm512_xor_si512(b, k));
-        _mm512_store_si512((void *)(dst + i + 128), _mm512_xor_si512(c, k));
-        _mm512_store_si512((void *)(dst + i + 192), _mm512_xor_si512(d, k));
     }
     for (; len - i >= 64; i += 64) {
         __m512i a = _mm512_loadu_si512((const void *)(src + i));
