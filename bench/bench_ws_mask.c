@@ -8,6 +8,11 @@
  * table, then one transition-table load per byte, no branch but the
  * loop's), the usual scalar validator of WebSocket libraries.
  *
+ * Then, for the level this CPU picks by default, the ratio to the
+ * reference with each trial of ember right after one of the reference
+ * (medians of the per-pair ratios): on a shared machine whose speed drifts
+ * from second to second, the two sides of a pair see the same machine.
+ *
  *   taskset -c 1 ./bench_ws_mask [--trials N]
  */
 #include <stdio.h>
@@ -215,6 +220,32 @@ int main(int argc, char **argv) {
                 printf("\n");
             }
         }
+    }
+    int def = em__ws_simd_default();
+    (void)em__ws_simd_force(def);
+    printf("\nratio to the reference at level %s, trials paired (median of %d)\n",
+           level_name(KIND_MASK, def), trials);
+    for (int row = 0; row < 3; row++) {
+        int kind = row == 0 ? KIND_MASK : KIND_UTF8, mixed = row == 2;
+        printf("%-6s %-7s %-7s", kind == KIND_MASK ? "mask" : "utf8",
+               kind == KIND_MASK ? "-" : mixed ? "mixed" : "ascii",
+               kind == KIND_MASK ? "/memcpy" : "/dfa");
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            size_t len = sizes[s];
+            if (mixed)
+                fill_mixed(buf, len);
+            else
+                memset(buf, 'a', len);
+            double r[99];
+            for (int t = 0; t < trials; t++) {
+                double ref = trial(kind, LEVEL_REF, buf, len);
+                r[t] = trial(kind, def, buf, len) / ref;
+            }
+            qsort(r, (size_t)trials, sizeof *r, cmp_double);
+            printf(" %9.2f", r[trials / 2]);
+            fflush(stdout);
+        }
+        printf("\n");
     }
     free(buf);
     return 0;

@@ -4,7 +4,8 @@
 
 #include "ws_internal.h"
 
-void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+size_t em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                          size_t phase) {
     uint64_t k8 = (uint64_t)key | (uint64_t)key << 32;
     size_t i = 0;
     for (; len - i >= 8; i += 8) {
@@ -14,14 +15,13 @@ void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t k
         memcpy(dst + i, &v, 8);
     }
     em__ws_mask_small(dst + i, src + i, len - i, key); /* i is a multiple of 4 */
+    return (phase + len) & 3;
 }
 
 size_t em_ws_mask(void *buf, size_t len, const uint8_t key[4], size_t phase) {
-    em__ws_simd->mask(buf, buf, len, em__ws_key_at(key, phase));
-    return (phase + len) & 3;
+    return em__ws_simd->mask(buf, buf, len, em__ws_key_at(key, phase), phase);
 }
 
 size_t em_ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4], size_t phase) {
-    em__ws_simd->mask(dst, src, len, em__ws_key_at(key, phase));
-    return (phase + len) & 3;
+    return em__ws_simd->mask(dst, src, len, em__ws_key_at(key, phase), phase);
 }

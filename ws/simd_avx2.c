@@ -28,10 +28,11 @@ static inline void mask_pieces(uint8_t *dst, const uint8_t *src, size_t len, uin
  * store across a cache line costs two): the bytes before the first
  * aligned address and after the last whole vector go as disjoint pieces,
  * never overlapping stores (see em__ws_mask_small). */
-static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+static size_t mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                        size_t phase) {
     if (len < 64) {
         mask_pieces(dst, src, len, key);
-        return;
+        return (phase + len) & 3;
     }
     size_t i = (size_t)(-(uintptr_t)dst) & 31;
     mask_pieces(dst, src, i, key);
@@ -52,6 +53,7 @@ static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key
         _mm256_store_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
     }
     mask_pieces(dst + i, src + i, len - i, key); /* i - head: whole vectors */
+    return (phase + len) & 3;
 }
 
 /* AVX-512 masking (its own target: simd.c calls it only when the CPU has
@@ -59,10 +61,12 @@ static void mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key
  * 128 bytes, and for the bytes before the first aligned address and after
  * the last whole vector, mask_avx2 (inlined; no masked stores: a load
  * cannot take its bytes from a masked store still in flight). */
-__attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+#define AVX512 __attribute__((target("avx512f")))
+
+AVX512 static size_t mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                                 size_t phase) {
     if (len < 128) {
-        mask_avx2(dst, src, len, key);
-        return;
+        return mask_avx2(dst, src, len, key, phase);
     }
     size_t i = (size_t)(-(uintptr_t)dst) & 63;
     mask_pieces(dst, src, i, key);
@@ -79,6 +83,7 @@ __attribute__((target("avx512f"))) static void mask_avx512(uint8_t *dst, const u
         _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(a, k));
     }
     mask_pieces(dst + i, src + i, len - i, key);
+    return (phase + len) & 3;
 }
 
 /* The bytes before each of in's, n back, from prev and in. */

@@ -9,7 +9,8 @@
 
 /* Masking, as in simd_avx2.c: 16 bytes at a time with the stores
  * aligned, the bytes before and after as disjoint pieces. */
-static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key) {
+static size_t mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                        size_t phase) {
     size_t i = 0;
     if (len >= 32) {
         i = (size_t)(-(uintptr_t)dst) & 15;
@@ -31,7 +32,7 @@ static void mask_sse2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key
             _mm_store_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
         }
     }
-    em__ws_mask_scalar(dst + i, src + i, len - i, key);
+    return em__ws_mask_scalar(dst + i, src + i, len - i, key, phase + i);
 }
 
 /* The lookup algorithm on 16-byte blocks; prev is the block before (zeros

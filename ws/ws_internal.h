@@ -15,7 +15,10 @@ enum { EM__WS_SIMD_SCALAR, EM__WS_SIMD_SSE42, EM__WS_SIMD_AVX2, EM__WS_SIMD_AVX5
 
 /* dst[i] = src[i] ^ key byte (i & 3), with key's bytes in memory order
  * (already rotated to the phase). dst == src or no overlap. */
-typedef void (*em__ws_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+/* Mask len bytes with key (see em__ws_key_at); returns (phase + len) & 3,
+ * so that em_ws_mask ends in a tail call to the kernel. */
+typedef size_t (*em__ws_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                                 size_t phase);
 
 /* Whether p[0, len) is valid UTF-8 made of complete sequences: 0 valid,
  * nonzero not. Reads only p[0, len). */
@@ -48,7 +51,8 @@ int em__ws_simd_default(void);
 const em__ws_kernels *em__ws_kernels_of(int level);
 
 /* The scalar masking kernel. */
-void em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key);
+size_t em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
+                          size_t phase);
 
 /* The UTF-8 automaton: states, and one step over p[0, len) from state s.
  * Returns the state after it (EM__WS_UTF8_REJECT is absorbing). */
