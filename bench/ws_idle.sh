@@ -7,12 +7,20 @@
 # libwebsockets (bench/ws_anchor_lws), gorilla/websocket (GOMAXPROCS=1) and
 # node ws, one after the other, plain. ember's row appears once echo_server
 # answers the upgrade on /ws; until then the script says why it is skipped.
-#   bench/ws_idle.sh <build dir> [N]      SERVERS="ember lws gorilla node"
+# DEFLATE=1: the same with permessage-deflate offered by every connection
+# and turned on in each server (each one's defaults for context takeover:
+# ember keeps a compression context per connection only while a message
+# is being compressed unless takeover is negotiated); rows of servers that
+# did not negotiate it say so.
+#   bench/ws_idle.sh <build dir> [N]      SERVERS="ember lws gorilla node" DEFLATE=0
 set -euo pipefail
 build=${1:-build-bench}
 n=${2:-10000}
 here=$(cd "$(dirname "$0")" && pwd)
 SERVERS=${SERVERS:-ember lws gorilla node}
+DEFLATE=${DEFLATE:-0}
+dz=() lz=()
+[ "$DEFLATE" = 1 ] && dz=(--deflate) lz=(--deflate)
 ulimit -n $((n + 1024))
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
@@ -45,7 +53,7 @@ measure() { # $1 = name, $2 = server pid, $3 = port
   sleep 1
   before=$(rss_kb "$pid")
   mkfifo "$tmp/hold.$name"
-  "$load" -p "$port" -c "$n" -s 20 --hold <"$tmp/hold.$name" >"$tmp/out.$name" 2>"$tmp/err.$name" &
+  "$load" -p "$port" -c "$n" -s 20 --hold "${lz[@]}" <"$tmp/hold.$name" >"$tmp/out.$name" 2>"$tmp/err.$name" &
   local cpid=$!
   exec {hold}>"$tmp/hold.$name"
   for _ in $(seq 1 1200); do grep -q ready "$tmp/out.$name" 2>/dev/null && break; sleep 0.1; done
@@ -59,8 +67,10 @@ measure() { # $1 = name, $2 = server pid, $3 = port
   after=$(rss_kb "$pid")
   exec {hold}>&-
   wait "$cpid" || true
-  awk -v n="$n" -v b="$before" -v a="$after" -v s="$name" \
-    'BEGIN {printf "%-8s idle_ws %6d  rss_before_kb %7d  rss_after_kb %7d  bytes_per_conn %6.0f\n", s, n, b, a, (a - b) * 1024 / n}'
+  local z
+  z=$(grep -o 'deflate=[01]' "$tmp/out.$name" | head -n 1)
+  awk -v n="$n" -v b="$before" -v a="$after" -v s="$name" -v z="${z:-deflate=0}" \
+    'BEGIN {printf "%-8s idle_ws %6d  %s  rss_before_kb %7d  rss_after_kb %7d  bytes_per_conn %6.0f\n", s, n, z, b, a, (a - b) * 1024 / n}'
 }
 
 for s in $SERVERS; do
@@ -72,16 +82,16 @@ for s in $SERVERS; do
       ;;
     lws)
       [ -x "$build/bench/ws_anchor_lws" ] || { echo "(lws: not built: libwebsockets-dev missing)"; continue; }
-      "$build/bench/ws_anchor_lws" "$port" >/dev/null &
+      "$build/bench/ws_anchor_lws" "$port" "${dz[@]}" >/dev/null &
       ;;
     gorilla)
       [ -n "$gobin" ] || { echo "(gorilla: not built: golang-go, golang-github-gorilla-websocket-dev)"; continue; }
-      GOMAXPROCS=1 "$gobin" -port "$port" >/dev/null &
+      GOMAXPROCS=1 "$gobin" -port "$port" ${dz:+-deflate} >/dev/null &
       ;;
     node)
       node -e "try{require('ws')}catch(e){require('/usr/share/nodejs/ws')}" 2>/dev/null ||
         { echo "(node: node or node ws missing)"; continue; }
-      node "$here/ws_anchor_node.js" "$port" >/dev/null &
+      node "$here/ws_anchor_node.js" "$port" "${dz[@]}" >/dev/null &
       ;;
   esac
   pids+=($!)
