@@ -173,6 +173,26 @@ static void fill_mixed(unsigned char *b, size_t n) {
     }
 }
 
+static void fill(unsigned char *buf, size_t len, int mixed) {
+    if (mixed)
+        fill_mixed(buf, len);
+    else
+        memset(buf, 'a', len);
+}
+
+/* The median of trials: GB/s, or with paired the ratio to the reference,
+ * each trial right after one of the reference. */
+static double median_trials(int kind, int level, unsigned char *buf, size_t len, int trials,
+                            bool paired) {
+    double r[99];
+    for (int t = 0; t < trials; t++) {
+        double ref = paired ? trial(kind, LEVEL_REF, buf, len) : 1;
+        r[t] = trial(kind, level, buf, len) / ref;
+    }
+    qsort(r, (size_t)trials, sizeof *r, cmp_double);
+    return r[trials / 2];
+}
+
 int main(int argc, char **argv) {
     int trials = 7;
     for (int i = 1; i < argc; i++)
@@ -201,20 +221,13 @@ int main(int argc, char **argv) {
                        level_name(kind, l));
                 for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
                     size_t len = sizes[s];
-                    if (input)
-                        fill_mixed(buf, len);
-                    else
-                        memset(buf, 'a', len);
+                    fill(buf, len, input);
                     if (kind == KIND_UTF8 &&
                         (!em_ws_utf8_valid(buf, len) || !dfa_valid(buf, len))) {
                         fprintf(stderr, "bench input is not UTF-8\n");
                         return 1;
                     }
-                    double r[99];
-                    for (int t = 0; t < trials; t++)
-                        r[t] = trial(kind, l, buf, len);
-                    qsort(r, (size_t)trials, sizeof *r, cmp_double);
-                    printf(" %9.2f", r[trials / 2]);
+                    printf(" %9.2f", median_trials(kind, l, buf, len, trials, false));
                     fflush(stdout);
                 }
                 printf("\n");
@@ -231,18 +244,8 @@ int main(int argc, char **argv) {
                kind == KIND_MASK ? "-" : mixed ? "mixed" : "ascii",
                kind == KIND_MASK ? "/memcpy" : "/dfa");
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-            size_t len = sizes[s];
-            if (mixed)
-                fill_mixed(buf, len);
-            else
-                memset(buf, 'a', len);
-            double r[99];
-            for (int t = 0; t < trials; t++) {
-                double ref = trial(kind, LEVEL_REF, buf, len);
-                r[t] = trial(kind, def, buf, len) / ref;
-            }
-            qsort(r, (size_t)trials, sizeof *r, cmp_double);
-            printf(" %9.2f", r[trials / 2]);
+            fill(buf, sizes[s], mixed);
+            printf(" %9.2f", median_trials(kind, def, buf, sizes[s], trials, true));
             fflush(stdout);
         }
         printf("\n");
