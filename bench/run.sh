@@ -44,7 +44,8 @@ echo "== HTTP client: ember's loop client vs libcurl multi, Go net/http and wrk 
 bash "$here/http_client.sh" "$build"
 
 echo
-echo "== WebSocket echo, ember vs libwebsockets, gorilla and node ws; idle memory; masking and UTF-8 (bench/ws.sh, bench/ws_idle.sh, bench_ws_mask)"
+echo "== WebSocket echo, ember vs libwebsockets, gorilla and node ws; idle memory, plain and with permessage-deflate; masking and UTF-8 (bench/ws.sh, bench/ws_idle.sh, bench_ws_mask)"
 bash "$here/ws.sh" "$build"
 bash "$here/ws_idle.sh" "$build"
+DEFLATE=1 bash "$here/ws_idle.sh" "$build"
 taskset -c 1 "$build/bench/bench_ws_mask"
