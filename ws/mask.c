@@ -14,7 +14,7 @@ size_t em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t
         v ^= k8;
         memcpy(dst + i, &v, 8);
     }
-    em__ws_mask_small(dst + i, src + i, len - i, key); /* i is a multiple of 4 */
+    em__ws_mask_small(dst + i, src + i, len - i, key); /* i is a multiple of 8 */
     return (phase + len) & 3;
 }
 

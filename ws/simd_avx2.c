@@ -57,17 +57,16 @@ static size_t mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, uint32_t k
 }
 
 /* AVX-512 masking (its own target: simd.c calls it only when the CPU has
- * AVX-512F), as mask_avx2 with 64-byte vectors, a cache line each; under
- * 128 bytes, and for the bytes before the first aligned address and after
- * the last whole vector, mask_avx2 (inlined; no masked stores: a load
- * cannot take its bytes from a masked store still in flight). */
+ * AVX-512F), as mask_avx2 with 64-byte vectors, a cache line each. Under
+ * 128 bytes it is mask_avx2; the bytes before the first aligned address
+ * and after the last whole vector go through mask_pieces (no masked
+ * stores: a load cannot take its bytes from a masked store in flight). */
 #define AVX512 __attribute__((target("avx512f")))
 
 AVX512 static size_t mask_avx512(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
                                  size_t phase) {
-    if (len < 128) {
+    if (len < 128)
         return mask_avx2(dst, src, len, key, phase);
-    }
     size_t i = (size_t)(-(uintptr_t)dst) & 63;
     mask_pieces(dst, src, i, key);
     key = em__ws_key_rot(key, i);

@@ -14,9 +14,9 @@
 enum { EM__WS_SIMD_SCALAR, EM__WS_SIMD_SSE42, EM__WS_SIMD_AVX2, EM__WS_SIMD_AVX512 };
 
 /* dst[i] = src[i] ^ key byte (i & 3), with key's bytes in memory order
- * (already rotated to the phase). dst == src or no overlap. */
-/* Mask len bytes with key (see em__ws_key_at); returns (phase + len) & 3,
- * so that em_ws_mask ends in a tail call to the kernel. */
+ * (already rotated to the phase, see em__ws_key_at). dst == src or no
+ * overlap. Returns (phase + len) & 3, so that em_ws_mask ends in a tail
+ * call to the kernel. */
 typedef size_t (*em__ws_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len, uint32_t key,
                                  size_t phase);
 
