@@ -38,6 +38,30 @@ static inline void tt_pair(int *a, int *b) {
     *b = sb.fd;
 }
 
+/* Like tt_pair, with small socket buffers: *a receives into `rcvbuf`, *b
+ * sends from `sndbuf`. Both are set before the connection exists (the
+ * listener's sndbuf passes to the accepted socket): shrinking SO_RCVBUF
+ * on a live loopback connection leaves a window below the MSS already
+ * agreed, and Linux can then stall the stream for tens of seconds. */
+static inline void tt_pair_bufs(int *a, int *b, int rcvbuf, int sndbuf) {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(l >= 0 && c >= 0);
+    assert_int_equal(setsockopt(l, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+    assert_int_equal(setsockopt(c, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+    em_sockaddr addr = em_sockaddr_loopback4(0);
+    socklen_t len = em_sockaddr_len(&addr);
+    assert_int_equal(bind(l, &addr.u.sa, len), 0);
+    assert_int_equal(listen(l, 1), 0);
+    assert_int_equal(getsockname(l, &addr.u.sa, &len), 0);
+    assert_int_equal(connect(c, &addr.u.sa, len), 0);
+    int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(s >= 0);
+    close(l);
+    *a = c;
+    *b = s;
+}
+
 /* Byte i of the test pattern stream. */
 static inline char tt_pat(uint64_t i) {
     return (char)((i * 131u + (i >> 11)) & 0xff);

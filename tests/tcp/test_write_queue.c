@@ -51,10 +51,9 @@ static const em_tcp_conn_cbs full_cbs = {
     .on_unthrottled = wq_on_unthrottled,
 };
 
-static void small_buffers(int writer, int reader) {
-    int sz = 16 * 1024;
-    assert_int_equal(setsockopt(writer, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz), 0);
-    assert_int_equal(setsockopt(reader, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz), 0);
+/* A pair whose peer reads into 16 KiB and whose fd sends from 16 KiB. */
+static void small_pair(int *peer, int *fd) {
+    tt_pair_bufs(peer, fd, 16 * 1024, 16 * 1024);
 }
 
 static void close_and_drain(em_loop *loop, wq *w) {
@@ -67,8 +66,7 @@ static void test_backpressure_bounded(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
     int peer, fd;
-    tt_pair(&peer, &fd);
-    small_buffers(fd, peer);
+    small_pair(&peer, &fd);
     em_tcp_conn_opts o = {
         .high_watermark = 256 * 1024, .low_watermark = 64 * 1024, .max_queue = 1024 * 1024};
     wq w = {0};
@@ -131,8 +129,7 @@ static void test_zero_copy_partial(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
     int peer, fd;
-    tt_pair(&peer, &fd);
-    small_buffers(fd, peer);
+    small_pair(&peer, &fd);
     wq w = {0};
     assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
     assert_int_equal(xt_maybe_attach(&w.c), 0);
@@ -256,8 +253,7 @@ static void test_late_error(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
     int peer, fd;
-    tt_pair(&peer, &fd);
-    small_buffers(fd, peer);
+    small_pair(&peer, &fd);
     wq w = {0};
     assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
     assert_int_equal(xt_maybe_attach(&w.c), 0);
