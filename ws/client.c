@@ -39,9 +39,9 @@ static void http_closed(void *arg) {
 /* The handshake is over (either way): the HTTP client goes, from the
  * loop, and the ws forgets it. */
 static void release(ws_client *wc) {
-    if (wc->ws) {
-        wc->ws->client = NULL;
-        wc->ws->client_cancel = NULL;
+    if (wc->ws && wc->ws->cold) {
+        wc->ws->cold->client = NULL;
+        wc->ws->cold->client_cancel = NULL;
     }
     wc->ws = NULL;
     wc->call = NULL;
@@ -127,7 +127,7 @@ static const em_http_client_cbs http_cbs = {
 /* em_ws_abort before the handshake ended: no callback of the call may
  * follow; the core then fails ws. */
 static void cancel(em_ws *ws) {
-    ws_client *wc = ws->client;
+    ws_client *wc = EM__WS_COLD(ws, client);
     if (!wc)
         return;
     if (wc->call)
@@ -235,7 +235,8 @@ int em_ws_connect(em_loop *loop, const char *url, const em_ws_client_opts *opts,
     }
     rc = rc ? rc : em_http_client_new(&wc->http, loop, o->http);
     em_ws *ws = NULL;
-    if (!rc && !(ws = em__ws_new(loop, EM_WS_ROLE_CLIENT, cbs, &o->ws, data, NULL, NULL)))
+    if (!rc && (!(ws = em__ws_new(loop, EM_WS_ROLE_CLIENT, cbs, &o->ws, data, NULL, NULL)) ||
+                !em__ws_cold_get(ws)))
         rc = EM_ENOMEM;
     if (!rc) {
         wc->ws = ws;
@@ -259,10 +260,10 @@ int em_ws_connect(em_loop *loop, const char *url, const em_ws_client_opts *opts,
         }
         return rc;
     }
-    ws->client = wc;
-    ws->client_cancel = cancel;
-    ws->random = o->random; /* the frames' keys too, not only the handshake's */
-    ws->random_ctx = o->random_ctx;
+    ws->cold->client = wc;
+    ws->cold->client_cancel = cancel;
+    ws->cold->random = o->random; /* the frames' keys too, not only the handshake's */
+    ws->cold->random_ctx = o->random_ctx;
     if (out)
         *out = ws;
     return 0;

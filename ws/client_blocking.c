@@ -161,7 +161,7 @@ int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
         free_dial(d); /* on_close ran: the ws is gone */
         return rc;
     }
-    d->ws->after_send = after_send;
+    d->ws->cold->after_send = after_send; /* a client's cold part exists */
     *out = d->ws;
     return 0;
 }
@@ -204,7 +204,7 @@ int em_ws_dial_close(em_ws *ws, int code) {
         return EM_EINVAL;
     dial *d = dial_of(ws);
     if (!d->closed) {
-        ws->after_send = NULL;
+        ws->cold->after_send = NULL;
         if (em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0}) != 0)
             em_ws_abort(ws);
         run_until(d, closed, -1); /* the core's close timeout bounds it */

@@ -24,12 +24,25 @@ static void set_limits(em_ws *ws) {
     ws->parser.rsv_allowed = ws->pmd ? EM_WS_RSV1 : 0;
 }
 
+em__ws_cold *em__ws_cold_get(em_ws *ws) {
+    if (!ws->cold)
+        ws->cold = calloc(1, sizeof *ws->cold);
+    return ws->cold;
+}
+
 static int set_protocol(em_ws *ws, const char *protocol) {
     char *p = NULL;
     if (protocol && *protocol && !(p = strdup(protocol)))
         return EM_ENOMEM;
-    free(ws->protocol);
-    ws->protocol = p;
+    if (!p && !ws->cold)
+        return 0;
+    em__ws_cold *c = em__ws_cold_get(ws);
+    if (!c) {
+        free(p);
+        return EM_ENOMEM;
+    }
+    free(c->protocol);
+    c->protocol = p;
     return 0;
 }
 
@@ -50,7 +63,7 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     em_ws_frame_parser_init(&ws->parser, role);
     em__ws_timer_init(ws);
     if (em__ws_settle(ws, pmd, protocol) != 0) {
-        free(ws->protocol);
+        free(ws->cold);
         free(ws);
         return NULL;
     }
@@ -176,17 +189,21 @@ const em_tcp_conn_cbs em__ws_tcp_cbs = {
 /* ---- accessors ---------------------------------------------------------------- */
 
 void em__ws_set_handshake_result(em_ws *ws, int status, const char *msg) {
-    ws->hs_status = (uint16_t)status;
-    free(ws->hs_error);
-    ws->hs_error = msg && *msg ? strdup(msg) : NULL;
+    em__ws_cold *c = em__ws_cold_get(ws);
+    if (!c)
+        return; /* em_ws_http_status and em_ws_error then say nothing */
+    c->hs_status = (uint16_t)status;
+    free(c->hs_error);
+    c->hs_error = msg && *msg ? strdup(msg) : NULL;
 }
 
 EM_API int em_ws_http_status(const em_ws *ws) {
-    return ws->hs_status;
+    return EM__WS_COLD(ws, hs_status);
 }
 
 EM_API const char *em_ws_error(const em_ws *ws) {
-    return ws->hs_error ? ws->hs_error : "";
+    const char *e = EM__WS_COLD(ws, hs_error);
+    return e ? e : "";
 }
 
 EM_API void em_ws_set_data(em_ws *ws, void *data) {
@@ -211,7 +228,8 @@ EM_API em_ws_role em_ws_role_of(const em_ws *ws) {
 }
 
 EM_API const char *em_ws_protocol(const em_ws *ws) {
-    return ws->protocol ? ws->protocol : "";
+    const char *p = EM__WS_COLD(ws, protocol);
+    return p ? p : "";
 }
 
 EM_API bool em_ws_deflate_on(const em_ws *ws) {
@@ -232,9 +250,12 @@ EM_API size_t em_ws_memory(const em_ws *ws) {
         n += 1 + EM_WS_MAX_CONTROL;
     if (ws->pong)
         n += 1 + EM_WS_MAX_CONTROL;
-    if (ws->protocol)
-        n += strlen(ws->protocol) + 1;
-    if (ws->hs_error)
-        n += strlen(ws->hs_error) + 1;
+    if (ws->cold) {
+        n += sizeof *ws->cold;
+        if (ws->cold->protocol)
+            n += strlen(ws->cold->protocol) + 1;
+        if (ws->cold->hs_error)
+            n += strlen(ws->cold->hs_error) + 1;
+    }
     return n + em__ws_conn_pmd_memory(ws);
 }

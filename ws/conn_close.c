@@ -219,8 +219,8 @@ EM_API int em_ws_close(em_ws *ws, int code, em_slice reason) {
     int rc = send_close(ws, (unsigned)code, reason);
     if (rc)
         em__ws_drop(ws, code, rc);
-    else if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0)
-        ws->after_send(ws); /* last: ws is not touched after it */
+    else if (EM__WS_COLD(ws, after_send) && em_tcp_conn_queued(&ws->up.tcp) > 0)
+        ws->cold->after_send(ws); /* last: ws is not touched after it */
     return 0;
 }
 
@@ -228,8 +228,8 @@ EM_API void em_ws_abort(em_ws *ws) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
     if (!(ws->flags & WS_STARTED)) {
-        if (ws->client_cancel)
-            ws->client_cancel(ws);
+        if (EM__WS_COLD(ws, client_cancel))
+            ws->cold->client_cancel(ws);
         em__ws_fail_unstarted(ws, EM_ECANCELED);
         return;
     }
@@ -268,8 +268,11 @@ static void free_mem(em_ws *ws) {
     em_buf_free(&ws->msg);
     free(ws->ctl);
     free(ws->pong);
-    free(ws->protocol);
-    free(ws->hs_error);
+    if (ws->cold) {
+        free(ws->cold->protocol);
+        free(ws->cold->hs_error);
+        free(ws->cold);
+    }
     free(ws);
 }
 
@@ -282,8 +285,8 @@ void em__ws_finish(em_ws *ws) {
     if (ws->flags & WS_CLOSED)
         return;
     ws->flags |= WS_CLOSED | WS_TCP_CLOSING | WS_DRAIN;
-    if (ws->on_finish)
-        ws->on_finish(ws); /* out of its topics first */
+    if (EM__WS_COLD(ws, on_finish))
+        ws->cold->on_finish(ws); /* out of its topics first */
     em_timer_stop(&ws->timer);
     em__ws_pend_fail_all(ws, EM_ECLOSED);
     em_buf_free(&ws->msg);

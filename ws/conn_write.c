@@ -66,8 +66,10 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
     char *buf = need <= sizeof stack ? stack : malloc(need);
     if (!buf)
         return EM_ENOMEM;
-    em_ws_random_cb rnd = ws->random ? ws->random : batched_random;
-    ssize_t n = em_ws_frame_write_masked(buf, need, &f, payload.ptr, rnd, ws->random_ctx);
+    em_ws_random_cb rnd = EM__WS_COLD(ws, random);
+    void *rnd_ctx = rnd ? ws->cold->random_ctx : NULL;
+    ssize_t n = em_ws_frame_write_masked(buf, need, &f, payload.ptr, rnd ? rnd : batched_random,
+                                         rnd_ctx);
     int rc = n < 0 ? (int)n
                    : em_tcp_conn_write(t, &(em_slice){buf, (size_t)n}, 1, EM_TCP_WRITE_COPY, token);
     if (buf != stack)
@@ -78,8 +80,8 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
 int em__ws_after_write(em_ws *ws) {
     /* The blocking face waits there until the queue drained (or the
      * connection ended): nothing to report, and ws is not touched after. */
-    if (ws->after_send && em_tcp_conn_queued(&ws->up.tcp) > 0) {
-        ws->after_send(ws);
+    if (EM__WS_COLD(ws, after_send) && em_tcp_conn_queued(&ws->up.tcp) > 0) {
+        ws->cold->after_send(ws);
         return 0;
     }
     if (em_tcp_conn_throttled(&ws->up.tcp)) {

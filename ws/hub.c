@@ -169,7 +169,7 @@ EM_API void em_ws_hub_free(em_ws_hub *h) {
 
 /* The core finishes ws: out of every topic of every hub, before on_close. */
 static void on_finish(em_ws *ws) {
-    for (sub *s = ws->subs, *next; s; s = next) {
+    for (sub *s = ws->cold->subs, *next; s; s = next) {
         next = s->ws_next;
         em_ws_hub *h = s->hub;
         pthread_mutex_lock(&h->mu);
@@ -177,7 +177,7 @@ static void on_finish(em_ws *ws) {
         pthread_mutex_unlock(&h->mu);
         free(s);
     }
-    ws->subs = NULL;
+    ws->cold->subs = NULL;
 }
 
 static bool topic_ok(const char *name, size_t *len) {
@@ -193,8 +193,11 @@ EM_API int em_ws_subscribe(em_ws_hub *h, em_ws *ws, const char *name) {
         return EM_EINVAL;
     if (em__ws_closing(ws))
         return EM_ECLOSED;
+    em__ws_cold *c = em__ws_cold_get(ws);
+    if (!c)
+        return EM_ENOMEM;
     uint32_t hv = hash_of(name, len);
-    for (sub *s = ws->subs; s; s = s->ws_next)
+    for (sub *s = c->subs; s; s = s->ws_next)
         if (s->hub == h && s->t->hash == hv && s->t->len == len && !memcmp(s->t->name, name, len))
             return 0; /* already */
     sub *s = calloc(1, sizeof *s);
@@ -229,9 +232,9 @@ EM_API int em_ws_subscribe(em_ws_hub *h, em_ws *ws, const char *name) {
         free(s);
         return rc;
     }
-    s->ws_next = ws->subs;
-    ws->subs = s;
-    ws->on_finish = on_finish;
+    s->ws_next = c->subs;
+    c->subs = s;
+    c->on_finish = on_finish;
     return 0;
 }
 
@@ -239,7 +242,9 @@ EM_API int em_ws_unsubscribe(em_ws_hub *h, em_ws *ws, const char *name) {
     size_t len;
     if (!h || !ws || !topic_ok(name, &len))
         return EM_ENOTFOUND;
-    for (sub **pp = (sub **)&ws->subs; *pp; pp = &(*pp)->ws_next) {
+    if (!ws->cold)
+        return EM_ENOTFOUND;
+    for (sub **pp = (sub **)&ws->cold->subs; *pp; pp = &(*pp)->ws_next) {
         sub *s = *pp;
         if (s->hub != h || s->t->len != len || memcmp(s->t->name, name, len))
             continue;

@@ -161,8 +161,10 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
 
 struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
 
-struct em_ws {
-    em_http_upgraded up; /* up.data: the user's pointer (em_ws_set_data) */
+/* What few connections use: a client's handshake and hooks, topics, a
+ * subprotocol, a handshake error. Allocated on first use (em__ws_cold), so
+ * an idle server connection without them carries one pointer. */
+typedef struct em__ws_cold {
     void *client;
     void (*client_cancel)(em_ws *);
     void (*after_send)(em_ws *);
@@ -174,13 +176,19 @@ struct em_ws {
      * opts after em__ws_new; NULL: getrandom, batched per thread. */
     em_ws_random_cb random;
     void *random_ctx;
+    char *protocol; /* NULL: "" */
+    char *hs_error; /* NULL: "" */
+    uint16_t hs_status;
+} em__ws_cold;
+
+struct em_ws {
+    em_http_upgraded up; /* up.data: the user's pointer (em_ws_set_data) */
+    em__ws_cold *cold;   /* NULL until first needed */
     /* private to the core */
     em_loop *loop; /* fixed at em__ws_new: read from any thread */
     const em_ws_cbs *cbs;
     const em_ws_opts *opts;
     em__ws_pmd *pmd;
-    char *protocol;  /* NULL: "" */
-    char *hs_error;  /* NULL: "" */
     uint8_t *ctl;    /* lazily: a control payload split across reads, then
                       * the peer's close reason; [0] is the length */
     uint8_t *pong;   /* lazily: the latest unanswered ping while throttled */
@@ -195,10 +203,14 @@ struct em_ws {
     uint32_t flags;
     int close_err;
     uint16_t close_code;
-    uint16_t hs_status;
     uint8_t role, msg_op, carry_n;
     uint8_t carry[4]; /* streamed TEXT: a code point split between pieces */
 };
+
+/* ws's cold part, allocated if it has none yet; NULL on ENOMEM. */
+em__ws_cold *em__ws_cold_get(em_ws *ws);
+/* A field of the cold part, or its zero when there is none. */
+#define EM__WS_COLD(ws, field) ((ws)->cold ? (ws)->cold->field : 0)
 
 /* Make a ws for role, not yet started: its tcp is in ws->up.tcp once the
  * caller moved it there. opts/cbs are borrowed (must outlive ws); pmd

@@ -113,7 +113,8 @@ static void test_unstarted(void **state) {
     /* aborted while connecting: the client's cancel runs first */
     h.closed = 0;
     ws = em__ws_new(&h.loop, EM_WS_ROLE_CLIENT, &h.cbs, NULL, &h, NULL, NULL);
-    ws->client_cancel = count_cancel;
+    assert_non_null(em__ws_cold_get(ws));
+    ws->cold->client_cancel = count_cancel;
     em_ws_abort(ws);
     assert_int_equal(cancels, 1);
     h_until(&h, &h.closed, 1, 1000);

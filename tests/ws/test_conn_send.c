@@ -63,8 +63,9 @@ static void test_client_keys(void **state) {
     h_init(&h, EM_WS_ROLE_CLIENT);
     h_start(&h);
     int calls = 0;
-    h.ws->random = counting_random;
-    h.ws->random_ctx = &calls;
+    assert_non_null(em__ws_cold_get(h.ws));
+    h.ws->cold->random = counting_random;
+    h.ws->cold->random_ctx = &calls;
     h_run_ms(&h, 2);
     for (int i = 0; i < 3; i++)
         assert_int_equal(em_ws_send_text(h.ws, EM_SLICE_LIT("abc"), NULL), 0);
@@ -77,7 +78,7 @@ static void test_client_keys(void **state) {
         assert_true(em_slice_eq(s, EM_SLICE_LIT("abc")));
     }
     /* the default source: getrandom in batches, keys differ */
-    h.ws->random = NULL;
+    h.ws->cold->random = NULL;
     uint8_t keys[8][4];
     for (int i = 0; i < 8; i++)
         assert_int_equal(em_ws_send_binary(h.ws, EM_SLICE_LIT("k"), NULL), 0);
