@@ -19,6 +19,10 @@ typedef struct dial_msg {
 typedef struct dial {
     em_loop loop;
     em_ws *ws;
+    /* The ws borrows its options (&o.ws) for as long as it lives, so the
+     * copy lives here, not in em_ws_dial's frame. */
+    em_ws_client_opts o;
+    em_http_client_opts ho;
     dial_msg *head, *tail;
     bool open, closed;
     int close_code, err;
@@ -148,9 +152,9 @@ int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
         free(d);
         return rc;
     }
-    em_http_client_opts ho = {.proxy_from_env = true};
-    em_ws_client_opts o = opts ? *opts : (em_ws_client_opts){.http = &ho};
-    rc = em_ws_connect(&d->loop, url, &o, &dial_cbs, d, &d->ws);
+    d->ho = (em_http_client_opts){.proxy_from_env = true};
+    d->o = opts ? *opts : (em_ws_client_opts){.http = &d->ho};
+    rc = em_ws_connect(&d->loop, url, &d->o, &dial_cbs, d, &d->ws);
     if (rc) {
         free_dial(d);
         return rc;

@@ -84,7 +84,9 @@ typedef struct em_ws_msg {
  * messages are read with em_ws_recv, and it ends with em_ws_dial_close.
  * Returns 0 or the errors on_close would give on the loop (EM_EHANDSHAKE:
  * the status is in *status when status is not NULL). Any thread; one
- * dialed em_ws is used by one thread at a time. */
+ * dialed em_ws is used by one thread at a time. opts itself is copied and
+ * need not outlive the call; what its pointers name keeps its own rules
+ * (em_http_client_opts.tls and .resolver outlive the connection). */
 EM_API EM_NODISCARD int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out);
 /** The next message, waiting up to timeout_ms (-1: no limit). Pings are
  * answered meanwhile. Returns 0 (*msg filled; free it with
