@@ -59,7 +59,6 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     ws->opts = opts ? opts : &default_opts;
     ws->up.data = data;
     atomic_init(&ws->refs, 1);
-    em_buf_init(&ws->msg, 0);
     em_ws_frame_parser_init(&ws->parser, role);
     em__ws_timer_init(ws);
     if (em__ws_settle(ws, pmd, protocol) != 0) {
@@ -243,7 +242,9 @@ EM_API size_t em_ws_queued(const em_ws *ws) {
 }
 
 EM_API size_t em_ws_memory(const em_ws *ws) {
-    size_t n = sizeof *ws + em_buf_cap(&ws->msg) + em_ws_queued(ws);
+    size_t n = sizeof *ws + em_ws_queued(ws);
+    if (ws->msg)
+        n += sizeof *ws->msg + em_buf_cap(ws->msg);
     if (!(ws->flags & WS_CLOSED))
         n += em_buf_cap(&ws->up.tcp.in);
     if (ws->ctl)

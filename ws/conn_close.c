@@ -68,7 +68,7 @@ static int send_close(em_ws *ws, unsigned code, em_slice reason) {
  * on to the peer's FIN. */
 static void linger(em_ws *ws, bool shut) {
     ws->flags |= WS_DRAIN;
-    em_buf_free(&ws->msg);
+    em__ws_msg_free(ws);
     ws->flags &= ~(uint32_t)(WS_RX_BUF | WS_RX_DEFLATE);
     if (shut) {
         int rc = em_tcp_conn_shutdown(&ws->up.tcp);
@@ -265,7 +265,7 @@ void em__ws_on_forced_close(em_tcp_conn *tcp) {
 }
 
 static void free_mem(em_ws *ws) {
-    em_buf_free(&ws->msg);
+    em__ws_msg_free(ws);
     free(ws->ctl);
     free(ws->pong);
     if (ws->cold) {
@@ -289,7 +289,7 @@ void em__ws_finish(em_ws *ws) {
         ws->cold->on_finish(ws); /* out of its topics first */
     em_timer_stop(&ws->timer);
     em__ws_pend_fail_all(ws, EM_ECLOSED);
-    em_buf_free(&ws->msg);
+    em__ws_msg_free(ws);
     free(ws->pong);
     ws->pong = NULL;
     em__ws_conn_pmd_free(ws);

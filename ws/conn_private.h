@@ -58,6 +58,10 @@ struct em__ws_pend {
  * bytes past. The buffer is freed whenever a read leaves nothing in it. */
 #define EM__WS_READ_CHUNK     (64u * 1024u)
 
+/* ws->msg, allocated if it is not there yet; NULL on ENOMEM. */
+em_buf *em__ws_msg(em_ws *ws);
+/* Free ws->msg and what it holds. */
+void em__ws_msg_free(em_ws *ws);
 uint64_t em__ws_max_message(const em_ws *ws);
 unsigned em__ws_close_timeout(const em_ws *ws);
 /* Whether messages go to on_message_part. */

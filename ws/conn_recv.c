@@ -124,12 +124,14 @@ static void deliver(em_ws *ws, em_slice data) {
 
 /* A compressed message's piece: inflate into ws->msg, check the new text. */
 static int inflate_piece(em_ws *ws, em_slice s, bool last) {
-    size_t before = em_buf_len(&ws->msg);
+    em_buf *m = em__ws_msg(ws);
+    if (!m)
+        return EM_ENOMEM;
+    size_t before = em_buf_len(m);
     uint64_t limit = em__ws_streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
-    int rc = em__ws_conn_inflate(ws, s, last, limit, &ws->msg);
+    int rc = em__ws_conn_inflate(ws, s, last, limit, m);
     if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !em__ws_streaming(ws)) {
-        rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(&ws->msg) + before,
-                             em_buf_len(&ws->msg) - before);
+        rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(m) + before, em_buf_len(m) - before);
         if (rc == 0 && last)
             rc = em_ws_utf8_end(&ws->rx_utf8);
     }
@@ -146,13 +148,15 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
             return;
         }
         if (em__ws_streaming(ws)) {
-            em_buf out = ws->msg; /* the piece leaves ws->msg before the call */
-            em_buf_init(&ws->msg, 0);
+            em_buf out = *ws->msg; /* the piece leaves ws->msg before the call */
+            em_buf_init(ws->msg, 0);
             stream(ws, em_buf_slice(&out), last);
             em_buf_free(&out);
+            if (last)
+                em__ws_msg_free(ws);
         } else if (last) {
-            deliver(ws, em_buf_slice(&ws->msg));
-            em_buf_free(&ws->msg);
+            deliver(ws, em_buf_slice(ws->msg));
+            em__ws_msg_free(ws);
         }
         return;
     }
@@ -175,14 +179,15 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
         return;
     }
     ws->flags |= WS_RX_BUF;
-    if (s.len && (rc = em_buf_append(&ws->msg, s.ptr, s.len)) != 0) {
-        em__ws_fail(ws, rc == EM_ENOBUFS ? EM_EMSGSIZE : rc);
+    em_buf *m = em__ws_msg(ws);
+    if (!m || (s.len && (rc = em_buf_append(m, s.ptr, s.len)) != 0)) {
+        em__ws_fail(ws, !m ? EM_ENOMEM : rc == EM_ENOBUFS ? EM_EMSGSIZE : rc);
         return;
     }
     if (last) {
         ws->flags &= ~(uint32_t)WS_RX_BUF;
-        deliver(ws, em_buf_slice(&ws->msg));
-        em_buf_free(&ws->msg);
+        deliver(ws, em_buf_slice(m));
+        em__ws_msg_free(ws);
     }
 }
 

@@ -34,6 +34,20 @@ static int batched_random(void *ctx, void *out, size_t n) {
     return 0;
 }
 
+em_buf *em__ws_msg(em_ws *ws) {
+    if (!ws->msg && (ws->msg = malloc(sizeof *ws->msg)) != NULL)
+        em_buf_init(ws->msg, 0);
+    return ws->msg;
+}
+
+void em__ws_msg_free(em_ws *ws) {
+    if (!ws->msg)
+        return;
+    em_buf_free(ws->msg);
+    free(ws->msg);
+    ws->msg = NULL;
+}
+
 uint64_t em__ws_max_message(const em_ws *ws) {
     return ws->opts->max_message ? ws->opts->max_message : EM_WS_MAX_MESSAGE_DEFAULT;
 }

@@ -193,7 +193,7 @@ struct em_ws {
                       * the peer's close reason; [0] is the length */
     uint8_t *pong;   /* lazily: the latest unanswered ping while throttled */
     struct em__ws_pend *pend, *pend_tail;
-    em_buf msg;      /* a message assembled across frames or reads (lazily) */
+    em_buf *msg;     /* lazily: a message assembled across frames or reads */
     em_ws_frame_parser parser;
     em_timer timer;  /* one for all: idle, auto ping, close */
     em_task task;    /* deferred on_open, or on_close of an unstarted ws */
