@@ -11,7 +11,6 @@ void em_io_init(em_loop *loop, em_io *w, int fd, em_io_cb cb) {
     w->_cb = cb;
     w->_loop = loop;
     w->_events = 0;
-    w->_registered = 0;
 }
 
 static uint32_t to_epoll(unsigned events) {
@@ -27,10 +26,11 @@ static uint32_t to_epoll(unsigned events) {
 
 static int io_set(em_io *w, unsigned events) {
     struct epoll_event ev = { .events = to_epoll(events), .data.ptr = w };
-    int op = w->_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    /* Interest is never 0 while the fd is in the set (em_io_start stops
+     * the watcher instead), so _events says which call this is. */
+    int op = w->_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     if (epoll_ctl(w->_loop->_epfd, op, w->fd, &ev) < 0)
         return em_err_from_errno(errno);
-    w->_registered = 1;
     w->_events = events;
     return 0;
 }
@@ -51,13 +51,11 @@ int em_io_start(em_io *w, unsigned events) {
 
 void em_io_stop(em_io *w) {
     em_loop *loop = w->_loop;
-    if (!w->_registered)
+    if (!w->_events)
         return;
     /* EBADF/ENOENT mean the fd is already gone: nothing left to remove. */
     (void)epoll_ctl(loop->_epfd, EPOLL_CTL_DEL, w->fd, NULL);
-    w->_registered = 0;
-    if (w->_events)
-        loop->_active--;
+    loop->_active--;
     w->_events = 0;
     /* Discard events of this turn not yet dispatched to w. */
     struct epoll_event *evs = loop->_events;
@@ -69,6 +67,8 @@ void em_io_stop(em_io *w) {
 bool em_io_active(const em_io *w) { return w->_events != 0; }
 
 unsigned em_io_events(const em_io *w) { return w->_events; }
+
+em_loop *em_io_loop(const em_io *w) { return w->_loop; }
 
 unsigned em__loop_dispatch(em_loop *loop, int n) {
     unsigned calls = 0;

@@ -247,11 +247,10 @@ enum {
  * the caller's job, after em_io_stop(). */
 struct em_io {
     void *data; /**< user data; ember never touches it */
-    int fd;     /**< the watched fd (not owned) */
     em_io_cb _cb;
     em_loop *_loop;
-    unsigned _events;     /**< interest currently registered with epoll */
-    unsigned _registered; /**< fd is in the epoll set */
+    int fd;           /**< the watched fd (not owned) */
+    unsigned _events; /**< interest registered with epoll; 0: fd not in the set */
 };
 
 /** Bind w to fd on loop. Does not start watching. */
@@ -267,6 +266,8 @@ EM_API bool em_io_active(const em_io *w);
 /** The interest last set with em_io_start() (EM_IO_EDGE included), 0 when
  * stopped. */
 EM_API unsigned em_io_events(const em_io *w);
+/** The loop w was bound to by em_io_init(). */
+EM_API em_loop *em_io_loop(const em_io *w);
 
 /* ---- timers ----------------------------------------------------------- */
 

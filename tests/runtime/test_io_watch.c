@@ -38,6 +38,7 @@ static void test_readable(void **state) {
     make_pipe(p);
     watch w = { .read_it = true };
     em_io_init(&loop, &w.io, p[0], on_watch);
+    assert_ptr_equal(em_io_loop(&w.io), &loop);
     assert_false(em_io_active(&w.io));
     assert_int_equal(em_io_events(&w.io), 0);
     assert_int_equal(em_io_start(&w.io, EM_IO_READ), 0);
@@ -56,6 +57,14 @@ static void test_readable(void **state) {
     em_io_stop(&w.io);
     em_io_stop(&w.io); /* idempotent */
     assert_int_equal(em_io_events(&w.io), 0);
+    assert_int_equal(em_loop_active(&loop), 0);
+    /* Started again after a stop: added to the epoll set anew. */
+    assert_int_equal(em_io_start(&w.io, EM_IO_READ), 0);
+    assert_int_equal(em_loop_active(&loop), 1);
+    assert_int_equal(write(p[1], "y", 1), 1);
+    em_loop_run(&loop, EM_RUN_ONCE);
+    assert_int_equal(w.calls, 2);
+    em_io_stop(&w.io);
     assert_int_equal(em_loop_active(&loop), 0);
     close(p[0]);
     close(p[1]);
