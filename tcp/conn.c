@@ -47,7 +47,6 @@ EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_
     memset(c, 0, sizeof *c);
     c->data = data;
     em_buf_init(&c->in, o.read_max);
-    c->_loop = loop;
     em_io_init(loop, &c->_io, fd, on_io);
     c->_io.data = c;
     c->_cbs = cbs;
@@ -156,7 +155,7 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     /* epoll and the defer list hold src's address: take both back. */
     bool queued = (src->_flags & EM__TCP_TASK_QUEUED) != 0;
     if (queued)
-        (void)em_loop_defer_cancel(src->_loop, &src->_task);
+        (void)em_loop_defer_cancel(em_io_loop(&src->_io), &src->_task);
     unsigned events = em_io_events(&src->_io);
     em_io_stop(&src->_io);
 
@@ -164,7 +163,7 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     *dst = *src;
     dst->data = data;
     dst->_cbs = cbs;
-    em_io_init(dst->_loop, &dst->_io, src->_io.fd, on_io);
+    em_io_init(em_io_loop(&src->_io), &dst->_io, src->_io.fd, on_io);
     dst->_io.data = dst;
     dst->_task.data = dst;
     dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
@@ -224,5 +223,5 @@ EM_API int em_tcp_conn_fd(const em_tcp_conn *c) {
     return c->_io.fd;
 }
 EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c) {
-    return c->_loop;
+    return em_io_loop(&c->_io);
 }

@@ -42,7 +42,7 @@ void em__tcp_defer(em_tcp_conn *c, unsigned due) {
     if (c->_flags & EM__TCP_TASK_QUEUED)
         return;
     c->_flags |= EM__TCP_TASK_QUEUED;
-    em_loop_defer(c->_loop, &c->_task);
+    em_loop_defer(em_io_loop(&c->_io), &c->_task);
 }
 
 void em__tcp_schedule_sent(em_tcp_conn *c) {

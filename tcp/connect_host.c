@@ -312,8 +312,7 @@ EM_API int em_tcp_conn_connect_host(em_loop *loop, em_tcp_conn *c, em_dns_resolv
     memset(c, 0, sizeof *c);
     c->data = data;
     em_buf_init(&c->in, 0);
-    c->_loop = loop;
-    c->_io.fd = -1;
+    em_io_init(loop, &c->_io, -1, NULL); /* the loop, for em_tcp_conn_loop */
     c->_happy = &h->hook;
     return 0;
 }

@@ -186,8 +186,7 @@ struct em__tcp_happy;
 struct em_tcp_conn {
     void *data; /**< user data; ember never touches it */
     em_buf in;                  /**< received bytes; consume what you parsed */
-    em_loop *_loop;
-    em_io _io;
+    em_io _io;                  /**< its loop is the connection's */
     const em_tcp_conn_cbs *_cbs;
     const em_tcp_transport *_tp; /**< NULL: the plain socket, called directly */
     void *_tstate;              /**< the transport's state */
