@@ -62,8 +62,7 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     em_ws_frame_parser_init(&ws->parser, role);
     em__ws_timer_init(ws);
     if (em__ws_settle(ws, pmd, protocol) != 0) {
-        free(ws->cold);
-        free(ws);
+        em__ws_free_unstarted(ws); /* the cold part and its protocol too */
         return NULL;
     }
     return ws;
