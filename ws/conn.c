@@ -9,21 +9,6 @@
 
 static const em_ws_opts default_opts;
 
-/* The parser enforces what it can as header bytes arrive: a message's
- * length when messages are whole and uncompressed (1009 before any of its
- * payload is read). Compressed messages are bounded after inflating; their
- * wire size gets room for incompressible data. Streams have no bound. */
-static void set_limits(em_ws *ws) {
-    uint64_t lim = INT64_MAX;
-    if (!em__ws_streaming(ws)) {
-        uint64_t m = em__ws_max_message(ws);
-        lim = ws->pmd ? (m < INT64_MAX / 2 ? m + m / 2 + 4096 : INT64_MAX) : m;
-    }
-    ws->parser.max_payload = lim;
-    ws->parser.max_message = lim;
-    ws->parser.rsv_allowed = ws->pmd ? EM_WS_RSV1 : 0;
-}
-
 em__ws_cold *em__ws_cold_get(em_ws *ws) {
     if (!ws->cold)
         ws->cold = calloc(1, sizeof *ws->cold);
@@ -75,7 +60,7 @@ int em__ws_settle(em_ws *ws, const em__ws_pmd_params *pmd, const char *protocol)
     em__ws_conn_pmd_free(ws);
     if ((rc = em__ws_conn_pmd_new(ws, pmd)) != 0)
         return rc;
-    set_limits(ws);
+    em__ws_set_rx_limits(ws);
     return 0;
 }
 

@@ -64,10 +64,6 @@ em_buf *em__ws_msg(em_ws *ws);
 void em__ws_msg_free(em_ws *ws);
 uint64_t em__ws_max_message(const em_ws *ws);
 unsigned em__ws_close_timeout(const em_ws *ws);
-/* Whether messages go to on_message_part. */
-static inline bool em__ws_streaming(const em_ws *ws) {
-    return ws->cbs->on_message_part != NULL;
-}
 /* Write one frame (a server's unmasked, a client's masked into a copy),
  * the payload copied only if the kernel does not take it at once.
  * Returns em_tcp_conn_write's result. */
@@ -132,5 +128,7 @@ void em__ws_flush_pong(em_ws *ws);
 
 /* Parse and dispatch what ws->up.tcp.in holds. */
 void em__ws_read(em_ws *ws);
+/* The parser's limits and reserved bits for ws's settings and pmd. */
+void em__ws_set_rx_limits(em_ws *ws);
 
 #endif

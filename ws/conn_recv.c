@@ -10,6 +10,26 @@
 
 #include "conn_private.h"
 
+/* Whether messages go to on_message_part. */
+static bool streaming(const em_ws *ws) {
+    return ws->cbs->on_message_part != NULL;
+}
+
+/* The parser enforces what it can as header bytes arrive: a message's
+ * length when messages are whole and uncompressed (1009 before any of its
+ * payload is read). Compressed messages are bounded after inflating; their
+ * wire size gets room for incompressible data. Streams have no bound. */
+void em__ws_set_rx_limits(em_ws *ws) {
+    uint64_t lim = INT64_MAX;
+    if (!streaming(ws)) {
+        uint64_t m = em__ws_max_message(ws);
+        lim = ws->pmd ? (m < INT64_MAX / 2 ? m + m / 2 + 4096 : INT64_MAX) : m;
+    }
+    ws->parser.max_payload = lim;
+    ws->parser.max_message = lim;
+    ws->parser.rsv_allowed = ws->pmd ? EM_WS_RSV1 : 0;
+}
+
 static bool stopped(const em_ws *ws) {
     return ws->flags & (WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED);
 }
@@ -128,9 +148,9 @@ static int inflate_piece(em_ws *ws, em_slice s, bool last) {
     if (!m)
         return EM_ENOMEM;
     size_t before = em_buf_len(m);
-    uint64_t limit = em__ws_streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
+    uint64_t limit = streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
     int rc = em__ws_conn_inflate(ws, s, last, limit, m);
-    if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !em__ws_streaming(ws)) {
+    if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !streaming(ws)) {
         rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(m) + before, em_buf_len(m) - before);
         if (rc == 0 && last)
             rc = em_ws_utf8_end(&ws->rx_utf8);
@@ -147,7 +167,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
             em__ws_fail(ws, rc == EM_ENOMEM ? EM_ENOMEM : rc);
             return;
         }
-        if (em__ws_streaming(ws)) {
+        if (streaming(ws)) {
             em_buf out = *ws->msg; /* the piece leaves ws->msg before the call */
             em_buf_init(ws->msg, 0);
             stream(ws, em_buf_slice(&out), last);
@@ -160,7 +180,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
         }
         return;
     }
-    if (em__ws_streaming(ws)) {
+    if (streaming(ws)) {
         stream(ws, s, last);
         return;
     }
