@@ -50,7 +50,10 @@ EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_
     em_io_init(loop, &c->_io, fd, on_io);
     c->_io.data = c;
     c->_cbs = cbs;
-    c->_opts = o;
+    c->_read_chunk = em__tcp_u32(o.read_chunk);
+    c->_high_wm = em__tcp_u32(o.high_watermark);
+    c->_low_wm = em__tcp_u32(o.low_watermark);
+    c->_max_queue = em__tcp_u32(o.max_queue);
     c->_task.cb = on_task;
     c->_task.data = c;
     c->_flags = EM__TCP_OPEN;
@@ -185,20 +188,21 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
 
 EM_API int em_tcp_conn_set_limits(em_tcp_conn *c, size_t high_watermark, size_t low_watermark,
                                   size_t max_queue) {
-    size_t high = high_watermark ? high_watermark : c->_opts.high_watermark;
-    size_t low = low_watermark ? low_watermark : c->_opts.low_watermark;
+    uint32_t high = high_watermark ? em__tcp_u32(high_watermark) : c->_high_wm;
+    uint32_t low = low_watermark ? em__tcp_u32(low_watermark) : c->_low_wm;
     if (low > high)
         return EM_EINVAL;
-    c->_opts.high_watermark = high;
-    c->_opts.low_watermark = low;
+    c->_high_wm = high;
+    c->_low_wm = low;
     if (max_queue)
-        c->_opts.max_queue = max_queue;
+        c->_max_queue = em__tcp_u32(max_queue);
     return 0;
 }
 
 EM_API void em_tcp_conn_set_read_chunk(em_tcp_conn *c, size_t read_chunk) {
+    size_t max = em_buf_max(&c->in);
     if (read_chunk)
-        c->_opts.read_chunk = read_chunk < c->_opts.read_max ? read_chunk : c->_opts.read_max;
+        c->_read_chunk = em__tcp_u32(read_chunk < max ? read_chunk : max);
 }
 
 EM_API void em_tcp_conn_set_cbs(em_tcp_conn *c, const em_tcp_conn_cbs *cbs) {

@@ -69,7 +69,7 @@ static ssize_t plain_recv(int fd, char *buf, size_t len) {
  * says EAGAIN: its short reads say nothing about the socket. */
 void em__tcp_read(em_tcp_conn *c, bool hup) {
     const em_tcp_transport *tp = c->_tp;
-    size_t max = c->_opts.read_max;
+    size_t max = em_buf_max(&c->in);
     ssize_t total = 0;
     int status = 0;       /* why the batch stopped, if it matters */
     bool drained = false; /* the socket had nothing more at the last read */
@@ -83,7 +83,7 @@ void em__tcp_read(em_tcp_conn *c, bool hup) {
             status = EM_ENOBUFS;
             break;
         }
-        size_t want = c->_opts.read_chunk;
+        size_t want = c->_read_chunk;
         if (want > max - len)
             want = max - len;
         /* Later reads of a batch (a transport is read until EM_EAGAIN) take

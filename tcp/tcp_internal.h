@@ -94,6 +94,12 @@ static inline int em__tcp_errno(void) {
     return errno == EWOULDBLOCK ? EM_EAGAIN : em_err_from_errno(errno);
 }
 
+/* A size for the connection's 32-bit fields (em_tcp_conn_opts says
+ * larger values are taken as UINT32_MAX). */
+static inline uint32_t em__tcp_u32(size_t v) {
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 /* Does the transport hold bytes for the socket? (Never for the plain one.) */
 static inline bool em__tcp_tp_pending(const em_tcp_conn *c) {
     return c->_tp && c->_tp->pending(c) > 0;

@@ -134,7 +134,7 @@ static void after_drain(em_tcp_conn *c) {
         em__tcp_fail(c, err);
         return;
     }
-    if ((c->_flags & EM__TCP_THROTTLED) && c->_queued <= c->_opts.low_watermark) {
+    if ((c->_flags & EM__TCP_THROTTLED) && c->_queued <= c->_low_wm) {
         c->_flags &= ~(unsigned)EM__TCP_THROTTLED;
         if (c->_cbs->on_unthrottled)
             c->_cbs->on_unthrottled(c);
@@ -226,7 +226,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
             return EM_ENOBUFS;
         total += slices[i].len;
     }
-    if (total > c->_opts.max_queue || c->_queued > c->_opts.max_queue - total)
+    if (total > c->_max_queue || c->_queued > c->_max_queue - total)
         return EM_ENOBUFS;
     unsigned slots = (flags & EM_TCP_WRITE_COPY) ? 1 : (n ? n : 1);
     uint64_t tok = c->_next_token + 1;
@@ -306,7 +306,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
         c->_werr = err;
         return err;
     }
-    if (!(c->_flags & EM__TCP_THROTTLED) && c->_queued >= c->_opts.high_watermark) {
+    if (!(c->_flags & EM__TCP_THROTTLED) && c->_queued >= c->_high_wm) {
         c->_flags |= EM__TCP_THROTTLED;
         if (c->_cbs->on_throttled)
             c->_cbs->on_throttled(c);

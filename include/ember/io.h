@@ -90,6 +90,8 @@ static inline em_slice em_buf_slice(const em_buf *b) {
 }
 /** Writable bytes available without growing. */
 static inline size_t em_buf_avail(const em_buf *b) { return b->_cap - b->_wpos; }
+/** The most bytes b may hold (SIZE_MAX when em_buf_init was given 0). */
+static inline size_t em_buf_max(const em_buf *b) { return b->_max; }
 /** Bytes allocated (0 before the first write); shrink with em_buf_free. */
 static inline size_t em_buf_cap(const em_buf *b) { return b->_cap; }
 /** Where to write; NULL only while nothing is allocated (avail is then 0). */

@@ -119,7 +119,8 @@ typedef struct em_tcp_conn_cbs {
 } em_tcp_conn_cbs;
 
 /** Buffer and queue sizes of a connection; zero fields take the defaults
- * given. Copied. */
+ * given. Copied. All but read_max are kept in 32 bits: a larger value is
+ * taken as 4 GiB - 1 (UINT32_MAX). */
 typedef struct em_tcp_conn_opts {
     size_t read_max;        /**< cap of c->in (0: 64 KiB) */
     size_t read_chunk;      /**< bytes reserved per read (0: 16 KiB) */
@@ -190,11 +191,13 @@ struct em_tcp_conn {
     const em_tcp_conn_cbs *_cbs;
     const em_tcp_transport *_tp; /**< NULL: the plain socket, called directly */
     void *_tstate;              /**< the transport's state */
-    em_tcp_conn_opts _opts;
     /** write queue: ring of pending slices */
     struct em__wq_entry *_wq;
     unsigned _wq_cap, _wq_head, _wq_len;
-    int _werr;                  /**< sticky write error: later writes return it */
+    unsigned _flags;
+    /** em_tcp_conn_opts, settled (read_max is in._max); 32 bits each, which
+     * packs them into the hole the fields around them would leave */
+    uint32_t _read_chunk, _high_wm, _low_wm, _max_queue;
     size_t _wq_off;             /**< bytes of the head entry already sent */
     size_t _queued;             /**< plaintext bytes queued */
     uint64_t _next_token;       /**< last token handed out */
@@ -204,8 +207,8 @@ struct em_tcp_conn {
     em_task _task;              /**< deferred on_sent, read retry, close callback */
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;
-    unsigned _flags;
     struct em__tcp_happy *_happy; /**< em_tcp_conn_connect_host in flight or failed */
+    int _werr;                  /**< sticky write error: later writes return it */
 };
 
 /** Adopt a connected fd (from an em_tcp_server or a connect). Sets it

@@ -99,7 +99,10 @@ static void test_growth_doubles(void **state) {
 static void test_max(void **state) {
     (void)state;
     em_buf b;
+    em_buf_init(&b, 0);
+    assert_true(em_buf_max(&b) == SIZE_MAX);
     em_buf_init(&b, 100);
+    assert_int_equal(em_buf_max(&b), 100);
     char src[200];
     memset(src, 'z', sizeof src);
     assert_int_equal(em_buf_append(&b, src, 101), EM_ENOBUFS);
@@ -118,7 +121,7 @@ static void test_max(void **state) {
     assert_int_equal(em_buf_avail(&b), 27);
     assert_memory_equal(em_buf_data(&b) + 70, "abc", 3);
     em_buf_free(&b);
-    assert_true(b._max == 100); /* free keeps the limit */
+    assert_int_equal(em_buf_max(&b), 100); /* free keeps the limit */
     assert_int_equal(em_buf_append(&b, src, 101), EM_ENOBUFS);
     em_buf_free(&b);
 }

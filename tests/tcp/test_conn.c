@@ -637,13 +637,13 @@ static void test_set_read_chunk(void **state) {
     assert_int_equal(em_tcp_conn_init(&loop, &p.c, fd, &(em_tcp_conn_cbs){.on_read = chunk_on_read},
                                       NULL),
                      0);
-    assert_int_equal(p.c._opts.read_chunk, 16 * 1024);
+    assert_int_equal(p.c._read_chunk, 16 * 1024);
     em_tcp_conn_set_read_chunk(&p.c, 0);
-    assert_int_equal(p.c._opts.read_chunk, 16 * 1024);
+    assert_int_equal(p.c._read_chunk, 16 * 1024);
     em_tcp_conn_set_read_chunk(&p.c, 1 << 20);
-    assert_int_equal(p.c._opts.read_chunk, p.c._opts.read_max);
+    assert_int_equal(p.c._read_chunk, em_buf_max(&p.c.in));
     em_tcp_conn_set_read_chunk(&p.c, 40000);
-    assert_int_equal(p.c._opts.read_chunk, 40000);
+    assert_int_equal(p.c._read_chunk, 40000);
     static char data[20 * 1024];
     memset(data, 'r', sizeof data);
     assert_int_equal(write(peer, data, sizeof data), (ssize_t)sizeof data);
@@ -651,7 +651,7 @@ static void test_set_read_chunk(void **state) {
     EM_TEST_RUN_UNTIL(&loop, p.n != 0, 2000);
     assert_int_equal(p.n, (ssize_t)sizeof data);
     assert_true(p.room >= 40000);
-    assert_true(p.room <= p.c._opts.read_max);
+    assert_true(p.room <= em_buf_max(&p.c.in));
     em_tcp_conn_close(&p.c, NULL);
     em_loop_run(&loop, EM_RUN_NOWAIT);
     close(peer);
