@@ -78,19 +78,21 @@ int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u, const em_t
  * then the user's callback, which may free u. */
 static void on_upgraded_closed(em_tcp_conn *t) {
     em_http_upgraded *u = EM_CONTAINER_OF(t, em_http_upgraded, tcp);
-    em_tcp_close_cb cb = u->_user_cb;
+    em_tcp_close_cb cb = u->_on_close;
     unlink_upgraded(u);
     if (cb)
         cb(t);
 }
 
+/* The close's callback takes the place of the deadline's: a deadline that
+ * comes while an end drains closes with the callback the end was given. */
 void em_http_upgraded_close(em_http_upgraded *u, em_tcp_close_cb cb) {
-    u->_user_cb = cb;
+    u->_on_close = cb;
     em_tcp_conn_close(&u->tcp, on_upgraded_closed);
 }
 
 void em_http_upgraded_end(em_http_upgraded *u, em_tcp_close_cb cb) {
-    u->_user_cb = cb;
+    u->_on_close = cb;
     em_tcp_conn_end(&u->tcp, on_upgraded_closed);
 }
 

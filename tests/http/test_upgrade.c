@@ -160,6 +160,45 @@ static void test_shutdown_deadline_closes_upgraded(void **state) {
     assert_int_equal(em_loop_close(&ts.loop), 0);
 }
 
+/* A handler that ends its connection with a callback of its own, behind
+ * more bytes than a peer that does not read will take: the deadline's
+ * forced close calls that callback, not the one given to em_http_upgrade. */
+static int end_frees;
+static void on_end_closed(em_tcp_conn *t) {
+    end_frees++;
+    on_echo_closed(t);
+}
+static void h_upgrade_end(em_http_ctx *cx, const em_http_handler *h) {
+    echo_conn *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    assert_int_equal(em_http_upgrade(cx, 101, &e->up, &echo_cbs, on_echo_closed), 0);
+    live = e;
+    static char big[12 << 20];
+    em_slice s = em_slice_make(big, sizeof big);
+    assert_int_equal(em_tcp_conn_write(&e->up.tcp, &s, 1, 0, NULL), 0);
+    assert_true(em_tcp_conn_queued(&e->up.tcp) > 0);
+    em_http_upgraded_end(&e->up, on_end_closed);
+}
+
+static void test_shutdown_deadline_keeps_end_callback(void **state) {
+    reset();
+    end_frees = 0;
+    test_server ts;
+    static const em_http_handler ender = {h_upgrade_end, NULL, NULL};
+    em_http_server_opts o = {.handler = &ender, .shutdown_timeout_ms = 50};
+    ts_start(&ts, &o);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "GET /x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    EM_TEST_RUN_UNTIL(&ts.loop, live != NULL, 3000);
+    em_http_server_shutdown(&ts.srv, ts_on_closed);
+    EM_TEST_RUN_UNTIL(&ts.loop, ts.closed, 3000);
+    assert_int_equal(frees, 1);
+    assert_int_equal(end_frees, 1);
+    close(fd);
+    em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&ts.loop), 0);
+}
+
 /* A 101 is refused for a request whose answer cannot be one. */
 static void h_bad_upgrade(em_http_ctx *cx, const em_http_handler *h) {
     em_http_upgraded u;
@@ -190,6 +229,7 @@ int main(void) {
         cmocka_unit_test(test_upgrade_101_keeps_following_bytes),
         cmocka_unit_test(test_connect_tunnel),
         cmocka_unit_test(test_shutdown_deadline_closes_upgraded),
+        cmocka_unit_test(test_shutdown_deadline_keeps_end_callback),
         cmocka_unit_test(test_upgrade_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,8 +42,9 @@ struct em_http_upgraded {
     /** private */
     em_http_server *_srv;
     em_http_upgraded *_prev, *_next;
-    em_tcp_close_cb _on_close; /**< for a close at the shutdown deadline */
-    em_tcp_close_cb _user_cb;  /**< of the close in progress */
+    /** what a close at the shutdown deadline calls; once
+     * em_http_upgraded_close/_end ran, the callback they were given */
+    em_tcp_close_cb _on_close;
 };
 
 /** Answer cx with status (101, or 2xx to a CONNECT request) and the headers
