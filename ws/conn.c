@@ -233,10 +233,10 @@ EM_API size_t em_ws_memory(const em_ws *ws) {
         n += em_buf_cap(&ws->up.tcp.in);
     if (ws->ctl)
         n += 1 + EM_WS_MAX_CONTROL;
-    if (ws->pong)
-        n += 1 + EM_WS_MAX_CONTROL;
     if (ws->cold) {
         n += sizeof *ws->cold;
+        if (ws->cold->pong)
+            n += 1 + EM_WS_MAX_CONTROL;
         if (ws->cold->protocol)
             n += strlen(ws->cold->protocol) + 1;
         if (ws->cold->hs_error)

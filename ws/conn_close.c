@@ -267,8 +267,8 @@ void em__ws_on_forced_close(em_tcp_conn *tcp) {
 static void free_mem(em_ws *ws) {
     em__ws_msg_free(ws);
     free(ws->ctl);
-    free(ws->pong);
     if (ws->cold) {
+        free(ws->cold->pong);
         free(ws->cold->protocol);
         free(ws->cold->hs_error);
         free(ws->cold);
@@ -290,8 +290,10 @@ void em__ws_finish(em_ws *ws) {
     em_timer_stop(&ws->timer);
     em__ws_pend_fail_all(ws, EM_ECLOSED);
     em__ws_msg_free(ws);
-    free(ws->pong);
-    ws->pong = NULL;
+    if (ws->cold) {
+        free(ws->cold->pong);
+        ws->cold->pong = NULL;
+    }
     em__ws_conn_pmd_free(ws);
     em_slice reason = em_slice_make("", 0);
     if (ws->ctl && (ws->flags & WS_GOT_CLOSE))

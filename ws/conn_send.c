@@ -112,10 +112,11 @@ void em__ws_auto_pong(em_ws *ws, em_slice payload) {
     /* A peer that pings and does not read: keep only the latest ping to
      * answer (RFC 6455 §5.5.3 allows it) instead of growing the queue. */
     if (em_tcp_conn_throttled(&ws->up.tcp)) {
-        if (!ws->pong && !(ws->pong = malloc(1 + EM_WS_MAX_CONTROL)))
+        em__ws_cold *c = em__ws_cold_get(ws);
+        if (!c || (!c->pong && !(c->pong = malloc(1 + EM_WS_MAX_CONTROL))))
             return;
-        ws->pong[0] = (uint8_t)payload.len;
-        memcpy(ws->pong + 1, payload.ptr, payload.len);
+        c->pong[0] = (uint8_t)payload.len;
+        memcpy(c->pong + 1, payload.ptr, payload.len);
         return;
     }
     int rc = em__ws_write_frame(ws, EM_WS_OP_PONG, 0, true, payload, NULL);
@@ -124,10 +125,10 @@ void em__ws_auto_pong(em_ws *ws, em_slice payload) {
 }
 
 void em__ws_flush_pong(em_ws *ws) {
-    uint8_t *p = ws->pong;
+    uint8_t *p = EM__WS_COLD(ws, pong);
     if (!p)
         return;
-    ws->pong = NULL;
+    ws->cold->pong = NULL;
     em__ws_auto_pong(ws, em_slice_make(p + 1, p[0]));
     free(p);
 }

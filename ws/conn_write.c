@@ -105,32 +105,40 @@ int em__ws_after_write(em_ws *ws) {
     return 0;
 }
 
+/* ws->pend is the last completion of a circular list (last->next is the
+ * first): one pointer per connection gives both ends. */
 void em__ws_pend_add(em_ws *ws, struct em__ws_pend *p, uint64_t token) {
-    p->next = NULL;
     p->token = token;
-    if (ws->pend_tail)
-        ws->pend_tail->next = p;
+    struct em__ws_pend *last = ws->pend;
+    p->next = last ? last->next : p;
+    if (last)
+        last->next = p;
+    ws->pend = p;
+}
+
+static struct em__ws_pend *pend_first(const em_ws *ws) {
+    return ws->pend ? ws->pend->next : NULL;
+}
+
+static void pend_pop(em_ws *ws, struct em__ws_pend *first) {
+    if (first == ws->pend)
+        ws->pend = NULL;
     else
-        ws->pend = p;
-    ws->pend_tail = p;
+        ws->pend->next = first->next;
 }
 
 void em__ws_pend_sent(em_ws *ws, uint64_t token) {
-    while (ws->pend && ws->pend->token <= token) {
-        struct em__ws_pend *p = ws->pend;
-        ws->pend = p->next;
-        if (!ws->pend)
-            ws->pend_tail = NULL;
+    struct em__ws_pend *p;
+    while ((p = pend_first(ws)) && p->token <= token) {
+        pend_pop(ws, p);
         p->fn(ws, p, 0);
     }
 }
 
 void em__ws_pend_fail_all(em_ws *ws, int err) {
-    while (ws->pend) {
-        struct em__ws_pend *p = ws->pend;
-        ws->pend = p->next;
-        if (!ws->pend)
-            ws->pend_tail = NULL;
+    struct em__ws_pend *p;
+    while ((p = pend_first(ws))) {
+        pend_pop(ws, p);
         p->fn(ws, p, err);
     }
 }

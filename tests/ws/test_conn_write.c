@@ -59,7 +59,21 @@ static void test_pend_list(void **state) {
     assert_int_equal(order[4], 9);
     assert_int_equal(errs[4], EM_ECLOSED);
     assert_null(ws.pend);
-    assert_null(ws.pend_tail);
+    /* Empty, then one alone, then two: the circle's ends stay right. */
+    em__ws_pend_add(&ws, &p[0], 10);
+    em__ws_pend_sent(&ws, 10);
+    assert_int_equal(norder, 6);
+    assert_int_equal(order[5], 10);
+    assert_null(ws.pend);
+    em__ws_pend_add(&ws, &p[1], 11);
+    em__ws_pend_add(&ws, &p[2], 12);
+    em__ws_pend_sent(&ws, 11);
+    assert_int_equal(norder, 7);
+    assert_ptr_equal(ws.pend, &p[2]);
+    em__ws_pend_sent(&ws, 12);
+    assert_int_equal(norder, 8);
+    assert_int_equal(order[7], 12);
+    assert_null(ws.pend);
 }
 
 int main(void) {
