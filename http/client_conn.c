@@ -76,13 +76,15 @@ static void on_tunnel_read(em_tcp_conn *t, ssize_t n) {
         connect_failed(c, (int)h, "malformed answer from the proxy");
         return;
     }
-    if (c->resp.status < 200) { /* interim */
+    if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
+        em__http_unfold(c->resp.headers, c->resp.num_headers);
+    if (c->resp.status >= 100 && c->resp.status < 200) { /* interim */
         em_buf_consume(&t->in, (size_t)h);
         reset_exchange(c);
         on_tunnel_read(t, 1);
         return;
     }
-    if (c->resp.status >= 300 || em_buf_len(&t->in) != (size_t)h) {
+    if (c->resp.status < 200 || c->resp.status >= 300 || em_buf_len(&t->in) != (size_t)h) {
         snprintf(c->err, sizeof c->err, "proxy %s port %u refused CONNECT to %s port %u: %d",
                  c->origin->connect_host, (unsigned)c->origin->connect_port, c->origin->host,
                  (unsigned)c->origin->port, c->resp.status);
@@ -578,7 +580,10 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
             fail(c, (int)n, false, "malformed response head: %s", em_strerror((int)n));
             return false;
         }
-        if (c->resp.status >= 200)
+        if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
+            em__http_unfold(c->resp.headers, c->resp.num_headers);
+        /* RFC 9110 §15: outside 100..599 is taken as a 5xx, never interim. */
+        if (c->resp.status >= 200 || c->resp.status < 100)
             break;
         if (c->resp.status == 101) {
             if (call->upgrade)

@@ -138,11 +138,23 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
             }
             if (*s == '\n')
                 return EM_EBADEOL; /* bare LF: rejected, see http.h */
-            /* RFC 9112 §5.2: obs-fold -> 400; §2.2: whitespace before the
-             * first field line is not a field either. */
-            if (is_ows(*s))
-                return n ? EM_EOBSFOLD : EM_EBADHEADER;
-            return EM_EBADHEADER;
+            /* RFC 9112 §2.2: whitespace before the first field line is
+             * not a field. §5.2: obs-fold in a request -> 400; in a
+             * response a user agent MUST take it as SP: the previous
+             * field's value goes on over the fold (CR LF and all; the
+             * owner of the buffer rewrites them, em__http_unfold), unless
+             * that field is one ember interprets (framing, Connection,
+             * ...): those stay unambiguous. */
+            if (!is_ows(*s) || !n)
+                return EM_EBADHEADER;
+            if (mode != EM__HTTP_MODE_RESPONSE || h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
+                return EM_EOBSFOLD;
+            n--;
+            name = h[n & slot_mask].name.ptr;
+            nlen = h[n & slot_mask].name.len;
+            val = name + nlen + 1;
+            p->_flags |= EM_HTTP_F_OBS_FOLD;
+            goto value_scan;
         }
         if (n >= max)
             return EM_ETOOMANYHDRS;
@@ -200,6 +212,12 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
                 val++;
             while (ve > val && is_ows(ve[-1]))
                 ve--;
+            if (p->_flags & EM_HTTP_F_OBS_FOLD) /* a fold may start or end it */
+                while (ve > val && (is_ows(ve[-1]) || ve[-1] == '\n' || ve[-1] == '\r'))
+                    ve--;
+            if (p->_flags & EM_HTTP_F_OBS_FOLD)
+                while (val < ve && (is_ows(*val) || *val == '\n' || *val == '\r'))
+                    val++;
             em_http_header *f = &h[n & slot_mask];
             f->name.ptr = name;
             f->name.len = nlen;
@@ -223,6 +241,23 @@ more:
     p->_name_len = nlen;
     p->_nhdr = n;
     return EM_EAGAIN;
+}
+
+void em__http_unfold(em_http_header *h, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        char *v = (char *)h[i].value.ptr; /* the caller's writable buffer */
+        size_t len = h[i].value.len;
+        for (size_t k = 0; k < len; k++)
+            if (v[k] == '\r' || v[k] == '\n')
+                v[k] = ' ';
+        while (len && is_ows(*v)) {
+            v++;
+            len--;
+        }
+        while (len && is_ows(v[len - 1]))
+            len--;
+        h[i].value = em_slice_make(v, len);
+    }
 }
 
 /* ---- lookups ------------------------------------------------------------ */

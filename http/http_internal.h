@@ -130,6 +130,11 @@ enum {
  * (state saved in p), or an error. */
 ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, size_t lim,
                               em_http_header *h, size_t max, int mode);
+/* A response parsed with EM_HTTP_F_OBS_FOLD: rewrite each CR and LF inside
+ * the n values with SP (RFC 9112 §5.2) and trim the whitespace the fold
+ * left at either end. The values must point into a buffer the caller may
+ * write (the HTTP client's own). */
+void em__http_unfold(em_http_header *h, size_t n);
 
 /* "HTTP/" DIGIT "." DIGIT, checked byte by byte over what has arrived so
  * the verdict never depends on how the bytes were split. Returns 0 when all

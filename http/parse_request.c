@@ -190,10 +190,11 @@ version:
     }
     if (rc)
         return rc;
-    /* RFC 9112 §2.6: only HTTP/1.0 and HTTP/1.1 are spoken here -> 505. */
-    if (s[5] != '1' || s[7] > '1')
+    /* RFC 9112 §2.6: only HTTP/1.x is spoken here -> 505; RFC 9110 §2.5:
+     * a higher minor version is read as the highest we implement, 1.1. */
+    if (s[5] != '1')
         return EM_EBADVERSION;
-    req->version_minor = s[7] - '0';
+    req->version_minor = s[7] > '1' ? 1 : s[7] - '0';
     return s + 10 - buf;
 more:
     if (lim <= len)

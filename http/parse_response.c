@@ -28,9 +28,9 @@ static ssize_t status_line(em_http_parser *p, const char *buf, size_t len, size_
         goto more;
     if (rc)
         return rc;
-    if (s[5] != '1' || s[7] > '1')
+    if (s[5] != '1') /* RFC 9110 §2.5: 1.2 and up are read as 1.1 */
         return EM_EBADVERSION;
-    resp->version_minor = s[7] - '0';
+    resp->version_minor = s[7] > '1' ? 1 : s[7] - '0';
     s += 9;
     p->_state = EM__HTTP_ST_STATUS;
 status:
@@ -40,9 +40,9 @@ status:
         if (i < 3 ? !(s[i] >= '0' && s[i] <= '9') : s[i] != ' ' && s[i] != '\r')
             return s[i] == '\n' ? EM_EBADEOL : EM_EPARSE;
     }
+    /* RFC 9110 §15: a code outside 100..599 is invalid, and a client
+     * SHOULD process it as a 5xx: kept as received, framed as one. */
     resp->status = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
-    if (resp->status < 100 || resp->status > 599)
-        return EM_EPARSE; /* RFC 9110 §15 */
     s += s[3] == ' ' ? 4 : 3;
     p->_mark = (size_t)(s - buf);
     p->_state = EM__HTTP_ST_REASON;
@@ -76,7 +76,7 @@ more:
 static int finish(em_http_parser *p, em_http_response *resp, em_http_method method,
                   uint64_t max_body) {
     unsigned f = p->_flags;
-    int st = resp->status;
+    int st = resp->status < 100 || resp->status > 599 ? 500 : resp->status; /* RFC 9110 §15 */
     resp->num_headers = p->_nhdr;
     if ((f & EM_HTTP_F_TRANSFER_ENCODING) && (f & EM_HTTP_F_CONTENT_LENGTH))
         return EM_ECLTE;

@@ -168,8 +168,11 @@ static void check_request(const em_http_request *r, const char *b, size_t n, ssi
         check(ref_target_ok((unsigned char)r->target.ptr[i]));
     size_t te = me + 1 + r->target.len;
     check(r->version_minor == 0 || r->version_minor == 1);
+    /* RFC 9110 §2.5: 1.2 .. 1.9 are read as 1.1 */
     check(len - te >= 11 && b[te] == ' ' && memcmp(b + te + 1, "HTTP/1.", 7) == 0 &&
-          b[te + 8] == '0' + r->version_minor && b[te + 9] == '\r' && b[te + 10] == '\n');
+          b[te + 8] >= '0' && b[te + 8] <= '9' &&
+          r->version_minor == (b[te + 8] > '1' ? 1 : b[te + 8] - '0') && b[te + 9] == '\r' &&
+          b[te + 10] == '\n');
     size_t line_end = te + 11;
     check(line_end <= c->max_line && len - line_end <= c->max_bytes);
     check(r->method_id == em_http_method_id(r->method));

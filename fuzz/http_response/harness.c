@@ -83,7 +83,7 @@ static void check_framing(const em_http_response *r, em_http_method method, cons
         }
     }
     unsigned f = r->flags;
-    int st = r->status;
+    int st = r->status < 100 || r->status > 599 ? 500 : r->status; /* RFC 9110 §15 */
     bool chunked = nte && ci_eq(last_te, "chunked");
     check(!(ncl && nte) && (nte == 0 || r->version_minor == 1) && nchunked <= 1);
     check(!(f & EM_HTTP_F_CONTENT_LENGTH) == !ncl);
@@ -126,12 +126,13 @@ static void check_response(const em_http_response *r, const char *b, size_t n, s
     check(r->num_headers <= r->max_headers && r->num_headers <= c->max_n);
     /* HTTP/1.x SP 3DIGIT ( SP reason / "" ) CRLF */
     check(r->version_minor == 0 || r->version_minor == 1);
-    check(len >= 14 && memcmp(b, "HTTP/1.", 7) == 0 && b[7] == '0' + r->version_minor &&
-          b[8] == ' ');
+    /* RFC 9110 §2.5: 1.2 .. 1.9 are read as 1.1 */
+    check(len >= 14 && memcmp(b, "HTTP/1.", 7) == 0 && b[7] >= '0' && b[7] <= '9' &&
+          r->version_minor == (b[7] > '1' ? 1 : b[7] - '0') && b[8] == ' ');
     for (int i = 9; i < 12; i++)
         check(b[i] >= '0' && b[i] <= '9');
+    /* RFC 9110 §15: any three digits, kept as received */
     check(r->status == (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0'));
-    check(r->status >= 100 && r->status <= 599);
     check(inside(r->reason, b, len));
     if (b[12] == ' ')
         check(r->reason.ptr == b + 13);
@@ -143,7 +144,8 @@ static void check_response(const em_http_response *r, const char *b, size_t n, s
     check(len - re >= 2 && b[re] == '\r' && b[re + 1] == '\n');
     size_t line_end = re + 2;
     check(line_end <= c->max_line && len - line_end <= c->max_bytes);
-    check_fields(r->headers, r->num_headers, b, len, line_end);
+    check_fields_folded(r->headers, r->num_headers, b, len, line_end,
+                        (r->flags & EM_HTTP_F_OBS_FOLD) != 0);
     check_framing(r, method, c);
 }
 

@@ -123,8 +123,8 @@ static const bad_case bad_cases[] = {
     BAD("host open bracket", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", EM_EBADHOST, 400),
     /* versions (RFC 9112 §2.6) */
     BAD("http/2.0", "GET / HTTP/2.0\r\n" H11 "\r\n", EM_EBADVERSION, 505),
-    BAD("http/1.2", "GET / HTTP/1.2\r\n" H11 "\r\n", EM_EBADVERSION, 505),
     BAD("http/0.9", "GET / HTTP/0.9\r\n" H11 "\r\n", EM_EBADVERSION, 505),
+    BAD("http/1.2 without host", "GET / HTTP/1.2\r\n\r\n", EM_EBADHOST, 400),
     BAD("http/3.0", "GET / HTTP/3.0\r\n" H11 "\r\n", EM_EBADVERSION, 505),
     BAD("lower-case http", "GET / http/1.1\r\n" H11 "\r\n", EM_EPARSE, 400),
     BAD("version 1.10", "GET / HTTP/1.10\r\n" H11 "\r\n", EM_EPARSE, 400),
@@ -197,6 +197,11 @@ typedef struct good_case {
 static const good_case good_cases[] = {
     GOOD("simple", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", EM_HTTP_GET, "/", EM_HTTP_TARGET_ORIGIN,
          EM_HTTP_BODY_NONE, 0, HO | KA, 1, 1),
+    /* RFC 9110 §2.5: a higher minor version is read as 1.1, Host rule and all */
+    GOOD("http/1.2 as 1.1", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", EM_HTTP_GET, "/",
+         EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, HO | KA, 1, 1),
+    GOOD("http/1.9 as 1.1", "GET / HTTP/1.9\r\nHost: a\r\n\r\n", EM_HTTP_GET, "/",
+         EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, HO | KA, 1, 1),
     GOOD("http/1.0 no host", "GET /x?y=1 HTTP/1.0\r\n\r\n", EM_HTTP_GET, "/x?y=1",
          EM_HTTP_TARGET_ORIGIN, EM_HTTP_BODY_NONE, 0, 0, 0, 0),
     GOOD("http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", EM_HTTP_GET,

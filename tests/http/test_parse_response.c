@@ -84,8 +84,24 @@ static const resp_case cases[] = {
         "HTTP/1.1 200 OK\r\nHost: a\r\nHost: b c\r\nExpect: x\r\n"
         "Content-Length: 0\r\n\r\n",
         EM_HTTP_GET, 200, EM_HTTP_BODY_NONE, 0, CL | KA, "OK"),
-    ERR("status 099", "HTTP/1.1 099 X\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
-    ERR("status 600", "HTTP/1.1 600 X\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
+    /* RFC 9110 §15: outside 100..599 is kept and framed as a 5xx: a 099
+     * is no interim answer, a 999 has its body. */
+    OK_("status 099", "HTTP/1.1 099 X\r\nContent-Length: 2\r\n\r\n", EM_HTTP_GET, 99,
+        EM_HTTP_BODY_LENGTH, 2, CL | KA, "X"),
+    OK_("status 600", "HTTP/1.1 600 X\r\n\r\n", EM_HTTP_GET, 600, EM_HTTP_BODY_UNTIL_CLOSE, 0, 0,
+        "X"),
+    OK_("status 999 to connect", "HTTP/1.1 999 X\r\nContent-Length: 1\r\n\r\n", EM_HTTP_CONNECT,
+        999, EM_HTTP_BODY_LENGTH, 1, CL | KA, "X"),
+    OK_("status 000", "HTTP/1.1 000 X\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 0,
+        EM_HTTP_BODY_NONE, 0, CL | KA, "X"),
+    /* RFC 9110 §2.5: 1.2 and up are read as 1.1 */
+    OK_("version 1.2", "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,
+        EM_HTTP_BODY_NONE, 0, CL | KA, "OK"),
+    /* RFC 9112 §5.2: a user agent takes obs-fold as SP */
+    OK_("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET,
+        200, EM_HTTP_BODY_NONE, 0, CL | KA | EM_HTTP_F_OBS_FOLD, "OK"),
+    OK_("obs-fold tab, twice", "HTTP/1.1 200 OK\r\nX: a\r\n\tb\r\n  c\r\n\r\n", EM_HTTP_GET,
+        200, EM_HTTP_BODY_UNTIL_CLOSE, 0, EM_HTTP_F_OBS_FOLD, "OK"),
     ERR("status 2 digits", "HTTP/1.1 20 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status 4 digits", "HTTP/1.1 2000 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status letters", "HTTP/1.1 2x0 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
@@ -110,7 +126,17 @@ static const resp_case cases[] = {
         EM_HTTP_GET, EM_EBADTE),
     ERR("te in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", EM_HTTP_GET,
         EM_EBADTE),
-    ERR("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", EM_HTTP_GET, EM_EOBSFOLD),
+    /* ... but never over a field that frames or steers the message */
+    ERR("obs-fold content-length", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n 2\r\n\r\n",
+        EM_HTTP_GET, EM_EOBSFOLD),
+    ERR("obs-fold transfer-encoding",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n", EM_HTTP_GET,
+        EM_EOBSFOLD),
+    ERR("obs-fold connection", "HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\n\r\n",
+        EM_HTTP_GET, EM_EOBSFOLD),
+    ERR("fold before any field", "HTTP/1.1 200 OK\r\n b\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
+    ERR("ctl in a continuation", "HTTP/1.1 200 OK\r\nX: a\r\n\x01\r\n\r\n",
+        EM_HTTP_GET, EM_EBADHEADER),
     ERR("space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
     ERR("nul in value", "HTTP/1.1 200 OK\r\nX: a\0\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
 };
@@ -140,6 +166,36 @@ static void test_responses(void **state) {
         guard_free(&g);
         assert_int_equal(response_check_splits(c->resp, c->len, c->method, NULL), want);
     }
+}
+
+/* The values an obs-fold leaves, raw and then rewritten the way the HTTP
+ * client does (em__http_unfold). */
+static void test_obs_fold_values(void **state) {
+    (void)state;
+    char in[] = "HTTP/1.1 200 OK\r\nA: one\r\n two \r\n\tthree\r\nB:\r\n  x\r\n"
+                "C: y\r\n  \r\nD: plain\r\n\r\n";
+    em_http_header h[8];
+    em_http_response r = {.headers = h, .max_headers = 8};
+    em_http_parser p = {0};
+    assert_int_equal(em_http_parse_response(&p, in, sizeof in - 1, EM_HTTP_GET, &r),
+                     (ssize_t)sizeof in - 1);
+    assert_true(r.flags & EM_HTTP_F_OBS_FOLD);
+    assert_int_equal(r.num_headers, 4);
+    assert_true(em_slice_eq(h[0].value, em_slice_from_cstr("one\r\n two \r\n\tthree")));
+    assert_true(em_slice_eq(h[1].value, em_slice_from_cstr("x")));
+    assert_true(em_slice_eq(h[2].value, em_slice_from_cstr("y")));
+    assert_true(em_slice_eq(h[3].value, em_slice_from_cstr("plain")));
+    em__http_unfold(h, r.num_headers);
+    assert_true(em_slice_eq(h[0].value, em_slice_from_cstr("one   two   \tthree")));
+    assert_true(em_slice_eq(h[1].value, em_slice_from_cstr("x")));
+    assert_true(em_slice_eq(h[2].value, em_slice_from_cstr("y")));
+    assert_true(em_slice_eq(h[3].value, em_slice_from_cstr("plain")));
+    /* A request's obs-fold stays a 400. */
+    em_http_header rh[4];
+    em_http_request req = {.headers = rh, .max_headers = 4};
+    em_http_parser rp = {0};
+    static const char rq[] = "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n";
+    assert_int_equal(em_http_parse_request(&rp, rq, sizeof rq - 1, &req), EM_EOBSFOLD);
 }
 
 static void test_interim_then_final(void **state) {
@@ -181,6 +237,7 @@ static void test_response_limits(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_responses),
+        cmocka_unit_test(test_obs_fold_values),
         cmocka_unit_test(test_interim_then_final),
         cmocka_unit_test(test_response_limits),
     };

@@ -37,10 +37,19 @@ extern "C" {
  *    as the bytes that decide it have arrived (a limit, as soon as it is
  *    crossed). The chunked decoder instead consumes as it goes (see below).
  *  - Strict: bare LF and bare CR line endings are rejected (EM_EBADEOL), as
- *    are obs-fold, whitespace before a colon, control characters and every
- *    ambiguous framing (RFC 9112 §6.3, §11.2). Each class of error has its
- *    own code, and em_http_status_for_error() maps it to the status a server
- *    answers with.
+ *    are obs-fold in requests (EM_EOBSFOLD), whitespace before a colon,
+ *    control characters and every ambiguous framing (RFC 9112 §6.3, §11.2).
+ *    Each class of error has its own code, and em_http_status_for_error()
+ *    maps it to the status a server answers with.
+ *  - A response's obs-fold (RFC 9112 §5.2: a user agent MUST take it as SP)
+ *    is accepted after a field ember does not interpret: that field's value
+ *    then runs over the fold, its CR LF bytes included, and the response
+ *    has EM_HTTP_F_OBS_FOLD; replace CR and LF in the values with SP before
+ *    using them (the HTTP client does). A fold after a field that frames or
+ *    steers the message (Content-Length, Transfer-Encoding, Connection, ...)
+ *    stays an error (EM_EOBSFOLD).
+ *  - HTTP/1.2 and up are read as HTTP/1.1 (RFC 9110 §2.5); another major
+ *    version is EM_EBADVERSION (505).
  *  - A return other than EM_EAGAIN leaves the parser ready for the next
  *    message (pipelining: call again with buf + the returned count).
  */
@@ -129,8 +138,10 @@ enum {
     EM_HTTP_F_EXPECT_OTHER = 1u << 9,      /**< another expectation: answer 417 */
     EM_HTTP_F_HOST = 1u << 10,             /**< a Host field was present */
     EM_HTTP_F_KEEP_ALIVE = 1u << 11, /**< the connection persists after this message */
-    EM_HTTP_F_TUNNEL = 1u << 12      /**< 2xx to CONNECT or 101: bytes after the head
+    EM_HTTP_F_TUNNEL = 1u << 12,     /**< 2xx to CONNECT or 101: bytes after the head
                                         belong to another protocol */
+    EM_HTTP_F_OBS_FOLD = 1u << 13    /**< a response value spans an obs-fold: its
+                                        CR LF bytes stand for SP (see above) */
 };
 
 /** One header (or trailer) field. name is the field name as received; value
@@ -184,10 +195,11 @@ typedef struct em_http_response {
     size_t num_headers;      /**< out: fields stored in headers */
     em_slice reason;         /**< may be empty */
     uint64_t content_length; /**< with EM_HTTP_F_CONTENT_LENGTH */
-    int status;              /**< 100..599 */
+    int status;              /**< as received, 000..999; outside 100..599 the
+                                  body is framed as for a 5xx (RFC 9110 §15) */
     em_http_body body;       /**< how the body is framed */
     unsigned flags;          /**< EM_HTTP_F_* */
-    int version_minor;       /**< 0 or 1 (HTTP/1.x) */
+    int version_minor;       /**< 0 or 1 (HTTP/1.x; 1.2 and up are taken as 1.1) */
 } em_http_response;
 
 /** Chunked body decoder state. Valid zero-filled (default limits, trailers

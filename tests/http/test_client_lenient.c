@@ -1,0 +1,103 @@
+/* What a user agent must take that a server may refuse (http/client_conn.c
+ * over the response parser): obs-fold read as SP (RFC 9112 §5.2), a higher
+ * minor version read as 1.1 (RFC 9110 §2.5), a status outside 100..599
+ * handled as a 5xx and never as an interim answer (RFC 9110 §15). */
+#include "client_test_util.h"
+
+typedef struct fixture {
+    em_loop loop;
+    em_http_client *cl;
+    raw_server rs;
+    bool closed;
+} fixture;
+
+static void on_client_closed(void *arg) {
+    *(bool *)arg = true;
+}
+
+static void run_one(const char *answer, rec *r) {
+    fixture f;
+    memset(&f, 0, sizeof f);
+    const char *script[] = {answer, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"};
+    assert_int_equal(em_loop_init(&f.loop), 0);
+    raw_start(&f.rs, &f.loop, script, 2);
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts co = {.resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&f.cl, &f.loop, &co), 0);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")}, &rec_cbs,
+                                       r, &r->call),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r->dones, 10000);
+    /* The connection stays in step: a second request on it gets its answer. */
+    if (r->err == 0 && strstr(answer, "Content-Length")) {
+        rec r2 = {0};
+        assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/2")},
+                                           &rec_cbs, &r2, &r2.call),
+                         0);
+        EM_TEST_RUN_UNTIL(&f.loop, r2.dones, 10000);
+        assert_int_equal(r2.err, 0);
+        assert_int_equal(r2.body_len, 4);
+        assert_memory_equal(r2.body, "next", 4);
+        assert_int_equal(f.rs.accepted, 1);
+    }
+    em_http_client_close(f.cl, on_client_closed, &f.closed);
+    EM_TEST_RUN_UNTIL(&f.loop, f.closed, 5000);
+    raw_stop(&f.rs);
+    EM_TEST_RUN_UNTIL(&f.loop, f.rs.open == 0, 5000);
+    em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&f.loop), 0);
+}
+
+static void test_obs_fold_is_sp(void **state) {
+    (void)state;
+    rec r = {.want_hdr = "x-folded"};
+    run_one("HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\n\tthree\r\nContent-Length: 2\r\n\r\nok",
+            &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.hdr, "one   two  \tthree"); /* no CR or LF left */
+    assert_int_equal(r.body_len, 2);
+    /* A fold over a framing field stays an error: no guess at the length. */
+    rec bad = {0};
+    run_one("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n 0\r\n\r\n0123456789", &bad);
+    assert_int_equal(bad.err, EM_EOBSFOLD);
+    assert_int_equal(bad.heads, 0);
+}
+
+static void test_minor_version_above_1(void **state) {
+    (void)state;
+    rec r = {0};
+    run_one("HTTP/1.7 200 OK\r\nContent-Length: 2\r\n\r\nok", &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 2);
+    rec two = {0};
+    run_one("HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", &two);
+    assert_int_equal(two.err, EM_EBADVERSION);
+}
+
+static void test_status_outside_range(void **state) {
+    (void)state;
+    rec r = {0};
+    run_one("HTTP/1.1 999 Odd\r\nContent-Length: 3\r\n\r\nodd", &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.status, 999);
+    assert_int_equal(r.body_len, 3);
+    /* 0xx is no interim answer: the call ends with it and its body. */
+    rec low = {0};
+    run_one("HTTP/1.1 042 Low\r\nContent-Length: 3\r\n\r\nlow", &low);
+    assert_int_equal(low.err, 0);
+    assert_int_equal(low.heads, 1);
+    assert_int_equal(low.status, 42);
+    assert_int_equal(low.body_len, 3);
+    assert_memory_equal(low.body, "low", 3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_obs_fold_is_sp),
+        cmocka_unit_test(test_minor_version_above_1),
+        cmocka_unit_test(test_status_outside_range),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
