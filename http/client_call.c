@@ -369,9 +369,12 @@ int em__http_call_build_head(em_http_call *call) {
     const char *ua = call->cl->o.user_agent ? call->cl->o.user_agent : "ember/0.1";
     if (!rc && *ua)
         rc = em__http_put_field(b, EM_SLICE_LIT("User-Agent"), em_slice_from_cstr(ua));
-    if (!rc && call->auth && em_url_same_origin(&call->url, &call->auth_origin))
+    /* RFC 9110 §5.3: one field line for a non-list field; the caller's own
+     * Authorization wins over the one made from credentials (curl's -H) */
+    if (!rc && call->auth && em_url_same_origin(&call->url, &call->auth_origin) &&
+        !has_field(call, "authorization"))
         rc = em__http_put_field(b, EM_SLICE_LIT("Authorization"), em_slice_from_cstr(call->auth));
-    if (!rc && absolute && call->origin->proxy_auth)
+    if (!rc && absolute && call->origin->proxy_auth && !has_field(call, "proxy-authorization"))
         rc = em__http_put_field(b, EM_SLICE_LIT("Proxy-Authorization"),
                                 em_slice_from_cstr(call->origin->proxy_auth));
     for (size_t i = 0; !rc && i < call->num_headers; i++)

@@ -1,0 +1,165 @@
+/* The request head a client call writes (http/client_call.c) against a
+ * scripted server: a field the client would generate and the caller gave
+ * too goes out once (RFC 9110 §5.3 for Authorization and
+ * Proxy-Authorization, RFC 6265 §5.4 for Cookie). */
+#include <strings.h>
+#include <time.h>
+
+#include "client_test_util.h"
+
+#define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+typedef struct fixture {
+    em_loop loop;
+    em_http_client *cl;
+    raw_server rs;
+    bool closed;
+} fixture;
+
+static void on_client_closed(void *arg) {
+    *(bool *)arg = true;
+}
+
+static void setup(fixture *f, const char *const *script, int n, const em_http_client_opts *o) {
+    memset(f, 0, sizeof *f);
+    assert_int_equal(em_loop_init(&f->loop), 0);
+    raw_start(&f->rs, &f->loop, script, n);
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts co = o ? *o : (em_http_client_opts){0};
+    co.resolver_opts = &ro;
+    assert_int_equal(em_http_client_new(&f->cl, &f->loop, &co), 0);
+}
+
+/* other: a second server on the loop, or NULL */
+static void teardown(fixture *f, raw_server *other) {
+    em_http_client_close(f->cl, on_client_closed, &f->closed);
+    EM_TEST_RUN_UNTIL(&f->loop, f->closed, 5000);
+    if (other) {
+        raw_stop(other);
+        EM_TEST_RUN_UNTIL(&f->loop, other->open == 0, 5000);
+    }
+    raw_stop(&f->rs);
+    EM_TEST_RUN_UNTIL(&f->loop, f->rs.open == 0, 5000);
+    em_loop_run(&f->loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&f->loop), 0);
+}
+
+static void run(fixture *f, rec *r, const em_http_req *req) {
+    r->call = NULL;
+    assert_int_equal(em_http_client_do(f->cl, req, &rec_cbs, r, &r->call), 0);
+    EM_TEST_RUN_UNTIL(&f->loop, r->dones, 10000);
+    assert_int_equal(r->err, 0);
+}
+
+/* The field lines of head named name (any case), and the value of the last
+ * one in val. */
+static int fields(const char *head, const char *name, char *val, size_t cap) {
+    int n = 0;
+    size_t nl = strlen(name);
+    val[0] = 0;
+    for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2, *end = strstr(line, "\r\n");
+        if (!end)
+            break;
+        if (!strncasecmp(line, name, nl) && line[nl] == ':') {
+            const char *v = line + nl + 1 + (line[nl + 1] == ' ');
+            snprintf(val, cap, "%.*s", (int)(end - v), v);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void test_caller_authorization_wins(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
+    fixture f;
+    setup(&f, script, 3, NULL);
+    char v[256];
+    /* Basic credentials and the caller's own field: the caller's goes, alone */
+    em_http_header own[] = {{EM_SLICE_LIT("Authorization"), EM_SLICE_LIT("Bearer zzz"), 0}};
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a"), .user = "u", .password = "p",
+                               .headers = own, .num_headers = 1});
+    assert_int_equal(fields(f.rs.last, "authorization", v, sizeof v), 1);
+    assert_string_equal(v, "Bearer zzz");
+    /* a bearer token, the field named in lower case */
+    em_http_header lower[] = {{EM_SLICE_LIT("authorization"), EM_SLICE_LIT("Basic bWU6aQ=="), 0}};
+    rec r2 = {0};
+    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/b"), .bearer = "tok", .headers = lower,
+                                .num_headers = 1});
+    assert_int_equal(fields(f.rs.last, "authorization", v, sizeof v), 1);
+    assert_string_equal(v, "Basic bWU6aQ==");
+    /* the URL's userinfo is credentials too */
+    char url[128];
+    snprintf(url, sizeof url, "http://u:p@127.0.0.1:%u/c", (unsigned)em_sockaddr_port(&f.rs.addr));
+    rec r3 = {0};
+    run(&f, &r3, &(em_http_req){.url = url, .headers = own, .num_headers = 1});
+    assert_int_equal(fields(f.rs.last, "authorization", v, sizeof v), 1);
+    assert_string_equal(v, "Bearer zzz");
+    teardown(&f, NULL);
+}
+
+static void test_caller_authorization_stays_home(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    raw_server g; /* another origin (another port) */
+    static const char *const gscript[] = {OK_HELLO};
+    raw_start(&g, &f.loop, gscript, 1);
+    static char moved[256];
+    snprintf(moved, sizeof moved, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+             raw_url(&g, "/there"));
+    const char *script[] = {moved};
+    f.rs.script = script;
+    f.rs.nscript = 1;
+    em_http_header own[] = {{EM_SLICE_LIT("Authorization"), EM_SLICE_LIT("Bearer zzz"), 0}};
+    rec r = {0};
+    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a"), .user = "u", .password = "p",
+                               .headers = own, .num_headers = 1, .max_redirects = 2});
+    char v[256];
+    assert_int_equal(fields(f.rs.last, "authorization", v, sizeof v), 1);
+    assert_string_equal(v, "Bearer zzz");
+    /* neither the caller's nor the generated one crosses to g */
+    assert_int_equal(r.redirects, 1);
+    assert_int_equal(fields(g.last, "authorization", v, sizeof v), 0);
+    teardown(&f, &g);
+}
+
+static void test_caller_proxy_authorization_wins(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO};
+    fixture f;
+    setup(&f, script, 1, NULL);
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "u:p@127.0.0.1:%u", (unsigned)em_sockaddr_port(&f.rs.addr));
+    em_http_client *pc;
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts o = {.proxy = proxy, .resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&pc, &f.loop, &o), 0);
+    em_http_header own[] = {
+        {EM_SLICE_LIT("Proxy-Authorization"), EM_SLICE_LIT("Basic bWluZQ=="), 0}};
+    rec r = {0};
+    assert_int_equal(em_http_client_do(pc, &(em_http_req){.url = "http://example.test/x",
+                                                          .headers = own, .num_headers = 1},
+                                       &rec_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
+    assert_int_equal(r.err, 0);
+    char v[256];
+    assert_int_equal(fields(f.rs.last, "proxy-authorization", v, sizeof v), 1);
+    assert_string_equal(v, "Basic bWluZQ==");
+    bool closed = false;
+    em_http_client_close(pc, on_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    teardown(&f, NULL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_caller_authorization_wins),
+        cmocka_unit_test(test_caller_authorization_stays_home),
+        cmocka_unit_test(test_caller_proxy_authorization_wins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
