@@ -574,6 +574,7 @@ static int launch(fetch *f) {
     memcpy(h, o->hdr, nh * sizeof *h);
     if (!o->drop_accept)
         h[nh++] = (em_http_header){EM_SLICE_LIT("Accept"), EM_SLICE_LIT("*/*"), 0};
+    /* -b data: the client sends it in one Cookie field with -H's and the jar's */
     if (o->cookie && strchr(o->cookie, '='))
         h[nh++] = (em_http_header){EM_SLICE_LIT("Cookie"), em_slice_from_cstr(o->cookie), 0};
     em_http_req req = {.method = f->method,

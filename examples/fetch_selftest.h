@@ -219,6 +219,12 @@ static bool cookie_sid(const st *t, const char *out, const char *err) {
 static bool cookie_data(const st *t, const char *out, const char *err) {
     return !strcmp(out, "a=1; b=2");
 }
+static bool cookie_merged(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "own=1; sid=7"); /* one field: -H's, then the jar's */
+}
+static bool cookie_data_merged(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "own=1; a=1; b=2"); /* one field: -H's, then -b's */
+}
 
 static bool one_redirect(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\n1 1 200\n") && !*err;
@@ -337,6 +343,8 @@ static int selftest(void) {
     ST_CASE(&t, 0, quiet, "-s", "-o", "/dev/null", "-c", jar, "%/gz");
     ST_CASE(&t, 0, cookie_sid, "-b", jar, "%/whoami");
     ST_CASE(&t, 0, cookie_data, "-b", "a=1; b=2", "%/whoami");
+    ST_CASE(&t, 0, cookie_merged, "-b", jar, "-H", "Cookie: own=1", "%/whoami");
+    ST_CASE(&t, 0, cookie_data_merged, "-b", "a=1; b=2", "-H", "Cookie: own=1", "%/whoami");
     unlink(jar);
     ST_CASE(&t, 2, any, "-x", "https://127.0.0.1:1", "%/hello");
     ST_CASE(&t, 1, any, "ftp://127.0.0.1/");

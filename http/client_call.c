@@ -325,13 +325,39 @@ static bool has_field(const em_http_call *call, const char *name) {
     return false;
 }
 
-/* The jar's cookies for the call's current URL (a redirect asks again). */
-static int put_cookies(em_http_call *call, em_buf *b) {
-    em_buf v;
+static bool is_cookie(em_slice name) {
+    return em_slice_eq_nocase(name, EM_SLICE_LIT("cookie"));
+}
+
+/* RFC 6265 §5.4: one Cookie field. The caller's own cookies (every Cookie
+ * field it gave) come first, then the jar's for the call's current URL (a
+ * redirect asks again). */
+static int put_cookie(em_http_call *call, em_buf *b) {
+    em_buf v, jar;
     em_buf_init(&v, 0);
-    int n = em_cookie_jar_header(call->cl->o.cookie_jar, &call->url, (int64_t)time(NULL), &v);
-    int rc = n > 0 ? em__http_put_field(b, EM_SLICE_LIT("Cookie"), em_buf_slice(&v)) : 0;
+    em_buf_init(&jar, 0);
+    int rc = 0;
+    bool given = false;
+    for (size_t i = 0; !rc && i < call->num_headers; i++) {
+        em_slice val = call->headers[i].value;
+        if (!is_cookie(call->headers[i].name))
+            continue;
+        given = true;
+        if (val.len && em_buf_len(&v))
+            rc = EM__HTTP_PUT_LIT(&v, "; ");
+        rc = rc ? rc : em_buf_append_slice(&v, val);
+    }
+    int n = 0;
+    if (!rc && call->cl->o.cookie_jar)
+        n = em_cookie_jar_header(call->cl->o.cookie_jar, &call->url, (int64_t)time(NULL), &jar);
+    if (!rc && n > 0 && em_buf_len(&v))
+        rc = EM__HTTP_PUT_LIT(&v, "; ");
+    if (!rc && n > 0)
+        rc = em_buf_append_slice(&v, em_buf_slice(&jar));
+    if (!rc && n >= 0 && (given || n > 0))
+        rc = em__http_put_field(b, EM_SLICE_LIT("Cookie"), em_buf_slice(&v));
     em_buf_free(&v);
+    em_buf_free(&jar);
     return n < 0 ? n : rc;
 }
 
@@ -377,8 +403,14 @@ int em__http_call_build_head(em_http_call *call) {
     if (!rc && absolute && call->origin->proxy_auth && !has_field(call, "proxy-authorization"))
         rc = em__http_put_field(b, EM_SLICE_LIT("Proxy-Authorization"),
                                 em_slice_from_cstr(call->origin->proxy_auth));
-    for (size_t i = 0; !rc && i < call->num_headers; i++)
-        rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
+    bool cookie_done = false; /* the one Cookie field goes where the caller's first is */
+    for (size_t i = 0; !rc && i < call->num_headers; i++) {
+        if (!is_cookie(call->headers[i].name))
+            rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
+        else if (!cookie_done)
+            rc = put_cookie(call, b);
+        cookie_done |= is_cookie(call->headers[i].name);
+    }
     if (!rc && call->upgrade) {
         rc = EM__HTTP_PUT_LIT(b, "Connection: Upgrade\r\n");
         rc = rc ? rc : em__http_put_field(b, EM_SLICE_LIT("Upgrade"),
@@ -386,8 +418,8 @@ int em__http_call_build_head(em_http_call *call) {
     }
     if (!rc && call->decompress && !has_field(call, "accept-encoding"))
         rc = EM__HTTP_PUT_LIT(b, "Accept-Encoding: gzip, deflate\r\n");
-    if (!rc && call->cl->o.cookie_jar && !has_field(call, "cookie"))
-        rc = put_cookies(call, b);
+    if (!rc && call->cl->o.cookie_jar && !cookie_done)
+        rc = put_cookie(call, b);
     if (!rc && call->content_type && sends_body(call))
         rc = em__http_put_field(b, EM_SLICE_LIT("Content-Type"),
                                 em_slice_from_cstr(call->content_type));

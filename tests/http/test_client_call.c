@@ -1,7 +1,8 @@
 /* The request head a client call writes (http/client_call.c) against a
  * scripted server: a field the client would generate and the caller gave
  * too goes out once (RFC 9110 §5.3 for Authorization and
- * Proxy-Authorization, RFC 6265 §5.4 for Cookie). */
+ * Proxy-Authorization, RFC 6265 §5.4 for Cookie: the caller's cookies and
+ * the jar's share one field). */
 #include <strings.h>
 #include <time.h>
 
@@ -155,11 +156,121 @@ static void test_caller_proxy_authorization_wins(void **state) {
     teardown(&f, NULL);
 }
 
+/* A jar holding j=9 for 127.0.0.1 (any port: cookies ignore ports). */
+static em_cookie_jar *jar_with_j(const raw_server *rs) {
+    em_cookie_jar *jar;
+    assert_int_equal(em_cookie_jar_new(&jar, NULL), 0);
+    em_url u;
+    assert_int_equal(em_url_parse(&u, em_slice_from_cstr(raw_url(rs, "/"))), 0);
+    assert_int_equal(em_cookie_jar_set(jar, &u, EM_SLICE_LIT("j=9"), (int64_t)time(NULL)), 0);
+    em_url_free(&u);
+    return jar;
+}
+
+static void test_one_cookie_field(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO, OK_HELLO};
+    fixture f;
+    setup(&f, script, 4, NULL);
+    em_cookie_jar *jar = jar_with_j(&f.rs);
+    em_http_client *jc; /* a client with the jar, on the same loop */
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts o = {.cookie_jar = jar, .resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&jc, &f.loop, &o), 0);
+    em_http_header two[] = {{EM_SLICE_LIT("Cookie"), EM_SLICE_LIT("a=1"), 0},
+                            {EM_SLICE_LIT("X-Other"), EM_SLICE_LIT("x"), 0},
+                            {EM_SLICE_LIT("cookie"), EM_SLICE_LIT("b=2"), 0}};
+    char v[256];
+    /* the caller's first, then the jar's, in one field */
+    rec r = {0};
+    assert_int_equal(em_http_client_do(jc, &(em_http_req){.url = raw_url(&f.rs, "/1"),
+                                                          .headers = two + 2, .num_headers = 1},
+                                       &rec_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "b=2; j=9");
+    /* two of the caller's and the jar's */
+    rec r2 = {0};
+    assert_int_equal(em_http_client_do(jc, &(em_http_req){.url = raw_url(&f.rs, "/2"),
+                                                          .headers = two, .num_headers = 3},
+                                       &rec_cbs, &r2, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r2.dones, 10000);
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "a=1; b=2; j=9");
+    assert_int_equal(fields(f.rs.last, "x-other", v, sizeof v), 1);
+    /* the jar's alone */
+    rec r3 = {0};
+    assert_int_equal(em_http_client_do(jc, &(em_http_req){.url = raw_url(&f.rs, "/3")}, &rec_cbs,
+                                       &r3, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r3.dones, 10000);
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "j=9");
+    /* no jar: the caller's two, in one field */
+    rec r4 = {0};
+    run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/4"), .headers = two, .num_headers = 3});
+    assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "a=1; b=2");
+    bool closed = false;
+    em_http_client_close(jc, on_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    teardown(&f, NULL);
+    em_cookie_jar_free(jar);
+}
+
+static void test_caller_cookie_stays_home(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f, NULL, 0, NULL);
+    em_cookie_jar *jar = jar_with_j(&f.rs);
+    raw_server g; /* another origin (another port), the same host for the jar */
+    static const char *const gscript[] = {OK_HELLO};
+    raw_start(&g, &f.loop, gscript, 1);
+    static char moved[256];
+    snprintf(moved, sizeof moved, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+             raw_url(&g, "/there"));
+    const char *script[] = {moved};
+    f.rs.script = script;
+    f.rs.nscript = 1;
+    em_http_client *jc;
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts o = {.cookie_jar = jar, .resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&jc, &f.loop, &o), 0);
+    em_http_header own[] = {{EM_SLICE_LIT("Cookie"), EM_SLICE_LIT("secret=1"), 0}};
+    rec r = {0};
+    assert_int_equal(em_http_client_do(jc, &(em_http_req){.url = raw_url(&f.rs, "/a"),
+                                                          .headers = own, .num_headers = 1,
+                                                          .max_redirects = 2},
+                                       &rec_cbs, &r, NULL),
+                     0);
+    EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.redirects, 1);
+    char v[256];
+    assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "secret=1; j=9");
+    /* the caller's stays home; the jar's goes where the jar says */
+    assert_int_equal(fields(g.last, "cookie", v, sizeof v), 1);
+    assert_string_equal(v, "j=9");
+    bool closed = false;
+    em_http_client_close(jc, on_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    teardown(&f, &g);
+    em_cookie_jar_free(jar);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_caller_authorization_wins),
         cmocka_unit_test(test_caller_authorization_stays_home),
         cmocka_unit_test(test_caller_proxy_authorization_wins),
+        cmocka_unit_test(test_one_cookie_field),
+        cmocka_unit_test(test_caller_cookie_stays_home),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
