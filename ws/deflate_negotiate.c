@@ -202,7 +202,7 @@ static int min_int(int a, int b) {
 /* Writes "permessage-deflate" and the parameters given (a window size
  * ABSENT is left out; cmwb NO_VALUE is written bare), NUL-terminated. */
 static ssize_t write_ext(char *buf, size_t cap, bool snct, bool cnct, int smwb, int cmwb) {
-    char s[32] = "", cm[32] = "";
+    char s[48] = "", cm[48] = ""; /* room for any int: no truncation warning */
     if (smwb > 0)
         snprintf(s, sizeof s, "; server_max_window_bits=%d", smwb);
     if (cmwb > 0)
