@@ -399,7 +399,25 @@ static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
     }
 }
 
-/* What -v shows of the request: the fields as the client writes them. */
+static bool named(em_slice name, const char *want) {
+    return em_slice_eq_nocase(name, em_slice_from_cstr(want));
+}
+
+/* A credential -v shows: its scheme word ("Basic", "Bearer"), if it has
+ * one, and <hidden> for the rest. */
+static void show_hidden(FILE *e, em_slice name, em_slice v, bool scheme) {
+    size_t w = 0;
+    while (scheme && w < v.len && v.ptr[w] != ' ')
+        w++;
+    if (w == v.len)
+        w = 0; /* one word: no scheme, all secret */
+    fprintf(e, "> %.*s: %.*s%s<hidden>\n", (int)name.len, name.ptr, (int)w, v.ptr,
+            w ? " " : "");
+}
+
+/* What -v shows of the request: the fields as the client writes them
+ * (the caller's Authorization replaces the one from credentials, and the
+ * Cookie fields go as one), credentials as <hidden>. */
 static void show_request(const fetch *f, const em_url *u, const em_http_req *req,
                          const char *agent) {
     FILE *e = f->err;
@@ -412,11 +430,21 @@ static void show_request(const fetch *f, const em_url *u, const em_http_req *req
             hl > 0 ? (int)hl : 0, host);
     if (*agent)
         fprintf(e, "> User-Agent: %s\n", agent);
-    if (req->user || req->bearer || u->userinfo)
-        fprintf(e, "> Authorization: %s <hidden>\n", req->bearer ? "Bearer" : "Basic");
+    bool own_auth = false, cookie_shown = false;
     for (size_t i = 0; i < req->num_headers; i++)
-        fprintf(e, "> %.*s: %.*s\n", (int)req->headers[i].name.len, req->headers[i].name.ptr,
-                (int)req->headers[i].value.len, req->headers[i].value.ptr);
+        own_auth |= named(req->headers[i].name, "Authorization");
+    if ((req->user || req->bearer || u->userinfo) && !own_auth)
+        fprintf(e, "> Authorization: %s <hidden>\n", req->bearer ? "Bearer" : "Basic");
+    for (size_t i = 0; i < req->num_headers; i++) {
+        em_slice n = req->headers[i].name, v = req->headers[i].value;
+        if (named(n, "Authorization") || named(n, "Proxy-Authorization"))
+            show_hidden(e, n, v, true);
+        else if (named(n, "Cookie") && !cookie_shown)
+            show_hidden(e, n, v, false);
+        else if (!named(n, "Cookie"))
+            fprintf(e, "> %.*s: %.*s\n", (int)n.len, n.ptr, (int)v.len, v.ptr);
+        cookie_shown |= named(n, "Cookie");
+    }
     if (req->content_type)
         fprintf(e, "> Content-Type: %s\n", req->content_type);
     if (f->o->has_data)

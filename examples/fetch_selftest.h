@@ -270,6 +270,26 @@ static bool verbose(const st *t, const char *out, const char *err) {
            strstr(err, "\n> Accept: */*\n") && strstr(err, "\n< HTTP/1.1 200 OK\n");
 }
 
+static int lines(const char *s, const char *start) {
+    int n = 0;
+    for (const char *p = strstr(s, start); p; p = strstr(p + 1, start))
+        n++;
+    return n;
+}
+/* -v: credentials given with -u, -H and -b show as <hidden> (their scheme
+ * word kept), one line per field as the client sends them */
+static bool verbose_hidden(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\n") && !strstr(err, "zzz") && !strstr(err, "xyz") &&
+           !strstr(err, "c=1") && !strstr(err, "d=2") &&
+           strstr(err, "\n> Authorization: Bearer <hidden>\n") &&
+           lines(err, "\n> Authorization:") == 1 &&
+           strstr(err, "\n> Proxy-Authorization: Basic <hidden>\n") &&
+           strstr(err, "\n> Cookie: <hidden>\n") && lines(err, "\n> Cookie:") == 1;
+}
+static bool verbose_token(const st *t, const char *out, const char *err) {
+    return strstr(err, "\n> Authorization: <hidden>\n") && !strstr(err, "sekrit");
+}
+
 static void st_closed(em_http_server *srv) {
     *(bool *)srv->data = true;
 }
@@ -334,6 +354,9 @@ static int selftest(void) {
     ST_CASE(&t, 28, timed_out, "--max-time", "0.3", "%/hang");
     ST_CASE(&t, 7, refused, "-sS", "-w", "%{http_code}", nowhere);
     ST_CASE(&t, 0, verbose, "-v", "%/hello");
+    ST_CASE(&t, 0, verbose_hidden, "-v", "-u", "a:b", "-H", "Authorization: Bearer zzz", "-H",
+            "Proxy-Authorization: Basic xyz", "-H", "Cookie: c=1", "-b", "d=2", "%/hello");
+    ST_CASE(&t, 0, verbose_token, "-v", "-H", "Authorization: sekrit", "%/hello");
     ST_CASE(&t, 0, decoded, "--compressed", "%/gz");
     ST_CASE(&t, 0, coded, "%/gz");
     char jar[] = "/tmp/ember-fetch-jar-XXXXXX";
