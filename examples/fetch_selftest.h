@@ -44,6 +44,12 @@ static void st_go(em_http_ctx *cx) {
 static void st_loop(em_http_ctx *cx) {
     st_moved(cx, EM_SLICE_LIT("/loop"));
 }
+static void st_to_ftp(em_http_ctx *cx) {
+    st_moved(cx, EM_SLICE_LIT("ftp://127.0.0.1/"));
+}
+static void st_to_junk(em_http_ctx *cx) {
+    st_moved(cx, EM_SLICE_LIT("http://[::1/"));
+}
 
 /* The body back with its Content-Type; X-Test comes back as X-Seen. */
 static void st_echo(em_http_ctx *cx) {
@@ -302,6 +308,8 @@ static int selftest(void) {
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/big", st_big);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/go", st_go);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/loop", st_loop);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/to-ftp", st_to_ftp);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/to-junk", st_to_junk);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_POST, "/echo", st_echo);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_PUT, "/echo", st_echo);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/auth", st_auth);
@@ -372,6 +380,9 @@ static int selftest(void) {
     ST_CASE(&t, 2, any, "-x", "https://127.0.0.1:1", "%/hello");
     ST_CASE(&t, 1, any, "ftp://127.0.0.1/");
     ST_CASE(&t, 3, any, "http://127.0.0.1:99999/");
+    /* a redirect as curl takes it: another scheme is 1, no URL at all 3 */
+    ST_CASE(&t, 1, any, "-L", "%/to-ftp");
+    ST_CASE(&t, 3, any, "-L", "%/to-junk");
     ST_CASE(&t, 2, any, "--no-such-option", "%/hello");
     ST_CASE(&t, 2, any, "-H", "Host: other", "%/hello");
     ST_CASE(&t, 49, any, "--resolve", "fetch.test:80", "%/hello");

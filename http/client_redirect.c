@@ -60,9 +60,17 @@ int em__http_redirect_apply(em_http_call *call) {
     call->nredirects++;
     em_url next;
     int rc = em_url_resolve(&next, &call->url, em_slice_from_cstr(call->location));
+    em__url_parts p;
+    if (rc && !em__url_split(em_slice_from_cstr(call->location), &p) && p.has_scheme &&
+        !em_slice_eq_nocase(p.scheme, EM_SLICE_LIT("http")) &&
+        !em_slice_eq_nocase(p.scheme, EM_SLICE_LIT("https"))) {
+        /* a URL, of a scheme the client does not speak ("ftp://x/"): as
+         * curl, an unsupported protocol rather than a malformed URL */
+        em__http_call_why(call, "redirect to a %.*s URL", (int)p.scheme.len, p.scheme.ptr);
+        return EM_EUNSAFEREDIRECT;
+    }
     if (rc) {
-        em__http_call_why(call, "redirect to a malformed or non-HTTP Location: %.100s",
-                          call->location);
+        em__http_call_why(call, "redirect to a malformed Location: %.100s", call->location);
         return EM_EINVAL;
     }
     if (strcmp(next.scheme, "http") && strcmp(next.scheme, "https")) {

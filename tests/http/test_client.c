@@ -399,17 +399,23 @@ static void test_redirect_limits(void **state) {
         "HTTP/1.1 301 Moved\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 301 Moved\r\nLocation: /c\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 302 Found\r\nLocation: ftp://x/\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 302 Found\r\nLocation: http://[::1/\r\nContent-Length: 0\r\n\r\n",
     };
     fixture f;
-    setup(&f, loop_script, 4, NULL);
+    setup(&f, loop_script, 5, NULL);
     rec r = {0};
     run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     assert_int_equal(r.err, EM_ETOOMANYREDIRECTS);
     assert_int_equal(r.heads, 0);
     rec r2 = {0};
     run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
-    assert_int_equal(r2.err, EM_EINVAL); /* a Location that is no http(s) URL */
-    assert_non_null(strstr(r2.error, "ftp://x/"));
+    /* a URL of a scheme the client does not speak (curl: unsupported protocol) */
+    assert_int_equal(r2.err, EM_EUNSAFEREDIRECT);
+    assert_non_null(strstr(r2.error, "ftp"));
+    rec r3 = {0}; /* a Location that is no URL (curl: malformed) */
+    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    assert_int_equal(r3.err, EM_EINVAL);
+    assert_non_null(strstr(r3.error, "http://[::1/"));
     teardown(&f);
 }
 
