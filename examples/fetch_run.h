@@ -161,11 +161,14 @@ static void on_head(em_http_call *call, const em_http_response *r) {
     f->has_clen = r->flags & EM_HTTP_F_CONTENT_LENGTH;
     f->clen = r->content_length;
     bool location = false;
+    em_slice coding = {0};
     for (size_t i = 0; i < r->num_headers; i++) {
         em_slice n = r->headers[i].name, v = r->headers[i].value;
         if (em_slice_eq_nocase(n, EM_SLICE_LIT("Content-Type")))
             snprintf(f->ctype, sizeof f->ctype, "%.*s", (int)v.len, v.ptr);
         location |= em_slice_eq_nocase(n, EM_SLICE_LIT("Location"));
+        if (em_slice_eq_nocase(n, EM_SLICE_LIT("Content-Encoding")) && em_slice_trim(v).len)
+            coding = em_slice_trim(v);
     }
     if (o->verbose && f->url && strcmp(f->url, em_http_call_url(call)))
         fprintf(f->err, "* Followed redirects to %s\n", em_http_call_url(call));
@@ -194,8 +197,20 @@ static void on_head(em_http_call *call, const em_http_response *r) {
         return;
     }
     FILE *s = o->include || o->head ? sink(f) : NULL;
-    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r)))
+    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r))) {
         stop(f, call, FX_WRITE);
+        return;
+    }
+    /* --compressed: the client takes Content-Encoding away from a body it
+     * decodes, so one left is a coding it cannot (br, zstd): curl's 61 */
+    bool body = r->body != EM_HTTP_BODY_NONE &&
+                !(r->body == EM_HTTP_BODY_LENGTH && !r->content_length);
+    if (o->compressed && coding.len && body) {
+        snprintf(f->why, sizeof f->why,
+                 "Unrecognized content encoding type: %.*s (ember-fetch decodes gzip and deflate)",
+                 (int)(coding.len < 64 ? coding.len : 64), coding.ptr);
+        stop(f, call, FX_BAD_CODING);
+    }
 }
 
 static void on_body(em_http_call *call, em_slice piece) {

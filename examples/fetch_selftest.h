@@ -78,6 +78,14 @@ static void st_gz(em_http_ctx *cx) {
     em_buf_free(&z);
 }
 
+/* A coding ember cannot decode (its bytes are no real brotli). */
+static void st_br(em_http_ctx *cx) {
+    if (em_http_header_add(cx, EM_SLICE_LIT("Content-Encoding"), EM_SLICE_LIT("br")) != 0)
+        em_http_respond_text(cx, 500, "no br\n");
+    else
+        em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("\x0b\x02\x80" "br\x03"));
+}
+
 /* The Cookie field back. */
 static void st_whoami(em_http_ctx *cx) {
     em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_http_request_header(cx, "Cookie"));
@@ -91,6 +99,14 @@ static void st_gone(em_http_ctx *cx, int err) {
 static void st_hang(em_http_ctx *cx) {
     static const em_http_stream_cbs cbs = {.on_abort = st_gone};
     em_http_defer(cx, &cbs);
+}
+
+/* How many times start occurs in s. */
+static int lines(const char *s, const char *start) {
+    int n = 0;
+    for (const char *p = strstr(s, start); p; p = strstr(p + 1, start))
+        n++;
+    return n;
 }
 
 static bool starts(const char *s, const char *p) {
@@ -216,6 +232,13 @@ static bool decoded(const st *t, const char *out, const char *err) {
 static bool coded(const st *t, const char *out, const char *err) {
     return (unsigned char)out[0] == 0x1f; /* the gzip magic, as it came */
 }
+static bool raw_br(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "\x0b\x02\x80" "br\x03") && !*err;
+}
+static bool bad_coding(const st *t, const char *out, const char *err) {
+    return !*out && starts(err, "ember-fetch: (61) Unrecognized content encoding type: br") &&
+           lines(err, "\n") == 1;
+}
 static bool quiet(const st *t, const char *out, const char *err) {
     return !*out && !*err;
 }
@@ -276,12 +299,6 @@ static bool verbose(const st *t, const char *out, const char *err) {
            strstr(err, "\n> Accept: */*\n") && strstr(err, "\n< HTTP/1.1 200 OK\n");
 }
 
-static int lines(const char *s, const char *start) {
-    int n = 0;
-    for (const char *p = strstr(s, start); p; p = strstr(p + 1, start))
-        n++;
-    return n;
-}
 /* -v: credentials given with -u, -H and -b show as <hidden> (their scheme
  * word kept), one line per field as the client sends them */
 static bool verbose_hidden(const st *t, const char *out, const char *err) {
@@ -315,6 +332,7 @@ static int selftest(void) {
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/auth", st_auth);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/hang", st_hang);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/gz", st_gz);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/br", st_br);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/whoami", st_whoami);
     t.big = malloc(ST_BIG);
     for (size_t i = 0; t.big && i < ST_BIG; i++)
@@ -367,6 +385,9 @@ static int selftest(void) {
     ST_CASE(&t, 0, verbose_token, "-v", "-H", "Authorization: sekrit", "%/hello");
     ST_CASE(&t, 0, decoded, "--compressed", "%/gz");
     ST_CASE(&t, 0, coded, "%/gz");
+    /* a coding it cannot decode: as it came, or with --compressed exit 61 */
+    ST_CASE(&t, 0, raw_br, "%/br");
+    ST_CASE(&t, 61, bad_coding, "--compressed", "%/br");
     char jar[] = "/tmp/ember-fetch-jar-XXXXXX";
     int jfd = mkstemp(jar);
     if (jfd >= 0)
