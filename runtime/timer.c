@@ -21,10 +21,10 @@ void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms) {
         loop->_active++;
     if (timeout_ms > MAX_TIMEOUT_MS)
         timeout_ms = MAX_TIMEOUT_MS;
-    if (repeat_ms > MAX_TIMEOUT_MS)
-        repeat_ms = MAX_TIMEOUT_MS;
+    if (repeat_ms > UINT32_MAX)
+        repeat_ms = UINT32_MAX;
     t->_due = loop->_now_ms + timeout_ms;
-    t->_repeat = repeat_ms;
+    t->_repeat = (uint32_t)repeat_ms;
     em__wheel_insert(loop->_wheel, t);
 }
 

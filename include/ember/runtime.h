@@ -278,8 +278,8 @@ struct em_timer {
     em_timer_cb _cb;
     em_loop *_loop;
     uint64_t _due;      /**< absolute ms */
-    uint64_t _repeat;   /**< 0: one-shot */
     em_timer *_next, *_prev;
+    uint32_t _repeat;   /**< 0: one-shot; 32 bits pack it beside _active */
     unsigned _active;
 };
 
@@ -288,7 +288,9 @@ struct em_timer {
  * needed). */
 EM_API void em_timer_init(em_loop *loop, em_timer *t, em_timer_cb cb);
 /** (Re)arm t to fire after timeout_ms (0 fires on the next turn), then every
- * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. */
+ * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. A
+ * timeout is capped at 2^40 ms (35 years), a repeat at 2^32 - 1 ms (49.7
+ * days). */
 EM_API void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
 /** Disarm t; no-op if inactive. Safe inside any callback. */
 EM_API void em_timer_stop(em_timer *t);

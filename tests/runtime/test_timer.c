@@ -118,6 +118,24 @@ static void test_repeat_and_stop_self(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A repeat past 2^32 - 1 ms is taken as that (the timer keeps it in 32
+ * bits), not wrapped into a short one. */
+static void test_repeat_cap(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    rep r = {.stop_at = 0};
+    em_timer_init(&loop, &r.t, on_repeat);
+    em_timer_start(&r.t, 1, (uint64_t)UINT32_MAX + 5);
+    EM_TEST_RUN_UNTIL(&loop, r.n == 1, 2000);
+    assert_true(em_timer_active(&r.t));
+    assert_true(r.t._due - em_loop_now(&loop) > UINT32_MAX - 1000);
+    assert_true(r.t._due - em_loop_now(&loop) <= UINT32_MAX);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(r.n, 1);
+    em_timer_stop(&r.t);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 /* Restarting from its own callback: a zero timeout fires next turn, not in
  * a busy loop inside this one. */
 static int restarts;
@@ -201,6 +219,7 @@ int main(void) {
         cmocka_unit_test(test_same_due_fifo),
         cmocka_unit_test(test_cancel_in_callback),
         cmocka_unit_test(test_repeat_and_stop_self),
+        cmocka_unit_test(test_repeat_cap),
         cmocka_unit_test(test_restart_in_callback),
         cmocka_unit_test(test_restart_moves),
         cmocka_unit_test(test_hundred_thousand),
