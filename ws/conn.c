@@ -231,10 +231,10 @@ EM_API size_t em_ws_memory(const em_ws *ws) {
         n += sizeof *ws->msg + em_buf_cap(ws->msg);
     if (!(ws->flags & WS_CLOSED))
         n += em_buf_cap(&ws->up.tcp.in);
-    if (ws->ctl)
-        n += 1 + EM_WS_MAX_CONTROL;
     if (ws->cold) {
         n += sizeof *ws->cold;
+        if (ws->cold->ctl)
+            n += 1 + EM_WS_MAX_CONTROL;
         if (ws->cold->pong)
             n += 1 + EM_WS_MAX_CONTROL;
         if (ws->cold->protocol)

@@ -96,11 +96,12 @@ void em__ws_fail_with(em_ws *ws, int code, int err) {
 }
 
 void em__ws_got_close(em_ws *ws, uint16_t code, em_slice reason) {
-    if (!ws->ctl)
-        ws->ctl = malloc(1 + EM_WS_MAX_CONTROL);
-    if (ws->ctl) { /* kept for on_close; without memory the reason is lost */
-        ws->ctl[0] = (uint8_t)reason.len;
-        memcpy(ws->ctl + 1, reason.ptr, reason.len);
+    em__ws_cold *c = em__ws_cold_get(ws);
+    if (c && !c->ctl)
+        c->ctl = malloc(1 + EM_WS_MAX_CONTROL);
+    if (c && c->ctl) { /* kept for on_close; without memory the reason is lost */
+        c->ctl[0] = (uint8_t)reason.len;
+        memcpy(c->ctl + 1, reason.ptr, reason.len);
     }
     ws->flags |= WS_GOT_CLOSE;
     bool answer = !(ws->flags & WS_SENT_CLOSE);
@@ -266,8 +267,8 @@ void em__ws_on_forced_close(em_tcp_conn *tcp) {
 
 static void free_mem(em_ws *ws) {
     em__ws_msg_free(ws);
-    free(ws->ctl);
     if (ws->cold) {
+        free(ws->cold->ctl);
         free(ws->cold->pong);
         free(ws->cold->protocol);
         free(ws->cold->hs_error);
@@ -296,12 +297,15 @@ void em__ws_finish(em_ws *ws) {
     }
     em__ws_conn_pmd_free(ws);
     em_slice reason = em_slice_make("", 0);
-    if (ws->ctl && (ws->flags & WS_GOT_CLOSE))
-        reason = em_slice_make(ws->ctl + 1, ws->ctl[0]);
+    uint8_t *ctl = EM__WS_COLD(ws, ctl);
+    if (ctl && (ws->flags & WS_GOT_CLOSE))
+        reason = em_slice_make(ctl + 1, ctl[0]);
     int code = ws->close_code ? ws->close_code : EM_WS_CLOSE_ABNORMAL;
     ws->cbs->on_close(ws, code, ws->close_err, reason);
-    free(ws->ctl);
-    ws->ctl = NULL;
+    if (ctl) {
+        free(ctl);
+        ws->cold->ctl = NULL;
+    }
     em__ws_unref(ws);
 }
 

@@ -54,29 +54,32 @@ static void control_frame(em_ws *ws, unsigned op, em_slice payload) {
 }
 
 /* A control frame's payload piece: whole in the input (no copy), or
- * gathered in ws->ctl when a read split it. */
+ * gathered in the cold part's ctl when a read split it. */
 static void control_piece(em_ws *ws, em_slice s, bool done) {
     unsigned op = ws->parser.frame.opcode;
-    if (done && !ws->ctl && s.len == ws->parser.frame.len) {
+    uint8_t *ctl = EM__WS_COLD(ws, ctl);
+    if (done && !ctl && s.len == ws->parser.frame.len) {
         control_frame(ws, op, s);
         return;
     }
-    if (!ws->ctl) {
-        if (!(ws->ctl = malloc(1 + EM_WS_MAX_CONTROL))) {
+    if (!ctl) {
+        em__ws_cold *c = em__ws_cold_get(ws);
+        if (!c || !(c->ctl = malloc(1 + EM_WS_MAX_CONTROL))) {
             em__ws_fail(ws, EM_ENOMEM);
             return;
         }
-        ws->ctl[0] = 0;
+        ctl = c->ctl;
+        ctl[0] = 0;
     }
-    memcpy(ws->ctl + 1 + ws->ctl[0], s.ptr, s.len);
-    ws->ctl[0] = (uint8_t)(ws->ctl[0] + s.len);
+    memcpy(ctl + 1 + ctl[0], s.ptr, s.len);
+    ctl[0] = (uint8_t)(ctl[0] + s.len);
     if (!done)
         return;
     char p[EM_WS_MAX_CONTROL];
-    size_t n = ws->ctl[0];
-    memcpy(p, ws->ctl + 1, n);
-    free(ws->ctl);
-    ws->ctl = NULL;
+    size_t n = ctl[0];
+    memcpy(p, ctl + 1, n);
+    free(ctl);
+    ws->cold->ctl = NULL;
     control_frame(ws, op, em_slice_make(p, n));
 }
 

@@ -162,7 +162,8 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
 struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
 
 /* What few connections use: a client's handshake and hooks, topics, a
- * subprotocol, a handshake error, a ping held back. Allocated on first use (em__ws_cold), so
+ * subprotocol, a handshake error, a ping held back, a control payload split
+ * across reads, the peer's close reason. Allocated on first use (em__ws_cold), so
  * an idle server connection without them carries one pointer. */
 typedef struct em__ws_cold {
     void *client;
@@ -179,6 +180,9 @@ typedef struct em__ws_cold {
     /* The latest unanswered ping while throttled (lazily; [0] is the
      * length): a peer that pings a connection that cannot write is rare. */
     uint8_t *pong;
+    /* A control payload split across reads, then the peer's close reason
+     * (lazily; [0] is the length). */
+    uint8_t *ctl;
     char *protocol; /* NULL: "" */
     char *hs_error; /* NULL: "" */
     uint16_t hs_status;
@@ -192,8 +196,6 @@ struct em_ws {
     const em_ws_cbs *cbs;
     const em_ws_opts *opts;
     em__ws_pmd *pmd;
-    uint8_t *ctl;    /* lazily: a control payload split across reads, then
-                      * the peer's close reason; [0] is the length */
     struct em__ws_pend *pend; /* the last of a circular list (conn_write.c) */
     em_buf *msg;     /* lazily: a message assembled across frames or reads */
     em_ws_frame_parser parser;

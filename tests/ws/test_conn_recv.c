@@ -126,7 +126,7 @@ static void test_split_ping(void **state) {
         assert_int_equal(h_read_frame(&h, &s, NULL, 2000), EM_WS_OP_PONG);
         assert_int_equal(s.len, 125);
     }
-    assert_null(h.ws->ctl);
+    assert_null(EM__WS_COLD(h.ws, ctl));
     h_finish(&h);
 }
 
