@@ -149,6 +149,12 @@ static void count_conns(fetch *f) {
         f->conns_peak = n;
 }
 
+/* -f and --fail-with-body: 4xx, 5xx, and a status outside 100..599, which
+ * a client takes as a 5xx (RFC 9110 §15) */
+static bool failed_status(int status) {
+    return status >= 400 || status < 100;
+}
+
 static void on_head(em_http_call *call, const em_http_response *r) {
     fetch *f = em_http_call_data(call);
     const fopts *o = f->o;
@@ -185,7 +191,7 @@ static void on_head(em_http_call *call, const em_http_response *r) {
             return;
         }
     }
-    if (o->fail && r->status >= 400) {
+    if (o->fail && failed_status(r->status)) {
         stop(f, call, FX_HTTP);
         return;
     }
@@ -328,7 +334,7 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
             say(m, cap, "transfer closed with outstanding read data remaining (%s)", why);
         break;
     case FX_HTTP:
-        say(m, cap, "The requested URL returned error: %d", f->status);
+        say(m, cap, "The requested URL returned error: %03d", f->status);
         break;
     case FX_WRITE:
         say(m, cap, "Failure writing output to destination (%s)", why);
@@ -707,7 +713,7 @@ static int fetch_end(fetch *f, int x) {
     f->ended = true;
     if (!x)
         x = f->exit ? f->exit : exit_for(f, f->err_code);
-    if (!x && o->fail_body && f->status >= 400)
+    if (!x && o->fail_body && f->got_head && failed_status(f->status))
         x = FX_HTTP;
     if (!x && f->output && !sink(f))
         x = FX_WRITE; /* an empty body still makes the file, as in curl */

@@ -86,6 +86,59 @@ static void st_br(em_http_ctx *cx) {
         em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("\x0b\x02\x80" "br\x03"));
 }
 
+/* A status no ember server sends (RFC 9110 §15: a client takes one outside
+ * 100..599 as a 5xx). */
+static void st_odd(em_http_ctx *cx) {
+    em_http_respond_text(cx, 999, "odd\n");
+}
+
+/* A peer no ember server would be: it answers "GET /NNN" with the status
+ * NNN as written ("050", which ember's server refuses to send), then
+ * closes. */
+typedef struct st_raw {
+    em_tcp_conn c;
+    bool answered;
+} st_raw;
+
+static void st_raw_closed(em_tcp_conn *c) {
+    free(EM_CONTAINER_OF(c, st_raw, c));
+}
+
+static void st_raw_read(em_tcp_conn *c, ssize_t n) {
+    st_raw *r = EM_CONTAINER_OF(c, st_raw, c);
+    em_slice in = em_buf_slice(&c->in);
+    if (n < 0 || (!r->answered && in.len > 9 && strncmp(in.ptr, "GET /", 5))) {
+        em_tcp_conn_close(c, st_raw_closed);
+        return;
+    }
+    if (r->answered || em_slice_find(in, EM_SLICE_LIT("\r\n\r\n")) < 0)
+        return;
+    r->answered = true;
+    char a[128];
+    int len = snprintf(a, sizeof a,
+                       "HTTP/1.1 %.3s Odd\r\nContent-Length: 4\r\nConnection: close\r\n\r\nodd\n",
+                       in.ptr + 5);
+    em_slice s = em_slice_make(a, (size_t)len);
+    if (em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL) != 0)
+        em_tcp_conn_close(c, st_raw_closed);
+    else
+        em_tcp_conn_end(c, st_raw_closed);
+}
+
+static const em_tcp_conn_cbs st_raw_cbs = {.on_read = st_raw_read};
+
+static void st_raw_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
+    (void)peer;
+    st_raw *r = calloc(1, sizeof *r);
+    if (!r || em_tcp_conn_init(srv->data, &r->c, fd, &st_raw_cbs, NULL) != 0) {
+        close(fd);
+        free(r);
+        return;
+    }
+    if (em_tcp_conn_read_start(&r->c) != 0)
+        em_tcp_conn_close(&r->c, st_raw_closed);
+}
+
 /* The Cookie field back. */
 static void st_whoami(em_http_ctx *cx) {
     em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_http_request_header(cx, "Cookie"));
@@ -239,6 +292,16 @@ static bool bad_coding(const st *t, const char *out, const char *err) {
     return !*out && starts(err, "ember-fetch: (61) Unrecognized content encoding type: br") &&
            lines(err, "\n") == 1;
 }
+static bool odd_body(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "odd\n") && !*err;
+}
+static bool odd_failed(const st *t, const char *out, const char *err) {
+    return !*out && (!strcmp(err, "ember-fetch: (22) The requested URL returned error: 050\n") ||
+                     !strcmp(err, "ember-fetch: (22) The requested URL returned error: 999\n"));
+}
+static bool odd_failed_body(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "odd\n") && strstr(err, "(22) The requested URL returned error: ");
+}
 static bool quiet(const st *t, const char *out, const char *err) {
     return !*out && !*err;
 }
@@ -333,6 +396,7 @@ static int selftest(void) {
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/hang", st_hang);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/gz", st_gz);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/br", st_br);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/999", st_odd);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/whoami", st_whoami);
     t.big = malloc(ST_BIG);
     for (size_t i = 0; t.big && i < ST_BIG; i++)
@@ -349,6 +413,10 @@ static int selftest(void) {
                 bind(closed_port, &refused_at.u.sa, em_sockaddr_len(&refused_at)) != 0 ||
                 em_sock_local_addr(closed_port, &refused_at) != 0))
         rc = EM_EIO;
+    em_tcp_server raw = {.data = &t.loop};
+    em_sockaddr raw_at = em_sockaddr_loopback4(0);
+    rc = rc ? rc : em_tcp_server_start(&t.loop, &raw, &raw_at, NULL, st_raw_accept);
+    rc = rc ? rc : em_tcp_listener_addr(&raw.listener, &raw_at);
     if (rc) {
         fprintf(stderr, "ember-fetch: selftest: cannot start: %s\n", em_strerror(rc));
         return 1;
@@ -369,6 +437,14 @@ static int selftest(void) {
     ST_CASE(&t, 22, fail404, "-f", "%/missing");
     ST_CASE(&t, 22, silent, "-sf", "%/missing");
     ST_CASE(&t, 0, code404, "-s", "-w", "%{http_code}", "%/missing");
+    /* a status outside 100..599 is a failure for -f, an answer without */
+    char s050[64];
+    snprintf(s050, sizeof s050, "http://127.0.0.1:%u/050", (unsigned)em_sockaddr_port(&raw_at));
+    ST_CASE(&t, 0, odd_body, s050);
+    ST_CASE(&t, 22, odd_failed, "-f", s050);
+    ST_CASE(&t, 22, odd_failed_body, "--fail-with-body", s050);
+    ST_CASE(&t, 0, odd_body, "%/999");
+    ST_CASE(&t, 22, odd_failed, "-f", "%/999");
     ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
     ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
@@ -441,6 +517,7 @@ static int selftest(void) {
     rmdir(t.dir);
 
     close(closed_port);
+    em_tcp_server_close(&raw);
     bool done = false;
     t.srv.data = &done;
     em_http_server_shutdown(&t.srv, st_closed);
