@@ -9,7 +9,10 @@
 #     %{url_effective}, a redirect loop (47), request fields nginx echoes;
 #   - tiny python3 peers: a port that refuses (7), a listener that never
 #     answers (--max-time 1: 28), a body cut short (18), a close without an
-#     answer (52), a close after each answer (num_connects), and a DNS
+#     answer (52), a close after each answer (num_connects), one that echoes
+#     the credential fields it got (-u with -H Authorization, -b with -H
+#     Cookie, -v hiding them), sends a coding nobody decodes (--compressed:
+#     61) and a status of 999 (-f: 22), and a DNS
 #     server that says NXDOMAIN and logs the names asked (ember-fetch
 #     --dns-servers: 6, and 5 for a proxy; curl has no such option without
 #     c-ares);
@@ -83,6 +86,18 @@ while True:
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
     if mode == "closer":  # a whole answer, then a close without "Connection: close"
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nhi\n")
+    if mode == "odd":  # what a review found: answers by path, then a close
+        path = req.split(b" ")[1] if req.count(b" ") > 1 else b"/"
+        head, body = b"200 OK", b""
+        if path == b"/fields":  # the request's credential fields, as they came
+            body = b"".join(l + b"\n" for l in req.split(b"\r\n")
+                            if l.split(b":")[0].lower() in (b"authorization", b"cookie"))
+        elif path == b"/coding":  # a coding nobody decodes
+            head, body = b"200 OK\r\nContent-Encoding: x-unknown", b"raw bytes\n"
+        elif path == b"/999":  # outside 100..599: a 5xx (RFC 9110 15)
+            head, body = b"999 Odd", b"odd\n"
+        c.sendall(b"HTTP/1.1 " + head + b"\r\nContent-Length: " + str(len(body)).encode() +
+                  b"\r\nConnection: close\r\n\r\n" + body)
     c.close()  # "empty": no answer at all
 EOF
 start_peer() { # VAR MODE: the peer's port in VAR
@@ -154,6 +169,19 @@ same "a server that closes after each answer: num_connects 1 every time" closer 
 eq "closer: ember-fetch's num_connects" "hi|1|hi|1|hi|1" "$(tr '\n' '|' <"$TMP/closer.e" | sed 's/|$//')"
 start_peer EMPTY empty
 same "a close without an answer: exit 52" empty 52 -s "http://127.0.0.1:$EMPTY/"
+start_peer ODD odd
+O=http://127.0.0.1:$ODD
+same "-u and -H Authorization: one field, -H's" oddauth 0 -s -u a:b -H 'Authorization: Bearer zzz' "$O/fields"
+eq "-u and -H Authorization: what the peer got" "Authorization: Bearer zzz" "$(cat "$TMP/oddauth.e")"
+ef oddcookie -s -b 'a=1' -H 'Cookie: b=2' "$O/fields"
+eq "-b DATA and -H Cookie: one field (curl sends -H's alone)" "Cookie: b=2; a=1" "$(cat "$TMP/oddcookie.e")"
+ef oddv -s -v -o /dev/null -u a:b -H 'Authorization: Bearer zzz' -b 'a=1' "$O/fields"
+eq "-v: credentials of -H and -b hidden" "> Authorization: Bearer <hidden>|> Cookie: <hidden>" \
+  "$(grep -E '^> (Authorization|Cookie):' "$TMP/oddv.e.err" | tr '\n' '|' | sed 's/|$//')"
+same "--compressed, a coding nobody decodes: exit 61" oddcoding 61 -s --compressed "$O/coding"
+same "a coding nobody decodes, no --compressed: as it came" oddraw 0 -s "$O/coding"
+same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
+same "status 999 without -f: the body" odd999 0 -s -w ' %{http_code}' "$O/999"
 start_peer DNS dns
 rc=0
 timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.invalid/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?
