@@ -142,6 +142,10 @@ void em__http_unfold(em_http_header *h, size_t n);
  * otherwise (parse_request.c). */
 int em__http_version8(const char *s, size_t n);
 
+/* The authority of an absolute-form target "scheme://authority[/...][?...]"
+ * (empty when t has no "://"), parse_request.c. */
+em_slice em__http_target_authority(em_slice t);
+
 /* Record what a classified field says about framing (framing.c). idx is
  * its index in the field array. Returns 0 or an error. */
 int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t idx, int mode);

@@ -97,8 +97,29 @@ static int target_form(em_http_request *req) {
         i++;
     if (i == n || t[i] != ':')
         return EM_EBADTARGET;
+    /* An origin server serves http and https URIs (RFC 9110 §4.2): "//", a
+     * host that is not empty (§4.2.1: MUST reject) and no userinfo
+     * (§4.2.4: an error), as the router and Host must agree on it. */
+    bool http = (i == 4 && em__http_eq_lit(t, "http", 4)) ||
+                (i == 5 && em__http_eq_lit(t, "https", 5));
+    if (!http || n - i < 3 || t[i + 1] != '/' || t[i + 2] != '/')
+        return EM_EBADTARGET;
+    em_slice a = em__http_target_authority(req->target);
+    if (!a.len || memchr(a.ptr, '@', a.len) || !em__http_host_valid(a.ptr, a.len))
+        return EM_EBADTARGET;
     req->target_form = EM_HTTP_TARGET_ABSOLUTE;
     return 0;
+}
+
+em_slice em__http_target_authority(em_slice t) {
+    const char *s = memchr(t.ptr, ':', t.len);
+    if (!s || t.ptr + t.len - s < 3)
+        return em_slice_make("", 0);
+    s += 3; /* "://" */
+    const char *e = s, *end = t.ptr + t.len;
+    while (e < end && *e != '/' && *e != '?')
+        e++;
+    return em_slice_make(s, (size_t)(e - s));
 }
 
 /* method SP request-target SP HTTP-version CRLF, resumable. Returns the
@@ -212,6 +233,9 @@ static int finish(em_http_parser *p, em_http_request *req, uint64_t max_body) {
     req->num_headers = p->_nhdr;
     if (p->_host)
         req->host = req->headers[p->_host - 1].value;
+    /* RFC 9112 §3.2.2: an absolute-form target's authority replaces Host. */
+    if (req->target_form == EM_HTTP_TARGET_ABSOLUTE)
+        req->host = em__http_target_authority(req->target);
     /* RFC 9112 §3.2: an HTTP/1.1 request without Host -> 400. */
     if (req->version_minor == 1 && !(f & EM_HTTP_F_HOST))
         return EM_EBADHOST;

@@ -34,15 +34,17 @@ void em__http_request_rebase(struct em__http_exchange *ex, const char *base) {
 void em__http_request_split_target(em_http_ctx *cx) {
     em_slice t = cx->req.target;
     if (cx->req.target_form == EM_HTTP_TARGET_ABSOLUTE) {
-        /* "scheme://authority/path?q": the path starts at the third '/'. */
-        size_t i = 0, slashes = 0;
-        while (i < t.len && slashes < 3) {
-            if (t.ptr[i] == '/')
-                slashes++;
-            if (slashes < 3)
-                i++;
+        /* "scheme://authority[path][?query]" (RFC 3986 §3): the path
+         * starts right after the authority, which ends at the first '/'
+         * or '?'; an empty path is "/". */
+        em_slice a = em__http_target_authority(t);
+        size_t at = (size_t)(a.ptr + a.len - t.ptr);
+        t = em_slice_sub(t, at, t.len - at);
+        if (!t.len || t.ptr[0] == '?') {
+            cx->path = EM_SLICE_LIT("/");
+            cx->query = t.len ? em_slice_sub(t, 1, t.len - 1) : em_slice_make("", 0);
+            return;
         }
-        t = i < t.len ? em_slice_sub(t, i, t.len - i) : EM_SLICE_LIT("/");
     }
     ssize_t q = em_slice_find_byte(t, '?');
     if (q >= 0) {

@@ -56,6 +56,16 @@ static void check_target_form(const em_http_request *r) {
                strchr("!#$%&'*^_`|~", t.ptr[i]) == NULL)
             i++;
         check(i < t.len && t.ptr[i] == ':');
+        /* http or https, "//", a host with no userinfo (RFC 9110 §4.2) */
+        check((i == 4 && ci_eq(em_slice_make(t.ptr, 4), "http")) ||
+              (i == 5 && ci_eq(em_slice_make(t.ptr, 5), "https")));
+        check(t.len - i >= 3 && t.ptr[i + 1] == '/' && t.ptr[i + 2] == '/');
+        size_t a = i + 3, e = a;
+        while (e < t.len && t.ptr[e] != '/' && t.ptr[e] != '?')
+            e++;
+        check(e > a && memchr(t.ptr + a, '@', e - a) == NULL);
+        /* RFC 9112 §3.2.2: the authority stands for Host */
+        check(r->host.ptr == t.ptr + a && r->host.len == e - a);
         break;
     }
     default:
@@ -121,7 +131,9 @@ static void check_framing(const em_http_request *r) {
     unsigned f = r->flags;
     check(nhost <= 1 && (r->version_minor == 0 || nhost == 1));
     check(!(f & EM_HTTP_F_HOST) == !nhost);
-    if (nhost)
+    if (r->target_form == EM_HTTP_TARGET_ABSOLUTE)
+        ; /* the target's authority (check_target) */
+    else if (nhost)
         check(r->host.ptr == h[hosti].value.ptr && r->host.len == h[hosti].value.len);
     else
         check(r->host.ptr == NULL && r->host.len == 0);

@@ -150,6 +150,15 @@ static const bad_case bad_cases[] = {
     BAD("connect userinfo", "CONNECT u@a.com:443 HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
     BAD("connect absolute", "CONNECT http://a:1/ HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
     BAD("bad scheme", "GET 1http://a/ HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
+    /* absolute-form is an http(s) URI with a host and no userinfo (RFC 9110
+     * §4.2.1, §4.2.4) */
+    BAD("absolute empty host", "GET http:///x HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
+    BAD("absolute empty host, query", "GET http://?x HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET,
+        400),
+    BAD("absolute userinfo", "GET http://u@a/x HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
+    BAD("absolute no slashes", "GET http:a/x HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
+    BAD("absolute other scheme", "GET ftp://a/x HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
+    BAD("absolute bad port", "GET http://a:8x/ HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
     BAD("scheme without colon", "GET http HTTP/1.1\r\n" H11 "\r\n", EM_EBADTARGET, 400),
     BAD("long target with ctl",
         "GET /0123456789012345678901234567890123456789012345678901234567890123\x05 HTTP/1.1\r\n" H11
@@ -309,6 +318,19 @@ static void check_good(const good_case *c) {
     assert_int_equal(r.num_headers, c->nhdr);
     guard_free(&g);
     request_check_splits(c->req, c->len, NULL);
+}
+
+/* RFC 9112 §3.2.2: with an absolute-form target the server ignores Host and
+ * takes the target's authority. */
+static void test_absolute_form_host(void **state) {
+    (void)state;
+    static const char in[] = "GET https://b.example:8443?q=/x HTTP/1.1\r\nHost: a\r\n\r\n";
+    em_http_header h[4];
+    em_http_request r = {.headers = h, .max_headers = 4};
+    em_http_parser p = {0};
+    assert_int_equal(em_http_parse_request(&p, in, sizeof in - 1, &r), (ssize_t)sizeof in - 1);
+    assert_int_equal(r.target_form, EM_HTTP_TARGET_ABSOLUTE);
+    assert_true(em_slice_eq(r.host, em_slice_from_cstr("b.example:8443")));
 }
 
 static void test_good_requests(void **state) {
@@ -553,6 +575,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_good_requests),
+        cmocka_unit_test(test_absolute_form_host),
         cmocka_unit_test(test_fields_and_slices),
         cmocka_unit_test(test_pipelined),
         cmocka_unit_test(test_limits),

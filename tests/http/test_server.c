@@ -245,6 +245,11 @@ static void test_bad_requests(void **state) {
         { "GET /echo/%2E%2e/hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
         { "GET /./hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
         { "GET http://a/echo/.%2e HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        /* absolute-form (RFC 9110 §4.2.1, §4.2.4): an empty host, userinfo,
+         * a scheme that is not http(s) */
+        { "GET http:///hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET http://u@a/hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET ftp://a/hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
     };
     test_server ts;
     em_http_server_opts o = {0};
@@ -260,6 +265,37 @@ static void test_bad_requests(void **state) {
         if (strncmp(in.buf, want, strlen(want)) != 0)
             fail_msg("case %zu: got %.40s", i, in.buf);
         assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+        close(fd);
+    }
+    stop(&ts);
+}
+
+/* An absolute-form target's path ends at its '?' (RFC 3986 §3.3): what
+ * follows is the query, never a path a router matches, whatever a '/'
+ * inside it suggests. */
+static void test_absolute_form_path(void **state) {
+    static const struct {
+        const char *req;
+        const char *status;
+    } cases[] = {
+        { "GET http://a/hello?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "200" },
+        { "GET HTTP://A:80/hello HTTP/1.1\r\nHost: a\r\n\r\n", "200" },
+        { "GET http://a?/hello HTTP/1.1\r\nHost: a\r\n\r\n", "404" },
+        { "GET http://a?q=/hello HTTP/1.1\r\nHost: a\r\n\r\n", "404" },
+    };
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o);
+    static ts_in in;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&in, 0, sizeof in);
+        int fd = ts_connect(&ts);
+        ts_send(fd, cases[i].req, strlen(cases[i].req));
+        ts_wait_responses(&ts, fd, &in, 1);
+        char want[32];
+        snprintf(want, sizeof want, "HTTP/1.1 %s ", cases[i].status);
+        if (strncmp(in.buf, want, strlen(want)) != 0)
+            fail_msg("case %zu: got %.40s", i, in.buf);
         close(fd);
     }
     stop(&ts);
@@ -452,6 +488,7 @@ int main(void) {
         cmocka_unit_test(test_head_and_404_405),
         cmocka_unit_test(test_bodies_and_expect),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_absolute_form_path),
         cmocka_unit_test(test_dot_segments),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_timeouts),
