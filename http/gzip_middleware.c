@@ -176,10 +176,12 @@ static bool hdrs_have(const em_buf *hdrs, em_slice name, em_slice needle) {
     return false;
 }
 
-/* Would a response of this kind be compressed for a client that asks? */
+/* Would a response of this kind be compressed for a client that asks? A
+ * HEAD is, like the GET it stands for (RFC 9110 §9.3.2): its header fields,
+ * Content-Length included, are the GET's; the server sends no body. */
 static bool eligible(gz_req *f, em_http_ctx *cx, int status, em_slice ct) {
     struct em__http_exchange *ex = em__http_ex(cx);
-    if (cx->req.method_id == EM_HTTP_HEAD || status < 200 || status > 999 ||
+    if (status < 200 || status > 999 ||
         !em__http_status_has_body(status) || (ex->state & CX_ANSWERED) ||
         !em__http_field_value_ok(ct))
         return false;
