@@ -112,6 +112,10 @@ int em_http_header_add(em_http_ctx *cx, em_slice name, em_slice value) {
     struct em__http_exchange *ex = em__http_ex(cx);
     if (!em__http_field_name_ok(name) || !em__http_field_value_ok(value))
         return EM_EINVAL;
+    /* ember writes the framing; a handler's own would contradict it. */
+    em_http_hdr id = em_http_header_id(name);
+    if (id == EM_HTTP_HDR_CONTENT_LENGTH || id == EM_HTTP_HDR_TRANSFER_ENCODING)
+        return EM_EINVAL;
     if (ex->state & CX_ANSWERED)
         return EM_EALREADY;
     return em__http_put_field(&ex->hdrs, name, value);

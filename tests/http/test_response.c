@@ -12,6 +12,14 @@ static void h(em_http_ctx *cx, const em_http_handler *hd) {
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT(""), EM_SLICE_LIT("v")), EM_EINVAL);
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-A"), EM_SLICE_LIT("a\r\nX-Evil: 1")),
                          EM_EINVAL);
+        /* ember frames the body: a second Content-Length or a
+         * Transfer-Encoding from the handler would contradict it (RFC 9110
+         * §8.6, RFC 9112 §6.3) */
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Content-Length"), EM_SLICE_LIT("99")),
+                         EM_EINVAL);
+        assert_int_equal(
+            em_http_header_add(cx, EM_SLICE_LIT("transfer-encoding"), EM_SLICE_LIT("chunked")),
+            EM_EINVAL);
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-A"), EM_SLICE_LIT("a")), 0);
         assert_int_equal(em_http_respond(cx, 201, EM_SLICE_LIT("text/x"), EM_SLICE_LIT("made")), 0);
         assert_int_equal(em_http_respond_text(cx, 200, "again"), EM_EALREADY);

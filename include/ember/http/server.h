@@ -242,7 +242,9 @@ EM_API em_loop *em_http_ctx_loop(const em_http_ctx *cx);
 /* ---- responses ---------------------------------------------------------- */
 
 /** Add a response header for the response being built. Name must be a token
- * and value free of CR, LF and NUL (else EM_EINVAL). Copied. */
+ * and value free of CR, LF and NUL (else EM_EINVAL). Content-Length and
+ * Transfer-Encoding are EM_EINVAL too: ember frames every body itself.
+ * Copied. */
 EM_API EM_NODISCARD int em_http_header_add(em_http_ctx *cx, em_slice name, em_slice value);
 /** Answer with status, a Content-Type (empty: none) and body (copied, so it
  * may be freed on return; a large one is sent in pieces as the client
