@@ -32,6 +32,10 @@ int em_dns_name_check(const char *name, size_t len) {
         }
         if (!label_byte(c) || ++label > EM_DNS_LABEL_MAX)
             return EM_EINVAL;
+        /* RFC 952, RFC 1123 §2.1: no label starts or ends with '-'; a
+         * command line's "-h" would otherwise go out as a query. */
+        if (c == '-' && (label == 1 || i + 1 == len || name[i + 1] == '.'))
+            return EM_EINVAL;
         digits_only = digits_only && c >= '0' && c <= '9';
     }
     /* RFC 3696 §2: a top-level label is never all-numeric; such a name is

@@ -9,7 +9,8 @@ static int check(const char *s) { return em_dns_name_check(s, strlen(s)); }
 static void test_valid(void **state) {
     static const char *const ok[] = { "a.b",       "example.com", "example.com.", "EXAMPLE.Com",
                                       "x",         "_srv._tcp.example.com",       "a-b.c-d",
-                                      "xn--bcher-kva.example",    "1.2.3.com",   "123.a1" };
+                                      "xn--bcher-kva.example",    "1.2.3.com",   "123.a1",
+                                      "a--b.c",    "_sip-tls._tcp.example" };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (check(ok[i]) != 0)
             fail_msg("rejected %s", ok[i]);
@@ -24,6 +25,14 @@ static void test_invalid(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (check(bad[i]) != EM_EINVAL)
             fail_msg("accepted \"%s\"", bad[i]);
+    /* RFC 952, RFC 1123 §2.1: a host-name label neither starts nor ends
+     * with '-' (the review saw "-h" and "-x" asked as names). */
+    static const char *const dash[] = { "-",           "-h",          "-a.example", "a-.example",
+                                        "example.-com", "example.com-", "a.b-.",     "-.com",
+                                        "_srv-._tcp.example",           "a.-_x.b" };
+    for (size_t i = 0; i < sizeof dash / sizeof dash[0]; i++)
+        if (check(dash[i]) != EM_EINVAL)
+            fail_msg("accepted \"%s\"", dash[i]);
     /* NUL inside the given length. */
     assert_int_equal(em_dns_name_check("a\0b", 3), EM_EINVAL);
     assert_int_equal(em_dns_name_check(NULL, 0), EM_EINVAL);
@@ -68,6 +77,7 @@ static void test_classify(void **state) {
     assert_int_equal(em__dns_name_classify("notlocalhost", 12, &ip), EM__DNS_HOSTNAME);
     assert_int_equal(em__dns_name_classify("localhost.com", 13, &ip), EM__DNS_HOSTNAME);
     assert_int_equal(em__dns_name_classify("a b", 3, &ip), EM_EINVAL);
+    assert_int_equal(em__dns_name_classify("-h", 2, &ip), EM_EINVAL);
     char key[EM_DNS_NAME_MAX + 1];
     em__dns_name_key("WWW.Example.COM.", 16, key);
     assert_string_equal(key, "www.example.com");
