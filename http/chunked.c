@@ -120,9 +120,10 @@ ssize_t em_http_chunked_decode(em_http_chunked *c, const char *buf, size_t len, 
         case C_SIZE: {
             int v = hexval(ch);
             if (v >= 0) {
-                /* 16 digits fill 64 bits: more is an overflow (leading
-                 * zeros included; they are legal but never needed). */
-                if (++c->_count > 16)
+                /* 16 significant digits fill 64 bits: a 17th is an
+                 * overflow. Leading zeros are legal (RFC 9112 §7.1), up to
+                 * 64 digits in all, so a size line stays bounded. */
+                if ((c->_remaining >> 60) || ++c->_count > 64)
                     return EM_EBADCHUNK;
                 c->_remaining = c->_remaining << 4 | (unsigned)v;
                 c->_state = C_SIZE;

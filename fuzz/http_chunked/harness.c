@@ -55,7 +55,7 @@ static bool ref_decode(const uint8_t *in, size_t n, uint8_t *out, ref_body *rb) 
         uint64_t sz = 0;
         size_t d0 = pos;
         while (pos < n && hex(in[pos]) >= 0) {
-            if (pos - d0 == 16)
+            if (pos - d0 == 64 || (sz >> 60)) /* 64 digits, 16 significant */
                 return false;
             sz = sz << 4 | (uint64_t)hex(in[pos]);
             pos++;
