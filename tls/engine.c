@@ -89,6 +89,17 @@ static int push(em__tls_eng *e, int fd) {
     return 0;
 }
 
+/* SSL_get_shutdown cannot tell the peer's close_notify from the socket's
+ * end (SSL_OP_IGNORE_UNEXPECTED_EOF marks both as received); the alert
+ * itself can. Only a real close_notify is answered with ours: a FIN alone
+ * may be a truncation, never to be vouched for. */
+static void on_info(const SSL *ssl, int where, int ret) {
+    if ((where & SSL_CB_READ_ALERT) && (ret & 0xff) == SSL_AD_CLOSE_NOTIFY) {
+        em__tls_eng *e = SSL_get_app_data(ssl);
+        e->flags |= EM__TLS_PEER_NOTIFY;
+    }
+}
+
 static bool is_ip(const char *name) {
     em_ip ip;
     return em_ip_parse(&ip, name, strlen(name)) == 0;
@@ -109,6 +120,7 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
         return EM_ENOMEM;
     }
     SSL_set_app_data(e->ssl, e);
+    SSL_set_info_callback(e->ssl, on_info);
     if (ctx->role == EM_TLS_SERVER) {
         SSL_set_accept_state(e->ssl);
         *out = e;
@@ -324,6 +336,25 @@ int em__tls_eng_shutdown(em__tls_eng *e, int fd) {
     if (f)
         return f;
     return shutdown(fd, SHUT_WR) == 0 || errno == ENOTCONN ? 0 : em_err_from_errno(errno);
+}
+
+/* RFC 8446 §6.1: each party sends close_notify before closing its write
+ * side; RFC 5246 §7.2.1: the other party responds with its own. A close
+ * right after the peer's (the HTTP server's way at the client's end) must
+ * not leave it to read a bare FIN, an unexpected EOF. */
+void em__tls_eng_answer_close(em__tls_eng *e, int fd) {
+    const unsigned want = EM__TLS_HS_DONE | EM__TLS_PEER_NOTIFY;
+    if (e->err || (e->flags & (want | EM__TLS_SHUT_SENT)) != want || em_buf_len(&e->b.out))
+        return;
+    ERR_clear_error();
+    (void)SSL_shutdown(e->ssl);
+    ERR_clear_error();
+    e->flags |= EM__TLS_SHUT_SENT;
+    /* One try, even on a blocking socket: a close does not wait. */
+    ssize_t n;
+    do
+        n = send(fd, em_buf_data(&e->b.out), em_buf_len(&e->b.out), MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
 }
 
 void em__tls_eng_info(const em__tls_eng *e, em_tls_info *info) {

@@ -75,6 +75,8 @@ EM_API int em_tls_stream_shutdown(em_tls_stream *s) {
 }
 
 EM_API int em_tls_stream_close(em_tls_stream *s) {
+    if (s->_eng) /* a write cut short left an error or held bytes: no answer */
+        em__tls_eng_answer_close(s->_eng, s->tcp.fd);
     em__tls_eng_free(s->_eng);
     s->_eng = NULL;
     return em_tcp_stream_close(&s->tcp);

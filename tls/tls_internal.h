@@ -90,14 +90,15 @@ int em__tls_error(SSL *ssl, int dflt, char *reason, size_t len);
 /* ---- engine.c ------------------------------------------------------------- */
 
 enum {
-    EM__TLS_HS_DONE = 0x1,        /* the handshake finished */
-    EM__TLS_SHUT_SENT = 0x2,      /* close_notify written */
-    EM__TLS_SOCK_EOF = 0x4,       /* the socket read 0 */
-    EM__TLS_HOLD = 0x8,           /* client: hand no plaintext out until the task ran */
-    EM__TLS_NOTIFY = 0x10,        /* client: the handshake task is wanted */
-    EM__TLS_TIMER = 0x20,         /* the handshake timer is armed */
-    EM__TLS_TASK = 0x40,          /* the handshake task is queued */
-    EM__TLS_TCP_CONNECTING = 0x80 /* em_tls_connect: TCP not connected yet */
+    EM__TLS_HS_DONE = 0x1,         /* the handshake finished */
+    EM__TLS_SHUT_SENT = 0x2,       /* close_notify written */
+    EM__TLS_SOCK_EOF = 0x4,        /* the socket read 0 */
+    EM__TLS_HOLD = 0x8,            /* client: hand no plaintext out until the task ran */
+    EM__TLS_NOTIFY = 0x10,         /* client: the handshake task is wanted */
+    EM__TLS_TIMER = 0x20,          /* the handshake timer is armed */
+    EM__TLS_TASK = 0x40,           /* the handshake task is queued */
+    EM__TLS_TCP_CONNECTING = 0x80, /* em_tls_connect: TCP not connected yet */
+    EM__TLS_PEER_NOTIFY = 0x100    /* the peer's close_notify was read */
 };
 
 typedef struct em__tls_eng {
@@ -133,6 +134,10 @@ ssize_t em__tls_eng_writev(em__tls_eng *e, int fd, const struct iovec *iov, int 
 int em__tls_eng_flush(em__tls_eng *e, int fd);
 /* close_notify (once the handshake is done), pushed, then SHUT_WR. */
 int em__tls_eng_shutdown(em__tls_eng *e, int fd);
+/* Closing: if the peer's close_notify came and ours did not go, nothing
+ * failed and no ciphertext is held, write ours with one nonblocking send
+ * (best effort: nothing waits). The caller knows no plaintext is dropped. */
+void em__tls_eng_answer_close(em__tls_eng *e, int fd);
 void em__tls_eng_info(const em__tls_eng *e, em_tls_info *info);
 /* The buffer of e->reason (EM__TLS_REASON_LEN bytes), made on first use;
  * NULL when memory ran out. */

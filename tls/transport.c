@@ -134,6 +134,9 @@ static void tp_close(em_tcp_conn *c) {
         em_timer_stop(&e->timer);
     if (e->flags & EM__TLS_TASK)
         (void)em_loop_defer_cancel(e->loop, &e->task);
+    /* A close that drops nothing answers the peer's close_notify. */
+    if (em_tcp_conn_queued(c) == 0)
+        em__tls_eng_answer_close(e, em_tcp_conn_fd(c));
     em__tls_eng_free(e);
 }
 

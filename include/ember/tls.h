@@ -14,6 +14,12 @@
  * after the handshake. Everything above the transport counts plaintext:
  * c->in, send tokens, watermarks, em_tcp_conn_queued.
  *
+ * Closing: the peer's close_notify reads as EM_EOF. em_tcp_conn_shutdown
+ * and em_tcp_conn_end send ours; em_tcp_conn_close sends it too when the
+ * peer's came first and the close drops nothing (RFC 8446 §6.1, RFC 5246
+ * §7.2.1: it is answered), in one nonblocking try. A close without the
+ * peer's close_notify sends none: a bare FIN may be a truncation.
+ *
  * Defaults are those of curl and nginx: TLS 1.2 at least, OpenSSL's default
  * cipher list minus weak suites, no renegotiation; a client verifies the
  * peer's chain against the system store and the host name (an IP literal as
@@ -213,8 +219,10 @@ EM_API ssize_t em_tls_stream_read(em_tls_stream *s, void *buf, size_t len);
 EM_API EM_NODISCARD int em_tls_stream_write(em_tls_stream *s, const void *buf, size_t len);
 /** Send close_notify, then SHUT_WR; reading still works. 0 or em_err. */
 EM_API int em_tls_stream_shutdown(em_tls_stream *s);
-/** Free the TLS state and close the socket; s may be freed after. Safe after a
- * failed em_tls_stream_start. 0 or em_err. */
+/** Free the TLS state and close the socket; s may be freed after. After the
+ * peer's close_notify (EM_EOF) it first answers with ours, if not sent yet
+ * and nothing failed (one try, no waiting). Safe after a failed
+ * em_tls_stream_start. 0 or em_err. */
 EM_API int em_tls_stream_close(em_tls_stream *s);
 /** Fill *info about s, as em_tls_conn_info(). 0 or EM_EINVAL. */
 EM_API int em_tls_stream_info(const em_tls_stream *s, em_tls_info *info);

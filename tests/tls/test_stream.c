@@ -1,7 +1,10 @@
 /* The blocking TLS stream: a server thread and a client, lines both ways,
- * close_notify as EM_EOF, a refused certificate, the em_stream vtable. */
+ * close_notify as EM_EOF, a refused certificate, the em_stream vtable, a
+ * close answering the peer's close_notify. */
 #include <pthread.h>
 #include <string.h>
+
+#include <openssl/ssl.h>
 
 #include "certs.h"
 #include "em_test.h"
@@ -81,6 +84,56 @@ static void test_refused(void **state) {
     em_tcp_listener_close(&a.l);
 }
 
+/* Read until the client's close_notify, then close without a shutdown. */
+static void *closing_server_main(void *p) {
+    srv_arg *a = p;
+    em_tcp_stream tcp;
+    if ((a->status = em_tcp_accept(&a->l, &tcp, NULL, 5000)) != 0)
+        return NULL;
+    em_tls_stream s;
+    a->status = em_tls_stream_start(&s, &tcp, sctx, NULL);
+    char buf[64];
+    ssize_t n = 0;
+    while (a->status == 0 && (n = em_tls_stream_read(&s, buf, sizeof buf)) > 0)
+        ;
+    if (a->status == 0 && n != EM_EOF)
+        a->status = (int)n;
+    em_tls_stream_close(&s);
+    return NULL;
+}
+
+/* RFC 8446 §6.1, RFC 5246 §7.2.1: a close after the peer's close_notify
+ * sends ours; an OpenSSL client reads it, not an unexpected EOF. */
+static void test_close_answers_close_notify(void **state) {
+    srv_arg a = {0};
+    pthread_t th;
+    em_sockaddr addr, any = em_sockaddr_loopback4(0);
+    assert_int_equal(em_tcp_listen(&a.l, &any, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&a.l, &addr), 0);
+    assert_int_equal(pthread_create(&th, NULL, closing_server_main, &a), 0);
+    em_tcp_stream tcp;
+    assert_int_equal(em_tcp_connect(&tcp, &addr, 5000), 0);
+    assert_int_equal(em_tcp_stream_set_timeouts(&tcp, 5000, 5000), 0);
+    SSL_CTX *c = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = SSL_new(c);
+    SSL_set_fd(ssl, tcp.fd);
+    assert_int_equal(SSL_connect(ssl), 1);
+    assert_int_equal(SSL_write(ssl, "hi", 2), 2);
+    assert_true(SSL_shutdown(ssl) >= 0);
+    char buf[64];
+    int r;
+    while ((r = SSL_read(ssl, buf, sizeof buf)) > 0)
+        ;
+    assert_int_equal(SSL_get_error(ssl, r), SSL_ERROR_ZERO_RETURN);
+    assert_true(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl);
+    SSL_CTX_free(c);
+    em_tcp_stream_close(&tcp);
+    pthread_join(th, NULL);
+    assert_int_equal(a.status, 0);
+    em_tcp_listener_close(&a.l);
+}
+
 static int setup(void **state) {
     tc_ca(&ca, "stream CA");
     tc_leaf(&leaf, &ca, "localhost", "DNS:localhost", -60, 86400);
@@ -100,6 +153,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_close_answers_close_notify),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
