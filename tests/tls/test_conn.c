@@ -252,6 +252,50 @@ static void test_sni_and_alpn(void **state) {
     em_tls_ctx_free(s);
 }
 
+/* ALPN from a client (o->alpn, NULL: none) to a server offering
+ * "http/1.1": the handshake's status on both sides and the protocol. */
+static int alpn_with(const char *name, const char *offer, int *srv_err, char *alpn, size_t len) {
+    em_tls_cert extra = tc_cert(&sni_a);
+    em_tls_ctx_opts so = {.sni_certs = &extra, .sni_count = 1, .alpn = "http/1.1"},
+                    co = {.alpn = offer};
+    em_tls_ctx *s = server_ctx(&leaf, &so), *c = client_ctx(&co);
+    run r;
+    run_start(&r, s, c, name, NULL, true);
+    int st = r.cli.status;
+    alpn[0] = '\0';
+    em_tls_info info;
+    if (st == 0 && em_tls_conn_info(&r.cli.c, &info) == 0)
+        snprintf(alpn, len, "%s", info.alpn);
+    if (st != 0) {
+        EM_TEST_RUN_UNTIL(&r.loop, r.srv.closed, 5000);
+        assert_non_null(strstr(r.cli.reason, "no application protocol"));
+        assert_non_null(strstr(r.srv.reason, "no application protocol"));
+    }
+    *srv_err = r.srv.err;
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+    return st;
+}
+
+/* RFC 7301 §3.2: offered protocols, none supported: a fatal
+ * no_application_protocol alert. No ALPN offered: no ALPN, a handshake. */
+static void test_alpn_none_in_common(void **state) {
+    static const char *names[] = {"localhost"};
+    for (unsigned i = 0; i < 1; i++) {
+        char alpn[32];
+        int srv_err;
+        assert_int_equal(alpn_with(names[i], "h2", &srv_err, alpn, sizeof alpn), EM_ETLSHANDSHAKE);
+        assert_int_equal(srv_err, EM_ETLSHANDSHAKE);
+        assert_int_equal(alpn_with(names[i], "h2,http/1.1", &srv_err, alpn, sizeof alpn), 0);
+        assert_string_equal(alpn, "http/1.1");
+        assert_int_equal(srv_err, 0);
+        assert_int_equal(alpn_with(names[i], NULL, &srv_err, alpn, sizeof alpn), 0);
+        assert_string_equal(alpn, "");
+        assert_int_equal(srv_err, 0);
+    }
+}
+
 static void test_resumption(void **state) {
     em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
     for (int i = 0; i < 3; i++) {
@@ -481,6 +525,7 @@ int main(void) {
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
+        cmocka_unit_test(test_alpn_none_in_common),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_small_reads_keep_one_chunk),
         cmocka_unit_test(test_ticket_rotation_tls13),
