@@ -18,6 +18,8 @@ enum { EM__DNS_HOSTNAME = 1, EM__DNS_LITERAL, EM__DNS_LOCALHOST };
 /* What host is: a literal (parsed into *ip), localhost, a host name, or
  * EM_EINVAL. */
 int em__dns_name_classify(const char *host, size_t len, em_ip *ip);
+/* Is host (a checked host name) "invalid" or under it (RFC 6761 §6.4)? */
+bool em__dns_name_is_invalid(const char *host, size_t len);
 /* The cache and hosts key: lower case, no trailing dot, NUL-terminated in
  * out (EM_DNS_NAME_MAX + 1 bytes). host must have passed the check. */
 void em__dns_name_key(const char *host, size_t len, char *out);

@@ -1,8 +1,9 @@
 /* Lookups: A and AAAA as separate c-ares queries, answers from the hosts
- * file, the cache, literals and localhost, a per-lookup timeout, and every
- * answer handed to the callback from a deferred task: c-ares may call back
- * inside ares_getaddrinfo, and no callback may run inside the caller's
- * call. One callback per task run, so a callback may free its lookup. */
+ * file, the cache, literals and localhost, "not found" for *.invalid, a
+ * per-lookup timeout, and every answer handed to the callback from a
+ * deferred task: c-ares may call back inside ares_getaddrinfo, and no
+ * callback may run inside the caller's call. One callback per task run,
+ * so a callback may free its lookup. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,14 @@ int em_dns_lookup_start(em_dns_resolver *r, em_dns_lookup *l, const char *host,
 
     if (kind != EM__DNS_HOSTNAME) {
         answer_literal(l, &ip, kind == EM__DNS_LOCALHOST);
+        return 0;
+    }
+    if (em__dns_name_is_invalid(host, len)) {
+        /* RFC 6761 §6.4: a negative answer at once; no hosts file, cache,
+         * search list or query. */
+        for (int i = 0; i < 2; i++)
+            if (l->_state[i] == WAITING)
+                ready(l, i, EM_ENOTFOUND, NULL);
         return 0;
     }
     char key[EM_DNS_NAME_MAX + 1];

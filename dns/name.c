@@ -1,5 +1,5 @@
 /* Host names checked before they reach a resolver, literals and the
- * special-use localhost names (RFC 6761 §6.3). */
+ * special-use names localhost (RFC 6761 §6.3) and invalid (§6.4). */
 #include <string.h>
 
 #include "dns_internal.h"
@@ -63,6 +63,12 @@ int em__dns_name_classify(const char *host, size_t len, em_ip *ip) {
         ends_with_ci(host, len, ".localhost"))
         return EM__DNS_LOCALHOST;
     return EM__DNS_HOSTNAME;
+}
+
+bool em__dns_name_is_invalid(const char *host, size_t len) {
+    if (len > 1 && host[len - 1] == '.')
+        len--;
+    return (len == 7 && strncasecmp(host, "invalid", 7) == 0) || ends_with_ci(host, len, ".invalid");
 }
 
 void em__dns_name_key(const char *host, size_t len, char *out) {

@@ -5,9 +5,10 @@
  * watchers and its retransmissions one em_timer. A lookup asks A and AAAA
  * as separate queries, so a caller can act on the first family to answer
  * (Happy Eyeballs), or take one merged answer. Names are checked before
- * they reach c-ares; IP literals, `localhost` and `*.localhost` (RFC 6761)
- * and hosts-file names are answered without a query; answers are cached
- * for their TTL.
+ * they reach c-ares; IP literals, `localhost` and `*.localhost` (RFC 6761
+ * §6.3) and hosts-file names are answered without a query, `invalid` and
+ * `*.invalid` get EM_ENOTFOUND without one (§6.4); answers are cached for
+ * their TTL.
  *
  * Threading: a resolver and its lookups belong to their loop's thread.
  * Callbacks never run inside the call that started or cancelled a lookup;
@@ -142,7 +143,8 @@ EM_API void em_dns_resolver_close(em_dns_resolver *r, em_dns_close_cb cb);
 typedef struct em_dns_lookup em_dns_lookup;
 
 /** A lookup's answer. status is 0 with res->count >= 1, or: EM_ENOTFOUND
- * (NXDOMAIN, or no record of the family: NODATA), EM_ETIMEDOUT (no answer
+ * (NXDOMAIN, or no record of the family: NODATA, or a name under
+ * `invalid`, which is never asked: RFC 6761 §6.4), EM_ETIMEDOUT (no answer
  * in time), EM_EDNSFAIL (SERVFAIL, REFUSED, a broken answer, servers
  * unreachable), EM_EAFNOSUPPORT (a literal of the other family),
  * EM_ECANCELED (resolver closed), EM_ENOMEM. On error res->count is 0.

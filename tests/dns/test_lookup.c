@@ -1,4 +1,7 @@
 /* dns/lookup.c: lookups on the loop against the scripted fake server. */
+#include <errno.h>
+#include <sys/socket.h>
+
 #include "dns_internal.h"
 #include "dns_test_util.h"
 
@@ -228,6 +231,52 @@ static void test_literals_and_localhost(void **state) {
     assert_int_equal(fake_dns_queries(c.fake, "localhost", 0), 0);
     assert_int_equal(fake_dns_queries(c.fake, "app.localhost", 0), 0);
     ctx_close(&c);
+}
+
+/* RFC 6761 §6.4: "invalid" and names under it get a negative answer at
+ * once, from the loop, with no query: the only server is a UDP socket this
+ * test owns and never reads until the end, and a hosts-file line or a
+ * search list must not make them resolvable either. */
+static void test_special_invalid(void **state) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    em_sockaddr sa = em_sockaddr_loopback4(0);
+    assert_true(sock >= 0);
+    assert_int_equal(bind(sock, &sa.u.sa, em_sockaddr_len(&sa)), 0);
+    assert_int_equal(em_sock_local_addr(sock, &sa), 0);
+    char server[EM_SOCKADDR_STRLEN];
+    assert_true(em_sockaddr_format(&sa, server, sizeof server) > 0);
+
+    ctx c;
+    ctx_open(&c, "search search.test\noptions ndots:5\n");
+    dns_write_file(c.env.hosts, "192.0.2.88 listed.invalid\n");
+    c.opts.servers = server;
+    c.opts.timeout_ms = 100; /* a query, if one went out, fails as a timeout */
+    c.opts.tries = 1;
+    ctx_start(&c);
+    static const char *const names[] = { "nonexistent.invalid", "INVALID.", "invalid",
+                                         "a.b.Invalid.", "localhost.invalid", "listed.invalid" };
+    static const em_dns_family fams[] = { EM_DNS_ANY, EM_DNS_V4, EM_DNS_V6 };
+    probe p;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        for (size_t f = 0; f < 3; f++) {
+            run_one(&c, &p, names[i], fams[f]);
+            if (p.status[0] != EM_ENOTFOUND)
+                fail_msg("%s (family %d): got %s", names[i], (int)fams[f],
+                         em_err_name(p.status[0]));
+        }
+    start(&c, &p, "nonexistent.invalid", EM_DNS_ANY, true); /* one call per family */
+    EM_TEST_RUN_UNTIL(&c.loop, p.calls == 2, WAIT_MS);
+    assert_int_equal(p.status[0], EM_ENOTFOUND);
+    assert_int_equal(p.status[1], EM_ENOTFOUND);
+    assert_int_equal(p.family[0] + p.family[1], EM_DNS_V4 + EM_DNS_V6);
+    ctx_close(&c);
+
+    char buf[512];
+    ssize_t n = recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+    if (n >= 0)
+        fail_msg("the server socket got a %zd-byte datagram", n);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    close(sock);
 }
 
 /* AAAA late by 300 ms: with each_family the A answer comes first, alone. */
@@ -516,6 +565,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_literals_and_localhost),
+        cmocka_unit_test(test_special_invalid),
         cmocka_unit_test(test_each_family_late_aaaa),
         cmocka_unit_test(test_per_lookup_timeout),
         cmocka_unit_test(test_tcp_fallback_cname_thirty),

@@ -78,6 +78,15 @@ static void test_classify(void **state) {
     assert_int_equal(em__dns_name_classify("localhost.com", 13, &ip), EM__DNS_HOSTNAME);
     assert_int_equal(em__dns_name_classify("a b", 3, &ip), EM_EINVAL);
     assert_int_equal(em__dns_name_classify("-h", 2, &ip), EM_EINVAL);
+    /* RFC 6761 §6.4 */
+    static const char *const inv[] = { "invalid", "INVALID.", "x.invalid", "a.b.Invalid." };
+    for (size_t i = 0; i < sizeof inv / sizeof inv[0]; i++)
+        if (!em__dns_name_is_invalid(inv[i], strlen(inv[i])))
+            fail_msg("%s is not taken for invalid", inv[i]);
+    static const char *const not_inv[] = { "notinvalid", "invalid.example", "xinvalid.", "invalidx" };
+    for (size_t i = 0; i < sizeof not_inv / sizeof not_inv[0]; i++)
+        if (em__dns_name_is_invalid(not_inv[i], strlen(not_inv[i])))
+            fail_msg("%s is taken for invalid", not_inv[i]);
     char key[EM_DNS_NAME_MAX + 1];
     em__dns_name_key("WWW.Example.COM.", 16, key);
     assert_string_equal(key, "www.example.com");
