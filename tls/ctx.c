@@ -382,6 +382,10 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
              * SNI switch; this one is for safety, with the same keys. */
             if (ctx->resumption && (err = ticket_keys_init(ctx, x)) != 0)
                 return err;
+            /* ALPN is chosen after the SNI switch, from this context's
+             * callback: without it a matched name negotiated none. */
+            if (ctx->alpn_len)
+                SSL_CTX_set_alpn_select_cb(x, on_alpn, ctx);
             if (!(ctx->sni_names[i] = cert_names(x)))
                 return EM_ENOMEM;
         }
