@@ -236,6 +236,11 @@ static void on_done(em_http_call *call, int err) {
     f->redirects = em_http_call_redirects(call);
     f->connects = em_http_call_connects(call);
     f->counted = true;
+    /* curl's %{method} and %{http_code}: the latest request's method (a
+     * 303 makes a POST a GET) and the latest status, a redirect's too. */
+    f->method = em_http_call_method(call);
+    if (em_http_call_status(call))
+        f->status = em_http_call_status(call);
     f->err_code = err;
     finished(f);
     snprintf(f->why, sizeof f->why, "%s", em_http_call_error(call));

@@ -247,6 +247,12 @@ static bool followed(const st *t, const char *out, const char *err) {
     snprintf(want, sizeof want, "Hello, World!\n\n200 %s/hello GET", t->base);
     return !strcmp(out, want);
 }
+static bool posted_then_get(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "Hello, World!\nGET");
+}
+static bool too_many_code(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "302");
+}
 static bool too_many(const st *t, const char *out, const char *err) {
     return strstr(err, "ember-fetch: (47) Maximum (3) redirects followed\n") != NULL;
 }
@@ -387,6 +393,7 @@ static int selftest(void) {
     int rc = em_http_route(&r, EM_HTTP_GET, "/hello", st_hello);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/big", st_big);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/go", st_go);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_POST, "/go", st_go);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/loop", st_loop);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/to-ftp", st_to_ftp);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/to-junk", st_to_junk);
@@ -448,6 +455,8 @@ static int selftest(void) {
     ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
     ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
+    ST_CASE(&t, 47, too_many_code, "-sL", "--max-redirs", "3", "-w", "%{http_code}", "%/loop");
+    ST_CASE(&t, 0, posted_then_get, "-sL", "-d", "a=1", "-w", "%{method}", "%/go");
     ST_CASE(&t, 0, posted, "-i", "-d", "a=1", "--data", "b=2", "-HX-Test: yes", "%/echo");
     ST_CASE(&t, 0, put, "-X", "PUT", "--data-binary", "raw body", "%/echo");
     ST_CASE(&t, 0, basic, "-u", "Aladdin:open sesame", "%/auth");

@@ -159,6 +159,14 @@ unsigned em_http_client_conns(const em_http_client *cl) {
     return cl->nconns;
 }
 
+const char *em_http_call_method(const em_http_call *call) {
+    return call->method ? call->method : "";
+}
+
+int em_http_call_status(const em_http_call *call) {
+    return call->last_status;
+}
+
 unsigned em_http_call_redirects(const em_http_call *call) {
     return call->nredirects;
 }

@@ -583,8 +583,10 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
             em__http_unfold(c->resp.headers, c->resp.num_headers);
         /* RFC 9110 §15: outside 100..599 is taken as a 5xx, never interim. */
-        if (c->resp.status >= 200 || c->resp.status < 100)
+        if (c->resp.status >= 200 || c->resp.status < 100) {
+            call->last_status = c->resp.status;
             break;
+        }
         if (c->resp.status == 101) {
             if (call->upgrade)
                 hand_over(c, call, (size_t)n);

@@ -174,6 +174,7 @@ struct em_http_call {
     int done_err;
     char *location;                /* a followable redirect's target */
     int redirect_status;
+    int last_status;               /* the latest final head's (em_http_call_status) */
     char err[160];
 };
 

@@ -144,6 +144,8 @@ typedef struct rec {
     char hdr[256];      /* the value of the field named by want_hdr */
     const char *want_hdr;
     unsigned redirects, connects; /* em_http_call_redirects/_connects at the end */
+    char method[16];              /* em_http_call_method at the end */
+    int last_status;              /* em_http_call_status at the end */
     bool cancel_in_body;
     bool pause_in_head;
     em_http_call *call;
@@ -178,6 +180,8 @@ static void rec_done(em_http_call *call, int err) {
     snprintf(x->url, sizeof x->url, "%s", em_http_call_url(call));
     x->redirects = em_http_call_redirects(call);
     x->connects = em_http_call_connects(call);
+    snprintf(x->method, sizeof x->method, "%s", em_http_call_method(call));
+    x->last_status = em_http_call_status(call);
     /* cancelling from inside on_done is too late */
     assert_int_equal(em_http_call_cancel(call), EM_ECLOSED);
 }

@@ -365,6 +365,8 @@ static void test_redirects(void **state) {
     assert_string_equal(r.url, raw_url(&g, "/there?x=1"));
     assert_int_equal(r.redirects, 1);
     assert_int_equal(r.connects, 2); /* one per origin */
+    assert_string_equal(r.method, "GET"); /* the latest request's */
+    assert_int_equal(r.last_status, 200);
     /* 302 turned the POST into a GET without body; credentials stayed home */
     assert_true(STARTS(g.last, "GET /there?x=1 HTTP/1.1\r\n"));
     assert_null(strstr(g.last, "Authorization"));
@@ -379,6 +381,7 @@ static void test_redirects(void **state) {
     assert_int_equal(r2.redirects, 1);
     assert_int_equal(r2.connects, 0); /* the pooled connection both times */
     assert_true(STARTS(f.rs.last, "PUT /same HTTP/1.1\r\n"));
+    assert_string_equal(r2.method, "PUT");
     assert_non_null(strstr(f.rs.last, "Authorization: Bearer tok"));
     assert_non_null(strstr(f.rs.last, "\r\n\r\ndata"));
     /* not following: the 302 is the answer */
@@ -407,6 +410,7 @@ static void test_redirect_limits(void **state) {
     run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     assert_int_equal(r.err, EM_ETOOMANYREDIRECTS);
     assert_int_equal(r.heads, 0);
+    assert_int_equal(r.last_status, 301); /* the redirect it would not follow */
     rec r2 = {0};
     run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     /* a URL of a scheme the client does not speak (curl: unsupported protocol) */

@@ -97,8 +97,9 @@ typedef struct em_http_client_opts {
     const char *no_proxy; /**< hosts reached directly (see proxy) */
     bool proxy_from_env;  /**< read the proxy variables (see proxy) */
     /** Cookies: Set-Cookie fields of every response (redirects included)
-     * go into the jar, and requests carry the jar's Cookie field for their
-     * URL (unless the request sets Cookie itself). Borrowed; one jar may
+     * go into the jar, and requests carry the jar's cookies for their URL
+     * in one Cookie field, after the request's own Cookie values (RFC 6265
+     * §5.4: never two Cookie fields). Borrowed; one jar may
      * serve several clients and threads. NULL: no cookies. */
     em_cookie_jar *cookie_jar;
     /** Content codings: 1 sends "Accept-Encoding: gzip, deflate" (unless
@@ -250,6 +251,13 @@ EM_API void *em_http_call_data(const em_http_call *call);
 EM_API const char *em_http_call_error(const em_http_call *call);
 /** The URL the response came from (after redirects), NUL-terminated. */
 EM_API const char *em_http_call_url(const em_http_call *call);
+/** The method of the call's latest request: a redirect may have turned a
+ * POST into a GET (curl's %{method}). Valid until the call is freed. */
+EM_API const char *em_http_call_method(const em_http_call *call);
+/** The status of the latest final response head the call received, a
+ * redirect's included (so the 3xx when the redirect limit stopped it);
+ * 0 before any (curl's %{response_code}). */
+EM_API int em_http_call_status(const em_http_call *call);
 /** Redirects the call followed so far (curl's num_redirects). */
 EM_API unsigned em_http_call_redirects(const em_http_call *call);
 /** New connections the call's requests went out on, redirects and a retry
