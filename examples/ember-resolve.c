@@ -17,7 +17,7 @@
 /* The man page's synopsis (man/ember-resolve.1): --help prints it whole. */
 static const char usage[] =
     "usage: ember-resolve [--server ADDR:PORT] [--family 4|6|any] [--timeout MS] NAME...\n"
-    "       ember-resolve --help\n"
+    "       ember-resolve -h | --help\n"
     "       ember-resolve --selftest";
 
 typedef struct job {
@@ -148,7 +148,7 @@ static unsigned number(const char *v) {
     char *end;
     unsigned long n = strtoul(v, &end, 10);
     if (*v < '0' || *v > '9' || *end || n > 600000) {
-        fprintf(stderr, "ember-resolve: --timeout wants milliseconds, got '%s'\n%s\n", v, usage);
+        fprintf(stderr, "ember-resolve: --timeout wants milliseconds, got '%s' (see --help)\n", v);
         exit(2);
     }
     return (unsigned)n;
@@ -156,38 +156,50 @@ static unsigned number(const char *v) {
 
 int main(int argc, char **argv) {
     run r = { .family = EM_DNS_ANY };
-    int i = 1;
-    while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
+    /* Every argument starting with '-' is an option, before or among the
+     * names, until "--"; names are gathered in argv's front. No host name
+     * starts with '-' (RFC 1123 §2.1), so none is lost. */
+    int names = 0;
+    bool opts_done = false;
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help")) {
+        if (opts_done || a[0] != '-') {
+            argv[1 + names++] = argv[i];
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            opts_done = true;
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("%s\n", usage);
             return 0;
         }
         if (!strcmp(a, "--selftest"))
             return selftest();
-        if (!strcmp(a, "--")) {
-            i++;
-            break;
+        if (strcmp(a, "--server") && strcmp(a, "--timeout") && strcmp(a, "--family")) {
+            fprintf(stderr, "ember-resolve: unknown option '%s' (see --help)\n", a);
+            return 2;
         }
         if (!v) {
-            fprintf(stderr, "%s\n", usage);
+            fprintf(stderr, "ember-resolve: %s wants a value (see --help)\n", a);
             return 2;
         }
         if (!strcmp(a, "--server"))
             r.ropts.servers = v;
         else if (!strcmp(a, "--timeout"))
             r.timeout_ms = number(v);
-        else if (!strcmp(a, "--family") && (!strcmp(v, "4") || !strcmp(v, "6") || !strcmp(v, "any")))
+        else if (!strcmp(v, "4") || !strcmp(v, "6") || !strcmp(v, "any"))
             r.family = !strcmp(v, "4") ? EM_DNS_V4 : !strcmp(v, "6") ? EM_DNS_V6 : EM_DNS_ANY;
         else {
-            fprintf(stderr, "%s\n", usage);
+            fprintf(stderr, "ember-resolve: --family wants 4, 6 or any, got '%s' (see --help)\n", v);
             return 2;
         }
-        i += 2;
+        i++;
     }
-    if (i >= argc) {
+    if (names == 0) {
         fprintf(stderr, "%s\n", usage);
         return 2;
     }
-    return resolve_all(&r, (const char *const *)argv + i, argc - i, stdout, stderr);
+    return resolve_all(&r, (const char *const *)argv + 1, names, stdout, stderr);
 }

@@ -388,7 +388,8 @@ unsigned fake_dns_queries(fake_dns *f, const char *name, int qtype) {
     unsigned n = 0;
     pthread_mutex_lock(&f->mu);
     for (int i = 0; i < MAX_NAMES && f->counts[i].name[0]; i++)
-        if (strcasecmp(f->counts[i].name, name) == 0 && (!qtype || f->counts[i].qtype == qtype))
+        if ((!name || strcasecmp(f->counts[i].name, name) == 0) &&
+            (!qtype || f->counts[i].qtype == qtype))
             n += f->counts[i].n;
     pthread_mutex_unlock(&f->mu);
     return n;

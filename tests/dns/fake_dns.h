@@ -27,7 +27,8 @@ typedef struct fake_dns fake_dns;
 fake_dns *fake_dns_start(const fake_dns_rule *rules, size_t n);
 /* "127.0.0.1:PORT", for em_dns_resolver_opts.servers. */
 const char *fake_dns_servers(const fake_dns *f);
-/* Queries seen for name and type (1 A, 28 AAAA, 0 any), over UDP and TCP. */
+/* Queries seen for name (NULL: any name) and type (1 A, 28 AAAA, 0 any),
+ * over UDP and TCP. */
 unsigned fake_dns_queries(fake_dns *f, const char *name, int qtype);
 /* Queries that came over TCP. */
 unsigned fake_dns_tcp_queries(fake_dns *f);

@@ -204,12 +204,48 @@ static void test_usage(void **state) {
     assert_int_equal(o.code, 2);
     assert_non_null(strstr(o.err, "usage: ember-resolve"));
     run(&o, "--family", "5", "a-only.test", NULL);
-    assert_int_equal(o.code, 2);
-    assert_string_equal(o.out, "");
+    expect(&o, 2, "", "ember-resolve: --family wants 4, 6 or any, got '5' (see --help)\n");
     run(&o, "--timeout", "soon", "a-only.test", NULL);
-    assert_int_equal(o.code, 2);
+    expect(&o, 2, "", "ember-resolve: --timeout wants milliseconds, got 'soon' (see --help)\n");
     run(&o, "bad name", NULL); /* refused before any query */
     expect(&o, 1, "", "ember-resolve: bad name: invalid argument\n");
+}
+
+/* Every argument that starts with '-' is an option until "--", wherever it
+ * stands: -h is --help, any other is a usage error (exit 2, one line), and
+ * none of them is ever asked as a name. */
+static void test_dash_arguments(void **state) {
+    unsigned before = fake_dns_queries(fake, NULL, 0);
+    outcome o, help;
+    run(&help, "--help", NULL);
+    expect(&help, 0, help.out, "");
+    assert_non_null(strstr(help.out, "-h | --help"));
+    run(&o, "-h", NULL);
+    expect(&o, 0, help.out, "");
+    run(&o, "a-only.test", "-h", NULL);
+    expect(&o, 0, help.out, "");
+
+    static const char *const bad[] = { "-x", "-4", "-", "-hx", "--bogus", "--server=x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "ember-resolve: unknown option '%s' (see --help)\n", bad[i]);
+        run(&o, bad[i], "a-only.test", NULL);
+        expect(&o, 2, "", want);
+        run(&o, "a-only.test", bad[i], NULL); /* after a name too */
+        expect(&o, 2, "", want);
+    }
+    run(&o, "a-only.test", "--family", NULL);
+    expect(&o, 2, "", "ember-resolve: --family wants a value (see --help)\n");
+    assert_int_equal(fake_dns_queries(fake, NULL, 0), before); /* nothing was asked */
+
+    /* Options among the names apply to all of them. */
+    run(&o, "fam4.test", "--family", "4", NULL);
+    expect(&o, 0, "fam4.test 192.0.2.5\n", "");
+    /* After "--" everything is a name, and "-x" is not a host name. */
+    before = fake_dns_queries(fake, NULL, 0);
+    run(&o, "--", "-x", "--help", NULL);
+    expect(&o, 1, "", "ember-resolve: -x: invalid argument\nember-resolve: --help: invalid argument\n");
+    assert_int_equal(fake_dns_queries(fake, NULL, 0), before);
 }
 
 static int setup(void **state) {
@@ -232,7 +268,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_one_family),   cmocka_unit_test(test_both_families),
         cmocka_unit_test(test_family_option), cmocka_unit_test(test_nxdomain),
         cmocka_unit_test(test_several_names), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_usage),        cmocka_unit_test(test_dash_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
