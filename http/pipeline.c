@@ -164,6 +164,22 @@ static bool start_body_stream(em_http_conn *c, struct em__http_exchange *ex) {
     return run_handler(c, ex);
 }
 
+/* The streamed body is malformed or too big. While the handler has not
+ * answered, the client gets the status a whole body would have got (400,
+ * 413) before the close, and the handler hears the error as when the
+ * connection dies; once it answered, closing is all that is left. */
+static void body_failed(em_http_conn *c, struct em__http_exchange *ex, int err) {
+    int status = em_http_status_for_error(err);
+    if (!(ex->state & CX_ANSWERED) && status >= 400 && status < 500) {
+        em__http_exchange_lost(ex, err);
+        if (em__http_write_error(c, status) == 0 && em__http_conn_flush(c) == 0) {
+            em__http_conn_linger(c);
+            return;
+        }
+    }
+    em__http_conn_close(c, err);
+}
+
 /* Hand buffered body bytes to the handler's body callback. */
 static bool deliver_body(em_http_conn *c, struct em__http_exchange *ex) {
     em_http_ctx *cx = &ex->cx;
@@ -177,7 +193,7 @@ static bool deliver_body(em_http_conn *c, struct em__http_exchange *ex) {
         if (r == EM_EAGAIN)
             break;
         if (r < 0) {
-            em__http_conn_close(c, (int)r);
+            body_failed(c, ex, (int)r);
             return false;
         }
         em_buf_consume(&c->tcp.in, (size_t)r);

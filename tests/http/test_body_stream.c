@@ -138,6 +138,42 @@ static void test_client_gone_mid_body(void **state) {
     ts_stop(&ts);
 }
 
+/* A body that turns out malformed while it streams gets the status a whole
+ * body would (400 for a bad chunk, 413 past max_body) before the close, as
+ * long as the handler has not answered yet; the handler hears the error. */
+static void test_bad_body_mid_stream(void **state) {
+    static const struct {
+        const char *req;
+        const char *status;
+        int err;
+    } cases[] = {
+        {"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3x\r\n",
+         "400", EM_EBADCHUNK},
+        {"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+         "ffffffffffff\r\nabc",
+         "413", EM_EBODYTOOLARGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_server ts;
+        start(&ts);
+        static ts_in in;
+        memset(&in, 0, sizeof in);
+        int fd = ts_connect(&ts);
+        ts_send(fd, cases[i].req, strlen(cases[i].req));
+        ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+        char want[32];
+        snprintf(want, sizeof want, "HTTP/1.1 %s ", cases[i].status);
+        if (strncmp(in.buf, want, strlen(want)) != 0)
+            fail_msg("case %zu: got %.40s", i, in.buf);
+        assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+        EM_TEST_RUN_UNTIL(&ts.loop, sk.aborted == 1, 3000);
+        assert_int_equal(sk.abort_err, cases[i].err);
+        assert_int_equal(sk.bytes, 3);
+        close(fd);
+        ts_stop(&ts);
+    }
+}
+
 /* An absolute-form target with no path gets "/" (not in the input): moving
  * the head must leave that slice alone (found by fuzz/http_server). */
 static void test_absolute_form_without_path(void **state) {
@@ -158,6 +194,7 @@ int main(void) {
         cmocka_unit_test(test_content_length_pieces),
         cmocka_unit_test(test_chunked_pieces),
         cmocka_unit_test(test_early_answer_closes),
+        cmocka_unit_test(test_bad_body_mid_stream),
         cmocka_unit_test(test_client_gone_mid_body),
         cmocka_unit_test(test_absolute_form_without_path),
     };
