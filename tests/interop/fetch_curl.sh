@@ -184,11 +184,17 @@ same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
 same "status 999 without -f: the body" odd999 0 -s -w ' %{http_code}' "$O/999"
 start_peer DNS dns
 rc=0
-timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.invalid/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?
+timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.test/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?
 eq "NXDOMAIN from --dns-servers: exit 6" 6 "$rc"
-says "NXDOMAIN: curl's words" dns '^ember-fetch: \(6\) Could not resolve host: nosuch\.invalid'
-grep -q '^nosuch\.invalid$' "$TMP/peer.dns" && pass "the DNS peer logs the names it is asked" ||
-  fail "the DNS peer's log lacks nosuch.invalid: $(head -c 200 "$TMP/peer.dns")"
+says "NXDOMAIN: curl's words" dns '^ember-fetch: \(6\) Could not resolve host: nosuch\.test'
+grep -q '^nosuch\.test$' "$TMP/peer.dns" && pass "the DNS peer logs the names it is asked" ||
+  fail "the DNS peer's log lacks nosuch.test: $(head -c 200 "$TMP/peer.dns")"
+# RFC 6761 §6.4: a name under .invalid is not found at once, never asked
+rc=0
+timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.invalid/" >"$TMP/dnsi.e" 2>"$TMP/dnsi.e.err" || rc=$?
+eq ".invalid: exit 6" 6 "$rc"
+if grep -q 'invalid' "$TMP/peer.dns"; then fail ".invalid reached the DNS peer"
+else pass ".invalid: no query sent"; fi
 
 # --- echo_server over TLS -----------------------------------------------------------------
 pki=$TMP/pki
@@ -390,7 +396,7 @@ eq "nginx --resolve fetch.test: as curl" "$(cat "$TMP/nres.c")" "$(cat "$TMP/nre
 grep -q 'GET /hdr HTTP/1.1" 200' "$ngx/access.log" && pass "nginx --resolve: nginx answered" ||
   fail "nginx --resolve: not in nginx's log"
 same "--resolve with no address: exit 49" nresbad 49 -s --resolve "fetch.test:$NPORT" "$N/small.txt"
-ef nproxy5 -sS --dns-servers "127.0.0.1:$DNS" -x http://noproxy.invalid:3128 "$N/small.txt"
+ef nproxy5 -sS --dns-servers "127.0.0.1:$DNS" -x http://noproxy.test:3128 "$N/small.txt"
 eq "a proxy whose name does not resolve: exit 5 (curl's)" 5 "$rc_e"
 says "exit 5: curl's words" nproxy5 '^ember-fetch: \(5\) Could not resolve proxy'
 # the meter: curl's table (its last line's sizes), the -# bar to the byte,
