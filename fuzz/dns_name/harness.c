@@ -32,6 +32,8 @@ static bool reference(const char *s, size_t len) {
         size_t n = i - start;
         if (n == 0 || n > 63)
             return false;
+        if (s[start] == '-' || s[i - 1] == '-') /* RFC 952, RFC 1123 §2.1 */
+            return false;
         last_numeric = true;
         for (size_t k = start; k < i; k++) {
             char c = s[k];
