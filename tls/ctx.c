@@ -163,14 +163,12 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned inlen, void *arg) {
     const em_tls_ctx *ctx = arg;
     unsigned char *sel;
-    /* Our order wins (the server's preference, as nginx does). None in
-     * common: no ALPN in the answer. RFC 7301 §3.2 wants a fatal
-     * no_application_protocol alert, but ember's servers list "http/1.1"
-     * alone and curl -0 offers only "http/1.0": the alert waits until they
-     * list every HTTP version they speak, as nginx does. */
+    /* Our order wins (the server's preference, as nginx does). Called only
+     * when the client offers ALPN; RFC 7301 §3.2: none of its protocols
+     * supported -> a fatal no_application_protocol alert. */
     if (SSL_select_next_proto(&sel, outlen, ctx->alpn, ctx->alpn_len, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)
-        return SSL_TLSEXT_ERR_NOACK;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
 }

@@ -89,7 +89,10 @@ typedef struct em_tls_ctx_opts {
     unsigned sni_count; /**< entries in sni_certs */
     /** ALPN protocols, comma-separated, in preference order ("h2,http/1.1").
      * Client: offered. Server: the first of these the client also offers is
-     * picked; none in common, or NULL: no ALPN in the answer. */
+     * picked; a client that offers ALPN but none of these fails the
+     * handshake with a no_application_protocol alert (RFC 7301 §3.2; both
+     * sides report EM_ETLSHANDSHAKE); a client offering no ALPN, or a
+     * server with NULL here: no ALPN in the answer, the handshake goes on. */
     const char *alpn;
     unsigned min_version;           /**< EM_TLS_V1_2 (0) or EM_TLS_V1_3 */
     em_tls_client_auth client_auth; /**< server only */

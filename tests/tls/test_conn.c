@@ -278,18 +278,16 @@ static int alpn_with(const char *name, const char *offer, int *srv_err, char *al
     return st;
 }
 
-/* Offered protocols, none supported: no ALPN in the answer, for now (see
- * on_alpn in tls/ctx.c: RFC 7301 §3.2's alert waits for the servers' lists).
- * No ALPN offered: no ALPN, a handshake. */
+/* RFC 7301 §3.2: offered protocols, none supported: a fatal
+ * no_application_protocol alert. No ALPN offered: no ALPN, a handshake. */
 static void test_alpn_none_in_common(void **state) {
     /* The default certificate's context and an SNI one alike. */
     static const char *names[] = {"localhost", "a.test"};
     for (unsigned i = 0; i < 2; i++) {
         char alpn[32];
         int srv_err;
-        assert_int_equal(alpn_with(names[i], "h2", &srv_err, alpn, sizeof alpn), 0);
-        assert_string_equal(alpn, "");
-        assert_int_equal(srv_err, 0);
+        assert_int_equal(alpn_with(names[i], "h2", &srv_err, alpn, sizeof alpn), EM_ETLSHANDSHAKE);
+        assert_int_equal(srv_err, EM_ETLSHANDSHAKE);
         assert_int_equal(alpn_with(names[i], "h2,http/1.1", &srv_err, alpn, sizeof alpn), 0);
         assert_string_equal(alpn, "http/1.1");
         assert_int_equal(srv_err, 0);
