@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     em_tls_ctx_opts o = {.cert = {.cert_file = argv[2], .key_file = argv[3]},
-                         .alpn = "http/1.1",
+                         .alpn = "http/1.1,http/1.0",
                          .no_resumption = argc > 4 && !strcmp(argv[4], "no-tickets")};
     em_tls_ctx *tls;
     int err = em_tls_ctx_new(&tls, EM_TLS_SERVER, &o);

@@ -245,7 +245,7 @@ int main(int argc, char **argv) {
     em_tls_ctx *tls = NULL;
     if (cert) {
         em_tls_ctx_opts tls_opts = {.cert = {.cert_file = cert, .key_file = key},
-                                    .alpn = "http/1.1"};
+                                    .alpn = "http/1.1,http/1.0"};
         int err = em_tls_ctx_new(&tls, EM_TLS_SERVER, &tls_opts);
         if (err) {
             char why[256];

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
 
     /* Loaded once, shared by every connection (and every worker). */
     em_tls_ctx_opts tls_opts = { .cert = { .cert_file = cert, .key_file = key },
-                                 .alpn = "http/1.1" };
+                                 .alpn = "http/1.1,http/1.0" };
     em_tls_ctx *tls;
     int rc = em_tls_ctx_new(&tls, EM_TLS_SERVER, &tls_opts);
     if (rc) {
