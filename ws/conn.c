@@ -9,12 +9,6 @@
 
 static const em_ws_opts default_opts;
 
-em__ws_cold *em__ws_cold_get(em_ws *ws) {
-    if (!ws->cold)
-        ws->cold = calloc(1, sizeof *ws->cold);
-    return ws->cold;
-}
-
 static int set_protocol(em_ws *ws, const char *protocol) {
     char *p = NULL;
     if (protocol && *protocol && !(p = strdup(protocol)))

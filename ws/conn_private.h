@@ -1,5 +1,6 @@
 /* Between the files of the WebSocket connection core only. They call in
  * one direction, each only the ones listed before it:
+ *   conn_cold.c   the cold part (em__ws_cold_get), allocated on first use
  *   conn_write.c  frames onto the tcp connection, masking keys, the list
  *                 of completions waiting for send tokens, option defaults
  *   conn_pmd.c    the seam to permessage-deflate (deflate*.c)
