@@ -250,6 +250,10 @@ static void test_bad_requests(void **state) {
         { "GET http:///hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
         { "GET http://u@a/hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
         { "GET ftp://a/hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        /* a '%' that is no pct-encoding (RFC 3986 §2.1) in the path */
+        { "GET /hello%zz HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET /hello%4 HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "GET /hello% HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
     };
     test_server ts;
     em_http_server_opts o = {0};
