@@ -189,4 +189,49 @@ static void rec_done(em_http_call *call, int err) {
 static const em_http_client_cbs rec_cbs = {
     .on_head = rec_head, .on_body = rec_body, .on_done = rec_done};
 
+/* A loop, a client on it that resolves nothing (a numeric URL or a failure
+ * at once) and a scripted server: what most client tests start from. */
+typedef struct fixture {
+    em_loop loop;
+    em_http_client *cl;
+    raw_server rs;
+    bool closed;
+} fixture;
+
+static void fixture_client_closed(void *arg) {
+    *(bool *)arg = true;
+}
+
+static inline void fixture_setup(fixture *f, const char *const *script, int n,
+                                 const em_http_client_opts *o) {
+    memset(f, 0, sizeof *f);
+    assert_int_equal(em_loop_init(&f->loop), 0);
+    raw_start(&f->rs, &f->loop, script, n);
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts co = o ? *o : (em_http_client_opts){0};
+    co.resolver_opts = &ro;
+    assert_int_equal(em_http_client_new(&f->cl, &f->loop, &co), 0);
+}
+
+/* other: a second server on the loop to stop too, or NULL. */
+static inline void fixture_teardown(fixture *f, raw_server *other) {
+    em_http_client_close(f->cl, fixture_client_closed, &f->closed);
+    EM_TEST_RUN_UNTIL(&f->loop, f->closed, 5000);
+    if (other) {
+        raw_stop(other);
+        EM_TEST_RUN_UNTIL(&f->loop, other->open == 0, 5000);
+    }
+    raw_stop(&f->rs);
+    EM_TEST_RUN_UNTIL(&f->loop, f->rs.open == 0, 5000);
+    em_loop_run(&f->loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&f->loop), 0);
+}
+
+/* One call to its end (whatever its error). */
+static inline void fixture_run(fixture *f, rec *r, const em_http_req *req) {
+    r->call = NULL;
+    assert_int_equal(em_http_client_do(f->cl, req, &rec_cbs, r, &r->call), 0);
+    EM_TEST_RUN_UNTIL(&f->loop, r->dones, 10000);
+}
+
 #endif

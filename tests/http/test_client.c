@@ -6,51 +6,15 @@
 #define STARTS(s, lit) (!strncmp((s), lit, sizeof(lit) - 1))
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
-typedef struct fixture {
-    em_loop loop;
-    em_http_client *cl;
-    raw_server rs;
-    bool closed;
-} fixture;
-
-static void on_client_closed(void *arg) {
-    *(bool *)arg = true;
-}
-
-static void setup(fixture *f, const char *const *script, int n, const em_http_client_opts *o) {
-    memset(f, 0, sizeof *f);
-    assert_int_equal(em_loop_init(&f->loop), 0);
-    raw_start(&f->rs, &f->loop, script, n);
-    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
-    em_http_client_opts co = o ? *o : (em_http_client_opts){0};
-    co.resolver_opts = &ro;
-    assert_int_equal(em_http_client_new(&f->cl, &f->loop, &co), 0);
-}
-
-static void teardown(fixture *f) {
-    em_http_client_close(f->cl, on_client_closed, &f->closed);
-    EM_TEST_RUN_UNTIL(&f->loop, f->closed, 5000);
-    raw_stop(&f->rs);
-    EM_TEST_RUN_UNTIL(&f->loop, f->rs.open == 0, 5000);
-    em_loop_run(&f->loop, EM_RUN_NOWAIT);
-    assert_int_equal(em_loop_close(&f->loop), 0);
-}
-
-static void run(fixture *f, rec *r, const em_http_req *req) {
-    r->call = NULL;
-    assert_int_equal(em_http_client_do(f->cl, req, &rec_cbs, r, &r->call), 0);
-    EM_TEST_RUN_UNTIL(&f->loop, r->dones, 10000);
-}
-
 static void test_get_and_request_bytes(void **state) {
     (void)state;
     static const char *const script[] = {
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\nhello"};
     fixture f;
-    setup(&f, script, 1, NULL);
+    fixture_setup(&f, script, 1, NULL);
     rec r = {.want_hdr = "x-test"};
     em_http_header h[] = {{EM_SLICE_LIT("Accept"), EM_SLICE_LIT("text/plain"), 0}};
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a/../b?q=1 2#frag"), .headers = h,
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a/../b?q=1 2#frag"), .headers = h,
                                .num_headers = 1});
     assert_int_equal(r.err, 0);
     assert_int_equal(r.heads, 1);
@@ -61,21 +25,22 @@ static void test_get_and_request_bytes(void **state) {
     /* the target without the fragment, dot-segments gone, space escaped */
     assert_true(STARTS(f.rs.last, "GET /b?q=1%202 HTTP/1.1\r\n"));
     char host[64];
-    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)em_sockaddr_port(&f.rs.addr));
+    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%u\r\n",
+             (unsigned)em_sockaddr_port(&f.rs.addr));
     assert_non_null(strstr(f.rs.last, host));
     assert_non_null(strstr(f.rs.last, "\r\nAccept: text/plain\r\n"));
     assert_non_null(strstr(f.rs.last, "\r\nUser-Agent: ember/"));
     assert_null(strstr(f.rs.last, "Content-Length")); /* a GET has none */
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_post_body_and_credentials(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO};
     fixture f;
-    setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 2, NULL);
     rec r = {0};
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/p"), .body = EM_SLICE_LIT("a=1&b=2"),
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/p"), .body = EM_SLICE_LIT("a=1&b=2"),
                                .content_type = "application/x-www-form-urlencoded",
                                .user = "Aladdin", .password = "open sesame"});
     assert_int_equal(r.err, 0);
@@ -90,17 +55,17 @@ static void test_post_body_and_credentials(void **state) {
     snprintf(url, sizeof url, "http://u%%40x:p%%3Aw@127.0.0.1:%u/",
              (unsigned)em_sockaddr_port(&f.rs.addr));
     rec r2 = {0};
-    run(&f, &r2, &(em_http_req){.url = url});
+    fixture_run(&f, &r2, &(em_http_req){.url = url});
     assert_int_equal(r2.err, 0);
     assert_non_null(strstr(f.rs.last, "\r\nAuthorization: Basic dUB4OnA6dw==\r\n")); /* u@x:p:w */
     assert_null(strstr(r2.url, "u%40x")); /* the call's URL never shows credentials */
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_bad_requests_refused(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     em_http_call *c = NULL;
     em_http_header crlf[] = {{EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1\r\nX-Injected: 1"), 0}};
     em_http_header framing[] = {{EM_SLICE_LIT("Content-Length"), EM_SLICE_LIT("5"), 0}};
@@ -130,7 +95,7 @@ static void test_bad_requests_refused(void **state) {
                                        &c),
                      EM_EINVAL);
     assert_int_equal(f.rs.accepted, 0);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_framings(void **state) {
@@ -150,40 +115,40 @@ static void test_framings(void **state) {
         "HTTP/1.0 200 OK\r\n\r\nall of it",
     };
     fixture f;
-    setup(&f, script, 5, NULL);
+    fixture_setup(&f, script, 5, NULL);
     rec r1 = {0}, r2 = {0}, r3 = {0}, r4 = {0}, r5 = {0};
-    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r1.err, 0);
     assert_int_equal(r1.body_len, 5);
     assert_memory_equal(r1.body, "abcde", 5);
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r2.err, 0);
     assert_int_equal(r2.heads, 1);
     assert_int_equal(r2.status, 201);
-    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "HEAD"});
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "HEAD"});
     assert_int_equal(r3.err, 0);
     assert_int_equal(r3.body_len, 0);
-    run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r4.err, 0);
     assert_int_equal(r4.status, 204);
     /* four answers so far on one kept-alive connection */
     assert_int_equal(f.rs.accepted, 1);
     f.rs.close_after_each = true; /* the close ends the body */
-    run(&f, &r5, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r5, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r5.err, 0);
     assert_int_equal(r5.body_len, 9);
     assert_memory_equal(r5.body, "all of it", 9);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_truncated_body_is_an_error(void **state) {
     (void)state;
     static const char *const script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"};
     fixture f;
-    setup(&f, script, 1, NULL);
+    fixture_setup(&f, script, 1, NULL);
     f.rs.close_after_each = true;
     rec r = {0};
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r.err, EM_EPARTIAL);
     assert_int_equal(r.body_len, 5);
     static const char *const chunked[] = {
@@ -191,9 +156,9 @@ static void test_truncated_body_is_an_error(void **state) {
     f.rs.script = chunked;
     f.rs.requests = 0;
     rec r2 = {0};
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r2.err, EM_EPARTIAL);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_bad_responses(void **state) {
@@ -208,26 +173,26 @@ static void test_bad_responses(void **state) {
     em_http_limits lim = {.max_body = 1000};
     em_http_client_opts o = {.limits = &lim};
     fixture f;
-    setup(&f, script, 5, &o);
+    fixture_setup(&f, script, 5, &o);
     int want[] = {EM_EBADCL, EM_ECLTE, EM_EPARSE, EM_ENOTIMPL, EM_EBODYTOOLARGE};
     for (int i = 0; i < 5; i++) {
         rec r = {0};
-        run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+        fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
         assert_int_equal(r.err, want[i]);
         assert_int_equal(r.heads, 0);
         assert_true(r.error[0]);
     }
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_keep_alive_and_stale_connection(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
     fixture f;
-    setup(&f, script, 3, NULL);
+    fixture_setup(&f, script, 3, NULL);
     rec r1 = {0}, r2 = {0};
-    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r1.err | r2.err, 0);
     assert_int_equal(f.rs.accepted, 1);
     assert_int_equal(em_http_client_conns(f.cl), 1);
@@ -235,11 +200,11 @@ static void test_keep_alive_and_stale_connection(void **state) {
      * a new one */
     f.rs.close_after_each = true;
     rec r3 = {0};
-    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r3.err, 0);
     assert_int_equal(f.rs.accepted, 1);
     EM_TEST_RUN_UNTIL(&f.loop, em_http_client_conns(f.cl) == 0, 5000);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_retry_idempotent_once(void **state) {
@@ -248,10 +213,10 @@ static void test_retry_idempotent_once(void **state) {
      * answer: a GET goes again on a fresh connection */
     static const char *const script[] = {OK_HELLO, RAW_CLOSE, OK_HELLO};
     fixture f;
-    setup(&f, script, 3, NULL);
+    fixture_setup(&f, script, 3, NULL);
     rec r1 = {0}, r2 = {0};
-    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r2.err, 0);
     assert_int_equal(r2.body_len, 5);
     assert_int_equal(f.rs.accepted, 2);
@@ -261,11 +226,11 @@ static void test_retry_idempotent_once(void **state) {
     f.rs.script = script2;
     f.rs.requests = 0;
     rec r3 = {0}, r4 = {0};
-    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
-    run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "POST"});
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r4, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "POST"});
     assert_int_equal(r4.err, EM_ECONNRESET);
     assert_int_equal(f.rs.requests, 2);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_cap_per_host_queues(void **state) {
@@ -273,7 +238,7 @@ static void test_cap_per_host_queues(void **state) {
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO, OK_HELLO};
     em_http_client_opts o = {.max_per_host = 1};
     fixture f;
-    setup(&f, script, 4, &o);
+    fixture_setup(&f, script, 4, &o);
     rec r[4] = {{0}};
     for (int i = 0; i < 4; i++)
         assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
@@ -283,21 +248,22 @@ static void test_cap_per_host_queues(void **state) {
     for (int i = 0; i < 4; i++)
         assert_int_equal(r[i].err, 0);
     assert_int_equal(f.rs.accepted, 1);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_timeouts(void **state) {
     (void)state;
-    static const char *const script[] = {RAW_SILENT, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"};
+    static const char *const script[] = {RAW_SILENT,
+                                         "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"};
     em_http_client_opts o = {.head_timeout_ms = 100, .read_timeout_ms = 100};
     fixture f;
-    setup(&f, script, 2, &o);
+    fixture_setup(&f, script, 2, &o);
     rec r1 = {0};
-    run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r1.err, EM_ETIMEDOUT);
     assert_non_null(strstr(r1.error, "response head timeout"));
     rec r2 = {0};
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
     assert_int_equal(r2.err, EM_ETIMEDOUT);
     assert_non_null(strstr(r2.error, "body read timeout"));
     assert_int_equal(r2.body_len, 3);
@@ -316,23 +282,23 @@ static void test_timeouts(void **state) {
     assert_int_equal(r3.err, EM_ETIMEDOUT);
     assert_non_null(strstr(r3.error, "total timeout"));
     bool closed = false;
-    em_http_client_close(cl2, on_client_closed, &closed);
+    em_http_client_close(cl2, fixture_client_closed, &closed);
     EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_connect_refused(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)em_sockaddr_port(&f.rs.addr));
     raw_stop(&f.rs); /* nothing listens there now */
     rec r = {0};
-    run(&f, &r, &(em_http_req){.url = url});
+    fixture_run(&f, &r, &(em_http_req){.url = url});
     assert_int_equal(r.err, EM_ECONNREFUSED);
     assert_non_null(strstr(r.error, "connect to 127.0.0.1"));
-    em_http_client_close(f.cl, on_client_closed, &f.closed);
+    em_http_client_close(f.cl, fixture_client_closed, &f.closed);
     EM_TEST_RUN_UNTIL(&f.loop, f.closed, 5000);
     em_loop_run(&f.loop, EM_RUN_NOWAIT);
     assert_int_equal(em_loop_close(&f.loop), 0);
@@ -341,7 +307,7 @@ static void test_connect_refused(void **state) {
 static void test_redirects(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     /* g: another origin (another port) on the same loop */
     static const char *const gscript[] = {OK_HELLO, OK_HELLO};
     raw_server g;
@@ -349,14 +315,15 @@ static void test_redirects(void **state) {
     static char s1[256];
     snprintf(s1, sizeof s1, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 3\r\n\r\nbye",
              raw_url(&g, "/there?x=1"));
-    static const char s2[] = "HTTP/1.1 307 Temporary\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n";
+    static const char s2[] =
+        "HTTP/1.1 307 Temporary\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n";
     const char *script[] = {s1, s2, OK_HELLO, s1};
     f.rs.script = script;
     f.rs.nscript = 4;
     em_http_header cookie[] = {{EM_SLICE_LIT("Cookie"), EM_SLICE_LIT("secret=1"), 0},
                                {EM_SLICE_LIT("X-Keep"), EM_SLICE_LIT("1"), 0}};
     rec r = {0};
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
                                .body = EM_SLICE_LIT("data"), .bearer = "tok",
                                .headers = cookie, .num_headers = 2});
     assert_int_equal(r.err, 0);
@@ -375,7 +342,7 @@ static void test_redirects(void **state) {
     assert_non_null(strstr(g.last, "X-Keep: 1"));
     /* 307 keeps method, body and (same origin) credentials */
     rec r2 = {0};
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/start"), .max_redirects = 5,
                                 .method = "PUT", .body = EM_SLICE_LIT("data"), .bearer = "tok"});
     assert_int_equal(r2.err, 0);
     assert_int_equal(r2.redirects, 1);
@@ -386,13 +353,13 @@ static void test_redirects(void **state) {
     assert_non_null(strstr(f.rs.last, "\r\n\r\ndata"));
     /* not following: the 302 is the answer */
     rec r3 = {0};
-    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/start")});
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/start")});
     assert_int_equal(r3.err, 0);
     assert_int_equal(r3.status, 302);
     assert_int_equal(r3.body_len, 3);
     assert_int_equal(r3.redirects, 0);
     raw_stop(&g);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_redirect_limits(void **state) {
@@ -405,22 +372,22 @@ static void test_redirect_limits(void **state) {
         "HTTP/1.1 302 Found\r\nLocation: http://[::1/\r\nContent-Length: 0\r\n\r\n",
     };
     fixture f;
-    setup(&f, loop_script, 5, NULL);
+    fixture_setup(&f, loop_script, 5, NULL);
     rec r = {0};
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     assert_int_equal(r.err, EM_ETOOMANYREDIRECTS);
     assert_int_equal(r.heads, 0);
     assert_int_equal(r.last_status, 301); /* the redirect it would not follow */
     rec r2 = {0};
-    run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     /* a URL of a scheme the client does not speak (curl: unsupported protocol) */
     assert_int_equal(r2.err, EM_EUNSAFEREDIRECT);
     assert_non_null(strstr(r2.error, "ftp"));
     rec r3 = {0}; /* a Location that is no URL (curl: malformed) */
-    run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/"), .max_redirects = 2});
     assert_int_equal(r3.err, EM_EINVAL);
     assert_non_null(strstr(r3.error, "http://[::1/"));
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_cancel_and_pause(void **state) {
@@ -433,7 +400,7 @@ static void test_cancel_and_pause(void **state) {
     script[1] = big;
     script[2] = RAW_SILENT;
     fixture f;
-    setup(&f, script, 3, NULL);
+    fixture_setup(&f, script, 3, NULL);
     /* cancel inside on_body: no on_done, the connection is not reused */
     rec r = {.cancel_in_body = true};
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
@@ -467,7 +434,7 @@ static void test_cancel_and_pause(void **state) {
     for (int i = 0; i < 20; i++)
         em_loop_run(&f.loop, EM_RUN_NOWAIT);
     assert_int_equal(r3.dones, 0);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_expect_417_goes_again_without(void **state) {
@@ -476,26 +443,26 @@ static void test_expect_417_goes_again_without(void **state) {
         "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n", OK_HELLO};
     em_http_client_opts o = {.expect_continue_min = 10, .expect_timeout_ms = 5000};
     fixture f;
-    setup(&f, script, 2, &o);
+    fixture_setup(&f, script, 2, &o);
     f.rs.answer_at_head = true;
     rec r = {0};
     char body[100];
     memset(body, 'x', sizeof body);
-    run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/up"), .method = "POST",
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/up"), .method = "POST",
                                .body = (em_slice){body, sizeof body}});
     assert_int_equal(r.err, 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(f.rs.requests, 2);
     assert_null(strstr(f.rs.last, "Expect:")); /* the second went without it */
     assert_int_equal(f.rs.accepted, 2);       /* on a fresh connection */
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_proxy_absolute_form_and_no_proxy(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO};
     fixture f;
-    setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 2, NULL);
     raw_server target;
     raw_start(&target, &f.loop, script, 1);
     char proxy[64];
@@ -529,7 +496,7 @@ static void test_proxy_absolute_form_and_no_proxy(void **state) {
     assert_true(STARTS(target.last, "GET /d HTTP/1.1\r\n"));
     assert_null(strstr(target.last, "Proxy-Authorization"));
     bool closed = false;
-    em_http_client_close(pc, on_client_closed, &closed);
+    em_http_client_close(pc, fixture_client_closed, &closed);
     EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
     raw_stop(&target);
     EM_TEST_RUN_UNTIL(&f.loop, target.open == 0, 5000);
@@ -538,7 +505,7 @@ static void test_proxy_absolute_form_and_no_proxy(void **state) {
     assert_int_equal(em_http_client_new(&pc, &f.loop, &bad), EM_ENOTSUP);
     bad.proxy = "http://a b";
     assert_int_equal(em_http_client_new(&pc, &f.loop, &bad), EM_EINVAL);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void on_timer_flag(em_timer *t) {
@@ -550,7 +517,7 @@ static void test_pause_is_no_stall(void **state) {
     static const char *const script[] = {OK_HELLO};
     em_http_client_opts o = {.read_timeout_ms = 50};
     fixture f;
-    setup(&f, script, 1, &o);
+    fixture_setup(&f, script, 1, &o);
     rec r = {.pause_in_head = true};
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
                                        &rec_cbs, &r, &r.call),
@@ -567,14 +534,14 @@ static void test_pause_is_no_stall(void **state) {
     EM_TEST_RUN_UNTIL(&f.loop, r.dones, 5000);
     assert_int_equal(r.err, 0);
     assert_int_equal(r.body_len, 5);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_close_ends_calls(void **state) {
     (void)state;
     static const char *const script[] = {RAW_SILENT, RAW_SILENT};
     fixture f;
-    setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 2, NULL);
     rec r1 = {0}, r2 = {0};
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")},
                                        &rec_cbs, &r1, NULL),
@@ -583,7 +550,7 @@ static void test_close_ends_calls(void **state) {
                                        &rec_cbs, &r2, NULL),
                      0);
     EM_TEST_RUN_UNTIL(&f.loop, f.rs.requests == 2, 5000);
-    teardown(&f); /* closes the client: both end with EM_ECANCELED */
+    fixture_teardown(&f, NULL); /* closes the client: both end with EM_ECANCELED */
     assert_int_equal(r1.dones, 1);
     assert_int_equal(r2.dones, 1);
     assert_int_equal(r1.err, EM_ECANCELED);
@@ -634,7 +601,7 @@ static void up_upgrade(em_http_call *call, const em_http_response *resp, em_tcp_
     em_slice s = EM_SLICE_LIT("ping\r\n\r\n");
     assert_int_equal(em_tcp_conn_write(&u->t, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
     if (u->close_client)
-        em_http_client_close(u->close_client, on_client_closed, &u->client_closed);
+        em_http_client_close(u->close_client, fixture_client_closed, &u->client_closed);
 }
 
 static const em_http_client_cbs up_cbs = {
@@ -642,11 +609,11 @@ static const em_http_client_cbs up_cbs = {
 
 static void test_upgrade_hands_over_the_connection(void **state) {
     (void)state;
-    static const char *const script[] = {
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nEXTRA",
-        "pong"};
+    static const char *const script[] = {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+                                         "websocket\r\nConnection: Upgrade\r\n\r\nEXTRA",
+                                         "pong"};
     fixture f;
-    setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 2, NULL);
     up_rec *u = calloc(1, sizeof *u);
     u->take = true;
     em_http_req req = {.url = raw_url(&f.rs, "/ws"), .upgrade = "websocket"};
@@ -662,7 +629,7 @@ static void test_upgrade_hands_over_the_connection(void **state) {
     em_tcp_conn_close(&u->t, up_closed);
     EM_TEST_RUN_UNTIL(&f.loop, u->closed, 5000);
     free(u);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 
@@ -704,7 +671,7 @@ static void test_upgrade_request_and_refusals(void **state) {
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
         "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"};
     fixture f;
-    setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 2, NULL);
     /* not taken: the connection is closed and the call fails */
     up_rec *u = calloc(1, sizeof *u);
     em_http_header h[] = {{EM_SLICE_LIT("Sec-WebSocket-Version"), EM_SLICE_LIT("13"), 0}};
@@ -736,7 +703,7 @@ static void test_upgrade_request_and_refusals(void **state) {
     assert_int_equal(em_http_client_do(f.cl, &bad, &up_cbs, u, NULL), EM_EINVAL);
     /* an unasked-for 101 is still a protocol error */
     free(u);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 
@@ -802,7 +769,7 @@ static const em_http_client_cbs us_cbs = {.on_head = rec_head,
 static void test_streamed_request_bodies(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     em_http_server srv;
     em_http_server_opts so = {.handler = &echo_handler};
     em_http_limits lim = {.max_body = 64u << 20};
@@ -856,7 +823,7 @@ static void test_streamed_request_bodies(void **state) {
     em_http_req bad2 = {.url = url, .stream_body = true};
     assert_int_equal(em_http_client_do(f.cl, &bad2, &rec_cbs, NULL, NULL), EM_EINVAL);
     em_http_server_shutdown(&srv, NULL);
-    teardown(&f);
+    fixture_teardown(&f, NULL);
 }
 
 int main(void) {

@@ -10,45 +10,9 @@
 
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
-typedef struct fixture {
-    em_loop loop;
-    em_http_client *cl;
-    raw_server rs;
-    bool closed;
-} fixture;
-
-static void on_client_closed(void *arg) {
-    *(bool *)arg = true;
-}
-
-static void setup(fixture *f, const char *const *script, int n, const em_http_client_opts *o) {
-    memset(f, 0, sizeof *f);
-    assert_int_equal(em_loop_init(&f->loop), 0);
-    raw_start(&f->rs, &f->loop, script, n);
-    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
-    em_http_client_opts co = o ? *o : (em_http_client_opts){0};
-    co.resolver_opts = &ro;
-    assert_int_equal(em_http_client_new(&f->cl, &f->loop, &co), 0);
-}
-
-/* other: a second server on the loop, or NULL */
-static void teardown(fixture *f, raw_server *other) {
-    em_http_client_close(f->cl, on_client_closed, &f->closed);
-    EM_TEST_RUN_UNTIL(&f->loop, f->closed, 5000);
-    if (other) {
-        raw_stop(other);
-        EM_TEST_RUN_UNTIL(&f->loop, other->open == 0, 5000);
-    }
-    raw_stop(&f->rs);
-    EM_TEST_RUN_UNTIL(&f->loop, f->rs.open == 0, 5000);
-    em_loop_run(&f->loop, EM_RUN_NOWAIT);
-    assert_int_equal(em_loop_close(&f->loop), 0);
-}
-
+/* One call that must succeed. */
 static void run(fixture *f, rec *r, const em_http_req *req) {
-    r->call = NULL;
-    assert_int_equal(em_http_client_do(f->cl, req, &rec_cbs, r, &r->call), 0);
-    EM_TEST_RUN_UNTIL(&f->loop, r->dones, 10000);
+    fixture_run(f, r, req);
     assert_int_equal(r->err, 0);
 }
 
@@ -75,7 +39,7 @@ static void test_caller_authorization_wins(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
     fixture f;
-    setup(&f, script, 3, NULL);
+    fixture_setup(&f, script, 3, NULL);
     char v[256];
     /* Basic credentials and the caller's own field: the caller's goes, alone */
     em_http_header own[] = {{EM_SLICE_LIT("Authorization"), EM_SLICE_LIT("Bearer zzz"), 0}};
@@ -98,13 +62,13 @@ static void test_caller_authorization_wins(void **state) {
     run(&f, &r3, &(em_http_req){.url = url, .headers = own, .num_headers = 1});
     assert_int_equal(fields(f.rs.last, "authorization", v, sizeof v), 1);
     assert_string_equal(v, "Bearer zzz");
-    teardown(&f, NULL);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_caller_authorization_stays_home(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     raw_server g; /* another origin (another port) */
     static const char *const gscript[] = {OK_HELLO};
     raw_start(&g, &f.loop, gscript, 1);
@@ -124,14 +88,14 @@ static void test_caller_authorization_stays_home(void **state) {
     /* neither the caller's nor the generated one crosses to g */
     assert_int_equal(r.redirects, 1);
     assert_int_equal(fields(g.last, "authorization", v, sizeof v), 0);
-    teardown(&f, &g);
+    fixture_teardown(&f, &g);
 }
 
 static void test_caller_proxy_authorization_wins(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO};
     fixture f;
-    setup(&f, script, 1, NULL);
+    fixture_setup(&f, script, 1, NULL);
     char proxy[64];
     snprintf(proxy, sizeof proxy, "u:p@127.0.0.1:%u", (unsigned)em_sockaddr_port(&f.rs.addr));
     em_http_client *pc;
@@ -151,9 +115,9 @@ static void test_caller_proxy_authorization_wins(void **state) {
     assert_int_equal(fields(f.rs.last, "proxy-authorization", v, sizeof v), 1);
     assert_string_equal(v, "Basic bWluZQ==");
     bool closed = false;
-    em_http_client_close(pc, on_client_closed, &closed);
+    em_http_client_close(pc, fixture_client_closed, &closed);
     EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
-    teardown(&f, NULL);
+    fixture_teardown(&f, NULL);
 }
 
 /* A jar holding j=9 for 127.0.0.1 (any port: cookies ignore ports). */
@@ -171,7 +135,7 @@ static void test_one_cookie_field(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO, OK_HELLO};
     fixture f;
-    setup(&f, script, 4, NULL);
+    fixture_setup(&f, script, 4, NULL);
     em_cookie_jar *jar = jar_with_j(&f.rs);
     em_http_client *jc; /* a client with the jar, on the same loop */
     em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
@@ -217,16 +181,16 @@ static void test_one_cookie_field(void **state) {
     assert_int_equal(fields(f.rs.last, "cookie", v, sizeof v), 1);
     assert_string_equal(v, "a=1; b=2");
     bool closed = false;
-    em_http_client_close(jc, on_client_closed, &closed);
+    em_http_client_close(jc, fixture_client_closed, &closed);
     EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
-    teardown(&f, NULL);
+    fixture_teardown(&f, NULL);
     em_cookie_jar_free(jar);
 }
 
 static void test_caller_cookie_stays_home(void **state) {
     (void)state;
     fixture f;
-    setup(&f, NULL, 0, NULL);
+    fixture_setup(&f, NULL, 0, NULL);
     em_cookie_jar *jar = jar_with_j(&f.rs);
     raw_server g; /* another origin (another port), the same host for the jar */
     static const char *const gscript[] = {OK_HELLO};
@@ -258,9 +222,9 @@ static void test_caller_cookie_stays_home(void **state) {
     assert_int_equal(fields(g.last, "cookie", v, sizeof v), 1);
     assert_string_equal(v, "j=9");
     bool closed = false;
-    em_http_client_close(jc, on_client_closed, &closed);
+    em_http_client_close(jc, fixture_client_closed, &closed);
     EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
-    teardown(&f, &g);
+    fixture_teardown(&f, &g);
     em_cookie_jar_free(jar);
 }
 

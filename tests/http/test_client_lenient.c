@@ -4,48 +4,21 @@
  * handled as a 5xx and never as an interim answer (RFC 9110 §15). */
 #include "client_test_util.h"
 
-typedef struct fixture {
-    em_loop loop;
-    em_http_client *cl;
-    raw_server rs;
-    bool closed;
-} fixture;
-
-static void on_client_closed(void *arg) {
-    *(bool *)arg = true;
-}
-
 static void run_one(const char *answer, rec *r) {
-    fixture f;
-    memset(&f, 0, sizeof f);
     const char *script[] = {answer, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"};
-    assert_int_equal(em_loop_init(&f.loop), 0);
-    raw_start(&f.rs, &f.loop, script, 2);
-    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
-    em_http_client_opts co = {.resolver_opts = &ro};
-    assert_int_equal(em_http_client_new(&f.cl, &f.loop, &co), 0);
-    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/")}, &rec_cbs,
-                                       r, &r->call),
-                     0);
-    EM_TEST_RUN_UNTIL(&f.loop, r->dones, 10000);
+    fixture f;
+    fixture_setup(&f, script, 2, NULL);
+    fixture_run(&f, r, &(em_http_req){.url = raw_url(&f.rs, "/")});
     /* The connection stays in step: a second request on it gets its answer. */
     if (r->err == 0 && strstr(answer, "Content-Length")) {
         rec r2 = {0};
-        assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = raw_url(&f.rs, "/2")},
-                                           &rec_cbs, &r2, &r2.call),
-                         0);
-        EM_TEST_RUN_UNTIL(&f.loop, r2.dones, 10000);
+        fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/2")});
         assert_int_equal(r2.err, 0);
         assert_int_equal(r2.body_len, 4);
         assert_memory_equal(r2.body, "next", 4);
         assert_int_equal(f.rs.accepted, 1);
     }
-    em_http_client_close(f.cl, on_client_closed, &f.closed);
-    EM_TEST_RUN_UNTIL(&f.loop, f.closed, 5000);
-    raw_stop(&f.rs);
-    EM_TEST_RUN_UNTIL(&f.loop, f.rs.open == 0, 5000);
-    em_loop_run(&f.loop, EM_RUN_NOWAIT);
-    assert_int_equal(em_loop_close(&f.loop), 0);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_obs_fold_is_sp(void **state) {
