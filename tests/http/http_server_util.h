@@ -232,4 +232,27 @@ static inline void ts_wait_responses(test_server *ts, int fd, ts_in *in, int n) 
     ts_pump(ts, fd, in, ts_pred_responses, &n, 3000);
 }
 
+/* Send req on a new connection and check the answer's status (3 digits);
+ * until_close: the server must close after it, saying Connection: close.
+ * Returns what came back (valid until the next call). */
+static inline const char *ts_expect_status(test_server *ts, const char *req, const char *status,
+                                           bool until_close) {
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(ts);
+    ts_send(fd, req, strlen(req));
+    if (until_close)
+        ts_pump(ts, fd, &in, ts_pred_eof, NULL, 3000);
+    else
+        ts_wait_responses(ts, fd, &in, 1);
+    char want[32];
+    snprintf(want, sizeof want, "HTTP/1.1 %s ", status);
+    if (strncmp(in.buf, want, strlen(want)) != 0)
+        fail_msg("%.60s: got %.40s, want %s", req, in.buf, status);
+    if (until_close)
+        assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+    close(fd);
+    return in.buf;
+}
+
 #endif
