@@ -45,9 +45,11 @@ int em_dns_name_check(const char *name, size_t len) {
     return 0;
 }
 
-static bool ends_with_ci(const char *s, size_t len, const char *suffix) {
-    size_t n = strlen(suffix);
-    return len >= n && strncasecmp(s + len - n, suffix, n) == 0;
+/* Is s (no trailing dot) the special-use name, or a name under it? */
+static bool is_or_under(const char *s, size_t len, const char *name) {
+    size_t n = strlen(name);
+    return len >= n && strncasecmp(s + len - n, name, n) == 0 &&
+           (len == n || s[len - n - 1] == '.');
 }
 
 int em__dns_name_classify(const char *host, size_t len, em_ip *ip) {
@@ -59,8 +61,7 @@ int em__dns_name_classify(const char *host, size_t len, em_ip *ip) {
         return EM_EINVAL;
     if (host[len - 1] == '.')
         len--;
-    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
-        ends_with_ci(host, len, ".localhost"))
+    if (is_or_under(host, len, "localhost"))
         return EM__DNS_LOCALHOST;
     return EM__DNS_HOSTNAME;
 }
@@ -68,7 +69,7 @@ int em__dns_name_classify(const char *host, size_t len, em_ip *ip) {
 bool em__dns_name_is_invalid(const char *host, size_t len) {
     if (len > 1 && host[len - 1] == '.')
         len--;
-    return (len == 7 && strncasecmp(host, "invalid", 7) == 0) || ends_with_ci(host, len, ".invalid");
+    return is_or_under(host, len, "invalid");
 }
 
 void em__dns_name_key(const char *host, size_t len, char *out) {
