@@ -142,6 +142,10 @@ void em__http_unfold(em_http_header *h, size_t n);
  * otherwise (parse_request.c). */
 int em__http_version8(const char *s, size_t n);
 
+/* Whether every '%' in s starts an escape, '%' and two hex digits (RFC
+ * 3986 §2.1), url.c. */
+bool em__http_pct_valid(em_slice s);
+
 /* The authority of an absolute-form target "scheme://authority[/...][?...]"
  * (empty when t has no "://"), parse_request.c. */
 em_slice em__http_target_authority(em_slice t);

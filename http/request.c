@@ -1,8 +1,6 @@
 /* The request side of an exchange, apart from reading it: moving a head's
  * slices after its bytes moved, splitting the target, and the requests the
  * server refuses before any handler. */
-#include <ctype.h>
-
 #include "exchange_internal.h"
 
 /* Move s from the old head at [from, from + len] to the same offset at to.
@@ -58,15 +56,6 @@ void em__http_request_split_target(em_http_ctx *cx) {
     }
 }
 
-/* A '%' not followed by two hex digits (RFC 3986 §2.1 pct-encoded). */
-static bool has_bad_percent(em_slice p) {
-    for (size_t i = 0; i < p.len; i++)
-        if (p.ptr[i] == '%' && (i + 2 >= p.len || !isxdigit((unsigned char)p.ptr[i + 1]) ||
-                                !isxdigit((unsigned char)p.ptr[i + 2])))
-            return true;
-    return false;
-}
-
 static bool has_encoded_slash(em_slice p) {
     for (size_t i = 0; i + 2 < p.len; i++)
         if (p.ptr[i] == '%' && p.ptr[i + 1] == '2' && (p.ptr[i + 2] | 0x20) == 'f')
@@ -87,7 +76,7 @@ int em__http_request_refusal(const em_http_server *srv, const em_http_ctx *cx) {
             return 400;
         /* RFC 9112 §3.2: a target off the grammar SHOULD get 400; a path
          * whose '%' decodes to nothing cannot be routed honestly. */
-        if (has_bad_percent(p))
+        if (!em__http_pct_valid(p))
             return 400;
         /* "%2e%2e%2f" has no dot segment, and decodes to "../". */
         if (!srv->_opts.allow_encoded_slash && has_encoded_slash(p))

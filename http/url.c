@@ -3,6 +3,7 @@
  * sees them (§3.3). All work on the raw slices the parser hands out,
  * without allocating. */
 #include "ember/http.h"
+#include "http_internal.h"
 
 #include <string.h>
 
@@ -22,6 +23,13 @@ static int escape_at(const char *p, size_t len, size_t i) {
         return -1;
     int hi = hex_value((unsigned char)p[i + 1]), lo = hex_value((unsigned char)p[i + 2]);
     return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+}
+
+bool em__http_pct_valid(em_slice s) {
+    for (size_t i = 0; i < s.len; i++)
+        if (s.ptr[i] == '%' && escape_at(s.ptr, s.len, i) < 0)
+            return false;
+    return true;
 }
 
 EM_API ssize_t em_http_percent_decode(em_slice in, char *out, size_t cap, unsigned flags) {
