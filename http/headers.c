@@ -212,12 +212,12 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
                 val++;
             while (ve > val && is_ows(ve[-1]))
                 ve--;
-            if (p->_flags & EM_HTTP_F_OBS_FOLD) /* a fold may start or end it */
+            if (p->_flags & EM_HTTP_F_OBS_FOLD) { /* a fold may start or end it */
                 while (ve > val && (is_ows(ve[-1]) || ve[-1] == '\n' || ve[-1] == '\r'))
                     ve--;
-            if (p->_flags & EM_HTTP_F_OBS_FOLD)
                 while (val < ve && (is_ows(*val) || *val == '\n' || *val == '\r'))
                     val++;
+            }
             em_http_header *f = &h[n & slot_mask];
             f->name.ptr = name;
             f->name.len = nlen;
