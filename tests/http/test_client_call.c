@@ -65,19 +65,26 @@ static void test_caller_authorization_wins(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* f's server answers its one request with a 302 to g, another origin
+ * (another port) on f's loop that answers OK_HELLO once. */
+static void redirect_elsewhere(fixture *f, raw_server *g) {
+    static const char *const gscript[] = {OK_HELLO};
+    raw_start(g, &f->loop, gscript, 1);
+    static char moved[256];
+    snprintf(moved, sizeof moved, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+             raw_url(g, "/there"));
+    static const char *script[1];
+    script[0] = moved;
+    f->rs.script = script;
+    f->rs.nscript = 1;
+}
+
 static void test_caller_authorization_stays_home(void **state) {
     (void)state;
     fixture f;
     fixture_setup(&f, NULL, 0, NULL);
-    raw_server g; /* another origin (another port) */
-    static const char *const gscript[] = {OK_HELLO};
-    raw_start(&g, &f.loop, gscript, 1);
-    static char moved[256];
-    snprintf(moved, sizeof moved, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
-             raw_url(&g, "/there"));
-    const char *script[] = {moved};
-    f.rs.script = script;
-    f.rs.nscript = 1;
+    raw_server g;
+    redirect_elsewhere(&f, &g);
     em_http_header own[] = {{EM_SLICE_LIT("Authorization"), EM_SLICE_LIT("Bearer zzz"), 0}};
     rec r = {0};
     run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a"), .user = "u", .password = "p",
@@ -192,15 +199,8 @@ static void test_caller_cookie_stays_home(void **state) {
     fixture f;
     fixture_setup(&f, NULL, 0, NULL);
     em_cookie_jar *jar = jar_with_j(&f.rs);
-    raw_server g; /* another origin (another port), the same host for the jar */
-    static const char *const gscript[] = {OK_HELLO};
-    raw_start(&g, &f.loop, gscript, 1);
-    static char moved[256];
-    snprintf(moved, sizeof moved, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
-             raw_url(&g, "/there"));
-    const char *script[] = {moved};
-    f.rs.script = script;
-    f.rs.nscript = 1;
+    raw_server g; /* the same host for the jar */
+    redirect_elsewhere(&f, &g);
     em_http_client *jc;
     em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
     em_http_client_opts o = {.cookie_jar = jar, .resolver_opts = &ro};
