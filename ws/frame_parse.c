@@ -12,7 +12,7 @@ void em_ws_frame_parser_init(em_ws_frame_parser *p, em_ws_role role) {
 }
 
 static ssize_t fail(em_ws_frame_parser *p, int err, em_ws_frame_reason why) {
-    p->_err = err;
+    p->_err = (int16_t)err;
     p->reason = (uint8_t)why;
     return err;
 }

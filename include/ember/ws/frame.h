@@ -117,24 +117,29 @@ typedef struct em_ws_frame {
  * while one is open, is a protocol error. Control frames may come between
  * fragments. */
 typedef struct em_ws_frame_parser {
+    /* The one- and two-byte fields come first, then the wide ones: no
+     * padding (the parser lives in every connection). */
     /** settings */
     uint8_t role;         /**< em_ws_role; zero: server */
     uint8_t rsv_allowed;  /**< RSV bits an extension claims (EM_WS_RSV1 for
                            * permessage-deflate); then RSV1 is accepted only
                            * on the first frame of a data message (RFC 7692
                            * §6.1). Other reserved bits set -> EM_EPROTO. */
+    /** results */
+    uint8_t reason; /**< em_ws_frame_reason of the last error */
+    /** private */
+    uint8_t _hn;
+    uint8_t _phase; /**< mask phase within the payload */
+    bool _payload;  /**< between a header and the end of its payload */
+    int16_t _err;   /**< sticky error (an em_err; all fit 16 bits) */
+    /** settings */
     uint64_t max_payload; /**< per frame; 0: EM_WS_DEFAULT_MAX_PAYLOAD */
     uint64_t max_message; /**< sum of a message's frame payloads; 0: default */
     /** results */
     em_ws_frame frame; /**< the header em_ws_frame_parse last completed */
-    uint8_t reason;    /**< em_ws_frame_reason of the last error */
     /** private */
     uint8_t _h[EM_WS_MAX_HEADER]; /**< header bytes held so far */
-    uint8_t _hn;
-    uint8_t _phase; /**< mask phase within the payload */
-    bool _payload;  /**< between a header and the end of its payload */
     bool _in_msg;   /**< a fragmented data message is open */
-    int _err;       /**< sticky error */
     uint64_t _left; /**< payload bytes still to come */
     uint64_t _msg;  /**< payload bytes of the open message so far */
 } em_ws_frame_parser;
