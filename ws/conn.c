@@ -39,7 +39,6 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     ws->up.data = data;
     atomic_init(&ws->refs, 1);
     em_ws_frame_parser_init(&ws->parser, role);
-    em__ws_timer_init(ws);
     if (em__ws_settle(ws, pmd, protocol) != 0) {
         em__ws_free_unstarted(ws); /* the cold part and its protocol too */
         return NULL;
@@ -63,8 +62,7 @@ void em__ws_free_unstarted(em_ws *ws) {
     em__ws_unref(ws);
 }
 
-static void open_task(em_task *t) {
-    em_ws *ws = t->data;
+static void open_ws(em_ws *ws) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
     ws->flags |= WS_OPEN;
@@ -99,9 +97,8 @@ int em__ws_start(em_ws *ws) {
     em_tcp_conn_set_read_chunk(&ws->up.tcp, EM__WS_READ_CHUNK);
     em__ws_rx_activity(ws);
     em__ws_timer_arm(ws);
-    ws->task.cb = open_task;
-    ws->task.data = ws;
-    em_loop_defer(ws->loop, &ws->task);
+    if (!rc)
+        rc = em__ws_defer(ws, open_ws);
     if (rc)
         em__ws_tcp_error(ws, rc);
     return rc;
@@ -210,7 +207,7 @@ EM_API const char *em_ws_protocol(const em_ws *ws) {
 }
 
 EM_API bool em_ws_deflate_on(const em_ws *ws) {
-    return ws->pmd != NULL;
+    return em__ws_conn_pmd_on(ws);
 }
 
 EM_API size_t em_ws_queued(const em_ws *ws) {
@@ -221,6 +218,8 @@ EM_API size_t em_ws_queued(const em_ws *ws) {
 
 EM_API size_t em_ws_memory(const em_ws *ws) {
     size_t n = sizeof *ws + em_ws_queued(ws);
+    if (ws->timer)
+        n += sizeof *ws->timer;
     if (ws->msg)
         n += sizeof *ws->msg + em_buf_cap(ws->msg);
     if (!(ws->flags & WS_CLOSED))

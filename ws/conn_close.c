@@ -23,6 +23,11 @@ static uint64_t left_ms(uint32_t now, uint32_t start, unsigned span) {
     return gone >= span ? 0 : span - gone;
 }
 
+static void stop_timer(em_ws *ws) {
+    if (ws->timer)
+        em_timer_stop(ws->timer);
+}
+
 static void on_tcp_closed(em_tcp_conn *t) {
     em__ws_finish(EM_CONTAINER_OF(t, em_ws, up.tcp));
 }
@@ -31,7 +36,7 @@ static void close_tcp_now(em_ws *ws) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
     ws->flags |= WS_TCP_CLOSING | WS_DRAIN;
-    em_timer_stop(&ws->timer);
+    stop_timer(ws);
     em_http_upgraded_close(&ws->up, on_tcp_closed);
 }
 
@@ -138,6 +143,8 @@ static unsigned ping_timeout(const em_ws *ws) {
     return ws->opts->ping_timeout_ms ? ws->opts->ping_timeout_ms : 30000;
 }
 
+static void on_timer(em_timer *t);
+
 void em__ws_timer_arm(em_ws *ws) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
@@ -156,10 +163,19 @@ void em__ws_timer_arm(em_ws *ws) {
                 due = d;
         }
     }
-    if (due == UINT64_MAX)
-        em_timer_stop(&ws->timer);
-    else
-        em_timer_start(&ws->timer, due, 0);
+    if (due == UINT64_MAX) {
+        stop_timer(ws);
+        return;
+    }
+    if (!ws->timer) {
+        if (!(ws->timer = malloc(sizeof *ws->timer))) {
+            em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, EM_ENOMEM); /* never a deadline lost */
+            return;
+        }
+        em_timer_init(ws->loop, ws->timer, on_timer);
+        ws->timer->data = ws;
+    }
+    em_timer_start(ws->timer, due, 0);
 }
 
 static void on_timer(em_timer *t) {
@@ -197,11 +213,6 @@ static void on_timer(em_timer *t) {
         }
     }
     em__ws_timer_arm(ws);
-}
-
-void em__ws_timer_init(em_ws *ws) {
-    em_timer_init(ws->loop, &ws->timer, on_timer);
-    ws->timer.data = ws;
 }
 
 static bool sendable(int code) {
@@ -266,6 +277,7 @@ void em__ws_on_forced_close(em_tcp_conn *tcp) {
 }
 
 static void free_mem(em_ws *ws) {
+    free(ws->timer); /* stopped: em__ws_finish ran, or it was never armed */
     em__ws_msg_free(ws);
     if (ws->cold) {
         free(ws->cold->ctl);
@@ -288,7 +300,7 @@ void em__ws_finish(em_ws *ws) {
     ws->flags |= WS_CLOSED | WS_TCP_CLOSING | WS_DRAIN;
     if (EM__WS_COLD(ws, on_finish))
         ws->cold->on_finish(ws); /* out of its topics first */
-    em_timer_stop(&ws->timer);
+    stop_timer(ws);
     em__ws_pend_fail_all(ws, EM_ECLOSED);
     em__ws_msg_free(ws);
     if (ws->cold) {
@@ -309,19 +321,42 @@ void em__ws_finish(em_ws *ws) {
     em__ws_unref(ws);
 }
 
-/* A ws that never started (the client's connect or handshake failed):
- * on_close from the loop, like any other end. */
-static void unstarted_task(em_task *t) {
-    em__ws_finish(t->data);
+/* A deferred call: the task is allocated (a connection has one pending
+ * only around its start or its failure to start), so no em_ws carries one. */
+struct deferred {
+    em_task task; /* task.data: the ws */
+    void (*fn)(em_ws *);
+};
+
+static void deferred_run(em_task *t) {
+    struct deferred *d = EM_CONTAINER_OF(t, struct deferred, task);
+    em_ws *ws = t->data;
+    void (*fn)(em_ws *) = d->fn;
+    free(d);
+    fn(ws);
+    em__ws_unref(ws);
 }
 
+int em__ws_defer(em_ws *ws, void (*fn)(em_ws *)) {
+    struct deferred *d = malloc(sizeof *d);
+    if (!d)
+        return EM_ENOMEM;
+    atomic_fetch_add_explicit(&ws->refs, 1, memory_order_relaxed);
+    d->fn = fn;
+    d->task.cb = deferred_run;
+    d->task.data = ws;
+    em_loop_defer(ws->loop, &d->task);
+    return 0;
+}
+
+/* A ws that never started (the client's connect or handshake failed):
+ * on_close from the loop, like any other end. */
 void em__ws_fail_unstarted(em_ws *ws, int err) {
     if (ws->flags & (WS_STARTED | WS_TCP_CLOSING | WS_CLOSED))
         return;
     ws->flags |= WS_TCP_CLOSING;
     ws->close_code = EM_WS_CLOSE_ABNORMAL;
     ws->close_err = err;
-    ws->task.cb = unstarted_task;
-    ws->task.data = ws;
-    em_loop_defer(ws->loop, &ws->task);
+    if (em__ws_defer(ws, em__ws_finish) != 0)
+        em__ws_finish(ws); /* out of memory: on_close now rather than never */
 }

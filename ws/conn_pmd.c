@@ -1,12 +1,14 @@
 /* The core's one door to permessage-deflate (RFC 7692, deflate*.c): the
- * rest of the core asks here, so the compressor is a seam of a few calls. */
+ * rest of the core asks here, so the compressor is a seam of a few calls.
+ * The state hangs off the cold part: a connection without deflate carries
+ * no pointer for it. */
 #include "conn_private.h"
 
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p) {
     if (!p)
         return 0;
-    ws->pmd = em__ws_pmd_new(ws->loop, (em_ws_role)ws->role, p, &ws->opts->deflate);
-    if (!ws->pmd)
+    em__ws_cold *c = em__ws_cold_get(ws);
+    if (!c || !(c->pmd = em__ws_pmd_new(ws->loop, (em_ws_role)ws->role, p, &ws->opts->deflate)))
         return EM_ENOMEM;
     bool server = ws->role == EM_WS_ROLE_SERVER;
     /* A shared broadcast frame (em__ws_compress_alone) suits a sender
@@ -19,22 +21,23 @@ int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p) {
 }
 
 void em__ws_conn_pmd_free(em_ws *ws) {
-    if (ws->pmd)
-        em__ws_pmd_free(ws->pmd);
-    ws->pmd = NULL;
+    if (EM__WS_COLD(ws, pmd)) {
+        em__ws_pmd_free(ws->cold->pmd);
+        ws->cold->pmd = NULL;
+    }
     ws->flags &= ~(uint32_t)(WS_TX_NCT | WS_TX_W15);
 }
 
 int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out) {
-    return em__ws_pmd_inflate(ws->pmd, in, last, limit, out);
+    return em__ws_pmd_inflate(ws->cold->pmd, in, last, limit, out);
 }
 
 int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out) {
-    return em__ws_pmd_compress(ws->pmd, msg, out);
+    return em__ws_pmd_compress(ws->cold->pmd, msg, out);
 }
 
 size_t em__ws_conn_pmd_memory(const em_ws *ws) {
-    return ws->pmd ? em__ws_pmd_memory(ws->pmd) : 0;
+    return EM__WS_COLD(ws, pmd) ? em__ws_pmd_memory(ws->cold->pmd) : 0;
 }
 
 int em__ws_compress_alone(em_slice msg, em_buf *out) {
@@ -48,7 +51,7 @@ int em__ws_compress_alone(em_slice msg, em_buf *out) {
 }
 
 bool em__ws_conn_pmd_shared_ok(const em_ws *ws) {
-    return ws->pmd && ws->role == EM_WS_ROLE_SERVER &&
+    return em__ws_conn_pmd_on(ws) && ws->role == EM_WS_ROLE_SERVER &&
            (ws->flags & (WS_TX_NCT | WS_TX_W15)) == (WS_TX_NCT | WS_TX_W15);
 }
 

@@ -81,7 +81,11 @@ int em__ws_after_write(em_ws *ws);
 
 /* ---- conn_pmd.c ----------------------------------------------------------- */
 
-/* Make ws->pmd for p (NULL: none). 0 or EM_ENOMEM. */
+/* Whether ws has permessage-deflate on. */
+static inline bool em__ws_conn_pmd_on(const em_ws *ws) {
+    return EM__WS_COLD(ws, pmd) != NULL;
+}
+/* Make ws's deflate state for p (NULL: none). 0 or EM_ENOMEM. */
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p);
 void em__ws_conn_pmd_free(em_ws *ws);
 int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out);
@@ -109,11 +113,13 @@ void em__ws_tcp_error(em_ws *ws, int err);
 void em__ws_drop(em_ws *ws, int code, int err);
 /* Something arrived: push the idle and ping deadlines back. */
 void em__ws_rx_activity(em_ws *ws);
-void em__ws_timer_init(em_ws *ws);
 /* Arm the timer for the next deadline (after start and state changes). */
 void em__ws_timer_arm(em_ws *ws);
 /* Drop one reference; the last frees ws. Any thread. */
 void em__ws_unref(em_ws *ws);
+/* Call fn(ws) from the loop (a deferred task), holding a reference to ws
+ * until it returned. Loop thread. 0 or EM_ENOMEM. */
+int em__ws_defer(em_ws *ws, void (*fn)(em_ws *));
 /* The end for a ws whose tcp connection is closed or was never ours:
  * on_close, then the connection's reference dropped. */
 void em__ws_finish(em_ws *ws);

@@ -23,11 +23,11 @@ void em__ws_set_rx_limits(em_ws *ws) {
     uint64_t lim = INT64_MAX;
     if (!streaming(ws)) {
         uint64_t m = em__ws_max_message(ws);
-        lim = ws->pmd ? (m < INT64_MAX / 2 ? m + m / 2 + 4096 : INT64_MAX) : m;
+        lim = em__ws_conn_pmd_on(ws) ? (m < INT64_MAX / 2 ? m + m / 2 + 4096 : INT64_MAX) : m;
     }
     ws->parser.max_payload = lim;
     ws->parser.max_message = lim;
-    ws->parser.rsv_allowed = ws->pmd ? EM_WS_RSV1 : 0;
+    ws->parser.rsv_allowed = em__ws_conn_pmd_on(ws) ? EM_WS_RSV1 : 0;
 }
 
 static bool stopped(const em_ws *ws) {
@@ -118,26 +118,33 @@ static void stream(em_ws *ws, em_slice s, bool last) {
     }
     const uint8_t *p = (const uint8_t *)s.ptr;
     size_t n = s.len;
-    if (ws->carry_n) {
-        size_t need = seq_len(ws->carry[0]) - ws->carry_n;
+    em__ws_cold *c = ws->cold; /* the carry lives there: few stream text */
+    if (c && c->carry_n) {
+        size_t need = seq_len(c->carry[0]) - c->carry_n;
         size_t k = need < n ? need : n;
-        memcpy(ws->carry + ws->carry_n, p, k);
-        ws->carry_n = (uint8_t)(ws->carry_n + k);
+        memcpy(c->carry + c->carry_n, p, k);
+        c->carry_n = (uint8_t)(c->carry_n + k);
         p += k, n -= k;
         if (k < need)
             return; /* the validator saw a prefix: last cannot be true here */
         uint8_t cp[4];
-        size_t cn = ws->carry_n;
-        memcpy(cp, ws->carry, cn);
-        ws->carry_n = 0;
+        size_t cn = c->carry_n;
+        memcpy(cp, c->carry, cn);
+        c->carry_n = 0;
         emit(ws, (const char *)cp, cn, last && n == 0);
         if (n == 0)
             return;
     }
     size_t t = last ? 0 : open_tail(p, n);
     emit(ws, (const char *)p, n - t, last);
-    memcpy(ws->carry, p + n - t, t);
-    ws->carry_n = (uint8_t)t;
+    if (t == 0)
+        return;
+    if (!(c = em__ws_cold_get(ws))) {
+        em__ws_fail(ws, EM_ENOMEM);
+        return;
+    }
+    memcpy(c->carry, p + n - t, t);
+    c->carry_n = (uint8_t)t;
 }
 
 static void deliver(em_ws *ws, em_slice data) {
@@ -221,9 +228,10 @@ static void frame_start(em_ws *ws) {
         return;
     ws->msg_op = f->opcode;
     ws->rx_utf8 = (em_ws_utf8){0};
-    ws->carry_n = 0;
+    if (ws->cold)
+        ws->cold->carry_n = 0;
     ws->flags &= ~(uint32_t)(WS_RX_BUF | WS_RX_DEFLATE);
-    if ((f->rsv & EM_WS_RSV1) && ws->pmd)
+    if ((f->rsv & EM_WS_RSV1) && em__ws_conn_pmd_on(ws))
         ws->flags |= WS_RX_DEFLATE;
 }
 

@@ -37,7 +37,7 @@ EM_API int em_ws_send(em_ws *ws, int opcode, em_slice data, uint64_t *token) {
         return EM_EBUSY;
     if (opcode == EM_WS_OP_TEXT && !em_ws_utf8_valid(data.ptr, data.len))
         return EM_EPARSE;
-    if (ws->pmd && data.len >= em__ws_conn_pmd_min(ws)) {
+    if (em__ws_conn_pmd_on(ws) && data.len >= em__ws_conn_pmd_min(ws)) {
         em_buf z;
         em_buf_init(&z, 0);
         rc = em__ws_conn_compress(ws, data, &z);
@@ -70,7 +70,8 @@ EM_API int em_ws_send_part(em_ws *ws, int opcode, em_slice data, bool fin, uint6
     if (open ? opcode != EM_WS_OP_CONT : !data_opcode(opcode))
         return open && data_opcode(opcode) ? EM_EBUSY : EM_EINVAL;
     bool text = open ? (ws->flags & WS_PART_TEXT) : opcode == EM_WS_OP_TEXT;
-    em_ws_utf8 v = open ? ws->tx_utf8 : (em_ws_utf8){0};
+    /* A text message left open keeps its validator in the cold part. */
+    em_ws_utf8 v = open && text ? ws->cold->tx_utf8 : (em_ws_utf8){0};
     if (text &&
         (em_ws_utf8_feed(&v, data.ptr, data.len) != 0 || (fin && em_ws_utf8_end(&v) != 0))) {
         /* The peer holds a text message it can never finish. */
@@ -78,9 +79,12 @@ EM_API int em_ws_send_part(em_ws *ws, int opcode, em_slice data, bool fin, uint6
             em__ws_fail_with(ws, EM_WS_CLOSE_INTERNAL, EM_EPARSE);
         return EM_EPARSE;
     }
+    if (text && !fin && !em__ws_cold_get(ws))
+        return EM_ENOMEM;
     rc = em__ws_write_frame(ws, (unsigned)opcode, 0, fin, data, token);
     if (rc == 0) {
-        ws->tx_utf8 = v;
+        if (text && !fin)
+            ws->cold->tx_utf8 = v;
         ws->flags &= ~(uint32_t)(WS_PART | WS_PART_TEXT);
         if (!fin)
             ws->flags |= WS_PART | (text ? WS_PART_TEXT : 0);

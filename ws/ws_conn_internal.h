@@ -163,7 +163,8 @@ struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
 
 /* What few connections use: a client's handshake and hooks, topics, a
  * subprotocol, a handshake error, a ping held back, a control payload split
- * across reads, the peer's close reason. Allocated on first use (em__ws_cold), so
+ * across reads, the peer's close reason, permessage-deflate, a text message
+ * sent or streamed in parts. Allocated on first use (em__ws_cold_get), so
  * an idle server connection without them carries one pointer. */
 typedef struct em__ws_cold {
     void *client;
@@ -185,7 +186,11 @@ typedef struct em__ws_cold {
     uint8_t *ctl;
     char *protocol; /* NULL: "" */
     char *hs_error; /* NULL: "" */
+    em__ws_pmd *pmd; /* NULL: no permessage-deflate (conn_pmd.c) */
+    em_ws_utf8 tx_utf8; /* a text message sent in parts, so far */
     uint16_t hs_status;
+    uint8_t carry_n;
+    uint8_t carry[4]; /* streamed TEXT: a code point split between pieces */
 } em__ws_cold;
 
 struct em_ws {
@@ -195,20 +200,20 @@ struct em_ws {
     em_loop *loop; /* fixed at em__ws_new: read from any thread */
     const em_ws_cbs *cbs;
     const em_ws_opts *opts;
-    em__ws_pmd *pmd;
     struct em__ws_pend *pend; /* the last of a circular list (conn_write.c) */
     em_buf *msg;     /* lazily: a message assembled across frames or reads */
     em_ws_frame_parser parser;
-    em_timer timer;  /* one for all: idle, auto ping, close */
-    em_task task;    /* deferred on_open, or on_close of an unstarted ws */
+    /* One timer for all deadlines (idle, auto ping, close), allocated when
+     * the first is set: with the default options an open connection has
+     * none, and an em_timer is 56 bytes. */
+    em_timer *timer;
     _Atomic unsigned refs;
-    em_ws_utf8 rx_utf8, tx_utf8;
+    em_ws_utf8 rx_utf8;
     uint32_t last_rx, ping_at; /* loop ms, wrapping */
     uint32_t flags;
     int close_err;
     uint16_t close_code;
-    uint8_t role, msg_op, carry_n;
-    uint8_t carry[4]; /* streamed TEXT: a code point split between pieces */
+    uint8_t role, msg_op;
 };
 
 /* ws's cold part, allocated if it has none yet; NULL on ENOMEM. */

@@ -76,6 +76,33 @@ static void test_memory(void **state) {
     assert_int_equal(h.msgs[0].len, sizeof p + 10);
     /* delivered: the buffers are gone again */
     assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws));
+    /* a close sets the first deadline: only now is there a timer */
+    assert_int_equal(em_ws_close(h.ws, 1000, em_slice_make("", 0)), 0);
+    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em_timer));
+    h_finish(&h);
+}
+
+/* What a connection holds beyond its em_ws while idle: a timer when a
+ * deadline is set (pings, idle limit), the cold part only when some rare
+ * feature is in use (here a text message sent in parts). */
+static void test_memory_deadlines_and_cold(void **state) {
+    (void)state;
+    harness h;
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h.opts.ping_interval_ms = 60000;
+    h_start(&h);
+    h_run_ms(&h, 2);
+    assert_null(h.ws->cold);
+    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em_timer));
+    uint64_t tok;
+    /* a text message sent in parts, a code point split between them: the
+     * open message's validator lives in the cold part */
+    assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_TEXT, em_slice_make("caf\xc3", 4), false, &tok),
+                     0);
+    assert_non_null(h.ws->cold);
+    assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_CONT, em_slice_make("\xa9", 1), true, &tok), 0);
+    assert_int_equal(em_ws_memory(h.ws),
+                     sizeof(struct em_ws) + sizeof(em_timer) + sizeof(*h.ws->cold));
     h_finish(&h);
 }
 
@@ -135,6 +162,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_with_handshake),
         cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_memory_deadlines_and_cold),
         cmocka_unit_test(test_unstarted),
         cmocka_unit_test(test_bad_new),
     };

@@ -180,7 +180,8 @@ EM_API EM_NODISCARD int em_ws_send_binary(em_ws *ws, em_slice data, uint64_t *to
  * end, so the connection is failed with 1011).
  * Pings and pongs may go between parts; another message may not
  * (EM_EBUSY). Parts go uncompressed, deflate or not. Returns as
- * em_ws_send. */
+ * em_ws_send, or EM_ENOMEM (nothing sent) when the first part of a TEXT
+ * message cannot get the few bytes its validator keeps. */
 EM_API EM_NODISCARD int em_ws_send_part(em_ws *ws, int opcode, em_slice data, bool fin,
                                         uint64_t *token);
 
