@@ -57,7 +57,7 @@ void em__tcp_schedule_sent(em_tcp_conn *c) {
 
 void em__tcp_wq_free(em_tcp_conn *c) {
     for (unsigned i = 0; i < c->_wq_len; i++) {
-        struct em__wq_entry *e = &c->_wq[(c->_wq_head + i) & (c->_wq_cap - 1)];
+        struct em__wq_entry *e = &c->_wq[(c->_wq_head + i) & (em__tcp_wq_cap(c) - 1)];
         if (e->owned)
             free((void *)e->ptr);
     }
@@ -82,7 +82,6 @@ void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb) {
     em__tcp_wq_free(c);
     free(c->_wq);
     c->_wq = NULL;
-    c->_wq_cap = 0;
     c->_on_close = cb;
     c->_flags &= ~(unsigned)(EM__TCP_OPEN | EM__TCP_READING | EM__TCP_IO_R | EM__TCP_IO_W |
                              EM__TCP_READ_DUE | EM__TCP_TPENDING);
@@ -92,7 +91,7 @@ void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb) {
 }
 
 void em__tcp_fail(em_tcp_conn *c, int err) {
-    c->_werr = err;
+    c->_werr = (int16_t)err;
     em__tcp_wq_free(c);
     c->_flags &= ~(unsigned)(EM__TCP_READING | EM__TCP_TPENDING | EM__TCP_SHUT_PENDING |
                              EM__TCP_RD_WANTS_W | EM__TCP_WR_WANTS_R);

@@ -56,6 +56,11 @@ struct em__tcp_happy {
     void (*close)(em_tcp_conn *c, em_tcp_close_cb cb);
 };
 
+/* The write queue ring's size: a power of two, 0 while there is none. */
+static inline unsigned em__tcp_wq_cap(const em_tcp_conn *c) {
+    return c->_wq ? 1u << c->_wq_log2 : 0;
+}
+
 /* ---- conn_core.c -------------------------------------------------------- */
 
 /* Bring the loop interest in line with the connection's state. Returns 0 or

@@ -21,18 +21,18 @@
 #define WQ_IOV IOV_MAX
 
 static inline struct em__wq_entry *wq_at(em_tcp_conn *c, unsigned i) {
-    return &c->_wq[(c->_wq_head + i) & (c->_wq_cap - 1)];
+    return &c->_wq[(c->_wq_head + i) & (em__tcp_wq_cap(c) - 1)];
 }
 
 /* Make room for n more entries; the ring size stays a power of two. */
 static int wq_reserve(em_tcp_conn *c, unsigned n) {
-    if (c->_wq_len + n <= c->_wq_cap)
+    if (c->_wq_len + n <= em__tcp_wq_cap(c))
         return 0;
     if (n > UINT_MAX / 4 - c->_wq_len)
         return EM_ENOMEM;
-    unsigned cap = c->_wq_cap ? c->_wq_cap : 16;
+    unsigned log2 = c->_wq ? c->_wq_log2 : 4, cap = 1u << log2;
     while (cap < c->_wq_len + n)
-        cap *= 2;
+        cap = 1u << ++log2;
     struct em__wq_entry *e = malloc(cap * sizeof *e);
     if (!e)
         return EM_ENOMEM;
@@ -40,14 +40,14 @@ static int wq_reserve(em_tcp_conn *c, unsigned n) {
         e[i] = *wq_at(c, i);
     free(c->_wq);
     c->_wq = e;
-    c->_wq_cap = cap;
+    c->_wq_log2 = (uint8_t)log2;
     c->_wq_head = 0;
     return 0;
 }
 
 static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, bool owned,
                     bool last) {
-    struct em__wq_entry *e = &c->_wq[(c->_wq_head + c->_wq_len) & (c->_wq_cap - 1)];
+    struct em__wq_entry *e = &c->_wq[(c->_wq_head + c->_wq_len) & (em__tcp_wq_cap(c) - 1)];
     e->ptr = p;
     e->len = len;
     e->token = token;
@@ -105,7 +105,7 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
         if (e->last)
             c->_taken_token = e->token;
         c->_wq_off = 0;
-        c->_wq_head = (c->_wq_head + 1) & (c->_wq_cap - 1);
+        c->_wq_head = (c->_wq_head + 1) & (em__tcp_wq_cap(c) - 1);
         c->_wq_len--;
     }
 }
@@ -258,7 +258,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                     return (int)w; /* nothing sent: a plain failure */
                 /* Part of this write already went out; the stream is
                  * broken and the caller learns it now. */
-                c->_werr = (int)w;
+                c->_werr = (int16_t)w;
                 return (int)w;
             }
             rest -= (size_t)w;
@@ -285,7 +285,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
         }
         /* All taken, some held inside the transport: done once it is out. */
         if ((err = em__tcp_update_io(c)) != 0)
-            c->_werr = err;
+            c->_werr = (int16_t)err;
         return err;
     }
     /* The ring is allocated only once a connection first has to queue,
@@ -295,7 +295,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
         err = wq_queue(c, slices, i, n, off, rest, flags, tok);
     if (err) {
         if (rest != total)
-            c->_werr = err; /* part went out: the byte stream is broken */
+            c->_werr = (int16_t)err; /* part went out: the byte stream is broken */
         return err;
     }
     c->_next_token = tok;
@@ -303,7 +303,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
         *token = tok;
     err = em__tcp_update_io(c);
     if (err) {
-        c->_werr = err;
+        c->_werr = (int16_t)err;
         return err;
     }
     if (!(c->_flags & EM__TCP_THROTTLED) && c->_queued >= c->_high_wm) {

@@ -193,11 +193,13 @@ struct em_tcp_conn {
     void *_tstate;              /**< the transport's state */
     /** write queue: ring of pending slices */
     struct em__wq_entry *_wq;
-    unsigned _wq_cap, _wq_head, _wq_len;
+    unsigned _wq_head, _wq_len;
     unsigned _flags;
     /** em_tcp_conn_opts, settled (read_max is in._max); 32 bits each, which
      * packs them into the hole the fields around them would leave */
     uint32_t _read_chunk, _high_wm, _low_wm, _max_queue;
+    int16_t _werr;    /**< sticky write error (an em_err): later writes return it */
+    uint8_t _wq_log2; /**< while _wq is set, it holds 1 << _wq_log2 entries */
     size_t _wq_off;             /**< bytes of the head entry already sent */
     size_t _queued;             /**< plaintext bytes queued */
     uint64_t _next_token;       /**< last token handed out */
@@ -208,7 +210,6 @@ struct em_tcp_conn {
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;
     struct em__tcp_happy *_happy; /**< em_tcp_conn_connect_host in flight or failed */
-    int _werr;                  /**< sticky write error: later writes return it */
 };
 
 /** Adopt a connected fd (from an em_tcp_server or a connect). Sets it
