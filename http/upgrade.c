@@ -54,9 +54,9 @@ int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u, const em_t
     /* The request leaves the input; what follows it is the new protocol's. */
     ex->state |= CX_ANSWERED | CX_DONE;
     em__http_exchange_done(ex);
-    void *data = u->data;
+    void *data = u->tcp.data; /* the user's, not the HTTP connection's */
     rc = em_tcp_conn_move(&u->tcp, &c->tcp, cbs);
-    u->data = data;
+    u->tcp.data = data;
     if (rc == EM_EINVAL || rc == EM_ECLOSED) { /* nothing moved */
         em__http_conn_close(c, rc);
         return em__http_call_leave(ex, rc);

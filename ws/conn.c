@@ -36,7 +36,7 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     ws->role = (uint8_t)role;
     ws->cbs = cbs;
     ws->opts = opts ? opts : &default_opts;
-    ws->up.data = data;
+    ws->up.tcp.data = data;
     atomic_init(&ws->refs, 1);
     em_ws_frame_parser_init(&ws->parser, role);
     if (em__ws_settle(ws, pmd, protocol) != 0) {
@@ -181,11 +181,11 @@ EM_API const char *em_ws_error(const em_ws *ws) {
 }
 
 EM_API void em_ws_set_data(em_ws *ws, void *data) {
-    ws->up.data = data;
+    ws->up.tcp.data = data;
 }
 
 EM_API void *em_ws_data(const em_ws *ws) {
-    return ws->up.data;
+    return ws->up.tcp.data;
 }
 
 EM_API em_loop *em_ws_loop(const em_ws *ws) {

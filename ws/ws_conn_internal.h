@@ -194,7 +194,7 @@ typedef struct em__ws_cold {
 } em__ws_cold;
 
 struct em_ws {
-    em_http_upgraded up; /* up.data: the user's pointer (em_ws_set_data) */
+    em_http_upgraded up; /* up.tcp.data: the user's pointer (em_ws_set_data) */
     em__ws_cold *cold;   /* NULL until first needed */
     /* private to the core */
     em_loop *loop; /* fixed at em__ws_new: read from any thread */

@@ -51,11 +51,13 @@ static void h_upgrade(em_http_ctx *cx, const em_http_handler *h) {
     echo_conn *e = calloc(1, sizeof *e);
     assert_non_null(e);
     e->up.on_shutdown = on_echo_shutdown;
+    e->up.tcp.data = e; /* the user's pointer rides through the upgrade */
     if (!connect)
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Upgrade"), EM_SLICE_LIT("echo")), 0);
     assert_int_equal(em_http_upgrade(cx, connect ? 200 : 101, &e->up, &echo_cbs, on_echo_closed),
                      0);
     assert_null(cx->conn); /* cx ended */
+    assert_ptr_equal(e->up.tcp.data, e);
     live = e;
     assert_int_equal(em_tcp_conn_read_start(&e->up.tcp), 0);
     /* Bytes that came with the request are already here. */

@@ -31,8 +31,9 @@ typedef struct em_http_upgraded em_http_upgraded;
  * EM_CONTAINER_OF. The server keeps it on a list only to tell it about a
  * graceful shutdown and to wait for it. */
 struct em_http_upgraded {
-    em_tcp_conn tcp; /**< the connection; tcp.in holds the bytes after the request */
-    void *data;      /**< user data; ember never touches it */
+    /** the connection; tcp.in holds the bytes after the request, and
+     * tcp.data is the user's (em_http_upgrade keeps what it held) */
+    em_tcp_conn tcp;
     /** The server is shutting down: now == false at the start of a
      * graceful shutdown (say goodbye: a WebSocket sends its close frame),
      * now == true at its deadline (close now). May be NULL: then the
