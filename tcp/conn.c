@@ -133,9 +133,9 @@ static void on_task(em_task *t) {
     }
     if (!(c->_flags & EM__TCP_OPEN))
         return;
-    if (c->_done_token != c->_reported_token && c->_cbs->on_sent) {
-        c->_reported_token = c->_done_token;
-        c->_cbs->on_sent(c, c->_reported_token);
+    if (c->_done_lo != c->_reported_lo && c->_cbs->on_sent) {
+        c->_reported_lo = c->_done_lo;
+        c->_cbs->on_sent(c, em__tcp_token(c, c->_reported_lo));
         if (!(c->_flags & EM__TCP_OPEN))
             return;
     }

@@ -46,10 +46,10 @@ void em__tcp_defer(em_tcp_conn *c, unsigned due) {
 }
 
 void em__tcp_schedule_sent(em_tcp_conn *c) {
-    if (c->_done_token == c->_reported_token)
+    if (c->_done_lo == c->_reported_lo)
         return;
     if (!c->_cbs->on_sent) { /* nobody listens: skip the deferred task */
-        c->_reported_token = c->_done_token;
+        c->_reported_lo = c->_done_lo;
         return;
     }
     em__tcp_defer(c, 0);

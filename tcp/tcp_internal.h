@@ -56,6 +56,12 @@ struct em__tcp_happy {
     void (*close)(em_tcp_conn *c, em_tcp_close_cb cb);
 };
 
+/* The whole token whose low 32 bits are lo, for a token at most 2^32 - 1
+ * behind _next_token (_taken_lo, _done_lo, _reported_lo). */
+static inline uint64_t em__tcp_token(const em_tcp_conn *c, uint32_t lo) {
+    return c->_next_token - (uint32_t)((uint32_t)c->_next_token - lo);
+}
+
 /* The write queue ring's size: a power of two, 0 while there is none. */
 static inline unsigned em__tcp_wq_cap(const em_tcp_conn *c) {
     return c->_wq ? 1u << c->_wq_log2 : 0;

@@ -54,7 +54,7 @@ static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, b
     e->owned = owned;
     e->last = last;
     c->_wq_len++;
-    c->_queued += len;
+    c->_queued += (uint32_t)len;
 }
 
 static ssize_t send_iov(int fd, struct iovec *iov, size_t cnt) {
@@ -85,25 +85,25 @@ static void note_pending(em_tcp_conn *c) {
         c->_flags |= EM__TCP_TPENDING;
     } else {
         c->_flags &= ~(unsigned)EM__TCP_TPENDING;
-        c->_done_token = c->_taken_token;
+        c->_done_lo = c->_taken_lo;
     }
 }
 
 /* Drop n sent bytes from the front of the queue, completing tokens. */
 static void wq_advance(em_tcp_conn *c, size_t n) {
-    c->_queued -= n;
+    c->_queued -= (uint32_t)n;
     while (c->_wq_len > 0) {
         struct em__wq_entry *e = wq_at(c, 0);
         size_t left = e->len - c->_wq_off;
         if (n < left) {
-            c->_wq_off += n;
+            c->_wq_off += (uint32_t)n;
             return;
         }
         n -= left;
         if (e->owned)
             free((void *)e->ptr);
         if (e->last)
-            c->_taken_token = e->token;
+            c->_taken_lo = (uint32_t)e->token;
         c->_wq_off = 0;
         c->_wq_head = (c->_wq_head + 1) & (em__tcp_wq_cap(c) - 1);
         c->_wq_len--;
@@ -178,7 +178,7 @@ void em__tcp_wq_flush(em_tcp_conn *c) {
             note_pending(c);
             continue;
         }
-        c->_done_token = c->_taken_token;
+        c->_done_lo = c->_taken_lo;
         if ((size_t)n < want)
             break; /* the kernel is full */
     }
@@ -275,11 +275,12 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
             c->_flags |= EM__TCP_TPENDING;
     }
     if (rest == 0 && c->_wq_len == 0 && !(c->_flags & EM__TCP_CONNECTING)) {
-        c->_next_token = c->_taken_token = tok;
+        c->_next_token = tok;
+        c->_taken_lo = (uint32_t)tok;
         if (token)
             *token = tok;
         if (!(c->_flags & EM__TCP_TPENDING)) {
-            c->_done_token = tok;
+            c->_done_lo = (uint32_t)tok;
             em__tcp_schedule_sent(c);
             return 0;
         }

@@ -200,12 +200,14 @@ struct em_tcp_conn {
     uint32_t _read_chunk, _high_wm, _low_wm, _max_queue;
     int16_t _werr;    /**< sticky write error (an em_err): later writes return it */
     uint8_t _wq_log2; /**< while _wq is set, it holds 1 << _wq_log2 entries */
-    size_t _wq_off;             /**< bytes of the head entry already sent */
-    size_t _queued;             /**< plaintext bytes queued */
+    /** bytes of the head entry already sent, and plaintext bytes queued:
+     * both at most _max_queue */
+    uint32_t _wq_off, _queued;
+    /** the last token fully taken by the transport, fully on the socket,
+     * and reported through on_sent: their low 32 bits, as fewer than 2^32
+     * writes are ever in flight behind _next_token */
+    uint32_t _taken_lo, _done_lo, _reported_lo;
     uint64_t _next_token;       /**< last token handed out */
-    uint64_t _taken_token;      /**< last token fully taken by the transport */
-    uint64_t _done_token;       /**< last token fully on the socket */
-    uint64_t _reported_token;   /**< last token reported through on_sent */
     em_task _task;              /**< deferred on_sent, read retry, close callback */
     em_tcp_connect_cb _on_connect;
     em_tcp_close_cb _on_close;

@@ -199,6 +199,50 @@ static void test_sent_coalesced(void **state) {
     close_and_drain(&loop, &w);
 }
 
+/* Tokens behind the newest are kept as their low 32 bits: completions
+ * still come whole and in order where the count crosses 2^32, for writes
+ * that queue and for writes that go straight out. */
+static void test_tokens_past_32_bits(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    small_pair(&peer, &fd);
+    wq w = {0};
+    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
+    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    const uint64_t base = (UINT64_C(1) << 32) - 2; /* as after 2^32 - 2 writes */
+    w.c._next_token = base;
+    w.c._taken_lo = w.c._done_lo = w.c._reported_lo = (uint32_t)base;
+    w.sent = base;
+    enum { BIG = 1 << 20 };
+    char *buf = malloc(BIG);
+    assert_non_null(buf);
+    for (size_t i = 0; i < BIG; i++)
+        buf[i] = tt_pat(i);
+    tt_reader r;
+    tt_reader_start(&r, peer, false); /* the pattern restarts with each write */
+    em_slice sl = em_slice_make(buf, BIG);
+    uint64_t t[3];
+    for (int i = 0; i < 3; i++) /* the kernel takes part of the first: the rest queue */
+        assert_int_equal(em_tcp_conn_write(&w.c, &sl, 1, 0, &t[i]), 0);
+    assert_true(t[0] == base + 1 && t[1] == base + 2 && t[2] == base + 3);
+    assert_true(t[1] == UINT64_C(1) << 32);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == t[2], 20000);
+    assert_false(w.sent_order_bad);
+    /* the queue is empty: this one goes straight out */
+    em_slice tail = EM_SLICE_LIT("end");
+    uint64_t t4;
+    assert_int_equal(em_tcp_conn_write(&w.c, &tail, 1, 0, &t4), 0);
+    assert_true(t4 == base + 4);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == t4, 5000);
+    assert_false(w.sent_order_bad);
+    assert_int_equal(em_tcp_conn_shutdown(&w.c), 0);
+    assert_int_equal(tt_reader_join(&r), (int64_t)(3 * (size_t)BIG + 3));
+    close(peer);
+    free(buf);
+    close_and_drain(&loop, &w);
+}
+
 static void test_max_queue(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -288,6 +332,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
         cmocka_unit_test(test_sent_coalesced),       cmocka_unit_test(test_max_queue),
+        cmocka_unit_test(test_tokens_past_32_bits),
         cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_late_error),
     };
