@@ -56,6 +56,20 @@ static void small_pair(int *peer, int *fd) {
     tt_pair_bufs(peer, fd, 16 * 1024, 16 * 1024);
 }
 
+/* The loop, a connected pair (small: 16 KiB buffers) and w's connection
+ * on one end with options o (may be NULL); the other end in *peer. */
+static void wq_open(em_loop *loop, wq *w, int *peer, bool small, const em_tcp_conn_opts *o) {
+    assert_int_equal(em_loop_init(loop), 0);
+    int fd;
+    if (small)
+        small_pair(peer, &fd);
+    else
+        tt_pair(peer, &fd);
+    *w = (wq){0};
+    assert_int_equal(em_tcp_conn_init(loop, &w->c, fd, &full_cbs, o), 0);
+    assert_int_equal(xt_maybe_attach(&w->c), 0);
+}
+
 static void close_and_drain(em_loop *loop, wq *w) {
     em_tcp_conn_close(&w->c, wq_on_close);
     EM_TEST_RUN_UNTIL(loop, w->closed == 1, 5000);
@@ -63,15 +77,12 @@ static void close_and_drain(em_loop *loop, wq *w) {
 }
 
 static void test_backpressure_bounded(void **state) {
-    em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    small_pair(&peer, &fd);
     em_tcp_conn_opts o = {
         .high_watermark = 256 * 1024, .low_watermark = 64 * 1024, .max_queue = 1024 * 1024};
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, &o), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    em_loop loop;
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, &o);
 
     /* The peer reads nothing: keep writing 64 KiB copies until refused. */
     enum { CHUNK = 64 * 1024 };
@@ -127,12 +138,9 @@ static void test_backpressure_bounded(void **state) {
 
 static void test_zero_copy_partial(void **state) {
     em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    small_pair(&peer, &fd);
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, NULL);
 
     /* More slices than IOV_MAX, of odd sizes, some empty, over one
      * pattern buffer: partial writes land in the middle of slices. */
@@ -173,12 +181,9 @@ static void test_zero_copy_partial(void **state) {
 
 static void test_sent_coalesced(void **state) {
     em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    tt_pair(&peer, &fd);
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, false, NULL);
     em_slice parts[2] = {EM_SLICE_LIT("ab"), EM_SLICE_LIT("c")};
     uint64_t tok;
     assert_int_equal(em_tcp_conn_write(&w.c, parts, 2, 0, &tok), 0);
@@ -204,12 +209,9 @@ static void test_sent_coalesced(void **state) {
  * that queue and for writes that go straight out. */
 static void test_tokens_past_32_bits(void **state) {
     em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    small_pair(&peer, &fd);
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, NULL);
     const uint64_t base = (UINT64_C(1) << 32) - 2; /* as after 2^32 - 2 writes */
     w.c._next_token = base;
     w.c._taken_lo = w.c._done_lo = w.c._reported_lo = (uint32_t)base;
@@ -244,14 +246,11 @@ static void test_tokens_past_32_bits(void **state) {
 }
 
 static void test_max_queue(void **state) {
-    em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    tt_pair(&peer, &fd);
     em_tcp_conn_opts o = {.high_watermark = 500, .max_queue = 1000};
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, &o), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    em_loop loop;
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, false, &o);
     static char big[1001];
     em_slice s = em_slice_make(big, sizeof big);
     uint64_t tok = 99;
@@ -270,12 +269,9 @@ static void test_max_queue(void **state) {
  * is refused with nothing changed. */
 static void test_set_limits(void **state) {
     em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    tt_pair(&peer, &fd);
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, false, NULL);
     static char big[1001];
     em_slice s = em_slice_make(big, sizeof big);
     assert_int_equal(em_tcp_conn_set_limits(&w.c, 500, 100, 1000), 0);
@@ -301,12 +297,9 @@ static void test_set_limits(void **state) {
  * through on_read (the one error path). */
 static void test_late_error(void **state) {
     em_loop loop;
-    assert_int_equal(em_loop_init(&loop), 0);
-    int peer, fd;
-    small_pair(&peer, &fd);
-    wq w = {0};
-    assert_int_equal(em_tcp_conn_init(&loop, &w.c, fd, &full_cbs, NULL), 0);
-    assert_int_equal(xt_maybe_attach(&w.c), 0);
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, NULL);
     static char chunk[64 * 1024];
     em_slice s = em_slice_make(chunk, sizeof chunk);
     for (int i = 0; i < 1000 && w.c._queued == 0; i++)
