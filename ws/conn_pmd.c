@@ -4,6 +4,10 @@
  * no pointer for it. */
 #include "conn_private.h"
 
+bool em__ws_conn_pmd_on(const em_ws *ws) {
+    return EM__WS_COLD(ws, pmd) != NULL;
+}
+
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p) {
     if (!p)
         return 0;

@@ -82,9 +82,7 @@ int em__ws_after_write(em_ws *ws);
 /* ---- conn_pmd.c ----------------------------------------------------------- */
 
 /* Whether ws has permessage-deflate on. */
-static inline bool em__ws_conn_pmd_on(const em_ws *ws) {
-    return EM__WS_COLD(ws, pmd) != NULL;
-}
+bool em__ws_conn_pmd_on(const em_ws *ws);
 /* Make ws's deflate state for p (NULL: none). 0 or EM_ENOMEM. */
 int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p);
 void em__ws_conn_pmd_free(em_ws *ws);
