@@ -144,13 +144,18 @@ static int client_tls(em_http_client *cl) {
     return rc;
 }
 
+static size_t max_headers(const em_http_client *cl) {
+    size_t n = cl->limits.max_headers;
+    return n < EM__CLIENT_MAX_HEADERS_CAP ? n : EM__CLIENT_MAX_HEADERS_CAP;
+}
+
 int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn **out) {
     if (o->tls) {
         int rc = client_tls(cl);
         if (rc)
             return rc;
     }
-    em__http_cconn *c = calloc(1, sizeof *c);
+    em__http_cconn *c = calloc(1, sizeof *c + max_headers(cl) * sizeof c->hdrs[0]);
     if (!c)
         return EM_ENOMEM;
     c->cl = cl;
@@ -204,9 +209,7 @@ static void reset_exchange(em__http_cconn *c) {
     em_http_parser_init(&c->parser, &c->cl->limits);
     memset(&c->resp, 0, sizeof c->resp);
     c->resp.headers = c->hdrs;
-    c->resp.max_headers = c->cl->limits.max_headers < EM__CLIENT_MAX_HEADERS_DEFAULT
-                              ? c->cl->limits.max_headers
-                              : EM__CLIENT_MAX_HEADERS_DEFAULT;
+    c->resp.max_headers = max_headers(c->cl);
 }
 
 /* Detach c's call and report its end. retry_ok: the failure happened before
@@ -489,10 +492,33 @@ static void drop_coding_fields(em_http_response *r) {
 static bool start_decoding(em__http_cconn *c, em_http_call *call) {
     if (c->resp.body == EM_HTTP_BODY_NONE)
         return true;
+    /* A list split over fields is one list (RFC 9110 §5.3): joined, so the
+     * codings come off in reverse order of all of them. */
+    char joined[256];
+    size_t fields = 0, len = 0;
     em_slice ce = {0};
-    for (size_t i = 0; i < c->resp.num_headers; i++)
-        if (em_slice_eq_nocase(c->resp.headers[i].name, EM_SLICE_LIT("content-encoding")))
-            ce = c->resp.headers[i].value; /* a list split over fields: the last wins */
+    for (size_t i = 0; i < c->resp.num_headers; i++) {
+        if (!em_slice_eq_nocase(c->resp.headers[i].name, EM_SLICE_LIT("content-encoding")))
+            continue;
+        em_slice v = c->resp.headers[i].value;
+        if (fields++ == 0) {
+            ce = v;
+            continue;
+        }
+        bool fits = fields > 2 || ce.len <= sizeof joined;
+        if (fields == 2 && fits) { /* the first value moves into the buffer */
+            memcpy(joined, ce.ptr, ce.len);
+            len = ce.len;
+        }
+        if (!fits || v.len + 2 > sizeof joined - len) {
+            fail(c, EM_EBADCODING, false, "unusable Content-Encoding", NULL);
+            return false;
+        }
+        memcpy(joined + len, ", ", 2);
+        memcpy(joined + len + 2, v.ptr, v.len);
+        len += 2 + v.len;
+        ce = em_slice_make(joined, len);
+    }
     if (!ce.len)
         return true;
     uint64_t cap = c->cl->limits.max_body;
@@ -654,12 +680,18 @@ static void on_eof_now(em__http_cconn *c, em_http_call *call) {
              NULL);
         return;
     }
-    if (em_http_body_reader_eof(&c->body) == 0) {
-        complete(c);
+    if (em_http_body_reader_eof(&c->body) != 0) {
+        fail(c, EM_EPARTIAL, false, "the body was cut short", NULL);
         return;
     }
-    (void)call;
-    fail(c, EM_EPARTIAL, false, "the body was cut short", NULL);
+    /* A body the close ends is whole only if its coding ended too: that is
+     * the one sign of a cut (RFC 1952 §2.3.1: the trailer). */
+    if (c->dec && !c->swallow) {
+        int rc = em_http_decoder_finish(c->dec, decoded_piece, c);
+        if ((rc && decoder_failed(c, rc)) || c->call != call)
+            return;
+    }
+    complete(c);
 }
 
 static void process(em__http_cconn *c) {

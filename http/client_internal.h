@@ -17,7 +17,9 @@
 #include "ember/http/client.h"
 #include "ember/http/url.h"
 
-#define EM__CLIENT_MAX_HEADERS_DEFAULT 100
+/* Field lines a response may have at most, whatever em_http_limits says:
+ * each costs a slot of 32 bytes in every connection. */
+#define EM__CLIENT_MAX_HEADERS_CAP 10000
 
 struct em__http_cconn;
 struct em__http_origin;
@@ -114,8 +116,8 @@ typedef struct em__http_cconn {
     em_http_parser parser;
     em_http_response resp;
     em_http_body_reader body;
-    em_http_header hdrs[EM__CLIENT_MAX_HEADERS_DEFAULT];
     char err[160];                 /* a connect failure's reason */
+    em_http_header hdrs[];         /* resp's field slots: the limit's count */
 } em__http_cconn;
 
 struct em_http_call {

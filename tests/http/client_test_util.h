@@ -21,6 +21,7 @@ typedef struct raw_server {
     em_loop *loop;
     em_sockaddr addr;
     const char *const *script; /* one per request, in arrival order over all connections */
+    const size_t *script_len;  /* may be NULL; a nonzero length: a step with NULs in it */
     int nscript;
     int requests;              /* request heads seen */
     int accepted;
@@ -77,8 +78,9 @@ static void raw_read(em_tcp_conn *c, ssize_t n) {
         memcpy(rs->last, in.ptr, rs->last_len);
         rs->last[rs->last_len] = 0;
         em_buf_consume(&c->in, head + cl);
-        const char *step = rs->requests < rs->nscript ? rs->script[rs->requests] : RAW_CLOSE;
-        rs->requests++;
+        int i = rs->requests++;
+        const char *step = i < rs->nscript ? rs->script[i] : RAW_CLOSE;
+        size_t step_len = i < rs->nscript && rs->script_len ? rs->script_len[i] : 0;
         if (!strcmp(step, RAW_SILENT))
             continue;
         if (!strcmp(step, RAW_CLOSE)) {
@@ -86,7 +88,7 @@ static void raw_read(em_tcp_conn *c, ssize_t n) {
             em_tcp_conn_close(c, raw_closed);
             return;
         }
-        em_slice s = em_slice_from_cstr(step);
+        em_slice s = step_len ? em_slice_make(step, step_len) : em_slice_from_cstr(step);
         assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
         if (rs->close_after_each) {
             rc->ending = true;

@@ -185,6 +185,29 @@ static void test_bad_responses(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* em_http_limits.max_headers is the count of field lines a response may
+ * have, above the default of 100 too. */
+static void test_header_count_limit(void **state) {
+    (void)state;
+    static char many[8192];
+    int n = snprintf(many, sizeof many, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+    for (int i = 0; i < 149; i++)
+        n += snprintf(many + n, sizeof many - (size_t)n, "Set-Cookie: c%d=v\r\n", i);
+    snprintf(many + n, sizeof many - (size_t)n, "\r\nok");
+    const char *script[] = {many};
+    for (int k = 0; k < 3; k++) {
+        em_http_limits lim = {.max_headers = k == 0 ? 0 : k == 1 ? 150 : 149};
+        fixture f;
+        fixture_setup(&f, script, 1, &(em_http_client_opts){.limits = &lim});
+        rec r = {0};
+        fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+        assert_int_equal(r.err, k == 1 ? 0 : EM_ETOOMANYHDRS); /* 150 lines */
+        if (k == 1)
+            assert_int_equal(r.body_len, 2);
+        fixture_teardown(&f, NULL);
+    }
+}
+
 static void test_keep_alive_and_stale_connection(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
@@ -841,6 +864,7 @@ int main(void) {
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
+        cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_cancel_and_pause),
         cmocka_unit_test(test_pause_is_no_stall),
         cmocka_unit_test(test_expect_417_goes_again_without),

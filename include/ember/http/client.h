@@ -73,8 +73,9 @@ typedef struct em_http_client_opts {
     unsigned read_timeout_ms;    /**< between two reads of the body: 60 s */
     unsigned write_timeout_ms;   /**< no progress sending the request: 60 s */
     /** Response limits: head size and field count (max_header_bytes,
-     * max_headers: 64 KiB, 100) and body size (max_body; 0: none on the
-     * loop, 256 MiB for the blocking face). NULL: defaults. Borrowed. */
+     * max_headers: 64 KiB, 100; the count at most 10,000, as each costs a
+     * 32-byte slot in every connection) and body size (max_body; 0: none
+     * on the loop, 256 MiB for the blocking face). NULL: defaults. Copied. */
     const em_http_limits *limits;
     /** Request bodies of at least this many bytes are sent with "Expect:
      * 100-continue": the head goes first and the body follows the 100, or
