@@ -18,7 +18,8 @@ static bool streaming(const em_ws *ws) {
 /* The parser enforces what it can as header bytes arrive: a message's
  * length when messages are whole and uncompressed (1009 before any of its
  * payload is read). Compressed messages are bounded after inflating; their
- * wire size gets room for incompressible data. Streams have no bound. */
+ * wire size gets room for incompressible data (and plain_too_big holds an
+ * uncompressed one to the limit). Streams have no bound. */
 void em__ws_set_rx_limits(em_ws *ws) {
     uint64_t lim = INT64_MAX;
     if (!streaming(ws)) {
@@ -235,6 +236,15 @@ static void frame_start(em_ws *ws) {
         ws->flags |= WS_RX_DEFLATE;
 }
 
+/* With deflate on, the parser's bound leaves room for compressed data; a
+ * message that comes uncompressed is held to max_message itself, at the
+ * header that crosses it. */
+static bool plain_too_big(const em_ws *ws) {
+    const em_ws_frame_parser *p = &ws->parser;
+    return !(p->frame.opcode & 0x8) && !(ws->flags & WS_RX_DEFLATE) && !streaming(ws) &&
+           em__ws_conn_pmd_on(ws) && p->_msg > em__ws_max_message(ws);
+}
+
 static void piece(em_ws *ws, em_slice s, bool done) {
     if (ws->parser.frame.opcode & 0x8)
         control_piece(ws, s, done);
@@ -267,6 +277,11 @@ void em__ws_read(em_ws *ws) {
             }
             em_buf_consume(in, (size_t)n);
             frame_start(ws);
+            if (plain_too_big(ws)) {
+                em_buf_clear(in);
+                em__ws_fail(ws, EM_EMSGSIZE);
+                break;
+            }
             if (p->frame.len == 0)
                 piece(ws, em_slice_make(em_buf_data(in), 0), true);
             continue;

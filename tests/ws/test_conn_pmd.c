@@ -155,6 +155,24 @@ static void test_failures(void **state) {
     peer_send_z(&h, &pz, EM_WS_OP_BINARY, zeros, sizeof zeros, 1 << 20);
     expect_close(&h, 1009, EM_EMSGSIZE);
     em__ws_pmd_free(pz.z);
+    /* deflate on, a message sent uncompressed: max_message holds it too,
+     * whole or fragmented (the wire bound's room is for compressed data) */
+    for (int frag = 0; frag < 2; frag++) {
+        h_init(&h, EM_WS_ROLE_SERVER);
+        h.pmd = &params;
+        h.opts.max_message = 1000;
+        h_start(&h);
+        h_send_frame(&h, 0x80 | EM_WS_OP_BINARY, zeros, 1000); /* exactly: fine */
+        h_until(&h, &h.nmsgs, 1, 2000);
+        if (frag) {
+            h_send_frame(&h, EM_WS_OP_BINARY, zeros, 700);
+            h_send_frame(&h, 0x80, zeros, 700);
+        } else {
+            h_send_frame(&h, 0x80 | EM_WS_OP_BINARY, zeros, 1001);
+        }
+        expect_close(&h, 1009, EM_EMSGSIZE);
+        assert_int_equal(h.nmsgs, 1);
+    }
     /* corrupt data: 1007 */
     h_init(&h, EM_WS_ROLE_SERVER);
     h.pmd = &params;
