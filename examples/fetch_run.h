@@ -291,6 +291,8 @@ static int exit_for(const fetch *f, int err) {
         return FX_ABORTED;
     case EM_EPIPE:
         return FX_SEND;
+    case EM_EPROXY:
+        return FX_RECV; /* curl: "CONNECT tunnel failed, response 407" is 56 */
     case EM_ECONNRESET:
         /* the client's words for a connection closed before any answer */
         return !f->got_head && strstr(f->why, "without answering") ? FX_EMPTY : FX_RECV;

@@ -88,13 +88,16 @@ static void on_tunnel_read(em_tcp_conn *t, ssize_t n) {
         snprintf(c->err, sizeof c->err, "proxy %s port %u refused CONNECT to %s port %u: %d",
                  c->origin->connect_host, (unsigned)c->origin->connect_port, c->origin->host,
                  (unsigned)c->origin->port, c->resp.status);
-        em__http_conn_close(&c->hc, EM_EPROTO);
+        em__http_conn_close(&c->hc, EM_EPROXY);
         return;
     }
     em_buf_consume(&t->in, (size_t)h);
     em_tcp_conn_read_stop(t);
     em_tcp_conn_set_cbs(t, &early_cbs);
-    start_tls(c);
+    if (c->origin->tls)
+        start_tls(c);
+    else
+        ready(c);
 }
 static const em_tcp_conn_cbs tunnel_cbs = {.on_read = on_tunnel_read};
 

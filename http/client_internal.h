@@ -71,8 +71,9 @@ enum {
     ORIGIN_DIRECT = 0, /* to host:port */
     ORIGIN_ABSOLUTE,   /* http through a proxy: host:port is the proxy's, and
                           requests carry absolute URLs */
-    ORIGIN_TUNNEL      /* https through a proxy: TCP to connect_host, then
-                          CONNECT host:port, then TLS with host */
+    ORIGIN_TUNNEL      /* https, or an upgrade, through a proxy: TCP to
+                          connect_host, then CONNECT host:port, then (https)
+                          TLS with host */
 };
 
 /* Connections and waiting calls of one scheme + host + port (+ the way

@@ -14,10 +14,13 @@ static void free_origin(em__http_origin *o) {
     free(o);
 }
 
-static em__http_origin *find_origin(em_http_client *cl, const em_url *u) {
+/* upgrade: the request asks for another protocol, which only a tunnel
+ * carries through a proxy (Upgrade is hop-by-hop, RFC 9110 §7.8; RFC 6455
+ * §4.1 point 2 for WebSockets). */
+static em__http_origin *find_origin(em_http_client *cl, const em_url *u, bool upgrade) {
     bool tls = em_url_is_tls(u);
     const em_url *px = em__http_proxy_for(cl, u);
-    uint8_t mode = !px ? ORIGIN_DIRECT : tls ? ORIGIN_TUNNEL : ORIGIN_ABSOLUTE;
+    uint8_t mode = !px ? ORIGIN_DIRECT : tls || upgrade ? ORIGIN_TUNNEL : ORIGIN_ABSOLUTE;
     /* http through a proxy: every origin shares the proxy's connections */
     const char *host = mode == ORIGIN_ABSOLUTE ? px->host : u->host;
     uint16_t port = mode == ORIGIN_ABSOLUTE ? px->port : u->port;
@@ -134,7 +137,7 @@ static void grow(em__http_origin *o) {
 }
 
 int em__http_pool_submit(em_http_client *cl, em_http_call *call) {
-    em__http_origin *o = find_origin(cl, &call->url);
+    em__http_origin *o = find_origin(cl, &call->url, call->upgrade != NULL);
     if (!o)
         return EM_ENOMEM;
     call->origin = o;

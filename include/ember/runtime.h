@@ -112,6 +112,7 @@ extern "C" {
     X(EUNSAFEREDIRECT, -5029, "redirect refused (https to http)")             \
     X(EBADCODING, -5030, "malformed content coding")                          \
     X(EHANDSHAKE, -5031, "protocol upgrade refused by the peer")              \
+    X(EPROXY, -5032, "the proxy refused the tunnel")                          \
     X(EUNKNOWN, -5999, "unknown error")
 
 /** Every error ember returns: EM_OK (0), the OS errors of EM_ERRNO_TABLE as

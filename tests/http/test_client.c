@@ -531,6 +531,48 @@ static void test_proxy_absolute_form_and_no_proxy(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* Through a proxy, an upgrade to an http origin goes in a CONNECT tunnel
+ * as https does (Upgrade is hop-by-hop, RFC 9110 §7.8), and a proxy that
+ * refuses the tunnel is EM_EPROXY, not a protocol error of the origin. */
+static void never_upgraded(em_http_call *call, const em_http_response *resp, em_tcp_conn *tcp) {
+    (void)call, (void)resp, (void)tcp;
+    fail_msg("no 101 was sent");
+}
+
+static void test_proxy_tunnels_upgrades(void **state) {
+    (void)state;
+    static const em_http_client_cbs cbs = {
+        .on_head = rec_head, .on_body = rec_body, .on_done = rec_done, .on_upgrade = never_upgraded};
+    static const char *const script[] = {
+        "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"};
+    fixture f;
+    fixture_setup(&f, script, 2, NULL);
+    f.rs.close_after_each = true;
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "127.0.0.1:%u", (unsigned)em_sockaddr_port(&f.rs.addr));
+    em_http_client *pc;
+    em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
+    em_http_client_opts o = {.proxy = proxy, .resolver_opts = &ro};
+    assert_int_equal(em_http_client_new(&pc, &f.loop, &o), 0);
+    const char *urls[] = {"https://secure.test/", "http://plain.test:8080/chat"};
+    const char *connects[] = {"CONNECT secure.test:443 HTTP/1.1\r\n",
+                              "CONNECT plain.test:8080 HTTP/1.1\r\n"};
+    for (int i = 0; i < 2; i++) {
+        rec r = {0};
+        em_http_req req = {.url = urls[i], .upgrade = i ? "websocket" : NULL};
+        assert_int_equal(em_http_client_do(pc, &req, &cbs, &r, NULL), 0);
+        EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
+        assert_int_equal(r.err, EM_EPROXY);
+        assert_non_null(strstr(r.error, i ? "403" : "407"));
+        assert_true(STARTS(f.rs.last, connects[i]));
+    }
+    bool closed = false;
+    em_http_client_close(pc, fixture_client_closed, &closed);
+    EM_TEST_RUN_UNTIL(&f.loop, closed, 5000);
+    fixture_teardown(&f, NULL);
+}
+
 static void on_timer_flag(em_timer *t) {
     *(bool *)t->data = true;
 }
@@ -865,6 +907,7 @@ int main(void) {
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_header_count_limit),
+        cmocka_unit_test(test_proxy_tunnels_upgrades),
         cmocka_unit_test(test_cancel_and_pause),
         cmocka_unit_test(test_pause_is_no_stall),
         cmocka_unit_test(test_expect_417_goes_again_without),
