@@ -55,6 +55,7 @@ typedef struct cli {
     em_io in;
     bool in_watch;     /* stdin is pollable (a pipe, a tty, a socket) */
     em_task in_task;   /* stdin is a file: read it from a task instead */
+    bool opened;       /* on_open ran: the handshake succeeded */
     bool in_eof, in_paused, closing, done, binary, quiet;
     em_buf line;       /* a text line not yet ended by \n */
     int exit_code;
@@ -192,7 +193,9 @@ static void start_stdin(cli *c) {
 /* ---- the connection ----------------------------------------------------------- */
 
 static void on_open(em_ws *ws) {
-    start_stdin(em_ws_data(ws));
+    cli *c = em_ws_data(ws);
+    c->opened = true;
+    start_stdin(c);
 }
 
 static void on_message(em_ws *ws, int opcode, em_slice data) {
@@ -234,7 +237,7 @@ static void on_close(em_ws *ws, int code, int err, em_slice reason) {
         em_io_stop(&c->in);
     if (c->exit_code)
         return;
-    if (em_ws_http_status(ws) != 101) { /* never opened */
+    if (!c->opened) { /* a refusal, or a 101 that broke RFC 6455 §4.1 */
         int st = em_ws_http_status(ws);
         const char *e = em_ws_error(ws);
         fail_msg(c, exit_for(err, st), "%s%s", e && *e ? e : em_strerror(err), "");

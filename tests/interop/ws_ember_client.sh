@@ -91,6 +91,24 @@ if [ -n "${NODES:-}" ]; then
   eq "node saw no subprotocol or extension without --protocol/--compress" "protocol= extensions= x-test=" "$out"
 fi
 
+# A peer that breaks the handshake, and a proxy that refuses the tunnel
+# (tests/interop/ws_bad_peer.py): the reason reaches stderr, the exit
+# status says which (5: the 101 broke RFC 6455 §4.1; 2: the proxy), and
+# ws:// goes through the proxy in a CONNECT tunnel (RFC 6455 §4.1 point 2).
+start_server BAD "$src/tests/interop/ws_bad_peer.py" --log "$TMP/bad.log"
+rc=0
+timeout 30 "$bin/ember-ws" "ws://$BAD/chat" </dev/null >/dev/null 2>"$TMP/err.txt" || rc=$?
+eq "ember-ws: a 101 with a wrong Sec-WebSocket-Accept exits 5" 5 "$rc"
+if grep -q "Sec-WebSocket-Accept" "$TMP/err.txt"; then pass "ember-ws says what was wrong with the 101"
+else fail "ember-ws gave no reason for the bad 101: $(head -n 2 "$TMP/err.txt")"; fi
+rc=0
+http_proxy="http://$BAD" timeout 30 "$bin/ember-ws" "ws://origin.test:8080/chat" </dev/null \
+  >/dev/null 2>"$TMP/err.txt" || rc=$?
+eq "ember-ws: a proxy refusing CONNECT exits 2" 2 "$rc"
+eq "ember-ws: ws:// goes through the proxy with CONNECT" "CONNECT origin.test:8080 HTTP/1.1" \
+  "$(tail -n 1 "$TMP/bad.log")"
+stop_server "$BAD_PID" "bad peer"
+
 for s in "${servers[@]}"; do
   case $s in python:*) stop_server "$PYS_PID" "python websockets server" ;; node:*) stop_server "$NODES_PID" "node ws server" ;; esac
 done

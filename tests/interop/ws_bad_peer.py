@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""A peer that breaks a WebSocket client's handshake on purpose, for
+ws_ember_client.sh: answered as an origin, a GET gets a 101 with a wrong
+Sec-WebSocket-Accept (RFC 6455 §4.1: the client must fail); answered as a
+proxy, a CONNECT gets 403 and a request in absolute form 400. The first
+line of every request is appended to the file --log names.
+
+  ws_bad_peer.py [--port N] --log FILE
+
+Prints "listening on 127.0.0.1:PORT" once it listens; SIGTERM stops it."""
+import argparse
+import signal
+import socket
+import sys
+import threading
+
+
+def serve(conn, log):
+    with conn:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        first = head.split(b"\r\n", 1)[0].decode("latin-1")
+        with open(log, "a") as f:
+            f.write(first + "\n")
+        if first.startswith("CONNECT "):
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        elif first.startswith("GET /"):
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\n"
+                         b"Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n")
+            conn.settimeout(5)
+            try:
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
+        else:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--log", required=True)
+    a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", a.port))
+    srv.listen(16)
+    print("listening on 127.0.0.1:%d" % srv.getsockname()[1], flush=True)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn, a.log), daemon=True).start()
+
+
+main()
