@@ -2,6 +2,7 @@
  * calls drive (ARCHITECTURE.md, principle 7: a thin layer over the loop
  * face, not a second implementation). Messages that arrive while the
  * caller is elsewhere wait in a queue until em_ws_recv. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,9 +26,12 @@ typedef struct dial {
     em_http_client_opts ho;
     dial_msg *head, *tail;
     bool open, closed;
+    bool peer_closed; /* the peer's close frame came (answered by the core) */
     int close_code, err;
     char reason[128];
     size_t reason_len;
+    int status;    /* a failed connect: the handshake answer's status */
+    char why[160]; /* ... and em_ws_error's sentence */
 } dial;
 
 static dial *dial_of(const em_ws *ws) {
@@ -60,19 +64,38 @@ static void d_message(em_ws *ws, int opcode, em_slice data) {
     d->tail = m;
 }
 
-static void d_close(em_ws *ws, int code, int err, em_slice reason) {
-    dial *d = dial_of(ws);
-    d->closed = true;
+static void keep_close(dial *d, int code, em_slice reason) {
     d->close_code = code;
-    if (!d->err)
-        d->err = err;
     d->reason_len = reason.len < sizeof d->reason ? reason.len : sizeof d->reason - 1;
     memcpy(d->reason, reason.ptr, d->reason_len);
     d->reason[d->reason_len] = 0;
 }
 
-static const em_ws_cbs dial_cbs = {
-    .on_open = d_open, .on_message = d_message, .on_close = d_close};
+/* The peer's close frame: em_ws_recv reports it at once, not when the
+ * server's FIN (or the close timeout) ends the connection later. */
+static void d_peer_close(em_ws *ws, int code, em_slice reason) {
+    dial *d = dial_of(ws);
+    d->peer_closed = true;
+    keep_close(d, code, reason);
+}
+
+static void d_close(em_ws *ws, int code, int err, em_slice reason) {
+    dial *d = dial_of(ws);
+    d->closed = true;
+    if (!d->peer_closed)
+        keep_close(d, code, reason);
+    if (!d->err)
+        d->err = err;
+    if (!d->open) {
+        d->status = em_ws_http_status(ws);
+        snprintf(d->why, sizeof d->why, "%s", em_ws_error(ws));
+    }
+}
+
+static const em_ws_cbs dial_cbs = {.on_open = d_open,
+                                   .on_message = d_message,
+                                   .on_peer_close = d_peer_close,
+                                   .on_close = d_close};
 
 /* ---- driving the private loop ------------------------------------------------ */
 
@@ -105,7 +128,7 @@ static bool opened_or_closed(const dial *d) {
     return d->open || d->closed;
 }
 static bool has_msg_or_closed(const dial *d) {
-    return d->head || d->closed;
+    return d->head || d->closed || d->peer_closed;
 }
 static bool closed(const dial *d) {
     return d->closed;
@@ -141,6 +164,15 @@ static void free_dial(dial *d) {
 }
 
 int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
+    return em_ws_dial_status(url, opts, out, NULL, NULL, 0);
+}
+
+int em_ws_dial_status(const char *url, const em_ws_client_opts *opts, em_ws **out, int *status,
+                      char *why, size_t cap) {
+    if (status)
+        *status = 0;
+    if (why && cap)
+        *why = 0;
     if (!out)
         return EM_EINVAL;
     *out = NULL;
@@ -153,13 +185,19 @@ int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
         return rc;
     }
     d->ho = (em_http_client_opts){.proxy_from_env = true};
-    d->o = opts ? *opts : (em_ws_client_opts){.http = &d->ho};
+    d->o = opts ? *opts : (em_ws_client_opts){0};
+    if (!d->o.http)
+        d->o.http = &d->ho; /* the defaults: the proxy from the environment */
     rc = em_ws_connect(&d->loop, url, &d->o, &dial_cbs, d, &d->ws);
     if (rc) {
         free_dial(d);
         return rc;
     }
     run_until(d, opened_or_closed, -1);
+    if (status)
+        *status = d->open ? 101 : d->status;
+    if (why && cap)
+        snprintf(why, cap, "%s", d->open ? "" : d->why);
     if (!d->open) {
         rc = d->err ? d->err : EM_ECONNRESET;
         free_dial(d); /* on_close ran: the ws is gone */
@@ -198,9 +236,10 @@ void em_ws_msg_free(em_ws_msg *msg) {
 
 int em_ws_dial_close_code(const em_ws *ws, em_slice *reason) {
     const dial *d = dial_of(ws);
+    bool ended = d->closed || d->peer_closed;
     if (reason)
-        *reason = d->closed ? (em_slice){d->reason, d->reason_len} : (em_slice){0};
-    return d->closed ? d->close_code : EM_WS_CLOSE_ABNORMAL;
+        *reason = ended ? (em_slice){d->reason, d->reason_len} : (em_slice){0};
+    return ended ? d->close_code : EM_WS_CLOSE_ABNORMAL;
 }
 
 int em_ws_dial_close(em_ws *ws, int code) {
@@ -209,7 +248,8 @@ int em_ws_dial_close(em_ws *ws, int code) {
     dial *d = dial_of(ws);
     if (!d->closed) {
         ws->cold->after_send = NULL;
-        if (em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0}) != 0)
+        /* After the peer's close (answered already) only the end is left. */
+        if (!d->peer_closed && em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0}))
             em_ws_abort(ws);
         run_until(d, closed, -1); /* the core's close timeout bounds it */
     }

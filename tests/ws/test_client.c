@@ -444,6 +444,124 @@ static void test_blocking_dial_send_recv_close(void **state) {
     assert_int_equal(em_loop_close(&st.loop), 0);
 }
 
+/* A raw peer on its own thread (the blocking face drives its own loop in
+ * the test's): it answers the handshake with its answer and then reads
+ * and ignores everything, never closing: a server whose FIN comes late. */
+typedef struct raw_thread {
+    em_loop loop;
+    raw r;
+    uint16_t port;
+    pthread_t th;
+    em_task stop;
+    bool done;
+} raw_thread;
+
+static void raw_thread_stop_task(em_task *t) {
+    raw_thread *rt = t->data;
+    em_tcp_server_close(&rt->r.srv);
+    for (int k = 0; k < rt->r.n; k++)
+        em_tcp_conn_close(&rt->r.conns[k], raw_closed);
+    rt->done = true;
+}
+
+static void *raw_thread_main(void *arg) {
+    raw_thread *rt = arg;
+    while (!rt->done)
+        em_loop_run(&rt->loop, EM_RUN_ONCE);
+    em_loop_run(&rt->loop, EM_RUN_DEFAULT);
+    return NULL;
+}
+
+static void raw_thread_start(raw_thread *rt, const char *answer) {
+    memset(rt, 0, sizeof *rt);
+    assert_int_equal(em_loop_init(&rt->loop), 0);
+    rt->r = (raw){.loop = &rt->loop, .answer = answer};
+    rt->r.srv.data = &rt->r;
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    assert_int_equal(em_tcp_server_start(&rt->loop, &rt->r.srv, &any, NULL, raw_accept), 0);
+    assert_int_equal(em_tcp_listener_addr(&rt->r.srv.listener, &bound), 0);
+    rt->port = em_sockaddr_port(&bound);
+    assert_int_equal(pthread_create(&rt->th, NULL, raw_thread_main, rt), 0);
+}
+
+static void raw_thread_stop(raw_thread *rt) {
+    rt->stop.cb = raw_thread_stop_task;
+    rt->stop.data = rt;
+    assert_int_equal(em_loop_post(&rt->loop, &rt->stop), 0);
+    pthread_join(rt->th, NULL);
+    assert_int_equal(em_loop_close(&rt->loop), 0);
+}
+
+/* The peer's close frame ends em_ws_recv at once with its code and
+ * reason, though its FIN is late (RFC 6455 §7.1.5), and em_ws_dial_close
+ * then waits for the end instead of aborting. */
+static void test_blocking_peer_close(void **state) {
+    (void)state;
+    static raw_thread rt;
+    raw_thread_start(&rt, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+                          "\x81\x02hi\x88\x09\x03\xe9restart");
+    em_ws_client_opts o = {0}; /* the close timeout: 5 s */
+    em_ws *ws;
+    int status = -1;
+    char why[64] = "x";
+    assert_int_equal(em_ws_dial_status(url_of("ws", rt.port, "/"), &o, &ws, &status, why,
+                                       sizeof why),
+                     0);
+    assert_int_equal(status, 101);
+    assert_string_equal(why, "");
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 3000), 0); /* what came before the close first */
+    assert_string_equal(m.data.ptr, "hi");
+    em_ws_msg_free(&m);
+    assert_int_equal(em_ws_recv(ws, &m, 1000), EM_ECLOSED); /* not at the FIN */
+    em_slice reason;
+    assert_int_equal(em_ws_dial_close_code(ws, &reason), 1001);
+    assert_true(em_slice_eq(reason, EM_SLICE_LIT("restart")));
+    raw_thread_stop(&rt); /* the FIN, at last */
+    assert_int_equal(em_ws_dial_close(ws, 0), 0); /* both close frames went: clean */
+}
+
+/* Why a dial failed: the status and the sentence (em_ws_dial_status); and
+ * with options given but no HTTP settings, the proxy of the environment
+ * is used, as with none (here one that refuses every connection). */
+static void test_blocking_dial_failures(void **state) {
+    (void)state;
+    static srv_thread st;
+    memset(&st, 0, sizeof st);
+    assert_int_equal(em_loop_init(&st.loop), 0);
+    server_start(&st.loop, &st.s);
+    assert_int_equal(pthread_create(&st.th, NULL, srv_main, &st), 0);
+    em_ws *ws;
+    int status = 0;
+    char why[160];
+    assert_int_equal(em_ws_dial_status(url_of("ws", st.s.port, "/nope"), NULL, &ws, &status, why,
+                                       sizeof why),
+                     EM_EHANDSHAKE);
+    assert_null(ws);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(why, "404"));
+    em_ws_client_opts o = {.ws.deflate.enable = true};
+    assert_int_equal(setenv("http_proxy", "http://127.0.0.1:9", 1), 0);
+    assert_int_equal(unsetenv("no_proxy"), 0);
+    assert_int_equal(unsetenv("NO_PROXY"), 0);
+    int rc = em_ws_dial_status(url_of("ws", st.s.port, "/echo"), &o, &ws, &status, why,
+                               sizeof why);
+    assert_int_equal(unsetenv("http_proxy"), 0);
+    assert_int_equal(rc, EM_ECONNREFUSED); /* the proxy's port, not the server's */
+    assert_non_null(strstr(why, "proxy"));
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), &o, &ws), 0);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+    st.stop.cb = stop_task;
+    st.stop.data = &st;
+    assert_int_equal(em_loop_post(&st.loop, &st.stop), 0);
+    pthread_join(st.th, NULL);
+    em_http_router_free(&st.s.router);
+    em_tls_ctx_free(st.s.tls);
+    em_loop_run(&st.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&st.loop), 0);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -465,6 +583,8 @@ int main(void) {
         cmocka_unit_test(test_bad_101s),
         cmocka_unit_test(test_random_source),
         cmocka_unit_test(test_blocking_dial_send_recv_close),
+        cmocka_unit_test(test_blocking_peer_close),
+        cmocka_unit_test(test_blocking_dial_failures),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }

@@ -83,25 +83,36 @@ typedef struct em_ws_msg {
  * usual (they send before returning, waiting while the socket is full),
  * messages are read with em_ws_recv, and it ends with em_ws_dial_close.
  * Returns 0 or the errors on_close would give on the loop (EM_EHANDSHAKE:
- * the status is in *status when status is not NULL). Any thread; one
- * dialed em_ws is used by one thread at a time. opts itself is copied and
- * need not outlive the call; what its pointers name keeps its own rules
- * (em_http_client_opts.tls and .resolver outlive the connection). */
+ * a refusal, whose status em_ws_dial_status tells; EM_EPROXY: the proxy
+ * refused the tunnel). Any thread; one dialed em_ws is used by one thread
+ * at a time. opts itself is copied and need not outlive the call; what its
+ * pointers name keeps its own rules (em_http_client_opts.tls and .resolver
+ * outlive the connection); opts->http NULL: the defaults, with the proxy
+ * from the environment as curl reads it. */
 EM_API EM_NODISCARD int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out);
+/** em_ws_dial that also says why a connect failed, as em_ws_http_status and
+ * em_ws_error do on the loop: *status (may be NULL) gets the status of the
+ * handshake's answer (101 once open, or for a 101 that broke RFC 6455
+ * §4.1; 0 when no answer came), why (cap bytes, may be NULL) the sentence
+ * ("" once open). */
+EM_API EM_NODISCARD int em_ws_dial_status(const char *url, const em_ws_client_opts *opts,
+                                          em_ws **out, int *status, char *why, size_t cap);
 /** The next message, waiting up to timeout_ms (-1: no limit). Pings are
  * answered meanwhile. Returns 0 (*msg filled; free it with
  * em_ws_msg_free), EM_ETIMEDOUT (nothing yet; the connection is fine), or
- * EM_ECLOSED once the peer closed (em_ws_dial_close_code says how) or an
- * error that ended the connection (EM_EPROTO, EM_EPARSE, EM_EMSGSIZE,
- * EM_ECONNRESET, ...). */
+ * EM_ECLOSED once the messages before the end are taken: as soon as the
+ * peer's close frame came (em_ws_dial_close_code says how; the close is
+ * answered for you) or an error ended the connection (EM_EPROTO,
+ * EM_EPARSE, EM_EMSGSIZE, EM_ECONNRESET, ...). */
 EM_API EM_NODISCARD int em_ws_recv(em_ws *ws, em_ws_msg *msg, int timeout_ms);
 /** Free what em_ws_recv gave (NULL or an empty msg: nothing to do). */
 EM_API void em_ws_msg_free(em_ws_msg *msg);
-/** The close code and reason the connection ended with (1006 while open). */
+/** The close code and reason the peer's close frame gave, or the
+ * connection ended with (1006 while open). */
 EM_API int em_ws_dial_close_code(const em_ws *ws, em_slice *reason);
-/** Send a close with code (0: 1000), wait for the peer's (close_timeout_ms
- * at most), close and free ws. Returns 0 after a clean close handshake,
- * else the error that ended it. */
+/** Send a close with code (0: 1000) unless the peer's came first, wait for
+ * the end (close_timeout_ms at most), close and free ws. Returns 0 after a
+ * clean close handshake, else the error that ended it. */
 EM_API int em_ws_dial_close(em_ws *ws, int code);
 
 #ifdef __cplusplus
