@@ -295,6 +295,16 @@ static void raw_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
     assert_int_equal(em_tcp_conn_read_start(c), 0);
 }
 
+/* Start r on loop, answering every handshake with answer; its port. */
+static uint16_t raw_listen(raw *r, em_loop *loop, const char *answer) {
+    *r = (raw){.loop = loop, .answer = answer};
+    r->srv.data = r;
+    em_sockaddr any = em_sockaddr_loopback4(0), bound;
+    assert_int_equal(em_tcp_server_start(loop, &r->srv, &any, NULL, raw_accept), 0);
+    assert_int_equal(em_tcp_listener_addr(&r->srv.listener, &bound), 0);
+    return em_sockaddr_port(&bound);
+}
+
 static void test_bad_101s(void **state) {
     (void)state;
     static const struct {
@@ -320,15 +330,12 @@ static void test_bad_101s(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         em_loop loop;
         assert_int_equal(em_loop_init(&loop), 0);
-        raw rs = {.loop = &loop, .answer = cases[i].answer};
-        rs.srv.data = &rs;
-        em_sockaddr any = em_sockaddr_loopback4(0), bound;
-        assert_int_equal(em_tcp_server_start(&loop, &rs.srv, &any, NULL, raw_accept), 0);
-        assert_int_equal(em_tcp_listener_addr(&rs.srv.listener, &bound), 0);
+        raw rs;
+        uint16_t port = raw_listen(&rs, &loop, cases[i].answer);
         static const char *const protos[] = {"chat", NULL};
         em_ws_client_opts o = {.protocols = protos};
         cl_rec r = {0};
-        assert_int_equal(em_ws_connect(&loop, url_of("ws", em_sockaddr_port(&bound), "/"), &o,
+        assert_int_equal(em_ws_connect(&loop, url_of("ws", port, "/"), &o,
                                        &cl_cbs, &r, NULL),
                          0);
         EM_TEST_RUN_UNTIL(&loop, r.closes, 10000);
@@ -393,13 +400,35 @@ static void *srv_main(void *arg) {
     return NULL;
 }
 
+/* The echo server on a loop of its own thread: the blocking face drives
+ * its private loop in the test's. */
+static void srv_thread_start(srv_thread *st) {
+    memset(st, 0, sizeof *st);
+    assert_int_equal(em_loop_init(&st->loop), 0);
+    server_start(&st->loop, &st->s);
+    assert_int_equal(pthread_create(&st->th, NULL, srv_main, st), 0);
+}
+
+/* Post cb(data) to the loop thread th runs, then join th. */
+static void stop_thread(em_loop *loop, pthread_t th, em_task *t, em_task_cb cb, void *data) {
+    t->cb = cb;
+    t->data = data;
+    assert_int_equal(em_loop_post(loop, t), 0);
+    pthread_join(th, NULL);
+}
+
+static void srv_thread_stop(srv_thread *st) {
+    stop_thread(&st->loop, st->th, &st->stop, stop_task, st);
+    em_http_router_free(&st->s.router);
+    em_tls_ctx_free(st->s.tls);
+    em_loop_run(&st->loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&st->loop), 0);
+}
+
 static void test_blocking_dial_send_recv_close(void **state) {
     (void)state;
     static srv_thread st;
-    memset(&st, 0, sizeof st);
-    assert_int_equal(em_loop_init(&st.loop), 0);
-    server_start(&st.loop, &st.s);
-    assert_int_equal(pthread_create(&st.th, NULL, srv_main, &st), 0);
+    srv_thread_start(&st);
 
     em_ws *ws;
     assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
@@ -434,14 +463,7 @@ static void test_blocking_dial_send_recv_close(void **state) {
     assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/nope"), NULL, &ws), EM_EHANDSHAKE);
     assert_null(ws);
 
-    st.stop.cb = stop_task;
-    st.stop.data = &st;
-    assert_int_equal(em_loop_post(&st.loop, &st.stop), 0);
-    pthread_join(st.th, NULL);
-    em_http_router_free(&st.s.router);
-    em_tls_ctx_free(st.s.tls);
-    em_loop_run(&st.loop, EM_RUN_NOWAIT);
-    assert_int_equal(em_loop_close(&st.loop), 0);
+    srv_thread_stop(&st);
 }
 
 /* A raw peer on its own thread (the blocking face drives its own loop in
@@ -475,20 +497,12 @@ static void *raw_thread_main(void *arg) {
 static void raw_thread_start(raw_thread *rt, const char *answer) {
     memset(rt, 0, sizeof *rt);
     assert_int_equal(em_loop_init(&rt->loop), 0);
-    rt->r = (raw){.loop = &rt->loop, .answer = answer};
-    rt->r.srv.data = &rt->r;
-    em_sockaddr any = em_sockaddr_loopback4(0), bound;
-    assert_int_equal(em_tcp_server_start(&rt->loop, &rt->r.srv, &any, NULL, raw_accept), 0);
-    assert_int_equal(em_tcp_listener_addr(&rt->r.srv.listener, &bound), 0);
-    rt->port = em_sockaddr_port(&bound);
+    rt->port = raw_listen(&rt->r, &rt->loop, answer);
     assert_int_equal(pthread_create(&rt->th, NULL, raw_thread_main, rt), 0);
 }
 
 static void raw_thread_stop(raw_thread *rt) {
-    rt->stop.cb = raw_thread_stop_task;
-    rt->stop.data = rt;
-    assert_int_equal(em_loop_post(&rt->loop, &rt->stop), 0);
-    pthread_join(rt->th, NULL);
+    stop_thread(&rt->loop, rt->th, &rt->stop, raw_thread_stop_task, rt);
     assert_int_equal(em_loop_close(&rt->loop), 0);
 }
 
@@ -528,10 +542,7 @@ static void test_blocking_peer_close(void **state) {
 static void test_blocking_dial_failures(void **state) {
     (void)state;
     static srv_thread st;
-    memset(&st, 0, sizeof st);
-    assert_int_equal(em_loop_init(&st.loop), 0);
-    server_start(&st.loop, &st.s);
-    assert_int_equal(pthread_create(&st.th, NULL, srv_main, &st), 0);
+    srv_thread_start(&st);
     em_ws *ws;
     int status = 0;
     char why[160];
@@ -552,14 +563,7 @@ static void test_blocking_dial_failures(void **state) {
     assert_non_null(strstr(why, "proxy"));
     assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), &o, &ws), 0);
     assert_int_equal(em_ws_dial_close(ws, 0), 0);
-    st.stop.cb = stop_task;
-    st.stop.data = &st;
-    assert_int_equal(em_loop_post(&st.loop, &st.stop), 0);
-    pthread_join(st.th, NULL);
-    em_http_router_free(&st.s.router);
-    em_tls_ctx_free(st.s.tls);
-    em_loop_run(&st.loop, EM_RUN_NOWAIT);
-    assert_int_equal(em_loop_close(&st.loop), 0);
+    srv_thread_stop(&st);
 }
 
 static int setup_certs(void **state) {
