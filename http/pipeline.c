@@ -157,8 +157,6 @@ static bool start_body_stream(em_http_conn *c, struct em__http_exchange *ex) {
     }
     em_http_body_reader_init(&ex->reader, cx->req.body, cx->req.content_length,
                              &((em_http_server *)c->owner)->_opts.limits);
-    if (cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE)
-        send_continue(c);
     em__http_conn_set_timeout(c, TMO_BODY);
     ex->stage = EX_BODY_STREAM;
     return run_handler(c, ex);
@@ -185,6 +183,10 @@ static bool deliver_body(em_http_conn *c, struct em__http_exchange *ex) {
     em_http_ctx *cx = &ex->cx;
     if (!ex->body_cb || (ex->state & CX_BODY_PAUSED))
         return false; /* em_http_body_read/resume picks it up */
+    /* RFC 9110 §10.1.1: the handler wants the body, so invite it; one
+     * that answered at once (a 404, a 413) did so without a 100. */
+    if (cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE)
+        send_continue(c);
     for (;;) {
         const char *data = em_buf_data(&c->tcp.in);
         size_t len = em_buf_len(&c->tcp.in);
@@ -304,6 +306,7 @@ static bool step(em_http_conn *c) {
             fail(c, EM_ENOMEM);
             return false;
         }
+        c->flags &= ~CONN_SENT_100; /* each request may get its own */
         em__http_conn_set_timeout(c, TMO_HEADER);
     }
     if ((ex->stage == EX_BODY_LENGTH || ex->stage == EX_READY) && ex->msg_len != 0 &&
@@ -335,7 +338,6 @@ static bool step(em_http_conn *c) {
     case EX_BODY_CHUNKED:
         return read_chunked(c, ex);
     case EX_READY:
-        c->flags &= ~CONN_SENT_100;
         em__http_conn_set_timeout(c, TMO_NONE);
         return run_handler(c, ex);
     case EX_BODY_STREAM:

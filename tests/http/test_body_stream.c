@@ -124,6 +124,46 @@ static void test_early_answer_closes(void **state) {
     ts_stop(&ts);
 }
 
+static int count_100(const ts_in *in) {
+    int n = 0;
+    for (const char *p = in->buf; (p = strstr(p, "HTTP/1.1 100 Continue\r\n\r\n")); p++)
+        n++;
+    return n;
+}
+static int pred_100s(ts_in *in, void *arg) {
+    return count_100(in) >= *(int *)arg;
+}
+
+/* RFC 9110 §10.1.1: every upload that expects it gets its 100 Continue
+ * (each of several on one connection), and only once the handler asks for
+ * the body: an answer given at once goes without one. */
+static void test_expect_continue(void **state) {
+    test_server ts;
+    start(&ts);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+#define UP "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    for (int i = 1; i <= 3; i++) {
+        TS_SEND(fd, UP);
+        ts_pump(&ts, fd, &in, pred_100s, &i, 3000); /* before any body byte */
+        TS_SEND(fd, "hello");
+        ts_wait_responses(&ts, fd, &in, i);
+        sk.bytes = 0;
+    }
+    assert_int_equal(count_100(&in), 3);
+    close(fd);
+    sk.early = true;
+    memset(&in, 0, sizeof in);
+    fd = ts_connect(&ts);
+    TS_SEND(fd, UP);
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 413 ", 13); /* no 100 first */
+    close(fd);
+    ts_stop(&ts);
+#undef UP
+}
+
 static void test_client_gone_mid_body(void **state) {
     test_server ts;
     start(&ts);
@@ -184,6 +224,7 @@ int main(void) {
         cmocka_unit_test(test_content_length_pieces),
         cmocka_unit_test(test_chunked_pieces),
         cmocka_unit_test(test_early_answer_closes),
+        cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_bad_body_mid_stream),
         cmocka_unit_test(test_client_gone_mid_body),
         cmocka_unit_test(test_absolute_form_without_path),
