@@ -70,11 +70,15 @@ int em__http_write_error(em_http_conn *c, int status) {
     char head[320];
     const char *reason = em_http_status_reason(status);
     size_t rlen = strlen(reason);
+    /* RFC 9110 §9.3.2: a HEAD gets the head alone (the parser knows the
+     * method once the request line is in, whatever failed after it). */
+    bool head_only = c->ex && c->ex->cx.req.method_id == EM_HTTP_HEAD;
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %03d %s\r\nServer: ember\r\n%.*s%sContent-Type: text/plain\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s%s",
                      status, reason, (int)srv->_date_len, srv->_date,
-                     status == 503 ? "Retry-After: 1\r\n" : "", rlen + 1, reason);
+                     status == 503 ? "Retry-After: 1\r\n" : "", rlen + 1,
+                     head_only ? "" : reason, head_only ? "" : "\n");
     c->flags |= CONN_CLOSE_AFTER;
     return em_buf_append(em__http_conn_burst(c), head, (size_t)n);
 }

@@ -263,6 +263,33 @@ static void test_bad_requests(void **state) {
     stop(&ts);
 }
 
+/* The answers ember writes itself keep RFC 9110 §9.3.2 for HEAD: the
+ * head (with the length a GET's body would have), and no body. */
+static void test_head_errors_have_no_body(void **state) {
+    static const struct {
+        const char *req;
+        const char *status;
+    } cases[] = {
+        { "HEAD /a/../hello HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "HEAD /hello%zz HTTP/1.1\r\nHost: a\r\n\r\n", "400" },
+        { "HEAD /hello HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n", "417" },
+        { "HEAD /hello HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n", "413" },
+        { "HEAD /hello HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501" },
+    };
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = ts_expect_status(&ts, cases[i].req, cases[i].status, true);
+        const char *end = strstr(got, "\r\n\r\n");
+        assert_non_null(end);
+        if (end[4])
+            fail_msg("%.40s: a body after the head: %s", cases[i].req, end + 4);
+        assert_non_null(strstr(got, "\r\nContent-Length: "));
+    }
+    stop(&ts);
+}
+
 /* An absolute-form target's path ends at its '?' (RFC 3986 §3.3): what
  * follows is the query, never a path a router matches, whatever a '/'
  * inside it suggests. */
@@ -471,6 +498,7 @@ int main(void) {
         cmocka_unit_test(test_head_and_404_405),
         cmocka_unit_test(test_bodies_and_expect),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_head_errors_have_no_body),
         cmocka_unit_test(test_absolute_form_path),
         cmocka_unit_test(test_dot_segments),
         cmocka_unit_test(test_limits),
