@@ -3,6 +3,16 @@
  * from the loop; these calls only set state and ask for it. */
 #include "exchange_internal.h"
 
+void em__http_body_invite(struct em__http_exchange *ex) {
+    em_http_conn *c = ex->cx.conn;
+    if (!c || !(ex->cx.req.flags & EM_HTTP_F_EXPECT_CONTINUE) || (c->flags & CONN_SENT_100) ||
+        (ex->state & CX_ANSWERED))
+        return;
+    c->flags |= CONN_SENT_100;
+    if (em_buf_append(em__http_conn_burst(c), "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
+        (void)em__http_conn_flush(c);
+}
+
 int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
@@ -11,6 +21,7 @@ int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb) {
     if (!rc) {
         ex->body_cb = cb;
         ex->state |= CX_DEFERRED;
+        em__http_body_invite(ex); /* the handler wants the body: now, not before */
         /* Inside the handler the pipeline goes on to deliver the body;
          * later, the loop does. */
         if (!(cx->conn->flags & CONN_IN_PROCESS))

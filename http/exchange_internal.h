@@ -198,6 +198,12 @@ int em__http_stream_end_raw(em_http_ctx *cx);
  * EM_EINVAL, or EM_ECLOSED. cx ends. */
 int em__http_stream_fail(em_http_ctx *cx);
 
+/* ---- body_stream.c ---- */
+/* RFC 9110 §10.1.1: send "100 Continue" for ex's request if it expects
+ * one, none went yet, and no answer has begun (a 100 after a final head
+ * would be read as the body). */
+void em__http_body_invite(struct em__http_exchange *ex);
+
 /* ---- pipeline.c ---- */
 /* The connection core's layer above, for server connections. */
 extern const em__http_conn_up em__http_pipeline_up;

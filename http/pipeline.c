@@ -93,15 +93,6 @@ static void fail(em_http_conn *c, int err) {
     (void)em__http_write_error(c, status ? status : 400);
 }
 
-/* RFC 9110 §10.1.1: invite the body, once per request. */
-static void send_continue(em_http_conn *c) {
-    if (c->flags & CONN_SENT_100)
-        return;
-    c->flags |= CONN_SENT_100;
-    if (em_buf_append(em__http_conn_burst(c), "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0)
-        (void)em__http_conn_flush(c);
-}
-
 /* The handler holds the request: give it the input its slices point into
  * and let the connection read on into a fresh one. */
 static void keep_input(em_http_conn *c, struct em__http_exchange *ex) {
@@ -183,10 +174,6 @@ static bool deliver_body(em_http_conn *c, struct em__http_exchange *ex) {
     em_http_ctx *cx = &ex->cx;
     if (!ex->body_cb || (ex->state & CX_BODY_PAUSED))
         return false; /* em_http_body_read/resume picks it up */
-    /* RFC 9110 §10.1.1: the handler wants the body, so invite it; one
-     * that answered at once (a 404, a 413) did so without a 100. */
-    if (cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE)
-        send_continue(c);
     for (;;) {
         const char *data = em_buf_data(&c->tcp.in);
         size_t len = em_buf_len(&c->tcp.in);
@@ -257,9 +244,8 @@ static bool head_done(em_http_conn *c, struct em__http_exchange *ex, size_t avai
     em__http_conn_set_timeout(c, TMO_BODY);
     /* RFC 9110 §10.1.1: invite the body only once we know we want it
      * (the length was checked against the limit while parsing). */
-    if ((cx->req.flags & EM_HTTP_F_EXPECT_CONTINUE) &&
-        !(ex->stage == EX_BODY_LENGTH && avail - ex->head_len >= cx->req.content_length))
-        send_continue(c);
+    if (!(ex->stage == EX_BODY_LENGTH && avail - ex->head_len >= cx->req.content_length))
+        em__http_body_invite(ex);
     return true;
 }
 
