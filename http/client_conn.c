@@ -490,6 +490,19 @@ static void drop_coding_fields(em_http_response *r) {
     r->flags &= ~EM_HTTP_F_CONTENT_LENGTH;
 }
 
+/* Append v to buf[0, *len) (cap bytes), after ", " when sep. False when
+ * it does not fit. */
+static bool join_value(char *buf, size_t cap, size_t *len, em_slice v, bool sep) {
+    size_t need = v.len + (sep ? 2 : 0);
+    if (need > cap - *len)
+        return false;
+    if (sep)
+        memcpy(buf + *len, ", ", 2);
+    memcpy(buf + *len + (sep ? 2 : 0), v.ptr, v.len);
+    *len += need;
+    return true;
+}
+
 /* A Content-Encoding we can undo gets a decoder; one we cannot (br, zstd)
  * is handed over as it came. False when the call failed. */
 static bool start_decoding(em__http_cconn *c, em_http_call *call) {
@@ -505,21 +518,14 @@ static bool start_decoding(em__http_cconn *c, em_http_call *call) {
             continue;
         em_slice v = c->resp.headers[i].value;
         if (fields++ == 0) {
-            ce = v;
+            ce = v; /* one field: its value as it is */
             continue;
         }
-        bool fits = fields > 2 || ce.len <= sizeof joined;
-        if (fields == 2 && fits) { /* the first value moves into the buffer */
-            memcpy(joined, ce.ptr, ce.len);
-            len = ce.len;
-        }
-        if (!fits || v.len + 2 > sizeof joined - len) {
+        if ((fields == 2 && !join_value(joined, sizeof joined, &len, ce, false)) ||
+            !join_value(joined, sizeof joined, &len, v, true)) {
             fail(c, EM_EBADCODING, false, "unusable Content-Encoding", NULL);
             return false;
         }
-        memcpy(joined + len, ", ", 2);
-        memcpy(joined + len + 2, v.ptr, v.len);
-        len += 2 + v.len;
         ce = em_slice_make(joined, len);
     }
     if (!ce.len)
