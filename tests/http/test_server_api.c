@@ -71,6 +71,63 @@ static void test_routes_and_connection_data(void **state) {
     em_http_router_free(&r);
 }
 
+/* A route added as a handler (a middleware in front of the answer), served
+ * through em_http_router_handler named directly, reading its captures
+ * with em_http_param. */
+static void r_user(em_http_ctx *cx, const em_http_handler *h) {
+    em_slice id = em_http_param(cx, "id");
+    em_slice none = em_http_param(cx, "nope");
+    assert_non_null(none.ptr); /* empty, never NULL: safe to print */
+    char body[64];
+    int len = snprintf(body, sizeof body, "%s id=%.*s nope=%zu", (const char *)h->data,
+                       (int)id.len, id.ptr, none.len);
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_slice_make(body, (size_t)len));
+}
+static void mw_tag(em_http_ctx *cx, const em_http_handler *h) {
+    assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-Tag"), EM_SLICE_LIT("mw")), 0);
+    em_http_next(cx, h);
+}
+
+static void test_route_handler_and_params(void **state) {
+    static const em_http_handler user = {r_user, NULL, "user"};
+    static const em_http_handler tagged = {mw_tag, &user, NULL};
+    em_http_router r;
+    em_http_router_init(&r);
+    assert_int_equal(em_http_route_handler(&r, EM_HTTP_GET, "/users/:id", &tagged), 0);
+    assert_int_equal(em_http_route_handler(&r, EM_HTTP_GET, "/users/:id", &tagged), EM_EEXIST);
+    assert_int_equal(em_http_route_handler(&r, EM_HTTP_GET, "/x", NULL), EM_EINVAL);
+    em_http_handler root = {em_http_router_handler, NULL, &r};
+    test_server ts;
+    em_http_server_opts o = {.handler = &root};
+    ts_start(&ts, &o);
+    int fd = ts_connect(&ts);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "GET /users/42 HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 200 ", 13);
+    assert_non_null(strstr(in.buf, "\r\nX-Tag: mw\r\n"));
+    assert_non_null(strstr(in.buf, "\r\n\r\nuser id=42 nope=0"));
+    /* The router's own answers: 405 with Allow, 501 for an unknown
+     * method, 404 for no route. */
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "POST /users/42 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 405 ", 13);
+    assert_non_null(strstr(in.buf, "\r\nAllow: GET, HEAD\r\n"));
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "BREW /users/42 HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 501 ", 13);
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "GET /users HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 404 ", 13);
+    close(fd);
+    ts_stop(&ts);
+    em_http_router_free(&r);
+}
+
 static int refuse(em_http_conn *c, void *app) {
     return EM_ECONNREFUSED;
 }
@@ -467,6 +524,7 @@ static void test_serve_stop(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes_and_connection_data),
+        cmocka_unit_test(test_route_handler_and_params),
         cmocka_unit_test(test_conn_open_can_refuse),
         cmocka_unit_test(test_server_needs_a_handler),
         cmocka_unit_test(test_body_pause_resume),

@@ -1,6 +1,7 @@
 /* ws/conn.c: making and starting a ws, bytes that came with the
  * handshake, on_open before any message, the unstarted paths (free, fail,
- * abort of a connecting client), accessors and em_ws_memory. */
+ * abort of a connecting client), accessors (em_ws_set_data too) and
+ * em_ws_memory. */
 #include "ws_conn_util.h"
 
 static int order_ok = 1;
@@ -47,6 +48,11 @@ static void test_bytes_with_handshake(void **state) {
         assert_int_equal(em_ws_role_of(h.ws), role);
         assert_ptr_equal(em_ws_loop(h.ws), &h.loop);
         assert_false(em_ws_deflate_on(h.ws));
+        assert_ptr_equal(em_ws_data(h.ws), &h);
+        /* set_data replaces the pointer the callbacks see */
+        em_ws_set_data(h.ws, &order_ok);
+        assert_ptr_equal(em_ws_data(h.ws), &order_ok);
+        em_ws_set_data(h.ws, &h);
         assert_ptr_equal(em_ws_data(h.ws), &h);
         h_finish(&h);
     }
