@@ -69,6 +69,18 @@ static bool field_clean(em_slice f, const char *allowed) {
     return true;
 }
 
+/* The domain field after its one leading dot: a host name, so no empty
+ * label, no space, and no '#' first (written back, it would read as a
+ * comment). Control bytes are field_clean's. */
+static bool domain_ok(em_slice d) {
+    if (!d.len || d.ptr[0] == '.' || d.ptr[0] == '#')
+        return false;
+    for (size_t i = 0; i < d.len; i++)
+        if (d.ptr[i] == ' ' || (d.ptr[i] == '.' && i + 1 < d.len && d.ptr[i + 1] == '.'))
+            return false;
+    return true;
+}
+
 /* One line into *c (slices into line, the domain lowercased in place).
  * Returns false for a comment or a malformed line. */
 static bool parse_line(char *line, size_t len, em__cookie *c) {
@@ -99,7 +111,7 @@ static bool parse_line(char *line, size_t len, em__cookie *c) {
     bool sub, secure;
     uint64_t exp;
     bool neg = f[4].len && f[4].ptr[0] == '-';
-    if (!dom.len || !field_clean(dom, "") || !field_bool(f[1], &sub) || !f[2].len ||
+    if (!domain_ok(dom) || !field_clean(dom, "") || !field_bool(f[1], &sub) || !f[2].len ||
         f[2].ptr[0] != '/' || !field_clean(f[2], "=;") || !field_bool(f[3], &secure) ||
         em_slice_to_u64(em_slice_sub(f[4], neg, f[4].len), &exp) != 0 || exp > INT64_MAX ||
         !f[5].len || !field_clean(f[5], "") || !field_clean(f[6], "="))

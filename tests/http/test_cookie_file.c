@@ -144,6 +144,36 @@ static void test_read_lenient_and_malformed(void **state) {
     em_cookie_jar_free(jar);
 }
 
+/* A domain field is a host name after its one leading dot: found by
+ * fuzz/cookie_file, "..1" was kept as ".1" (written back as a domain
+ * cookie for "1") and ".#h" as "#h" (written back as a comment line). */
+static void test_read_bad_domains(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "..h.com\tFALSE\t/\tFALSE\t0\tp\tv\n", "..1\tFALSE\t/\tFALSE\t0\tp\tv\n",
+        ".#h.com\tFALSE\t/\tFALSE\t0\tp\tv\n", "h..com\tFALSE\t/\tFALSE\t0\tp\tv\n",
+        "#HttpOnly_.#h\tTRUE\t/\tFALSE\t0\tp\tv\n",
+        "h com\tFALSE\t/\tFALSE\t0\tp\tv\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        em_cookie_jar *jar = jar_new();
+        assert_int_equal(em_cookie_jar_read(jar, em_slice_from_cstr(bad[i]), NOW), 0);
+        if (em_cookie_jar_count(jar) != 0)
+            fail_msg("kept: %s", bad[i]);
+        em_cookie_jar_free(jar);
+    }
+    /* what stays readable: a domain cookie, an IP, IPv6 as curl writes it */
+    em_cookie_jar *jar = jar_new();
+    static const char good[] = ".h.com\tTRUE\t/\tFALSE\t0\ta\t1\n"
+                               "192.0.2.1\tFALSE\t/\tFALSE\t0\tb\t2\n"
+                               "[::1]\tFALSE\t/\tFALSE\t0\tc\t3\n"
+                               "under_score.h-y.com\tFALSE\t/\tFALSE\t0\td\t4\n"
+                               "dot.h.com.\tFALSE\t/\tFALSE\t0\te\t5\n";
+    assert_int_equal(em_cookie_jar_read(jar, em_slice_from_cstr(good), NOW), 0);
+    assert_int_equal(em_cookie_jar_count(jar), 5);
+    em_cookie_jar_free(jar);
+}
+
 static void test_read_duplicates_newest_first(void **state) {
     (void)state;
     em_cookie_jar *jar = jar_new();
@@ -325,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_write_curl_layout),
         cmocka_unit_test(test_read_round_trip),
         cmocka_unit_test(test_read_lenient_and_malformed),
+        cmocka_unit_test(test_read_bad_domains),
         cmocka_unit_test(test_read_duplicates_newest_first),
         cmocka_unit_test(test_load_save_files),
         cmocka_unit_test(test_against_curl),
