@@ -13,8 +13,16 @@ static int refuse(em_http_ctx *cx, int status, const char *why) {
     int rc = 0;
     if (status == 405)
         rc = em_http_header_add(cx, EM_SLICE_LIT("Allow"), EM_SLICE_LIT("GET"));
-    else if (status == 426) /* RFC 6455 §4.4: the versions we speak */
+    else if (status == 426) {
+        /* RFC 6455 §4.4: the versions we speak; RFC 9110 §15.5.22: a 426
+         * names the protocol in Upgrade, which §7.8 pairs with the
+         * "upgrade" connection option. */
         rc = em_http_header_add(cx, EM_SLICE_LIT("Sec-WebSocket-Version"), EM_SLICE_LIT("13"));
+        if (!rc)
+            rc = em_http_header_add(cx, EM_SLICE_LIT("Upgrade"), EM_SLICE_LIT("websocket"));
+        if (!rc)
+            rc = em_http_header_add(cx, EM_SLICE_LIT("Connection"), EM_SLICE_LIT("Upgrade"));
+    }
     if (rc == EM_ECLOSED)
         return rc;
     rc = em_http_respond_text(cx, status, why);

@@ -366,6 +366,10 @@ static void test_refusals(void **state) {
     client_close(c);
     c = refused(&s, REQ("GET", "/ws", "HTTP/1.1", UPG HKEY "Sec-WebSocket-Version: 8\r\n"), 426);
     assert_true(header_is(c, "Sec-WebSocket-Version", "13"));
+    /* RFC 9110 §15.5.22: a 426 names the protocol to upgrade to, and
+     * §7.8: an Upgrade field goes with the "upgrade" connection option. */
+    assert_true(header_is(c, "Upgrade", "websocket"));
+    assert_true(em_http_list_has_token(header(c, "Connection"), EM_SLICE_LIT("upgrade")));
     client_close(c);
     c = refused(&s, REQ("GET", "/ws", "HTTP/1.1", UPG HKEY), 426);
     assert_true(header_is(c, "Sec-WebSocket-Version", "13"));
