@@ -111,7 +111,9 @@ EM_API int em_ws_pong(em_ws *ws, em_slice payload) {
 }
 
 void em__ws_auto_pong(em_ws *ws, em_slice payload) {
-    if (ws->flags & (WS_SENT_CLOSE | WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED))
+    /* RFC 6455 §5.5.2: a pong is owed "unless it already received a Close
+     * frame"; our own close stops only data frames (§5.5.1). */
+    if (ws->flags & (WS_GOT_CLOSE | WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED))
         return;
     /* A peer that pings and does not read: keep only the latest ping to
      * answer (RFC 6455 §5.5.3 allows it) instead of growing the queue. */

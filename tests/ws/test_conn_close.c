@@ -51,6 +51,32 @@ static void test_close_initiated(void **state) {
     }
 }
 
+/* RFC 6455 §5.5.2: a ping is answered "unless it already received a
+ * Close frame": after sending ours, the peer's pings still get pongs until
+ * its close comes (§5.5.1 stops only data frames). */
+static void test_ping_after_our_close(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        harness h;
+        h_init(&h, role);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        assert_int_equal(em_ws_close(h.ws, 1001, EM_SLICE_LIT("")), 0);
+        em_slice s;
+        assert_int_equal(h_read_frame(&h, &s, NULL, 2000), EM_WS_OP_CLOSE);
+        h_send_frame(&h, 0x89, "still there?", 12);
+        assert_int_equal(h_read_frame(&h, &s, NULL, 2000), EM_WS_OP_PONG);
+        assert_true(em_slice_eq(s, EM_SLICE_LIT("still there?")));
+        uint8_t b[64];
+        peer_close_code(&h, b, 1001, "");
+        if (role == EM_WS_ROLE_SERVER)
+            h_expect_eof(&h, 2000);
+        h_finish(&h);
+        assert_int_equal(h.close_code, 1001);
+        assert_int_equal(h.close_err, 0);
+    }
+}
+
 /* The peer closes first, with and without a code. */
 static void test_close_by_peer(void **state) {
     (void)state;
@@ -266,6 +292,7 @@ int main(void) {
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_close_args),
         cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_ping_after_our_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
