@@ -40,6 +40,14 @@ int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u, const em_t
         rc = EM_EINVAL;
     if (rc)
         return em__http_call_leave(ex, rc);
+    if (ex->srv->_flags & SRV_SHUTTING_DOWN) {
+        /* The goodbyes of a graceful shutdown went out already: a new
+         * upgraded connection would be dropped at the deadline without
+         * one. The request was under way, so it gets an answer. */
+        em_buf_clear(&ex->hdrs);
+        rc = em_http_respond_text(cx, 503, "the server is shutting down\n");
+        return em__http_call_leave(ex, rc == EM_ECLOSED ? rc : EM_ECANCELED);
+    }
     em_http_conn *c = cx->conn;
     em_http_server *srv = ex->srv;
     em_loop *loop = em_tcp_conn_loop(&c->tcp);

@@ -137,8 +137,9 @@ int em_ws_accept(em_http_ctx *cx, const em_ws_server_opts *opts, void *data) {
     rc = em_http_upgrade(cx, 101, &ws->up, &em__ws_tcp_cbs, em__ws_on_forced_close);
     /* Nothing moved. EM_EINVAL before anything is sent needs a body still
      * coming, which was refused above; after the 101 it means the move
-     * failed and cx has ended, so cx is never touched again here. */
-    if (rc == EM_EINVAL || rc == EM_ECLOSED || rc == EM_EALREADY) {
+     * failed and cx has ended, so cx is never touched again here.
+     * EM_ECANCELED: the server is shutting down and answered 503. */
+    if (rc == EM_EINVAL || rc == EM_ECLOSED || rc == EM_EALREADY || rc == EM_ECANCELED) {
         em__ws_free_unstarted(ws);
         return rc;
     }

@@ -692,6 +692,36 @@ static void test_shutdown_deadline(void **state) {
     em_http_router_free(&s.router);
 }
 
+/* A handshake whose request was half in when the shutdown began: the
+ * request is answered (it was under way), but with 503, not a 101 that
+ * would open a connection only to drop it at the deadline without its
+ * 1001 (the goodbyes went out before it existed). */
+static void test_handshake_during_shutdown(void **state) {
+    server s;
+    server_start_with(&s, 3000, false);
+    client c;
+    client_connect(&c, &s);
+    char req[2048];
+    size_t n = handshake_text(req, sizeof req, "/ws", "");
+    ts_send(c.fd, req, 20);
+    for (int i = 0; i < 20; i++) /* the server reads the first part */
+        em_loop_run(&s.ts.loop, EM_RUN_NOWAIT);
+    em_loop_update_time(&s.ts.loop);
+    uint64_t t0 = em_loop_now(&s.ts.loop);
+    em_http_server_shutdown(&s.ts.srv, ts_on_closed);
+    ts_send(c.fd, req + 20, n - 20);
+    assert_int_equal(client_response(&c), 503);
+    assert_true(header_is(&c, "Connection", "close"));
+    ts_pump(&s.ts, c.fd, &c.in, ts_pred_eof, NULL, 3000);
+    client_close(&c);
+    EM_TEST_RUN_UNTIL(&s.ts.loop, s.ts.closed, 3000);
+    assert_true(em_loop_now(&s.ts.loop) - t0 < 1000); /* no wait for a deadline */
+    assert_int_equal(seen.opens, 0);
+    em_loop_run(&s.ts.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&s.ts.loop), 0);
+    em_http_router_free(&s.router);
+}
+
 /* With stream_bodies (echo_server's setting) the handler runs before any
  * body is read: a handshake with one is refused all the same, and one
  * without is upgraded. */
@@ -749,6 +779,7 @@ int main(void) {
         cmocka_unit_test(test_frames_behind_the_request),
         cmocka_unit_test(test_shutdown_sends_1001),
         cmocka_unit_test(test_shutdown_deadline),
+        cmocka_unit_test(test_handshake_during_shutdown),
         cmocka_unit_test(test_stream_bodies_server),
         cmocka_unit_test(test_client_leaves),
         cmocka_unit_test(test_route_arguments),

@@ -57,7 +57,9 @@ struct em_http_upgraded {
  * the handler or later on the loop, for a request whose body was read
  * whole (no stream_bodies body pending). Returns 0; EM_EINVAL (bad status,
  * a request with a body still coming: nothing sent, answer cx otherwise);
- * EM_ECLOSED (cx ended, u untouched); or, rarely, an em_err from watching
+ * EM_ECLOSED (cx ended, u untouched); EM_ECANCELED (a graceful shutdown
+ * is under way: cx was answered 503 instead, without the added headers,
+ * and ended; u untouched); or, rarely, an em_err from watching
  * the socket anew (cx ended and the connection is in u, unwatched: close
  * it with em_http_upgraded_close). */
 EM_API EM_NODISCARD int em_http_upgrade(em_http_ctx *cx, int status, em_http_upgraded *u,
