@@ -17,11 +17,20 @@ static bool credential_field(em_slice name) {
            em_slice_eq_nocase(name, EM_SLICE_LIT("proxy-authorization"));
 }
 
-static void drop_credential_fields(em_http_call *call) {
+/* RFC 9110 §15.4 step 5: fields that describe the content a GET no longer
+ * carries (Content-Type, Content-Language, ...; Digest, Last-Modified). */
+static bool content_field(em_slice name) {
+    return (name.len > 8 &&
+            em_slice_eq_nocase(em_slice_sub(name, 0, 8), EM_SLICE_LIT("content-"))) ||
+           em_slice_eq_nocase(name, EM_SLICE_LIT("digest")) ||
+           em_slice_eq_nocase(name, EM_SLICE_LIT("last-modified"));
+}
+
+static void drop_fields(em_http_call *call, bool (*which)(em_slice name)) {
     size_t kept = 0;
     for (size_t i = 0; i < call->num_headers; i++) {
         em_http_header h = call->headers[i];
-        if (credential_field(h.name)) {
+        if (which(h.name)) {
             free((void *)h.name.ptr);
             free((void *)h.value.ptr);
         } else {
@@ -49,6 +58,7 @@ static int become(em_http_call *call, const char *method, em_http_method id) {
     call->method_owned = !known;
     call->method_id = id;
     drop_body(call);
+    drop_fields(call, content_field);
     return 0;
 }
 
@@ -88,7 +98,7 @@ int em__http_redirect_apply(em_http_call *call) {
         (st == 303 && call->method_id != EM_HTTP_HEAD && call->method_id != EM_HTTP_GET))
         rc = become(call, "GET", EM_HTTP_GET);
     if (!rc && !em_url_same_origin(&call->url, &next))
-        drop_credential_fields(call);
+        drop_fields(call, credential_field);
     em_url_free(&call->url);
     call->url = next;
     call->url_bufcap = 0; /* next's buffer: not one the call keeps */

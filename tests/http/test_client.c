@@ -385,6 +385,38 @@ static void test_redirects(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* RFC 9110 §15.4 step 5: once a redirect turns the method into GET, the
+ * content-specific fields of the old body go with it, the caller's too. */
+static void test_redirect_to_get_drops_content_fields(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 303 See Other\r\nLocation: /got\r\nContent-Length: 0\r\n\r\n", OK_HELLO,
+        "HTTP/1.1 307 Temporary\r\nLocation: /kept\r\nContent-Length: 0\r\n\r\n", OK_HELLO};
+    fixture f;
+    fixture_setup(&f, script, 4, NULL);
+    em_http_header h[] = {{EM_SLICE_LIT("Content-Type"), EM_SLICE_LIT("application/json"), 0},
+                          {EM_SLICE_LIT("Content-Language"), EM_SLICE_LIT("en"), 0},
+                          {EM_SLICE_LIT("Content-Encoding"), EM_SLICE_LIT("identity"), 0},
+                          {EM_SLICE_LIT("X-Keep"), EM_SLICE_LIT("1"), 0}};
+    rec r = {0};
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/p"), .max_redirects = 5,
+                               .body = EM_SLICE_LIT("{}"), .headers = h, .num_headers = 4});
+    assert_int_equal(r.err, 0);
+    assert_true(STARTS(f.rs.last, "GET /got HTTP/1.1\r\n"));
+    assert_null(strstr(f.rs.last, "Content-"));
+    assert_non_null(strstr(f.rs.last, "\r\nX-Keep: 1\r\n"));
+    /* 307 keeps the method, so the body and its fields stay */
+    rec r2 = {0};
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/p"), .max_redirects = 5,
+                                .body = EM_SLICE_LIT("{}"), .headers = h, .num_headers = 4});
+    assert_int_equal(r2.err, 0);
+    assert_true(STARTS(f.rs.last, "POST /kept HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nContent-Type: application/json\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\nContent-Language: en\r\n"));
+    assert_non_null(strstr(f.rs.last, "\r\n\r\n{}"));
+    fixture_teardown(&f, NULL);
+}
+
 static void test_redirect_limits(void **state) {
     (void)state;
     static const char *const loop_script[] = {
@@ -906,6 +938,7 @@ int main(void) {
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
+        cmocka_unit_test(test_redirect_to_get_drops_content_fields),
         cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_proxy_tunnels_upgrades),
         cmocka_unit_test(test_cancel_and_pause),
