@@ -283,6 +283,7 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
     if (!rc && strcmp(call->url.scheme, "http") && strcmp(call->url.scheme, "https"))
         rc = EM_ENOTSUP; /* ws:// and wss:// belong to the WebSocket client */
     rc = rc ? rc : copy_request(call, req);
+    rc = rc ? rc : em__http_call_fragment(call, req->url);
     rc = rc ? rc : em__http_call_url_changed(call);
     if (rc) {
         em__http_call_free(call);
@@ -297,9 +298,31 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
     return 0;
 }
 
+/* em_url drops the fragment; the call keeps it for em_http_call_url (curl's
+ * url_effective) and never sends it (RFC 9112 §3.2). */
+int em__http_call_fragment(em_http_call *call, const char *ref) {
+    const char *hash = strchr(ref, '#');
+    if (!hash)
+        return 0;
+    em_slice f = em_slice_from_cstr(hash + 1);
+    char *enc = malloc(f.len * 3 + 1);
+    if (!enc)
+        return EM_ENOMEM;
+    ssize_t n = em__url_encode(enc, f);
+    if (n < 0) { /* "%zz": not a fragment to show */
+        free(enc);
+        return 0;
+    }
+    enc[n] = 0;
+    free(call->fragment);
+    call->fragment = enc;
+    return 0;
+}
+
 int em__http_call_url_changed(em_http_call *call) {
+    size_t flen = call->fragment ? strlen(call->fragment) + 1 : 0;
     size_t cap = 64 + strlen(call->url.host) + strlen(call->url.path) +
-                 (call->url.query ? strlen(call->url.query) : 0);
+                 (call->url.query ? strlen(call->url.query) : 0) + flen;
     if (cap > call->urlcap) { /* a kept call's buffer is often big enough */
         char *s = realloc(call->urlstr, cap);
         if (!s)
@@ -307,8 +330,15 @@ int em__http_call_url_changed(em_http_call *call) {
         call->urlstr = s;
         call->urlcap = cap;
     }
-    ssize_t n = em_url_format(&call->url, false, call->urlstr, call->urlcap);
-    return n < 0 ? (int)n : 0;
+    ssize_t n = em_url_format(&call->url, false, call->urlstr, call->urlcap - flen);
+    if (n < 0)
+        return (int)n;
+    call->url_len = (size_t)n;
+    if (flen) {
+        call->urlstr[n] = '#';
+        memcpy(call->urlstr + n + 1, call->fragment, flen); /* its NUL too */
+    }
+    return 0;
 }
 
 static bool sends_body(const em_http_call *call) {
@@ -381,7 +411,7 @@ int em__http_call_build_head(em_http_call *call) {
     bool absolute = call->origin && call->origin->mode == ORIGIN_ABSOLUTE;
     ssize_t tl;
     if (absolute) { /* RFC 9112 §3.2.2: to a proxy, the absolute form */
-        tl = (ssize_t)strlen(call->urlstr);
+        tl = (ssize_t)call->url_len; /* never the fragment */
         memcpy(em_buf_wptr(b), call->urlstr, (size_t)tl);
     } else {
         tl = em_url_target(&call->url, em_buf_wptr(b), cap);
@@ -490,6 +520,7 @@ void em__http_call_free(em_http_call *call) {
     free((void *)call->body.ptr);
     free(call->auth);
     free(call->location);
+    free(call->fragment);
     if (call_keep(call))
         return;
     free(call->spare_url);

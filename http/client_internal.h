@@ -126,8 +126,10 @@ struct em_http_call {
     const em_http_client_cbs *cbs;
     void *data;
     em_url url;
-    char *urlstr;                  /* url formatted (no userinfo) */
+    char *urlstr;                  /* url formatted (no userinfo), then "#" fragment */
     size_t urlcap;                 /* bytes urlstr can hold */
+    size_t url_len;                /* urlstr's length before the fragment */
+    char *fragment;                /* percent-encoded, without '#'; NULL: none */
     size_t url_bufcap;             /* bytes url._buf holds; 0: not ours to keep */
     char *spare_url;               /* a kept call's old url._buf, for the next parse */
     size_t spare_url_cap;
@@ -192,6 +194,9 @@ int em__http_call_new(em_http_client *cl, const em_http_req *req, const em_http_
                       void *data, em_http_call **out);
 /* call->url changed: format it again for em_http_call_url. */
 int em__http_call_url_changed(em_http_call *call);
+/* The fragment of the URL reference ref, if it has one, becomes call's
+ * (none or a malformed one: the old one stays). 0 or EM_ENOMEM. */
+int em__http_call_fragment(em_http_call *call, const char *ref);
 /* Build call->head for its current URL and method. */
 int em__http_call_build_head(em_http_call *call);
 /* Say why it failed (printf-like); the first reason given sticks. */

@@ -99,6 +99,8 @@ int em__http_redirect_apply(em_http_call *call) {
         rc = become(call, "GET", EM_HTTP_GET);
     if (!rc && !em_url_same_origin(&call->url, &next))
         drop_fields(call, credential_field);
+    /* RFC 9110 §10.2.2: no fragment in Location inherits the old one */
+    rc = rc ? rc : em__http_call_fragment(call, call->location);
     em_url_free(&call->url);
     call->url = next;
     call->url_bufcap = 0; /* next's buffer: not one the call keeps */

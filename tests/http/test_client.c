@@ -385,6 +385,31 @@ static void test_redirects(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* RFC 9110 §10.2.2: a Location without a fragment inherits the one of the
+ * request's URL; one with a fragment replaces it. The call's URL (curl's
+ * url_effective) shows it, the request target never does. */
+static void test_redirect_fragment_inherited(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 302 Found\r\nLocation: /there\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 301 Moved\r\nLocation: /next#new\r\nContent-Length: 0\r\n\r\n", OK_HELLO,
+        OK_HELLO};
+    fixture f;
+    fixture_setup(&f, script, 4, NULL);
+    rec r = {0};
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/start#frag"), .max_redirects = 5});
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.redirects, 2);
+    assert_string_equal(r.url, raw_url(&f.rs, "/next#new"));
+    assert_true(STARTS(f.rs.last, "GET /next HTTP/1.1\r\n"));
+    rec r2 = {0}; /* no redirect: the URL as given, fragment and all */
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/a#b")});
+    assert_int_equal(r2.err, 0);
+    assert_string_equal(r2.url, raw_url(&f.rs, "/a#b"));
+    assert_true(STARTS(f.rs.last, "GET /a HTTP/1.1\r\n"));
+    fixture_teardown(&f, NULL);
+}
+
 /* RFC 9110 §15.4 step 5: once a redirect turns the method into GET, the
  * content-specific fields of the old body go with it, the caller's too. */
 static void test_redirect_to_get_drops_content_fields(void **state) {
@@ -938,6 +963,7 @@ int main(void) {
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
+        cmocka_unit_test(test_redirect_fragment_inherited),
         cmocka_unit_test(test_redirect_to_get_drops_content_fields),
         cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_proxy_tunnels_upgrades),

@@ -250,7 +250,9 @@ EM_API void *em_http_call_data(const em_http_call *call);
  * timeout", the TLS reason, ...); "" when it did not. Valid until the
  * call is freed. */
 EM_API const char *em_http_call_error(const em_http_call *call);
-/** The URL the response came from (after redirects), NUL-terminated. */
+/** The URL the response came from (after redirects), NUL-terminated, with
+ * the fragment of the request's URL or of the latest Location that had
+ * one (RFC 9110 §10.2.2); no userinfo. */
 EM_API const char *em_http_call_url(const em_http_call *call);
 /** The method of the call's latest request: a redirect may have turned a
  * POST into a GET (curl's %{method}). Valid until the call is freed. */
