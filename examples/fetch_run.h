@@ -155,6 +155,37 @@ static bool failed_status(int status) {
     return status >= 400 || status < 100;
 }
 
+/* -v and -D: every head, a followed redirect's too. False: the call was
+ * stopped. */
+static bool log_head(fetch *f, em_http_call *call, const em_http_response *r) {
+    const fopts *o = f->o;
+    if (o->verbose)
+        put_head(f->err, "< ", "\n", r);
+    if (o->dump_header) {
+        frun *run = f->run;
+        if (!run->dump)
+            run->dump = strcmp(o->dump_header, "-") ? fopen(o->dump_header, "wb") : f->out;
+        if (!run->dump || !put_head(run->dump, "", "\r\n", r)) {
+            snprintf(f->why, sizeof f->why, "%s: %s", o->dump_header, strerror(errno));
+            stop(f, call, FX_WRITE);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* -L: as curl, -v, -D, -i and -I show each redirect's head before the
+ * final one (never its body). */
+static void on_redirect(em_http_call *call, const em_http_response *r) {
+    fetch *f = em_http_call_data(call);
+    const fopts *o = f->o;
+    if (!log_head(f, call, r))
+        return;
+    FILE *s = o->include || o->head ? sink(f) : NULL;
+    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r)))
+        stop(f, call, FX_WRITE);
+}
+
 static void on_head(em_http_call *call, const em_http_response *r) {
     fetch *f = em_http_call_data(call);
     const fopts *o = f->o;
@@ -179,18 +210,8 @@ static void on_head(em_http_call *call, const em_http_response *r) {
     if (o->verbose && f->url && strcmp(f->url, em_http_call_url(call)))
         fprintf(f->err, "* Followed redirects to %s\n", em_http_call_url(call));
     set_url(f, em_http_call_url(call));
-    if (o->verbose)
-        put_head(f->err, "< ", "\n", r);
-    if (o->dump_header) {
-        frun *run = f->run;
-        if (!run->dump)
-            run->dump = strcmp(o->dump_header, "-") ? fopen(o->dump_header, "wb") : f->out;
-        if (!run->dump || !put_head(run->dump, "", "\r\n", r)) {
-            snprintf(f->why, sizeof f->why, "%s: %s", o->dump_header, strerror(errno));
-            stop(f, call, FX_WRITE);
-            return;
-        }
-    }
+    if (!log_head(f, call, r))
+        return;
     if (o->fail && failed_status(r->status)) {
         stop(f, call, FX_HTTP);
         return;
@@ -248,7 +269,7 @@ static void on_done(em_http_call *call, int err) {
 }
 
 static const em_http_client_cbs fetch_cbs = {
-    .on_head = on_head, .on_body = on_body, .on_done = on_done};
+    .on_head = on_head, .on_body = on_body, .on_done = on_done, .on_redirect = on_redirect};
 
 /* curl's exit code for an on_done error. */
 static int exit_for(const fetch *f, int err) {

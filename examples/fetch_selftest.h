@@ -247,6 +247,16 @@ static bool followed(const st *t, const char *out, const char *err) {
     snprintf(want, sizeof want, "Hello, World!\n\n200 %s/hello GET", t->base);
     return !strcmp(out, want);
 }
+/* -L with -I or -i: every head, as curl shows them; a redirect's body never */
+static bool heads_followed(const st *t, const char *out, const char *err) {
+    return starts(out, "HTTP/1.1 302 ") && strstr(out, "\r\nLocation: /hello\r\n") &&
+           strstr(out, "\r\n\r\nHTTP/1.1 200 OK\r\n") &&
+           ends(out, "\r\nContent-Length: 14\r\n\r\n");
+}
+static bool included_followed(const st *t, const char *out, const char *err) {
+    return starts(out, "HTTP/1.1 302 ") && !strstr(out, "moved") &&
+           strstr(out, "\r\n\r\nHTTP/1.1 200 OK\r\n") && ends(out, "\r\n\r\nHello, World!\n");
+}
 static bool posted_then_get(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\nGET");
 }
@@ -455,6 +465,8 @@ static int selftest(void) {
     ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
     ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
+    ST_CASE(&t, 0, heads_followed, "-sIL", "%/go");
+    ST_CASE(&t, 0, included_followed, "-siL", "%/go");
     ST_CASE(&t, 47, too_many_code, "-sL", "--max-redirs", "3", "-w", "%{http_code}", "%/loop");
     ST_CASE(&t, 0, posted_then_get, "-sL", "-d", "a=1", "-w", "%{method}", "%/go");
     ST_CASE(&t, 0, posted, "-i", "-d", "a=1", "--data", "b=2", "-HX-Test: yes", "%/echo");

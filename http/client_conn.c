@@ -430,6 +430,17 @@ static bool call_head(em__http_cconn *c, em_http_call *call) {
     return c->call == call;
 }
 
+static bool call_redirect(em__http_cconn *c, em_http_call *call) {
+    if (!call->cbs->on_redirect)
+        return true;
+    call->depth++;
+    call->cbs->on_redirect(call, &c->resp);
+    call->depth--;
+    if (call->cancelled && !call->depth)
+        em__http_call_free(call);
+    return c->call == call;
+}
+
 static bool call_body(em__http_cconn *c, em_http_call *call, em_slice piece) {
     if (!call->cbs->on_body || !piece.len)
         return true;
@@ -667,6 +678,8 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
     }
     em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
     check_redirect(c, call);
+    if (c->swallow && !call_redirect(c, call))
+        return false;
     if (!c->swallow && call->decompress && !start_decoding(c, call))
         return false;
     if (c->swallow && c->close_after) {

@@ -442,6 +442,56 @@ static void test_redirect_to_get_drops_content_fields(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* Each redirect's head goes to on_redirect before it is followed (curl's
+ * -i/-I/-D with -L show them all); a cancel there ends the call. */
+typedef struct redir_rec {
+    rec r;
+    int statuses[4];
+    int n;
+    bool cancel;
+} redir_rec;
+
+static void redir_seen(em_http_call *call, const em_http_response *resp) {
+    redir_rec *x = em_http_call_data(call);
+    if (x->n < 4)
+        x->statuses[x->n] = resp->status;
+    x->n++;
+    if (x->cancel)
+        assert_int_equal(em_http_call_cancel(call), 0);
+}
+
+static const em_http_client_cbs redir_cbs = {
+    .on_head = rec_head, .on_body = rec_body, .on_done = rec_done, .on_redirect = redir_seen};
+
+static void test_redirect_heads_reported(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 3\r\n\r\nbye",
+        "HTTP/1.1 307 Temporary\r\nLocation: /c\r\n\r\n", /* until close */
+        OK_HELLO, "HTTP/1.1 301 Moved\r\nLocation: /d\r\nContent-Length: 0\r\n\r\n"};
+    fixture f;
+    fixture_setup(&f, script, 4, NULL);
+    redir_rec x = {0};
+    em_http_req req = {.url = raw_url(&f.rs, "/a"), .max_redirects = 5};
+    assert_int_equal(em_http_client_do(f.cl, &req, &redir_cbs, &x, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, x.r.dones, 10000);
+    assert_int_equal(x.r.err, 0);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.statuses[0], 302);
+    assert_int_equal(x.statuses[1], 307);
+    assert_int_equal(x.r.heads, 1);
+    assert_int_equal(x.r.status, 200);
+    assert_int_equal(x.r.body_len, 5); /* the redirects' bodies are not delivered */
+    redir_rec y = {.cancel = true};
+    assert_int_equal(em_http_client_do(f.cl, &req, &redir_cbs, &y, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, y.n == 1, 10000);
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(y.r.dones, 0);
+    assert_int_equal(f.rs.requests, 4); /* /d was never asked for */
+    fixture_teardown(&f, NULL);
+}
+
 static void test_redirect_limits(void **state) {
     (void)state;
     static const char *const loop_script[] = {
@@ -963,6 +1013,7 @@ int main(void) {
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
+        cmocka_unit_test(test_redirect_heads_reported),
         cmocka_unit_test(test_redirect_fragment_inherited),
         cmocka_unit_test(test_redirect_to_get_drops_content_fields),
         cmocka_unit_test(test_header_count_limit),

@@ -192,6 +192,12 @@ typedef struct em_http_client_cbs {
     /** stream_body: every write with a token <= token has been taken by
      * the kernel. May be NULL. */
     void (*on_sent)(em_http_call *call, uint64_t token);
+    /** The head of a redirect the call goes on to follow (its body is
+     * dropped; the call may still end there with EM_ETOOMANYREDIRECTS or
+     * EM_EUNSAFEREDIRECT), for those who show every head (curl's -i, -I,
+     * -D and -v with -L); resp is valid during the call, which may cancel
+     * the call. May be NULL. */
+    void (*on_redirect)(em_http_call *call, const em_http_response *resp);
 } em_http_client_cbs;
 
 /** Make a client on loop. opts may be NULL; it is copied (the pointers in
