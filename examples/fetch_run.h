@@ -216,16 +216,17 @@ static void on_head(em_http_call *call, const em_http_response *r) {
         stop(f, call, FX_HTTP);
         return;
     }
-    /* curl's -L --max-redirs 0 fails at the first redirect */
+    FILE *s = o->include || o->head ? sink(f) : NULL;
+    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r))) {
+        stop(f, call, FX_WRITE);
+        return;
+    }
+    /* curl's -L --max-redirs 0 fails at the first redirect,
+     * after -i or -I wrote its head */
     if (o->location && !o->max_redirs && location &&
         (r->status == 301 || r->status == 302 || r->status == 303 || r->status == 307 ||
          r->status == 308)) {
         stop(f, call, FX_REDIRECTS);
-        return;
-    }
-    FILE *s = o->include || o->head ? sink(f) : NULL;
-    if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r))) {
-        stop(f, call, FX_WRITE);
         return;
     }
     /* --compressed: the client takes Content-Encoding away from a body it

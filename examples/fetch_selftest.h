@@ -257,6 +257,9 @@ static bool included_followed(const st *t, const char *out, const char *err) {
     return starts(out, "HTTP/1.1 302 ") && !strstr(out, "moved") &&
            strstr(out, "\r\n\r\nHTTP/1.1 200 OK\r\n") && ends(out, "\r\n\r\nHello, World!\n");
 }
+static bool head_then_47(const st *t, const char *out, const char *err) {
+    return starts(out, "HTTP/1.1 302 ") && !strstr(out, "200 OK");
+}
 static bool posted_then_get(const st *t, const char *out, const char *err) {
     return !strcmp(out, "Hello, World!\nGET");
 }
@@ -467,6 +470,7 @@ static int selftest(void) {
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
     ST_CASE(&t, 0, heads_followed, "-sIL", "%/go");
     ST_CASE(&t, 0, included_followed, "-siL", "%/go");
+    ST_CASE(&t, 47, head_then_47, "-sIL", "--max-redirs", "0", "%/go");
     ST_CASE(&t, 47, too_many_code, "-sL", "--max-redirs", "3", "-w", "%{http_code}", "%/loop");
     ST_CASE(&t, 0, posted_then_get, "-sL", "-d", "a=1", "-w", "%{method}", "%/go");
     ST_CASE(&t, 0, posted, "-i", "-d", "a=1", "--data", "b=2", "-HX-Test: yes", "%/echo");
