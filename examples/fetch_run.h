@@ -174,9 +174,9 @@ static bool log_head(fetch *f, em_http_call *call, const em_http_response *r) {
     return true;
 }
 
-/* -L: as curl, -v, -D, -i and -I show each redirect's head before the
- * final one (never its body). */
-static void on_redirect(em_http_call *call, const em_http_response *r) {
+/* As curl, -v, -D, -i and -I show every head before the final one: a
+ * followed redirect's (-L; never its body) and an interim 1xx. */
+static void on_extra_head(em_http_call *call, const em_http_response *r) {
     fetch *f = em_http_call_data(call);
     const fopts *o = f->o;
     if (!log_head(f, call, r))
@@ -269,8 +269,11 @@ static void on_done(em_http_call *call, int err) {
     set_url(f, em_http_call_url(call));
 }
 
-static const em_http_client_cbs fetch_cbs = {
-    .on_head = on_head, .on_body = on_body, .on_done = on_done, .on_redirect = on_redirect};
+static const em_http_client_cbs fetch_cbs = {.on_head = on_head,
+                                             .on_body = on_body,
+                                             .on_done = on_done,
+                                             .on_redirect = on_extra_head,
+                                             .on_info = on_extra_head};
 
 /* curl's exit code for an on_done error. */
 static int exit_for(const fetch *f, int err) {

@@ -430,11 +430,13 @@ static bool call_head(em__http_cconn *c, em_http_call *call) {
     return c->call == call;
 }
 
-static bool call_redirect(em__http_cconn *c, em_http_call *call) {
-    if (!call->cbs->on_redirect)
+/* on_redirect or on_info (cb) with the head in c->resp. */
+static bool call_extra_head(em__http_cconn *c, em_http_call *call,
+                            void (*cb)(em_http_call *call, const em_http_response *resp)) {
+    if (!cb)
         return true;
     call->depth++;
-    call->cbs->on_redirect(call, &c->resp);
+    cb(call, &c->resp);
     call->depth--;
     if (call->cancelled && !call->depth)
         em__http_call_free(call);
@@ -641,6 +643,8 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
             return false;
         }
         bool go = c->resp.status == 100 && c->awaiting_100;
+        if (!call_extra_head(c, call, call->cbs->on_info))
+            return false;
         em_buf_consume(in, (size_t)n); /* 1xx: interim, the answer follows */
         reset_exchange(c);
         if (go) {
@@ -678,7 +682,7 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
     }
     em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
     check_redirect(c, call);
-    if (c->swallow && !call_redirect(c, call))
+    if (c->swallow && !call_extra_head(c, call, call->cbs->on_redirect))
         return false;
     if (!c->swallow && call->decompress && !start_decoding(c, call))
         return false;

@@ -492,6 +492,39 @@ static void test_redirect_heads_reported(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* Interim heads go to on_info before the final one (curl's -i shows
+ * them); a cancel there ends the call. */
+static const em_http_client_cbs info_cbs = {
+    .on_head = rec_head, .on_body = rec_body, .on_done = rec_done, .on_info = redir_seen};
+
+static void test_interim_heads_reported(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n" OK_HELLO,
+        "HTTP/1.1 103 Early Hints\r\nLink: </s>\r\n\r\n" OK_HELLO};
+    fixture f;
+    fixture_setup(&f, script, 2, NULL);
+    redir_rec x = {0};
+    em_http_req req = {.url = raw_url(&f.rs, "/a")};
+    assert_int_equal(em_http_client_do(f.cl, &req, &info_cbs, &x, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, x.r.dones, 10000);
+    assert_int_equal(x.r.err, 0);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.statuses[0], 100);
+    assert_int_equal(x.statuses[1], 103);
+    assert_int_equal(x.r.heads, 1);
+    assert_int_equal(x.r.status, 200);
+    assert_int_equal(x.r.body_len, 5);
+    redir_rec y = {.cancel = true};
+    assert_int_equal(em_http_client_do(f.cl, &req, &info_cbs, &y, NULL), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, y.n == 1, 10000);
+    for (int i = 0; i < 20; i++)
+        em_loop_run(&f.loop, EM_RUN_NOWAIT);
+    assert_int_equal(y.r.dones, 0);
+    assert_int_equal(y.r.heads, 0);
+    fixture_teardown(&f, NULL);
+}
+
 static void test_redirect_limits(void **state) {
     (void)state;
     static const char *const loop_script[] = {
@@ -1014,6 +1047,7 @@ int main(void) {
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_redirect_heads_reported),
+        cmocka_unit_test(test_interim_heads_reported),
         cmocka_unit_test(test_redirect_fragment_inherited),
         cmocka_unit_test(test_redirect_to_get_drops_content_fields),
         cmocka_unit_test(test_header_count_limit),

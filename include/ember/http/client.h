@@ -198,6 +198,11 @@ typedef struct em_http_client_cbs {
      * -D and -v with -L); resp is valid during the call, which may cancel
      * the call. May be NULL. */
     void (*on_redirect)(em_http_call *call, const em_http_response *resp);
+    /** An interim 1xx head (100 Continue, 103 Early Hints; never 101),
+     * before the final one, for those who show every head (curl's -i and
+     * -v); resp is valid during the call, which may cancel the call. May
+     * be NULL. */
+    void (*on_info)(em_http_call *call, const em_http_response *resp);
 } em_http_client_cbs;
 
 /** Make a client on loop. opts may be NULL; it is copied (the pointers in
