@@ -195,6 +195,17 @@ static void connection(em_http_parser *p, em_slice v) {
     }
 }
 
+/* RFC 9110 §10.1.1: Expect = #expectation, so a list (§5.6.1.2: empty
+ * elements are ignored); the case-insensitive "100-continue" is the one
+ * expectation there is, anything else is another (-> 417). */
+static void expect(em_http_parser *p, em_slice v) {
+    const char *s = v.ptr, *e = v.ptr + v.len;
+    em_slice el;
+    while (list_next(&s, e, &el))
+        p->_flags |= em__http_slice_is(el, "100-continue", 12) ? EM_HTTP_F_EXPECT_CONTINUE
+                                                               : EM_HTTP_F_EXPECT_OTHER;
+}
+
 bool em_http_list_has_token(em_slice list, em_slice token) {
     const char *s = list.ptr, *e = list.ptr + list.len;
     em_slice el;
@@ -283,8 +294,7 @@ int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t id
     case EM_HTTP_HDR_EXPECT:
         if (mode != EM__HTTP_MODE_REQUEST)
             return 0;
-        p->_flags |= em__http_slice_is(f->value, "100-continue", 12) ? EM_HTTP_F_EXPECT_CONTINUE
-                                                                     : EM_HTTP_F_EXPECT_OTHER;
+        expect(p, f->value);
         return 0;
     default:
         return 0;

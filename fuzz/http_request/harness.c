@@ -118,12 +118,17 @@ static void check_framing(const em_http_request *r) {
         case EM_HTTP_HDR_UPGRADE:
             upgrade = true;
             break;
-        case EM_HTTP_HDR_EXPECT:
-            if (ci_eq(v, "100-continue"))
-                exp_continue = true;
-            else
-                exp_other = true;
+        case EM_HTTP_HDR_EXPECT: { /* a list (RFC 9110 §10.1.1) */
+            const char *s = v.ptr;
+            em_slice el;
+            while (next_elem(&s, v.ptr + v.len, &el)) {
+                if (ci_eq(el, "100-continue"))
+                    exp_continue = true;
+                else
+                    exp_other = true;
+            }
             break;
+        }
         default:
             break;
         }
