@@ -48,7 +48,8 @@ enum {
     CX_BODY_PAUSED = 0x400,
     CX_IN_ABORT = 0x800, /* on_abort (or the failing body callback) runs */
     CX_ABORT_QUEUED = 0x1000,
-    CX_FILTERED = 0x2000 /* ex->cbs is a response filter (below) */
+    CX_FILTERED = 0x2000, /* ex->cbs is a response filter (below) */
+    CX_OWN_CLOSE = 0x4000 /* the handler's own Connection field says close */
 };
 
 /* The state of one request, taken from a per-server pool when its first

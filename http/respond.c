@@ -21,7 +21,8 @@ static bool will_close(struct em__http_exchange *ex) {
      * first, em__http_exchange_done closes after it.) */
     bool body_left = ex->stage == EX_BODY_STREAM && !(ex->body_cb && (ex->state & CX_STREAMING));
     bool close = !(ex->cx.req.flags & EM_HTTP_F_KEEP_ALIVE) || (c->flags & CONN_CLOSE_AFTER) ||
-                 body_left || (ex->state & CX_TO_CLOSE) || (srv->_flags & SRV_SHUTTING_DOWN) ||
+                 body_left || (ex->state & (CX_TO_CLOSE | CX_OWN_CLOSE)) ||
+                 (srv->_flags & SRV_SHUTTING_DOWN) ||
                  (srv->_opts.max_requests && c->nrequests >= srv->_opts.max_requests);
     if (close)
         ex->state |= CX_CLOSE;
@@ -32,9 +33,10 @@ static bool will_close(struct em__http_exchange *ex) {
  * handler's own fields, the blank line. */
 static int put_tail(struct em__http_exchange *ex, em_buf *b) {
     int rc = 0;
-    if (will_close(ex))
-        rc = EM__HTTP_PUT_LIT(b, "Connection: close\r\n");
-    else if (ex->cx.req.version_minor == 0)
+    if (will_close(ex)) {
+        if (!(ex->state & CX_OWN_CLOSE)) /* else the handler's field says it */
+            rc = EM__HTTP_PUT_LIT(b, "Connection: close\r\n");
+    } else if (ex->cx.req.version_minor == 0)
         rc = EM__HTTP_PUT_LIT(b, "Connection: keep-alive\r\n"); /* 1.0 keep-alive is opt-in */
     if (!rc && em_buf_len(&ex->hdrs))
         rc = em_buf_append(b, em_buf_data(&ex->hdrs), em_buf_len(&ex->hdrs));
@@ -122,7 +124,12 @@ int em_http_header_add(em_http_ctx *cx, em_slice name, em_slice value) {
         return EM_EINVAL;
     if (ex->state & CX_ANSWERED)
         return EM_EALREADY;
-    return em__http_put_field(&ex->hdrs, name, value);
+    int rc = em__http_put_field(&ex->hdrs, name, value);
+    /* RFC 9112 §9.6: a response that says close MUST be the connection's
+     * last; the server closes after it and reads no further request. */
+    if (!rc && id == EM_HTTP_HDR_CONNECTION && em_http_list_has_token(value, EM_SLICE_LIT("close")))
+        ex->state |= CX_OWN_CLOSE;
+    return rc;
 }
 
 /* Common tail of every complete response. */

@@ -34,10 +34,17 @@ static void h_slow(em_http_ctx *cx, const em_http_handler *h) {
     em_timer_start(&l->t, 25, 0);
 }
 
+/* Asks for the connection to end after its answer, as a handler can. */
+static void h_close(em_http_ctx *cx, const em_http_handler *h) {
+    assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Connection"), EM_SLICE_LIT("Close")), 0);
+    em_http_respond_text(cx, 200, "bye");
+}
+
 static em_http_router router;
 static em_http_handler hh_hello = { h_hello, NULL, NULL };
 static em_http_handler hh_echo = { h_echo, NULL, NULL };
 static em_http_handler hh_slow = { h_slow, NULL, NULL };
+static em_http_handler hh_close = { h_close, NULL, NULL };
 static em_http_handler root;
 
 static void setup_router(test_server *ts) {
@@ -47,6 +54,7 @@ static void setup_router(test_server *ts) {
     assert_int_equal(em_http_router_add(&router, EM_HTTP_POST, EM_SLICE_LIT("/echo"), &hh_echo), 0);
     assert_int_equal(em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/slow"), &hh_slow), 0);
     assert_int_equal(em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/echo/:id"), &hh_echo), 0);
+    assert_int_equal(em_http_router_add(&router, EM_HTTP_GET, EM_SLICE_LIT("/close"), &hh_close), 0);
     root = em_http_router_as_handler(&router);
 }
 
@@ -134,6 +142,36 @@ static void test_connection_close(void **state) {
     ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
     assert_int_equal(ts_count_responses(&in, EM_HTTP_GET), 1);
     assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+    close(fd);
+    stop(&ts);
+}
+
+/* RFC 9112 §9.6: a server that sends the "close" option MUST close after
+ * that response and MUST NOT process further requests, also when it is
+ * the handler's own Connection field that says so. */
+static void test_handler_connection_close(void **state) {
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "GET /close HTTP/1.1\r\nHost: a\r\n\r\n"
+                "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+    assert_int_equal(ts_count_responses(&in, EM_HTTP_GET), 1);
+    assert_int_equal(ts.srv.requests, 1);
+    assert_non_null(strstr(in.buf, "\r\n\r\nbye"));
+    /* one close option, not two */
+    const char *c = strstr(in.buf, "lose\r\n");
+    assert_non_null(c);
+    assert_null(strstr(c + 1, "lose\r\n"));
+    close(fd);
+    memset(&in, 0, sizeof in);
+    fd = ts_connect(&ts); /* HTTP/1.0 keep-alive: no "keep-alive" beside it */
+    TS_SEND(fd, "GET /close HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+    assert_null(strstr(in.buf, "keep-alive"));
     close(fd);
     stop(&ts);
 }
@@ -494,6 +532,7 @@ int main(void) {
         cmocka_unit_test(test_get_keepalive),
         cmocka_unit_test(test_http10),
         cmocka_unit_test(test_connection_close),
+        cmocka_unit_test(test_handler_connection_close),
         cmocka_unit_test(test_pipeline_with_slow_handler),
         cmocka_unit_test(test_head_and_404_405),
         cmocka_unit_test(test_bodies_and_expect),

@@ -244,7 +244,9 @@ EM_API em_loop *em_http_ctx_loop(const em_http_ctx *cx);
 /** Add a response header for the response being built. Name must be a token
  * and value free of CR, LF and NUL (else EM_EINVAL). Content-Length and
  * Transfer-Encoding are EM_EINVAL too: ember frames every body itself.
- * Copied. */
+ * A Connection field that lists "close" makes this response the
+ * connection's last (RFC 9112 §9.6): it closes after it and reads no
+ * further request. Copied. */
 EM_API EM_NODISCARD int em_http_header_add(em_http_ctx *cx, em_slice name, em_slice value);
 /** Answer with status, a Content-Type (empty: none) and body (copied, so it
  * may be freed on return; a large one is sent in pieces as the client
