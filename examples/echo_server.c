@@ -168,9 +168,22 @@ static em_slice echo_type(const em_http_ctx *cx) {
     return ct.len ? ct : EM_SLICE_LIT("application/octet-stream");
 }
 
+/* The head goes with the first piece, not before: an upload malformed
+ * from its first chunk line still gets ember's 400 (or 413), as a head
+ * already sent could not be taken back (RFC 9112 §7.1). */
+static int echo_start(em_http_ctx *cx) {
+    static const em_http_stream_cbs cbs = {.on_unthrottled = echo_unthrottled};
+    int64_t len = cx->req.flags & EM_HTTP_F_CONTENT_LENGTH ? (int64_t)cx->req.content_length
+                                                           : EM_HTTP_LENGTH_UNKNOWN;
+    cx->user = cx; /* started */
+    return em_http_stream_start(cx, 200, echo_type(cx), len, &cbs);
+}
+
 static void echo_piece(em_http_ctx *cx, em_slice piece, int status) {
     if (status < 0)
         return; /* the upload broke: cx ends when we return */
+    if (!cx->user && echo_start(cx) < 0)
+        return; /* EM_ECLOSED: cx ended */
     int rc = em_http_stream_write(cx, piece, NULL);
     if (rc < 0)
         return; /* EM_ECLOSED: cx ended */
@@ -181,18 +194,15 @@ static void echo_piece(em_http_ctx *cx, em_slice piece, int status) {
 }
 
 static void echo(em_http_ctx *cx, const em_http_handler *h) {
-    static const em_http_stream_cbs cbs = {.on_unthrottled = echo_unthrottled};
     if (cx->req.body == EM_HTTP_BODY_NONE || echo_whole) {
         em_http_respond(cx, 200, echo_type(cx), cx->body); /* whole, or none */
         return;
     }
-    int64_t len = cx->req.flags & EM_HTTP_F_CONTENT_LENGTH ? (int64_t)cx->req.content_length
-                                                           : EM_HTTP_LENGTH_UNKNOWN;
-    /* Reading first, then the head: a response that starts while its body
-     * is still being read keeps the connection alive if the body ends. */
+    /* Reading first, then the head (with the first piece): a response that
+     * starts while its body is still being read keeps the connection alive
+     * if the body ends. */
+    cx->user = NULL;
     int rc = em_http_body_read(cx, echo_piece);
-    if (rc == 0)
-        rc = em_http_stream_start(cx, 200, echo_type(cx), len, &cbs);
     if (rc == EM_EINVAL) /* not with stream_bodies */
         em_http_respond_text(cx, 500, "cannot stream the body\n");
     /* EM_ECLOSED: the client is gone and cx ended */

@@ -104,6 +104,21 @@ check "Expect + 2 GiB (over the limit): 413 before any body byte" grep -q '^HTTP
 check "Expect + 2 GiB: no '100 Continue'" bash -c "! grep -q '^HTTP/1.1 100' '$TMP/big413'"
 out=$("${C[@]}" "$base/plaintext") || true
 eq "server still answers after the 413" "Hello, World!" "$out"
+# A chunked upload malformed from its first chunk line (a size past 64
+# bits, RFC 9112 §7.1): ember's own 400, then the close. echo_server starts
+# its answer with the first piece of the body, never before it.
+badchunk() {
+  local port=${ECHO##*:}
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'"$1"'\r\nabc\r\n0\r\n\r\n' >&3
+  timeout 5 cat <&3 >"$TMP/badchunk"
+  exec 3<&-
+}
+for size in fffffffffffffffff3 '3\n' 3x; do
+  badchunk "$size" || true
+  check "chunked upload with chunk size '$size': 400" grep -q '^HTTP/1.1 400 ' "$TMP/badchunk"
+  check "chunked upload with chunk size '$size': Connection: close" grep -qi '^Connection: close' "$TMP/badchunk"
+done
 
 # --- 404, 405, HEAD ----------------------------------------------------------
 out=$("${C[@]}" -o /dev/null -w '%{http_code}' "$base/no/such/path") || true
