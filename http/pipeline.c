@@ -153,12 +153,12 @@ static bool start_body_stream(em_http_conn *c, struct em__http_exchange *ex) {
     return run_handler(c, ex);
 }
 
-/* The streamed body is malformed or too big. While the handler has not
- * answered, the client gets the status a whole body would have got (400,
- * 413) before the close, and the handler hears the error as when the
+/* The streamed body is malformed, too big or stalled. While the handler
+ * has not answered, the client gets the status a whole body would have got
+ * (400, 413, 408) before the close, and the handler hears the error as when the
  * connection dies; once it answered, closing is all that is left. */
 static void body_failed(em_http_conn *c, struct em__http_exchange *ex, int err) {
-    int status = em_http_status_for_error(err);
+    int status = err == EM_ETIMEDOUT ? 408 : em_http_status_for_error(err);
     if (!(ex->state & CX_ANSWERED) && status >= 400 && status < 500) {
         em__http_exchange_lost(ex, err);
         if (em__http_write_error(c, status) == 0 && em__http_conn_flush(c) == 0) {
@@ -434,6 +434,10 @@ static void on_throttle(em_http_conn *c, bool on) {
 
 static void on_timeout(em_http_conn *c, int kind) {
     struct em__http_exchange *ex = c->ex;
+    if (kind == TMO_BODY && ex && ex->stage == EX_BODY_STREAM) {
+        body_failed(c, ex, EM_ETIMEDOUT); /* 408 unless answered already */
+        return;
+    }
     bool waiting = (kind == TMO_HEADER && ex && ex->stage == EX_HEAD) || kind == TMO_BODY;
     if (waiting && !(ex && EX_HELD(ex))) {
         /* RFC 9110 §15.5.9: tell the client why, then close. */

@@ -204,6 +204,28 @@ static void test_bad_body_mid_stream(void **state) {
     }
 }
 
+/* RFC 9110 §15.5.9: a body that stalls before the handler answered gets
+ * the 408 a whole body would get (then the close); the handler hears
+ * EM_ETIMEDOUT through its body callback. */
+static void test_slow_body_408(void **state) {
+    test_server ts;
+    memset(&sk, 0, sizeof sk);
+    em_http_server_opts o = { .handler = &handler, .stream_bodies = true, .body_timeout_ms = 50 };
+    ts_start(&ts, &o);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+    ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+    assert_memory_equal(in.buf, "HTTP/1.1 408 ", 13);
+    assert_non_null(strstr(in.buf, "Connection: close\r\n"));
+    EM_TEST_RUN_UNTIL(&ts.loop, sk.aborted == 1, 3000);
+    assert_int_equal(sk.abort_err, EM_ETIMEDOUT);
+    assert_int_equal(sk.bytes, 3);
+    close(fd);
+    ts_stop(&ts);
+}
+
 /* An absolute-form target with no path gets "/" (not in the input): moving
  * the head must leave that slice alone (found by fuzz/http_server). */
 static void test_absolute_form_without_path(void **state) {
@@ -227,6 +249,7 @@ int main(void) {
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_bad_body_mid_stream),
         cmocka_unit_test(test_client_gone_mid_body),
+        cmocka_unit_test(test_slow_body_408),
         cmocka_unit_test(test_absolute_form_without_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
