@@ -208,6 +208,10 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
 #ifndef CALL_POOL
 #define CALL_POOL 64 /* calls a client keeps */
 #endif
+/* A variable, not the macro, in comparisons: with CALL_POOL 0, GCC's
+ * -Wtype-limits would call "nfree < 0" always false (an error with
+ * EMBER_WERROR in a GCC AddressSanitizer build). */
+static const unsigned call_pool = CALL_POOL;
 
 static em_http_call *call_alloc(em_http_client *cl) {
     em_http_call *call = NULL;
@@ -244,7 +248,7 @@ static bool call_keep(em_http_call *call) {
     bool kept = false;
     if (CALL_POOL && cl) {
         pthread_mutex_lock(&cl->free_mu);
-        if (cl->nfree < (unsigned)CALL_POOL) {
+        if (cl->nfree < call_pool) {
             call->qnext = cl->free_calls;
             cl->free_calls = call;
             cl->nfree++;
