@@ -256,10 +256,14 @@ static int64_t add_sat(int64_t a, int64_t b) {
 }
 
 int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie, int64_t now) {
-    if (!jar || !url || !url->host || set_cookie.len > jar->max_bytes)
+    if (!jar || !url || !url->host)
         return EM_EINVAL;
     em__cookie_sc sc;
     if (em__cookie_parse_set(set_cookie, &sc) != 0)
+        return EM_EINVAL;
+    /* 6265bis §5.6 step 4: the name and value together, not the attributes
+     * (each of those is capped at 1024 by the parser). */
+    if (sc.name.len + sc.value.len > jar->max_bytes)
         return EM_EINVAL;
     bool secure_req = secure_origin(url);
     /* 6265bis: Secure and the prefixes need a secure origin. */

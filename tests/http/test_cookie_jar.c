@@ -286,20 +286,39 @@ static void test_refused(void **state) {
     HDR(jar, "http://h.com/x", "a=b");
     em_cookie_jar_clear(jar);
     assert_int_equal(em_cookie_jar_count(jar), 0);
-    /* The size limit counts the whole string. */
-    char big[5000];
-    memset(big, 'v', sizeof big);
-    memcpy(big, "a=", 2);
-    big[4096] = 0;
-    set_ok(jar, "http://h.com/", big);
-    big[4097] = 0;
-    big[4096] = 'v';
-    set_bad(jar, "http://h.com/", big);
     em_cookie_jar_free(jar);
-    em_cookie_jar_opts o = {.max_cookie_bytes = 20};
+}
+
+/* 6265bis §5.6 step 4: the limit is on the name and value (4096 octets
+ * together); the attributes do not count, each is capped at 1024 on its own
+ * (§5.6 step 7). */
+static void test_size_limit_name_value(void **state) {
+    (void)state;
+    em_cookie_jar *jar = jar_new(NULL);
+    char big[6000];
+    memset(big, 'v', 4096);
+    memcpy(big, "a=", 2); /* "a" and 4094 bytes of value: 4095 */
+    big[4096] = 'v';      /* 4096 */
+    strcpy(big + 4097, "; Path=/; Max-Age=60; HttpOnly");
+    set_ok(jar, "http://h.com/", big);
+    assert_int_equal(strlen(hdr_at(jar, "http://h.com/", NOW)), 4097);
+    em_cookie_jar_clear(jar);
+    memset(big, 'v', 4098);
+    memcpy(big, "a=", 2);
+    big[4098] = 0; /* 4097 */
+    set_bad(jar, "http://h.com/", big);
+    /* An attribute value over 1024 octets is ignored, not the cookie. */
+    memcpy(big, "b=1; Path=/", 11);
+    memset(big + 11, 'p', 1100);
+    strcpy(big + 1111, "; Max-Age=60");
+    set_ok(jar, "http://h.com/x/y", big);
+    HDR(jar, "http://h.com/x/z", "b=1"); /* the default path, /x */
+    HDR(jar, "http://h.com/", "");
+    em_cookie_jar_free(jar);
+    em_cookie_jar_opts o = {.max_cookie_bytes = 8};
     jar = jar_new(&o);
-    set_ok(jar, "http://h.com/", "a=12345; Path=/x/yyy"); /* 20 */
-    set_bad(jar, "http://h.com/", "a=12345; Path=/x/yyyy");
+    set_ok(jar, "http://h.com/", "a=1234567; Path=/x/yyyyyyyy"); /* 8 */
+    set_bad(jar, "http://h.com/", "a=12345678");
     em_cookie_jar_free(jar);
 }
 
@@ -438,6 +457,7 @@ int main(void) {
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_secure_rules),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_size_limit_name_value),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_header_append),
         cmocka_unit_test(test_threads),

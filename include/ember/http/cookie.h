@@ -13,8 +13,9 @@
  *     does not start with '/' means the default path (§5.1.4). Refused
  *     outright: no '=' or an empty name, control bytes (6265bis: never a
  *     CR or LF in a stored cookie), a tab inside the name, value or path
- *     (as curl: it would break cookies.txt), a string longer than
- *     max_cookie_bytes.
+ *     (as curl: it would break cookies.txt), a name and value longer than
+ *     max_cookie_bytes together (6265bis §5.6; an attribute value over
+ *     1024 bytes is ignored, not the cookie).
  *   - storage (§5.3): domain-match (§5.1.3), the host-only flag, a Domain
  *     that is a public suffix (libpsl, ICANN and private sections:
  *     "co.uk", "github.io") refused unless it equals the request host (the
@@ -65,8 +66,9 @@ typedef struct em_cookie_jar em_cookie_jar;
 typedef struct em_cookie_jar_opts {
     unsigned max_cookies;        /**< 0: 3000 in all */
     unsigned max_per_domain;     /**< 0: 50 per Domain value */
-    size_t max_cookie_bytes;     /**< 0: 4096 (the whole Set-Cookie value: name,
-                                    value and attributes) */
+    size_t max_cookie_bytes;     /**< 0: 4096 (the name and value together, as
+                                    6265bis §5.6; attributes are capped at 1024
+                                    bytes each and do not count) */
     bool no_public_suffix_check; /**< tests only: accept Domain=co.uk */
 } em_cookie_jar_opts;
 
