@@ -314,6 +314,8 @@ int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie
         }
         if (dom_len && !domain_match(host, host_len, url->host_is_ip, dom, dom_len))
             return EM_EINVAL;
+        if (url->host_is_ip)
+            dom_len = 0; /* the address itself: host-only, as curl and browsers */
     }
     if (dom_len) {
         c.domain = dom, c.domain_len = dom_len;

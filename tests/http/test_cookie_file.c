@@ -97,6 +97,16 @@ static void test_write_curl_layout(void **state) {
     s = write_text(jar, NOW + 60);
     assert_string_equal(s, HEAD);
     free(s);
+    /* Domain equal to an IP host: host-only, as curl writes it (an IP is
+     * never domain-matched, so the cookie goes to that address alone). */
+    em_cookie_jar_clear(jar);
+    set_ok(jar, "http://127.0.0.1:8080/", "i=1; Domain=127.0.0.1", NOW);
+    set_ok(jar, "http://[::1]/", "j=2; Domain=::1", NOW + 1);
+    s = write_text(jar, NOW + 1);
+    assert_string_equal(s, HEAD "::1\tFALSE\t/\tFALSE\t0\tj\t2\n"
+                                "127.0.0.1\tFALSE\t/\tFALSE\t0\ti\t1\n");
+    free(s);
+    assert_string_equal(header(jar, "http://127.0.0.1/", NOW + 1), "i=1");
     em_cookie_jar_free(jar);
 }
 

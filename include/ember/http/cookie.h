@@ -19,7 +19,8 @@
  *   - storage (§5.3): domain-match (§5.1.3), the host-only flag, a Domain
  *     that is a public suffix (libpsl, ICANN and private sections:
  *     "co.uk", "github.io") refused unless it equals the request host (the
- *     cookie is then host-only); replacing a cookie (same name, domain and
+ *     cookie is then host-only); a Domain on an IP host must be that
+ *     address and gives a host-only cookie (as curl and browsers); replacing a cookie (same name, domain and
  *     path) keeps its creation time; an already expired cookie deletes its
  *     namesake. Expiry is capped at 400 days from now (6265bis §5.5).
  *   - 6265bis: a Secure cookie, or one named "__Secure-..." or "__Host-..."
