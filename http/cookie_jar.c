@@ -167,11 +167,12 @@ static bool older_access(const em__cookie *a, const em__cookie *b) {
                                             : a->access_seq < b->access_seq;
 }
 
-/* §5.3's eviction: over max_per_domain, the least recently used cookie of
- * that domain; over max_cookies, the least recently used of all. */
+/* §5.3's eviction, in 6265bis §5.7's order: over max_per_domain, the least
+ * recently used non-Secure cookie of that domain, else the least recently
+ * used of its Secure ones; over max_cookies, the least recently used of all. */
 static void enforce_limits(em_cookie_jar *jar, const em__cookie *added) {
     for (;;) {
-        size_t count = 0, lru = SIZE_MAX;
+        size_t count = 0, lru = SIZE_MAX, lru_insecure = SIZE_MAX;
         for (size_t i = 0; i < jar->n; i++) {
             const em__cookie *c = jar->v[i];
             if (c->domain_len != added->domain_len ||
@@ -180,10 +181,12 @@ static void enforce_limits(em_cookie_jar *jar, const em__cookie *added) {
             count++;
             if (lru == SIZE_MAX || older_access(c, jar->v[lru]))
                 lru = i;
+            if (!c->secure && (lru_insecure == SIZE_MAX || older_access(c, jar->v[lru_insecure])))
+                lru_insecure = i;
         }
         if (count <= jar->max_per_domain)
             break;
-        remove_at(jar, lru);
+        remove_at(jar, lru_insecure != SIZE_MAX ? lru_insecure : lru);
     }
     while (jar->n > jar->max_cookies) {
         size_t lru = 0;

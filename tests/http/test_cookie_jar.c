@@ -378,6 +378,26 @@ static void test_limits(void **state) {
     em_cookie_jar_free(jar);
 }
 
+/* 6265bis §5.7: over the per-domain limit, the non-Secure cookies of the
+ * domain go first (least recently used first), Secure ones only after. */
+static void test_limits_secure_last(void **state) {
+    (void)state;
+    em_cookie_jar_opts o = {.max_per_domain = 3};
+    em_cookie_jar *jar = jar_new(&o);
+    assert_int_equal(set_at(jar, "https://a.com/", "s0=1; Secure", NOW), 0);
+    assert_int_equal(set_at(jar, "https://a.com/", "s1=1; Secure", NOW + 1), 0);
+    assert_int_equal(set_at(jar, "https://a.com/", "i2=1", NOW + 2), 0);
+    assert_int_equal(set_at(jar, "https://a.com/", "i3=1", NOW + 3), 0); /* evicts i2 */
+    assert_string_equal(hdr_at(jar, "https://a.com/", NOW + 4), "s0=1; s1=1; i3=1");
+    assert_int_equal(set_at(jar, "https://a.com/", "s4=1; Secure", NOW + 5), 0); /* i3 */
+    assert_string_equal(hdr_at(jar, "https://a.com/", NOW + 6), "s0=1; s1=1; s4=1");
+    /* All Secure: the least recently used of them (all read at NOW + 6:
+     * the order of that read). */
+    assert_int_equal(set_at(jar, "https://a.com/", "s5=1; Secure", NOW + 7), 0);
+    assert_string_equal(hdr_at(jar, "https://a.com/", NOW + 8), "s1=1; s4=1; s5=1");
+    em_cookie_jar_free(jar);
+}
+
 static void test_header_append(void **state) {
     (void)state;
     em_cookie_jar *jar = jar_new(NULL);
@@ -459,6 +479,7 @@ int main(void) {
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_size_limit_name_value),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits_secure_last),
         cmocka_unit_test(test_header_append),
         cmocka_unit_test(test_threads),
     };

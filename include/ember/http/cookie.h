@@ -39,7 +39,8 @@
  *   - a cookie expires when now >= its expiry time.
  *   - limits: max_cookies in all and max_per_domain per Domain value; past
  *     either, expired cookies go first, then the least recently used
- *     (last access: stored or sent) of that domain or of the whole jar.
+ *     (last access: stored or sent) of that domain (its non-Secure ones
+ *     before its Secure ones, 6265bis §5.7) or of the whole jar.
  *
  * Times are Unix seconds passed in by the caller (a fake clock in tests).
  * Thread-safety: a jar has an internal mutex; every em_cookie_jar_* call
