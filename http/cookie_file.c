@@ -39,10 +39,11 @@ int em_cookie_jar_write(em_cookie_jar *jar, int64_t now, em_buf *out) {
     rc = em_buf_append(out, file_head, sizeof file_head - 1);
     for (size_t i = 0; i < jar->n && rc == 0; i++) {
         const em__cookie *c = list[i];
-        rc = em_buf_printf(out, "%s%s%s\t%s\t%s\t%s\t%" PRId64 "\t%s\t%s\n",
+        rc = em_buf_printf(out, "%s%s%s\t%s\t%s%s\t%s\t%" PRId64 "\t%s\t%s\n",
                            c->http_only ? "#HttpOnly_" : "", c->host_only ? "" : ".", c->domain,
-                           c->host_only ? "FALSE" : "TRUE", c->path, c->secure ? "TRUE" : "FALSE",
-                           c->persistent ? c->expiry : 0, c->name, c->value);
+                           c->host_only ? "FALSE" : "TRUE", c->path, c->dir_path ? "/" : "",
+                           c->secure ? "TRUE" : "FALSE", c->persistent ? c->expiry : 0, c->name,
+                           c->value);
     }
 out:
     pthread_mutex_unlock(&jar->mu);
@@ -124,6 +125,10 @@ static bool parse_line(char *line, size_t len, em__cookie *c) {
     c->domain = (char *)dom.ptr, c->domain_len = dom.len;
     c->host_only = !sub;
     c->path = (char *)f[2].ptr, c->path_len = f[2].len;
+    /* curl writes a default path with its trailing '/' ("/dir/") and
+     * matches every path without it: read it so, write it back so. */
+    c->dir_path = c->path_len > 1 && c->path[c->path_len - 1] == '/';
+    c->path_len -= c->dir_path;
     c->secure = secure;
     c->name = (char *)f[5].ptr, c->name_len = f[5].len;
     c->value = (char *)f[6].ptr, c->value_len = f[6].len;

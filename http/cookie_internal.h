@@ -35,6 +35,7 @@ typedef struct em__cookie {
     size_t name_len, value_len, domain_len, path_len;
     int64_t expiry; /* INT64_MAX for a session cookie */
     bool persistent, host_only, secure, http_only;
+    bool dir_path; /* cookies.txt writes path + "/": curl's default path */
     int64_t creation, last_access;
     uint64_t creation_seq, access_seq; /* ties of the times, in order */
 } em__cookie;

@@ -208,6 +208,7 @@ int em__cookie_jar_insert_locked(em_cookie_jar *jar, const em__cookie *tmpl, int
     c->host_only = tmpl->host_only;
     c->secure = tmpl->secure;
     c->http_only = tmpl->http_only;
+    c->dir_path = tmpl->dir_path;
     c->creation = c->last_access = now;
     c->creation_seq = c->access_seq = ++jar->seq;
     for (size_t i = 0; i < jar->n; i++) {
@@ -329,6 +330,7 @@ int em_cookie_jar_set(em_cookie_jar *jar, const em_url *url, em_slice set_cookie
     /* Step 7: the path. */
     em_slice path = sc.has_path && sc.path.len ? sc.path : default_path(url->path);
     c.path = (char *)path.ptr, c.path_len = path.len;
+    c.dir_path = path.len > 1 && !(sc.has_path && sc.path.len); /* curl's "/dir/" */
     /* A tab inside a name, value or path would break cookies.txt's fields
      * (curl refuses them too). */
     if (memchr(c.name, '\t', c.name_len) || memchr(c.value, '\t', c.value_len) ||

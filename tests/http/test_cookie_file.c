@@ -184,6 +184,34 @@ static void test_read_bad_domains(void **state) {
     em_cookie_jar_free(jar);
 }
 
+/* curl writes a default path (RFC 6265 §5.1.4) with its trailing '/'
+ * ("/dir/" for a cookie set by /dir/page) and reads any path without it
+ * (so "/dir/" also matches /dir). The jar writes and reads the same way. */
+static void test_default_path_curl_form(void **state) {
+    (void)state;
+    em_cookie_jar *jar = jar_new();
+    set_ok(jar, "http://h.com/dir/page", "d=1", NOW);
+    set_ok(jar, "http://h.com/dir/page", "p=2; Path=/dir", NOW + 1);
+    set_ok(jar, "http://h.com/page", "r=3", NOW + 2); /* default path "/" */
+    static const char want[] = HEAD "h.com\tFALSE\t/\tFALSE\t0\tr\t3\n"
+                                    "h.com\tFALSE\t/dir\tFALSE\t0\tp\t2\n"
+                                    "h.com\tFALSE\t/dir/\tFALSE\t0\td\t1\n";
+    char *s = write_text(jar, NOW + 2);
+    assert_string_equal(s, want);
+    free(s);
+    assert_string_equal(header(jar, "http://h.com/dir", NOW + 2), "d=1; p=2; r=3");
+    em_cookie_jar_free(jar);
+    jar = jar_new();
+    assert_int_equal(em_cookie_jar_read(jar, em_slice_from_cstr(want), NOW), 0);
+    assert_string_equal(header(jar, "http://h.com/dir", NOW), "d=1; p=2; r=3");
+    assert_string_equal(header(jar, "http://h.com/dir/x", NOW), "d=1; p=2; r=3");
+    assert_string_equal(header(jar, "http://h.com/dirx", NOW), "r=3");
+    s = write_text(jar, NOW);
+    assert_string_equal(s, want);
+    free(s);
+    em_cookie_jar_free(jar);
+}
+
 static void test_read_duplicates_newest_first(void **state) {
     (void)state;
     em_cookie_jar *jar = jar_new();
@@ -366,6 +394,7 @@ int main(void) {
         cmocka_unit_test(test_read_round_trip),
         cmocka_unit_test(test_read_lenient_and_malformed),
         cmocka_unit_test(test_read_bad_domains),
+        cmocka_unit_test(test_default_path_curl_form),
         cmocka_unit_test(test_read_duplicates_newest_first),
         cmocka_unit_test(test_load_save_files),
         cmocka_unit_test(test_against_curl),

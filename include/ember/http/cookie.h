@@ -113,6 +113,9 @@ EM_API void em_cookie_jar_clear(em_cookie_jar *jar);
  * subdomains, path, secure (TRUE/FALSE), expiry (Unix seconds, 0 for a
  * session cookie), name, value. A "#HttpOnly_" prefix marks an HttpOnly
  * cookie; other lines starting with '#', and empty lines, are comments.
+ * As curl does, a default path (§5.1.4: "/dir" for a cookie set by
+ * /dir/page) is written with its trailing '/' ("/dir/"), and a path
+ * read with a trailing '/' matches as if without it.
  *
  * em_cookie_jar_load adds the cookies of the file at path to the jar
  * (malformed and expired lines are skipped; a later line does not replace
