@@ -314,7 +314,8 @@ static void test_against_curl(void **state) {
     if (system("curl --version >/dev/null 2>&1") != 0)
         skip();
     /* Real time: curl stamps the file with its own clock. Expiry within
-     * 400 days so the jar's cap does not apply. */
+     * 400 days so the jar's cap does not apply. The URL is below the root
+     * so the cookies without Path get curl's default path "/dir/". */
     int64_t now = (int64_t)time(NULL);
     em_buf date;
     em_buf_init(&date, 0);
@@ -355,7 +356,7 @@ static void test_against_curl(void **state) {
     snprintf(again, sizeof again, "%s/again.txt", dir);
     snprintf(cmd, sizeof cmd,
              "curl -s -o /dev/null -c %s --resolve sub.example.com:%d:127.0.0.1 "
-             "http://sub.example.com:%d/",
+             "http://sub.example.com:%d/dir/page",
              curl_file, port, port);
     int rc = system(cmd);
     pthread_join(t, NULL);
@@ -363,7 +364,7 @@ static void test_against_curl(void **state) {
     assert_int_equal(rc, 0);
 
     char url[128];
-    snprintf(url, sizeof url, "http://sub.example.com:%d/", port);
+    snprintf(url, sizeof url, "http://sub.example.com:%d/dir/page", port);
     em_cookie_jar *jar = jar_new();
     for (size_t i = 0; i < sizeof cookies / sizeof *cookies; i++) {
         em_url u;
