@@ -135,7 +135,11 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
         } else {
             ok = SSL_set_tlsext_host_name(e->ssl, name);
             if (ok && !ctx->insecure) {
-                SSL_set_hostflags(e->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+                /* RFC 9525 §6.3: DNS-IDs only, never the subject's CN
+                 * (OpenSSL falls back to it when no DNS SAN is there,
+                 * even beside IP SANs). */
+                SSL_set_hostflags(e->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                                              X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
                 ok = SSL_set1_host(e->ssl, name);
             }
         }

@@ -22,8 +22,9 @@
  *
  * Defaults are those of curl and nginx: TLS 1.2 at least, OpenSSL's default
  * cipher list minus weak suites, no renegotiation; a client verifies the
- * peer's chain against the system store and the host name (an IP literal as
- * an IP), and sends SNI for names.
+ * peer's chain against the system store and the host name against the
+ * certificate's DNS subjectAltNames, never its CN (RFC 9525 §6.3; an IP
+ * literal against its IP subjectAltNames only), and sends SNI for names.
  *
  * Failures: EM_ETLSHANDSHAKE (the handshake failed: a protocol version or
  * cipher mismatch, an alert, garbage, the peer left), EM_ECERTVERIFY (the

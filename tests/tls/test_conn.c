@@ -161,6 +161,44 @@ static void test_verify_failures(void **state) {
     assert_int_equal(handshake_status(&leaf, "::1", why, sizeof why), EM_ECERTVERIFY);
 }
 
+/* RFC 9525 §6.3 (RFC 6125 §6.4): reference identifiers against presented
+ * ones. A wildcard is the whole left-most label only; the CN is never a
+ * DNS-ID (so not when only IP SANs are there either, nor without any SAN);
+ * an IP is matched against iPAddress SANs only. */
+static void test_name_matching(void **state) {
+    static const struct {
+        const char *cn, *san, *name;
+        int want;
+    } cases[] = {
+        {"localhost", "IP:127.0.0.1", "localhost", EM_ECERTVERIFY}, /* CN with a SAN */
+        {"localhost", NULL, "localhost", EM_ECERTVERIFY},           /* CN-ID: never */
+        {"x", "DNS:*.example.com", "a.example.com", 0},
+        {"x", "DNS:*.example.com", "a.b.example.com", EM_ECERTVERIFY},
+        {"x", "DNS:*.example.com", "example.com", EM_ECERTVERIFY},
+        {"x", "DNS:f*.example.com", "foo.example.com", EM_ECERTVERIFY},
+        {"x", "DNS:*oo.example.com", "foo.example.com", EM_ECERTVERIFY},
+        {"x", "DNS:a.*.example.com", "a.b.example.com", EM_ECERTVERIFY},
+        {"x", "DNS:*.com", "example.com", EM_ECERTVERIFY},
+        {"x", "DNS:127.0.0.1", "127.0.0.1", EM_ECERTVERIFY}, /* an IP never as a DNS-ID */
+        {"127.0.0.1", NULL, "127.0.0.1", EM_ECERTVERIFY},     /* nor as a CN */
+        {"x", "DNS:localhost", "LOCALHOST", 0},
+    };
+    char why[256];
+    unsigned bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tc_pem p;
+        tc_leaf(&p, &ca, cases[i].cn, cases[i].san, -60, 86400);
+        int st = handshake_status(&p, cases[i].name, why, sizeof why);
+        if (st != cases[i].want) {
+            print_error("CN=%s SAN=%s name %s: %d (%s), want %d\n", cases[i].cn,
+                        cases[i].san ? cases[i].san : "-", cases[i].name, st, why, cases[i].want);
+            bad++;
+        }
+        tc_free(&p);
+    }
+    assert_int_equal(bad, 0);
+}
+
 static void test_insecure_and_other_ca(void **state) {
     em_tls_ctx_opts o = {.ca_pem = tc_slice(other_ca.cert)};
     em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(&o);
@@ -523,6 +561,7 @@ int main(void) {
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_echo_small_reads),
         cmocka_unit_test(test_verify_failures),
+        cmocka_unit_test(test_name_matching),
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
