@@ -128,6 +128,20 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
     }
     SSL_set_connect_state(e->ssl);
     int ok = 1;
+    char host[sizeof((struct em__tls_sess *)0)->name];
+    if (name && *name) {
+        /* RFC 6066 §3: the HostName goes "without a trailing dot"; the
+         * absolute name is the same host for the certificate too. An IPv6
+         * literal may come in its URL brackets. */
+        size_t n = strlen(name);
+        if (n > 1 && name[n - 1] == '.')
+            n--;
+        if (n > 2 && name[0] == '[' && name[n - 1] == ']')
+            name++, n -= 2;
+        memcpy(host, name, n);
+        host[n] = '\0';
+        name = host;
+    }
     if (name && *name) {
         if (is_ip(name)) { /* RFC 6066 §3: no SNI for literals */
             if (!ctx->insecure)

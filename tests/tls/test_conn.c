@@ -199,6 +199,37 @@ static void test_name_matching(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* RFC 6066 §3: the HostName in SNI goes without a trailing dot, and no
+ * SNI for a literal; the absolute form "localhost." names the same host,
+ * so the certificate for "localhost" is the right one. */
+static void test_trailing_dot_name(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    run r;
+    run_start(&r, s, c, "localhost.", NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    em_tls_info si, ci;
+    EM_TEST_RUN_UNTIL(&r.loop, em_tls_conn_info(&r.srv.c, &si) == 0 && si.handshake_done, 5000);
+    assert_string_equal(si.sni, "localhost");
+    assert_int_equal(em_tls_conn_info(&r.cli.c, &ci), 0);
+    assert_string_equal(ci.sni, "localhost");
+    assert_true(ci.peer_verified);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+    /* An IPv6 literal in its URL brackets is an IP: no SNI, the IP SAN. */
+    tc_pem v6;
+    tc_leaf(&v6, &ca, "x", "IP:::1", -60, 86400);
+    s = server_ctx(&v6, NULL), c = client_ctx(NULL);
+    run_start(&r, s, c, "[::1]", NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    EM_TEST_RUN_UNTIL(&r.loop, em_tls_conn_info(&r.srv.c, &si) == 0 && si.handshake_done, 5000);
+    assert_string_equal(si.sni, "");
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+    tc_free(&v6);
+}
+
 static void test_insecure_and_other_ca(void **state) {
     em_tls_ctx_opts o = {.ca_pem = tc_slice(other_ca.cert)};
     em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(&o);
@@ -562,6 +593,7 @@ int main(void) {
         cmocka_unit_test(test_echo_small_reads),
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_name_matching),
+        cmocka_unit_test(test_trailing_dot_name),
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
