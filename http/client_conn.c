@@ -706,8 +706,19 @@ static void on_eof_now(em__http_cconn *c, em_http_call *call) {
              NULL);
         return;
     }
+    bool to_close = c->body.mode == EM_HTTP_BODY_UNTIL_CLOSE;
     if (em_http_body_reader_eof(&c->body) != 0) {
         fail(c, EM_EPARTIAL, false, "the body was cut short", NULL);
+        return;
+    }
+    /* Over TLS only the server's close_notify ends such a body: a bare
+     * FIN may be an attacker's truncation (RFC 9112 §9.8, RFC 8446 §6.1). */
+    em_tls_info ti;
+    if (to_close && !c->swallow && em_tls_conn_info(&c->hc.tcp, &ti) == 0 &&
+        !ti.peer_close_notify) {
+        fail(c, EM_EPARTIAL, false,
+             "the TLS connection was closed without close_notify: the body may be truncated",
+             NULL);
         return;
     }
     /* A body the close ends is whole only if its coding ended too: that is

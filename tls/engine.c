@@ -384,6 +384,7 @@ void em__tls_eng_info(const em__tls_eng *e, em_tls_info *info) {
     if (!(e->flags & EM__TLS_HS_DONE))
         return;
     info->handshake_done = true;
+    info->peer_close_notify = (e->flags & EM__TLS_PEER_NOTIFY) != 0;
     info->resumed = SSL_session_reused(ssl) == 1;
     info->version = (unsigned)SSL_version(ssl);
     snprintf(info->cipher, sizeof info->cipher, "%s", SSL_get_cipher_name(ssl));

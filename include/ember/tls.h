@@ -14,7 +14,8 @@
  * after the handshake. Everything above the transport counts plaintext:
  * c->in, send tokens, watermarks, em_tcp_conn_queued.
  *
- * Closing: the peer's close_notify reads as EM_EOF. em_tcp_conn_shutdown
+ * Closing: the peer's close_notify reads as EM_EOF, and so does a bare FIN
+ * (em_tls_info.peer_close_notify tells them apart). em_tcp_conn_shutdown
  * and em_tcp_conn_end send ours; em_tcp_conn_close sends it too when the
  * peer's came first and the close drops nothing (RFC 8446 §6.1, RFC 5246
  * §7.2.1: it is answered), in one nonblocking try. A close without the
@@ -176,6 +177,10 @@ typedef struct em_tls_info {
     bool handshake_done;    /**< the handshake has completed */
     bool resumed;           /**< an abbreviated handshake (session resumed) */
     bool peer_verified;     /**< a peer certificate was sent and verified */
+    /** The peer's close_notify was read: its EM_EOF is a clean end. An
+     * EM_EOF without it is a bare TCP close, which may be an attacker's
+     * truncation (RFC 8446 §6.1): data the close delimits is not whole. */
+    bool peer_close_notify;
     unsigned version;       /**< EM_TLS_V1_2, EM_TLS_V1_3, 0 before the handshake */
     char cipher[64];        /**< the cipher suite's OpenSSL name */
     char sni[256];          /**< server: what the client asked for; client: sent */

@@ -4,6 +4,7 @@
  * stream on a thread of its own; the server's loop runs here. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -138,10 +139,80 @@ static void test_https_untrusted_refused(void **state) {
     em_tls_ctx_free(sctx);
 }
 
+/* A TLS server on a thread that answers one request with a head and a
+ * body the close ends (no Content-Length, no chunked), then either sends
+ * close_notify or just closes the socket. */
+typedef struct raw_srv {
+    em_tcp_listener l;
+    const em_tls_ctx *ctx;
+    bool notify;
+} raw_srv;
+
+static void *raw_main(void *arg) {
+    raw_srv *r = arg;
+    em_tcp_stream tcp;
+    if (em_tcp_accept(&r->l, &tcp, NULL, 5000) != 0)
+        return NULL;
+    em_tls_stream s;
+    if (em_tls_stream_start(&s, &tcp, r->ctx, NULL) == 0) {
+        char buf[2048];
+        size_t len = 0;
+        ssize_t n;
+        while (len < sizeof buf - 1 && (n = em_tls_stream_read(&s, buf + len, sizeof buf - 1 - len)) > 0) {
+            len += (size_t)n;
+            buf[len] = 0;
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nthe first half";
+        if (em_tls_stream_write(&s, resp, sizeof resp - 1) == 0 && r->notify)
+            (void)em_tls_stream_shutdown(&s);
+    }
+    em_tls_stream_close(&s); /* no close_notify of ours unless sent above */
+    return NULL;
+}
+
+static int fetch_close_delimited(bool notify, em_http_resp *resp) {
+    em_tls_ctx *sctx = server_ctx(), *cctx = client_ctx(&ca);
+    raw_srv r = {.ctx = sctx, .notify = notify};
+    em_sockaddr a = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_listen(&r.l, &a, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&r.l, &addr), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, raw_main, &r), 0);
+    char url[64];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/", (unsigned)em_sockaddr_port(&addr));
+    em_http_req req = {.url = url, .timeout_ms = 5000};
+    em_http_client_opts o = {.tls = cctx};
+    int rc = em_http_do(&req, &o, resp);
+    pthread_join(th, NULL);
+    em_tcp_listener_close(&r.l);
+    em_tls_ctx_free(cctx);
+    em_tls_ctx_free(sctx);
+    return rc;
+}
+
+/* RFC 9112 §9.8 (and RFC 5246 §7.2.1, RFC 8446 §6.1): over TLS a body the
+ * close delimits is whole only if the close was the server's close_notify;
+ * a bare FIN may be an attacker's truncation and must not pass as the end. */
+static void test_https_close_delimited_truncation(void **state) {
+    em_http_resp resp;
+    memset(&resp, 0, sizeof resp);
+    assert_int_equal(fetch_close_delimited(true, &resp), 0);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body.ptr, "the first half");
+    em_http_resp_free(&resp);
+    memset(&resp, 0, sizeof resp);
+    int rc = fetch_close_delimited(false, &resp);
+    assert_int_equal(rc, EM_EPARTIAL);
+    em_http_resp_free(&resp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_https_keep_alive),
         cmocka_unit_test(test_https_untrusted_refused),
+        cmocka_unit_test(test_https_close_delimited_truncation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
