@@ -169,6 +169,14 @@ static bool answer_locally(em_dns_resolver *r, em_dns_lookup *l, int idx, const 
     return false;
 }
 
+/* Does the hosts file have key for family? */
+static bool in_hosts(em_dns_resolver *r, const char *key, int family) {
+    em_dns_result res;
+    int rc = em__dns_hosts_find(r->_hosts, key, family, &res);
+    em_dns_result_free(&res);
+    return rc != EM_ENOTFOUND;
+}
+
 static void ask(em_dns_resolver *r, em_dns_lookup *l, int idx, const char *host,
                 const char *key) {
     struct em__dns_query *q = calloc(1, sizeof *q);
@@ -257,9 +265,22 @@ int em_dns_lookup_start(em_dns_resolver *r, em_dns_lookup *l, const char *host,
     char key[EM_DNS_NAME_MAX + 1];
     em__dns_name_key(host, len, key);
     bool asked = false;
+    /* A name the hosts file has is answered from the file alone, as
+     * glibc's "files" source and c-ares do: with ANY, a family it lacks
+     * is not asked of DNS (which would leak the name and could put a DNS
+     * address ahead of the file's). */
+    bool hosts_only = o.family == EM_DNS_ANY && (in_hosts(r, key, 4) || in_hosts(r, key, 6));
     /* AAAA first: the family tried first wants its answer first. */
     for (int i = 1; i >= 0; i--) {
-        if (l->_state[i] != WAITING || answer_locally(r, l, i, key))
+        if (l->_state[i] != WAITING)
+            continue;
+        if (hosts_only) { /* not the cache either: the file's answer is whole */
+            em_dns_result res;
+            int rc = em__dns_hosts_find(r->_hosts, key, fam_of(i), &res);
+            ready(l, i, rc, &res);
+            continue;
+        }
+        if (answer_locally(r, l, i, key))
             continue;
         ask(r, l, i, host, key);
         asked = true;

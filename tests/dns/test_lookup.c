@@ -538,6 +538,35 @@ static void test_hosts_file(void **state) {
     ctx_close(&c);
 }
 
+/* A name the hosts file has for one family only: an ANY lookup is
+ * answered from the file alone, as glibc's "files" and c-ares' own hosts
+ * lookup do; asking DNS for the other family leaked the name and let a
+ * DNS AAAA go ahead of the file's IPv4 address. */
+static void test_hosts_file_one_family(void **state) {
+    ctx c;
+    ctx_open(&c, NULL);
+    dns_write_file(c.env.hosts, "192.0.2.99 both.test\n");
+    ctx_start(&c);
+    probe p;
+    run_one(&c, &p, "both.test", EM_DNS_ANY);
+    assert_int_equal(p.status[0], 0);
+    assert_int_equal(p.res[0].count, 1);
+    assert_true(dns_has(&p.res[0], "192.0.2.99"));
+    assert_int_equal(p.res[0].source, EM_DNS_SOURCE_HOSTS);
+    probe_free(&p);
+    assert_int_equal(fake_dns_queries(c.fake, "both.test", 0), 0);
+    /* Not from the cache either: a family-only lookup may ask DNS, but
+     * its answer does not join the file's in an ANY lookup. */
+    run_one(&c, &p, "both.test", EM_DNS_V6);
+    assert_int_equal(p.status[0], 0);
+    probe_free(&p);
+    run_one(&c, &p, "both.test", EM_DNS_ANY);
+    assert_int_equal(p.res[0].count, 1);
+    assert_true(dns_has(&p.res[0], "192.0.2.99"));
+    probe_free(&p);
+    ctx_close(&c);
+}
+
 /* resolv.conf's search list, and no_search turning it off. */
 static void test_search(void **state) {
     ctx c;
@@ -575,6 +604,7 @@ int main(void) {
         cmocka_unit_test(test_cache_on_fake_clock),
         cmocka_unit_test(test_no_cache),
         cmocka_unit_test(test_hosts_file),
+        cmocka_unit_test(test_hosts_file_one_family),
         cmocka_unit_test(test_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
