@@ -356,12 +356,12 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
     } else if ((err = ticket_keys_init(ctx, s)) != 0) {
         return err;
     }
-    if (o->client_auth != EM_TLS_CLIENT_AUTH_NONE)
-        SSL_CTX_set_verify(s,
-                           SSL_VERIFY_PEER | (o->client_auth == EM_TLS_CLIENT_AUTH_REQUIRED
-                                                  ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                                  : 0),
-                           NULL);
+    int verify = o->client_auth == EM_TLS_CLIENT_AUTH_NONE ? SSL_VERIFY_NONE
+                 : SSL_VERIFY_PEER | (o->client_auth == EM_TLS_CLIENT_AUTH_REQUIRED
+                                          ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                          : 0);
+    if (verify != SSL_VERIFY_NONE)
+        SSL_CTX_set_verify(s, verify, NULL);
     if (ctx->alpn_len)
         SSL_CTX_set_alpn_select_cb(s, on_alpn, ctx);
     if (o->sni_count) {
@@ -378,6 +378,14 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
             ctx->sni_count = i + 1;
             if ((err = use_cert(x, &o->sni_certs[i])) != 0)
                 return err;
+            /* After the switch OpenSSL verifies a client's certificate
+             * with this context's store and lists its CA names; resumption
+             * checks its session id context. The same as the default's. */
+            if ((err = load_cas(x, o, role)) != 0)
+                return err;
+            if (verify != SSL_VERIFY_NONE)
+                SSL_CTX_set_verify(x, verify, NULL);
+            SSL_CTX_set_session_id_context(x, (const unsigned char *)"ember", 5);
             /* OpenSSL keeps the first context's ticket callback after an
              * SNI switch; this one is for safety, with the same keys. */
             if (ctx->resumption && (err = ticket_keys_init(ctx, x)) != 0)

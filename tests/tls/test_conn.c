@@ -283,6 +283,38 @@ static void test_client_cert(void **state) {
     em_tls_ctx_free(s);
 }
 
+/* mTLS on a certificate picked by SNI: the picked context verifies the
+ * client's certificate against the same CAs, as the default one does. */
+static void test_client_cert_with_sni(void **state) {
+    em_tls_cert extra = tc_cert(&sni_a);
+    em_tls_ctx_opts so = {.ca_pem = tc_slice(ca.cert),
+                          .client_auth = EM_TLS_CLIENT_AUTH_REQUIRED,
+                          .sni_certs = &extra,
+                          .sni_count = 1};
+    em_tls_ctx *s = server_ctx(&leaf, &so);
+    em_tls_ctx_opts co = {.cert = tc_cert(&client)};
+    em_tls_ctx *c = client_ctx(&co);
+    for (int i = 0; i < 2; i++) { /* the second resumes */
+        run r;
+        run_start(&r, s, c, "a.test", NULL, true);
+        assert_int_equal(r.cli.status, 0);
+        em_slice hi = EM_SLICE_LIT("hi");
+        assert_int_equal(em_tcp_conn_write(&r.cli.c, &hi, 1, 0, NULL), 0);
+        EM_TEST_RUN_UNTIL(&r.loop, em_buf_len(&r.cli.got) == 2 || r.cli.closed, 5000);
+        assert_int_equal(r.srv.err, 0);
+        assert_int_equal(em_buf_len(&r.cli.got), 2);
+        em_tls_info info;
+        assert_int_equal(em_tls_conn_info(&r.srv.c, &info), 0);
+        assert_true(info.peer_verified);
+        assert_non_null(strstr(info.peer_subject, "CN=test client"));
+        assert_int_equal(em_tls_conn_info(&r.cli.c, &info), 0);
+        assert_non_null(strstr(info.peer_subject, "CN=a.test"));
+        run_finish(&r);
+    }
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
 static void check_sni(const em_tls_ctx *s, const char *name, const char *want_cn) {
     em_tls_ctx_opts o = {.insecure = true};
     em_tls_ctx *c = client_ctx(&o);
@@ -597,6 +629,7 @@ int main(void) {
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
+        cmocka_unit_test(test_client_cert_with_sni),
         cmocka_unit_test(test_alpn_none_in_common),
         cmocka_unit_test(test_resumption),
         cmocka_unit_test(test_small_reads_keep_one_chunk),
