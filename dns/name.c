@@ -1,5 +1,6 @@
 /* Host names checked before they reach a resolver, literals and the
  * special-use names localhost (RFC 6761 §6.3) and invalid (§6.4). */
+#include <ctype.h>
 #include <string.h>
 
 #include "dns_internal.h"
@@ -39,9 +40,19 @@ int em_dns_name_check(const char *name, size_t len) {
         digits_only = digits_only && c >= '0' && c <= '9';
     }
     /* RFC 3696 §2: a top-level label is never all-numeric; such a name is
-     * a malformed address ("1.2.3", "127.1") that inet_aton would take. */
+     * a malformed address ("1.2.3", "127.1") that inet_aton would take,
+     * and so is one in hex ("0x7f000001": inet_aton's and the URL
+     * Standard's IPv4 number). */
     if (label == 0 || digits_only)
         return EM_EINVAL;
+    const char *last = name + len - label;
+    if (label >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X')) {
+        size_t i = 2;
+        while (i < label && isxdigit((unsigned char)last[i]))
+            i++;
+        if (i == label)
+            return EM_EINVAL;
+    }
     return 0;
 }
 

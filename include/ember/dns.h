@@ -70,8 +70,8 @@ EM_API void em_dns_result_free(em_dns_result *res);
  * (one trailing dot allowed on top), labels of 1..63 bytes from
  * [A-Za-z0-9_-] that neither start nor end with '-' (RFC 952, RFC 1123
  * §2.1; '_' is allowed anywhere, for service labels), and a last label
- * that is not all digits (so "1.2.3" or "0x7f.1" can never pass for an
- * address). Rejects NUL, CR, LF, '@', '/',
+ * that is not all digits nor "0x" and hex digits (so "1.2.3", "0x7f.1" or
+ * "0x7f000001" can never pass for an address). Rejects NUL, CR, LF, '@', '/',
  * spaces and every other byte. IP literals are not host names: this
  * returns EM_EINVAL for "::1" (em_dns_lookup accepts literals). Returns 0
  * or EM_EINVAL. Pure; any thread. */

@@ -38,6 +38,21 @@ static void test_invalid(void **state) {
     assert_int_equal(em_dns_name_check(NULL, 0), EM_EINVAL);
 }
 
+/* A last label in hex ("0x7f000001", inet_aton's and the URL Standard's
+ * IPv4 number) is an address in disguise like "127.1": refused, never
+ * asked of DNS. Hex elsewhere, or a label that is not all hex, is a name. */
+static void test_hex_numbers(void **state) {
+    static const char *const bad[] = { "0x7f000001", "0X7F000001", "0x7f.0x0.0x0.0x1",
+                                       "a.0x1",      "a.0x",       "example.0xFf." };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (check(bad[i]) != EM_EINVAL)
+            fail_msg("accepted \"%s\"", bad[i]);
+    static const char *const ok[] = { "0x1.com", "a.0xg", "0xcafe.example", "x0x1", "a.0x1g" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (check(ok[i]) != 0)
+            fail_msg("rejected %s", ok[i]);
+}
+
 static void test_lengths(void **state) {
     char name[300];
     memset(name, 'a', 63);
@@ -96,6 +111,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_hex_numbers),
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_classify),
     };
