@@ -15,7 +15,7 @@ typedef struct entry {
     int status;                     /* 0 or EM_ENOTFOUND */
     uint32_t hash;
     uint8_t family;
-    char key[EM_DNS_NAME_MAX + 1];
+    char key[EM__DNS_KEY_MAX];
 } entry;
 
 struct em__dns_cache {
@@ -127,7 +127,7 @@ void em__dns_cache_put(struct em__dns_cache *c, const char *key, int family, uin
                        int status, const em_dns_result *res) {
     uint64_t ttl;
     size_t klen = strlen(key);
-    if (klen > EM_DNS_NAME_MAX)
+    if (klen >= EM__DNS_KEY_MAX)
         return;
     if (status == 0 && res && res->count)
         ttl = res->ttl < c->max_ttl ? res->ttl : c->max_ttl;

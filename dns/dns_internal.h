@@ -20,9 +20,14 @@ enum { EM__DNS_HOSTNAME = 1, EM__DNS_LITERAL, EM__DNS_LOCALHOST };
 int em__dns_name_classify(const char *host, size_t len, em_ip *ip);
 /* Is host (a checked host name) "invalid" or under it (RFC 6761 §6.4)? */
 bool em__dns_name_is_invalid(const char *host, size_t len);
-/* The cache and hosts key: lower case, no trailing dot, NUL-terminated in
+/* The hosts key: lower case, no trailing dot, NUL-terminated in
  * out (EM_DNS_NAME_MAX + 1 bytes). host must have passed the check. */
 void em__dns_name_key(const char *host, size_t len, char *out);
+/* The cache key: the name key, plus the trailing dot of an absolute name
+ * ("short." is never searched; "short" may be short.example), NUL-terminated
+ * in out (EM__DNS_KEY_MAX bytes). */
+#define EM__DNS_KEY_MAX (EM_DNS_NAME_MAX + 2)
+void em__dns_cache_key(const char *host, size_t len, char *out);
 
 /* ---- result.c --------------------------------------------------------- */
 

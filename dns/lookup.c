@@ -17,7 +17,7 @@ struct em__dns_query {
     em_dns_lookup *l; /* NULL once detached */
     em_dns_resolver *r;
     int family;       /* 4 or 6 */
-    char key[EM_DNS_NAME_MAX + 1];
+    char key[EM__DNS_KEY_MAX]; /* the cache key */
 };
 
 static int fam_of(int idx) { return idx == 0 ? 4 : 6; }
@@ -150,7 +150,8 @@ static void deliver(em_task *t) {
 }
 
 /* Answer one family without asking DNS, if we can. */
-static bool answer_locally(em_dns_resolver *r, em_dns_lookup *l, int idx, const char *key) {
+static bool answer_locally(em_dns_resolver *r, em_dns_lookup *l, int idx, const char *key,
+                           const char *ckey) {
     em_dns_result res;
     int rc = em__dns_hosts_find(r->_hosts, key, fam_of(idx), &res);
     if (rc != EM_ENOTFOUND) {
@@ -158,7 +159,7 @@ static bool answer_locally(em_dns_resolver *r, em_dns_lookup *l, int idx, const 
         return true;
     }
     if (r->_cache) {
-        rc = em__dns_cache_get(r->_cache, key, fam_of(idx), em__dns_now(r), &res);
+        rc = em__dns_cache_get(r->_cache, ckey, fam_of(idx), em__dns_now(r), &res);
         if (rc != EM_EAGAIN) {
             if (rc == EM_ENOTFOUND)
                 res.source = EM_DNS_SOURCE_CACHE;
@@ -262,8 +263,9 @@ int em_dns_lookup_start(em_dns_resolver *r, em_dns_lookup *l, const char *host,
                 ready(l, i, EM_ENOTFOUND, NULL);
         return 0;
     }
-    char key[EM_DNS_NAME_MAX + 1];
+    char key[EM_DNS_NAME_MAX + 1], ckey[EM__DNS_KEY_MAX];
     em__dns_name_key(host, len, key);
+    em__dns_cache_key(host, len, ckey);
     bool asked = false;
     /* A name the hosts file has is answered from the file alone, as
      * glibc's "files" source and c-ares do: with ANY, a family it lacks
@@ -280,9 +282,9 @@ int em_dns_lookup_start(em_dns_resolver *r, em_dns_lookup *l, const char *host,
             ready(l, i, rc, &res);
             continue;
         }
-        if (answer_locally(r, l, i, key))
+        if (answer_locally(r, l, i, key, ckey))
             continue;
-        ask(r, l, i, host, key);
+        ask(r, l, i, host, ckey);
         asked = true;
     }
     if (asked)

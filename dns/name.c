@@ -83,6 +83,12 @@ bool em__dns_name_is_invalid(const char *host, size_t len) {
     return is_or_under(host, len, "invalid");
 }
 
+void em__dns_cache_key(const char *host, size_t len, char *out) {
+    em__dns_name_key(host, len, out);
+    if (len > 1 && host[len - 1] == '.')
+        strcat(out, ".");
+}
+
 void em__dns_name_key(const char *host, size_t len, char *out) {
     if (len > 1 && host[len - 1] == '.')
         len--;

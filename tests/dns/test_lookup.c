@@ -579,6 +579,21 @@ static void test_search(void **state) {
     probe_free(&p);
     ctx_close(&c);
 
+    /* "short." is absolute: never searched, and not the cached answer of
+     * "short", which the search list made short.search.test. */
+    ctx_open(&c, "search search.test\noptions ndots:1\n");
+    ctx_start(&c);
+    run_one(&c, &p, "short", EM_DNS_V4);
+    assert_int_equal(p.status[0], 0);
+    probe_free(&p);
+    run_one(&c, &p, "short.", EM_DNS_V4);
+    assert_int_equal(p.status[0], EM_ENOTFOUND);
+    probe_free(&p);
+    run_one(&c, &p, "short", EM_DNS_V4); /* and the other way round */
+    assert_int_equal(p.status[0], 0);
+    probe_free(&p);
+    ctx_close(&c);
+
     ctx_open(&c, "search search.test\n");
     c.opts.no_search = true;
     ctx_start(&c);
