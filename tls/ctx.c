@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <libpsl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,51 @@ SSL_SESSION *em__tls_sess_take(em_tls_ctx *ctx, const char *name) {
     return got;
 }
 
+/* ---- client: wildcards over public suffixes ------------------------------------ */
+
+/* Does the DNS-ID san match name (no trailing dot) under RFC 9525 §6.3:
+ * exactly, or as "*." plus the rest of name after its first label, where
+ * the rest is not a public suffix (ICANN's part of the list: a private
+ * entry is a company's own zone)? */
+static bool san_matches(const psl_ctx_t *psl, const char *san, size_t len, const char *name) {
+    if (memchr(san, '\0', len))
+        return false;
+    if (strlen(name) == len && strncasecmp(san, name, len) == 0)
+        return true;
+    const char *dot = strchr(name, '.');
+    if (len < 3 || san[0] != '*' || san[1] != '.' || !dot || dot == name ||
+        strlen(dot + 1) != len - 2 || strncasecmp(san + 2, dot + 1, len - 2) != 0)
+        return false;
+    return !psl_is_public_suffix2(psl, dot + 1, PSL_TYPE_ICANN);
+}
+
+/* OpenSSL's host check passed (it takes "*.co.uk" for "example.co.uk":
+ * it knows no public suffixes); when it matched a wildcard, look again. */
+static int on_verify(int ok, X509_STORE_CTX *x) {
+    if (!ok || X509_STORE_CTX_get_error_depth(x) != 0)
+        return ok;
+    X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(x);
+    const char *peer = X509_VERIFY_PARAM_get0_peername(vp);
+    const char *name = X509_VERIFY_PARAM_get0_host(vp, 0);
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const em_tls_ctx *ctx = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+    if (!peer || peer[0] != '*' || !name || !ctx || !ctx->psl)
+        return ok;
+    X509 *cert = X509_STORE_CTX_get_current_cert(x);
+    GENERAL_NAMES *gens = cert ? X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL) : NULL;
+    bool found = false;
+    for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !found; i++) {
+        GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS)
+            found = san_matches(ctx->psl, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                                (size_t)ASN1_STRING_length(g->d.dNSName), name);
+    }
+    GENERAL_NAMES_free(gens);
+    if (!found)
+        X509_STORE_CTX_set_error(x, X509_V_ERR_HOSTNAME_MISMATCH);
+    return found;
+}
+
 /* ---- the context ---------------------------------------------------------- */
 
 static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
@@ -331,8 +377,14 @@ static int setup(em_tls_ctx *ctx, em_tls_role role, const em_tls_ctx_opts *o) {
     if (err)
         return err;
     if (role == EM_TLS_CLIENT) {
-        if (!o->insecure)
-            SSL_CTX_set_verify(s, SSL_VERIFY_PEER, NULL);
+        if (!o->insecure) {
+            /* libpsl's advice: the newest of the distribution's list and
+             * the one built in (as the cookie jar). */
+            const psl_ctx_t *psl = psl_latest(NULL);
+            ctx->psl = psl ? psl : psl_builtin();
+            SSL_CTX_set_app_data(s, ctx);
+            SSL_CTX_set_verify(s, SSL_VERIFY_PEER, on_verify);
+        }
         if (ctx->alpn_len && SSL_CTX_set_alpn_protos(s, ctx->alpn, ctx->alpn_len) != 0)
             return EM_ENOMEM;
         SSL_CTX_set_session_cache_mode(s, ctx->resumption ? SSL_SESS_CACHE_CLIENT |
@@ -438,6 +490,7 @@ EM_API void em_tls_ctx_free(em_tls_ctx *ctx) {
         SSL_SESSION_free(ctx->sess[i].sess[1]);
     }
     free(ctx->sess);
+    psl_free((psl_ctx_t *)ctx->psl); /* a no-op for the built-in list */
     OPENSSL_cleanse(ctx->tkey, sizeof ctx->tkey);
     EVP_CIPHER_free(ctx->aes);
     SSL_CTX_free(ctx->ssl);

@@ -57,6 +57,7 @@ struct em_tls_ctx {
     struct em__tls_tkey tkey[2];
     bool has_prev;
     EVP_CIPHER *aes; /* AES-256-CBC, fetched once (not per ticket) */
+    const void *psl; /* client: libpsl's list, for wildcard names */
 };
 
 /* Client: take a cached session for name (one use), or NULL. */

@@ -25,7 +25,9 @@
  * cipher list minus weak suites, no renegotiation; a client verifies the
  * peer's chain against the system store and the host name against the
  * certificate's DNS subjectAltNames, never its CN (RFC 9525 §6.3; an IP
- * literal against its IP subjectAltNames only), and sends SNI for names.
+ * literal against its IP subjectAltNames only; a wildcard is a whole
+ * left-most label and never covers a public suffix such as "*.co.uk",
+ * by libpsl's list), and sends SNI for names.
  *
  * Failures: EM_ETLSHANDSHAKE (the handshake failed: a protocol version or
  * cipher mismatch, an alert, garbage, the peer left), EM_ECERTVERIFY (the

@@ -230,6 +230,39 @@ static void test_trailing_dot_name(void **state) {
     tc_free(&v6);
 }
 
+/* RFC 9525 §6.3 (RFC 6125 §7.2): a wildcard never stands for a whole
+ * registrable domain under a public suffix ("*.co.uk" would be every
+ * company in the UK); another SAN that matches still does; a private
+ * suffix of the list ("*.github.io"-style hosting) is not one. */
+static void test_wildcard_public_suffix(void **state) {
+    static const struct {
+        const char *san, *name;
+        int want;
+    } cases[] = {
+        {"DNS:*.co.uk", "example.co.uk", EM_ECERTVERIFY},
+        {"DNS:*.com.au", "shop.com.au", EM_ECERTVERIFY},
+        {"DNS:*.co.uk,DNS:example.co.uk", "example.co.uk", 0},
+        {"DNS:*.example.co.uk", "www.example.co.uk", 0},
+        {"DNS:*.github.io", "someone.github.io", 0},
+    };
+    char why[256];
+    unsigned bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        tc_pem p;
+        tc_leaf(&p, &ca, "x", cases[i].san, -60, 86400);
+        int st = handshake_status(&p, cases[i].name, why, sizeof why);
+        if (st != cases[i].want) {
+            print_error("SAN=%s name %s: %d (%s), want %d\n", cases[i].san, cases[i].name, st,
+                        why, cases[i].want);
+            bad++;
+        } else if (st) {
+            assert_non_null(strstr(why, "hostname mismatch"));
+        }
+        tc_free(&p);
+    }
+    assert_int_equal(bad, 0);
+}
+
 static void test_insecure_and_other_ca(void **state) {
     em_tls_ctx_opts o = {.ca_pem = tc_slice(other_ca.cert)};
     em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(&o);
@@ -626,6 +659,7 @@ int main(void) {
         cmocka_unit_test(test_verify_failures),
         cmocka_unit_test(test_name_matching),
         cmocka_unit_test(test_trailing_dot_name),
+        cmocka_unit_test(test_wildcard_public_suffix),
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
