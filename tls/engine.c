@@ -127,6 +127,13 @@ int em__tls_eng_new(em__tls_eng **out, const em_tls_ctx *ctx, const char *name) 
         return 0;
     }
     SSL_set_connect_state(e->ssl);
+    /* Verifying without a name would take any certificate a trusted CA
+     * issued to anyone (RFC 9525 §6.1: the reference identity is what the
+     * user asked for). */
+    if (!ctx->insecure && (!name || !*name)) {
+        em__tls_eng_free(e);
+        return EM_EINVAL;
+    }
     int ok = 1;
     char host[sizeof((struct em__tls_sess *)0)->name];
     if (name && *name) {

@@ -145,9 +145,12 @@ EM_API const char *em_tls_last_error(char *buf, size_t len);
 
 /** Install TLS on c, before any byte crossed the socket (right after accept,
  * or after em_tcp_conn_connect returned, before it completed). The role is
- * the context's. server_name (client; may be NULL): the name to send as
- * SNI and to verify the certificate against (an IP literal is verified as
- * an IP and sent without SNI); it is copied. A server's first on_read comes
+ * the context's. server_name (client): the name to send as SNI and to
+ * verify the certificate against (an IP literal is verified as an IP and
+ * sent without SNI; one trailing dot and an IPv6 literal's brackets are
+ * dropped); it is copied. A verifying client needs one (NULL or "":
+ * EM_EINVAL, as it could check nothing); servers and insecure clients
+ * may pass NULL. A server's first on_read comes
  * after the handshake; a client's handshake runs once reading starts, or
  * use em_tls_handshake / em_tls_connect to be told when it is done. The
  * handshake timeout starts now. Returns 0, EM_EINVAL, EM_ECLOSED,

@@ -263,6 +263,40 @@ static void test_wildcard_public_suffix(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* A verifying client with no name to check would take any certificate a
+ * trusted CA issued to anyone: refused up front (RFC 9525 §6.1: the
+ * reference identity comes from the user's input); an insecure one, which
+ * checks nothing anyway, may go without. */
+static void test_verifying_client_needs_a_name(void **state) {
+    em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(NULL);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_tcp_listener l;
+    em_sockaddr a = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(em_tcp_listen(&l, &a, NULL), 0);
+    assert_int_equal(em_tcp_listener_addr(&l, &addr), 0);
+    side cli;
+    side_init(&cli, false);
+    assert_int_equal(em_tls_connect(&loop, &cli.c, &addr, &side_cbs, NULL, c, NULL, side_on_connect),
+                     EM_EINVAL);
+    assert_int_equal(em_tls_connect(&loop, &cli.c, &addr, &side_cbs, NULL, c, "", side_on_connect),
+                     EM_EINVAL);
+    em_tls_stream st;
+    assert_int_equal(em_tls_stream_connect(&st, &addr, 1000, c, NULL), EM_EINVAL);
+    em_tcp_listener_close(&l);
+    side_done(&cli);
+    assert_int_equal(em_loop_close(&loop), 0);
+    em_tls_ctx_free(c);
+    em_tls_ctx_opts in = {.insecure = true};
+    c = client_ctx(&in);
+    run r;
+    run_start(&r, s, c, NULL, NULL, true);
+    assert_int_equal(r.cli.status, 0);
+    run_finish(&r);
+    em_tls_ctx_free(c);
+    em_tls_ctx_free(s);
+}
+
 static void test_insecure_and_other_ca(void **state) {
     em_tls_ctx_opts o = {.ca_pem = tc_slice(other_ca.cert)};
     em_tls_ctx *s = server_ctx(&leaf, NULL), *c = client_ctx(&o);
@@ -660,6 +694,7 @@ int main(void) {
         cmocka_unit_test(test_name_matching),
         cmocka_unit_test(test_trailing_dot_name),
         cmocka_unit_test(test_wildcard_public_suffix),
+        cmocka_unit_test(test_verifying_client_needs_a_name),
         cmocka_unit_test(test_insecure_and_other_ca),
         cmocka_unit_test(test_client_cert),
         cmocka_unit_test(test_sni_and_alpn),
