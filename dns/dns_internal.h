@@ -52,6 +52,9 @@ int em__dns_result_merge(em_dns_result *out, const em_dns_result *v6, const em_d
 void em__dns_sort(em_ip *addrs, size_t n);
 /* The same with the sources given (family 0: no route), for tests. */
 void em__dns_sort_with(em_ip *addrs, const em_ip *srcs, size_t n);
+/* Does a go before b in RFC 6724 order (the kernel's sources, as
+ * em__dns_sort)? Ties keep a first. */
+bool em__dns_goes_first(const em_ip *a, const em_ip *b);
 
 /* ---- hosts.c ---------------------------------------------------------- */
 

@@ -2,7 +2,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dns_internal.h"
 
@@ -84,19 +83,6 @@ int em__dns_result_from_ares(em_dns_result *res, const struct ares_addrinfo *ai,
     return res->count ? 0 : EM_ENOTFOUND;
 }
 
-/* RFC 6724 rule 1 (avoid unusable destinations): a connected UDP socket
- * finds a route and a source address without sending anything. */
-static bool reachable(const em_ip *ip) {
-    em_sockaddr sa;
-    em_sockaddr_from_ip(&sa, ip, 53);
-    int fd = em_sock_open(em_sockaddr_family(&sa), SOCK_DGRAM, false);
-    if (fd < 0)
-        return false;
-    bool ok = connect(fd, &sa.u.sa, em_sockaddr_len(&sa)) == 0;
-    close(fd);
-    return ok;
-}
-
 int em__dns_result_merge(em_dns_result *out, const em_dns_result *v6, const em_dns_result *v4) {
     memset(out, 0, sizeof *out);
     size_t n = v6->count + v4->count;
@@ -105,9 +91,11 @@ int em__dns_result_merge(em_dns_result *out, const em_dns_result *v6, const em_d
     out->addrs = malloc(n * sizeof *out->addrs);
     if (!out->addrs)
         return EM_ENOMEM;
-    /* Rule 6, default policy: IPv6 (precedence 40, ::1 50) before IPv4
-     * (35), unless rule 1 rules IPv6 out. */
-    bool v6_first = v6->count && (!v4->count || reachable(&v6->addrs[0]));
+    /* RFC 6724 §6 between the best of each family (each is sorted): IPv6
+     * first unless rule 1 rules it out (no route), or rules 2 and 5 (a
+     * 6to4, Teredo or ULA destination from a native source) or 6 (ULA's
+     * precedence 3 against IPv4's 35) put IPv4 ahead. */
+    bool v6_first = v6->count && (!v4->count || em__dns_goes_first(&v6->addrs[0], &v4->addrs[0]));
     const em_dns_result *first = v6_first ? v6 : v4, *second = v6_first ? v4 : v6;
     if (first->count)
         memcpy(out->addrs, first->addrs, first->count * sizeof *out->addrs);

@@ -149,6 +149,12 @@ static em_ip source_of(const em_ip *ip) {
     return ok ? em_sockaddr_ip(&local) : none;
 }
 
+bool em__dns_goes_first(const em_ip *a, const em_ip *b) {
+    em_ip d[2] = {*a, *b}, s[2] = {source_of(a), source_of(b)};
+    em__dns_sort_with(d, s, 2);
+    return em_ip_equal(&d[0], a);
+}
+
 void em__dns_sort(em_ip *addrs, size_t n) {
     if (n < 2)
         return;

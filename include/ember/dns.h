@@ -49,9 +49,11 @@ typedef enum em_dns_source {
 /* ---- results ---------------------------------------------------------- */
 
 /** Addresses for one name, in the order to try them: within a family as
- * c-ares sorts them (RFC 6724); a merged answer puts the IPv6 addresses
- * first when the host has a route to the first of them (RFC 6724 rules 1
- * and 6 with the default policy table), else the IPv4 ones first. */
+ * c-ares sorts them (RFC 6724); a merged answer puts the family whose
+ * first address goes first by the same rules ahead: IPv6 when the host has
+ * a route to it, unless it is a 6to4, Teredo or ULA address from a native
+ * source, which go after IPv4 (RFC 6724 rules 1, 2, 5 and 6 with the
+ * default policy table). */
 typedef struct em_dns_result {
     em_ip *addrs;         /**< count addresses (malloc'd; see each use) */
     size_t count;         /**< entries in addrs; 0 on error */

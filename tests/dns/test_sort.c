@@ -1,6 +1,10 @@
 /* dns/sort.c: RFC 6724 destination order within one answer, rule by rule
  * with given sources, and once with the kernel's routes. */
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "dns_internal.h"
 #include "em_test.h"
@@ -90,6 +94,48 @@ static void test_with_routes(void **state) {
     em__dns_sort(a, 0);
 }
 
+/* Merge one IPv6 and one IPv4 answer: which family comes first? */
+static bool merged_v6_first(const char *v6text, const char *v4text) {
+    em_ip a6 = ip(v6text), a4 = ip(v4text);
+    em_dns_result v6 = {.addrs = &a6, .count = 1, .family = EM_DNS_V6},
+                  v4 = {.addrs = &a4, .count = 1, .family = EM_DNS_V4}, out;
+    assert_int_equal(em__dns_result_merge(&out, &v6, &v4), 0);
+    bool first = out.addrs[0].family == EM_IP_V6;
+    em_dns_result_free(&out);
+    return first;
+}
+
+/* RFC 6724 §6 across the families of a merged answer (and so RFC 8305
+ * §4's first family): with routes for both, a native IPv6 address goes
+ * before IPv4 (rule 6), but a 6to4 or ULA destination reached from a
+ * global source goes after it (rule 5, then rule 6: ULA's precedence 3 is
+ * below IPv4's 35). In a network namespace of its own (root only). */
+static void test_merge_across_families(void **state) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNET) != 0)
+            _exit(77);
+        if (system("ip link set lo up && ip addr add 192.0.2.9/24 dev lo && "
+                   "ip -6 addr add 2001:db8::5/64 dev lo nodad && "
+                   "ip route add default dev lo src 192.0.2.9 && "
+                   "ip -6 route add default dev lo") != 0)
+            _exit(77);
+        int bad = 0;
+        bad |= !merged_v6_first("2001:db8:1::1", "198.51.100.1") << 0;
+        bad |= merged_v6_first("2002:c000:201::1", "198.51.100.1") << 1;
+        bad |= merged_v6_first("fd00::1", "198.51.100.1") << 2;
+        _exit(bad);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) == 77)
+        skip();
+    if (WEXITSTATUS(st))
+        fail_msg("wrong first family (bits: native, 6to4, ULA): %d", WEXITSTATUS(st));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule1_unreachable_last),
@@ -100,6 +146,7 @@ int main(void) {
         cmocka_unit_test(test_rule9_longest_prefix_v6_only),
         cmocka_unit_test(test_rule10_stable),
         cmocka_unit_test(test_with_routes),
+        cmocka_unit_test(test_merge_across_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
