@@ -25,7 +25,7 @@ static void *server_main(void *p) {
     em_tls_stream s;
     a->status = em_tls_stream_start(&s, &tcp, sctx, NULL);
     char buf[64];
-    ssize_t n;
+    ssize_t n = 0;
     /* Echo until the client's close_notify, then send ours. */
     while (a->status == 0 && (n = em_tls_stream_read(&s, buf, sizeof buf)) > 0)
         a->status = em_tls_stream_write(&s, buf, (size_t)n);
