@@ -684,9 +684,10 @@ static int launch(fetch *f) {
     int rc = em_http_client_do(run->cl, &req, &fetch_cbs, f, &f->call);
     if (rc == EM_EINVAL)
         return fail_early(f, FX_USAGE, "%s",
-                          "a request field or method the client refuses (Host, "
-                          "Content-Length, Transfer-Encoding, Connection, "
-                          "Upgrade, TE, Trailer and Keep-Alive are its own)");
+                          "a request field or method the client refuses "
+                          "(Content-Length, Transfer-Encoding, Connection, "
+                          "Upgrade, TE, Trailer and Keep-Alive are its own; "
+                          "one Host, a host[:port])");
     if (rc)
         return fail_early(f, rc == EM_ENOTSUP ? FX_UNSUPPORTED : FX_NOMEM, "%s", em_strerror(rc));
     set_url(f, em_http_call_url(f->call));

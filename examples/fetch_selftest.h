@@ -139,6 +139,11 @@ static void st_raw_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
         em_tcp_conn_close(&r->c, st_raw_closed);
 }
 
+/* The Host field back. */
+static void st_host(em_http_ctx *cx) {
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_http_request_header(cx, "Host"));
+}
+
 /* The Cookie field back. */
 static void st_whoami(em_http_ctx *cx) {
     em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), em_http_request_header(cx, "Cookie"));
@@ -324,6 +329,9 @@ static bool odd_failed_body(const st *t, const char *out, const char *err) {
 static bool quiet(const st *t, const char *out, const char *err) {
     return !*out && !*err;
 }
+static bool own_host(const st *t, const char *out, const char *err) {
+    return !strcmp(out, "vhost.test:8080");
+}
 static bool cookie_sid(const st *t, const char *out, const char *err) {
     return !strcmp(out, "sid=7");
 }
@@ -418,6 +426,7 @@ static int selftest(void) {
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/br", st_br);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/999", st_odd);
     rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/whoami", st_whoami);
+    rc = rc ? rc : em_http_route(&r, EM_HTTP_GET, "/host", st_host);
     t.big = malloc(ST_BIG);
     for (size_t i = 0; t.big && i < ST_BIG; i++)
         t.big[i] = (char)('a' + i % 26 + (i % 4099 == 0)); /* not a multiple of any buffer */
@@ -506,7 +515,9 @@ static int selftest(void) {
     ST_CASE(&t, 1, any, "-L", "%/to-ftp");
     ST_CASE(&t, 3, any, "-L", "%/to-junk");
     ST_CASE(&t, 2, any, "--no-such-option", "%/hello");
-    ST_CASE(&t, 2, any, "-H", "Host: other", "%/hello");
+    ST_CASE(&t, 0, own_host, "-H", "Host: vhost.test:8080", "%/host");
+    ST_CASE(&t, 2, any, "-H", "Host: a b", "%/hello");
+    ST_CASE(&t, 2, any, "-H", "Content-Length: 5", "%/hello");
     ST_CASE(&t, 49, any, "--resolve", "fetch.test:80", "%/hello");
 
     /* several URLs on one client: the second reuses the connection */

@@ -45,12 +45,50 @@ bool em__http_method_idempotent(em_http_method m) {
 /* Fields the client writes itself: a caller's copy would frame the message
  * twice (a smuggling vector) or contradict the connection handling. */
 static bool reserved_field(em_slice name) {
-    static const char *const names[] = {"host", "content-length", "transfer-encoding",
-                                        "connection", "upgrade", "te", "trailer", "keep-alive"};
+    static const char *const names[] = {"content-length", "transfer-encoding", "connection",
+                                        "upgrade",        "te",                "trailer",
+                                        "keep-alive"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (em_slice_eq_nocase(name, em_slice_from_cstr(names[i])))
             return true;
     return false;
+}
+
+static bool is_host(em_slice name) {
+    return em_slice_eq_nocase(name, EM_SLICE_LIT("host"));
+}
+
+/* A Host of the caller's (a virtual host): RFC 9110 §7.2 uri-host [":"
+ * port], the host a reg-name (RFC 3986 §3.2.2) or a bracketed literal. */
+static bool host_value_ok(em_slice v) {
+    size_t i = 0;
+    if (v.len && v.ptr[0] == '[') {
+        while (i < v.len && v.ptr[i] != ']')
+            i++;
+        if (i == v.len || i < 3)
+            return false;
+        for (size_t k = 1; k < i; k++)
+            if (!strchr("0123456789abcdefABCDEF:.vV", v.ptr[k]))
+                return false;
+        i++;
+    } else {
+        for (; i < v.len && v.ptr[i] != ':'; i++) {
+            unsigned char c = (unsigned char)v.ptr[i];
+            if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && !(c >= '0' && c <= '9') &&
+                !strchr("-._~%!$&'()*+,;=", c))
+                return false;
+        }
+        if (i == 0)
+            return false;
+    }
+    if (i == v.len)
+        return true;
+    if (v.ptr[i] != ':' || v.len - i - 1 > 5)
+        return false;
+    for (size_t k = i + 1; k < v.len; k++)
+        if (v.ptr[k] < '0' || v.ptr[k] > '9')
+            return false;
+    return true;
 }
 
 static char *dup_slice(em_slice s) {
@@ -128,9 +166,12 @@ static int copy_request(em_http_call *call, const em_http_req *req) {
         call->headers = calloc(req->num_headers, sizeof *call->headers);
         if (!call->headers)
             return EM_ENOMEM;
+        unsigned own_host = 0;
         for (size_t i = 0; i < req->num_headers; i++) {
             em_slice n = req->headers[i].name, v = req->headers[i].value;
             if (!em__http_field_name_ok(n) || !em__http_field_value_ok(v) || reserved_field(n))
+                return EM_EINVAL;
+            if (is_host(n) && (!host_value_ok(v) || own_host++)) /* one Host line, RFC 9112 §3.2 */
                 return EM_EINVAL;
             char *nc = dup_slice(n), *vc = dup_slice(v);
             call->headers[call->num_headers++] = (em_http_header){
@@ -423,8 +464,14 @@ int em__http_call_build_head(em_http_call *call) {
     if (tl < 0)
         return (int)tl;
     em_buf_commit(b, (size_t)tl);
+    /* The caller's Host (a virtual host) in the one Host line, first */
+    const em_http_header *own = NULL;
+    for (size_t i = 0; i < call->num_headers && !own; i++)
+        if (is_host(call->headers[i].name))
+            own = &call->headers[i];
     rc = EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\nHost: ");
-    rc = rc ? rc : em_buf_append(b, host, (size_t)hl);
+    rc = rc ? rc : own ? em_buf_append(b, own->value.ptr, own->value.len)
+                       : em_buf_append(b, host, (size_t)hl);
     rc = rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
     const char *ua = call->cl->o.user_agent ? call->cl->o.user_agent : "ember/0.1";
     if (!rc && *ua)
@@ -439,6 +486,8 @@ int em__http_call_build_head(em_http_call *call) {
                                 em_slice_from_cstr(call->origin->proxy_auth));
     bool cookie_done = false; /* the one Cookie field goes where the caller's first is */
     for (size_t i = 0; !rc && i < call->num_headers; i++) {
+        if (&call->headers[i] == own)
+            continue;
         if (!is_cookie(call->headers[i].name))
             rc = em__http_put_field(b, call->headers[i].name, call->headers[i].value);
         else if (!cookie_done)

@@ -12,7 +12,9 @@ bool em__http_redirect_status(int status) {
 }
 
 static bool credential_field(em_slice name) {
-    return em_slice_eq_nocase(name, EM_SLICE_LIT("authorization")) ||
+    /* Host too: the caller's virtual host names the first origin (curl) */
+    return em_slice_eq_nocase(name, EM_SLICE_LIT("host")) ||
+           em_slice_eq_nocase(name, EM_SLICE_LIT("authorization")) ||
            em_slice_eq_nocase(name, EM_SLICE_LIT("cookie")) ||
            em_slice_eq_nocase(name, EM_SLICE_LIT("proxy-authorization"));
 }

@@ -69,7 +69,14 @@ static void test_bad_requests_refused(void **state) {
     em_http_call *c = NULL;
     em_http_header crlf[] = {{EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1\r\nX-Injected: 1"), 0}};
     em_http_header framing[] = {{EM_SLICE_LIT("Content-Length"), EM_SLICE_LIT("5"), 0}};
-    em_http_header host[] = {{EM_SLICE_LIT("host"), EM_SLICE_LIT("evil"), 0}};
+    /* a Host of the caller's must be uri-host [":" port], and only one */
+    em_http_header host[] = {{EM_SLICE_LIT("host"), EM_SLICE_LIT("a b"), 0}};
+    em_http_header hosts[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT(""), 0},
+                              {EM_SLICE_LIT("Host"), EM_SLICE_LIT("a/b"), 0},
+                              {EM_SLICE_LIT("Host"), EM_SLICE_LIT("u@a"), 0},
+                              {EM_SLICE_LIT("Host"), EM_SLICE_LIT("a:8x"), 0}};
+    em_http_header two[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT("a"), 0},
+                            {EM_SLICE_LIT("host"), EM_SLICE_LIT("b"), 0}};
     const char *url = raw_url(&f.rs, "/");
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = crlf,
                                                              .num_headers = 1},
@@ -81,6 +88,15 @@ static void test_bad_requests_refused(void **state) {
                      EM_EINVAL);
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = host,
                                                              .num_headers = 1},
+                                       &rec_cbs, NULL, &c),
+                     EM_EINVAL);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = hosts + i,
+                                                                 .num_headers = 1},
+                                           &rec_cbs, NULL, &c),
+                         EM_EINVAL);
+    assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = two,
+                                                             .num_headers = 2},
                                        &rec_cbs, NULL, &c),
                      EM_EINVAL);
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .method = "GE T"},
@@ -381,6 +397,51 @@ static void test_redirects(void **state) {
     assert_int_equal(r3.status, 302);
     assert_int_equal(r3.body_len, 3);
     assert_int_equal(r3.redirects, 0);
+    raw_stop(&g);
+    fixture_teardown(&f, NULL);
+}
+
+/* A Host of the caller's (curl's -H 'Host: ...', a virtual host) replaces
+ * the URL's in the one Host line; a redirect to another origin drops it,
+ * as curl does, and one to the same origin keeps it. */
+static void test_own_host(void **state) {
+    (void)state;
+    fixture f;
+    fixture_setup(&f, NULL, 0, NULL);
+    static const char *const gscript[] = {OK_HELLO};
+    raw_server g;
+    raw_start(&g, &f.loop, gscript, 1);
+    static char s1[256];
+    snprintf(s1, sizeof s1, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+             raw_url(&g, "/there"));
+    static const char s2[] = "HTTP/1.1 307 Temporary\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n";
+    const char *script[] = {OK_HELLO, s2, OK_HELLO, s1};
+    f.rs.script = script;
+    f.rs.nscript = 4;
+    em_http_header h[] = {{EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1"), 0},
+                          {EM_SLICE_LIT("host"), EM_SLICE_LIT("VHost.test:8080"), 0}};
+    rec r = {0};
+    fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/a"), .headers = h, .num_headers = 2});
+    assert_int_equal(r.err, 0);
+    assert_true(STARTS(f.rs.last, "GET /a HTTP/1.1\r\nHost: VHost.test:8080\r\n"));
+    assert_null(strstr(f.rs.last + 20, "\r\nHost:"));
+    assert_null(strstr(f.rs.last, "\r\nhost:"));
+    assert_non_null(strstr(f.rs.last, "\r\nX-A: 1\r\n"));
+    rec r2 = {0}; /* same origin: kept */
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/b"), .headers = h, .num_headers = 2,
+                                .max_redirects = 5});
+    assert_int_equal(r2.err, 0);
+    assert_true(STARTS(f.rs.last, "GET /same HTTP/1.1\r\nHost: VHost.test:8080\r\n"));
+    rec r3 = {0}; /* another origin: its own Host */
+    fixture_run(&f, &r3, &(em_http_req){.url = raw_url(&f.rs, "/c"), .headers = h, .num_headers = 2,
+                                .max_redirects = 5});
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(r3.redirects, 1);
+    char want[64];
+    snprintf(want, sizeof want, "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)em_sockaddr_port(&g.addr));
+    assert_non_null(strstr(g.last, want));
+    assert_null(strstr(g.last, "VHost"));
+    assert_non_null(strstr(g.last, "\r\nX-A: 1\r\n"));
     raw_stop(&g);
     fixture_teardown(&f, NULL);
 }
@@ -1045,6 +1106,7 @@ int main(void) {
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
+        cmocka_unit_test(test_own_host),
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_redirect_heads_reported),
         cmocka_unit_test(test_interim_heads_reported),

@@ -120,9 +120,12 @@ typedef struct em_http_client_opts {
 typedef struct em_http_req {
     const char *method; /**< NULL: "GET", or "POST" when body is set */
     const char *url;    /**< absolute http:// or https:// URL */
-    /** Extra fields (name, value; id ignored). Host, Content-Length,
-     * Transfer-Encoding and Connection are the client's: giving them is
-     * EM_EINVAL. */
+    /** Extra fields (name, value; id ignored). Content-Length,
+     * Transfer-Encoding, Connection, Upgrade, TE, Trailer and Keep-Alive
+     * are the client's: giving them is EM_EINVAL. One Host (uri-host
+     * [":" port], else EM_EINVAL) names a virtual host, as curl's -H
+     * 'Host: ...': it replaces the URL's in the request and is dropped by
+     * a redirect to another origin; TLS still verifies the URL's host. */
     const em_http_header *headers;
     size_t num_headers;            /**< entries in headers */
     em_slice body;                 /**< sent with a Content-Length */
