@@ -210,8 +210,8 @@ int em__http_router_own(em_http_router *r, struct em__http_router_owned *o);
 
 /* ---- serialization (serialize.c): message heads, shared by server and client */
 
-/* Whether name is a field-name token and value holds no CR, LF or NUL
- * (RFC 9110 §5.5: the bytes that would split or end a field line). */
+/* Whether name is a field-name token and value holds no control byte but
+ * HTAB (RFC 9110 §5.5; CR, LF and NUL would split or end a field line). */
 bool em__http_field_name_ok(em_slice name);
 bool em__http_field_value_ok(em_slice value);
 /* Append a string literal (its length known at compile time). */

@@ -16,11 +16,12 @@ bool em__http_field_name_ok(em_slice name) {
 }
 
 bool em__http_field_value_ok(em_slice value) {
-    /* RFC 9110 §5.5: CR, LF and NUL would end or split the line: the
-     * header injection behind response splitting. */
+    /* RFC 9110 §5.5: field-content is VCHAR, obs-text, SP and HTAB. CR,
+     * LF and NUL would end or split the line (response splitting); the
+     * other control bytes are invalid and peers reject or mangle them. */
     for (size_t i = 0; i < value.len; i++) {
         unsigned char c = (unsigned char)value.ptr[i];
-        if (c == '\r' || c == '\n' || c == 0)
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             return false;
     }
     return true;

@@ -20,6 +20,16 @@ static void h(em_http_ctx *cx, const em_http_handler *hd) {
         assert_int_equal(
             em_http_header_add(cx, EM_SLICE_LIT("transfer-encoding"), EM_SLICE_LIT("chunked")),
             EM_EINVAL);
+        /* RFC 9110 §5.5: no control byte but HTAB in a field value */
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-C"), EM_SLICE_LIT("a\x01b")),
+                         EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-C"), EM_SLICE_LIT("a\x1b[0m")),
+                         EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-C"), EM_SLICE_LIT("a\x7f")),
+                         EM_EINVAL);
+        assert_int_equal(em_http_respond(cx, 200, EM_SLICE_LIT("text/plain\x0b"), EM_SLICE_LIT("x")),
+                         EM_EINVAL);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-T"), EM_SLICE_LIT("a\tb \xc3\xa9")), 0);
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("X-A"), EM_SLICE_LIT("a")), 0);
         assert_int_equal(em_http_respond(cx, 201, EM_SLICE_LIT("text/x"), EM_SLICE_LIT("made")), 0);
         assert_int_equal(em_http_respond_text(cx, 200, "again"), EM_EALREADY);
@@ -61,6 +71,8 @@ static void test_heads(void **state) {
     ask(&ts, 0, &in);
     assert_memory_equal(in.buf, "HTTP/1.1 201 Created\r\n", 22);
     assert_non_null(strstr(in.buf, "\r\nX-A: a\r\n"));
+    assert_non_null(strstr(in.buf, "\r\nX-T: a\tb \xc3\xa9\r\n"));
+    assert_null(strstr(in.buf, "X-C"));
     assert_null(strstr(in.buf, "X-Evil"));
     assert_null(strstr(in.buf, "again"));
     assert_non_null(strstr(in.buf, "Content-Type: text/x\r\nContent-Length: 4\r\n"));

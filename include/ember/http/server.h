@@ -242,7 +242,7 @@ EM_API em_loop *em_http_ctx_loop(const em_http_ctx *cx);
 /* ---- responses ---------------------------------------------------------- */
 
 /** Add a response header for the response being built. Name must be a token
- * and value free of CR, LF and NUL (else EM_EINVAL). Content-Length and
+ * and value free of control bytes but HTAB (else EM_EINVAL). Content-Length and
  * Transfer-Encoding are EM_EINVAL too: ember frames every body itself.
  * A Connection field that lists "close" makes this response the
  * connection's last (RFC 9112 §9.6): it closes after it and reads no
@@ -252,7 +252,7 @@ EM_API EM_NODISCARD int em_http_header_add(em_http_ctx *cx, em_slice name, em_sl
  * may be freed on return; a large one is sent in pieces as the client
  * reads, whatever its size). Content-Length, Date, Server and Connection
  * are added. A HEAD request gets the same headers and no body. Returns 0
- * (cx ended), EM_EINVAL for a content type with CR, LF or NUL (nothing
+ * (cx ended), EM_EINVAL for a content type with a control byte (nothing
  * sent: answer again), EM_EALREADY if cx was answered, EM_ENOMEM, or
  * EM_ECLOSED if the client is gone (cx ended). */
 EM_API int em_http_respond(em_http_ctx *cx, int status, em_slice content_type, em_slice body);
@@ -269,7 +269,7 @@ typedef struct em_http_prebuilt {
     int _status;
 } em_http_prebuilt;
 /** Build; body is borrowed and must outlive p. Returns 0, EM_EINVAL (a
- * content type with CR, LF or NUL) or EM_ENOMEM. */
+ * content type with a control byte) or EM_ENOMEM. */
 EM_API EM_NODISCARD int em_http_prebuilt_init(em_http_prebuilt *p, int status,
                                               em_slice content_type, em_slice body);
 /** Free what em_http_prebuilt_init() allocated, once no response in flight
