@@ -187,6 +187,10 @@ static bool eligible(gz_req *f, em_http_ctx *cx, int status, em_slice ct) {
         return false;
     if (hdrs_have(&ex->hdrs, EM_SLICE_LIT("Content-Encoding"), em_slice_make("", 0)))
         return false; /* never twice */
+    /* RFC 9110 §14.4: a part's Content-Range counts the bytes of the
+     * identity representation; coding the part would contradict it. */
+    if (status == 206 || hdrs_have(&ex->hdrs, EM_SLICE_LIT("Content-Range"), em_slice_make("", 0)))
+        return false;
     return type_listed(f->o->types ? f->o->types : em_http_gzip_default_types, ct);
 }
 

@@ -55,6 +55,19 @@ static void app(em_http_ctx *cx) {
             em_http_header_add(cx, EM_SLICE_LIT("content-encoding"), EM_SLICE_LIT("gzip")), 0);
         respond_ok(cx, 200, "text/plain", em_buf_slice(&z));
         em_buf_free(&z);
+    } else if (em_slice_eq(p, EM_SLICE_LIT("/206"))) {
+        char cr[64];
+        snprintf(cr, sizeof cr, "bytes 0-%zu/65536", n - 1);
+        assert_int_equal(
+            em_http_header_add(cx, EM_SLICE_LIT("Content-Range"), em_slice_from_cstr(cr)), 0);
+        respond_ok(cx, 206, "text/plain", em_slice_make(text, n));
+    } else if (em_slice_eq(p, EM_SLICE_LIT("/206s"))) {
+        assert_int_equal(
+            em_http_header_add(cx, EM_SLICE_LIT("Content-Range"), EM_SLICE_LIT("bytes 0-4999/65536")),
+            0);
+        assert_int_equal(em_http_stream_start(cx, 206, EM_SLICE_LIT("text/plain"), 5000, NULL), 0);
+        assert_int_equal(em_http_stream_write(cx, em_slice_make(text, 5000), NULL), 0);
+        assert_int_equal(em_http_stream_end(cx), 0);
     } else if (em_slice_eq(p, EM_SLICE_LIT("/vary"))) {
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Vary"), EM_SLICE_LIT("Cookie")), 0);
         respond_ok(cx, 200, "text/plain", em_slice_make(text, n));
@@ -296,6 +309,9 @@ static void test_what_is_compressed(void **state) {
         {"/204", 204, "", ""},
         {"/304", 304, "", ""},
         {"/encoded", 200, "gzip", ""}, /* the handler's own, untouched */
+        /* RFC 9110 §14.4: Content-Range counts the identity bytes */
+        {"/206?n=5000", 206, "", ""},
+        {"/206s", 206, "", ""},
         {"/vary", 200, "gzip", "Cookie, Accept-Encoding"},
         {"/twice", 200, "gzip", "Accept-Encoding"},
         {"/silent", 500, "", ""},
@@ -307,7 +323,8 @@ static void test_what_is_compressed(void **state) {
             strcmp(r.vary, cases[i].vary))
             fail_msg("%s: %d \"%s\" \"%s\"; want %d \"%s\" \"%s\"", cases[i].path, r.status, r.ce,
                      r.vary, cases[i].status, cases[i].ce, cases[i].vary);
-        if (cases[i].status == 200 && strcmp(cases[i].path, "/silent"))
+        if ((cases[i].status == 200 && strcmp(cases[i].path, "/silent")) ||
+            cases[i].status == 206)
             assert_body_is_text(&r, query_n_path(cases[i].path));
         if (!strcmp(cases[i].path, "/encoded"))
             assert_int_equal(strstr(r.head, "Content-Encoding") == NULL, 1); /* written lowercase */
