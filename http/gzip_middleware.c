@@ -211,9 +211,49 @@ static int add_vary(em_http_ctx *cx) {
     return em_http_header_add(cx, EM_SLICE_LIT("Vary"), EM_SLICE_LIT("Accept-Encoding"));
 }
 
+/* RFC 9110 §8.8.3: a strong validator names one representation, byte for
+ * byte; the coded one is another, so a strong ETag of the handler's goes
+ * out weak (W/), as nginx does. Rebuilds the handler's header lines. */
+static int weaken_etag(struct em__http_exchange *ex) {
+    if (!hdrs_have(&ex->hdrs, EM_SLICE_LIT("ETag"), EM_SLICE_LIT("\"")))
+        return 0;
+    em_slice all = em_buf_slice(&ex->hdrs);
+    em_buf nb;
+    em_buf_init(&nb, 0);
+    int rc = 0;
+    size_t i = 0;
+    while (!rc && i < all.len) {
+        size_t e = i;
+        while (e < all.len && all.ptr[e] != '\r')
+            e++;
+        em_slice line = em_slice_make(all.ptr + i, e - i);
+        size_t next = e + 2 <= all.len ? e + 2 : all.len;
+        em_slice v = line.len > 5 ? em_slice_trim(em_slice_make(line.ptr + 5, line.len - 5))
+                                  : em_slice_make("", 0);
+        if (line.len > 5 && line.ptr[4] == ':' &&
+            em_slice_eq_nocase(em_slice_make(line.ptr, 4), EM_SLICE_LIT("ETag")) && v.len &&
+            v.ptr[0] == '"') {
+            rc = em_buf_append(&nb, line.ptr, (size_t)(v.ptr - line.ptr));
+            rc = rc ? rc : EM__HTTP_PUT_LIT(&nb, "W/");
+            rc = rc ? rc : em_buf_append(&nb, v.ptr, next - (size_t)(v.ptr - all.ptr));
+        } else {
+            rc = em_buf_append(&nb, line.ptr, next - i);
+        }
+        i = next;
+    }
+    if (!rc) {
+        em_buf_clear(&ex->hdrs);
+        rc = em_buf_append(&ex->hdrs, em_buf_data(&nb), em_buf_len(&nb));
+    }
+    em_buf_free(&nb);
+    return rc;
+}
+
 static int add_encoding(gz_req *f, em_http_ctx *cx) {
-    return em_http_header_add(cx, EM_SLICE_LIT("Content-Encoding"),
-                              em_slice_from_cstr(em_http_coding_name(f->coding)));
+    int rc = weaken_etag(em__http_ex(cx));
+    return rc ? rc
+              : em_http_header_add(cx, EM_SLICE_LIT("Content-Encoding"),
+                                   em_slice_from_cstr(em_http_coding_name(f->coding)));
 }
 
 /* ---- the filter ------------------------------------------------------------------ */

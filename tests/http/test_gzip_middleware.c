@@ -62,12 +62,25 @@ static void app(em_http_ctx *cx) {
             em_http_header_add(cx, EM_SLICE_LIT("Content-Range"), em_slice_from_cstr(cr)), 0);
         respond_ok(cx, 206, "text/plain", em_slice_make(text, n));
     } else if (em_slice_eq(p, EM_SLICE_LIT("/206s"))) {
-        assert_int_equal(
-            em_http_header_add(cx, EM_SLICE_LIT("Content-Range"), EM_SLICE_LIT("bytes 0-4999/65536")),
-            0);
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Content-Range"),
+                                            EM_SLICE_LIT("bytes 0-4999/65536")),
+                         0);
         assert_int_equal(em_http_stream_start(cx, 206, EM_SLICE_LIT("text/plain"), 5000, NULL), 0);
         assert_int_equal(em_http_stream_write(cx, em_slice_make(text, 5000), NULL), 0);
         assert_int_equal(em_http_stream_end(cx), 0);
+    } else if (em_slice_eq(p, EM_SLICE_LIT("/etag")) || em_slice_eq(p, EM_SLICE_LIT("/etags"))) {
+        em_slice tag = em_slice_from_cstr(cx->query.len > 2 && cx->query.ptr[0] == 'w' ? "W/\"v1\""
+                                                                                       : "\"v1\"");
+        assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("etag"), tag), 0);
+        if (p.len == 5) {
+            respond_ok(cx, 200, "text/plain", em_slice_make(text, 5000));
+        } else {
+            assert_int_equal(em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"),
+                                                  EM_HTTP_LENGTH_UNKNOWN, NULL),
+                             0);
+            assert_int_equal(em_http_stream_write(cx, em_slice_make(text, 5000), NULL), 0);
+            assert_int_equal(em_http_stream_end(cx), 0);
+        }
     } else if (em_slice_eq(p, EM_SLICE_LIT("/vary"))) {
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Vary"), EM_SLICE_LIT("Cookie")), 0);
         respond_ok(cx, 200, "text/plain", em_slice_make(text, n));
@@ -423,6 +436,30 @@ static void test_deferred(void **state) {
     ts_stop(&ts);
 }
 
+/* RFC 9110 §8.8.3: a strong ETag names one representation; the coded one
+ * differs byte for byte, so it goes out weak (as nginx does), and the
+ * uncoded one keeps the handler's tag. */
+static void test_etag(void **state) {
+    test_server ts;
+    start(&ts, &gz);
+    const char *paths[] = {"/etag", "/etags", "/etag?w=1", "/etags?w=1"};
+    for (size_t i = 0; i < 4; i++) {
+        for (int coded = 0; coded < 2; coded++) {
+            resp r;
+            get(&ts, paths[i], coded ? "gzip" : NULL, &r);
+            assert_int_equal(r.status, 200);
+            assert_string_equal(r.ce, coded ? "gzip" : "");
+            bool weak = coded || strchr(paths[i], 'w');
+            const char *want = weak ? "\r\netag: W/\"v1\"\r\n" : "\r\netag: \"v1\"\r\n";
+            if (!strstr(r.head, want))
+                fail_msg("%s %s: %s", paths[i], coded ? "gzip" : "identity", r.head);
+            assert_body_is_text(&r, 5000);
+            resp_free(&r);
+        }
+    }
+    ts_stop(&ts);
+}
+
 /* The client goes away in the middle of a compressed stream: on_abort,
  * and nothing leaks (the ASan run checks). */
 static void test_abort(void **state) {
@@ -558,6 +595,7 @@ int main(void) {
         cmocka_unit_test_setup(test_what_is_compressed, setup),
         cmocka_unit_test_setup(test_streams, setup),
         cmocka_unit_test_setup(test_stream_short, setup),
+        cmocka_unit_test_setup(test_etag, setup),
         cmocka_unit_test_setup(test_deferred, setup),
         cmocka_unit_test_setup(test_abort, setup),
         cmocka_unit_test_setup(test_request_bodies, setup),
