@@ -424,6 +424,31 @@ static int decode_body(gz_req *f, em_http_ctx *cx) {
 
 /* ---- the middleware ---------------------------------------------------------------- */
 
+/* The coding to answer with. RFC 9110 §5.3: Accept-Encoding over several
+ * field lines is one list, joined with commas (in f->out, still unused). */
+static em_http_coding accept_coding(gz_req *f, em_http_ctx *cx) {
+    size_t lines = 0;
+    em_slice first = em_slice_make("", 0), one = first;
+    for (size_t i = 0; i < cx->req.num_headers; i++) {
+        const em_http_header *h = &cx->req.headers[i];
+        if (!em_slice_eq_nocase(h->name, EM_SLICE_LIT("Accept-Encoding")))
+            continue;
+        if (lines++ == 0) {
+            one = first = h->value;
+            continue;
+        }
+        if ((lines == 2 && em_buf_append_slice(&f->out, first) != 0) ||
+            em_buf_append(&f->out, ",", 1) != 0 || em_buf_append_slice(&f->out, h->value) != 0) {
+            one = first; /* ENOMEM: the first line alone */
+            break;
+        }
+        one = em_buf_slice(&f->out);
+    }
+    em_http_coding c = em_http_accept_coding(one);
+    em_buf_clear(&f->out);
+    return c;
+}
+
 static void gz_handler(em_http_ctx *cx, const em_http_handler *h) {
     struct em__http_exchange *ex = em__http_ex(cx);
     /* Nested twice, or an upgrade: nothing for us to do. */
@@ -443,7 +468,7 @@ static void gz_handler(em_http_ctx *cx, const em_http_handler *h) {
     f->base.cbs.on_unthrottled = tramp_unthrottled;
     em_buf_init(&f->out, 0);
     em_buf_init(&f->body, 0);
-    f->coding = em_http_accept_coding(em_http_request_header(cx, "Accept-Encoding"));
+    f->coding = accept_coding(f, cx);
     int status = decode_body(f, cx);
     if (status) {
         gz_free(f);

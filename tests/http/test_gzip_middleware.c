@@ -304,6 +304,36 @@ static void test_accept_encoding(void **state) {
     ts_stop(&ts);
 }
 
+/* RFC 9110 §5.3: Accept-Encoding over several field lines is one list. */
+static void test_accept_encoding_lines(void **state) {
+    test_server ts;
+    start(&ts, &gz);
+    struct {
+        const char *lines, *want;
+    } cases[] = {
+        {"Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n", "gzip"},
+        {"Accept-Encoding: br\r\naccept-encoding: deflate;q=0.5, *;q=0\r\n", "deflate"},
+        {"Accept-Encoding: gzip;q=0.1\r\nAccept-Encoding: deflate\r\n", "deflate"},
+        {"Accept-Encoding: *\r\nAccept-Encoding: gzip;q=0, deflate;q=0\r\n", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[512];
+        int n = snprintf(req, sizeof req,
+                         "GET /text?n=5000 HTTP/1.1\r\nHost: a\r\n%sConnection: close\r\n\r\n",
+                         cases[i].lines);
+        resp r;
+        request(&ts, req, (size_t)n, &r);
+        assert_int_equal(r.status, 200);
+        if (strcmp(r.ce, cases[i].want) != 0)
+            fail_msg("%s: Content-Encoding \"%s\", want \"%s\"", cases[i].lines, r.ce,
+                     cases[i].want);
+        assert_string_equal(r.vary, "Accept-Encoding");
+        assert_body_is_text(&r, 5000);
+        resp_free(&r);
+    }
+    ts_stop(&ts);
+}
+
 static void test_what_is_compressed(void **state) {
     test_server ts;
     start(&ts, &gz);
@@ -592,6 +622,7 @@ static void test_options(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_accept_encoding, setup),
+        cmocka_unit_test_setup(test_accept_encoding_lines, setup),
         cmocka_unit_test_setup(test_what_is_compressed, setup),
         cmocka_unit_test_setup(test_streams, setup),
         cmocka_unit_test_setup(test_stream_short, setup),
