@@ -65,6 +65,8 @@ const char *em_http_status_reason(int status) {
         return "See Other";
     case 304:
         return "Not Modified";
+    case 305:
+        return "Use Proxy";
     case 307:
         return "Temporary Redirect";
     case 308:
@@ -73,6 +75,8 @@ const char *em_http_status_reason(int status) {
         return "Bad Request";
     case 401:
         return "Unauthorized";
+    case 402:
+        return "Payment Required";
     case 403:
         return "Forbidden";
     case 404:
@@ -81,6 +85,8 @@ const char *em_http_status_reason(int status) {
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
     case 408:
         return "Request Timeout";
     case 409:

@@ -44,6 +44,17 @@ static void test_reasons(void **state) {
     assert_string_equal(em_http_status_reason(413), "Content Too Large");
     assert_string_equal(em_http_status_reason(431), "Request Header Fields Too Large");
     assert_string_equal(em_http_status_reason(505), "HTTP Version Not Supported");
+    /* Every code RFC 9110 §15 defines (but the unused 306 and 418) has its
+     * phrase. */
+    static const int defined[] = {100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301,
+                                  302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
+                                  405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+                                  416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505};
+    for (size_t i = 0; i < sizeof defined / sizeof defined[0]; i++)
+        if (!em_http_status_reason(defined[i])[0])
+            fail_msg("%d has no reason phrase", defined[i]);
+    assert_string_equal(em_http_status_reason(402), "Payment Required");
+    assert_string_equal(em_http_status_reason(407), "Proxy Authentication Required");
     assert_string_equal(em_http_status_reason(299), "");
     assert_string_equal(em_http_status_reason(-1), "");
     /* Every status the error table produces has a phrase. */
