@@ -202,7 +202,8 @@ int em__http_respond_raw(em_http_ctx *cx, int status, em_slice content_type, em_
     if (!rc) {
         if (status < 200 || status > 999)
             status = 500;
-        if (!em__http_status_has_body(status))
+        /* RFC 9110 §15.3.6: a 205 has a length, and it is 0. */
+        if (!em__http_status_has_body(status) || status == 205)
             body.len = 0;
         ex->status = status;
         if (!em__http_field_value_ok(content_type)) {
@@ -223,6 +224,8 @@ int em_http_respond_text(em_http_ctx *cx, int status, const char *text) {
 int em_http_prebuilt_init(em_http_prebuilt *p, int status, em_slice content_type, em_slice body) {
     if (!em__http_field_value_ok(content_type))
         return EM_EINVAL;
+    if (!em__http_status_has_body(status) || status == 205) /* RFC 9110 §15.3.6 */
+        body = em_slice_make("", 0);
     em_buf b;
     em_buf_init(&b, 0);
     int rc = em__http_put_status_line(&b, status);
@@ -243,7 +246,7 @@ int em_http_prebuilt_init(em_http_prebuilt *p, int status, em_slice content_type
     }
     memcpy(p->_head, em_buf_data(&b), p->_head_len);
     em_buf_free(&b);
-    p->_body = em__http_status_has_body(status) ? body : em_slice_make("", 0);
+    p->_body = body;
     p->_status = status;
     return 0;
 }

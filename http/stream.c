@@ -37,8 +37,10 @@ int em__http_stream_start_raw(em_http_ctx *cx, int status, em_slice content_type
     int rc = em__http_call_enter(ex);
     if (!rc && (ex->state & CX_ANSWERED))
         rc = EM_EALREADY;
+    /* RFC 9110 §15.3.6: a 205 has no content; only a length of 0. */
     if (!rc && (status < 200 || status > 999 || !em__http_status_has_body(status) ||
-                length < EM_HTTP_LENGTH_UNKNOWN || !em__http_field_value_ok(content_type)))
+                (status == 205 && length != 0) || length < EM_HTTP_LENGTH_UNKNOWN ||
+                !em__http_field_value_ok(content_type)))
         rc = EM_EINVAL;
     if (!rc) {
         ex->state |= CX_DEFERRED | CX_STREAMING | CX_ANSWERED;

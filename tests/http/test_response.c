@@ -2,7 +2,7 @@
  * on what handlers pass in. */
 #include "http_server_util.h"
 
-static em_http_prebuilt p204, p200;
+static em_http_prebuilt p204, p200, p205;
 static int mode;
 
 static void h(em_http_ctx *cx, const em_http_handler *hd) {
@@ -44,6 +44,16 @@ static void h(em_http_ctx *cx, const em_http_handler *hd) {
     case 3: /* nonsense status: a 500, not a malformed line */
         em_http_respond_text(cx, 42, "x");
         break;
+    case 5: /* RFC 9110 §15.3.6: a 205 carries no content */
+        assert_int_equal(
+            em_http_stream_start(cx, 205, EM_SLICE_LIT(""), EM_HTTP_LENGTH_UNKNOWN, NULL),
+            EM_EINVAL);
+        assert_int_equal(em_http_stream_start(cx, 205, EM_SLICE_LIT(""), 7, NULL), EM_EINVAL);
+        em_http_respond(cx, 205, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("ignored"));
+        break;
+    case 6:
+        em_http_respond_prebuilt(cx, &p205);
+        break;
     default:
         em_http_respond_prebuilt(cx, &p200);
         break;
@@ -62,6 +72,7 @@ static void ask(test_server *ts, int m, ts_in *in) {
 
 static void test_heads(void **state) {
     assert_int_equal(em_http_prebuilt_init(&p204, 204, EM_SLICE_LIT(""), EM_SLICE_LIT("nope")), 0);
+    assert_int_equal(em_http_prebuilt_init(&p205, 205, EM_SLICE_LIT(""), EM_SLICE_LIT("nope")), 0);
     assert_int_equal(em_http_prebuilt_init(&p200, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("pre")), 0);
     test_server ts;
     em_http_server_opts o = { .handler = &handler };
@@ -90,7 +101,17 @@ static void test_heads(void **state) {
     ask(&ts, 3, &in);
     assert_memory_equal(in.buf, "HTTP/1.1 500 ", 13);
 
-    ask(&ts, 4, &in);
+    ask(&ts, 5, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 205 Reset Content\r\n", 27);
+    assert_non_null(strstr(in.buf, "Content-Length: 0\r\n"));
+    assert_null(strstr(in.buf, "ignored"));
+
+    ask(&ts, 6, &in);
+    assert_memory_equal(in.buf, "HTTP/1.1 205 Reset Content\r\n", 27);
+    assert_non_null(strstr(in.buf, "Content-Length: 0\r\n"));
+    assert_null(strstr(in.buf, "nope"));
+
+    ask(&ts, 7, &in);
     /* Every head: Server, a fresh Date, the length, the close asked for. */
     assert_non_null(strstr(in.buf, "\r\nServer: ember\r\n"));
     assert_non_null(strstr(in.buf, "\r\nDate: "));
@@ -101,6 +122,7 @@ static void test_heads(void **state) {
     ts_stop(&ts);
     em_http_prebuilt_free(&p204);
     em_http_prebuilt_free(&p200);
+    em_http_prebuilt_free(&p205);
 }
 
 int main(void) {

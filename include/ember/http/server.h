@@ -297,8 +297,8 @@ EM_API void em_http_defer(em_http_ctx *cx, const em_http_stream_cbs *cbs);
  * written); EM_HTTP_LENGTH_UNKNOWN: chunked, or for an HTTP/1.0 client a
  * body delimited by closing the connection (RFC 9112 §6.3), so the handler
  * needs no special case. Implies em_http_defer(cx, cbs). Returns 0,
- * EM_EINVAL (bad status or content type: nothing sent), EM_EALREADY, or
- * EM_ECLOSED (cx ended). */
+ * EM_EINVAL (bad status, a 205 with a length but 0, or a bad content type:
+ * nothing sent), EM_EALREADY, or EM_ECLOSED (cx ended). */
 EM_API EM_NODISCARD int em_http_stream_start(em_http_ctx *cx, int status, em_slice content_type,
                                              int64_t length, const em_http_stream_cbs *cbs);
 /** Send a piece of the body (empty data is skipped; data is copied only if
