@@ -376,7 +376,9 @@ static int f_stream_end(em__http_filter *base, em_http_ctx *cx) {
     detach(ex, f);
     if (!f->enc) {
         rc = em__http_stream_end_raw(cx);
-    } else if (f->sized && f->left) {
+    } else if (f->sized && f->left && cx->req.method_id != EM_HTTP_HEAD) {
+        /* short of the announced length (a HEAD sends no body: RFC 9110
+         * §9.3.2, so its handler owes none) */
         rc = em__http_stream_fail(cx);
     } else {
         rc = em_http_encoder_finish(f->enc, to_out, &f->out);

@@ -81,6 +81,12 @@ static void app(em_http_ctx *cx) {
             assert_int_equal(em_http_stream_write(cx, em_slice_make(text, 5000), NULL), 0);
             assert_int_equal(em_http_stream_end(cx), 0);
         }
+    } else if (em_slice_eq(p, EM_SLICE_LIT("/headsized"))) {
+        /* A HEAD-aware handler: the GET's length, no body written. */
+        assert_int_equal(em_http_stream_start(cx, 200, EM_SLICE_LIT("text/plain"), 5000, NULL), 0);
+        if (cx->req.method_id != EM_HTTP_HEAD)
+            assert_int_equal(em_http_stream_write(cx, em_slice_make(text, 5000), NULL), 0);
+        assert_int_equal(em_http_stream_end(cx), 0);
     } else if (em_slice_eq(p, EM_SLICE_LIT("/vary"))) {
         assert_int_equal(em_http_header_add(cx, EM_SLICE_LIT("Vary"), EM_SLICE_LIT("Cookie")), 0);
         respond_ok(cx, 200, "text/plain", em_slice_make(text, n));
@@ -414,6 +420,26 @@ static void test_streams(void **state) {
         assert_true(r.has_cl == (ae[i] == NULL));
         assert_body_is_text(&r, 10000);
         resp_free(&r);
+    }
+    /* A HEAD to a sized stream the handler writes nothing to: the GET's
+     * head (RFC 9110 §9.3.2), and the connection goes on. */
+    for (int i = 0; i < 2; i++) {
+        static ts_in in;
+        memset(&in, 0, sizeof in);
+        int fd = ts_connect(&ts);
+        if (i == 0)
+            TS_SEND(fd, "HEAD /headsized HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n"
+                        "GET /headsized HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        else
+            TS_SEND(fd, "HEAD /headsized HTTP/1.1\r\nHost: a\r\n\r\n"
+                        "GET /headsized HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 5000);
+        close(fd);
+        assert_memory_equal(in.buf, "HTTP/1.1 200 OK\r\n", 17);
+        assert_true((strstr(in.buf, "Content-Encoding: gzip\r\n") != NULL) == (i == 0));
+        const char *second = strstr(in.buf + 1, "HTTP/1.1 200 OK\r\n");
+        assert_non_null(second);
+        assert_non_null(strstr(second, "Content-Length: 5000\r\n"));
     }
     /* A sized stream below min_size: as it is. */
     resp r;
