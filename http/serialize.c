@@ -2,6 +2,7 @@
  * fields and chunk size lines. Pure functions over em_buf, shared by the
  * server and the client. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "http_internal.h"
@@ -80,10 +81,28 @@ size_t em__http_chunk_size_line(char buf[20], size_t n) {
     return len;
 }
 
+static void put2(char *p, unsigned v) {
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 size_t em__http_date_line(char buf[40], long long t) {
+    /* RFC 9110 §5.6.7 IMF-fixdate: English names, so not strftime's %a
+     * and %b, which follow the application's LC_TIME. */
+    static const char wd[] = "SunMonTueWedThuFriSat";
+    static const char mn[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t now = (time_t)t;
     struct tm tm;
     gmtime_r(&now, &tm);
-    /* RFC 9110 §5.6.7 IMF-fixdate. */
-    return strftime(buf, 40, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000;
+    memcpy(buf, "Date: Sun, 00 Jan 0000 00:00:00 GMT\r\n", 37);
+    memcpy(buf + 6, wd + 3 * (tm.tm_wday % 7), 3);
+    put2(buf + 11, (unsigned)tm.tm_mday);
+    memcpy(buf + 14, mn + 3 * (tm.tm_mon % 12), 3);
+    put2(buf + 18, year / 100);
+    put2(buf + 20, year % 100);
+    put2(buf + 23, (unsigned)tm.tm_hour);
+    put2(buf + 26, (unsigned)tm.tm_min);
+    put2(buf + 29, (unsigned)tm.tm_sec);
+    return 37;
 }

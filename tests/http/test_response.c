@@ -1,5 +1,7 @@
 /* http/response.c: response heads as the client sees them, and the checks
  * on what handlers pass in. */
+#include <locale.h>
+
 #include "http_server_util.h"
 
 static em_http_prebuilt p204, p200, p205;
@@ -125,7 +127,42 @@ static void test_heads(void **state) {
     em_http_prebuilt_free(&p205);
 }
 
+/* RFC 9110 §5.6.7: the Date is an IMF-fixdate, English day and month
+ * names, whatever locale the application set (setlocale(LC_ALL, "") in a
+ * German environment made strftime write "Di, 14 Nov"). Skipped where no
+ * such locale is installed (LOCPATH can point at one made by localedef). */
+static void test_date_locale(void **state) {
+    static const char *const locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                          "fr_FR.utf8", "es_ES.UTF-8", "es_ES.utf8"};
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof locales / sizeof locales[0] && !set; i++)
+        set = setlocale(LC_ALL, locales[i]);
+    if (!set)
+        skip();
+    assert_int_equal(em_http_prebuilt_init(&p200, 200, EM_SLICE_LIT("text/plain"), EM_SLICE_LIT("pre")), 0);
+    test_server ts;
+    em_http_server_opts o = { .handler = &handler };
+    ts_start(&ts, &o);
+    static ts_in in;
+    ask(&ts, 99, &in);
+    ts_stop(&ts);
+    em_http_prebuilt_free(&p200);
+    setlocale(LC_ALL, "C");
+    const char *d = strstr(in.buf, "\r\nDate: ");
+    assert_non_null(d);
+    d += 8;
+    static const char days[] = "Mon,Tue,Wed,Thu,Fri,Sat,Sun,";
+    static const char months[] = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec ";
+    char day[5] = {0}, mon[5] = {0};
+    memcpy(day, d, 4);
+    memcpy(mon, d + 8, 4);
+    if (!strstr(days, day) || !strstr(months, mon) || d[3] != ',' || d[4] != ' ' ||
+        memcmp(d + 25, " GMT\r\n", 6) != 0)
+        fail_msg("not an IMF-fixdate under %s: %.40s", set, d);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_heads) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_heads),
+                                        cmocka_unit_test(test_date_locale) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
