@@ -399,14 +399,44 @@ static const em__http_filter_vt gz_vt = {
 
 /* ---- request bodies ------------------------------------------------------------ */
 
+/* RFC 9110 §5.3: a list field over several lines is one list, joined with
+ * commas: into tmp when there are several. *n counts the lines. */
+static em_slice list_field(em_http_ctx *cx, em_slice name, em_buf *tmp, size_t *n, int *err) {
+    em_slice first = em_slice_make("", 0);
+    *n = 0;
+    *err = 0;
+    for (size_t i = 0; i < cx->req.num_headers; i++) {
+        const em_http_header *h = &cx->req.headers[i];
+        if (!em_slice_eq_nocase(h->name, name))
+            continue;
+        if ((*n)++ == 0) {
+            first = h->value;
+            continue;
+        }
+        if ((*n == 2 && em_buf_append_slice(tmp, first) != 0) || em_buf_append(tmp, ",", 1) != 0 ||
+            em_buf_append_slice(tmp, h->value) != 0) {
+            *err = EM_ENOMEM;
+            return first;
+        }
+    }
+    return *n > 1 ? em_buf_slice(tmp) : first;
+}
+
 /* Decode a coded whole body into f->body. Returns 0 or the status to
  * answer with. */
 static int decode_body(gz_req *f, em_http_ctx *cx) {
-    const em_http_header *h =
-        em_http_header_find(cx->req.headers, cx->req.num_headers, EM_SLICE_LIT("Content-Encoding"));
-    if (!h || f->o->no_request_decode || !cx->body.len)
+    if (f->o->no_request_decode || !cx->body.len)
         return 0;
-    int rc = em_http_decompress(h->value, cx->body, &f->o->decode, &f->body);
+    size_t lines;
+    int rc;
+    em_buf tmp;
+    em_buf_init(&tmp, 0);
+    em_slice ce = list_field(cx, EM_SLICE_LIT("Content-Encoding"), &tmp, &lines, &rc);
+    if (!rc && lines)
+        rc = em_http_decompress(ce, cx->body, &f->o->decode, &f->body);
+    em_buf_free(&tmp);
+    if (!lines)
+        return 0;
     if (rc == EM_ENOTSUP || rc == EM_EINVAL)
         return 415;
     if (rc == EM_EBODYTOOLARGE)
@@ -416,38 +446,27 @@ static int decode_body(gz_req *f, em_http_ctx *cx) {
     if (rc)
         return 400;
     cx->body = em_buf_slice(&f->body);
-    /* The handler sees an identity body: drop the field. */
-    size_t i = (size_t)(h - cx->req.headers);
-    memmove(&cx->req.headers[i], &cx->req.headers[i + 1],
-            (cx->req.num_headers - i - 1) * sizeof *h);
-    cx->req.num_headers--;
+    /* The handler sees an identity body: drop the field, every line. */
+    size_t kept = 0;
+    for (size_t i = 0; i < cx->req.num_headers; i++)
+        if (!em_slice_eq_nocase(cx->req.headers[i].name, EM_SLICE_LIT("Content-Encoding")))
+            cx->req.headers[kept++] = cx->req.headers[i];
+    cx->req.num_headers = kept;
     return 0;
 }
 
 /* ---- the middleware ---------------------------------------------------------------- */
 
-/* The coding to answer with. RFC 9110 §5.3: Accept-Encoding over several
- * field lines is one list, joined with commas (in f->out, still unused). */
-static em_http_coding accept_coding(gz_req *f, em_http_ctx *cx) {
-    size_t lines = 0;
-    em_slice first = em_slice_make("", 0), one = first;
-    for (size_t i = 0; i < cx->req.num_headers; i++) {
-        const em_http_header *h = &cx->req.headers[i];
-        if (!em_slice_eq_nocase(h->name, EM_SLICE_LIT("Accept-Encoding")))
-            continue;
-        if (lines++ == 0) {
-            one = first = h->value;
-            continue;
-        }
-        if ((lines == 2 && em_buf_append_slice(&f->out, first) != 0) ||
-            em_buf_append(&f->out, ",", 1) != 0 || em_buf_append_slice(&f->out, h->value) != 0) {
-            one = first; /* ENOMEM: the first line alone */
-            break;
-        }
-        one = em_buf_slice(&f->out);
-    }
-    em_http_coding c = em_http_accept_coding(one);
-    em_buf_clear(&f->out);
+/* The coding to answer with, from every Accept-Encoding line. */
+static em_http_coding accept_coding(em_http_ctx *cx) {
+    size_t lines;
+    int err;
+    em_buf tmp;
+    em_buf_init(&tmp, 0);
+    /* ENOMEM: the first line alone */
+    em_http_coding c =
+        em_http_accept_coding(list_field(cx, EM_SLICE_LIT("Accept-Encoding"), &tmp, &lines, &err));
+    em_buf_free(&tmp);
     return c;
 }
 
@@ -470,7 +489,7 @@ static void gz_handler(em_http_ctx *cx, const em_http_handler *h) {
     f->base.cbs.on_unthrottled = tramp_unthrottled;
     em_buf_init(&f->out, 0);
     em_buf_init(&f->body, 0);
-    f->coding = accept_coding(f, cx);
+    f->coding = accept_coding(cx);
     int status = decode_body(f, cx);
     if (status) {
         gz_free(f);
