@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "ember/http/encoding.h"
+#include "http_internal.h"
 
 #define PIECE (16 * 1024)
 
@@ -199,8 +200,9 @@ static int element_q(em_slice el, em_slice *name) {
     return q;
 }
 
-em_http_coding em_http_accept_coding(em_slice ae) {
-    int q_gzip = -1, q_deflate = -1, q_star = -1;
+/* The coding to use, and whether identity is acceptable too. */
+static em_http_coding negotiate(em_slice ae, bool *identity_ok) {
+    int q_gzip = -1, q_deflate = -1, q_star = -1, q_identity = -1;
     size_t i = 0;
     while (i < ae.len) {
         size_t j = i;
@@ -216,7 +218,12 @@ em_http_coding em_http_accept_coding(em_slice ae) {
             q_deflate = q > q_deflate ? q : q_deflate;
         else if (em_slice_eq_nocase(name, EM_SLICE_LIT("*")))
             q_star = q > q_star ? q : q_star;
+        else if (em_slice_eq_nocase(name, EM_SLICE_LIT("identity")))
+            q_identity = q > q_identity ? q : q_identity;
     }
+    /* Identity is acceptable unless "identity;q=0", or "*;q=0" without
+     * identity listed (§12.5.3). */
+    *identity_ok = q_identity >= 0 ? q_identity > 0 : q_star != 0;
     /* "*" matches any coding not listed explicitly (§12.5.3). */
     if (q_gzip < 0)
         q_gzip = q_star;
@@ -227,4 +234,13 @@ em_http_coding em_http_accept_coding(em_slice ae) {
     if (q_deflate > 0)
         return EM_HTTP_CODING_DEFLATE;
     return EM_HTTP_CODING_IDENTITY;
+}
+
+em_http_coding em_http_accept_coding(em_slice ae) {
+    bool identity_ok;
+    return negotiate(ae, &identity_ok);
+}
+
+em_http_coding em__http_negotiate_coding(em_slice ae, bool *identity_ok) {
+    return negotiate(ae, identity_ok);
 }

@@ -38,6 +38,7 @@ typedef struct gz_req {
     const em_http_stream_cbs *user; /* the handler's callbacks */
     em_http_body_cb user_body_cb;   /* ... and body callback, when wrapped */
     em_http_coding coding;          /* what the client accepts; identity: none */
+    bool identity_ok;               /* ... and whether the uncoded body too */
     em_http_encoder *enc;           /* a compressed stream is open */
     em_buf out;                     /* its output for one write */
     em_buf body;                    /* the decoded request body */
@@ -271,10 +272,14 @@ static int f_respond(em__http_filter *base, em_http_ctx *cx, int status, em_slic
     em_buf z;
     em_buf_init(&z, 0);
     em_slice send = body;
-    if (eligible(f, cx, status, ct) && body.len >= min_size(f)) {
+    /* Small or incompressible bodies go as they are, unless the client
+     * refused identity and takes a coding (RFC 9110 §12.5.3). */
+    bool must = !f->identity_ok && f->coding != EM_HTTP_CODING_IDENTITY;
+    if (eligible(f, cx, status, ct) && (body.len >= min_size(f) || must)) {
         int rc = add_vary(cx);
         if (!rc && f->coding != EM_HTTP_CODING_IDENTITY &&
-            em_http_compress(f->coding, level(f), body, &z) == 0 && em_buf_len(&z) < body.len) {
+            em_http_compress(f->coding, level(f), body, &z) == 0 &&
+            (em_buf_len(&z) < body.len || must)) {
             rc = add_encoding(f, cx);
             send = em_buf_slice(&z);
         }
@@ -307,8 +312,9 @@ static int f_stream_start(em__http_filter *base, em_http_ctx *cx, int status, em
     gz_req *f = (gz_req *)base;
     int64_t framing = length;
     bool vary = false;
+    bool must = !f->identity_ok && f->coding != EM_HTTP_CODING_IDENTITY;
     if (length >= EM_HTTP_LENGTH_UNKNOWN && eligible(f, cx, status, ct) &&
-        (length < 0 || (uint64_t)length >= min_size(f))) {
+        (length < 0 || (uint64_t)length >= min_size(f) || must)) {
         vary = true;
         if (f->coding != EM_HTTP_CODING_IDENTITY &&
             em_http_encoder_new(&f->enc, f->coding, level(f)) == 0)
@@ -458,14 +464,14 @@ static int decode_body(gz_req *f, em_http_ctx *cx) {
 /* ---- the middleware ---------------------------------------------------------------- */
 
 /* The coding to answer with, from every Accept-Encoding line. */
-static em_http_coding accept_coding(em_http_ctx *cx) {
+static em_http_coding accept_coding(em_http_ctx *cx, bool *identity_ok) {
     size_t lines;
     int err;
     em_buf tmp;
     em_buf_init(&tmp, 0);
     /* ENOMEM: the first line alone */
-    em_http_coding c =
-        em_http_accept_coding(list_field(cx, EM_SLICE_LIT("Accept-Encoding"), &tmp, &lines, &err));
+    em_http_coding c = em__http_negotiate_coding(
+        list_field(cx, EM_SLICE_LIT("Accept-Encoding"), &tmp, &lines, &err), identity_ok);
     em_buf_free(&tmp);
     return c;
 }
@@ -489,7 +495,7 @@ static void gz_handler(em_http_ctx *cx, const em_http_handler *h) {
     f->base.cbs.on_unthrottled = tramp_unthrottled;
     em_buf_init(&f->out, 0);
     em_buf_init(&f->body, 0);
-    f->coding = accept_coding(cx);
+    f->coding = accept_coding(cx, &f->identity_ok);
     int status = decode_body(f, cx);
     if (status) {
         gz_free(f);

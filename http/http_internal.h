@@ -229,6 +229,10 @@ size_t em__http_chunk_size_line(char buf[20], size_t n);
 static inline bool em__http_status_has_body(int status) {
     return status >= 200 && status != 204 && status != 304;
 }
+/* em_http_accept_coding, and whether the uncoded body is acceptable too
+ * (RFC 9110 §12.5.3: not after "identity;q=0", or "*;q=0" without
+ * identity listed). */
+em_http_coding em__http_negotiate_coding(em_slice ae, bool *identity_ok);
 /* "Date: <IMF-fixdate>\r\n" for time t into buf[40]; returns its length. */
 size_t em__http_date_line(char buf[40], long long t);
 

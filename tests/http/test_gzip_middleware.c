@@ -310,6 +310,42 @@ static void test_accept_encoding(void **state) {
     ts_stop(&ts);
 }
 
+/* RFC 9110 §12.5.3: "identity;q=0" (or "*;q=0" without identity) refuses
+ * the uncoded body; when a coding is acceptable, it is used even where the
+ * body is small or does not shrink. */
+static void test_identity_refused(void **state) {
+    test_server ts;
+    start(&ts, &gz);
+    struct {
+        const char *path, *ae, *want;
+    } cases[] = {
+        {"/text?n=100", "gzip, identity;q=0", "gzip"},
+        {"/text?n=100", "deflate, *;q=0", "deflate"},
+        {"/text?n=5", "gzip;q=0.5, identity;q=0", "gzip"}, /* grows: still coded */
+        {"/stream?n=10", "gzip, identity;q=0", "gzip"},
+        {"/sized?n=10", "gzip, identity;q=0", "gzip"},
+        {"/sized?n=10", "gzip, identity;q=0.5", ""},
+        {"/text?n=100", "gzip", ""},                   /* identity fine: as it is */
+        {"/text?n=100", "identity;q=0", ""},           /* nothing acceptable: as it is */
+        {"/text?n=100", "gzip, identity;q=0, *", "gzip"},
+        {"/text?n=100", "gzip, *;q=0, identity", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        resp r;
+        get(&ts, cases[i].path, cases[i].ae, &r);
+        assert_int_equal(r.status, 200);
+        if (strcmp(r.ce, cases[i].want) != 0)
+            fail_msg("%s \"%s\": Content-Encoding \"%s\", want \"%s\"", cases[i].path,
+                     cases[i].ae, r.ce, cases[i].want);
+        size_t n = query_n_path(cases[i].path);
+        assert_body_is_text(&r, cases[i].path[1] == 't' ? n : 10 * n);
+        if (cases[i].want[0])
+            assert_string_equal(r.vary, "Accept-Encoding");
+        resp_free(&r);
+    }
+    ts_stop(&ts);
+}
+
 /* RFC 9110 §5.3: Accept-Encoding over several field lines is one list. */
 static void test_accept_encoding_lines(void **state) {
     test_server ts;
@@ -651,6 +687,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_accept_encoding, setup),
         cmocka_unit_test_setup(test_accept_encoding_lines, setup),
+        cmocka_unit_test_setup(test_identity_refused, setup),
         cmocka_unit_test_setup(test_what_is_compressed, setup),
         cmocka_unit_test_setup(test_streams, setup),
         cmocka_unit_test_setup(test_stream_short, setup),
