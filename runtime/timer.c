@@ -1,4 +1,6 @@
 /* Timer handles on the loop's wheel (timer_wheel.c does the bookkeeping). */
+#include <time.h>
+
 #include "runtime_internal.h"
 
 /* Keeps every due time inside the wheel's 2^42 ms span. */
@@ -13,6 +15,17 @@ void em_timer_init(em_loop *loop, em_timer *t, em_timer_cb cb) {
     t->_active = 0;
 }
 
+/* The monotonic clock now, rounded up to the next whole millisecond. A due
+ * time counted from it is never reached before timeout_ms have really
+ * passed since em_timer_start(): the loop's cached clock may be a whole
+ * callback old, and it truncates, so counting from it fired timers early
+ * (up to a millisecond, or by however long the turn had run). */
+static uint64_t now_ceil_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + ((uint64_t)ts.tv_nsec + 999999u) / 1000000u;
+}
+
 void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms) {
     em_loop *loop = t->_loop;
     if (t->_active)
@@ -23,7 +36,8 @@ void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms) {
         timeout_ms = MAX_TIMEOUT_MS;
     if (repeat_ms > UINT32_MAX)
         repeat_ms = UINT32_MAX;
-    t->_due = loop->_now_ms + timeout_ms;
+    /* 0 stays "the next turn": the cached clock is already due then. */
+    t->_due = timeout_ms ? now_ceil_ms() + timeout_ms : loop->_now_ms;
     t->_repeat = (uint32_t)repeat_ms;
     em__wheel_insert(loop->_wheel, t);
 }
@@ -46,7 +60,14 @@ unsigned em__timers_run(em_loop *loop) {
      * fires next turn rather than looping here forever. */
     while ((t = em__wheel_pop_expired(loop->_wheel))) {
         if (t->_repeat) {
-            t->_due = loop->_now_ms + t->_repeat;
+            /* Fixed rate: the next firing is due one period after this
+             * one was due, not after the late turn that ran it, so periods
+             * do not drift; a timer more than a period behind skips the
+             * missed firings (staying in phase) instead of running them
+             * back to back. */
+            t->_due += t->_repeat;
+            if (t->_due <= loop->_now_ms)
+                t->_due += ((loop->_now_ms - t->_due) / t->_repeat + 1) * t->_repeat;
             em__wheel_insert(loop->_wheel, t);
         } else {
             loop->_active--;

@@ -289,9 +289,12 @@ struct em_timer {
  * needed). */
 EM_API void em_timer_init(em_loop *loop, em_timer *t, em_timer_cb cb);
 /** (Re)arm t to fire after timeout_ms (0 fires on the next turn), then every
- * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. A
- * timeout is capped at 2^40 ms (35 years), a repeat at 2^32 - 1 ms (49.7
- * days). */
+ * repeat_ms if repeat_ms > 0. Restarting an active timer moves it. The
+ * timeout counts from this call, not from the loop's cached time: t never
+ * fires before timeout_ms have passed. Repeats keep a fixed rate (the n-th
+ * firing is due n periods after the first; a late callback does not push
+ * the next ones back). A timeout is capped at 2^40 ms (35 years), a repeat
+ * at 2^32 - 1 ms (49.7 days). */
 EM_API void em_timer_start(em_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
 /** Disarm t; no-op if inactive. Safe inside any callback. */
 EM_API void em_timer_stop(em_timer *t);

@@ -1,5 +1,6 @@
 /* runtime/timer.c: timers on a real loop. */
 #include <stdlib.h>
+#include <time.h>
 
 #include "em_test.h"
 #include "ember/runtime.h"
@@ -34,13 +35,21 @@ static void test_fire_in_order(void **state) {
         em_timer_start(&rs[i].t, rs[i].timeout, 0);
     }
     assert_int_equal(em_loop_active(&loop), N);
+    /* Due times count from each start call, in whole milliseconds: two
+     * timers started on either side of a millisecond tick with timeouts
+     * 1 ms apart may share a due time, and then fire in start order. An
+     * earlier due time, or a timeout shorter by 2 ms or more, fires first. */
+    uint64_t *due = calloc(N, sizeof *due);
+    for (int i = 0; i < N; i++)
+        due[i] = rs[i].t._due;
     assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
     for (int i = 0; i < N; i++) {
         assert_int_equal(rs[i].fired, 1);
         for (int j = 0; j < N; j++)
-            if (rs[i].timeout < rs[j].timeout)
+            if (due[i] < due[j] || rs[i].timeout + 1 < rs[j].timeout)
                 assert_true(rs[i].seq < rs[j].seq);
     }
+    free(due);
     free(rs);
     assert_int_equal(em_loop_close(&loop), 0);
 }
@@ -213,6 +222,114 @@ static void test_far_timer(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* ---- accuracy: never early, repeats without drift ---------------------- */
+
+static double mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void spin_ms(double ms) {
+    double end = mono_ms() + ms;
+    while (mono_ms() < end)
+        ;
+}
+
+typedef struct acc {
+    em_timer t, later, ticker;
+    double started, fired;
+} acc;
+
+static void on_acc(em_timer *t) {
+    acc *a = t->data;
+    a->fired = mono_ms();
+    em_timer_stop(&a->ticker);
+}
+
+static void on_tick(em_timer *t) {}
+
+/* "fire after timeout_ms" holds from the em_timer_start() call, not from
+ * the loop's cached clock: a timer started while that clock is stale (after
+ * a long callback, or a while after em_loop_init) or part-way through a
+ * millisecond fires no earlier than timeout_ms later. */
+static void test_never_early(void **state) {
+    for (int i = 0; i < 20; i++) {
+        em_loop loop;
+        assert_int_equal(em_loop_init(&loop), 0);
+        acc a = {0};
+        em_timer_init(&loop, &a.t, on_acc);
+        a.t.data = &a;
+        spin_ms(i % 2 ? 3.0 : 0.05 * i); /* the cached clock goes stale */
+        a.started = mono_ms();
+        em_timer_start(&a.t, 10, 0);
+        assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+        if (a.fired - a.started < 10.0)
+            fail_msg("round %d: a 10 ms timer fired after %.3f ms", i, a.fired - a.started);
+        assert_int_equal(em_loop_close(&loop), 0);
+    }
+}
+
+/* The same from inside a callback that took its time, with a 1 ms ticker
+ * waking the loop so no long poll hides an early due time. */
+static void on_slow_then_start(em_timer *t) {
+    acc *a = t->data;
+    spin_ms(4.0);
+    a->started = mono_ms();
+    em_timer_start(&a->later, 10, 0);
+}
+
+static void test_never_early_from_callback(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    acc a = {0};
+    em_timer_init(&loop, &a.t, on_slow_then_start);
+    em_timer_init(&loop, &a.later, on_acc);
+    em_timer_init(&loop, &a.ticker, on_tick);
+    a.t.data = a.later.data = &a;
+    em_timer_start(&a.t, 1, 0);
+    em_timer_start(&a.ticker, 1, 1);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+    if (a.fired - a.started < 10.0)
+        fail_msg("a 10 ms timer started in a callback fired after %.3f ms",
+                 a.fired - a.started);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
+/* "then every repeat_ms": the n-th firing is due n periods after the
+ * first, however late each callback ran (a 4 ms callback on a 10 ms
+ * period must not stretch the period to 14 ms: 30 firings would then take
+ * at least 416 ms). */
+typedef struct drift {
+    em_timer t;
+    int n;
+    double started, last;
+} drift;
+
+static void on_drift(em_timer *t) {
+    drift *d = EM_CONTAINER_OF(t, drift, t);
+    d->last = mono_ms();
+    if (++d->n == 30)
+        em_timer_stop(t);
+    else
+        spin_ms(4.0);
+}
+
+static void test_repeat_no_drift(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    drift d = {0};
+    em_timer_init(&loop, &d.t, on_drift);
+    d.started = mono_ms();
+    em_timer_start(&d.t, 10, 10);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+    assert_int_equal(d.n, 30);
+    double took = d.last - d.started;
+    if (took < 300.0 || took > 360.0)
+        fail_msg("30 firings of a 10 ms repeat took %.1f ms, want 300 to 360", took);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fire_in_order),
@@ -224,6 +341,9 @@ int main(void) {
         cmocka_unit_test(test_restart_moves),
         cmocka_unit_test(test_hundred_thousand),
         cmocka_unit_test(test_far_timer),
+        cmocka_unit_test(test_never_early),
+        cmocka_unit_test(test_never_early_from_callback),
+        cmocka_unit_test(test_repeat_no_drift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
