@@ -78,6 +78,12 @@ int em_loop_close(em_loop *loop) {
     if (loop->_active)
         return EM_EBUSY;
     pthread_mutex_lock(loop->_mu);
+    if (loop->_post_head) {
+        /* A posted task not run yet is pending work, like a deferred one:
+         * dropping it would lose it without a word to its poster. */
+        pthread_mutex_unlock(loop->_mu);
+        return EM_EBUSY;
+    }
     loop->_closing = 1;
     pthread_mutex_unlock(loop->_mu);
     close(loop->_wakefd);
@@ -205,6 +211,14 @@ static unsigned run_deferred(em_loop *loop) {
     return ran;
 }
 
+/* Whether posted tasks wait for on_wake (any thread may be adding one). */
+static bool posts_pending(em_loop *loop) {
+    pthread_mutex_lock(loop->_mu);
+    bool pending = loop->_post_head != NULL;
+    pthread_mutex_unlock(loop->_mu);
+    return pending;
+}
+
 static void on_wake(em_io *w, unsigned events) {
     em_loop *loop = w->data;
     uint64_t v;
@@ -257,7 +271,9 @@ int em_loop_run(em_loop *loop, em_run_mode mode) {
         calls += run_deferred(loop);
         if (stop_requested(loop))
             break;
-        if (mode == EM_RUN_DEFAULT && !loop->_active)
+        /* Posts do not keep an idle loop waiting, but the ones already
+         * queued run first (the eventfd is readable: the poll won't block). */
+        if (mode == EM_RUN_DEFAULT && !loop->_active && !posts_pending(loop))
             break;
         /* A single turn that already made callbacks only looks for I/O:
          * its caller may be waiting for exactly what they did. */

@@ -206,7 +206,8 @@ EM_API int em_loop_run(em_loop *loop, em_run_mode mode);
  * Safe from any thread and from signal-free callbacks. */
 EM_API void em_loop_stop(em_loop *loop);
 /** Free the loop's resources. Returns EM_EBUSY (and frees nothing) while any
- * watcher, timer or task is still active; 0 otherwise. */
+ * watcher, timer or task is still active, a posted task that has not run
+ * yet included; 0 otherwise. */
 EM_API EM_NODISCARD int em_loop_close(em_loop *loop);
 /** Cached monotonic time in milliseconds, updated once per loop turn. */
 EM_API uint64_t em_loop_now(const em_loop *loop);
@@ -229,7 +230,9 @@ EM_API void em_loop_defer(em_loop *loop, em_task *task);
  * deferred tasks). Loop thread only; not for em_loop_post() tasks. */
 EM_API bool em_loop_defer_cancel(em_loop *loop, em_task *task);
 /** Thread-safe: queue task for the loop's thread and wake it (eventfd).
- * Returns 0, or EM_ECLOSED if the loop is closing. */
+ * Returns 0, or EM_ECLOSED if the loop is closing. A queued task does not
+ * keep an idle loop waiting for more posts, but em_loop_run() runs it before
+ * returning idle. */
 EM_API int em_loop_post(em_loop *loop, em_task *task);
 
 /* ---- fd watchers ------------------------------------------------------ */

@@ -208,6 +208,46 @@ static void test_post_from_threads(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A posted task waiting in the queue is pending work: em_loop_run(DEFAULT)
+ * runs it before calling the loop idle, and em_loop_close() refuses
+ * (EM_EBUSY) rather than drop it, as it does for deferred tasks. */
+enum { LATE_POSTERS = 3, LATE_PER = 100 };
+static int late_ran;
+static void on_late(em_task *t) { late_ran++; }
+
+typedef struct late_ctx {
+    em_loop *loop;
+    em_task tasks[LATE_PER];
+} late_ctx;
+
+static void *late_poster(void *p) {
+    late_ctx *c = p;
+    for (int i = 0; i < LATE_PER; i++) {
+        c->tasks[i].cb = on_late;
+        if (em_loop_post(c->loop, &c->tasks[i]) != 0)
+            abort();
+    }
+    return NULL;
+}
+
+static void test_posted_tasks_are_pending_work(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    static late_ctx ctx[LATE_POSTERS];
+    pthread_t th[LATE_POSTERS];
+    for (int i = 0; i < LATE_POSTERS; i++) {
+        ctx[i].loop = &loop;
+        assert_int_equal(pthread_create(&th[i], NULL, late_poster, &ctx[i]), 0);
+    }
+    for (int i = 0; i < LATE_POSTERS; i++)
+        pthread_join(th[i], NULL);
+    /* every post is queued and none has run */
+    assert_int_equal(em_loop_close(&loop), EM_EBUSY);
+    assert_int_equal(em_loop_run(&loop, EM_RUN_DEFAULT), 0);
+    assert_int_equal(late_ran, LATE_POSTERS * LATE_PER);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 static void *stopper_thread(void *p) {
     usleep(30000);
     em_loop_stop(p);
@@ -318,6 +358,7 @@ int main(void) {
         cmocka_unit_test(test_stop_before_run),
         cmocka_unit_test(test_once_blocks_for_timer),
         cmocka_unit_test(test_once_returns_after_a_task),
+        cmocka_unit_test(test_posted_tasks_are_pending_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
