@@ -26,7 +26,7 @@ int em_udp_send_batch(em_udp *u, em_udp_msg *msgs, unsigned n) {
         memset(mm, 0, k * sizeof mm[0]);
         for (unsigned i = 0; i < k; i++) {
             em_udp_msg *m = &msgs[done + i];
-            socklen_t alen = em__udp_addr_len(&m->addr);
+            socklen_t alen = em__udp_dest_len(u, &m->addr);
             if (!m->buf && m->len)
                 bad = EM_EINVAL;
             else if (alen == 0 && m->addr.u.sa.sa_family != AF_UNSPEC)

@@ -16,6 +16,17 @@ socklen_t em__udp_addr_len(const em_sockaddr *a) {
     }
 }
 
+/* The kernel refuses a mismatched family too, but an IPv4 destination on an
+ * IPv6-only socket comes back as ENETUNREACH, which reads as a routing
+ * failure: the header promises EM_EAFNOSUPPORT for both. */
+socklen_t em__udp_dest_len(const em_udp *u, const em_sockaddr *a) {
+    int fam = a->u.sa.sa_family;
+    if ((u->_family == AF_INET && fam == AF_INET6) ||
+        (fam == AF_INET && (u->_flags & EM__UDP_V6ONLY)))
+        return 0;
+    return em__udp_addr_len(a);
+}
+
 int em__udp_err(const em_udp *u, int e, bool dontwait) {
     if (e == EAGAIN || e == EWOULDBLOCK) {
         /* SO_RCVTIMEO expiry surfaces as EAGAIN; only a blocking call on a
@@ -77,6 +88,8 @@ int em_udp_open(em_udp *u, int family, const em_udp_opts *opts) {
     u->fd = fd;
     if (o->nonblock)
         u->_flags |= EM__UDP_NONBLOCK;
+    if (family == AF_INET6 && o->v6only)
+        u->_flags |= EM__UDP_V6ONLY;
     return 0;
 }
 
@@ -172,7 +185,7 @@ ssize_t em_udp_send_to(em_udp *u, const void *buf, size_t len, const em_sockaddr
         return EM_ECLOSED;
     if (!addr || (!buf && len))
         return EM_EINVAL;
-    socklen_t alen = em__udp_addr_len(addr);
+    socklen_t alen = em__udp_dest_len(u, addr);
     if (alen == 0)
         return EM_EAFNOSUPPORT;
     return send_one(u, buf, len, &addr->u.sa, alen);

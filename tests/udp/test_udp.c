@@ -320,6 +320,28 @@ static void test_dual_stack(void **state) {
     assert_int_equal(em_udp_close(&srv), 0);
 }
 
+/* An IPv4 destination does not suit an IPv6-only socket: EM_EAFNOSUPPORT,
+ * as the header promises (the kernel says ENETUNREACH, which would read as
+ * a routing failure), from em_udp_send_to and em_udp_send_batch alike; a
+ * dual-stack socket still sends to it. */
+static void test_v6only_refuses_v4_destination(void **state) {
+    (void)state;
+    if (!have_ipv6())
+        skip();
+    em_udp only, dual;
+    em_udp_opts o = {.v6only = true};
+    em_sockaddr l6 = em_sockaddr_loopback6(0), v4 = em_sockaddr_loopback4(9);
+    assert_int_equal(em_udp_bind(&only, &l6, &o), 0);
+    assert_int_equal(em_udp_send_to(&only, "x", 1, &v4), EM_EAFNOSUPPORT);
+    em_udp_msg m = {.buf = "x", .len = 1, .addr = v4};
+    assert_int_equal(em_udp_send_batch(&only, &m, 1), EM_EAFNOSUPPORT);
+    assert_int_equal(em_udp_connect(&only, &v4), EM_EAFNOSUPPORT);
+    assert_int_equal(em_udp_open(&dual, AF_INET6, NULL), 0);
+    assert_int_equal(em_udp_send_to(&dual, "x", 1, &v4), 1);
+    assert_int_equal(em_udp_close(&dual), 0);
+    assert_int_equal(em_udp_close(&only), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_v4),
@@ -333,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_dual_stack),
+        cmocka_unit_test(test_v6only_refuses_v4_destination),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
