@@ -74,7 +74,16 @@ fail:
     return rc;
 }
 
+/* The loop's lock, or NULL once em_loop_close freed it. A post or stop
+ * made after the close (ordered after it by the caller) must see NULL and
+ * not lock freed memory. */
+static pthread_mutex_t *loop_mu(em_loop *loop) {
+    return (pthread_mutex_t *)__atomic_load_n(&loop->_mu, __ATOMIC_ACQUIRE);
+}
+
 int em_loop_close(em_loop *loop) {
+    if (!loop_mu(loop))
+        return 0; /* closed already: nothing left to free */
     if (loop->_active)
         return EM_EBUSY;
     pthread_mutex_lock(loop->_mu);
@@ -88,12 +97,13 @@ int em_loop_close(em_loop *loop) {
     pthread_mutex_unlock(loop->_mu);
     close(loop->_wakefd);
     close(loop->_epfd);
-    pthread_mutex_destroy(loop->_mu);
-    free(loop->_mu);
+    pthread_mutex_t *mu = loop->_mu;
+    __atomic_store_n(&loop->_mu, (void *)NULL, __ATOMIC_RELEASE);
+    pthread_mutex_destroy(mu);
+    free(mu);
     free(loop->_events);
     em__wheel_free(loop->_wheel);
     free(loop->_wake_io);
-    loop->_mu = NULL;
     loop->_events = NULL;
     loop->_wheel = NULL;
     loop->_wake_io = NULL;
@@ -124,10 +134,13 @@ static void wake_locked(em_loop *loop) {
 }
 
 void em_loop_stop(em_loop *loop) {
-    pthread_mutex_lock(loop->_mu);
+    pthread_mutex_t *mu = loop_mu(loop);
+    if (!mu)
+        return; /* closed: nothing runs to stop */
+    pthread_mutex_lock(mu);
     __atomic_store_n(&loop->_stop, 1, __ATOMIC_RELEASE);
     wake_locked(loop);
-    pthread_mutex_unlock(loop->_mu);
+    pthread_mutex_unlock(mu);
 }
 
 static bool stop_requested(em_loop *loop) {
@@ -174,9 +187,12 @@ bool em_loop_defer_cancel(em_loop *loop, em_task *task) {
 }
 
 int em_loop_post(em_loop *loop, em_task *task) {
-    pthread_mutex_lock(loop->_mu);
+    pthread_mutex_t *mu = loop_mu(loop);
+    if (!mu)
+        return EM_ECLOSED; /* closed: its lock is gone */
+    pthread_mutex_lock(mu);
     if (loop->_closing) {
-        pthread_mutex_unlock(loop->_mu);
+        pthread_mutex_unlock(mu);
         return EM_ECLOSED;
     }
     task->_next = NULL;

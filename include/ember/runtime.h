@@ -230,7 +230,7 @@ EM_API void em_loop_defer(em_loop *loop, em_task *task);
  * deferred tasks). Loop thread only; not for em_loop_post() tasks. */
 EM_API bool em_loop_defer_cancel(em_loop *loop, em_task *task);
 /** Thread-safe: queue task for the loop's thread and wake it (eventfd).
- * Returns 0, or EM_ECLOSED if the loop is closing. A queued task does not
+ * Returns 0, or EM_ECLOSED if the loop is closing or closed. A queued task does not
  * keep an idle loop waiting for more posts, but em_loop_run() runs it before
  * returning idle. */
 EM_API int em_loop_post(em_loop *loop, em_task *task);

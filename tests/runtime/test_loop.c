@@ -248,6 +248,19 @@ static void test_posted_tasks_are_pending_work(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A post to a loop already closed is refused with EM_ECLOSED (the hub's
+ * fan-out relies on it) and a stop is a no-op: neither may touch the
+ * freed lock. A second close has nothing left to free. */
+static void test_post_after_close(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    assert_int_equal(em_loop_close(&loop), 0);
+    em_task t = {.cb = on_late};
+    assert_int_equal(em_loop_post(&loop, &t), EM_ECLOSED);
+    em_loop_stop(&loop);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 static void *stopper_thread(void *p) {
     usleep(30000);
     em_loop_stop(p);
@@ -359,6 +372,7 @@ int main(void) {
         cmocka_unit_test(test_once_blocks_for_timer),
         cmocka_unit_test(test_once_returns_after_a_task),
         cmocka_unit_test(test_posted_tasks_are_pending_work),
+        cmocka_unit_test(test_post_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
