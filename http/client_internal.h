@@ -265,6 +265,9 @@ int em__http_proxy_setup(em_http_client *cl);
 void em__http_proxy_free(em_http_client *cl);
 /* The proxy for u, or NULL to go direct. */
 const em_url *em__http_proxy_for(const em_http_client *cl, const em_url *u);
+/* Whether host (a URL's host, IPv6 without brackets) is in the no_proxy
+ * list, which then goes direct. */
+bool em__http_no_proxy_match(const char *list, const char *host);
 
 /* ---- client_pool.c -------------------------------------------------------- */
 extern const em__http_client_up em__http_client_pool_up;

@@ -58,11 +58,50 @@ void em__http_proxy_free(em_http_client *cl) {
     cl->no_proxy = NULL;
 }
 
-/* no_proxy: comma-separated names; "*" is everything; an entry matches the
- * host itself and, as a domain, its subdomains (a leading dot optional);
- * IP literals match exactly. Case was folded by the URL parser. */
-static bool no_proxy_match(const char *list, const char *host) {
+/* An IP entry of no_proxy (brackets optional for IPv6, an optional
+ * "/bits" range as curl 7.86 takes it) against the host's address: 1 it
+ * matches, 0 it does not, -1 the entry is no IP literal (a name). */
+static int ip_entry_match(const char *p, size_t n, const em_ip *host) {
+    const char *ip = p, *slash = memchr(p, '/', n);
+    size_t iplen = slash ? (size_t)(slash - p) : n;
+    if (iplen >= 2 && p[0] == '[' && p[iplen - 1] == ']')
+        ip++, iplen -= 2;
+    em_ip net;
+    if (em_ip_parse(&net, ip, iplen) != 0)
+        return slash ? 0 : -1; /* a name with a '/' matches nothing */
+    unsigned max = net.family == EM_IP_V4 ? 32 : 128, bits = max;
+    if (slash) {
+        size_t dl = n - iplen - 1 - (ip != p ? 2 : 0);
+        const char *d = slash + 1;
+        if (dl == 0 || dl > 3)
+            return 0;
+        bits = 0;
+        for (size_t i = 0; i < dl; i++) {
+            if (d[i] < '0' || d[i] > '9')
+                return 0;
+            bits = bits * 10 + (unsigned)(d[i] - '0');
+        }
+        if (bits > max)
+            return 0;
+    }
+    if (!host || host->family != net.family)
+        return 0;
+    for (unsigned i = 0; i < bits / 8; i++)
+        if (host->bytes[i] != net.bytes[i])
+            return 0;
+    unsigned rest = bits % 8;
+    uint8_t m = (uint8_t)(0xff << (8 - rest));
+    return !rest || (host->bytes[bits / 8] & m) == (net.bytes[bits / 8] & m);
+}
+
+/* no_proxy: comma- or space-separated entries; "*" is everything; a name
+ * matches the host itself and, as a domain, its subdomains (a leading dot
+ * optional); an IP literal or CIDR range matches addresses only, compared
+ * as addresses. Case was folded by the URL parser. */
+bool em__http_no_proxy_match(const char *list, const char *host) {
     size_t hl = strlen(host);
+    em_ip hip;
+    bool host_ip = em_ip_parse(&hip, host, hl) == 0;
     const char *p = list;
     while (*p) {
         while (*p == ',' || *p == ' ')
@@ -73,11 +112,16 @@ static bool no_proxy_match(const char *list, const char *host) {
         size_t n = (size_t)(e - p);
         if (n == 1 && *p == '*')
             return true;
-        if (n && *p == '.')
-            p++, n--;
-        if (n && n <= hl && !strncasecmp(host + hl - n, p, n) &&
-            (n == hl || host[hl - n - 1] == '.'))
+        int ipm = n ? ip_entry_match(p, n, host_ip ? &hip : NULL) : 0;
+        if (ipm > 0)
             return true;
+        if (ipm < 0 && !host_ip) {
+            if (*p == '.')
+                p++, n--;
+            if (n && n <= hl && !strncasecmp(host + hl - n, p, n) &&
+                (n == hl || host[hl - n - 1] == '.'))
+                return true;
+        }
         p = e;
     }
     return false;
@@ -87,7 +131,7 @@ const em_url *em__http_proxy_for(const em_http_client *cl, const em_url *u) {
     bool tls = em_url_is_tls(u);
     if (tls ? !cl->has_proxy_https : !cl->has_proxy_http)
         return NULL;
-    if (cl->no_proxy && no_proxy_match(cl->no_proxy, u->host))
+    if (cl->no_proxy && em__http_no_proxy_match(cl->no_proxy, u->host))
         return NULL;
     return tls ? &cl->proxy_https : &cl->proxy_http;
 }

@@ -89,8 +89,9 @@ typedef struct em_http_client_opts {
      * http URLs go to it in absolute form, https URLs through a CONNECT
      * tunnel (TLS and its verification end to end with the origin). The
      * proxy's credentials go only to the proxy (Proxy-Authorization).
-     * no_proxy: names (and their subdomains) and IPs reached directly,
-     * comma-separated; "*": all. proxy_from_env: when proxy is NULL, read
+     * no_proxy: names (and their subdomains), IP addresses ("[::1]" or
+     * "::1") and CIDR ranges ("10.0.0.0/8") reached directly, comma- or
+     * space-separated; "*": all. proxy_from_env: when proxy is NULL, read
      * http_proxy (lower case only: HTTP_PROXY may come from a request
      * header in CGI programs), https_proxy/HTTPS_PROXY and
      * no_proxy/NO_PROXY as curl does. An https:// proxy is EM_ENOTSUP. */
