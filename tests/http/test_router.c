@@ -525,7 +525,7 @@ static void test_many_routes(void **state) {
         em_http_route_match m = found(&r, rt[i].method, rt[i].path, &rt[i]);
         assert_int_equal(m.nparams, rt[i].ncaps);
         for (unsigned c = 0; c < m.nparams; c++) {
-            char want[8];
+            char want[16]; /* room for any unsigned: GCC -Wformat-overflow */
             sprintf(want, "%c%u", rt[i].vals[c][0] == 'P' ? 'n' : 'w', c);
             assert_slice(m.params[c].name, want);
             assert_slice(m.params[c].value, rt[i].vals[c]);
