@@ -71,14 +71,24 @@ static bool valid_value(em_slice v) {
     return true;
 }
 
+/* RFC 6265 §4.1.1: a subdomain (RFC 1034 §3.5, RFC 1123 §2.1), labels of
+ * letters, digits and '-' that neither start nor end with '-'; a leading
+ * '.' is tolerated (user agents ignore it, §4.1.2.3). */
 static bool valid_domain(em_slice d) {
     size_t i = d.len && d.ptr[0] == '.';
     if (i == d.len)
         return false;
-    for (; i < d.len; i++) {
+    size_t start = i;
+    for (; i <= d.len; i++) {
+        if (i == d.len || d.ptr[i] == '.') {
+            if (i == start || d.ptr[start] == '-' || d.ptr[i - 1] == '-')
+                return false;
+            start = i + 1;
+            continue;
+        }
         char c = d.ptr[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.'))
+              c == '-'))
             return false;
     }
     return true;

@@ -169,6 +169,13 @@ static void test_format_refusals(void **state) {
     bad(&c);
     c.domain = EM_SLICE_LIT(".");
     bad(&c);
+    /* RFC 6265 §4.1.1: domain-value is a subdomain (RFC 1034 §3.5, RFC
+     * 1123 §2.1): no empty label, no label starting or ending in '-'. */
+    static const char *const bad_domains[] = {"a..b", "a.com.", "-a.com", "a-.com", "a.-b"};
+    for (size_t i = 0; i < sizeof bad_domains / sizeof *bad_domains; i++) {
+        c.domain = em_slice_from_cstr(bad_domains[i]);
+        bad(&c);
+    }
     c = sc_base("n", "v");
     c.path = EM_SLICE_LIT("/a;b");
     bad(&c);
