@@ -459,3 +459,12 @@ ssize_t em_http_router_allow_format(unsigned allowed, char *buf, size_t cap) {
     }
     return (ssize_t)len;
 }
+
+unsigned em_http_router_methods(const em_http_router *r) {
+    unsigned m = 0;
+    for (uint32_t i = 0; i < r->_nslots; i++)
+        m |= r->_slots[i].mask;
+    if (m & EM_HTTP_METHOD_BIT(EM_HTTP_GET))
+        m |= EM_HTTP_METHOD_BIT(EM_HTTP_HEAD);
+    return m;
+}

@@ -272,6 +272,23 @@ static void test_head_via_get(void **state) {
     em_http_router_free(&r);
 }
 
+/* The union of every route's methods (OPTIONS *'s Allow). */
+static void test_router_methods(void **state) {
+    (void)state;
+    em_http_router r;
+    em_http_router_init(&r);
+    assert_int_equal(em_http_router_methods(&r), 0);
+    assert_int_equal(em_http_router_add(&r, EM_HTTP_POST, EM_SLICE_LIT("/a"), NULL), 0);
+    assert_int_equal(em_http_router_methods(&r), EM_HTTP_METHOD_BIT(EM_HTTP_POST));
+    assert_int_equal(em_http_router_add(&r, EM_HTTP_GET, EM_SLICE_LIT("/b/:x"), NULL), 0);
+    assert_int_equal(em_http_router_add(&r, EM_HTTP_DELETE, EM_SLICE_LIT("/c/*rest"), NULL), 0);
+    assert_int_equal(em_http_router_methods(&r),
+                     EM_HTTP_METHOD_BIT(EM_HTTP_POST) | EM_HTTP_METHOD_BIT(EM_HTTP_GET) |
+                         EM_HTTP_METHOD_BIT(EM_HTTP_HEAD) | EM_HTTP_METHOD_BIT(EM_HTTP_DELETE));
+    em_http_router_free(&r);
+    assert_int_equal(em_http_router_methods(&r), 0);
+}
+
 static void test_allow_format(void **state) {
     char buf[EM_HTTP_ROUTER_ALLOW_MAX];
     const char *all = "GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH";
@@ -540,7 +557,8 @@ int main(void) {
         cmocka_unit_test(test_params),        cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_priority),      cmocka_unit_test(test_backtracking),
         cmocka_unit_test(test_405_and_allow), cmocka_unit_test(test_head_via_get),
-        cmocka_unit_test(test_allow_format),  cmocka_unit_test(test_bad_patterns),
+        cmocka_unit_test(test_allow_format),
+        cmocka_unit_test(test_router_methods),  cmocka_unit_test(test_bad_patterns),
         cmocka_unit_test(test_duplicates),    cmocka_unit_test(test_weird_paths),
         cmocka_unit_test(test_many_routes),
     };

@@ -123,6 +123,14 @@ static void test_route_handler_and_params(void **state) {
     TS_SEND(fd, "GET /users HTTP/1.1\r\nHost: a\r\n\r\n");
     ts_wait_responses(&ts, fd, &in, 1);
     assert_memory_equal(in.buf, "HTTP/1.1 404 ", 13);
+    /* RFC 9110 §9.3.7: OPTIONS * asks about the server, not a resource:
+     * 200 with the methods some route takes, no body */
+    memset(&in, 0, sizeof in);
+    TS_SEND(fd, "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
+    ts_wait_responses(&ts, fd, &in, 1);
+    assert_memory_equal(in.buf, "HTTP/1.1 200 ", 13);
+    assert_non_null(strstr(in.buf, "\r\nAllow: GET, HEAD\r\n"));
+    assert_non_null(strstr(in.buf, "\r\nContent-Length: 0\r\n"));
     close(fd);
     ts_stop(&ts);
     em_http_router_free(&r);

@@ -137,6 +137,11 @@ EM_API em_http_route_result em_http_router_match(const em_http_router *r, em_htt
  * return true, else return false and leave *value alone. */
 EM_API bool em_http_route_match_param(const em_http_route_match *m, em_slice name, em_slice *value);
 
+/** The EM_HTTP_METHOD_BIT mask of every method some route of r takes
+ * (HEAD whenever GET): what the server as a whole allows, for OPTIONS *
+ * (RFC 9110 §9.3.7). */
+EM_API unsigned em_http_router_methods(const em_http_router *r);
+
 /** Write the Allow header value for `allowed` (an EM_HTTP_METHOD_BIT mask)
  * to buf: method names in enum order joined by ", " ("GET, HEAD, POST"),
  * with no NUL. Bits beyond the enum are ignored; an empty mask writes

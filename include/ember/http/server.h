@@ -350,8 +350,9 @@ EM_API EM_NODISCARD int em_http_route_handler(em_http_router *r, em_http_method 
                                               const char *pattern, const em_http_handler *h);
 /** A handler that routes with r (whose targets are const em_http_handler *,
  * as em_http_route and em_http_route_handler add them): fills cx->route
- * and calls the route's handler; answers 404, or 405 with an Allow header.
- * HEAD is served by GET routes. */
+ * and calls the route's handler; answers 404, or 405 with an Allow header;
+ * OPTIONS * gets 200 with the methods some route takes in Allow (RFC 9110
+ * §9.3.7). HEAD is served by GET routes. */
 EM_API void em_http_router_handler(em_http_ctx *cx, const em_http_handler *h);
 /** The handler struct for router r. */
 static inline em_http_handler em_http_router_as_handler(const em_http_router *r) {
