@@ -40,8 +40,8 @@
  * "." or ".." segment or an encoded slash (400, see allow_dot_segments and
  * allow_encoded_slash), and a buffered body that would take the server past
  * max_buffered (503 with Retry-After). Each answer closes the connection.
- * The router handler adds 404, 405 with Allow, and 501 for a method it
- * does not know.
+ * The router handler adds 404, 405 with Allow, 501 for a method it does
+ * not know, and 200 to OPTIONS *.
  */
 #ifndef EMBER_HTTP_SERVER_H
 #define EMBER_HTTP_SERVER_H
