@@ -34,6 +34,20 @@ static bool any_field_lists(const em_http_response *r, const char *name, const c
     return false;
 }
 
+/* RFC 6455 §4.1 point 2: every Upgrade field is "websocket" (ASCII
+ * case-insensitive) itself, not a list that merely holds it. */
+static bool upgrade_is_websocket(const em_http_response *r) {
+    bool seen = false;
+    for (size_t i = 0; i < r->num_headers; i++) {
+        if (!em_slice_eq_nocase(r->headers[i].name, EM_SLICE_LIT("upgrade")))
+            continue;
+        if (!em_slice_eq_nocase(r->headers[i].value, EM_SLICE_LIT("websocket")))
+            return false;
+        seen = true;
+    }
+    return seen;
+}
+
 static int bad(const char **why, const char *what) {
     *why = what;
     return EM_EPROTO;
@@ -48,7 +62,7 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
         protocol[0] = 0;
     if (r->status != 101)
         return bad(why, "not a 101");
-    if (!any_field_lists(r, "upgrade", "websocket"))
+    if (!upgrade_is_websocket(r))
         return bad(why, "no Upgrade: websocket");
     if (!any_field_lists(r, "connection", "upgrade"))
         return bad(why, "no Connection: Upgrade");

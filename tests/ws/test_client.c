@@ -326,6 +326,13 @@ static void test_bad_101s(void **state) {
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Accept: %s\r\n\r\n",
          "Accept"},
+        /* §4.1 point 2: Upgrade is "websocket" itself, not a list holding it */
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket, h2c\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\n\r\n",
+         "Upgrade"},
+        {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n"
+         "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+         "Upgrade"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         em_loop loop;
