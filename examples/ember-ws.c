@@ -100,6 +100,13 @@ static bool send_msg(cli *c, int opcode, em_slice data) {
         em_ws_close(c->ws, EM_WS_CLOSE_NORMAL, (em_slice){0});
         return false;
     }
+    if (rc == EM_ECLOSED) {
+        /* A close is under way (the server's, often: RFC 6455 §7.1.2 lets
+         * either side start it): the lines left are not sent, and on_close
+         * says how it ended. */
+        pause_stdin(c, true);
+        return false;
+    }
     if (rc < 0) {
         fail_msg(c, EXIT_CLOSED, "send failed: %s%s", em_strerror(rc), "");
         return false;

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """A peer that breaks a WebSocket client's handshake on purpose, for
 ws_ember_client.sh: answered as an origin, a GET gets a 101 with a wrong
-Sec-WebSocket-Accept (RFC 6455 §4.1: the client must fail); answered as a
+Sec-WebSocket-Accept (RFC 6455 §4.1: the client must fail), except a GET
+of /close-first: a valid 101, then after the client's first frame a clean
+close (1000 "enough") from the server while the client may still be
+sending (RFC 6455 §7.1.2: either side may start the close); answered as a
 proxy, a CONNECT gets 403 and a request in absolute form 400. The first
 line of every request is appended to the file --log names.
 
@@ -9,6 +12,8 @@ line of every request is appended to the file --log names.
 
 Prints "listening on 127.0.0.1:PORT" once it listens; SIGTERM stops it."""
 import argparse
+import base64
+import hashlib
 import signal
 import socket
 import sys
@@ -28,6 +33,25 @@ def serve(conn, log):
             f.write(first + "\n")
         if first.startswith("CONNECT "):
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        elif first.startswith("GET /close-first "):
+            key = b""
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"sec-websocket-key:"):
+                    key = line.split(b":", 1)[1].strip()
+            acc = base64.b64encode(hashlib.sha1(
+                key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+            conn.settimeout(5)
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            try:
+                while len(rest) < 2:
+                    rest += conn.recv(4096)
+                conn.sendall(b"\x88\x08\x03\xe8enough")
+                while conn.recv(4096):
+                    pass
+            except OSError:
+                pass
         elif first.startswith("GET /"):
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                          b"Connection: Upgrade\r\n"

@@ -101,6 +101,13 @@ timeout 30 "$bin/ember-ws" "ws://$BAD/chat" </dev/null >/dev/null 2>"$TMP/err.tx
 eq "ember-ws: a 101 with a wrong Sec-WebSocket-Accept exits 5" 5 "$rc"
 if grep -q "Sec-WebSocket-Accept" "$TMP/err.txt"; then pass "ember-ws says what was wrong with the 101"
 else fail "ember-ws gave no reason for the bad 101: $(head -n 2 "$TMP/err.txt")"; fi
+# The server closes first, cleanly (1000), while stdin still has lines:
+# the lines left are not sent and ember-ws exits 0, naming no send error.
+rc=0
+{ echo one; sleep 0.5; echo two; sleep 0.5; echo three; } |
+  timeout 30 "$bin/ember-ws" "ws://$BAD/close-first" >/dev/null 2>"$TMP/err.txt" || rc=$?
+eq "ember-ws: the server's clean close (1000) while stdin has lines exits 0" 0 "$rc"
+[ $rc -eq 0 ] || sed 's/^/    /' "$TMP/err.txt" | head -n 2
 rc=0
 http_proxy="http://$BAD" timeout 30 "$bin/ember-ws" "ws://origin.test:8080/chat" </dev/null \
   >/dev/null 2>"$TMP/err.txt" || rc=$?
