@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ember.h"
@@ -314,6 +315,16 @@ static int parse_args(int argc, char **argv, opts *o) {
             const char *colon = strchr(optarg, ':');
             if (!colon || colon == optarg || o->nhdrs == MAX_HEADERS)
                 return bad_usage("bad or too many -H fields", optarg);
+            /* The library sets these itself and refuses them (EM_EINVAL),
+             * which would read as a bad URL: say which option is wrong. */
+            size_t nl = (size_t)(colon - optarg);
+            if ((nl == 4 && !strncasecmp(optarg, "host", 4)) ||
+                (nl == 7 && !strncasecmp(optarg, "upgrade", 7)) ||
+                (nl == 10 && !strncasecmp(optarg, "connection", 10)) ||
+                (nl >= 14 && !strncasecmp(optarg, "sec-websocket-", 14)))
+                return bad_usage("-H cannot set Host, Upgrade, Connection or Sec-WebSocket-* "
+                                 "(use --protocol, --compress)",
+                                 optarg);
             const char *val = colon + 1;
             while (*val == ' ' || *val == '\t')
                 val++;

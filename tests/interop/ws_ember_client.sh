@@ -101,6 +101,13 @@ timeout 30 "$bin/ember-ws" "ws://$BAD/chat" </dev/null >/dev/null 2>"$TMP/err.tx
 eq "ember-ws: a 101 with a wrong Sec-WebSocket-Accept exits 5" 5 "$rc"
 if grep -q "Sec-WebSocket-Accept" "$TMP/err.txt"; then pass "ember-ws says what was wrong with the 101"
 else fail "ember-ws gave no reason for the bad 101: $(head -n 2 "$TMP/err.txt")"; fi
+# A -H field the handshake owns is refused as a bad option, not a bad URL.
+rc=0
+timeout 10 "$bin/ember-ws" -H 'Sec-WebSocket-Protocol: chat' "ws://$BAD/chat" </dev/null \
+  >/dev/null 2>"$TMP/err.txt" || rc=$?
+eq "ember-ws: -H Sec-WebSocket-Protocol exits 1" 1 "$rc"
+if head -n 1 "$TMP/err.txt" | grep -q -- "-H"; then pass "ember-ws names -H as the problem"
+else fail "ember-ws blamed something else: $(head -n 1 "$TMP/err.txt")"; fi
 # The server closes first, cleanly (1000), while stdin still has lines:
 # the lines left are not sent and ember-ws exits 0, naming no send error.
 rc=0
