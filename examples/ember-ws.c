@@ -156,7 +156,9 @@ static void stdin_done(cli *c) {
 
 static void read_stdin(cli *c) {
     static char buf[CHUNK];
-    if (c->in_eof || c->in_paused || c->closing)
+    /* done: on_close ran and freed c->ws; a read queued before it must
+     * not send on it. */
+    if (c->done || c->in_eof || c->in_paused || c->closing)
         return;
     ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))

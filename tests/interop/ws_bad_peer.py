@@ -4,7 +4,8 @@ ws_ember_client.sh: answered as an origin, a GET gets a 101 with a wrong
 Sec-WebSocket-Accept (RFC 6455 §4.1: the client must fail), except a GET
 of /close-first: a valid 101, then after the client's first frame a clean
 close (1000 "enough") from the server while the client may still be
-sending (RFC 6455 §7.1.2: either side may start the close); answered as a
+sending (RFC 6455 §7.1.2: either side may start the close), or for
+/drop-first a TCP reset instead of the close; answered as a
 proxy, a CONNECT gets 403 and a request in absolute form 400. The first
 line of every request is appended to the file --log names.
 
@@ -16,6 +17,7 @@ import base64
 import hashlib
 import signal
 import socket
+import struct
 import sys
 import threading
 
@@ -33,7 +35,7 @@ def serve(conn, log):
             f.write(first + "\n")
         if first.startswith("CONNECT "):
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-        elif first.startswith("GET /close-first "):
+        elif first.startswith("GET /close-first ") or first.startswith("GET /drop-first "):
             key = b""
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"sec-websocket-key:"):
@@ -47,6 +49,9 @@ def serve(conn, log):
             try:
                 while len(rest) < 2:
                     rest += conn.recv(4096)
+                if first.startswith("GET /drop-first "):
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return  # a reset: the connection lost with no close frame
                 conn.sendall(b"\x88\x08\x03\xe8enough")
                 while conn.recv(4096):
                     pass

@@ -101,6 +101,18 @@ timeout 30 "$bin/ember-ws" "ws://$BAD/chat" </dev/null >/dev/null 2>"$TMP/err.tx
 eq "ember-ws: a 101 with a wrong Sec-WebSocket-Accept exits 5" 5 "$rc"
 if grep -q "Sec-WebSocket-Accept" "$TMP/err.txt"; then pass "ember-ws says what was wrong with the 101"
 else fail "ember-ws gave no reason for the bad 101: $(head -n 2 "$TMP/err.txt")"; fi
+# The connection lost while stdin is a file still being read (a task,
+# not a watcher, reads it): exit 6, and under valgrind no use of the
+# freed connection by a read already queued.
+seq 1 2000000 >"$TMP/big.txt"
+vg=()
+command -v valgrind >/dev/null 2>&1 && vg=(valgrind -q --error-exitcode=99)
+rc=0
+timeout 60 "${vg[@]}" "$bin/ember-ws" "ws://$BAD/drop-first" <"$TMP/big.txt" >/dev/null \
+  2>"$TMP/err.txt" || rc=$?
+eq "ember-ws: the connection lost while reading a file from stdin exits 6" 6 "$rc"
+[ $rc -eq 6 ] || sed 's/^/    /' "$TMP/err.txt" | head -n 5
+
 # A -H field the handshake owns is refused as a bad option, not a bad URL.
 rc=0
 timeout 10 "$bin/ember-ws" -H 'Sec-WebSocket-Protocol: chat' "ws://$BAD/chat" </dev/null \
