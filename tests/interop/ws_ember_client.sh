@@ -105,8 +105,12 @@ else fail "ember-ws gave no reason for the bad 101: $(head -n 2 "$TMP/err.txt")"
 # not a watcher, reads it): exit 6, and under valgrind no use of the
 # freed connection by a read already queued.
 seq 1 2000000 >"$TMP/big.txt"
+# valgrind cannot run a sanitizer build (nor read clang's DWARF 5); there
+# AddressSanitizer itself catches the use-after-free.
 vg=()
-command -v valgrind >/dev/null 2>&1 && vg=(valgrind -q --error-exitcode=99)
+if command -v valgrind >/dev/null 2>&1 && ! grep -q __asan_init "$bin/ember-ws"; then
+  vg=(valgrind -q --error-exitcode=99)
+fi
 rc=0
 timeout 60 "${vg[@]}" "$bin/ember-ws" "ws://$BAD/drop-first" <"$TMP/big.txt" >/dev/null \
   2>"$TMP/err.txt" || rc=$?
