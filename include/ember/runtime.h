@@ -243,7 +243,7 @@ enum {
     EM_IO_WRITE = 0x4,  /**< writable (EPOLLOUT) */
     EM_IO_ERROR = 0x8,  /**< reported only: EPOLLERR */
     EM_IO_HUP = 0x10,   /**< reported only: EPOLLHUP / EPOLLRDHUP */
-    EM_IO_EDGE = 0x80000000u /**< request edge-triggered delivery */
+    EM_IO_EDGE = 0x40000000 /**< request edge-triggered delivery (EPOLLET) */
 };
 
 /** An fd watcher embedded in the user's struct. Level-triggered unless

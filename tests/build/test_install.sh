@@ -37,7 +37,9 @@ C
 # 1. pkg-config, against the shared library.
 export PKG_CONFIG_PATH=$(dirname "$pc")
 # shellcheck disable=SC2046
-"$cc" $extra -std=c11 -Wall -Werror -o "$tmp/consumer/pc" "$tmp/consumer/main.c" \
+# -pedantic-errors: the installed headers are strict ISO C11, so users
+# who build that way can include them.
+"$cc" $extra -std=c11 -pedantic-errors -Wall -Wextra -Werror -o "$tmp/consumer/pc" "$tmp/consumer/main.c" \
     $(pkg-config --cflags --libs ember)
 LD_LIBRARY_PATH=$(dirname "$(find "$prefix" -name 'libember.so' | head -n1)") "$tmp/consumer/pc"
 
