@@ -133,10 +133,27 @@ static int session_do(session *s, const em_http_req *req, em_http_resp *resp) {
 
 /* ---- one call ------------------------------------------------------------------- */
 
-int em_http_do(const em_http_req *req, const em_http_client_opts *opts, em_http_resp *resp) {
-    if (!req || !resp)
-        return EM_EINVAL;
-    memset(resp, 0, sizeof *resp);
+/* A call refused before it started has no em_http_call_error to copy:
+ * say here which part of the request was refused. */
+static int refused(const em_http_req *req, em_http_resp *resp, int rc) {
+    if (!rc || resp->error[0])
+        return rc;
+    em_url u;
+    const char *url = req->url ? req->url : "(null)";
+    if (rc == EM_EINVAL && (!req->url || em_url_parse(&u, em_slice_from_cstr(req->url))))
+        snprintf(resp->error, sizeof resp->error, "bad URL \"%.90s\"", url);
+    else if (rc == EM_ENOTSUP)
+        snprintf(resp->error, sizeof resp->error,
+                 "\"%.60s\" is for the WebSocket client (em_ws_dial)", url);
+    else if (rc == EM_EINVAL)
+        snprintf(resp->error, sizeof resp->error,
+                 "invalid request (method, header fields or options)");
+    else
+        snprintf(resp->error, sizeof resp->error, "%s", em_strerror(rc));
+    return rc;
+}
+
+static int do_call(const em_http_req *req, const em_http_client_opts *opts, em_http_resp *resp) {
     session *s = opts ? NULL : session_get();
     if (s)
         return session_do(s, req, resp);
@@ -163,6 +180,13 @@ int em_http_do(const em_http_req *req, const em_http_client_opts *opts, em_http_
         em_loop_run(&b.loop, EM_RUN_DEFAULT);
     close_loop(&b.loop);
     return em__http_gather_finish(&b.g, rc ? rc : b.g.err);
+}
+
+int em_http_do(const em_http_req *req, const em_http_client_opts *opts, em_http_resp *resp) {
+    if (!req || !resp)
+        return EM_EINVAL;
+    memset(resp, 0, sizeof *resp);
+    return refused(req, resp, do_call(req, opts, resp));
 }
 
 int em_http_get(const char *url, em_http_resp *resp) {

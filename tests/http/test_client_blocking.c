@@ -280,6 +280,36 @@ static void test_get_post(void **state) {
     server_stop(&st);
 }
 
+/* A call refused before it starts still says why in resp->error, as one
+ * that fails on the wire does. */
+static void test_refused_calls_say_why(void **state) {
+    (void)state;
+    em_http_resp r;
+    assert_int_equal(em_http_get("bogus", &r), EM_EINVAL);
+    assert_non_null(strstr(r.error, "URL"));
+    assert_non_null(strstr(r.error, "bogus"));
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_get("ftp://example.test/", &r), EM_EINVAL);
+    assert_non_null(strstr(r.error, "ftp://example.test/"));
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_get("ws://example.test/", &r), EM_ENOTSUP);
+    assert_non_null(strstr(r.error, "WebSocket"));
+    em_http_resp_free(&r);
+    em_http_client_opts o = {0}; /* the private-loop path too */
+    assert_int_equal(em_http_do(&(em_http_req){.url = "http://[::1"}, &o, &r), EM_EINVAL);
+    assert_non_null(strstr(r.error, "URL"));
+    em_http_resp_free(&r);
+    assert_int_equal(em_http_do(&(em_http_req){.url = "http://a.test/",
+                                               .headers = (em_http_header[]){
+                                                   {.name = EM_SLICE_LIT("X"),
+                                                    .value = EM_SLICE_LIT("a\r\nb")}},
+                                               .num_headers = 1},
+                                NULL, &r),
+                     EM_EINVAL);
+    assert_true(r.error[0]);
+    em_http_resp_free(&r);
+}
+
 /* Without options, a thread's sequential calls share one kept-alive
  * connection (its loop and client live between calls, as curl's easy
  * handle keeps its connection cache), and a thread's exit frees them. */
@@ -536,6 +566,7 @@ static int free_certs(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_post),
+        cmocka_unit_test(test_refused_calls_say_why),
         cmocka_unit_test(test_sequential_calls_reuse_a_connection),
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_codings_and_cookies),
