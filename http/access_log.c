@@ -140,12 +140,10 @@ static int append_escaped(em_buf *b, em_slice s) {
 static const char *log_stamp(struct em__http_log *log) {
     time_t now = time(NULL);
     if (now != log->stamp_sec) { /* stamp_sec starts at 0, never now */
-        /* English months, not strftime's %b, which follows LC_TIME */
-        static const char mn[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
         struct tm tm;
         gmtime_r(&now, &tm);
         snprintf(log->stamp, sizeof log->stamp, "%02d/%.3s/%04d:%02d:%02d:%02d +0000",
-                 tm.tm_mday, mn + 3 * (tm.tm_mon % 12), (tm.tm_year + 1900) % 10000, tm.tm_hour,
+                 tm.tm_mday, em__http_month_abbr((unsigned)tm.tm_mon), (tm.tm_year + 1900) % 10000, tm.tm_hour,
                  tm.tm_min, tm.tm_sec);
         log->stamp_sec = now;
     }

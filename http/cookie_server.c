@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cookie_internal.h"
+#include "http_internal.h"
 
 static bool is_tchar(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -114,16 +115,14 @@ static bool prefixed(em_slice s, const char *p) {
 
 /* An IMF-fixdate (RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT". */
 static int append_date(em_buf *b, int64_t t) {
-    static const char wd[] = "ThuFriSatSunMonTueWed"; /* day 0 was a Thursday */
-    static const char mn[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     int64_t secs = t - days * 86400;
     int64_t y;
     unsigned m, d;
     em__cookie_civil_from_days(days, &y, &m, &d);
-    int w = (int)(((days % 7) + 7) % 7);
-    return em_buf_printf(b, "%.3s, %02u %.3s %04" PRId64 " %02d:%02d:%02d GMT", wd + 3 * w, d,
-                         mn + 3 * (m - 1), y, (int)(secs / 3600), (int)(secs / 60 % 60),
+    unsigned w = (unsigned)(((days % 7) + 7 + 4) % 7); /* day 0 was a Thursday */
+    return em_buf_printf(b, "%.3s, %02u %.3s %04" PRId64 " %02d:%02d:%02d GMT",
+                         em__http_day_abbr(w), d, em__http_month_abbr(m - 1), y, (int)(secs / 3600), (int)(secs / 60 % 60),
                          (int)(secs % 60));
 }
 

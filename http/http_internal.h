@@ -233,6 +233,15 @@ static inline bool em__http_status_has_body(int status) {
  * (RFC 9110 §12.5.3: not after "identity;q=0", or "*;q=0" without
  * identity listed). */
 em_http_coding em__http_negotiate_coding(em_slice ae, bool *identity_ok);
+/* The English abbreviations of RFC 9110 §5.6.7 (three bytes, no NUL):
+ * month 0 is "Jan", day 0 "Sun". Dates on the wire and in the access log
+ * never follow the application's LC_TIME, as strftime's %b and %a do. */
+static inline const char *em__http_month_abbr(unsigned month0) {
+    return "JanFebMarAprMayJunJulAugSepOctNovDec" + 3 * (month0 % 12);
+}
+static inline const char *em__http_day_abbr(unsigned wday0) {
+    return "SunMonTueWedThuFriSat" + 3 * (wday0 % 7);
+}
 /* "Date: <IMF-fixdate>\r\n" for time t into buf[40]; returns its length. */
 size_t em__http_date_line(char buf[40], long long t);
 

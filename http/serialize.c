@@ -87,18 +87,15 @@ static void put2(char *p, unsigned v) {
 }
 
 size_t em__http_date_line(char buf[40], long long t) {
-    /* RFC 9110 §5.6.7 IMF-fixdate: English names, so not strftime's %a
-     * and %b, which follow the application's LC_TIME. */
-    static const char wd[] = "SunMonTueWedThuFriSat";
-    static const char mn[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    /* RFC 9110 §5.6.7 IMF-fixdate, English names */
     time_t now = (time_t)t;
     struct tm tm;
     gmtime_r(&now, &tm);
     unsigned year = (unsigned)(tm.tm_year + 1900) % 10000;
     memcpy(buf, "Date: Sun, 00 Jan 0000 00:00:00 GMT\r\n", 37);
-    memcpy(buf + 6, wd + 3 * (tm.tm_wday % 7), 3);
+    memcpy(buf + 6, em__http_day_abbr((unsigned)tm.tm_wday), 3);
     put2(buf + 11, (unsigned)tm.tm_mday);
-    memcpy(buf + 14, mn + 3 * (tm.tm_mon % 12), 3);
+    memcpy(buf + 14, em__http_month_abbr((unsigned)tm.tm_mon), 3);
     put2(buf + 18, year / 100);
     put2(buf + 20, year % 100);
     put2(buf + 23, (unsigned)tm.tm_hour);
