@@ -62,6 +62,10 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
         protocol[0] = 0;
     if (r->status != 101)
         return bad(why, "not a 101");
+    /* Upgrade is HTTP/1.1's (RFC 9110 §7.8) and a 1xx never answers
+     * HTTP/1.0 (§15.2): an HTTP/1.0 101 switched nothing we asked for. */
+    if (r->version_minor != 1)
+        return bad(why, "a 101 in HTTP/1.0");
     if (!upgrade_is_websocket(r))
         return bad(why, "no Upgrade: websocket");
     if (!any_field_lists(r, "connection", "upgrade"))

@@ -333,6 +333,11 @@ static void test_bad_101s(void **state) {
         {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n"
          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
          "Upgrade"},
+        /* Upgrade is HTTP/1.1's (RFC 9110 §7.8), and 1xx never goes to
+         * HTTP/1.0 (§15.2): a 101 in HTTP/1.0 is no switch */
+        {"HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: %s\r\n\r\n",
+         "HTTP/1.0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         em_loop loop;
