@@ -190,17 +190,18 @@ int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn *
     return 0;
 }
 
-bool em__http_cconn_alive(em__http_cconn *c, bool peek) {
+bool em__http_cconn_alive(em__http_cconn *c) {
     if (c->state != CC_IDLE || c->eof || em_buf_len(&c->hc.tcp.in))
         return false;
     /* The server may have closed it a moment ago, its FIN not yet seen by
      * the loop; anything readable on an idle connection (EOF, a TLS
-     * close_notify, garbage) means it cannot carry a request. A request
-     * that would be retried on a fresh connection anyway (idempotent, not
-     * yet retried) skips the look: one recv per reuse saved, one round
-     * trip lost in the rare race. */
-    if (!peek)
-        return true;
+     * close_notify, garbage) means it cannot carry a request. The look is
+     * made for every request, idempotent or not: bytes a server sent after
+     * its response are no answer to the next request, and read as one
+     * they would be a response injected out of step (RFC 9112 §9.3: a
+     * response answers the request it follows; curl drops a connection
+     * with input pending too). A retry cannot save that case: the call
+     * would end with the stale response as its own. */
     char b;
     ssize_t n = recv(em_tcp_conn_fd(&c->hc.tcp), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0;

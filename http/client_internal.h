@@ -223,8 +223,9 @@ void em__http_cconn_start(em__http_cconn *c, em_http_call *call);
 void em__http_cconn_close(em__http_cconn *c, int err);
 /* Close c now and end its call, if any, with err. */
 void em__http_cconn_abort(em__http_cconn *c, int err);
-/* An idle connection looks usable (the server has not closed it). */
-bool em__http_cconn_alive(em__http_cconn *c, bool peek);
+/* An idle connection looks usable: the server has not closed it and has
+ * sent nothing since the last response. */
+bool em__http_cconn_alive(em__http_cconn *c);
 /* Reading for c's call on or off (pause, resume). */
 void em__http_cconn_reading(em__http_cconn *c, bool on);
 void em__http_cconn_idle(em__http_cconn *c);

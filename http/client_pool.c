@@ -144,8 +144,7 @@ int em__http_pool_submit(em_http_client *cl, em_http_call *call) {
     while (!call->fresh_only && o->idle) {
         em__http_cconn *c = o->idle;
         idle_remove(o, c);
-        bool retriable = !call->retried && em__http_method_idempotent(call->method_id);
-        if (em__http_cconn_alive(c, !retriable)) {
+        if (em__http_cconn_alive(c)) {
             em__http_cconn_start(c, call);
             return 0;
         }

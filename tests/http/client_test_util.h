@@ -30,6 +30,7 @@ typedef struct raw_server {
     bool answer_at_head;       /* answer once the head is in; drop the body as it comes */
     char last[8192];           /* the last request head (and what followed it) */
     size_t last_len;
+    em_tcp_conn *last_conn;    /* the connection that got the last answer, while open */
 } raw_server;
 
 typedef struct raw_conn {
@@ -42,6 +43,8 @@ typedef struct raw_conn {
 static void raw_closed(em_tcp_conn *c) {
     raw_conn *rc = EM_CONTAINER_OF(c, raw_conn, c);
     rc->rs->open--;
+    if (rc->rs->last_conn == c)
+        rc->rs->last_conn = NULL;
     free(rc);
 }
 
@@ -90,6 +93,7 @@ static void raw_read(em_tcp_conn *c, ssize_t n) {
         }
         em_slice s = step_len ? em_slice_make(step, step_len) : em_slice_from_cstr(step);
         assert_int_equal(em_tcp_conn_write(c, &s, 1, EM_TCP_WRITE_COPY, NULL), 0);
+        rs->last_conn = c;
         if (rs->close_after_each) {
             rc->ending = true;
             em_tcp_conn_end(c, raw_closed);

@@ -1,10 +1,13 @@
 /* The HTTP client on the loop (http/client*.c) against a scripted server:
  * what it sends, how it frames responses, pooling and reuse, retries,
  * timeouts, redirects and credentials, cancel and pause. */
+#include <unistd.h>
+
 #include "client_test_util.h"
 
 #define STARTS(s, lit) (!strncmp((s), lit, sizeof(lit) - 1))
 #define OK_HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+#define OK_GOOD "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood"
 
 static void test_get_and_request_bytes(void **state) {
     (void)state;
@@ -244,6 +247,35 @@ static void test_keep_alive_and_stale_connection(void **state) {
     assert_int_equal(f.rs.accepted, 1);
     EM_TEST_RUN_UNTIL(&f.loop, em_http_client_conns(f.cl) == 0, 5000);
     fixture_teardown(&f, NULL);
+}
+
+/* Bytes a server sends after a response, once the client has read it,
+ * wait in the socket while the connection idles. They are no answer to
+ * the next request: a connection with input pending is not reused, even
+ * for a GET that could be retried (RFC 9112 §9.3, §9.6; curl drops such a
+ * connection too). Else they would become the next response. */
+static void test_late_bytes_are_no_response(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_GOOD, OK_GOOD};
+    for (int k = 0; k < 2; k++) {
+        fixture f;
+        fixture_setup(&f, script, 3, NULL);
+        rec r1 = {0}, r2 = {0};
+        fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+        assert_int_equal(r1.err, 0);
+        assert_non_null(f.rs.last_conn);
+        /* straight into the socket, before the loop turns again */
+        static const char evil[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
+        assert_int_equal(write(em_tcp_conn_fd(f.rs.last_conn), evil, sizeof evil - 1),
+                         (ssize_t)(sizeof evil - 1));
+        const char *method = k ? "POST" : "GET";
+        fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = method});
+        assert_int_equal(r2.err, 0);
+        assert_int_equal(r2.body_len, 4);
+        assert_memory_equal(r2.body, "good", 4);
+        assert_int_equal(f.rs.accepted, 2);
+        fixture_teardown(&f, NULL);
+    }
 }
 
 static void test_retry_idempotent_once(void **state) {
@@ -1101,6 +1133,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_body_is_an_error),
         cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_keep_alive_and_stale_connection),
+        cmocka_unit_test(test_late_bytes_are_no_response),
         cmocka_unit_test(test_retry_idempotent_once),
         cmocka_unit_test(test_cap_per_host_queues),
         cmocka_unit_test(test_timeouts),
