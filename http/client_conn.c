@@ -670,8 +670,10 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
     c->head_done = true;
     if (!(c->resp.flags & EM_HTTP_F_KEEP_ALIVE) || c->resp.body == EM_HTTP_BODY_UNTIL_CLOSE)
         c->close_after = true;
-    if (c->resp.flags & EM_HTTP_F_TE_CODED) {
-        /* "gzip, chunked": the decoded chunks would still be coded */
+    if ((c->resp.flags & EM_HTTP_F_TE_CODED) && c->resp.body != EM_HTTP_BODY_NONE) {
+        /* "gzip, chunked": the decoded chunks would still be coded. With no
+         * body (HEAD, 204, 304: RFC 9112 §6.1, §6.3) there is nothing to
+         * decode, and the head alone is well framed. */
         fail(c, EM_ENOTIMPL, false, "unsupported transfer coding", NULL);
         return false;
     }

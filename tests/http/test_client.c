@@ -160,6 +160,34 @@ static void test_framings(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* RFC 9112 §6.1: a server may send Transfer-Encoding in a response to
+ * HEAD and in a 304 to say what it would have applied; §6.3 rule 1: such
+ * a response, and a 204, ends at the empty line whatever its fields say.
+ * A coding ember cannot undo is no reason to refuse a body that is not
+ * there, nor to drop the connection. */
+static void test_transfer_coding_without_body(void **state) {
+    (void)state;
+    static const char *const script[] = {
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        OK_GOOD,
+    };
+    const char *methods[] = {"HEAD", "GET", "GET", "GET"};
+    int want[] = {200, 304, 204, 200};
+    fixture f;
+    fixture_setup(&f, script, 4, NULL);
+    for (int i = 0; i < 4; i++) {
+        rec r = {0};
+        fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = methods[i]});
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.status, want[i]);
+        assert_int_equal(r.body_len, i == 3 ? 4 : 0);
+    }
+    assert_int_equal(f.rs.accepted, 1); /* each one framed: one connection */
+    fixture_teardown(&f, NULL);
+}
+
 static void test_truncated_body_is_an_error(void **state) {
     (void)state;
     static const char *const script[] = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"};
@@ -1130,6 +1158,7 @@ int main(void) {
         cmocka_unit_test(test_post_body_and_credentials),
         cmocka_unit_test(test_bad_requests_refused),
         cmocka_unit_test(test_framings),
+        cmocka_unit_test(test_transfer_coding_without_body),
         cmocka_unit_test(test_truncated_body_is_an_error),
         cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_keep_alive_and_stale_connection),
