@@ -165,9 +165,15 @@ int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn *
     c->origin = o;
     c->state = CC_CONNECTING;
     em__http_conn_prepare(&c->hc, cl->loop, &cl->env);
-    /* The head must fit the input buffer; a request body goes out by
-     * reference, so the queue may hold all of it. */
-    em_tcp_conn_opts copts = {.read_max = cl->limits.max_header_bytes + 4096,
+    /* A head (the status line, then the field lines, each part with its
+     * own limit) or a trailer section must fit the input buffer whole: the
+     * parser keeps it there until it ends, and a buffer full before a limit
+     * is reached is a stall until the head timeout, not EM_EHDRTOOLARGE. A
+     * request body goes out by reference, so the queue may hold all of it. */
+    const em_http_limits *l = &cl->limits;
+    size_t head = em__http_add_sat(l->max_start_line, l->max_header_bytes);
+    size_t trailer = em__http_lim(l->max_trailer_bytes, EM_HTTP_DEFAULT_MAX_TRAILER_BYTES);
+    em_tcp_conn_opts copts = {.read_max = em__http_add_sat(head > trailer ? head : trailer, 4096),
                               .max_queue = (size_t)1 << 40};
     if (copts.read_max < 64 * 1024)
         copts.read_max = 64 * 1024;

@@ -255,6 +255,35 @@ static void test_header_count_limit(void **state) {
     }
 }
 
+/* A head within the limits (a status line up to max_start_line, then
+ * field lines up to max_header_bytes) is read whole, and one past them is
+ * EM_EHDRTOOLARGE, whatever the split between the two: the input buffer
+ * must hold both parts, or the head stalls until the head timeout with the
+ * limit never reached. */
+static void test_head_size_limits(void **state) {
+    (void)state;
+    static char fits[80 * 1024], over[80 * 1024];
+    for (int k = 0; k < 2; k++) {
+        char *b = k ? over : fits;
+        int n = snprintf(b, sizeof fits, "HTTP/1.1 200 %8000s\r\n", "");
+        memset(b + 13, 'R', 8000);
+        /* 99 fields of 650 bytes, 64,350 in all: under 64 KiB; of 670, over */
+        for (int i = 0; i < 99; i++)
+            n += snprintf(b + n, sizeof fits - (size_t)n, "X-H%03d: %0*d\r\n", i, k ? 660 : 640, 0);
+        snprintf(b + n, sizeof fits - (size_t)n, "Content-Length: 2\r\n\r\nok");
+    }
+    const char *script[] = {fits, over};
+    fixture f;
+    fixture_setup(&f, script, 2, &(em_http_client_opts){.head_timeout_ms = 3000});
+    rec r1 = {0}, r2 = {0};
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r1.err, 0);
+    assert_int_equal(r1.body_len, 2);
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r2.err, EM_EHDRTOOLARGE);
+    fixture_teardown(&f, NULL);
+}
+
 static void test_keep_alive_and_stale_connection(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO, OK_HELLO};
@@ -1161,6 +1190,7 @@ int main(void) {
         cmocka_unit_test(test_transfer_coding_without_body),
         cmocka_unit_test(test_truncated_body_is_an_error),
         cmocka_unit_test(test_bad_responses),
+        cmocka_unit_test(test_head_size_limits),
         cmocka_unit_test(test_keep_alive_and_stale_connection),
         cmocka_unit_test(test_late_bytes_are_no_response),
         cmocka_unit_test(test_retry_idempotent_once),
