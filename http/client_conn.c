@@ -3,6 +3,7 @@
  * and the body to the call, and report to the pool through cl->up. Runs on
  * the connection core (conn.c), which owns the timer, reading on and off
  * and the socket's end. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +211,9 @@ bool em__http_cconn_alive(em__http_cconn *c) {
      * would end with the stale response as its own. */
     char b;
     ssize_t n = recv(em_tcp_conn_fd(&c->hc.tcp), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0;
+    /* Only "nothing yet" is alive: an error (ECONNRESET from a reset
+     * while idle) is a dead connection, which a POST could not retry. */
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 /* ---- running a call --------------------------------------------------------- */

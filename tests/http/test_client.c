@@ -1,6 +1,7 @@
 /* The HTTP client on the loop (http/client*.c) against a scripted server:
  * what it sends, how it frames responses, pooling and reuse, retries,
  * timeouts, redirects and credentials, cancel and pause. */
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client_test_util.h"
@@ -333,6 +334,30 @@ static void test_late_bytes_are_no_response(void **state) {
         assert_int_equal(f.rs.accepted, 2);
         fixture_teardown(&f, NULL);
     }
+}
+
+/* A connection the server reset while it idled is dead: the look before
+ * reuse gets ECONNRESET, not EAGAIN, and a POST (never retried) must go
+ * on a fresh connection instead of failing on the dead one. */
+static void test_reset_idle_connection_not_reused(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_GOOD};
+    fixture f;
+    fixture_setup(&f, script, 2, NULL);
+    rec r1 = {0}, r2 = {0};
+    fixture_run(&f, &r1, &(em_http_req){.url = raw_url(&f.rs, "/")});
+    assert_int_equal(r1.err, 0);
+    assert_non_null(f.rs.last_conn);
+    /* an abortive close: the RST is in the client's socket at once */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(
+        setsockopt(em_tcp_conn_fd(f.rs.last_conn), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    em_tcp_conn_close(f.rs.last_conn, raw_closed);
+    fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = "POST"});
+    assert_int_equal(r2.err, 0);
+    assert_memory_equal(r2.body, "good", 4);
+    assert_int_equal(f.rs.accepted, 2);
+    fixture_teardown(&f, NULL);
 }
 
 static void test_retry_idempotent_once(void **state) {
@@ -1193,6 +1218,7 @@ int main(void) {
         cmocka_unit_test(test_head_size_limits),
         cmocka_unit_test(test_keep_alive_and_stale_connection),
         cmocka_unit_test(test_late_bytes_are_no_response),
+        cmocka_unit_test(test_reset_idle_connection_not_reused),
         cmocka_unit_test(test_retry_idempotent_once),
         cmocka_unit_test(test_cap_per_host_queues),
         cmocka_unit_test(test_timeouts),
