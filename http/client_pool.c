@@ -246,6 +246,13 @@ static void conn_ready(em__http_cconn *c) {
     for (em_http_call *call = o->queue; call; call = call->qnext) {
         if (call->fresh_only && c->uses)
             continue;
+        /* A used connection gets the same look as one taken from the idle
+         * list: bytes that came after its response, unread yet, would be
+         * taken for this call's answer. Closing it grows a fresh one. */
+        if (c->uses && !em__http_cconn_alive(c)) {
+            em__http_cconn_close(c, 0);
+            return;
+        }
         unqueue(o, call);
         em__http_cconn_start(c, call);
         return;

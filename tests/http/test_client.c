@@ -336,6 +336,43 @@ static void test_late_bytes_are_no_response(void **state) {
     }
 }
 
+/* The same bytes arriving while the last piece of a body is delivered (a
+ * slow on_body), with the next call queued for the connection: it is not
+ * handed over without the same look. */
+static raw_server *late_rs;
+static const char late_evil[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil";
+
+static void body_then_late_bytes(em_http_call *call, em_slice piece) {
+    rec_body(call, piece);
+    if (late_rs && late_rs->last_conn) {
+        ssize_t n = write(em_tcp_conn_fd(late_rs->last_conn), late_evil, sizeof late_evil - 1);
+        assert_int_equal(n, (ssize_t)(sizeof late_evil - 1));
+        late_rs = NULL;
+    }
+}
+
+static void test_late_bytes_are_no_response_when_queued(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO, OK_GOOD, OK_GOOD};
+    static const em_http_client_cbs late_cbs = {
+        .on_head = rec_head, .on_body = body_then_late_bytes, .on_done = rec_done};
+    fixture f;
+    fixture_setup(&f, script, 3, &(em_http_client_opts){.max_per_host = 1});
+    late_rs = &f.rs;
+    rec r1 = {0}, r2 = {0};
+    em_http_req req = {.url = raw_url(&f.rs, "/")};
+    assert_int_equal(em_http_client_do(f.cl, &req, &late_cbs, &r1, &r1.call), 0);
+    assert_int_equal(em_http_client_do(f.cl, &req, &rec_cbs, &r2, &r2.call), 0);
+    EM_TEST_RUN_UNTIL(&f.loop, r1.dones && r2.dones, 10000);
+    assert_int_equal(r1.err, 0);
+    assert_null(late_rs); /* the late bytes went out */
+    assert_int_equal(r2.err, 0);
+    assert_int_equal(r2.body_len, 4);
+    assert_memory_equal(r2.body, "good", 4);
+    assert_int_equal(f.rs.accepted, 2);
+    fixture_teardown(&f, NULL);
+}
+
 /* A connection the server reset while it idled is dead: the look before
  * reuse gets ECONNRESET, not EAGAIN, and a POST (never retried) must go
  * on a fresh connection instead of failing on the dead one. */
@@ -1218,6 +1255,7 @@ int main(void) {
         cmocka_unit_test(test_head_size_limits),
         cmocka_unit_test(test_keep_alive_and_stale_connection),
         cmocka_unit_test(test_late_bytes_are_no_response),
+        cmocka_unit_test(test_late_bytes_are_no_response_when_queued),
         cmocka_unit_test(test_reset_idle_connection_not_reused),
         cmocka_unit_test(test_retry_idempotent_once),
         cmocka_unit_test(test_cap_per_host_queues),
