@@ -196,6 +196,9 @@ static int wq_queue(em_tcp_conn *c, const em_slice *s, unsigned i, unsigned n, s
                 return EM_ENOMEM;
             size_t at = 0;
             for (; i < n; i++, off = 0) {
+                /* An empty slice may carry a NULL ptr (io.h): no memcpy. */
+                if (s[i].len == off)
+                    continue;
                 memcpy(copy + at, s[i].ptr + off, s[i].len - off);
                 at += s[i].len - off;
             }
@@ -207,8 +210,9 @@ static int wq_queue(em_tcp_conn *c, const em_slice *s, unsigned i, unsigned n, s
         wq_push(c, NULL, 0, token, false, true);
         return 0;
     }
-    for (; i < n; i++, off = 0)
-        wq_push(c, s[i].ptr + off, s[i].len - off, token, false, i + 1 == n);
+    for (; i < n; i++, off = 0) /* NULL + 0 is undefined: keep an empty slice's ptr */
+        wq_push(c, s[i].len == off ? s[i].ptr : s[i].ptr + off, s[i].len - off, token, false,
+                i + 1 == n);
     return 0;
 }
 

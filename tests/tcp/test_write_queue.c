@@ -321,6 +321,39 @@ static void test_late_error(void **state) {
     close_and_drain(&loop, &w);
 }
 
+/* Slices may carry a NULL ptr when empty (io.h): a write that has to queue
+ * such a slice, copied or not, must not hand NULL to memcpy (UBSan). */
+static void test_queue_empty_null_slice(void **state) {
+    em_loop loop;
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, NULL);
+    static char chunk[256 * 1024];
+    em_slice big = em_slice_make(chunk, sizeof chunk);
+    assert_int_equal(em_tcp_conn_write(&w.c, &big, 1, 0, NULL), 0);
+    assert_true(em_tcp_conn_queued(&w.c) > 0);
+    em_slice s[3] = {EM_SLICE_LIT("ab"), {NULL, 0}, EM_SLICE_LIT("cd")};
+    em_slice empty = {NULL, 0};
+    uint64_t tok = 0;
+    assert_int_equal(em_tcp_conn_write(&w.c, s, 3, EM_TCP_WRITE_COPY, NULL), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, s, 3, 0, NULL), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, &empty, 1, EM_TCP_WRITE_COPY, NULL), 0);
+    assert_int_equal(em_tcp_conn_write(&w.c, &empty, 1, 0, &tok), 0);
+    size_t want = sizeof chunk + 8;
+    assert_int_equal(em_tcp_conn_queued(&w.c) <= want, 1);
+    /* Drain at the peer: every byte arrives and the last token completes. */
+    tt_reader r;
+    tt_reader_start(&r, peer, false);
+    EM_TEST_RUN_UNTIL(&loop, w.sent == tok, 10000);
+    assert_false(w.sent_order_bad);
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0);
+    em_tcp_conn_close(&w.c, wq_on_close);
+    assert_int_equal(tt_reader_join(&r), (int64_t)want);
+    close(peer);
+    EM_TEST_RUN_UNTIL(&loop, w.closed == 1, 5000);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
@@ -328,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_tokens_past_32_bits),
         cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_late_error),
+        cmocka_unit_test(test_queue_empty_null_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
