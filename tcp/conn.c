@@ -170,7 +170,9 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     dst->_io.data = dst;
     dst->_task.data = dst;
     dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
-    if (queued)
+    /* Work may be owed with no task queued: a move from inside src's task
+     * (on_sent) runs before the read that task was about to do. */
+    if (queued || (dst->_flags & EM__TCP_READ_DUE) || dst->_done_lo != dst->_reported_lo)
         em__tcp_defer(dst, 0);
 
     data = src->data;

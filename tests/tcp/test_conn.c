@@ -524,6 +524,75 @@ static void test_move_with_task_queued(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A move from inside on_sent while the same deferred task also owes a read
+ * (a transport holding plaintext that no socket event will announce): the
+ * read must still happen, for dst. */
+typedef struct heir_pair {
+    em_tcp_conn c;
+    struct heir_pair *heir;
+    size_t got;
+    int closed;
+} heir_pair;
+
+static void hp_on_read(em_tcp_conn *c, ssize_t n) {
+    heir_pair *h = EM_CONTAINER_OF(c, heir_pair, c);
+    if (n <= 0)
+        return;
+    h->got += em_buf_len(&c->in);
+    em_buf_consume(&c->in, em_buf_len(&c->in));
+    if (h->heir) { /* the first read: answer, and move once it is sent */
+        em_slice x = EM_SLICE_LIT("x");
+        assert_int_equal(em_tcp_conn_write(c, &x, 1, 0, NULL), 0);
+    }
+}
+static void hp_on_sent(em_tcp_conn *c, uint64_t token) {
+    heir_pair *h = EM_CONTAINER_OF(c, heir_pair, c);
+    if (!h->heir)
+        return;
+    heir_pair *d = h->heir;
+    h->heir = NULL;
+    static const em_tcp_conn_cbs d_cbs = {.on_read = hp_on_read, .on_sent = hp_on_sent};
+    assert_int_equal(em_tcp_conn_move(&d->c, c, &d_cbs), 0);
+}
+static void hp_on_close(em_tcp_conn *c) {
+    EM_CONTAINER_OF(c, heir_pair, c)->closed++;
+}
+
+static void test_move_inside_on_sent_keeps_read(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int peer, fd;
+    tt_pair(&peer, &fd);
+    static const em_tcp_conn_cbs cbs = {.on_read = hp_on_read, .on_sent = hp_on_sent};
+    heir_pair a = {0}, b = {0};
+    a.heir = &b;
+    /* A read_max far below one record: the transport keeps the rest. */
+    em_tcp_conn_opts o = {.read_max = 100};
+    assert_int_equal(em_tcp_conn_init(&loop, &a.c, fd, &cbs, &o), 0);
+    assert_int_equal(xt_attach(&a.c), 0);
+    assert_int_equal(em_tcp_conn_read_start(&a.c), 0);
+    xt_peer p;
+    xt_peer_init(&p, peer);
+    p.on = true; /* the xor transport is on whatever the environment says */
+    static char msg[600];
+    memset(msg, 'm', sizeof msg);
+    assert_int_equal(xt_peer_write(&p, msg, sizeof msg), (ssize_t)sizeof msg);
+    EM_TEST_RUN_UNTIL(&loop, a.heir == NULL, 5000);
+    /* A ticking timer, so a read that never comes fails the test instead
+     * of blocking the loop forever. */
+    em_timer tick;
+    em_timer_init(&loop, &tick, tick_noop);
+    em_timer_start(&tick, 20, 20);
+    EM_TEST_RUN_UNTIL(&loop, a.got + b.got == sizeof msg, 2000);
+    em_timer_stop(&tick);
+    em_tcp_conn_close(&b.c, hp_on_close);
+    em_tcp_conn_close(&a.c, hp_on_close); /* moved from: a no-op */
+    EM_TEST_RUN_UNTIL(&loop, b.closed == 1, 5000);
+    assert_int_equal(a.closed, 0);
+    close(peer);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 /* ---- end: close once flushed ----------------------------------------------- */
 
 static int end_closed;
@@ -684,6 +753,7 @@ int main(void) {
         cmocka_unit_test(test_close_inside_on_read), cmocka_unit_test(test_read_buffer_full),
         cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
         cmocka_unit_test(test_move),                cmocka_unit_test(test_move_with_task_queued),
+        cmocka_unit_test(test_move_inside_on_sent_keeps_read),
         cmocka_unit_test(test_end_flushes_then_closes), cmocka_unit_test(test_end_empty_and_reset),
         cmocka_unit_test(test_peer_addr),           cmocka_unit_test(test_set_read_chunk),
     };
