@@ -46,6 +46,9 @@ EM_API int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer
     em_tcp_stream_from_fd(s, -1);
     if (timeout_ms < 0)
         return EM_EINVAL;
+    /* poll() skips a negative fd: a closed listener would wait forever. */
+    if (l->fd < 0)
+        return EM_ECLOSED;
     struct pollfd p = {.fd = l->fd, .events = POLLIN};
     for (;;) {
         int r = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);

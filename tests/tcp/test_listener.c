@@ -100,11 +100,24 @@ static void test_bad_args(void **state) {
     assert_int_equal(em_tcp_connect(&s, &a, -5), EM_EINVAL);
 }
 
+/* Accepting on a closed listener (fd -1) is an error at once: poll()
+ * ignores a negative fd, so it used to wait out the timeout, or forever. */
+static void test_accept_closed(void **state) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    em_tcp_listener_close(&l);
+    em_tcp_stream s;
+    assert_int_equal(em_tcp_accept(&l, &s, NULL, 200), EM_ECLOSED);
+    assert_int_equal(s.fd, -1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_timeout), cmocka_unit_test(test_accept_peer_v4),
         cmocka_unit_test(test_accept_peer_v6), cmocka_unit_test(test_reuseport),
         cmocka_unit_test(test_v6only),         cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_accept_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
