@@ -1,4 +1,8 @@
 /* Blocking listeners: accept timeout, peer address, listen options. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+
 #include "tcp_test_util.h"
 
 static void test_accept_timeout(void **state) {
@@ -112,12 +116,58 @@ static void test_accept_closed(void **state) {
     assert_int_equal(s.fd, -1);
 }
 
+/* The timeout bounds the whole call: signals (EINTR) arriving faster than
+ * it must not restart it each time. */
+static void on_usr1(int sig) {
+    (void)sig;
+}
+typedef struct pester {
+    pthread_t target;
+    atomic_bool stop;
+} pester;
+static void *pester_main(void *arg) {
+    pester *p = arg;
+    for (int i = 0; i < 100 && !atomic_load(&p->stop); i++) { /* at most ~1 s */
+        pthread_kill(p->target, SIGUSR1);
+        usleep(10 * 1000);
+    }
+    return NULL;
+}
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void test_accept_timeout_with_signals(void **state) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    struct sigaction sa = {.sa_handler = on_usr1}, old; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    pester p = {.target = pthread_self()};
+    atomic_init(&p.stop, false);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, pester_main, &p), 0);
+    em_tcp_stream s;
+    uint64_t t0 = now_ms();
+    assert_int_equal(em_tcp_accept(&l, &s, NULL, 100), EM_ETIMEDOUT);
+    uint64_t took = now_ms() - t0;
+    atomic_store(&p.stop, true);
+    pthread_join(th, NULL);
+    assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+    em_tcp_listener_close(&l);
+    assert_true(took < 500);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_timeout), cmocka_unit_test(test_accept_peer_v4),
         cmocka_unit_test(test_accept_peer_v6), cmocka_unit_test(test_reuseport),
         cmocka_unit_test(test_v6only),         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_accept_closed),
+        cmocka_unit_test(test_accept_timeout_with_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
