@@ -50,8 +50,10 @@ static bool on_emfile(em_tcp_server *srv) {
             else
                 close(fd);
             /* Fails while the overload callback still holds fd: then the
-             * next EMFILE backs off on the timer instead. */
-            srv->_reserve_fd = open_reserve();
+             * next EMFILE backs off on the timer instead. Not for a server
+             * the callback closed: nothing would close the reserve. */
+            if ((srv->_flags & SRV_RUNNING) && srv->_reserve_fd < 0)
+                srv->_reserve_fd = open_reserve();
             return srv->_flags == SRV_RUNNING;
         }
         srv->_reserve_fd = open_reserve();

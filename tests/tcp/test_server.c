@@ -13,6 +13,7 @@ typedef struct srv_state {
     int noverload;
     bool keep_overload_fd; /* hold the overload fd: the reserve cannot return */
     bool close_in_accept;
+    bool close_in_overload;
 } srv_state;
 
 static void on_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
@@ -36,6 +37,8 @@ static void on_overload(em_tcp_server *srv, int fd) {
         close(fd);
         st->overload_fds[st->noverload - 1] = -1;
     }
+    if (st->close_in_overload)
+        em_tcp_server_close(srv);
 }
 
 static void start(em_loop *loop, srv_state *st, em_sockaddr *addr, unsigned batch) {
@@ -215,6 +218,35 @@ static void test_emfile(void **state) {
     finish(&loop, &st);
 }
 
+/* Closing the server from inside on_overload: nothing of it stays open (the
+ * reserve fd used to be reopened after the callback, and leaked). */
+static void test_close_in_overload(void **state) {
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 0);
+    st.close_in_overload = true;
+    em_tcp_stream c;
+    assert_int_equal(em_tcp_connect(&c, &addr, 5000), 0);
+    assert_int_equal(em_tcp_stream_set_timeouts(&c, 10000, 10000), 0);
+    struct rlimit low = {.rlim_cur = (rlim_t)c.fd + 16, .rlim_max = old.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    static int fill[4096];
+    int nfill = fill_fds(fill, 4096);
+    EM_TEST_RUN_UNTIL(&loop, st.noverload == 1, 10000);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_true(read_busy(c.fd));
+    assert_int_equal(st.srv.listener.fd, -1);
+    assert_int_equal(st.srv._reserve_fd, -1);
+    assert_int_equal(em_tcp_stream_close(&c), 0);
+    finish(&loop, &st);
+}
+
 /* ---- accepting straight into connections ---------------------------------- */
 
 typedef struct acc_conn {
@@ -308,6 +340,7 @@ int main(void) {
         cmocka_unit_test(test_adopt_listener),
         cmocka_unit_test(test_close_in_accept),
         cmocka_unit_test(test_emfile),
+        cmocka_unit_test(test_close_in_overload),
         cmocka_unit_test(test_accept_into_conn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
