@@ -171,9 +171,16 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     dst->_task.data = dst;
     dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
     /* Work may be owed with no task queued: a move from inside src's task
-     * (on_sent) runs before the read that task was about to do. */
-    if (queued || (dst->_flags & EM__TCP_READ_DUE) || dst->_done_lo != dst->_reported_lo)
-        em__tcp_defer(dst, 0);
+     * (on_sent) runs before the read that task was about to do. And a
+     * transport may hold plaintext no socket event will announce (a move
+     * from inside on_read whose batch stopped early): read once for dst;
+     * at worst the transport says EM_EAGAIN. */
+    unsigned due = 0;
+    if (dst->_tp && (dst->_flags & EM__TCP_READING) &&
+        !(dst->_flags & (EM__TCP_EOF | EM__TCP_CONNECTING)))
+        due = EM__TCP_READ_DUE;
+    if (queued || due || (dst->_flags & EM__TCP_READ_DUE) || dst->_done_lo != dst->_reported_lo)
+        em__tcp_defer(dst, due);
 
     data = src->data;
     memset(src, 0, sizeof *src); /* inert: flags 0, nothing owned */

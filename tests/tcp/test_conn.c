@@ -530,16 +530,25 @@ static void test_move_with_task_queued(void **state) {
 typedef struct heir_pair {
     em_tcp_conn c;
     struct heir_pair *heir;
+    bool move_in_read; /* move inside on_read, not on_sent */
     size_t got;
     int closed;
 } heir_pair;
 
+static void hp_on_sent(em_tcp_conn *c, uint64_t token);
 static void hp_on_read(em_tcp_conn *c, ssize_t n) {
     heir_pair *h = EM_CONTAINER_OF(c, heir_pair, c);
     if (n <= 0)
         return;
     h->got += em_buf_len(&c->in);
     em_buf_consume(&c->in, em_buf_len(&c->in));
+    if (h->heir && h->move_in_read) { /* the first read: move at once */
+        heir_pair *d = h->heir;
+        h->heir = NULL;
+        static const em_tcp_conn_cbs d_cbs = {.on_read = hp_on_read, .on_sent = hp_on_sent};
+        assert_int_equal(em_tcp_conn_move(&d->c, c, &d_cbs), 0);
+        return;
+    }
     if (h->heir) { /* the first read: answer, and move once it is sent */
         em_slice x = EM_SLICE_LIT("x");
         assert_int_equal(em_tcp_conn_write(c, &x, 1, 0, NULL), 0);
@@ -558,7 +567,7 @@ static void hp_on_close(em_tcp_conn *c) {
     EM_CONTAINER_OF(c, heir_pair, c)->closed++;
 }
 
-static void test_move_inside_on_sent_keeps_read(void **state) {
+static void move_keeps_read(bool in_read) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
     int peer, fd;
@@ -566,6 +575,7 @@ static void test_move_inside_on_sent_keeps_read(void **state) {
     static const em_tcp_conn_cbs cbs = {.on_read = hp_on_read, .on_sent = hp_on_sent};
     heir_pair a = {0}, b = {0};
     a.heir = &b;
+    a.move_in_read = in_read;
     /* A read_max far below one record: the transport keeps the rest. */
     em_tcp_conn_opts o = {.read_max = 100};
     assert_int_equal(em_tcp_conn_init(&loop, &a.c, fd, &cbs, &o), 0);
@@ -591,6 +601,16 @@ static void test_move_inside_on_sent_keeps_read(void **state) {
     assert_int_equal(a.closed, 0);
     close(peer);
     assert_int_equal(em_loop_close(&loop), 0);
+}
+
+static void test_move_inside_on_sent_keeps_read(void **state) {
+    move_keeps_read(false);
+}
+
+/* The same from inside on_read, the batch cut short by a full `in` while
+ * the transport still holds plaintext. */
+static void test_move_inside_on_read_keeps_read(void **state) {
+    move_keeps_read(true);
 }
 
 /* ---- end: close once flushed ----------------------------------------------- */
@@ -754,6 +774,7 @@ int main(void) {
         cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
         cmocka_unit_test(test_move),                cmocka_unit_test(test_move_with_task_queued),
         cmocka_unit_test(test_move_inside_on_sent_keeps_read),
+        cmocka_unit_test(test_move_inside_on_read_keeps_read),
         cmocka_unit_test(test_end_flushes_then_closes), cmocka_unit_test(test_end_empty_and_reset),
         cmocka_unit_test(test_peer_addr),           cmocka_unit_test(test_set_read_chunk),
     };
