@@ -258,7 +258,9 @@ EM_API int em_tcp_conn_shutdown(em_tcp_conn *c);
  * drain, end the write direction, then close and call cb (may be NULL) as
  * em_tcp_conn_close does. A write error or a reset closes early; cb still
  * runs exactly once and on_read is not called any more. A later
- * em_tcp_conn_close closes at once and replaces cb. Unread input left in
+ * em_tcp_conn_close while the queue still drains closes at once and
+ * replaces cb; once the end has closed the connection (at once when
+ * nothing was queued) it does nothing, and cb stays. Unread input left in
  * the socket at the close makes the kernel send a reset. */
 EM_API void em_tcp_conn_end(em_tcp_conn *c, em_tcp_close_cb cb);
 /** Close now: stop watching, drop the queue, release the transport, close
