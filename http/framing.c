@@ -273,9 +273,9 @@ int em__http_authority_valid(const char *s, size_t n) {
 int em__http_field_framing(em_http_parser *p, const em_http_header *f, size_t idx, int mode) {
     switch (f->id) {
     case EM_HTTP_HDR_CONTENT_LENGTH:
-        return content_length(p, f->value);
+        return mode == EM__HTTP_MODE_TUNNEL ? 0 : content_length(p, f->value);
     case EM_HTTP_HDR_TRANSFER_ENCODING:
-        return transfer_encoding(p, f->value, mode);
+        return mode == EM__HTTP_MODE_TUNNEL ? 0 : transfer_encoding(p, f->value, mode);
     case EM_HTTP_HDR_CONNECTION:
         connection(p, f->value);
         return 0;

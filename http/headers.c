@@ -147,7 +147,8 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
              * ...): those stay unambiguous. */
             if (!is_ows(*s) || !n)
                 return EM_EBADHEADER;
-            if (mode != EM__HTTP_MODE_RESPONSE || h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
+            if ((mode != EM__HTTP_MODE_RESPONSE && mode != EM__HTTP_MODE_TUNNEL) ||
+                h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
                 return EM_EOBSFOLD;
             n--;
             name = h[n & slot_mask].name.ptr;

@@ -112,7 +112,11 @@ enum {
 enum {
     EM__HTTP_MODE_REQUEST, /* classify and record framing; Host and Expect count */
     EM__HTTP_MODE_RESPONSE,
-    EM__HTTP_MODE_TRAILER /* classify only */
+    EM__HTTP_MODE_TRAILER, /* classify only */
+    /* a 2xx to CONNECT: as a response, but Content-Length and
+     * Transfer-Encoding are not read (RFC 9110 §9.3.6: the client MUST
+     * ignore them; the connection is a tunnel from the empty line on) */
+    EM__HTTP_MODE_TUNNEL
 };
 
 /* _te bits: transfer-coding progress (RFC 9112 §6.1). */

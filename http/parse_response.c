@@ -142,8 +142,10 @@ ssize_t em_http_parse_response(em_http_parser *p, const char *buf, size_t len,
         p->_state = EM__HTTP_ST_LINE;
     }
     em__http_field_limits fl = em__http_field_limits_of(l, resp->max_headers);
+    bool tunnel = method == EM_HTTP_CONNECT && resp->status >= 200 && resp->status < 300;
     rc = em__http_parse_fields(p, buf, len, em__http_add_sat(p->_fields, fl.max_bytes),
-                               resp->headers, fl.max_n, EM__HTTP_MODE_RESPONSE);
+                               resp->headers, fl.max_n,
+                               tunnel ? EM__HTTP_MODE_TUNNEL : EM__HTTP_MODE_RESPONSE);
     if (rc >= 0) {
         int frc = finish(p, resp, method, fl.max_body);
         if (frc)

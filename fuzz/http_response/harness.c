@@ -43,9 +43,15 @@ static void check_framing(const em_http_response *r, em_http_method method, cons
     bool close = false, ka = false, upgrade_tok = false, upgrade = false, coded = false;
     uint64_t cl = 0;
     em_slice last_te = {NULL, 0};
+    /* RFC 9110 §9.3.6: a 2xx to CONNECT has its framing fields ignored */
+    bool ignore_framing = method == EM_HTTP_CONNECT && r->status >= 200 && r->status < 300;
     for (size_t i = 0; i < r->num_headers; i++) {
         em_slice v = h[i].value;
-        switch (h[i].id) {
+        em_http_hdr id = h[i].id;
+        if (ignore_framing &&
+            (id == EM_HTTP_HDR_CONTENT_LENGTH || id == EM_HTTP_HDR_TRANSFER_ENCODING))
+            continue;
+        switch (id) {
         case EM_HTTP_HDR_CONTENT_LENGTH: {
             uint64_t x = 0;
             check(cl_list(v, &x));

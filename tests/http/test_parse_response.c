@@ -70,6 +70,15 @@ static const resp_case cases[] = {
     /* RFC 9110 §9.3.6: every 2xx to CONNECT is a tunnel, 204 too. */
     OK_("connect 204", "HTTP/1.1 204 No Content\r\n\r\n", EM_HTTP_CONNECT, 204,
         EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "No Content"),
+    /* RFC 9110 §9.3.6: a client MUST ignore Content-Length and
+     * Transfer-Encoding in a 2xx to CONNECT, invalid or clashing ones too */
+    OK_("connect 200 with CL and TE",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        EM_HTTP_CONNECT, 200, EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "OK"),
+    OK_("connect 200 with a bad CL", "HTTP/1.1 200 OK\r\nContent-Length: x, 7\r\n\r\n",
+        EM_HTTP_CONNECT, 200, EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "OK"),
+    OK_("connect 200 with a bad TE", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        EM_HTTP_CONNECT, 200, EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "OK"),
     OK_("connect 407", "HTTP/1.1 407 Proxy Auth\r\nContent-Length: 0\r\n\r\n", EM_HTTP_CONNECT, 407,
         EM_HTTP_BODY_NONE, 0, CL | KA, "Proxy Auth"),
     OK_("no reason", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,
