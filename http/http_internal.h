@@ -113,6 +113,7 @@ enum {
     EM__HTTP_MODE_REQUEST, /* classify and record framing; Host and Expect count */
     EM__HTTP_MODE_RESPONSE,
     EM__HTTP_MODE_TRAILER, /* classify only */
+    EM__HTTP_MODE_RESP_TRAILER, /* a response's trailers: classify only, obs-fold as SP */
     /* a 2xx to CONNECT: as a response, but Content-Length and
      * Transfer-Encoding are not read (RFC 9110 §9.3.6: the client MUST
      * ignore them; the connection is a tunnel from the empty line on) */
@@ -241,10 +242,10 @@ em_http_coding em__http_negotiate_coding(em_slice ae, bool *identity_ok);
  * month 0 is "Jan", day 0 "Sun". Dates on the wire and in the access log
  * never follow the application's LC_TIME, as strftime's %b and %a do. */
 static inline const char *em__http_month_abbr(unsigned month0) {
-    return "JanFebMarAprMayJunJulAugSepOctNovDec" + 3 * (month0 % 12);
+    return &"JanFebMarAprMayJunJulAugSepOctNovDec"[3 * (month0 % 12)];
 }
 static inline const char *em__http_day_abbr(unsigned wday0) {
-    return "SunMonTueWedThuFriSat" + 3 * (wday0 % 7);
+    return &"SunMonTueWedThuFriSat"[3 * (wday0 % 7)];
 }
 /* "Date: <IMF-fixdate>\r\n" for time t into buf[40]; returns its length. */
 size_t em__http_date_line(char buf[40], long long t);
