@@ -27,10 +27,12 @@ enum {
 void em_http_chunked_init(em_http_chunked *c, const em_http_limits *limits) {
     em_http_header *t = c->trailers;
     size_t cap = c->max_trailers;
+    bool response = c->response;
     memset(c, 0, sizeof *c);
     c->limits = limits;
     c->trailers = t;
     c->max_trailers = cap;
+    c->response = response;
 }
 
 bool em_http_chunked_done(const em_http_chunked *c) {
@@ -70,7 +72,8 @@ static ssize_t trailers(em_http_chunked *c, const char *buf, size_t len) {
     }
     tp->_base = buf;
     ssize_t rc =
-        em__http_parse_fields(tp, buf, len, max_bytes, c->trailers, max_n, EM__HTTP_MODE_TRAILER);
+        em__http_parse_fields(tp, buf, len, max_bytes, c->trailers, max_n,
+                              c->response ? EM__HTTP_MODE_RESP_TRAILER : EM__HTTP_MODE_TRAILER);
     if (rc >= 0) {
         c->num_trailers = c->trailers ? tp->_nhdr : 0;
         c->_state = C_DONE;

@@ -693,6 +693,7 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         return false;
     }
     em_http_body_reader_init(&c->body, c->resp.body, c->resp.content_length, &c->cl->limits);
+    c->body.chunked.response = true; /* folds in its trailers are SP (RFC 9112 §5.2) */
     check_redirect(c, call);
     if (c->swallow && !call_extra_head(c, call, call->cbs->on_redirect))
         return false;

@@ -147,7 +147,8 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
              * ...): those stay unambiguous. */
             if (!is_ows(*s) || !n)
                 return EM_EBADHEADER;
-            if ((mode != EM__HTTP_MODE_RESPONSE && mode != EM__HTTP_MODE_TUNNEL) ||
+            if ((mode != EM__HTTP_MODE_RESPONSE && mode != EM__HTTP_MODE_TUNNEL &&
+                 mode != EM__HTTP_MODE_RESP_TRAILER) ||
                 h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
                 return EM_EOBSFOLD;
             n--;
@@ -225,7 +226,8 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
             f->value.ptr = val;
             f->value.len = (size_t)(ve - val);
             f->id = classify_tchar(name, nlen);
-            if (f->id != EM_HTTP_HDR_OTHER && mode != EM__HTTP_MODE_TRAILER) {
+            if (f->id != EM_HTTP_HDR_OTHER && mode != EM__HTTP_MODE_TRAILER &&
+                mode != EM__HTTP_MODE_RESP_TRAILER) {
                 rc = field_framing(p, f, n, mode, sc, buf);
                 if (rc)
                     return rc;

@@ -204,6 +204,35 @@ static void test_cases(void **state) {
     free(ref);
 }
 
+/* RFC 9112 §5.2: obs-fold in a request is refused (400); a user agent
+ * MUST read one in a response as SP, and a response's trailer section is
+ * field lines like its head. */
+static void test_trailer_fold_in_responses(void **state) {
+    (void)state;
+    static const char in[] = "0\r\nX-A: a\r\n b\r\nX-B: c\r\n\r\n";
+    em_slice d;
+    em_http_chunked req = {0};
+    em_http_chunked_init(&req, NULL);
+    assert_int_equal(em_http_chunked_decode(&req, in, sizeof in - 1, &d), EM_EOBSFOLD);
+    em_http_header tr[4];
+    em_http_chunked resp = {.trailers = tr, .max_trailers = 4, .response = true};
+    em_http_chunked_init(&resp, NULL); /* keeps response, as it keeps trailers */
+    assert_true(resp.response);
+    size_t off = 0;
+    while (!em_http_chunked_done(&resp)) {
+        ssize_t rc = em_http_chunked_decode(&resp, in + off, sizeof in - 1 - off, &d);
+        assert_true(rc > 0);
+        off += (size_t)rc;
+    }
+    assert_int_equal(off, sizeof in - 1);
+    assert_int_equal(resp.num_trailers, 2);
+    assert_int_equal(tr[1].value.len, 1);
+    /* a fold is still refused after a field ember interprets */
+    static const char cl[] = "0\r\nContent-Length: 1\r\n 2\r\n\r\n";
+    em_http_chunked_init(&resp, NULL);
+    assert_true(em_http_chunked_decode(&resp, cl, sizeof cl - 1, &d) < 0);
+}
+
 static void test_trailers_stored(void **state) {
     (void)state;
     static const char in[] = "3\r\nabc\r\n0\r\nX-A: 1\r\nContent-Length:  3 \r\nx-b:\r\n\r\n";
@@ -321,6 +350,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_trailers_stored),
+        cmocka_unit_test(test_trailer_fold_in_responses),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_zero_copy_runs),
     };

@@ -209,6 +209,10 @@ typedef struct em_http_chunked {
     const em_http_limits *limits; /**< NULL: defaults */
     em_http_header *trailers;     /**< in: array for the trailer fields, or NULL */
     size_t max_trailers;          /**< in: its capacity */
+    /** in: the body is a response's: an obs-fold in its trailer section
+     * is read as SP (RFC 9112 §5.2), as in a response head, and stays in
+     * the value (CR LF and all); false (a request's): EM_EOBSFOLD */
+    bool response;
     size_t num_trailers;          /**< out: trailer fields stored */
     uint64_t _remaining;          /**< data bytes left in the current chunk */
     uint64_t _total;              /**< data bytes so far */
@@ -243,7 +247,7 @@ EM_API EM_NODISCARD ssize_t em_http_parse_response(em_http_parser *p, const char
                                                    em_http_response *resp);
 
 /** Reset c for a new chunked body (limits: NULL for defaults; borrowed).
- * Keeps c->trailers and c->max_trailers. */
+ * Keeps c->trailers, c->max_trailers and c->response. */
 EM_API void em_http_chunked_init(em_http_chunked *c, const em_http_limits *limits);
 
 /** Decode chunked framing from buf[0, len). Returns the bytes consumed (> 0)
