@@ -40,6 +40,10 @@ int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out) {
     return em__ws_pmd_compress(ws->cold->pmd, msg, out);
 }
 
+void em__ws_conn_compress_unsent(em_ws *ws) {
+    em__ws_pmd_unsent(ws->cold->pmd);
+}
+
 size_t em__ws_conn_pmd_memory(const em_ws *ws) {
     return EM__WS_COLD(ws, pmd) ? em__ws_pmd_memory(ws->cold->pmd) : 0;
 }

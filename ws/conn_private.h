@@ -88,6 +88,8 @@ int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p);
 void em__ws_conn_pmd_free(em_ws *ws);
 int em__ws_conn_inflate(em_ws *ws, em_slice in, bool last, uint64_t limit, em_buf *out);
 int em__ws_conn_compress(em_ws *ws, em_slice msg, em_buf *out);
+/* The message em__ws_conn_compress made was not sent (em__ws_pmd_unsent). */
+void em__ws_conn_compress_unsent(em_ws *ws);
 size_t em__ws_conn_pmd_memory(const em_ws *ws);
 /* Compress msg alone (no context: a frame for any connection whose
  * compressor resets per message). 0 or EM_ENOMEM. */

@@ -41,9 +41,15 @@ EM_API int em_ws_send(em_ws *ws, int opcode, em_slice data, uint64_t *token) {
         em_buf z;
         em_buf_init(&z, 0);
         rc = em__ws_conn_compress(ws, data, &z);
-        if (!rc)
+        if (!rc) {
             rc =
                 em__ws_write_frame(ws, (unsigned)opcode, EM_WS_RSV1, true, em_buf_slice(&z), token);
+            /* RFC 7692 §7.2.1: with context takeover the peer's window
+             * must hold what ours does; a refused frame (EM_ENOBUFS: the
+             * caller may go on) never reached it. */
+            if (rc < 0)
+                em__ws_conn_compress_unsent(ws);
+        }
         em_buf_free(&z);
         return written(ws, rc);
     }

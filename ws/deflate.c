@@ -370,6 +370,13 @@ int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out) {
     return err;
 }
 
+void em__ws_pmd_unsent(em__ws_pmd *z) {
+    /* zlib cannot take one message back out of its window; an empty one
+     * is safe, since the peer's window is a superset of it. */
+    if (z->tx)
+        deflateReset(&z->tx->s);
+}
+
 /* ---- inflate -------------------------------------------------------------- */
 
 static const unsigned char TAIL[4] = {0, 0, 0xff, 0xff};

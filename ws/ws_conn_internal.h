@@ -74,6 +74,9 @@ void em__ws_pmd_free(em__ws_pmd *z);
  * Returns 0, EM_ENOMEM, or EM_ENOBUFS (out's max); after an error what
  * was appended is garbage, and the next message does not depend on it. */
 int em__ws_pmd_compress(em__ws_pmd *z, em_slice msg, em_buf *out);
+/* The message just compressed was not sent: forget it, so the next one
+ * does not refer to bytes the peer never saw. */
+void em__ws_pmd_unsent(em__ws_pmd *z);
 /* Inflate the next piece of a compressed message; last: the message's
  * final piece (the 00 00 ff ff tail is appended internally). Output is
  * appended to out; past limit total output bytes for this message:

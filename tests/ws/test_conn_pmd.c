@@ -271,11 +271,50 @@ static void test_memory(void **state) {
     }
 }
 
+/* A compressed message refused by the send queue (EM_ENOBUFS, nothing
+ * sent) must leave no trace in a compressor that keeps its context: the
+ * peer's window never saw it, so a later message may not refer to it
+ * (RFC 7692 §7.2.1: with context takeover both ends share one history). */
+static void test_refused_send_not_in_window(void **state) {
+    (void)state;
+    static char text[5000];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof text; i++) {
+        x = x * 1103515245u + 12345u;
+        text[i] = (char)('a' + (x >> 16) % 26);
+    }
+    for (int role = 0; role < 2; role++) {
+        em__ws_pmd_params params = {false, false, 15, 15};
+        harness h;
+        h_init(&h, role);
+        h.pmd = &params;
+        h.opts.max_queue = 2048; /* the whole message compresses to ~3 KB */
+        h_start(&h);
+        peer_z pz;
+        peer_z_init(&pz, &h, &params);
+        assert_int_equal(em_ws_send_text(h.ws, em_slice_make(text, sizeof text), NULL), EM_ENOBUFS);
+        /* its first 1000 bytes again: a match against the refused copy
+         * would reach into history the peer does not have */
+        int rc = em_ws_send_text(h.ws, em_slice_make(text, 1000), NULL);
+        assert_true(rc == 0 || rc == EM_WS_FULL);
+        em_buf got;
+        em_buf_init(&got, 0);
+        bool z;
+        assert_int_equal(peer_read_z(&h, &pz, &got, &z), EM_WS_OP_TEXT);
+        assert_true(z);
+        assert_int_equal(em_buf_len(&got), 1000);
+        assert_memory_equal(em_buf_data(&got), text, 1000);
+        em_buf_free(&got);
+        em__ws_pmd_free(pz.z);
+        h_finish(&h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_failures),   cmocka_unit_test(test_frame_buf_deflate),
-        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_memory),     cmocka_unit_test(test_refused_send_not_in_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
