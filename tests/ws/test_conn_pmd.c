@@ -310,11 +310,103 @@ static void test_refused_send_not_in_window(void **state) {
     }
 }
 
+/* Streaming (on_message_part) has no max_message, but one read of a bomb
+ * must not become one huge piece: deflate reaches 1032:1, so a 64 KiB
+ * read would be inflated into 64 MiB at once. Pieces stay small. */
+static size_t stream_max_piece, stream_total;
+static int stream_done;
+
+static void on_part_sizes(em_ws *ws, int op, em_slice d, bool last) {
+    (void)ws;
+    assert_int_equal(op, EM_WS_OP_BINARY);
+    if (d.len > stream_max_piece)
+        stream_max_piece = d.len;
+    for (size_t i = 0; i < d.len; i++)
+        if (d.ptr[i] != 0)
+            fail_msg("byte %zu of the message is %d", stream_total + i, d.ptr[i]);
+    stream_total += d.len;
+    stream_done += last;
+}
+
+static void test_stream_bomb_pieces(void **state) {
+    (void)state;
+    size_t n = 32u << 20;
+    char *zeros = calloc(1, n);
+    assert_non_null(zeros);
+    for (int nct = 0; nct < 2; nct++) {
+        em__ws_pmd_params params = {nct, nct, 15, 15};
+        harness h;
+        h_init(&h, EM_WS_ROLE_SERVER);
+        h.cbs.on_message_part = on_part_sizes;
+        h.pmd = &params;
+        h_start(&h);
+        peer_z pz;
+        peer_z_init(&pz, &h, &params);
+        stream_max_piece = stream_total = 0;
+        stream_done = 0;
+        peer_send_z(&h, &pz, EM_WS_OP_BINARY, zeros, n, 1 << 20);
+        h_until(&h, &stream_done, 1, 10000);
+        assert_int_equal(stream_total, n);
+        print_message("largest piece of a %zu-byte bomb: %zu\n", n, stream_max_piece);
+        assert_true(stream_max_piece <= 1024 * 1024);
+        em__ws_pmd_free(pz.z);
+        h_finish(&h);
+    }
+    free(zeros);
+}
+
+/* Streamed compressed text comes out whole, code points split across the
+ * inflate slices carried to the next piece. */
+static em_buf stream_acc;
+
+static void on_part_acc(em_ws *ws, int op, em_slice d, bool last) {
+    (void)ws;
+    assert_int_equal(op, EM_WS_OP_TEXT);
+    assert_int_equal(em_buf_append(&stream_acc, d.ptr, d.len), 0);
+    stream_done += last;
+}
+
+static void test_stream_text_slices(void **state) {
+    (void)state;
+    static const char *const words[] = {"κόσμε ", "𝄞 ", "✓ ", "ascii ", "é"};
+    em_buf text;
+    em_buf_init(&text, 0);
+    uint32_t x = 7;
+    while (em_buf_len(&text) < 300000) {
+        x = x * 1103515245u + 12345u;
+        const char *w = words[(x >> 16) % 5];
+        assert_int_equal(em_buf_append(&text, w, strlen(w)), 0);
+    }
+    em__ws_pmd_params params = {false, false, 15, 15};
+    harness h;
+    h_init(&h, EM_WS_ROLE_CLIENT);
+    h.cbs.on_message_part = on_part_acc;
+    h.pmd = &params;
+    h_start(&h);
+    peer_z pz;
+    peer_z_init(&pz, &h, &params);
+    em_buf_init(&stream_acc, 0);
+    stream_done = 0;
+    peer_send_z(&h, &pz, EM_WS_OP_TEXT, em_buf_data(&text), em_buf_len(&text), 3000);
+    h_until(&h, &stream_done, 1, 10000);
+    assert_int_equal(em_buf_len(&stream_acc), em_buf_len(&text));
+    assert_memory_equal(em_buf_data(&stream_acc), em_buf_data(&text), em_buf_len(&text));
+    em_buf_free(&stream_acc);
+    em_buf_free(&text);
+    em__ws_pmd_free(pz.z);
+    h_finish(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_every_split),
-        cmocka_unit_test(test_failures),   cmocka_unit_test(test_frame_buf_deflate),
-        cmocka_unit_test(test_memory),     cmocka_unit_test(test_refused_send_not_in_window),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_every_split),
+        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_frame_buf_deflate),
+        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_refused_send_not_in_window),
+        cmocka_unit_test(test_stream_bomb_pieces),
+        cmocka_unit_test(test_stream_text_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
