@@ -1,7 +1,8 @@
 /* Which proxy, if any, a request goes through: the client's setting or,
  * when asked, the environment as curl reads it (http_proxy in lower case
  * only, since a CGI program gets HTTP_PROXY from a request header: the
- * "httpoxy" hole; https_proxy or HTTPS_PROXY; no_proxy or NO_PROXY). */
+ * "httpoxy" hole; https_proxy or HTTPS_PROXY; no_proxy or NO_PROXY, which
+ * holds for a proxy set by hand too). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +39,9 @@ int em__http_proxy_setup(em_http_client *cl) {
     if (!http && o->proxy_from_env) {
         http = env2("http_proxy", NULL);
         https = env2("https_proxy", "HTTPS_PROXY");
-        if (!no)
-            no = env2("no_proxy", "NO_PROXY");
     }
+    if (!no && o->proxy_from_env) /* for a proxy given in opts too, as curl */
+        no = env2("no_proxy", "NO_PROXY");
     int rc = 0;
     if (http && (rc = parse_proxy(&cl->proxy_http, http)) == 0)
         cl->has_proxy_http = true;

@@ -96,6 +96,8 @@ while True:
             head, body = b"200 OK\r\nContent-Encoding: x-unknown", b"raw bytes\n"
         elif path == b"/999":  # outside 100..599: a 5xx (RFC 9110 15)
             head, body = b"999 Odd", b"odd\n"
+        elif path.startswith(b"http://"):  # absolute form: asked as a proxy
+            body = b"through a proxy\n"
         c.sendall(b"HTTP/1.1 " + head + b"\r\nContent-Length: " + str(len(body)).encode() +
                   b"\r\nConnection: close\r\n\r\n" + body)
     c.close()  # "empty": no answer at all
@@ -182,6 +184,13 @@ same "--compressed, a coding nobody decodes: exit 61" oddcoding 61 -s --compress
 same "a coding nobody decodes, no --compressed: as it came" oddraw 0 -s "$O/coding"
 same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
 same "status 999 without -f: the body" odd999 0 -s -w ' %{http_code}' "$O/999"
+# proxies as curl reads them (curl without --noproxy '*' here): no_proxy
+# holds for -x too
+CU=(curl -q)
+export no_proxy=127.0.0.1
+same "-x with no_proxy=127.0.0.1: direct" oddnoproxy 0 -s -x "$O" -w '%{http_code}' "$O/direct"
+unset no_proxy
+CU=(curl -q --noproxy '*')
 start_peer DNS dns
 rc=0
 timeout 60 "${EF[@]}" --dns-servers "127.0.0.1:$DNS" "http://nosuch.test/" >"$TMP/dns.e" 2>"$TMP/dns.e.err" || rc=$?

@@ -93,8 +93,9 @@ typedef struct em_http_client_opts {
      * "::1") and CIDR ranges ("10.0.0.0/8") reached directly, comma- or
      * space-separated; "*": all. proxy_from_env: when proxy is NULL, read
      * http_proxy (lower case only: HTTP_PROXY may come from a request
-     * header in CGI programs), https_proxy/HTTPS_PROXY and
-     * no_proxy/NO_PROXY as curl does. An https:// proxy is EM_ENOTSUP. */
+     * header in CGI programs) and https_proxy/HTTPS_PROXY, and when
+     * no_proxy is NULL, no_proxy/NO_PROXY (with proxy set too), as curl
+     * does. An https:// proxy is EM_ENOTSUP. */
     const char *proxy;
     const char *no_proxy; /**< hosts reached directly (see proxy) */
     bool proxy_from_env;  /**< read the proxy variables (see proxy) */
