@@ -599,9 +599,10 @@ static int setup(frun *run, const em_dns_resolver_opts *ro) {
                               .family = o->family,
                               .user_agent = o->agent ? o->agent : "ember-fetch/" FETCH_VERSION,
                               .decompress = o->compressed ? 1 : -1,
-                              .proxy = o->proxy,
+                              /* -x '': no proxy, not the environment's (curl) */
+                              .proxy = o->proxy && *o->proxy ? o->proxy : NULL,
                               .no_proxy = o->noproxy,
-                              .proxy_from_env = true,
+                              .proxy_from_env = !o->proxy || *o->proxy,
                               .cookie_jar = run->jar};
     if (o->connect_timeout > 0)
         co.connect_timeout_ms = ms(o->connect_timeout);

@@ -185,11 +185,14 @@ same "a coding nobody decodes, no --compressed: as it came" oddraw 0 -s "$O/codi
 same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
 same "status 999 without -f: the body" odd999 0 -s -w ' %{http_code}' "$O/999"
 # proxies as curl reads them (curl without --noproxy '*' here): no_proxy
-# holds for -x too
+# holds for -x too, and -x '' is no proxy at all
 CU=(curl -q)
 export no_proxy=127.0.0.1
 same "-x with no_proxy=127.0.0.1: direct" oddnoproxy 0 -s -x "$O" -w '%{http_code}' "$O/direct"
 unset no_proxy
+export http_proxy=$O
+same "-x '' with http_proxy set: direct" oddproxyoff 0 -s -x '' -w '%{http_code}' "$O/direct"
+unset http_proxy
 CU=(curl -q --noproxy '*')
 start_peer DNS dns
 rc=0
