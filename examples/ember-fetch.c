@@ -39,7 +39,7 @@ static const char usage[] =
     " -I, --head                HEAD request; write the response head\n"
     " -L, --location            follow redirects (at most --max-redirs, default 50)\n"
     "     --max-redirs N        redirects to follow with -L (-1: no limit)\n"
-    " -f, --fail                exit 22 without output on a status of 400 or more\n"
+    " -f, --fail                exit 22 without the body on a status of 400 or more\n"
     "                           (or outside 100..599)\n"
     "     --fail-with-body      exit 22 on such a status, after the body\n"
     " -s, --silent              no progress meter, no error messages\n"

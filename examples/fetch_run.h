@@ -212,13 +212,14 @@ static void on_head(em_http_call *call, const em_http_response *r) {
     set_url(f, em_http_call_url(call));
     if (!log_head(f, call, r))
         return;
-    if (o->fail && failed_status(r->status)) {
-        stop(f, call, FX_HTTP);
-        return;
-    }
     FILE *s = o->include || o->head ? sink(f) : NULL;
     if ((o->include || o->head) && (!s || !put_head(s, "", "\r\n", r))) {
         stop(f, call, FX_WRITE);
+        return;
+    }
+    /* -f: no body; -i and -I wrote the head first, as curl 7.75 and later */
+    if (o->fail && failed_status(r->status)) {
+        stop(f, call, FX_HTTP);
         return;
     }
     /* curl's -L --max-redirs 0 fails at the first redirect,

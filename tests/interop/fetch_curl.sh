@@ -141,6 +141,9 @@ same "echo -H Content-Type: the field comes back" hdr 0 -s -H 'Content-Type: app
   --data-binary hi -w ' %{content_type}' "$E/echo"
 eq "echo -H Content-Type: echoed" "hi application/x-test" "$(cat "$TMP/hdr.e")"
 same "echo -f on 404: exit 22, no output" f404 22 -s -f "$E/nope"
+# curl 7.75 and later: -i and -I still write the head
+same "echo -i -f on 404: the head, then exit 22" fi404 22 -s -i -f "$E/nope"
+same "echo -I -f on 404: the head, then exit 22" fI404 22 -s -I -f "$E/nope"
 same "echo 404 without -f: body and -w %{http_code}" n404 0 -s -w '%{http_code}' "$E/nope"
 same "echo --fail-with-body on 404: exit 22 after the body" fwb 22 -s --fail-with-body "$E/nope"
 both f404msg -f "$E/nope"
