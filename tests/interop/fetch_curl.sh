@@ -96,6 +96,8 @@ while True:
             head, body = b"200 OK\r\nContent-Encoding: x-unknown", b"raw bytes\n"
         elif path == b"/999":  # outside 100..599: a 5xx (RFC 9110 15)
             head, body = b"999 Odd", b"odd\n"
+        elif path.startswith(b"/to?"):  # a redirect to the URL after the "?"
+            head = b"302 Found\r\nLocation: " + path[4:]
         elif path.startswith(b"http://"):  # absolute form: asked as a proxy
             body = b"through a proxy\n"
         c.sendall(b"HTTP/1.1 " + head + b"\r\nContent-Length: " + str(len(body)).encode() +
@@ -183,6 +185,16 @@ eq "-b DATA and -H Cookie: one field (curl sends -H's alone)" "Cookie: b=2; a=1"
 ef oddv -s -v -o /dev/null -u a:b -H 'Authorization: Bearer zzz' -b 'a=1' "$O/fields"
 eq "-v: credentials of -H and -b hidden" "> Authorization: Bearer <hidden>|> Cookie: <hidden>" \
   "$(grep -E '^> (Authorization|Cookie):' "$TMP/oddv.e.err" | tr '\n' '|' | sed 's/|$//')"
+# -L to another port of the same host: no credentials go there (curl
+# 7.83), nor -b DATA (which curl sends on)
+start_peer ODD2 odd
+same "-L to another port: -u, -H Authorization and -H Cookie dropped" oddcross 0 -s -L -u a:b \
+  -H 'Authorization: Bearer zzz' -H 'Cookie: b=2' -w '%{http_code}' "$O/to?http://127.0.0.1:$ODD2/fields"
+ef oddcrossb -s -L -b 'a=1' "$O/to?http://127.0.0.1:$ODD2/fields"
+eq "-L to another port: -b DATA dropped" "" "$(cat "$TMP/oddcrossb.e")"
+ef oddsameb -s -L -b 'a=1' -u a:b "$O/to?/fields"
+eq "-L on the same origin: -u and -b DATA kept" "Authorization: Basic YTpi|Cookie: a=1" \
+  "$(tr '\n' '|' <"$TMP/oddsameb.e" | sed 's/|$//')"
 same "--compressed, a coding nobody decodes: exit 61" oddcoding 61 -s --compressed "$O/coding"
 same "a coding nobody decodes, no --compressed: as it came" oddraw 0 -s "$O/coding"
 same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
