@@ -113,7 +113,7 @@ typedef struct fopts {
     bool compressed;
     em_http_header hdr[MAX_HEADERS];
     size_t nhdr;
-    bool drop_accept, has_ctype;
+    bool drop_accept, has_ctype, drop_auth;
     char *data; /* the request body, malloc'd; has_data even when empty */
     size_t data_len;
     bool has_data;
@@ -231,6 +231,9 @@ static int add_header(fopts *o, char *v) {
             o->agent = "";
         if (em_slice_eq_nocase(name, EM_SLICE_LIT("Accept")))
             o->drop_accept = true;
+        /* that of -u, --oauth2-bearer and the URL's user:password */
+        if (em_slice_eq_nocase(name, EM_SLICE_LIT("Authorization")))
+            o->drop_auth = true;
         return FX_OK; /* other fields ember-fetch does not add anyway */
     }
     if (ua) {

@@ -648,6 +648,17 @@ static int launch(fetch *f) {
     em_url u;
     if (em_url_parse(&u, em_slice_from_cstr(f->url)))
         return fail_early(f, FX_URL, "URL rejected: malformed URL '%s'", f->arg);
+    if (o->drop_auth && u.userinfo) { /* -H 'Authorization:': not the URL's either */
+        char *bare = malloc(EM_URL_MAX_LEN + 1);
+        u.userinfo = NULL;
+        if (!bare || em_url_format(&u, false, bare, EM_URL_MAX_LEN + 1) < 0) {
+            free(bare);
+            em_url_free(&u);
+            return fail_early(f, FX_NOMEM, "%s", em_strerror(EM_ENOMEM));
+        }
+        free(f->url);
+        f->url = bare;
+    }
     if (f->remote_name && !(f->output = f->oname = remote_name(f->url))) {
         em_url_free(&u);
         return fail_early(f, FX_WRITE, "%s", "Remote file name has no length");
@@ -664,9 +675,9 @@ static int launch(fetch *f) {
                        .url = f->url,
                        .headers = h,
                        .num_headers = nh,
-                       .user = run->user,
+                       .user = o->drop_auth ? NULL : run->user,
                        .password = run->password,
-                       .bearer = o->bearer,
+                       .bearer = o->drop_auth ? NULL : o->bearer,
                        .max_redirects = o->location ? o->max_redirs : 0};
     if (o->has_data) {
         req.body = em_slice_make(o->data, o->data_len);

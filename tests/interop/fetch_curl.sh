@@ -180,6 +180,11 @@ start_peer ODD odd
 O=http://127.0.0.1:$ODD
 same "-u and -H Authorization: one field, -H's" oddauth 0 -s -u a:b -H 'Authorization: Bearer zzz' "$O/fields"
 eq "-u and -H Authorization: what the peer got" "Authorization: Bearer zzz" "$(cat "$TMP/oddauth.e")"
+same "-u with -H 'Authorization:': none sent" oddnoauth 0 -s -u a:b -H 'Authorization:' "$O/fields"
+same "--oauth2-bearer with -H 'Authorization:': none sent" oddnobearer 0 -s --oauth2-bearer t \
+  -H 'Authorization:' "$O/fields"
+same "user:password in the URL with -H 'Authorization:': none sent" oddnourlauth 0 -s \
+  -H 'Authorization:' "http://a:b@127.0.0.1:$ODD/fields"
 ef oddcookie -s -b 'a=1' -H 'Cookie: b=2' "$O/fields"
 eq "-b DATA and -H Cookie: one field (curl sends -H's alone)" "Cookie: b=2; a=1" "$(cat "$TMP/oddcookie.e")"
 ef oddv -s -v -o /dev/null -u a:b -H 'Authorization: Bearer zzz' -b 'a=1' "$O/fields"
