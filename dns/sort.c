@@ -167,3 +167,8 @@ void em__dns_sort(em_ip *addrs, size_t n) {
     if (srcs != stack)
         free(srcs);
 }
+
+EM_API void em_dns_sort(em_ip *addrs, size_t n) {
+    if (addrs)
+        em__dns_sort(addrs, n);
+}

@@ -189,9 +189,20 @@ static int start_attempt(happy *h, const em_ip *ip) {
     return 0;
 }
 
-/* §4: alternate the families, IPv6 first, taking new answers as they come. */
+/* §4: the first attempt goes to the family whose first address RFC 6724
+ * puts ahead when both are known (IPv6 unless, e.g., it is a ULA or has no
+ * route), IPv6 when only it is; then alternate, taking new answers as they
+ * come. */
+static int first_family(const happy *h) {
+    if (!h->n[0] || !h->n[1])
+        return h->n[1] ? 1 : 0;
+    em_ip d[2] = {h->ips[1][0], h->ips[0][0]};
+    em_dns_sort(d, 2);
+    return d[0].family == EM_IP_V6 ? 1 : 0;
+}
+
 static const em_ip *next_ip(happy *h) {
-    int want = h->last_fam == 6 ? 0 : 1;
+    int want = h->last_fam == 0 ? first_family(h) : h->last_fam == 6 ? 0 : 1;
     if (h->next[want] >= h->n[want])
         want = 1 - want;
     if (h->next[want] >= h->n[want])

@@ -66,6 +66,15 @@ typedef struct em_dns_result {
  * NULL and zeroed results are fine. */
 EM_API void em_dns_result_free(em_dns_result *res);
 
+/** Put n addresses (either family, mixed) in the order to try them: RFC
+ * 6724 §6 destination address selection, as answers are ordered (rules 1,
+ * 2, 5, 6, 8, 9 and 10 with the default policy table; ties keep their
+ * order). Each address's source is found with a connected UDP socket (no
+ * packet is sent); n < 2 costs nothing. For callers that gather addresses
+ * themselves, e.g. to pick the first family of a Happy Eyeballs race
+ * (RFC 8305 §4). Any thread. */
+EM_API void em_dns_sort(em_ip *addrs, size_t n);
+
 /* ---- names ------------------------------------------------------------ */
 
 /** Check a host name before it goes anywhere near a resolver: 1..253 bytes

@@ -329,7 +329,7 @@ typedef struct em_tcp_connect_opts {
      * outlive c) and its options (may be NULL). */
     const em_tcp_conn_cbs *cbs;
     const em_tcp_conn_opts *conn_opts; /**< see cbs */
-    em_dns_family family;         /**< ANY (both, IPv6 first), V4 or V6 only */
+    em_dns_family family;         /**< ANY (both, RFC 6724 order), V4 or V6 only */
     /** Connection Attempt Delay: 0 for 250 ms, else 100..2000 ms (§5). */
     unsigned attempt_delay_ms;
     /** Resolution Delay: 0 for 50 ms, else at most 2000 ms (§3). */
@@ -344,7 +344,9 @@ typedef struct em_tcp_connect_opts {
 /** Connect c to host:port, a name or an IP literal, racing its addresses
  * (RFC 8305): AAAA and A are asked in parallel on resolver r (which must
  * belong to loop); when A answers first, attempts wait the resolution
- * delay for AAAA. Addresses are tried alternating families, IPv6 first; a
+ * delay for AAAA. Addresses are tried alternating families, starting
+ * with the one RFC 6724 puts first (em_dns_sort: IPv6 unless, e.g., it is
+ * a ULA or 6to4 address or has no route; IPv6 when only AAAA is in); a
  * new attempt starts every attempt delay, or at once when one fails, and
  * earlier attempts keep running. The first to connect becomes c (with
  * opts->cbs and opts->conn_opts, c->data kept) and every other attempt is

@@ -94,6 +94,27 @@ static void test_with_routes(void **state) {
     em__dns_sort(a, 0);
 }
 
+/* The public face: the same order, both families mixed. 127.0.0.1 goes
+ * before 192.0.2.1 (as in test_with_routes); ::1 (precedence 50) before
+ * both where the host has IPv6 loopback, else last (rule 1). NULL or
+ * n < 2 is a no-op. */
+static void test_public_sort(void **state) {
+    (void)state;
+    em_ip a[3] = {ip("192.0.2.1"), ip("::1"), ip("127.0.0.1")};
+    em_dns_sort(a, 3);
+    em_ip v6lo = ip("::1"), lo = ip("127.0.0.1"), doc = ip("192.0.2.1");
+    bool v6 = em_ip_equal(&a[0], &v6lo);
+    em_ip *v4 = v6 ? a + 1 : a;
+    assert_true(em_ip_equal(&v4[0], &lo));
+    assert_true(em_ip_equal(&v4[1], &doc));
+    if (!v6)
+        assert_true(em_ip_equal(&a[2], &v6lo));
+    em_ip before = a[0];
+    em_dns_sort(a, 1);
+    em_dns_sort(NULL, 2);
+    assert_true(em_ip_equal(&a[0], &before));
+}
+
 /* Merge one IPv6 and one IPv4 answer: which family comes first? */
 static bool merged_v6_first(const char *v6text, const char *v4text) {
     em_ip a6 = ip(v6text), a4 = ip(v4text);
@@ -146,6 +167,7 @@ int main(void) {
         cmocka_unit_test(test_rule9_longest_prefix_v6_only),
         cmocka_unit_test(test_rule10_stable),
         cmocka_unit_test(test_with_routes),
+        cmocka_unit_test(test_public_sort),
         cmocka_unit_test(test_merge_across_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

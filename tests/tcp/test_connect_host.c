@@ -43,6 +43,9 @@ static const fake_dns_rule rules[] = {
     { .name = "ns-inter.test", .a = "192.0.2.65,192.0.2.66,192.0.2.67",
       .aaaa = "2001:db8:0:66::1,2001:db8:0:66::2,2001:db8:0:66::3" },
     { .name = "ns-allfail.test", .a = "192.0.2.97", .aaaa = "2001:db8:0:77::1" },
+    /* a ULA (dropped) behind IPv4 in RFC 6724 order; its AAAA comes
+     * inside the resolution delay, so both are known at the first attempt */
+    { .name = "ns-ula.test", .a = "192.0.2.1", .aaaa = "fd00:66::1", .aaaa_delay_ms = 20 },
 };
 
 static int count_fds(void) {
@@ -742,6 +745,32 @@ static void test_ns_interleave_timeout(void **state) {
     ctx_close(&c);
 }
 
+/* RFC 8305 §4: the first attempt goes to the family RFC 6724 puts first,
+ * not always IPv6. A ULA destination (precedence 3) goes after IPv4 (35),
+ * rule 6: IPv4 connects at once, and no IPv6 attempt is made at all
+ * (before, the dropped ULA went first and IPv4 waited one attempt delay). */
+static void test_ns_rfc6724_first_family(void **state) {
+    ctx c;
+    ctx_open(&c);
+    int l6, l4;
+    uint16_t port = ns_listen(&l6, &l4);
+    sampler s;
+    sampler_start(&s, &c.loop, port);
+    hc x;
+    run_connect(&c, &x, "ns-ula.test", port, NULL);
+    em_timer_stop(&s.t);
+    sampler_print(&s, "ns-ula.test");
+    assert_int_equal(x.status, 0);
+    assert_int_equal(peer_family(&x), 4);
+    assert_true(x.elapsed < EM_TCP_ATTEMPT_DELAY_MS - 50);
+    for (unsigned i = 0; i < s.n; i++) /* IPv4 may connect before a sample */
+        assert_false(seen_is(&s, i, "fd00:66::1"));
+    hc_close(&c, &x);
+    close(l6);
+    close(l4);
+    ctx_close(&c);
+}
+
 static void test_ns_all_fail(void **state) {
     ns_case("ns-allfail.test", &slow, EM_ECONNREFUSED, 0, 0, 1000);
 }
@@ -769,6 +798,7 @@ int main(void) {
         cmocka_unit_test(test_ns_aaaa_late),
         cmocka_unit_test(test_ns_interleave_timeout),
         cmocka_unit_test(test_ns_all_fail),
+        cmocka_unit_test(test_ns_rfc6724_first_family),
     };
     const char *ns = getenv("EMBER_HE_NETNS");
     if (ns && strcmp(ns, "1") == 0)

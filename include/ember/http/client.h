@@ -83,7 +83,7 @@ typedef struct em_http_client_opts {
      * 401, a 413) saves sending the body. 0: 1 MiB; SIZE_MAX: never. */
     size_t expect_continue_min;
     unsigned expect_timeout_ms;  /**< 0: 1 s */
-    em_dns_family family;        /**< ANY: both, IPv6 first */
+    em_dns_family family;        /**< ANY: both, in RFC 6724 order */
     const char *user_agent;      /**< NULL: "ember/0.1"; "": none sent */
     /** An HTTP proxy, "http://[user:password@]host:port" (or "host:port"):
      * http URLs go to it in absolute form, https URLs through a CONNECT
