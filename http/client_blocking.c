@@ -138,9 +138,15 @@ static int session_do(session *s, const em_http_req *req, em_http_resp *resp) {
 static int refused(const em_http_req *req, em_http_resp *resp, int rc) {
     if (!rc || resp->error[0])
         return rc;
-    em_url u;
     const char *url = req->url ? req->url : "(null)";
-    if (rc == EM_EINVAL && (!req->url || em_url_parse(&u, em_slice_from_cstr(req->url))))
+    bool bad_url = !req->url;
+    em_url u;
+    if (!bad_url && rc == EM_EINVAL) {
+        bad_url = em_url_parse(&u, em_slice_from_cstr(req->url)) != 0;
+        if (!bad_url)
+            em_url_free(&u);
+    }
+    if (rc == EM_EINVAL && bad_url)
         snprintf(resp->error, sizeof resp->error, "bad URL \"%.90s\"", url);
     else if (rc == EM_ENOTSUP)
         snprintf(resp->error, sizeof resp->error,
