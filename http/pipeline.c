@@ -198,6 +198,11 @@ static bool deliver_body(em_http_conn *c, struct em__http_exchange *ex) {
             bool mine = c->ex == ex;
             if (em__http_leave(ex) || (c->flags & CONN_CLOSED) || !mine)
                 return !(c->flags & CONN_CLOSED) && !c->ex;
+            /* Answered with a body that goes out in pieces (EX_SENDING):
+             * cx ended, so no more pieces, and the rest of the request
+             * body is never read. */
+            if (ex->state & CX_DONE)
+                return false;
         }
         if (last || (ex->state & CX_BODY_PAUSED))
             return false;

@@ -814,6 +814,72 @@ static void test_unlimited_size_limits(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- 11: a large answer from the body callback ------------------------------- */
+
+enum { LARGE = 200 * 1024 }; /* over the 64 KiB a burst takes: sent in pieces */
+static char *large;
+
+/* Answers the first piece with a large body; cx ends with that call. */
+static void on_piece_answer_large(em_http_ctx *cx, em_slice piece, int status) {
+    g.pieces++;
+    if (status < 0) {
+        g.body_err++;
+        return;
+    }
+    if (g.fired) {
+        g.cb_inside++; /* a call for a cx that ended */
+        return;
+    }
+    g.fired = 1;
+    g.rc = em_http_respond(cx, 200, EM_SLICE_LIT("application/octet-stream"),
+                           em_slice_make(large, LARGE));
+}
+
+static void h_body_answer_large(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    em_http_defer(cx, &abort_cbs);
+    g.rc2 = em_http_body_read(cx, on_piece_answer_large);
+}
+
+/* Defect 11: em_http_respond with a large body from the body callback
+ * ends cx, but the pipeline goes on cutting pieces from what is buffered
+ * and calls the body callback again for the ended cx; the last piece
+ * then marks the exchange held again, so the rest of the answer is never
+ * sent. */
+static void test_large_answer_from_body_callback(void **state) {
+    large = malloc(LARGE);
+    assert_non_null(large);
+    for (size_t i = 0; i < LARGE; i++)
+        large[i] = pat(i);
+    test_server ts;
+    em_http_server_opts o = {.stream_bodies = true};
+    start(&ts, &o, h_body_answer_large);
+    int fd = ts_connect(&ts);
+    /* Three chunks in one packet: three pieces in one pass. */
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "3\r\nabc\r\n3\r\ndef\r\n3\r\nghi\r\n0\r\n\r\n");
+    bulk b = {.cap = LARGE + 4096};
+    b.buf = malloc(b.cap);
+    assert_non_null(b.buf);
+    bulk_read(&ts, fd, &b, SIZE_MAX, 3000);
+    assert_int_equal(g.rc2, 0);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.cb_inside, 0);
+    assert_int_equal(g.pieces, 1);
+    assert_int_equal(g.aborted, 0);
+    const char *end = memmem(b.buf, b.len, "\r\n\r\n", 4);
+    assert_non_null(end);
+    size_t head = (size_t)(end + 4 - b.buf);
+    assert_memory_equal(b.buf, "HTTP/1.1 200 ", 13);
+    assert_non_null(memmem(b.buf, head, "Connection: close\r\n", 19));
+    assert_int_equal(b.len, head + LARGE);
+    assert_memory_equal(b.buf + head, large, LARGE);
+    free(b.buf);
+    free(large);
+    close(fd);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -834,6 +900,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_chunks_over_limit),
         cmocka_unit_test(test_unlimited_max_body),
         cmocka_unit_test(test_unlimited_size_limits),
+        cmocka_unit_test(test_large_answer_from_body_callback),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)
