@@ -549,6 +549,12 @@ void em__http_pipeline_accept(em_http_server *srv, int fd, const em_sockaddr *pe
 void em__http_pipeline_shutdown(em_http_conn *c) {
     if (c->flags & CONN_CLOSED)
         return;
+    if (!c->ex && (c->flags & CONN_IN_PROCESS)) {
+        /* A handler of c's answered and then called the shutdown: the
+         * answer is still in the burst. process() sends it, then lingers. */
+        c->flags |= CONN_CLOSE_AFTER;
+        return;
+    }
     if (!c->ex && !em__http_conn_queued(c)) {
         em__http_conn_close(c, 0);
         return;

@@ -880,6 +880,34 @@ static void test_large_answer_from_body_callback(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- 12: a graceful shutdown started by a handler that answered -------------- */
+
+static void h_answer_then_shutdown(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    g.rc = em_http_respond_text(cx, 200, "bye\n");
+    em_http_server_shutdown(cx->server, ts_on_closed);
+}
+
+/* Defect 12: a handler answers, then starts the shutdown (an admin
+ * route's "/quit"). The answer still sits in the burst, the connection
+ * looks idle, and the shutdown closes it at once: the answer is lost. */
+static void test_shutdown_from_handler_keeps_answer(void **state) {
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o, h_answer_then_shutdown);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int fd = ts_connect(&ts);
+    send_get(fd, "/quit");
+    ts_pump(&ts, fd, &in, ts_pred_eof, NULL, 3000);
+    assert_int_equal(g.handled, 1);
+    assert_int_equal(g.rc, 0);
+    assert_memory_equal(in.buf, "HTTP/1.1 200 ", 13);
+    assert_non_null(strstr(in.buf, "\r\n\r\nbye\n"));
+    close(fd);
+    wait_closed(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -901,6 +929,7 @@ int main(void) {
         cmocka_unit_test(test_unlimited_max_body),
         cmocka_unit_test(test_unlimited_size_limits),
         cmocka_unit_test(test_large_answer_from_body_callback),
+        cmocka_unit_test(test_shutdown_from_handler_keeps_answer),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)
