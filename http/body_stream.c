@@ -13,7 +13,16 @@ void em__http_body_invite(struct em__http_exchange *ex) {
         (void)em__http_conn_flush(c);
 }
 
+/* A response filter sees the body callback, whenever it is set: it must
+ * hear the error that ends cx (exchange_internal.h). */
 int em_http_body_read(em_http_ctx *cx, em_http_body_cb cb) {
+    em__http_filter *f = em__http_filter_of(em__http_ex(cx));
+    if (f)
+        return f->vt->body_read(f, cx, cb);
+    return em__http_body_read_raw(cx, cb);
+}
+
+int em__http_body_read_raw(em_http_ctx *cx, em_http_body_cb cb) {
     struct em__http_exchange *ex = em__http_ex(cx);
     int rc = em__http_call_enter(ex);
     if (!rc && (!cb || ex->stage != EX_BODY_STREAM || ex->body_cb))

@@ -94,11 +94,11 @@ static inline struct em__http_exchange *em__http_ex(em_http_ctx *cx) {
 /* A response filter (the gzip middleware, gzip_middleware.c). While
  * CX_FILTERED is set, ex->cbs points to one, whose cbs come first (the
  * server calls them as usual), and em_http_defer, em_http_respond*,
- * em_http_stream_* hand over to its functions, which answer through the
- * em__http_*_raw versions. exchange.c resets the bit and ex->cbs with
- * every exchange, so a filter never leaks into the next request; the
- * filter frees itself once cx ends (after the call that ended it, or in
- * its on_abort). */
+ * em_http_stream_*, em_http_body_read hand over to its functions, which
+ * answer through the em__http_*_raw versions. exchange.c resets the bit
+ * and ex->cbs with every exchange, so a filter never leaks into the next
+ * request; the filter frees itself once cx ends (after the call that
+ * ended it, or in its on_abort). */
 typedef struct em__http_filter em__http_filter;
 typedef struct em__http_filter_vt {
     void (*defer)(em__http_filter *f, em_http_ctx *cx, const em_http_stream_cbs *cbs);
@@ -109,6 +109,7 @@ typedef struct em__http_filter_vt {
                         int64_t length, const em_http_stream_cbs *cbs);
     int (*stream_write)(em__http_filter *f, em_http_ctx *cx, em_slice data, uint64_t *token);
     int (*stream_end)(em__http_filter *f, em_http_ctx *cx);
+    int (*body_read)(em__http_filter *f, em_http_ctx *cx, em_http_body_cb cb);
 } em__http_filter_vt;
 struct em__http_filter {
     em_http_stream_cbs cbs; /* first: ex->cbs points here */
@@ -200,6 +201,8 @@ int em__http_stream_end_raw(em_http_ctx *cx);
 int em__http_stream_fail(em_http_ctx *cx);
 
 /* ---- body_stream.c ---- */
+/* em_http_body_read past any filter. */
+int em__http_body_read_raw(em_http_ctx *cx, em_http_body_cb cb);
 /* RFC 9110 §10.1.1: send "100 Continue" for ex's request if it expects
  * one, none went yet, and no answer has begun (a 100 after a final head
  * would be read as the body). */

@@ -399,8 +399,27 @@ static int f_stream_end(em__http_filter *base, em_http_ctx *cx) {
     return rc;
 }
 
+/* The body callback goes through tramp_body, so f is freed with cx also
+ * when the body fails (the client left): a callback set after the handler
+ * returned (from a timer) as much as one set inside it. */
+static int f_body_read(em__http_filter *base, em_http_ctx *cx, em_http_body_cb cb) {
+    gz_req *f = (gz_req *)base;
+    int rc;
+    if (!cb || f->user_body_cb) {
+        rc = em__http_body_read_raw(cx, NULL); /* EM_EINVAL, or EM_ECLOSED */
+    } else {
+        f->user_body_cb = cb;
+        rc = em__http_body_read_raw(cx, tramp_body);
+        if (rc == EM_EINVAL)
+            f->user_body_cb = NULL;
+    }
+    if (rc == EM_ECLOSED)
+        release(f); /* cx ended: ex may be gone, leave it alone */
+    return rc;
+}
+
 static const em__http_filter_vt gz_vt = {
-    f_defer, f_respond, f_prebuilt, f_stream_start, f_stream_write, f_stream_end,
+    f_defer, f_respond, f_prebuilt, f_stream_start, f_stream_write, f_stream_end, f_body_read,
 };
 
 /* ---- request bodies ------------------------------------------------------------ */
@@ -520,11 +539,6 @@ static void gz_handler(em_http_ctx *cx, const em_http_handler *h) {
          * client is gone): nothing more goes through us. */
         detach(ex, f);
         gz_free(f);
-        return;
-    }
-    if (ex->body_cb && ex->body_cb != tramp_body) {
-        f->user_body_cb = ex->body_cb;
-        ex->body_cb = tramp_body;
     }
 }
 

@@ -683,6 +683,54 @@ static void test_options(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- a body read after the handler returned ----------------------------------- */
+
+static em_timer late_timer;
+static int late_pieces, late_errs, late_rc;
+
+static void late_piece(em_http_ctx *cx, em_slice piece, int status) {
+    if (status < 0)
+        late_errs++; /* cx ends when this returns */
+    else
+        late_pieces++;
+}
+
+static void late_read(em_timer *t) {
+    late_rc = em_http_body_read(held, late_piece);
+}
+
+static void h_read_later(em_http_ctx *cx, const em_http_handler *h) {
+    held = cx;
+    em_http_defer(cx, NULL);
+    em_timer_start(&late_timer, 20, 0);
+}
+
+/* The handler defers and calls em_http_body_read from a timer; the client
+ * then goes away. The body callback hears it and cx ends, and the
+ * middleware's state for the request goes with it (no leak). */
+static void test_body_read_later_then_reset(void **state) {
+    static const em_http_handler late_inner = {h_read_later, NULL, NULL};
+    em_http_handler mw;
+    em_http_gzip(&mw, &late_inner, &gz_opts);
+    test_server ts;
+    em_http_server_opts o = {.handler = &mw, .stream_bodies = true};
+    ts_start(&ts, &o);
+    em_timer_init(&ts.loop, &late_timer, late_read);
+    late_pieces = late_errs = 0;
+    late_rc = 1;
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /up HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n"
+                "Content-Length: 1000\r\n\r\npartial");
+    EM_TEST_RUN_UNTIL(&ts.loop, late_pieces == 1, 3000);
+    assert_int_equal(late_rc, 0);
+    struct linger lg = {1, 0}; /* a reset */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(fd);
+    EM_TEST_RUN_UNTIL(&ts.loop, late_errs == 1, 3000);
+    EM_TEST_RUN_UNTIL(&ts.loop, em_http_server_connections(&ts.srv) == 0, 3000);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_accept_encoding, setup),
@@ -697,6 +745,7 @@ int main(void) {
         cmocka_unit_test_setup(test_request_bodies, setup),
         cmocka_unit_test_setup(test_nested, setup),
         cmocka_unit_test_setup(test_options, setup),
+        cmocka_unit_test_setup(test_body_read_later_then_reset, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
