@@ -908,6 +908,103 @@ static void test_shutdown_from_handler_keeps_answer(void **state) {
     wait_closed(&ts);
 }
 
+/* ---- 13: pipelined requests behind a deferred large answer ------------------- */
+
+static void answer_first_large(void) {
+    g.fired++;
+    g.rc = em_http_respond(g.cxs[1], 200, EM_SLICE_LIT("application/octet-stream"),
+                           em_slice_make(large, LARGE));
+}
+
+/* /1 is held and answered late with a large body; the rest at once. */
+static void h_first_held(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    if (cx->path.len == 2 && cx->path.ptr[1] == '1') {
+        g.cxs[1] = cx;
+        em_http_defer(cx, &abort_cbs);
+        g.fire = answer_first_large;
+        em_timer_start(&g.timer, 30, 0);
+        return;
+    }
+    em_http_respond(cx, 200, EM_SLICE_LIT("text/plain"), cx->path);
+}
+
+/* Pipelined requests behind a deferred one are answered after it, in
+ * order, also when its answer goes out in pieces. */
+static void test_pipelined_behind_deferred_large(void **state) {
+    large = malloc(LARGE);
+    assert_non_null(large);
+    for (size_t i = 0; i < LARGE; i++)
+        large[i] = pat(i);
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o, h_first_held);
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                "GET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    bulk b = {.cap = LARGE + 8192};
+    b.buf = malloc(b.cap);
+    assert_non_null(b.buf);
+    bulk_read(&ts, fd, &b, SIZE_MAX, 3000);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.handled, 3);
+    const char *end = memmem(b.buf, b.len, "\r\n\r\n", 4);
+    assert_non_null(end);
+    size_t head = (size_t)(end + 4 - b.buf);
+    assert_true(b.len > head + LARGE);
+    assert_memory_equal(b.buf + head, large, LARGE);
+    const char *rest = b.buf + head + LARGE;
+    size_t rlen = b.len - head - LARGE;
+    const char *two = memmem(rest, rlen, "\r\n\r\n/2", 6);
+    const char *three = memmem(rest, rlen, "\r\n\r\n/3", 6);
+    assert_non_null(two);
+    assert_non_null(three);
+    assert_true(two < three);
+    assert_int_equal(g.aborted, 0);
+    free(b.buf);
+    free(large);
+    close(fd);
+    ts_stop(&ts);
+}
+
+/* ---- 14: a shutdown with deferred requests ------------------------------------ */
+
+static void h_defer_numbered_maybe_cbs(em_http_ctx *cx, const em_http_handler *h) {
+    size_t n = (size_t)(cx->path.ptr[1] - '0');
+    g.cxs[n] = cx;
+    g.handled++;
+    em_http_defer(cx, n % 2 ? &abort_cbs : NULL);
+}
+
+/* At the shutdown deadline each held request ends once: those with an
+ * on_abort through it, the others at the handler's next call, which may
+ * come after the server closed. Nothing leaks. */
+static void test_shutdown_with_deferred(void **state) {
+    test_server ts;
+    em_http_server_opts o = {.shutdown_timeout_ms = 50};
+    start(&ts, &o, h_defer_numbered_maybe_cbs);
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        char target[8];
+        snprintf(target, sizeof target, "/%d", i);
+        fds[i] = ts_connect(&ts);
+        send_get(fds[i], target);
+    }
+    wait_handled(&ts, 4);
+    em_http_server_shutdown(&ts.srv, ts_on_closed);
+    if (!run_until(&ts, &ts.closed, 1, 3000))
+        fail_msg("the server did not drain");
+    run_for(&ts, 20);
+    assert_int_equal(g.aborted, 2);
+    assert_int_equal(em_http_respond_text(g.cxs[0], 200, "late\n"), EM_ECLOSED);
+    g.rc = em_http_stream_start(g.cxs[2], 200, EM_SLICE_LIT("text/plain"), 5, NULL);
+    assert_int_equal(g.rc, EM_ECLOSED);
+    em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&ts.loop), 0);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -930,6 +1027,8 @@ int main(void) {
         cmocka_unit_test(test_unlimited_size_limits),
         cmocka_unit_test(test_large_answer_from_body_callback),
         cmocka_unit_test(test_shutdown_from_handler_keeps_answer),
+        cmocka_unit_test(test_pipelined_behind_deferred_large),
+        cmocka_unit_test(test_shutdown_with_deferred),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)

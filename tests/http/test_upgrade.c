@@ -226,6 +226,66 @@ static void test_upgrade_refused(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- an upgrade from the loop, after the handler returned ---------------------- */
+
+static em_http_ctx *held_cx;
+static em_timer late_timer;
+static int late_rc = 1;
+
+static void late_upgrade(em_timer *t) {
+    em_http_ctx *cx = held_cx;
+    echo_conn *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->up.on_shutdown = on_echo_shutdown;
+    late_rc = em_http_header_add(cx, EM_SLICE_LIT("Upgrade"), EM_SLICE_LIT("echo"));
+    late_rc = late_rc ? late_rc : em_http_upgrade(cx, 101, &e->up, &echo_cbs, on_echo_closed);
+    if (late_rc) {
+        free(e);
+        return;
+    }
+    live = e;
+    assert_int_equal(em_tcp_conn_read_start(&e->up.tcp), 0);
+    if (em_buf_len(&e->up.tcp.in))
+        on_echo_read(&e->up.tcp, (ssize_t)em_buf_len(&e->up.tcp.in));
+}
+
+static void h_upgrade_later(em_http_ctx *cx, const em_http_handler *h) {
+    held_cx = cx;
+    em_http_defer(cx, NULL);
+    em_timer_start(&late_timer, 30, 0);
+}
+
+/* A deferred request upgraded from a timer keeps the bytes that came
+ * after it, those sent with the request and those sent while it was
+ * held, in order. */
+static void test_upgrade_later_keeps_following_bytes(void **state) {
+    reset();
+    static const em_http_handler later = {h_upgrade_later, NULL, NULL};
+    test_server ts;
+    em_http_server_opts o = {.handler = &later};
+    ts_start(&ts, &o);
+    em_timer_init(&ts.loop, &late_timer, late_upgrade);
+    late_rc = 1;
+    int fd = ts_connect(&ts);
+    TS_SEND(fd, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nConnection: Upgrade\r\n"
+                "Upgrade: echo\r\n\r\nbodyfirst");
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    for (int i = 0; i < 10; i++) { /* the handler holds it: send more meanwhile */
+        em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+        poll(NULL, 0, 1);
+    }
+    TS_SEND(fd, "second");
+    ts_pump(&ts, fd, &in, pred_has, "firstsecond", 3000);
+    assert_int_equal(late_rc, 0);
+    assert_memory_equal(in.buf, "HTTP/1.1 101 Switching Protocols\r\n", 34);
+    assert_non_null(strstr(in.buf, "\r\n\r\nfirstsecond"));
+    assert_null(strstr(in.buf, "body"));
+    close(fd);
+    EM_TEST_RUN_UNTIL(&ts.loop, frees == 1, 3000);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrade_101_keeps_following_bytes),
@@ -233,6 +293,7 @@ int main(void) {
         cmocka_unit_test(test_shutdown_deadline_closes_upgraded),
         cmocka_unit_test(test_shutdown_deadline_keeps_end_callback),
         cmocka_unit_test(test_upgrade_refused),
+        cmocka_unit_test(test_upgrade_later_keeps_following_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
