@@ -133,6 +133,15 @@ static int stream_end(em_http_ctx *cx, bool fail) {
     if (!rc && (ex->state & CX_CHUNKED) && cx->req.method_id != EM_HTTP_HEAD) {
         em_slice last = EM_SLICE_LIT("0\r\n\r\n");
         rc = em__http_conn_write(cx->conn, &last, 1, EM_TCP_WRITE_COPY, NULL);
+        if (rc == EM_ENOBUFS) {
+            /* Writes went on past EM_HTTP_FULL up to max_queue: no room
+             * for the last chunk. cx still ends (the handler is told it
+             * did): the body cannot be finished, so the connection goes. */
+            ex->state |= CX_DONE;
+            em__http_conn_close(cx->conn, rc);
+            em__http_call_leave(ex, 0);
+            return EM_ENOBUFS;
+        }
     }
     if (!rc) {
         ex->state |= CX_DONE;

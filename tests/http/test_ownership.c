@@ -1005,6 +1005,74 @@ static void test_shutdown_with_deferred(void **state) {
         close(fds[i]);
 }
 
+/* ---- 15: em_http_stream_end with the queue full --------------------------------- */
+
+/* Streams until the queue is exactly full (FULL ignored), then ends. */
+static void stream_to_max_then_end(void) {
+    g.fired++;
+    em_http_ctx *cx = g.cx;
+    g.rc = stream_start(cx, 200, EM_SLICE_LIT("application/octet-stream"), &abort_cbs);
+    int rc = 0;
+    for (int i = 0; !g.rc && rc != EM_ENOBUFS && i < 4096; i++)
+        rc = em_http_stream_write(cx, em_slice_make(chunk, 64 * 1024), NULL);
+    assert_int_equal(rc, EM_ENOBUFS);
+    /* One chunk whose framing ("<hex>\r\n" data "\r\n") fills what is left. */
+    em_tcp_conn *t = em_http_conn_tcp(cx->conn);
+    size_t room = t->_max_queue - t->_queued;
+    size_t n = 0;
+    while (n < room) {
+        char hex[32];
+        size_t cost = (size_t)snprintf(hex, sizeof hex, "%zx", n) + 4 + n;
+        if (cost == room)
+            break;
+        n++;
+    }
+    assert_true(n < room && n <= sizeof chunk);
+    g.write_rc = em_http_stream_write(cx, em_slice_make(chunk, n), NULL);
+    assert_true(g.write_rc == 0 || g.write_rc == EM_HTTP_FULL);
+    assert_int_equal(t->_queued, t->_max_queue);
+    g.rc2 = em_http_stream_end(cx); /* cx ends, whatever it returns */
+    g.ended = 1;
+}
+
+static void h_defer_stream_to_max(em_http_ctx *cx, const em_http_handler *h) {
+    g.cx = cx;
+    g.handled++;
+    em_http_defer(cx, &abort_cbs);
+    g.fire = stream_to_max_then_end;
+    em_timer_start(&g.timer, 20, 0);
+}
+
+/* Defect 15: em_http_stream_end on a queue filled to max_queue could not
+ * queue the last chunk: it returned EM_ENOBUFS, which it does not
+ * document, and cx did not end, so on_abort ran later for a cx the
+ * handler had been told was over. */
+static void test_stream_end_on_full_queue(void **state) {
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o, h_defer_stream_to_max);
+    memset(chunk, 'c', sizeof chunk);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096; /* a client that does not read */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    int r = connect(fd, &ts.addr.u.sa, em_sockaddr_len(&ts.addr));
+    assert_true(r == 0 || errno == EINPROGRESS);
+    ts_adopt(fd);
+    send_get(fd, "/stream");
+    wait_handled(&ts, 1);
+    if (!run_until(&ts, &g.ended, 1, 3000))
+        fail_msg("the timer did not fire");
+    assert_int_equal(g.rc, 0);
+    if (g.rc2 != 0 && g.rc2 != EM_ECLOSED && g.rc2 != EM_EINVAL && g.rc2 != EM_ENOBUFS)
+        fail_msg("em_http_stream_end returned %s", em_err_name(g.rc2));
+    rst_close(fd);
+    run_for(&ts, 100);
+    assert_int_equal(g.aborted, 0); /* cx ended with em_http_stream_end */
+    assert_int_equal(em_http_server_connections(&ts.srv), 0);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -1029,6 +1097,7 @@ int main(void) {
         cmocka_unit_test(test_shutdown_from_handler_keeps_answer),
         cmocka_unit_test(test_pipelined_behind_deferred_large),
         cmocka_unit_test(test_shutdown_with_deferred),
+        cmocka_unit_test(test_stream_end_on_full_queue),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)

@@ -309,9 +309,11 @@ EM_API EM_NODISCARD int em_http_stream_start(em_http_ctx *cx, int status, em_sli
  * queue reached max_queue; nothing taken), or EM_ECLOSED (cx ended). */
 EM_API EM_NODISCARD int em_http_stream_write(em_http_ctx *cx, em_slice data, uint64_t *token);
 /** End the body. cx ends: do not touch it after. Returns 0, EM_ECLOSED,
- * or EM_EINVAL (fewer bytes than the announced length were written: the
+ * EM_EINVAL (fewer bytes than the announced length were written: the
  * connection is closed, since the client cannot tell where the body
- * ends). */
+ * ends), or EM_ENOBUFS (writes ignored EM_HTTP_FULL until the queue was
+ * full, leaving no room for the end of a chunked body: the connection is
+ * closed). */
 EM_API int em_http_stream_end(em_http_ctx *cx);
 
 /* ---- streamed request bodies (em_http_server_opts.stream_bodies) ---------- */
