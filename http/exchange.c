@@ -252,8 +252,11 @@ void em__http_exchange_done(struct em__http_exchange *ex) {
         em_buf_consume(&c->tcp.in, ex->msg_len);
     ex->msg_len = 0;
     /* A body left unread (answered before its end) leaves the connection
-     * mid-message: it cannot carry another request. */
-    if ((ex->state & CX_CLOSE) || ex->stage == EX_BODY_STREAM)
+     * mid-message: it cannot carry another request. Nor does one during a
+     * graceful shutdown, though the answer began before it (a body sent in
+     * pieces) and said keep-alive: idle now, it would wait for the
+     * deadline. */
+    if ((ex->state & CX_CLOSE) || ex->stage == EX_BODY_STREAM || (srv->_flags & SRV_SHUTTING_DOWN))
         c->flags |= CONN_CLOSE_AFTER;
     c->ex = NULL;
     ex->cx.conn = NULL;

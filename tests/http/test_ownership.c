@@ -1073,6 +1073,52 @@ static void test_stream_end_on_full_queue(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- 16: a shutdown while an answer goes out in pieces -------------------------- */
+
+enum { HUGE = 12 * 1024 * 1024 }; /* more than the kernel's buffers hold */
+
+static void h_huge(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    g.rc = em_http_respond(cx, 200, EM_SLICE_LIT("application/octet-stream"),
+                           em_slice_make(large, HUGE));
+}
+
+/* Defect 16: a graceful shutdown starts while a large answer, begun
+ * before it, is still going out (its head said keep-alive). Once it is
+ * sent, the connection went back to idle with a keep-alive timer and
+ * stayed open until the shutdown deadline, instead of closing then. */
+static void test_shutdown_while_sending_closes_after(void **state) {
+    large = malloc(HUGE);
+    assert_non_null(large);
+    memset(large, 'l', HUGE);
+    test_server ts;
+    em_http_server_opts o = {.shutdown_timeout_ms = 8000};
+    start(&ts, &o, h_huge);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096; /* reads nothing until the shutdown began */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    int r = connect(fd, &ts.addr.u.sa, em_sockaddr_len(&ts.addr));
+    assert_true(r == 0 || errno == EINPROGRESS);
+    ts_adopt(fd);
+    send_get(fd, "/large");
+    wait_handled(&ts, 1);
+    run_for(&ts, 20);
+    em_http_server_shutdown(&ts.srv, ts_on_closed);
+    bulk b = {0};
+    /* The answer is out: the server ends the connection now, not at the
+     * deadline (8 s). */
+    bulk_read(&ts, fd, &b, SIZE_MAX, 4000);
+    assert_int_equal(g.rc, 0);
+    assert_true(b.len > HUGE);
+    close(fd);
+    if (!run_until(&ts, &ts.closed, 1, 1000))
+        fail_msg("the server did not drain");
+    em_loop_run(&ts.loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&ts.loop), 0);
+    free(large);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -1098,6 +1144,7 @@ int main(void) {
         cmocka_unit_test(test_pipelined_behind_deferred_large),
         cmocka_unit_test(test_shutdown_with_deferred),
         cmocka_unit_test(test_stream_end_on_full_queue),
+        cmocka_unit_test(test_shutdown_while_sending_closes_after),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)
