@@ -3,10 +3,15 @@
  * TLS, and against a scripted raw server for the handshake answers no
  * good server sends (a wrong accept key, a subprotocol or extension that
  * was not offered, a refusal). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "certs.h"
 #include "em_test.h"
@@ -578,6 +583,122 @@ static void test_blocking_dial_failures(void **state) {
     srv_thread_stop(&st);
 }
 
+static uint64_t ms_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* em_ws_recv's timeout: 0 polls, a positive one waits that long (not less,
+ * however long the caller was away since the last call), -1 waits for
+ * the message; and no message is lost or comes twice between calls of
+ * any timeout. */
+static void test_blocking_recv_timeouts(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    em_ws_msg m;
+    uint64_t t0 = ms_now();
+    assert_int_equal(em_ws_recv(ws, &m, 0), EM_ETIMEDOUT);
+    assert_true(ms_now() - t0 < 100);
+    usleep(300 * 1000); /* away: the private loop's clock stands still */
+    t0 = ms_now();
+    assert_int_equal(em_ws_recv(ws, &m, 200), EM_ETIMEDOUT);
+    uint64_t took = ms_now() - t0;
+    assert_true(took >= 200);
+    assert_true(took < 1000);
+
+    enum { N = 300 };
+    for (int i = 0; i < N; i++) {
+        char b[16];
+        int n = snprintf(b, sizeof b, "m%d", i);
+        assert_int_equal(em_ws_send_text(ws, em_slice_make(b, (size_t)n), NULL) < 0, 0);
+    }
+    int got = 0;
+    t0 = ms_now();
+    while (got < N && ms_now() - t0 < 20000) {
+        int rc = em_ws_recv(ws, &m, got % 3 == 0 ? 0 : got % 3 == 1 ? 1 : -1);
+        if (rc == EM_ETIMEDOUT)
+            continue;
+        assert_int_equal(rc, 0);
+        char want[16];
+        snprintf(want, sizeof want, "m%d", got);
+        assert_string_equal(m.data.ptr, want); /* in order: none lost, none twice */
+        em_ws_msg_free(&m);
+        got++;
+    }
+    assert_int_equal(got, N);
+    assert_int_equal(em_ws_recv(ws, &m, 0), EM_ETIMEDOUT);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+    srv_thread_stop(&st);
+}
+
+/* A listener that never accepts: the kernel completes the connect and
+ * nothing ever answers. */
+static int silent_listener(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Dialing what is not a WebSocket server: a port nobody listens on, an
+ * HTTP server that answers 200, one that never answers (bounded by
+ * handshake_timeout_ms). And closing a connection whose peer never
+ * answers the close frame is bounded by close_timeout_ms. */
+static void test_blocking_dial_nonservers(void **state) {
+    (void)state;
+    em_ws *ws = (em_ws *)1;
+    em_ws_client_opts o = {.handshake_timeout_ms = 300, .ws.close_timeout_ms = 300};
+    em_http_client_opts ho = {0}; /* no proxy from the environment */
+    o.http = &ho;
+
+    uint16_t port;
+    int fd = silent_listener(&port);
+    close(fd); /* now refusing */
+    assert_int_equal(em_ws_dial(url_of("ws", port, "/"), &o, &ws), EM_ECONNREFUSED);
+    assert_null(ws);
+
+    static raw_thread rt;
+    raw_thread_start(&rt, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+    int status = 0;
+    char why[160];
+    assert_int_equal(em_ws_dial_status(url_of("ws", rt.port, "/"), &o, &ws, &status, why,
+                                       sizeof why),
+                     EM_EHANDSHAKE);
+    assert_null(ws);
+    assert_int_equal(status, 200);
+    raw_thread_stop(&rt);
+
+    fd = silent_listener(&port);
+    uint64_t t0 = ms_now();
+    assert_int_equal(em_ws_dial(url_of("ws", port, "/"), &o, &ws), EM_ETIMEDOUT);
+    uint64_t took = ms_now() - t0;
+    assert_true(took >= 300 && took < 3000);
+    assert_null(ws);
+    close(fd);
+
+    /* open, then the peer reads on but never answers our close */
+    raw_thread_start(&rt, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n");
+    assert_int_equal(em_ws_dial(url_of("ws", rt.port, "/"), &o, &ws), 0);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 0), EM_ETIMEDOUT);
+    usleep(500 * 1000); /* away longer than the close timeout */
+    t0 = ms_now();
+    assert_int_equal(em_ws_dial_close(ws, 1000), EM_ETIMEDOUT);
+    took = ms_now() - t0;
+    assert_true(took >= 300 && took < 3000);
+    raw_thread_stop(&rt);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -601,6 +722,8 @@ int main(void) {
         cmocka_unit_test(test_blocking_dial_send_recv_close),
         cmocka_unit_test(test_blocking_peer_close),
         cmocka_unit_test(test_blocking_dial_failures),
+        cmocka_unit_test(test_blocking_recv_timeouts),
+        cmocka_unit_test(test_blocking_dial_nonservers),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }

@@ -117,10 +117,91 @@ static void test_async_after_close(void **state) {
     h_finish(&h);
 }
 
+/* Sends from 8 threads while the connection ends under them (abort on
+ * the loop, or the peer gone): every em_ws_send_async that returned 0
+ * reports exactly once, with an error when the message was not sent, and
+ * the last reference, dropped by a sender thread after on_close, frees
+ * the ws there. */
+#define RACE_PER_THREAD 300
+
+static atomic_int race_done[THREADS][RACE_PER_THREAD];
+static atomic_int race_posted, race_dones, race_running;
+
+static void on_race_done(em_ws *ws, int err, void *arg) {
+    (void)ws, (void)err;
+    atomic_fetch_add((atomic_int *)arg, 1);
+    atomic_fetch_add(&race_dones, 1);
+}
+
+static void *send_racing(void *arg) {
+    struct sender *s = arg;
+    for (int i = 0; i < RACE_PER_THREAD; i++) {
+        char m[32];
+        int n = snprintf(m, sizeof m, "%d:%d", s->id, i);
+        int rc = em_ws_send_async(s->ws, EM_WS_OP_TEXT, em_slice_make(m, (size_t)n), on_race_done,
+                                  &race_done[s->id][i]);
+        if (rc == 0)
+            atomic_fetch_add(&race_posted, 1);
+        else
+            assert_int_equal(rc, EM_ENOMEM);
+        if (i % 16 == 0)
+            usleep(50);
+    }
+    em_ws_release(s->ws); /* maybe the last: after on_close, on this thread */
+    atomic_fetch_sub(&race_running, 1);
+    return NULL;
+}
+
+static void test_async_while_closing(void **state) {
+    (void)state;
+    for (int how = 0; how < 4; how++) {
+        harness h;
+        h_init(&h, how & 1 ? EM_WS_ROLE_CLIENT : EM_WS_ROLE_SERVER);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        memset(race_done, 0, sizeof race_done);
+        atomic_store(&race_posted, 0);
+        atomic_store(&race_dones, 0);
+        atomic_store(&race_running, THREADS);
+        struct sender s[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            s[i].ws = h.ws;
+            s[i].id = i;
+            em_ws_retain(h.ws);
+            assert_int_equal(pthread_create(&s[i].th, NULL, send_racing, &s[i]), 0);
+        }
+        /* let some go out, then end it while the threads still send */
+        em_slice m;
+        for (int k = 0; k < 20; k++)
+            assert_int_equal(h_read_frame(&h, &m, NULL, 5000), EM_WS_OP_TEXT);
+        if (how < 2)
+            em_ws_abort(h.ws);
+        else
+            h_close_peer(&h);
+        uint64_t end = h_ms() + 10000;
+        while ((atomic_load(&race_running) > 0 ||
+                atomic_load(&race_dones) < atomic_load(&race_posted)) &&
+               h_ms() < end) {
+            h_turn(&h);
+            usleep(100);
+        }
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(s[i].th, NULL);
+        h_run_ms(&h, 5);
+        assert_int_equal(h.closed, 1);
+        assert_int_equal(atomic_load(&race_dones), atomic_load(&race_posted));
+        for (int i = 0; i < THREADS; i++)
+            for (int k = 0; k < RACE_PER_THREAD; k++)
+                assert_true(atomic_load(&race_done[i][k]) <= 1); /* never twice */
+        h_finish(&h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads),
         cmocka_unit_test(test_async_after_close),
+        cmocka_unit_test(test_async_while_closing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

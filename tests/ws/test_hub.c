@@ -3,9 +3,11 @@
  * on the test's loop; publishes from other threads reach every subscriber
  * of the topic and nobody else; a closed connection leaves its topics. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "em_test.h"
 #include "ember/ws.h"
@@ -206,9 +208,108 @@ static void test_publish_across_loops_and_threads(void **state) {
     em_ws_hub_free(hub);
 }
 
+/* Publishing from two threads while the subscribers, on both servers'
+ * loops, keep joining and leaving the topic and then close: no race, no
+ * use of a subscription or topic after it went, and the topic is empty
+ * at the end. */
+#define CHURN_CLIENTS 6
+#define CHURN_ROUNDS  30
+
+static atomic_int churn_stop;
+
+static void churn_open(em_ws *ws) {
+    assert_int_equal(em_ws_send_text(ws, EM_SLICE_LIT("sub:churn"), NULL), 0);
+}
+static void churn_message(em_ws *ws, int opcode, em_slice m) {
+    (void)opcode;
+    client *c = em_ws_data(ws);
+    bool sub = em_slice_eq(m, EM_SLICE_LIT("subscribed"));
+    if (!sub && !em_slice_eq(m, EM_SLICE_LIT("unsubscribed"))) {
+        c->msgs++;
+        return;
+    }
+    if (++c->acks == CHURN_ROUNDS) {
+        /* the last round: closed while subscribed (odd) or not */
+        assert_int_equal(em_ws_close(ws, 1000, EM_SLICE_LIT("")), 0);
+        return;
+    }
+    em_slice next = sub ? EM_SLICE_LIT("unsub:churn") : EM_SLICE_LIT("sub:churn");
+    assert_int_equal(em_ws_send_text(ws, next, NULL), 0);
+}
+static const em_ws_cbs churn_cbs = {
+    .on_open = churn_open, .on_message = churn_message, .on_close = c_close};
+
+static void *churn_publisher(void *arg) {
+    (void)arg;
+    for (int i = 0; !atomic_load(&churn_stop); i++) {
+        char msg[32];
+        snprintf(msg, sizeof msg, "churn #%d", i);
+        assert_true(em_ws_publish(hub, "churn", EM_WS_OP_TEXT, em_slice_from_cstr(msg)) >= 0);
+        usleep(200); /* a pace the subscribers' loop keeps up with under TSan */
+    }
+    return NULL;
+}
+
+static int churn_closes(const client *c) {
+    int n = 0;
+    for (int i = 0; i < CHURN_CLIENTS; i++)
+        n += c[i].closes;
+    return n;
+}
+
+static void test_publish_while_leaving(void **state) {
+    (void)state;
+    assert_int_equal(em_ws_hub_new(&hub), 0);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    static server a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(em_loop_init(&a.loop), 0);
+    server_start(&a, &a.loop);
+    assert_int_equal(em_loop_init(&b.loop), 0);
+    server_start(&b, &b.loop);
+    assert_int_equal(pthread_create(&a.th, NULL, server_main, &a), 0);
+    assert_int_equal(pthread_create(&b.th, NULL, server_main, &b), 0);
+    atomic_store(&churn_stop, 0);
+    pthread_t p1, p2;
+    assert_int_equal(pthread_create(&p1, NULL, churn_publisher, NULL), 0);
+    assert_int_equal(pthread_create(&p2, NULL, churn_publisher, NULL), 0);
+
+    static client c[CHURN_CLIENTS];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < CHURN_CLIENTS; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "ws://127.0.0.1:%u/t", (unsigned)(i & 1 ? b.port : a.port));
+        assert_int_equal(em_ws_connect(&loop, url, NULL, &churn_cbs, &c[i], &c[i].ws), 0);
+    }
+    EM_TEST_RUN_UNTIL(&loop, churn_closes(c) == CHURN_CLIENTS, 30000);
+    atomic_store(&churn_stop, 1);
+    pthread_join(p1, NULL);
+    pthread_join(p2, NULL);
+    for (int i = 0; i < CHURN_CLIENTS; i++)
+        assert_int_equal(c[i].acks, CHURN_ROUNDS);
+    EM_TEST_RUN_UNTIL(&loop, em_ws_hub_subscribers(hub, "churn") == 0, 10000);
+
+    server *srv[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        srv[i]->stop.cb = stop_task;
+        srv[i]->stop.data = srv[i];
+        assert_int_equal(em_loop_post(&srv[i]->loop, &srv[i]->stop), 0);
+        pthread_join(srv[i]->th, NULL);
+        em_loop_run(&srv[i]->loop, EM_RUN_NOWAIT);
+        assert_int_equal(em_loop_close(&srv[i]->loop), 0);
+        em_http_router_free(&srv[i]->router);
+    }
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+    em_ws_hub_free(hub);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_publish_across_loops_and_threads),
+        cmocka_unit_test(test_publish_while_leaving),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
