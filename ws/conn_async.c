@@ -43,7 +43,17 @@ static void async_task(em_task *t) {
     struct async_send *a = t->data;
     em_ws *ws = a->ws;
     uint64_t token = 0;
+    /* A dialed ws blocks in its sends until the bytes left (after_send),
+     * reporting their token meanwhile: done would then wait for a token
+     * already gone by, or be added to a ws that ended in the wait. done
+     * is how this send reports, so it never blocks. */
+    em__ws_cold *c = ws->cold;
+    void (*blocking)(em_ws *) = c ? c->after_send : NULL;
+    if (blocking)
+        c->after_send = NULL;
     int rc = em_ws_send(ws, a->opcode, em_slice_make(a->data, a->len), &token);
+    if (blocking)
+        c->after_send = blocking;
     if (rc < 0) {
         async_end(a, rc);
         return;

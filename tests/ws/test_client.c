@@ -699,6 +699,45 @@ static void test_blocking_dial_nonservers(void **state) {
     raw_thread_stop(&rt);
 }
 
+static int async_dones, async_err = 1;
+
+static void on_async_done(em_ws *ws, int err, void *arg) {
+    (void)ws, (void)arg;
+    async_dones++;
+    async_err = err;
+}
+
+/* em_ws_send_async on a dialed ws: the private loop runs the send while
+ * the owner waits in em_ws_recv, and done reports it the moment the
+ * kernel took the message (here before its echo is back), once. A send
+ * too big for the socket used to block inside the posted task until it
+ * drained, so its token was reported before done waited for it: done ran
+ * only at the next send or at the close, late. */
+static void test_blocking_send_async(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    size_t big = 4u << 20;
+    char *buf = malloc(big);
+    memset(buf, 'x', big);
+    async_dones = 0;
+    assert_int_equal(em_ws_send_async(ws, EM_WS_OP_BINARY, (em_slice){buf, big}, on_async_done,
+                                      NULL),
+                     0);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 20000), 0);
+    assert_int_equal(m.data.len, big);
+    em_ws_msg_free(&m);
+    assert_int_equal(async_dones, 1);
+    assert_int_equal(async_err, 0);
+    free(buf);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+    assert_int_equal(async_dones, 1);
+    srv_thread_stop(&st);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -724,6 +763,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_dial_failures),
         cmocka_unit_test(test_blocking_recv_timeouts),
         cmocka_unit_test(test_blocking_dial_nonservers),
+        cmocka_unit_test(test_blocking_send_async),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }
