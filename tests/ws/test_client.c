@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,6 +739,78 @@ static void test_blocking_send_async(void **state) {
     srv_thread_stop(&st);
 }
 
+/* em_ws_dial from several threads at once, each driving its own
+ * connection, while another thread sends on each with em_ws_send_async:
+ * the dial path keeps no shared state unguarded. */
+#define DIAL_THREADS 4
+
+typedef struct dialer {
+    pthread_t th;
+    uint16_t port;
+    em_ws *_Atomic ws;
+    int ok;
+} dialer;
+
+static void count_done(em_ws *ws, int err, void *arg) {
+    (void)ws;
+    if (err == 0)
+        (*(int *)arg)++; /* on the dialer's thread: it drives the loop */
+}
+
+static void *dial_main(void *arg) {
+    dialer *dl = arg;
+    em_ws *ws;
+    em_http_client_opts ho = {0};
+    em_ws_client_opts o = {.http = &ho};
+    char url[64]; /* not url_of: its ring is the test thread's */
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/echo", (unsigned)dl->port);
+    if (em_ws_dial(url, &o, &ws) != 0)
+        return NULL;
+    int sent = 0, got = 0;
+    em_ws_retain(ws); /* for the other thread's em_ws_send_async */
+    atomic_store(&dl->ws, ws);
+    assert_int_equal(em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("own"), count_done, &sent),
+                     0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(em_ws_send_text(ws, EM_SLICE_LIT("hello"), NULL), 0);
+    em_ws_msg m;
+    while (got < 22 && em_ws_recv(ws, &m, 5000) == 0) {
+        em_ws_msg_free(&m);
+        got++;
+    }
+    while (atomic_load(&dl->ws)) /* until the other thread is done with it */
+        (void)em_ws_recv(ws, &m, 1), em_ws_msg_free(&m);
+    em_ws_release(ws);
+    dl->ok = got == 22 && sent == 1 && em_ws_dial_close(ws, 0) == 0;
+    return NULL;
+}
+
+static void test_blocking_dial_threads(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    dialer dl[DIAL_THREADS];
+    memset(dl, 0, sizeof dl);
+    for (int i = 0; i < DIAL_THREADS; i++) {
+        dl[i].port = st.s.port;
+        assert_int_equal(pthread_create(&dl[i].th, NULL, dial_main, &dl[i]), 0);
+    }
+    for (int i = 0; i < DIAL_THREADS; i++) {
+        em_ws *ws;
+        while (!(ws = atomic_load(&dl[i].ws)))
+            usleep(1000);
+        assert_int_equal(em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("other"), NULL, NULL),
+                         0);
+        usleep(20000);
+        atomic_store(&dl[i].ws, NULL);
+    }
+    for (int i = 0; i < DIAL_THREADS; i++) {
+        pthread_join(dl[i].th, NULL);
+        assert_true(dl[i].ok);
+    }
+    srv_thread_stop(&st);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -764,6 +837,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_recv_timeouts),
         cmocka_unit_test(test_blocking_dial_nonservers),
         cmocka_unit_test(test_blocking_send_async),
+        cmocka_unit_test(test_blocking_dial_threads),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }

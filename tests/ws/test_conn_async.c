@@ -197,11 +197,57 @@ static void test_async_while_closing(void **state) {
     }
 }
 
+/* One frame buffer sent on connections of four loops on four threads,
+ * queued behind full sockets, the connections ending mid-send: each loop
+ * drops the references it took (the kernel took the bytes, or the
+ * connection ended), so only the creator's is left. */
+#define FB_LOOPS 4
+#define FB_SENDS 64
+
+static em_ws_frame_buf *shared_fb;
+
+static void *fb_loop_main(void *arg) {
+    harness *h = arg;
+    h_init(h, EM_WS_ROLE_SERVER);
+    h_start_opts(h, NULL, 4096);
+    h_run_ms(h, 2);
+    for (int i = 0; i < FB_SENDS; i++) {
+        int rc = em_ws_send_frame_buf(h->ws, shared_fb, NULL);
+        assert_true(rc == 0 || rc == EM_WS_FULL);
+        if (i == FB_SENDS / 2) { /* some bytes out, then the peer goes */
+            em_slice m;
+            assert_int_equal(h_read_frame(h, &m, NULL, 5000), EM_WS_OP_BINARY);
+            h_close_peer(h);
+        }
+    }
+    h_finish(h);
+    return NULL;
+}
+
+static void test_frame_buf_refs_across_loops(void **state) {
+    (void)state;
+    static char payload[16384];
+    memset(payload, 'p', sizeof payload);
+    assert_int_equal(em_ws_frame_buf_new(&shared_fb, EM_WS_OP_BINARY,
+                                         em_slice_make(payload, sizeof payload), false),
+                     0);
+    static harness h[FB_LOOPS];
+    pthread_t th[FB_LOOPS];
+    for (int i = 0; i < FB_LOOPS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, fb_loop_main, &h[i]), 0);
+    for (int i = 0; i < FB_LOOPS; i++)
+        pthread_join(th[i], NULL);
+    /* refs is the first field (frame_buf.c): only ours is left */
+    assert_int_equal(atomic_load((_Atomic unsigned *)(void *)shared_fb), 1);
+    em_ws_frame_buf_release(shared_fb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads),
         cmocka_unit_test(test_async_after_close),
         cmocka_unit_test(test_async_while_closing),
+        cmocka_unit_test(test_frame_buf_refs_across_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,7 +222,7 @@ static inline int h_read_frame(harness *h, em_slice *out, em_ws_frame *hdr, int 
                 em_slice s;
                 assert_int_equal(em_ws_frame_payload(&h->rp, h->rbuf + n, h->rlen - (size_t)n, &s),
                                  (ssize_t)h->rp.frame.len);
-                static char *hold;
+                static _Thread_local char *hold; /* per thread: harnesses may run on several */
                 free(hold);
                 hold = malloc(s.len + 1);
                 memcpy(hold, s.ptr, s.len);
