@@ -155,12 +155,25 @@ static void drop_queue(dial *d) {
     d->tail = NULL;
 }
 
-/* Close the loop once every handle on it has gone. */
-static void free_dial(dial *d) {
+/* Close the loop once every handle on it has gone. Returns whether it
+ * closed (else a handle is still on it, and d must leak rather than be
+ * freed in use). */
+static bool close_dial_loop(dial *d) {
     drop_queue(d);
     em_loop_run(&d->loop, EM_RUN_DEFAULT);
-    if (em_loop_close(&d->loop) == 0)
-        free(d); /* else a handle is still on it: leak rather than free in use */
+    return em_loop_close(&d->loop) == 0;
+}
+
+static void free_dial(dial *d) {
+    if (close_dial_loop(d))
+        free(d);
+}
+
+/* A reference kept past em_ws_dial_close (another thread's, for
+ * em_ws_send_async) still reaches the loop through ws: the closed loop,
+ * which refuses posts with EM_ECLOSED, lives as long as ws does. */
+static void dial_on_free(em_ws *ws) {
+    free(dial_of(ws));
 }
 
 int em_ws_dial(const char *url, const em_ws_client_opts *opts, em_ws **out) {
@@ -254,7 +267,8 @@ int em_ws_dial_close(em_ws *ws, int code) {
         run_until(d, closed, -1); /* the core's close timeout bounds it */
     }
     int rc = d->err;
-    em_ws_release(ws);
-    free_dial(d);
+    if (close_dial_loop(d))
+        ws->cold->on_free = dial_on_free;
+    em_ws_release(ws); /* d goes with ws's last reference */
     return rc;
 }

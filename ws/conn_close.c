@@ -280,6 +280,8 @@ static void free_mem(em_ws *ws) {
     free(ws->timer); /* stopped: em__ws_finish ran, or it was never armed */
     em__ws_msg_free(ws);
     if (ws->cold) {
+        if (ws->cold->on_free)
+            ws->cold->on_free(ws);
         free(ws->cold->ctl);
         free(ws->cold->pong);
         free(ws->cold->protocol);

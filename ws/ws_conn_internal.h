@@ -173,6 +173,9 @@ typedef struct em__ws_cold {
     void *client;
     void (*client_cancel)(em_ws *);
     void (*after_send)(em_ws *);
+    /* May be NULL: called as ws's memory is freed (on whichever thread
+     * dropped the last reference), for what must live exactly as long. */
+    void (*on_free)(em_ws *);
     /* Topics (hub.c): this connection's subscriptions, and what the core
      * calls as it finishes (before on_close) to take it out of them. */
     void *subs;

@@ -811,6 +811,32 @@ static void test_blocking_dial_threads(void **state) {
     srv_thread_stop(&st);
 }
 
+static void *send_after_close(void *arg) {
+    em_ws *ws = arg;
+    usleep(100000); /* after em_ws_dial_close */
+    int rc = em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("late"), NULL, NULL);
+    assert_int_equal(rc, EM_ECLOSED);
+    em_ws_release(ws);
+    return NULL;
+}
+
+/* A dialed ws retained by another thread: its memory lives past
+ * em_ws_dial_close, and em_ws_send_async then says EM_ECLOSED (its
+ * private loop is gone), never touching freed memory. */
+static void test_blocking_retained_past_close(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    em_ws_retain(ws);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, send_after_close, ws), 0);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+    pthread_join(th, NULL);
+    srv_thread_stop(&st);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -838,6 +864,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_dial_nonservers),
         cmocka_unit_test(test_blocking_send_async),
         cmocka_unit_test(test_blocking_dial_threads),
+        cmocka_unit_test(test_blocking_retained_past_close),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }
