@@ -7,6 +7,7 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -74,9 +75,24 @@ fail:
     return rc;
 }
 
-/* The loop's lock, or NULL once em_loop_close freed it. A post or stop
- * made after the close (ordered after it by the caller) must see NULL and
- * not lock freed memory. */
+/* The loop's lock for a post or stop from any thread, or NULL once
+ * em_loop_close took it away; a non-NULL lock is held until unuse_mu. A
+ * post racing the close (a thread posting to a dialed ws as its owner
+ * closes it) may read the lock just before the close clears it: the
+ * count, checked by the close after clearing (both sequentially
+ * consistent), keeps the lock alive until that post is done with it. */
+static pthread_mutex_t *use_mu(em_loop *loop) {
+    __atomic_add_fetch(&loop->_users, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_t *mu = (pthread_mutex_t *)__atomic_load_n(&loop->_mu, __ATOMIC_SEQ_CST);
+    if (!mu)
+        __atomic_sub_fetch(&loop->_users, 1, __ATOMIC_SEQ_CST);
+    return mu;
+}
+
+static void unuse_mu(em_loop *loop) {
+    __atomic_sub_fetch(&loop->_users, 1, __ATOMIC_SEQ_CST);
+}
+
 static pthread_mutex_t *loop_mu(em_loop *loop) {
     return (pthread_mutex_t *)__atomic_load_n(&loop->_mu, __ATOMIC_ACQUIRE);
 }
@@ -98,7 +114,9 @@ int em_loop_close(em_loop *loop) {
     close(loop->_wakefd);
     close(loop->_epfd);
     pthread_mutex_t *mu = loop->_mu;
-    __atomic_store_n(&loop->_mu, (void *)NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&loop->_mu, (void *)NULL, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&loop->_users, __ATOMIC_SEQ_CST)) /* see use_mu */
+        sched_yield();
     pthread_mutex_destroy(mu);
     free(mu);
     free(loop->_events);
@@ -134,13 +152,14 @@ static void wake_locked(em_loop *loop) {
 }
 
 void em_loop_stop(em_loop *loop) {
-    pthread_mutex_t *mu = loop_mu(loop);
+    pthread_mutex_t *mu = use_mu(loop);
     if (!mu)
         return; /* closed: nothing runs to stop */
     pthread_mutex_lock(mu);
     __atomic_store_n(&loop->_stop, 1, __ATOMIC_RELEASE);
     wake_locked(loop);
     pthread_mutex_unlock(mu);
+    unuse_mu(loop);
 }
 
 static bool stop_requested(em_loop *loop) {
@@ -187,12 +206,13 @@ bool em_loop_defer_cancel(em_loop *loop, em_task *task) {
 }
 
 int em_loop_post(em_loop *loop, em_task *task) {
-    pthread_mutex_t *mu = loop_mu(loop);
+    pthread_mutex_t *mu = use_mu(loop);
     if (!mu)
         return EM_ECLOSED; /* closed: its lock is gone */
     pthread_mutex_lock(mu);
     if (loop->_closing) {
         pthread_mutex_unlock(mu);
+        unuse_mu(loop);
         return EM_ECLOSED;
     }
     task->_next = NULL;
@@ -205,7 +225,8 @@ int em_loop_post(em_loop *loop, em_task *task) {
     /* Only the first post of a batch needs to wake the loop. */
     if (was_empty)
         wake_locked(loop);
-    pthread_mutex_unlock(loop->_mu);
+    pthread_mutex_unlock(mu);
+    unuse_mu(loop);
     return 0;
 }
 

@@ -187,6 +187,7 @@ struct em_loop {
     void *_mu;                 /**< pthread_mutex_t, allocated at init */
     em_io *_wake_io;           /**< internal watcher of _wakefd */
     unsigned _closing;
+    unsigned _users;           /**< atomic: posts and stops using _mu now */
 };
 
 /** How long em_loop_run() runs. */

@@ -1,5 +1,8 @@
 /* runtime/loop.c: run modes, deferred tasks, cross-thread posts, stop. */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "em_test.h"
@@ -261,6 +264,52 @@ static void test_post_after_close(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* Posts racing the close from another thread (a dialed ws's
+ * em_ws_send_async while its owner closes it): each is either refused
+ * with EM_ECLOSED or run before the close succeeds, and none may lock
+ * the loop's lock as the close frees it. */
+typedef struct racing_poster {
+    em_loop *loop;
+    em_task tasks[64];
+    atomic_int posted, ran;
+} racing_poster;
+
+static void on_racing(em_task *t) {
+    atomic_fetch_add(&((racing_poster *)t->data)->ran, 1);
+}
+
+static void *post_until_refused(void *p) {
+    racing_poster *r = p;
+    for (int i = 0; i < 64; i++) {
+        r->tasks[i].cb = on_racing;
+        r->tasks[i].data = r;
+        if (em_loop_post(r->loop, &r->tasks[i]) != 0)
+            break;
+        atomic_fetch_add(&r->posted, 1);
+    }
+    return NULL;
+}
+
+static void test_post_races_close(void **state) {
+    (void)state;
+    for (int i = 0; i < 300; i++) {
+        em_loop *loop = malloc(sizeof *loop); /* freed after the close, as a dial's is */
+        assert_int_equal(em_loop_init(loop), 0);
+        static racing_poster r;
+        memset(&r, 0, sizeof r);
+        r.loop = loop;
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, post_until_refused, &r), 0);
+        int rc;
+        while ((rc = em_loop_close(loop)) == EM_EBUSY)
+            (void)em_loop_run(loop, EM_RUN_NOWAIT);
+        assert_int_equal(rc, 0);
+        pthread_join(th, NULL);
+        assert_int_equal(atomic_load(&r.ran), atomic_load(&r.posted));
+        free(loop);
+    }
+}
+
 static void *stopper_thread(void *p) {
     usleep(30000);
     em_loop_stop(p);
@@ -373,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_once_returns_after_a_task),
         cmocka_unit_test(test_posted_tasks_are_pending_work),
         cmocka_unit_test(test_post_after_close),
+        cmocka_unit_test(test_post_races_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
