@@ -837,6 +837,46 @@ static void test_blocking_retained_past_close(void **state) {
     srv_thread_stop(&st);
 }
 
+static atomic_int race_posted, race_dones;
+
+static void on_race_done(em_ws *ws, int err, void *arg) {
+    (void)ws, (void)err, (void)arg;
+    atomic_fetch_add(&race_dones, 1);
+}
+
+static void *send_until_refused(void *arg) {
+    em_ws *ws = arg;
+    int rc;
+    while ((rc = em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("x"), on_race_done, NULL)) == 0)
+        atomic_fetch_add(&race_posted, 1);
+    assert_int_equal(rc, EM_ECLOSED);
+    em_ws_release(ws);
+    return NULL;
+}
+
+/* Another thread sends on a dialed ws with em_ws_send_async while its
+ * owner closes it: every send that was taken (0) reports once, though
+ * it came as the private loop was being closed. */
+static void test_blocking_send_async_races_close(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    for (int i = 0; i < 40; i++) {
+        em_ws *ws;
+        assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+        atomic_store(&race_posted, 0);
+        atomic_store(&race_dones, 0);
+        em_ws_retain(ws);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, send_until_refused, ws), 0);
+        usleep(1000 * (i % 4));
+        (void)em_ws_dial_close(ws, 0);
+        pthread_join(th, NULL);
+        assert_int_equal(atomic_load(&race_dones), atomic_load(&race_posted));
+    }
+    srv_thread_stop(&st);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -865,6 +905,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_send_async),
         cmocka_unit_test(test_blocking_dial_threads),
         cmocka_unit_test(test_blocking_retained_past_close),
+        cmocka_unit_test(test_blocking_send_async_races_close),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }
