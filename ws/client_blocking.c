@@ -261,8 +261,13 @@ int em_ws_dial_close(em_ws *ws, int code) {
     dial *d = dial_of(ws);
     if (!d->closed) {
         ws->cold->after_send = NULL;
-        /* After the peer's close (answered already) only the end is left. */
-        if (!d->peer_closed && em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0}))
+        /* After the peer's close (answered already) only the end is left;
+         * EM_ECLOSED: a close is under way (the caller's em_ws_close, or a
+         * failure), with the close timeout armed: wait for it too. */
+        int rc = d->peer_closed
+                     ? 0
+                     : em_ws_close(ws, code ? code : EM_WS_CLOSE_NORMAL, (em_slice){0});
+        if (rc && rc != EM_ECLOSED)
             em_ws_abort(ws);
         run_until(d, closed, -1); /* the core's close timeout bounds it */
     }

@@ -877,6 +877,34 @@ static void test_blocking_send_async_races_close(void **state) {
     srv_thread_stop(&st);
 }
 
+/* em_ws_close on a dialed ws, then em_ws_dial_close: the close already
+ * sent is waited for (a clean handshake: 0), not dropped. And against a
+ * peer that never answers, em_ws_recv ends at the close timeout. */
+static void test_blocking_close_then_dial_close(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    assert_int_equal(em_ws_close(ws, 1000, EM_SLICE_LIT("done")), 0);
+    assert_int_equal(em_ws_dial_close(ws, 0), 0);
+    srv_thread_stop(&st);
+
+    static raw_thread rt;
+    raw_thread_start(&rt, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n");
+    em_ws_client_opts o = {.ws.close_timeout_ms = 300};
+    assert_int_equal(em_ws_dial(url_of("ws", rt.port, "/"), &o, &ws), 0);
+    assert_int_equal(em_ws_close(ws, 1000, EM_SLICE_LIT("")), 0);
+    uint64_t t0 = ms_now();
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, -1), EM_ECLOSED);
+    uint64_t took = ms_now() - t0;
+    assert_true(took < 3000);
+    assert_int_equal(em_ws_dial_close(ws, 0), EM_ETIMEDOUT);
+    raw_thread_stop(&rt);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -906,6 +934,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_dial_threads),
         cmocka_unit_test(test_blocking_retained_past_close),
         cmocka_unit_test(test_blocking_send_async_races_close),
+        cmocka_unit_test(test_blocking_close_then_dial_close),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }
