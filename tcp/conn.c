@@ -127,6 +127,13 @@ static void on_task(em_task *t) {
         /* c->in survives until here so a callback that closed c may still
          * look at the bytes it was handed. */
         em_buf_free(&c->in);
+        /* Writes the socket took before the close went out: report them
+         * before the end, or their owners count them lost (a ws's
+         * em_ws_send_async said EM_ECLOSED for a message the peer got). */
+        if (c->_done_lo != c->_reported_lo && c->_cbs && c->_cbs->on_sent) {
+            c->_reported_lo = c->_done_lo;
+            c->_cbs->on_sent(c, em__tcp_token(c, c->_reported_lo));
+        }
         if (c->_on_close)
             c->_on_close(c); /* may free c */
         return;

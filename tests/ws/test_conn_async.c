@@ -242,12 +242,50 @@ static void test_frame_buf_refs_across_loops(void **state) {
     em_ws_frame_buf_release(shared_fb);
 }
 
+static int sent_err = 99;
+
+static void on_sent_err(em_ws *ws, int err, void *arg) {
+    (void)ws, (void)arg;
+    sent_err = err;
+}
+
+static void abort_task(em_task *t) {
+    em_ws_abort(t->data);
+}
+
+/* A send the kernel took, then the connection dropped before the loop
+ * reported the token (an abort posted right after it): done says 0, the
+ * message having gone out, not EM_ECLOSED. */
+static void test_async_sent_then_abort(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        harness h;
+        h_init(&h, role);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        sent_err = 99;
+        assert_int_equal(em_ws_send_async(h.ws, EM_WS_OP_TEXT, EM_SLICE_LIT("x"), on_sent_err,
+                                          NULL),
+                         0);
+        em_task t = {.cb = abort_task, .data = h.ws};
+        assert_int_equal(em_loop_post(&h.loop, &t), 0);
+        h_until(&h, &h.closed, 1, 3000);
+        assert_int_equal(h.closed, 1);
+        em_slice m;
+        assert_int_equal(h_read_frame(&h, &m, NULL, 3000), EM_WS_OP_TEXT); /* it went out */
+        assert_true(em_slice_eq(m, EM_SLICE_LIT("x")));
+        assert_int_equal(sent_err, 0);
+        h_finish(&h);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_threads),
         cmocka_unit_test(test_async_after_close),
         cmocka_unit_test(test_async_while_closing),
         cmocka_unit_test(test_frame_buf_refs_across_loops),
+        cmocka_unit_test(test_async_sent_then_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
