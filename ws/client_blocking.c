@@ -137,13 +137,19 @@ static bool drained(const dial *d) {
     return d->closed || !em_ws_queued(d->ws);
 }
 
-/* After every send on a dialed ws: block until the bytes left. */
-static void after_send(em_ws *ws) {
+/* After every send on a dialed ws: block until the bytes left. The send
+ * returns what this does: an end of the connection before they left
+ * (the queue dropped) must not pass for a message sent. */
+static int after_send(em_ws *ws) {
     dial *d = dial_of(ws);
     if (!run_until(d, drained, SEND_WAIT_MS)) {
         d->err = EM_ETIMEDOUT;
         em_ws_abort(ws);
+        return EM_ETIMEDOUT;
     }
+    if (d->closed)
+        return d->err ? d->err : EM_ECLOSED;
+    return 0;
 }
 
 static void drop_queue(dial *d) {

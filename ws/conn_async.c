@@ -48,7 +48,7 @@ static void async_task(em_task *t) {
      * already gone by, or be added to a ws that ended in the wait. done
      * is how this send reports, so it never blocks. */
     em__ws_cold *c = ws->cold;
-    void (*blocking)(em_ws *) = c ? c->after_send : NULL;
+    int (*blocking)(em_ws *) = c ? c->after_send : NULL;
     if (blocking)
         c->after_send = NULL;
     int rc = em_ws_send(ws, a->opcode, em_slice_make(a->data, a->len), &token);

@@ -232,7 +232,7 @@ EM_API int em_ws_close(em_ws *ws, int code, em_slice reason) {
     if (rc)
         em__ws_drop(ws, code, rc);
     else if (EM__WS_COLD(ws, after_send) && em_tcp_conn_queued(&ws->up.tcp) > 0)
-        ws->cold->after_send(ws); /* last: ws is not touched after it */
+        (void)ws->cold->after_send(ws); /* last: ws is not touched after it */
     return 0;
 }
 

@@ -76,7 +76,8 @@ void em__ws_pend_add(em_ws *ws, struct em__ws_pend *p, uint64_t token);
 void em__ws_pend_sent(em_ws *ws, uint64_t token);
 /* Run every completion left with err. */
 void em__ws_pend_fail_all(em_ws *ws, int err);
-/* 0 or EM_WS_FULL after a write that succeeded; calls after_send. */
+/* 0 or EM_WS_FULL after a write that succeeded; calls after_send and
+ * returns its result. */
 int em__ws_after_write(em_ws *ws);
 
 /* ---- conn_pmd.c ----------------------------------------------------------- */

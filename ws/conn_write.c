@@ -93,11 +93,9 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
 
 int em__ws_after_write(em_ws *ws) {
     /* The blocking face waits there until the queue drained (or the
-     * connection ended): nothing to report, and ws is not touched after. */
-    if (EM__WS_COLD(ws, after_send) && em_tcp_conn_queued(&ws->up.tcp) > 0) {
-        ws->cold->after_send(ws);
-        return 0;
-    }
+     * connection ended, which it reports): ws is not touched after. */
+    if (EM__WS_COLD(ws, after_send) && em_tcp_conn_queued(&ws->up.tcp) > 0)
+        return ws->cold->after_send(ws);
     if (em_tcp_conn_throttled(&ws->up.tcp)) {
         ws->flags |= WS_FULL;
         return EM_WS_FULL;

@@ -156,10 +156,12 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
  *   void (*client_cancel)(em_ws *);  set by client.c while connecting: the
  *                                    core calls it from em_ws_abort on a
  *                                    ws not started yet (then fails it)
- *   void (*after_send)(em_ws *);     may be NULL; the core calls it after
+ *   int (*after_send)(em_ws *);      may be NULL; the core calls it after
  *                                    every send call that queued bytes
  *                                    (the blocking face waits there until
- *                                    the queue drained)
+ *                                    the queue drained) and returns what
+ *                                    it returns: 0, or why the bytes
+ *                                    never left
  */
 
 struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
@@ -172,7 +174,7 @@ struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
 typedef struct em__ws_cold {
     void *client;
     void (*client_cancel)(em_ws *);
-    void (*after_send)(em_ws *);
+    int (*after_send)(em_ws *);
     /* May be NULL: called as ws's memory is freed (on whichever thread
      * dropped the last reference), for what must live exactly as long. */
     void (*on_free)(em_ws *);

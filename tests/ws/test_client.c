@@ -847,8 +847,13 @@ static void on_race_done(em_ws *ws, int err, void *arg) {
 static void *send_until_refused(void *arg) {
     em_ws *ws = arg;
     int rc;
-    while ((rc = em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("x"), on_race_done, NULL)) == 0)
+    /* Paced: a thread posting with no pause at all can keep the closing
+     * owner's loop busy running its posts for as long as it posts (see
+     * close_dial_loop). */
+    while ((rc = em_ws_send_async(ws, EM_WS_OP_TEXT, EM_SLICE_LIT("x"), on_race_done, NULL)) == 0) {
         atomic_fetch_add(&race_posted, 1);
+        usleep(20);
+    }
     assert_int_equal(rc, EM_ECLOSED);
     em_ws_release(ws);
     return NULL;
@@ -905,6 +910,68 @@ static void test_blocking_close_then_dial_close(void **state) {
     raw_thread_stop(&rt);
 }
 
+/* A peer that answers the handshake, reads nothing, and resets the
+ * connection after a while. */
+typedef struct deaf_peer {
+    int lfd;
+    uint16_t port;
+    pthread_t th;
+} deaf_peer;
+
+static void *deaf_main(void *arg) {
+    deaf_peer *p = arg;
+    int fd = accept(p->lfd, NULL, NULL);
+    assert_true(fd >= 0);
+    char req[4096];
+    size_t n = 0;
+    while (n < sizeof req - 1) {
+        ssize_t r = recv(fd, req + n, sizeof req - 1 - n, 0);
+        assert_true(r > 0);
+        n += (size_t)r;
+        req[n] = 0;
+        if (strstr(req, "\r\n\r\n"))
+            break;
+    }
+    char *k = strstr(req, "Sec-WebSocket-Key: ");
+    assert_non_null(k);
+    char accept_key[29];
+    em__ws_accept_key((em_slice){k + 19, 24}, accept_key);
+    char out[256];
+    int len = snprintf(out, sizeof out,
+                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                       "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                       accept_key);
+    assert_int_equal(send(fd, out, (size_t)len, 0), len);
+    usleep(300 * 1000);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset */
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(fd);
+    return NULL;
+}
+
+/* A blocking send that cannot finish because the connection ends while
+ * it waits for the socket says so: it returned 0 as if sent. */
+static void test_blocking_send_lost_on_reset(void **state) {
+    (void)state;
+    deaf_peer p;
+    p.lfd = silent_listener(&p.port);
+    assert_int_equal(pthread_create(&p.th, NULL, deaf_main, &p), 0);
+    em_http_client_opts ho = {0};
+    em_ws_client_opts o = {.http = &ho};
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", p.port, "/"), &o, &ws), 0);
+    size_t big = 16u << 20; /* more than both socket buffers hold */
+    char *buf = calloc(1, big);
+    int rc = em_ws_send_binary(ws, (em_slice){buf, big}, NULL);
+    free(buf);
+    assert_true(rc < 0);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 0), EM_ECLOSED);
+    assert_true(em_ws_dial_close(ws, 0) < 0);
+    pthread_join(p.th, NULL);
+    close(p.lfd);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -935,6 +1002,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_retained_past_close),
         cmocka_unit_test(test_blocking_send_async_races_close),
         cmocka_unit_test(test_blocking_close_then_dial_close),
+        cmocka_unit_test(test_blocking_send_lost_on_reset),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }

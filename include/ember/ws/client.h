@@ -80,7 +80,9 @@ typedef struct em_ws_msg {
 
 /** Connect and wait for the handshake (opts may be NULL). *out is an em_ws
  * on a private loop: em_ws_send_text/_binary/_send/_ping work on it as
- * usual (they send before returning, waiting while the socket is full),
+ * usual (they send before returning, waiting while the socket is full; a
+ * connection that ends before the bytes left makes them return its error,
+ * and 30 s of a full socket EM_ETIMEDOUT, the connection then dropped),
  * messages are read with em_ws_recv, and it ends with em_ws_dial_close.
  * Returns 0 or the errors on_close would give on the loop (EM_EHANDSHAKE:
  * a refusal, whose status em_ws_dial_status tells; EM_EPROXY: the proxy
