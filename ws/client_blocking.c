@@ -166,8 +166,15 @@ static void drop_queue(dial *d) {
  * freed in use). */
 static bool close_dial_loop(dial *d) {
     drop_queue(d);
-    em_loop_run(&d->loop, EM_RUN_DEFAULT);
-    return em_loop_close(&d->loop) == 0;
+    for (;;) {
+        em_loop_run(&d->loop, EM_RUN_DEFAULT);
+        int rc = em_loop_close(&d->loop);
+        /* Busy with nothing active: another thread's em_ws_send_async
+         * posted after the run. Its done must run (and the poster learn
+         * EM_ECLOSED only from a closed loop), so run it and try again. */
+        if (rc != EM_EBUSY || em_loop_active(&d->loop))
+            return rc == 0;
+    }
 }
 
 static void free_dial(dial *d) {

@@ -861,7 +861,10 @@ static void *send_until_refused(void *arg) {
 
 /* Another thread sends on a dialed ws with em_ws_send_async while its
  * owner closes it: every send that was taken (0) reports once, though
- * it came as the private loop was being closed. */
+ * it came as the private loop was being closed, and the poster learns
+ * EM_ECLOSED. A post landing between the close's last run and
+ * em_loop_close made the close fail (EM_EBUSY): the loop stayed open and
+ * unrun, taking posts whose done never ran, and this test hung. */
 static void test_blocking_send_async_races_close(void **state) {
     (void)state;
     static srv_thread st;
