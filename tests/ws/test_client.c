@@ -779,7 +779,8 @@ static void *dial_main(void *arg) {
         got++;
     }
     while (atomic_load(&dl->ws)) /* until the other thread is done with it */
-        (void)em_ws_recv(ws, &m, 1), em_ws_msg_free(&m);
+        if (em_ws_recv(ws, &m, 1) == 0)
+            em_ws_msg_free(&m);
     em_ws_release(ws);
     dl->ok = got == 22 && sent == 1 && em_ws_dial_close(ws, 0) == 0;
     return NULL;
