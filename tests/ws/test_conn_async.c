@@ -221,6 +221,7 @@ static void *fb_loop_main(void *arg) {
         }
     }
     h_finish(h);
+    h_thread_done();
     return NULL;
 }
 

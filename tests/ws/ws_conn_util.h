@@ -206,6 +206,14 @@ static inline void h_send_frame(harness *h, unsigned b0, const void *p, size_t n
     free(buf);
 }
 
+/* The payload h_read_frame last returned, per thread: harnesses may run on
+ * several. A thread that read frames calls h_thread_done before it exits. */
+static _Thread_local char *h_hold;
+static inline void h_thread_done(void) {
+    free(h_hold);
+    h_hold = NULL;
+}
+
 /* Read the next frame ember sent, turning the loop meanwhile: returns its
  * opcode (payload in *out, valid until the next call), -1 on EOF, -2 on
  * timeout. */
@@ -222,14 +230,13 @@ static inline int h_read_frame(harness *h, em_slice *out, em_ws_frame *hdr, int 
                 em_slice s;
                 assert_int_equal(em_ws_frame_payload(&h->rp, h->rbuf + n, h->rlen - (size_t)n, &s),
                                  (ssize_t)h->rp.frame.len);
-                static _Thread_local char *hold; /* per thread: harnesses may run on several */
-                free(hold);
-                hold = malloc(s.len + 1);
-                memcpy(hold, s.ptr, s.len);
+                free(h_hold);
+                h_hold = malloc(s.len + 1);
+                memcpy(h_hold, s.ptr, s.len);
                 size_t used = (size_t)n + s.len;
                 memmove(h->rbuf, h->rbuf + used, h->rlen - used);
                 h->rlen -= used;
-                *out = em_slice_make(hold, s.len);
+                *out = em_slice_make(h_hold, s.len);
                 if (hdr)
                     *hdr = h->rp.frame;
                 return h->rp.frame.opcode;
