@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "ember.h"
@@ -319,11 +318,7 @@ static int parse_args(int argc, char **argv, opts *o) {
                 return bad_usage("bad or too many -H fields", optarg);
             /* The library sets these itself and refuses them (EM_EINVAL),
              * which would read as a bad URL: say which option is wrong. */
-            size_t nl = (size_t)(colon - optarg);
-            if ((nl == 4 && !strncasecmp(optarg, "host", 4)) ||
-                (nl == 7 && !strncasecmp(optarg, "upgrade", 7)) ||
-                (nl == 10 && !strncasecmp(optarg, "connection", 10)) ||
-                (nl >= 14 && !strncasecmp(optarg, "sec-websocket-", 14)))
+            if (em_ws_client_header_reserved(em_slice_make(optarg, (size_t)(colon - optarg))))
                 return bad_usage("-H cannot set Host, Upgrade, Connection or Sec-WebSocket-* "
                                  "(use --protocol, --compress)",
                                  optarg);

@@ -160,7 +160,7 @@ static bool fragment_in(const char *url) {
     return strchr(url, '#') != NULL; /* RFC 6455 §3: never in a WebSocket URI */
 }
 
-static bool reserved(em_slice name) {
+EM_API bool em_ws_client_header_reserved(em_slice name) {
     return em_slice_eq_nocase(name, EM_SLICE_LIT("host")) ||
            em_slice_eq_nocase(name, EM_SLICE_LIT("upgrade")) ||
            em_slice_eq_nocase(name, EM_SLICE_LIT("connection")) ||
@@ -176,7 +176,7 @@ static int build_headers(ws_client *wc, const em_ws_client_opts *o, size_t *n) {
         return EM_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < o->num_headers; i++) {
-        if (reserved(o->headers[i].name))
+        if (em_ws_client_header_reserved(o->headers[i].name))
             return EM_EINVAL;
         wc->hdrs[k++] = o->headers[i];
     }

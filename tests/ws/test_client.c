@@ -191,6 +191,19 @@ static void test_echo_plain_and_tls(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* The fields the handshake owns, which opts.headers may not hold. */
+static void test_header_reserved(void **state) {
+    (void)state;
+    static const char *const yes[] = {"Host", "UPGRADE", "connection", "Sec-WebSocket-Key",
+                                      "sec-websocket-protocol", "Sec-WebSocket-"};
+    static const char *const no[] = {"Origin", "Authorization", "Hosts", "Sec-WebSocket",
+                                     "X-Upgrade", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        assert_true(em_ws_client_header_reserved(em_slice_from_cstr(yes[i])));
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        assert_false(em_ws_client_header_reserved(em_slice_from_cstr(no[i])));
+}
+
 static void test_refusals_and_failures(void **state) {
     (void)state;
     em_loop loop;
@@ -993,6 +1006,7 @@ static int free_certs(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_echo_plain_and_tls),
+        cmocka_unit_test(test_header_reserved),
         cmocka_unit_test(test_refusals_and_failures),
         cmocka_unit_test(test_bad_101s),
         cmocka_unit_test(test_random_source),

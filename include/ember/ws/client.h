@@ -46,6 +46,11 @@ typedef struct em_ws_client_opts {
     void *random_ctx;       /**< random's first argument */
 } em_ws_client_opts;
 
+/** Whether name is a field the handshake sets itself (Host, Upgrade,
+ * Connection, Sec-WebSocket-*; ASCII case-insensitive), which
+ * em_ws_client_opts.headers may not hold (EM_EINVAL). */
+EM_API bool em_ws_client_header_reserved(em_slice name);
+
 /** Connect to url (ws:// or wss://; http:// and https:// are taken as
  * their ws twins) on loop. on_open(ws) when the server answered 101 with
  * a valid Sec-WebSocket-Accept, subprotocol and extensions; otherwise
