@@ -142,8 +142,8 @@ static const char *log_stamp(struct em__http_log *log) {
     if (now != log->stamp_sec) { /* stamp_sec starts at 0, never now */
         struct tm tm;
         gmtime_r(&now, &tm);
-        snprintf(log->stamp, sizeof log->stamp, "%02d/%.3s/%04d:%02d:%02d:%02d +0000",
-                 tm.tm_mday, em__http_month_abbr((unsigned)tm.tm_mon), (tm.tm_year + 1900) % 10000, tm.tm_hour,
+        snprintf(log->stamp, sizeof log->stamp, "%02d/%.3s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
+                 em__http_month_abbr((unsigned)tm.tm_mon), (tm.tm_year + 1900) % 10000, tm.tm_hour,
                  tm.tm_min, tm.tm_sec);
         log->stamp_sec = now;
     }

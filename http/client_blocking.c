@@ -139,14 +139,14 @@ static int refused(const em_http_req *req, em_http_resp *resp, int rc) {
     if (!rc || resp->error[0])
         return rc;
     const char *url = req->url ? req->url : "(null)";
-    bool bad_url = !req->url;
-    em_url u;
-    if (!bad_url && rc == EM_EINVAL) {
-        bad_url = em_url_parse(&u, em_slice_from_cstr(req->url)) != 0;
+    bool bad_url = false;
+    if (rc == EM_EINVAL) {
+        em_url u;
+        bad_url = !req->url || em_url_parse(&u, em_slice_from_cstr(req->url)) != 0;
         if (!bad_url)
             em_url_free(&u);
     }
-    if (rc == EM_EINVAL && bad_url)
+    if (bad_url)
         snprintf(resp->error, sizeof resp->error, "bad URL \"%.90s\"", url);
     else if (rc == EM_ENOTSUP)
         snprintf(resp->error, sizeof resp->error,
@@ -200,9 +200,9 @@ int em_http_get(const char *url, em_http_resp *resp) {
 }
 
 int em_http_post(const char *url, const char *content_type, em_slice body, em_http_resp *resp) {
-    return em_http_do(&(em_http_req){.url = url, .method = "POST", .content_type = content_type,
-                                     .body = body},
-                      NULL, resp);
+    return em_http_do(
+        &(em_http_req){.url = url, .method = "POST", .content_type = content_type, .body = body},
+        NULL, resp);
 }
 
 const char *em_http_resp_header(const em_http_resp *resp, const char *name) {

@@ -122,8 +122,8 @@ static int append_date(em_buf *b, int64_t t) {
     em__cookie_civil_from_days(days, &y, &m, &d);
     unsigned w = (unsigned)(((days % 7) + 7 + 4) % 7); /* day 0 was a Thursday */
     return em_buf_printf(b, "%.3s, %02u %.3s %04" PRId64 " %02d:%02d:%02d GMT",
-                         em__http_day_abbr(w), d, em__http_month_abbr(m - 1), y, (int)(secs / 3600), (int)(secs / 60 % 60),
-                         (int)(secs % 60));
+                         em__http_day_abbr(w), d, em__http_month_abbr(m - 1), y, (int)(secs / 3600),
+                         (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 int em_set_cookie_format(const em_set_cookie *c, em_buf *out) {

@@ -147,9 +147,7 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
              * ...): those stay unambiguous. */
             if (!is_ows(*s) || !n)
                 return EM_EBADHEADER;
-            if ((mode != EM__HTTP_MODE_RESPONSE && mode != EM__HTTP_MODE_TUNNEL &&
-                 mode != EM__HTTP_MODE_RESP_TRAILER) ||
-                h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
+            if (!em__http_mode_response(mode) || h[(n - 1) & slot_mask].id != EM_HTTP_HDR_OTHER)
                 return EM_EOBSFOLD;
             n--;
             name = h[n & slot_mask].name.ptr;
@@ -226,8 +224,7 @@ ssize_t em__http_parse_fields(em_http_parser *p, const char *buf, size_t len, si
             f->value.ptr = val;
             f->value.len = (size_t)(ve - val);
             f->id = classify_tchar(name, nlen);
-            if (f->id != EM_HTTP_HDR_OTHER && mode != EM__HTTP_MODE_TRAILER &&
-                mode != EM__HTTP_MODE_RESP_TRAILER) {
+            if (f->id != EM_HTTP_HDR_OTHER && !em__http_mode_trailer(mode)) {
                 rc = field_framing(p, f, n, mode, sc, buf);
                 if (rc)
                     return rc;

@@ -112,13 +112,23 @@ enum {
 enum {
     EM__HTTP_MODE_REQUEST, /* classify and record framing; Host and Expect count */
     EM__HTTP_MODE_RESPONSE,
-    EM__HTTP_MODE_TRAILER, /* classify only */
+    EM__HTTP_MODE_TRAILER,      /* classify only */
     EM__HTTP_MODE_RESP_TRAILER, /* a response's trailers: classify only, obs-fold as SP */
     /* a 2xx to CONNECT: as a response, but Content-Length and
      * Transfer-Encoding are not read (RFC 9110 §9.3.6: the client MUST
      * ignore them; the connection is a tunnel from the empty line on) */
     EM__HTTP_MODE_TUNNEL
 };
+/* A response's field lines (head or trailers): obs-fold is read as SP
+ * (RFC 9112 §5.2), where a request's is refused. */
+static inline bool em__http_mode_response(int mode) {
+    return mode == EM__HTTP_MODE_RESPONSE || mode == EM__HTTP_MODE_TUNNEL ||
+           mode == EM__HTTP_MODE_RESP_TRAILER;
+}
+/* Trailer fields are classified, never read for framing. */
+static inline bool em__http_mode_trailer(int mode) {
+    return mode == EM__HTTP_MODE_TRAILER || mode == EM__HTTP_MODE_RESP_TRAILER;
+}
 
 /* _te bits: transfer-coding progress (RFC 9112 §6.1). */
 enum {
