@@ -470,6 +470,19 @@ static void stream_until_full(void) {
     }
 }
 
+/* A client with a 4 KiB receive buffer, connecting to ts (adopted: closed
+ * with the test): the server's sends fill its queue quickly. */
+static int slow_client(const test_server *ts) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    int r = connect(fd, &ts->addr.u.sa, em_sockaddr_len(&ts->addr));
+    assert_true(r == 0 || errno == EINPROGRESS);
+    ts_adopt(fd);
+    return fd;
+}
+
 static void h_defer_then_stream(em_http_ctx *cx, const em_http_handler *h) {
     g.cx = cx;
     g.handled++;
@@ -487,13 +500,7 @@ static void test_stream_write_runs_no_callback(void **state) {
     em_http_server_opts o = {0};
     start(&ts, &o, h_defer_then_stream);
     memset(chunk, 'c', sizeof chunk);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int small = 4096; /* a client that reads slowly */
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    int r = connect(fd, &ts.addr.u.sa, em_sockaddr_len(&ts.addr));
-    assert_true(r == 0 || errno == EINPROGRESS);
-    ts_adopt(fd);
+    int fd = slow_client(&ts); /* a client that reads slowly */
     send_get(fd, "/stream");
     wait_handled(&ts, 1);
     em_http_server_shutdown(&ts.srv, ts_on_closed);
@@ -1052,13 +1059,7 @@ static void test_stream_end_on_full_queue(void **state) {
     em_http_server_opts o = {0};
     start(&ts, &o, h_defer_stream_to_max);
     memset(chunk, 'c', sizeof chunk);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int small = 4096; /* a client that does not read */
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    int r = connect(fd, &ts.addr.u.sa, em_sockaddr_len(&ts.addr));
-    assert_true(r == 0 || errno == EINPROGRESS);
-    ts_adopt(fd);
+    int fd = slow_client(&ts); /* a client that does not read */
     send_get(fd, "/stream");
     wait_handled(&ts, 1);
     if (!run_until(&ts, &g.ended, 1, 3000))
@@ -1094,13 +1095,7 @@ static void test_shutdown_while_sending_closes_after(void **state) {
     test_server ts;
     em_http_server_opts o = {.shutdown_timeout_ms = 8000};
     start(&ts, &o, h_huge);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int small = 4096; /* reads nothing until the shutdown began */
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
-    int r = connect(fd, &ts.addr.u.sa, em_sockaddr_len(&ts.addr));
-    assert_true(r == 0 || errno == EINPROGRESS);
-    ts_adopt(fd);
+    int fd = slow_client(&ts); /* reads nothing until the shutdown began */
     send_get(fd, "/large");
     wait_handled(&ts, 1);
     run_for(&ts, 20);
