@@ -4,8 +4,11 @@ ws_ember_client.sh: answered as an origin, a GET gets a 101 with a wrong
 Sec-WebSocket-Accept (RFC 6455 §4.1: the client must fail), except a GET
 of /close-first: a valid 101, then after the client's first frame a clean
 close (1000 "enough") from the server while the client may still be
-sending (RFC 6455 §7.1.2: either side may start the close), or for
-/drop-first a TCP reset instead of the close; answered as a
+sending (RFC 6455 §7.1.2: either side may start the close), for
+/close-empty-first the same with a close frame that has no code (what
+node ws and browsers send for a close() without arguments: 1005 to the
+receiver), for /close-away-first with 1001, for /close-error-first with
+1011, or for /drop-first a TCP reset instead of the close; answered as a
 proxy, a CONNECT gets 403 and a request in absolute form 400. The first
 line of every request is appended to the file --log names.
 
@@ -22,6 +25,16 @@ import sys
 import threading
 
 
+# What each /close-...-first path sends as the server's close frame.
+CLOSES = {
+    "close-first": b"\x88\x08\x03\xe8enough",
+    "close-empty-first": b"\x88\x00",
+    "close-away-first": b"\x88\x02\x03\xe9",
+    "close-error-first": b"\x88\x02\x03\xf3",
+    "drop-first": b"",
+}
+
+
 def serve(conn, log):
     with conn:
         head = b""
@@ -35,7 +48,7 @@ def serve(conn, log):
             f.write(first + "\n")
         if first.startswith("CONNECT "):
             conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-        elif first.startswith("GET /close-first ") or first.startswith("GET /drop-first "):
+        elif any(first.startswith("GET /%s " % p) for p in CLOSES):
             key = b""
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"sec-websocket-key:"):
@@ -52,7 +65,7 @@ def serve(conn, log):
                 if first.startswith("GET /drop-first "):
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return  # a reset: the connection lost with no close frame
-                conn.sendall(b"\x88\x08\x03\xe8enough")
+                conn.sendall(CLOSES[first.split(" ")[1][1:]])
                 while conn.recv(4096):
                     pass
             except OSError:

@@ -131,6 +131,19 @@ rc=0
   timeout 30 "$bin/ember-ws" "ws://$BAD/close-first" >/dev/null 2>"$TMP/err.txt" || rc=$?
 eq "ember-ws: the server's clean close (1000) while stdin has lines exits 0" 0 "$rc"
 [ $rc -eq 0 ] || sed 's/^/    /' "$TMP/err.txt" | head -n 2
+# Other ends of a close handshake the server starts: no code (1005: node
+# ws and browsers send that for close() without arguments) and 1001
+# (going away) end the session normally, exit 0; 1011 (the server failed)
+# exits 6 with the code on stderr.
+for c in "close-empty-first 0 1005" "close-away-first 0 1001" "close-error-first 6 1011"; do
+  set -- $c
+  rc=0
+  { echo one; sleep 3; } | timeout 30 "$bin/ember-ws" "ws://$BAD/$1" >/dev/null 2>"$TMP/err.txt" || rc=$?
+  eq "ember-ws: the server's close with $3 exits $2" "$2" "$rc"
+  if [ "$2" != 0 ] && ! grep -q "$3" "$TMP/err.txt"; then
+    fail "ember-ws did not name $3: $(head -n 1 "$TMP/err.txt")"
+  fi
+done
 rc=0
 http_proxy="http://$BAD" timeout 30 "$bin/ember-ws" "ws://origin.test:8080/chat" </dev/null \
   >/dev/null 2>"$TMP/err.txt" || rc=$?
