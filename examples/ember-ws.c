@@ -30,7 +30,7 @@ enum {
     EXIT_TLS = 3,        /* TLS handshake or certificate */
     EXIT_REFUSED = 4,    /* the server answered something other than 101 */
     EXIT_PROTOCOL = 5,   /* the server broke RFC 6455 (handshake or frames) */
-    EXIT_CLOSED = 6,     /* closed with a code other than 1000, or without a close */
+    EXIT_CLOSED = 6,     /* closed with another code than 1000/1001/1005, or no close */
     EXIT_INPUT = 7,      /* stdin unreadable, or a line that is not UTF-8 */
 };
 
@@ -252,8 +252,13 @@ static void on_close(em_ws *ws, int code, int err, em_slice reason) {
         fail_msg(c, exit_for(err, st), "%s%s", e && *e ? e : em_strerror(err), "");
         return;
     }
-    if (!err && (code == EM_WS_CLOSE_NORMAL || (c->closing && code == EM_WS_CLOSE_NO_STATUS)))
-        return; /* a clean close handshake */
+    /* A clean close handshake that ends the session normally: done (1000),
+     * the server going away (1001), or no code (1005: what node ws and
+     * browsers send for a close() without arguments). Other codes say
+     * something failed. */
+    if (!err && (code == EM_WS_CLOSE_NORMAL || code == EM_WS_CLOSE_GOING_AWAY ||
+                 code == EM_WS_CLOSE_NO_STATUS))
+        return;
     char codes[160];
     snprintf(codes, sizeof codes, "%d%s%.*s", code, reason.len ? " " : "", (int)reason.len,
              reason.ptr);
