@@ -1,6 +1,7 @@
 /* Async accept on the loop, in bounded batches, with the reserve-fd trick
  * for EMFILE/ENFILE (as libuv and nginx do): a process out of fds would
- * otherwise see the listener readable forever and spin. */
+ * otherwise see the listener readable forever and spin. Other errors that
+ * outlast one connection back off on the same timer. */
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,7 +11,8 @@
 enum {
     SRV_RUNNING = 0x1, /* between start and close */
     SRV_PAUSED = 0x2,  /* paused by the user */
-    SRV_BACKOFF = 0x4  /* out of fds: waiting for the retry timer */
+    SRV_BACKOFF = 0x4  /* waiting for the retry timer (out of fds, or another
+                          persistent accept error) */
 };
 
 static int open_reserve(void) {
@@ -34,6 +36,38 @@ static int do_accept(em_tcp_server *srv, em_sockaddr *peer) {
     if (em_sockaddr_from_sys(peer, (struct sockaddr *)&ss, sl) != 0)
         memset(peer, 0, sizeof *peer);
     return fd;
+}
+
+/* Stop watching (level-triggered readiness would busy-loop while accept
+ * keeps failing) and look again after emfile_retry_ms. */
+static void back_off(em_tcp_server *srv) {
+    srv->_flags |= SRV_BACKOFF;
+    (void)watch(srv);
+    em_timer_start(&srv->_retry, srv->_opts.emfile_retry_ms, 0);
+}
+
+/* accept(2) failed for this one connection only (reset or refused by a
+ * firewall before we took it; Linux also passes on the pending network
+ * errors of the new socket, see accept(2)), or was interrupted: the next
+ * accept may well succeed. Anything else (ENOBUFS, ENOMEM, EINVAL on a
+ * listener someone shut down, ...) would fail again at once. */
+static bool transient(int err) {
+    switch (-err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPERM:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case EOPNOTSUPP:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Out of fds. Returns true if accepting may go on in this batch. */
@@ -60,11 +94,7 @@ static bool on_emfile(em_tcp_server *srv) {
         if (fd != EM_EMFILE && fd != EM_ENFILE)
             return fd != EM_EAGAIN;
     }
-    /* Still out of fds: stop watching (level-triggered readiness would
-     * busy-loop) and look again after emfile_retry_ms. */
-    srv->_flags |= SRV_BACKOFF;
-    (void)watch(srv);
-    em_timer_start(&srv->_retry, srv->_opts.emfile_retry_ms, 0);
+    back_off(srv); /* still out of fds */
     return false;
 }
 
@@ -109,8 +139,13 @@ static void on_readable(em_io *w, unsigned events) {
                 return;
             continue;
         }
-        /* ECONNABORTED, EINTR, EPERM (firewall), ENOBUFS, ...: that one
-         * connection is lost, the listener is fine. */
+        if (transient(fd))
+            continue; /* that one connection is lost, the listener is fine */
+        /* Last: the callback may pause or close the server. */
+        back_off(srv);
+        if (srv->_opts.on_accept_error)
+            srv->_opts.on_accept_error(srv, fd);
+        return;
     }
 }
 

@@ -389,14 +389,26 @@ typedef void (*em_tcp_conn_ready_cb)(em_tcp_server *srv, em_tcp_conn *c, int sta
  * accept this connection so it can be refused politely (e.g. an HTTP 503);
  * the callback owns fd and must close it soon. NULL: ember closes it. */
 typedef void (*em_tcp_overload_cb)(em_tcp_server *srv, int fd);
+/** accept(2) failed with err, an error that does not concern one connection
+ * only and would come back at once (EM_ENOBUFS, EM_ENOMEM, EM_EINVAL once
+ * the listener was shut down, ...). The server has stopped watching the
+ * listener and tries again after emfile_retry_ms; the callback may pause or
+ * close it. Not called for the errors of a single connection
+ * (ECONNABORTED, EPERM from a firewall, EPROTO, ...), after which the
+ * server accepts the next one at once, nor for EMFILE/ENFILE (see
+ * em_tcp_overload_cb). */
+typedef void (*em_tcp_accept_error_cb)(em_tcp_server *srv, int err);
 
 /** Options for em_tcp_server_start() and em_tcp_server_adopt(); zero fields
  * take the defaults given. Copied; conn_cbs and conn_opts are borrowed. */
 typedef struct em_tcp_server_opts {
     em_tcp_listen_opts listen;      /**< how to listen (em_tcp_server_start only) */
     unsigned accept_batch;          /**< accepts per readiness event (0: 64) */
-    unsigned emfile_retry_ms;       /**< pause before retrying after EMFILE (0: 100) */
-    em_tcp_overload_cb on_overload; /**< out of fds; may be NULL */
+    /** pause before accepting again after EMFILE/ENFILE or another
+     * persistent accept error (0: 100) */
+    unsigned emfile_retry_ms;
+    em_tcp_overload_cb on_overload;         /**< out of fds; may be NULL */
+    em_tcp_accept_error_cb on_accept_error; /**< a persistent accept error; may be NULL */
     /** Accept straight into connections: with conn_alloc set, the accept
      * callback may be NULL and is not used. conn_cbs (and conn_opts, may be
      * NULL) must outlive the server. */

@@ -1,5 +1,6 @@
 /* Async server: batched accepts, pause/resume, close inside the accept
- * callback, and running out of file descriptors (EMFILE). */
+ * callback, running out of file descriptors (EMFILE), and an accept error
+ * that persists (a back-off, not a spin). */
 #include <fcntl.h>
 #include <sys/resource.h>
 
@@ -14,6 +15,8 @@ typedef struct srv_state {
     bool keep_overload_fd; /* hold the overload fd: the reserve cannot return */
     bool close_in_accept;
     bool close_in_overload;
+    int naccept_err, accept_err; /* on_accept_error: calls, last error */
+    bool close_in_accept_error;
 } srv_state;
 
 static void on_accept(em_tcp_server *srv, int fd, const em_sockaddr *peer) {
@@ -41,13 +44,22 @@ static void on_overload(em_tcp_server *srv, int fd) {
         em_tcp_server_close(srv);
 }
 
+static void on_accept_error(em_tcp_server *srv, int err) {
+    srv_state *st = srv->data;
+    st->naccept_err++;
+    st->accept_err = err;
+    if (st->close_in_accept_error)
+        em_tcp_server_close(srv);
+}
+
 static void start(em_loop *loop, srv_state *st, em_sockaddr *addr, unsigned batch) {
     memset(st, 0, sizeof *st);
     st->srv.data = st;
     em_tcp_server_opts o = {.listen = {.reuseaddr = true},
                             .accept_batch = batch,
                             .emfile_retry_ms = 20,
-                            .on_overload = on_overload};
+                            .on_overload = on_overload,
+                            .on_accept_error = on_accept_error};
     em_sockaddr any = em_sockaddr_loopback4(0);
     assert_int_equal(em_tcp_server_start(loop, &st->srv, &any, &o, on_accept), 0);
     assert_ptr_equal(st->srv.data, st);
@@ -327,21 +339,69 @@ static void test_accept_into_conn(void **state) {
     assert_int_equal(em_tcp_stream_read(&cl[2], &b, 1), EM_EOF); /* refused: closed */
     for (int i = 0; i < 3; i++)
         assert_int_equal(em_tcp_stream_close(&cl[i]), 0);
-    EM_TEST_RUN_UNTIL(&loop, em_tcp_conn_fd(&acc[0].c) < 0 && em_tcp_conn_fd(&acc[1].c) < 0,
-                      5000);
+    EM_TEST_RUN_UNTIL(&loop, em_tcp_conn_fd(&acc[0].c) < 0 && em_tcp_conn_fd(&acc[1].c) < 0, 5000);
     em_tcp_server_close(&srv);
     em_loop_run(&loop, EM_RUN_NOWAIT);
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* ---- a persistent accept error ------------------------------------------- */
+
+static void on_done(em_timer *t) {
+    *(bool *)t->data = true;
+}
+
+/* shutdown(SHUT_RD) on a listening socket leaves it readable for ever while
+ * accept fails with EINVAL: the server must back off on its retry timer
+ * instead of spinning on the level-triggered listener. Counted in loop
+ * turns, not time: a spinning server turns thousands of times in 300 ms,
+ * a backing-off one about twice per retry (the timer, then the accept). */
+static void test_persistent_accept_error(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 0); /* retries after 20 ms */
+    assert_int_equal(shutdown(st.srv.listener.fd, SHUT_RD), 0);
+
+    bool done = false;
+    em_timer t;
+    em_timer_init(&loop, &t, on_done);
+    t.data = &done;
+    em_timer_start(&t, 300, 0);
+    unsigned turns = 0;
+    while (!done && turns < 100000) {
+        em_loop_run(&loop, EM_RUN_ONCE);
+        turns++;
+    }
+    assert_true(done);
+    assert_true(turns < 200);
+    /* Told once per try, and tried again after the pause. */
+    assert_true(st.naccept_err >= 1 && (unsigned)st.naccept_err <= turns);
+    assert_int_equal(st.accept_err, EM_EINVAL);
+    EM_TEST_RUN_UNTIL(&loop, st.naccept_err >= 2, 10000);
+    assert_int_equal(st.naccepted, 0);
+    finish(&loop, &st);
+
+    /* The callback may close the server: nothing stays armed. */
+    assert_int_equal(em_loop_init(&loop), 0);
+    start(&loop, &st, &addr, 0);
+    st.close_in_accept_error = true;
+    assert_int_equal(shutdown(st.srv.listener.fd, SHUT_RD), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccept_err == 1, 10000);
+    assert_int_equal(st.srv.listener.fd, -1);
+    assert_false(em_timer_active(&st.srv._retry));
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(st.naccept_err, 1);
+    finish(&loop, &st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accept_many_and_pause),
-        cmocka_unit_test(test_adopt_listener),
-        cmocka_unit_test(test_close_in_accept),
-        cmocka_unit_test(test_emfile),
-        cmocka_unit_test(test_close_in_overload),
-        cmocka_unit_test(test_accept_into_conn),
+        cmocka_unit_test(test_accept_many_and_pause),   cmocka_unit_test(test_adopt_listener),
+        cmocka_unit_test(test_close_in_accept),         cmocka_unit_test(test_emfile),
+        cmocka_unit_test(test_close_in_overload),       cmocka_unit_test(test_accept_into_conn),
+        cmocka_unit_test(test_persistent_accept_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
