@@ -258,10 +258,9 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
             if (w == EM_EAGAIN)
                 break;
             if (w < 0) {
-                if (rest == total)
-                    return (int)w; /* nothing sent: a plain failure */
-                /* Part of this write already went out; the stream is
-                 * broken and the caller learns it now. */
+                /* Sent in part or not at all, the stream is broken: the
+                 * error sticks, as one a later flush finds does, so every
+                 * write after this one fails the same way. */
                 c->_werr = (int16_t)w;
                 return (int)w;
             }

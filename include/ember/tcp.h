@@ -241,8 +241,12 @@ EM_API void em_tcp_conn_read_stop(em_tcp_conn *c);
  * *token (may be NULL) receives the write's token for on_sent. Returns 0,
  * EM_ENOBUFS if queued bytes plus this write would pass max_queue (nothing
  * is written or queued; so one write can never exceed max_queue),
- * EM_ECLOSED after shutdown/end/close, or a socket error. on_throttled may
- * run from inside this call, as its last action. */
+ * EM_ECLOSED after shutdown/end/close, or a socket error (EM_EPIPE,
+ * EM_ECONNRESET, ...). A socket error sticks, whether this call or a later
+ * flush found it: every later write returns it, and em_tcp_conn_end closes
+ * at once. One found inside this call is only returned (on_read hears of
+ * the errors found later). on_throttled may run from inside this call, as
+ * its last action. */
 EM_API EM_NODISCARD int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                                           unsigned flags, uint64_t *token);
 /** Bytes not yet on the socket: plaintext in the write queue plus what the

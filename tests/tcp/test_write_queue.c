@@ -354,6 +354,30 @@ static void test_queue_empty_null_slice(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* The peer resets before our first write: the write that finds it fails
+ * at once, and the error sticks as one found later does. The next write
+ * returns it again instead of trying the socket (which would now say
+ * EPIPE where the first said ECONNRESET). */
+static void test_immediate_error_sticky(void **state) {
+    em_loop loop;
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, false, NULL);
+    struct linger lg = {1, 0}; /* close with RST */
+    assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer);
+    em_slice s = EM_SLICE_LIT("hello");
+    int err = em_tcp_conn_write(&w.c, &s, 1, 0, NULL);
+    assert_true(err == EM_ECONNRESET || err == EM_EPIPE);
+    assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, EM_TCP_WRITE_COPY, NULL), err);
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0);
+    /* Nothing can drain any more: end closes at once. */
+    em_tcp_conn_end(&w.c, wq_on_close);
+    EM_TEST_RUN_UNTIL(&loop, w.closed == 1, 5000);
+    assert_int_equal(w.err_calls, 0); /* ended: on_read is not called */
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
@@ -362,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_set_limits),
         cmocka_unit_test(test_late_error),
         cmocka_unit_test(test_queue_empty_null_slice),
+        cmocka_unit_test(test_immediate_error_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
