@@ -237,7 +237,8 @@ EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c) {
     return (c->_flags & EM__TCP_TPENDING) ? c->_queued + c->_tp->pending(c) : c->_queued;
 }
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c) {
-    return (c->_flags & EM__TCP_THROTTLED) != 0;
+    /* A sticky write error: no write will wait for the queue any more. */
+    return (c->_flags & EM__TCP_THROTTLED) && !c->_werr;
 }
 EM_API int em_tcp_conn_fd(const em_tcp_conn *c) {
     return c->_io.fd;

@@ -64,6 +64,9 @@ void em__tcp_wq_free(em_tcp_conn *c) {
     c->_wq_head = c->_wq_len = 0;
     c->_wq_off = 0;
     c->_queued = 0;
+    /* Nothing is queued to wait for. No on_unthrottled: the queue was
+     * dropped (failure, close), it did not drain. */
+    c->_flags &= ~(unsigned)EM__TCP_THROTTLED;
 }
 
 void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb) {

@@ -76,7 +76,7 @@ int em__tcp_update_io(em_tcp_conn *c);
 void em__tcp_defer(em_tcp_conn *c, unsigned due);
 /* Queue delivery of on_sent if a token completed since the last report. */
 void em__tcp_schedule_sent(em_tcp_conn *c);
-/* Drop every queued entry, freeing copies. */
+/* Drop every queued entry, freeing copies; no longer throttled. */
 void em__tcp_wq_free(em_tcp_conn *c);
 /* The connection broke (a read or write error): drop the queue, stop
  * reading, and tell on_read once (or just close if ending). */

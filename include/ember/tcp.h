@@ -253,7 +253,9 @@ EM_API EM_NODISCARD int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices
  * transport holds inside. 0 once everything written has left. */
 EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c);
 /** True between on_throttled and on_unthrottled: the queue is past the high
- * watermark. */
+ * watermark. False once the connection has failed (a write error, or the
+ * error on_read reports) or closed: the queue is dropped then, and
+ * on_unthrottled does not run. */
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c);
 /** Half-close: end the write direction (through the transport) once the
  * queue has drained. Reading goes on. */

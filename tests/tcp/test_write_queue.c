@@ -378,6 +378,35 @@ static void test_immediate_error_sticky(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A connection that fails while throttled drops its queue: it is no longer
+ * throttled (there is nothing queued to wait for), though on_unthrottled
+ * does not run (the error went to on_read). */
+static void test_fail_while_throttled(void **state) {
+    em_tcp_conn_opts o = {.high_watermark = 32 * 1024, .low_watermark = 8 * 1024};
+    em_loop loop;
+    int peer;
+    wq w;
+    wq_open(&loop, &w, &peer, true, &o);
+    static char chunk[16 * 1024];
+    em_slice s = em_slice_make(chunk, sizeof chunk);
+    for (int i = 0; i < 1000 && w.throttled == 0; i++)
+        assert_int_equal(em_tcp_conn_write(&w.c, &s, 1, 0, NULL), 0);
+    assert_int_equal(w.throttled, 1);
+    assert_true(em_tcp_conn_throttled(&w.c));
+
+    struct linger lg = {1, 0}; /* close with RST */
+    assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer);
+    EM_TEST_RUN_UNTIL(&loop, w.read_err != 0, 10000);
+    assert_int_equal(em_tcp_conn_queued(&w.c), 0);
+    assert_false(em_tcp_conn_throttled(&w.c));
+    assert_int_equal(w.unthrottled, 0);
+    em_tcp_conn_close(&w.c, wq_on_close);
+    assert_false(em_tcp_conn_throttled(&w.c));
+    EM_TEST_RUN_UNTIL(&loop, w.closed == 1, 5000);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backpressure_bounded), cmocka_unit_test(test_zero_copy_partial),
@@ -387,6 +416,7 @@ int main(void) {
         cmocka_unit_test(test_late_error),
         cmocka_unit_test(test_queue_empty_null_slice),
         cmocka_unit_test(test_immediate_error_sticky),
+        cmocka_unit_test(test_fail_while_throttled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
