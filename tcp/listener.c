@@ -3,7 +3,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tcp_internal.h"
@@ -43,12 +42,6 @@ EM_API int em_tcp_listener_addr(const em_tcp_listener *l, em_sockaddr *out) {
     return em_sock_local_addr(l->fd, out);
 }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 EM_API int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer, int timeout_ms) {
     em_tcp_stream_from_fd(s, -1);
     if (timeout_ms < 0)
@@ -59,11 +52,11 @@ EM_API int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer
     struct pollfd p = {.fd = l->fd, .events = POLLIN};
     /* One deadline for the whole call: a signal (EINTR) or a connection
      * gone before accept must not restart the timeout. */
-    uint64_t deadline = timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
+    uint64_t deadline = timeout_ms > 0 ? em__tcp_now_ms() + (uint64_t)timeout_ms : 0;
     for (;;) {
         int wait = -1;
         if (deadline) {
-            uint64_t now = now_ms();
+            uint64_t now = em__tcp_now_ms();
             if (now >= deadline)
                 return EM_ETIMEDOUT;
             wait = (int)(deadline - now);

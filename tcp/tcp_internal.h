@@ -15,6 +15,7 @@
 #define EMBER_TCP_INTERNAL_H
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include "ember/tcp.h"
 
@@ -103,6 +104,13 @@ void em__tcp_wq_flush(em_tcp_conn *c);
 /* Map the errno of a failed syscall; EAGAIN stays EM_EAGAIN. */
 static inline int em__tcp_errno(void) {
     return errno == EWOULDBLOCK ? EM_EAGAIN : em_err_from_errno(errno);
+}
+
+/* Monotonic milliseconds, for the deadlines of the blocking calls. */
+static inline uint64_t em__tcp_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* A size for the connection's 32-bit fields (em_tcp_conn_opts says

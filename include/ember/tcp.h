@@ -24,8 +24,9 @@ typedef struct em_tcp_stream {
     int fd;         /**< the socket, owned by s; -1 when closed */
 } em_tcp_stream;
 
-/** Connect to addr, giving up after timeout_ms (0: no timeout). Sets
- * TCP_NODELAY. Returns 0, EM_ETIMEDOUT, EM_ECONNREFUSED, ... */
+/** Connect to addr, giving up after timeout_ms (0: no timeout), counted
+ * once from the call: signals do not restart it. Sets TCP_NODELAY. Returns
+ * 0, EM_ETIMEDOUT, EM_ECONNREFUSED, ... */
 EM_API EM_NODISCARD int em_tcp_connect(em_tcp_stream *s, const em_sockaddr *addr,
                                        int timeout_ms);
 /** Wrap an already connected blocking fd (takes ownership). */
@@ -33,7 +34,9 @@ EM_API void em_tcp_stream_from_fd(em_tcp_stream *s, int fd);
 /** s as an em_stream, for code written against any stream. */
 static inline em_stream *em_tcp_stream_as_stream(em_tcp_stream *s) { return &s->base; }
 /** Per-call read/write timeouts in ms (0: none); a timed-out call returns
- * EM_ETIMEDOUT. */
+ * EM_ETIMEDOUT. Each counts from the start of the call, and a signal that
+ * interrupts the call (EINTR) does not restart it; em_tcp_stream_write's
+ * covers all of buf (bytes may have gone out before it expired). */
 EM_API int em_tcp_stream_set_timeouts(em_tcp_stream *s, int read_ms, int write_ms);
 /** Read up to len bytes: the count (> 0), EM_EOF at the peer's end,
  * EM_ETIMEDOUT past the read timeout, or em_err. */
