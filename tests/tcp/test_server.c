@@ -3,8 +3,38 @@
  * that persists (a back-off, not a spin). */
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "tcp_test_util.h"
+
+/* accept4 as this binary sees it, ember's static library included: this
+ * definition takes the place of libc's. It counts the calls and fails the
+ * next ones with the errnos a test scripts, else it is the real call. */
+static int accept_script[8];
+static unsigned accept_scripted, accept_script_at, naccept4;
+
+#if defined(__USE_GNU) && !defined(__cplusplus)
+#define SOCKADDR_PTR(a) ((a).__sockaddr__) /* glibc's transparent union */
+#else
+#define SOCKADDR_PTR(a) (a)
+#endif
+
+int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags) {
+    naccept4++;
+    if (accept_script_at < accept_scripted) {
+        errno = accept_script[accept_script_at++];
+        return -1;
+    }
+    return (int)syscall(SYS_accept4, fd, SOCKADDR_PTR(addr), len, flags);
+}
+
+static void script_accept_errors(const int *errs, unsigned n) {
+    assert_true(n <= 8);
+    memcpy(accept_script, errs, n * sizeof *errs);
+    accept_scripted = n;
+    accept_script_at = 0;
+    naccept4 = 0;
+}
 
 typedef struct srv_state {
     em_tcp_server srv;
@@ -396,12 +426,51 @@ static void test_persistent_accept_error(void **state) {
     finish(&loop, &st);
 }
 
+/* The errors accept(2) reports for one connection (aborted, refused by a
+ * firewall, a network error passed on) do not interrupt the batch: the
+ * next accept follows at once. One that would persist (ENOBUFS) is told
+ * to on_accept_error once and waits for the retry timer. Counted in
+ * accept4 calls, scripted through the accept4 above. */
+static void test_accept_error_kinds(void **state) {
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    srv_state st;
+    em_sockaddr addr;
+    start(&loop, &st, &addr, 0);
+    em_tcp_stream c[2];
+    static const int transient[] = {ECONNABORTED, EPERM, EPROTO, EHOSTUNREACH, EINTR};
+    script_accept_errors(transient, 5);
+    assert_int_equal(em_tcp_connect(&c[0], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 1, 10000);
+    /* One wakeup: five errors, the connection, then EAGAIN. */
+    assert_int_equal(naccept4, 7);
+    assert_int_equal(st.naccept_err, 0);
+    assert_false(em_timer_active(&st.srv._retry));
+    assert_true(em_io_active(&st.srv._io));
+
+    static const int persistent[] = {ENOBUFS};
+    script_accept_errors(persistent, 1);
+    assert_int_equal(em_tcp_connect(&c[1], &addr, 5000), 0);
+    EM_TEST_RUN_UNTIL(&loop, st.naccept_err == 1, 10000);
+    assert_int_equal(st.accept_err, EM_ENOBUFS);
+    assert_int_equal(naccept4, 1); /* the batch stopped there */
+    assert_true(em_timer_active(&st.srv._retry));
+    assert_false(em_io_active(&st.srv._io));
+    /* The retry accepts the connection still waiting. */
+    EM_TEST_RUN_UNTIL(&loop, st.naccepted == 2, 10000);
+    assert_int_equal(st.naccept_err, 1);
+    assert_true(em_io_active(&st.srv._io));
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(em_tcp_stream_close(&c[i]), 0);
+    finish(&loop, &st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_many_and_pause),   cmocka_unit_test(test_adopt_listener),
         cmocka_unit_test(test_close_in_accept),         cmocka_unit_test(test_emfile),
         cmocka_unit_test(test_close_in_overload),       cmocka_unit_test(test_accept_into_conn),
-        cmocka_unit_test(test_persistent_accept_error),
+        cmocka_unit_test(test_persistent_accept_error), cmocka_unit_test(test_accept_error_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
