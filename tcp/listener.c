@@ -75,10 +75,12 @@ EM_API int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer
          * accept cannot hang us; the stream itself is blocking. */
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
-            int e = errno;
-            if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNABORTED)
+            /* Gone before we took it, or an error of that connection
+             * only: wait for the next. */
+            int err = em__tcp_errno();
+            if (err == EM_EAGAIN || em__tcp_accept_transient(err))
                 continue;
-            return em_err_from_errno(e);
+            return err;
         }
         int err = em_sock_set_nonblock(fd, false);
         if (!err && peer)

@@ -46,30 +46,6 @@ static void back_off(em_tcp_server *srv) {
     em_timer_start(&srv->_retry, srv->_opts.emfile_retry_ms, 0);
 }
 
-/* accept(2) failed for this one connection only (reset or refused by a
- * firewall before we took it; Linux also passes on the pending network
- * errors of the new socket, see accept(2)), or was interrupted: the next
- * accept may well succeed. Anything else (ENOBUFS, ENOMEM, EINVAL on a
- * listener someone shut down, ...) would fail again at once. */
-static bool transient(int err) {
-    switch (-err) {
-    case EINTR:
-    case ECONNABORTED:
-    case EPERM:
-    case EPROTO:
-    case ENOPROTOOPT:
-    case ENETDOWN:
-    case ENETUNREACH:
-    case EHOSTDOWN:
-    case EHOSTUNREACH:
-    case ENONET:
-    case EOPNOTSUPP:
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Out of fds. Returns true if accepting may go on in this batch. */
 static bool on_emfile(em_tcp_server *srv) {
     if (srv->_reserve_fd >= 0) {
@@ -139,7 +115,7 @@ static void on_readable(em_io *w, unsigned events) {
                 return;
             continue;
         }
-        if (transient(fd))
+        if (em__tcp_accept_transient(fd))
             continue; /* that one connection is lost, the listener is fine */
         /* Last: the callback may pause or close the server. */
         back_off(srv);

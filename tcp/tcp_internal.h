@@ -106,6 +106,30 @@ static inline int em__tcp_errno(void) {
     return errno == EWOULDBLOCK ? EM_EAGAIN : em_err_from_errno(errno);
 }
 
+/* accept(2) failed for this one connection only (reset or refused by a
+ * firewall before we took it; Linux also passes on the pending network
+ * errors of the new socket, see accept(2)), or was interrupted: the next
+ * accept may well succeed. Anything else (ENOBUFS, ENOMEM, EINVAL on a
+ * listener someone shut down, ...) would fail again at once. */
+static inline bool em__tcp_accept_transient(int err) {
+    switch (-err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPERM:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case EOPNOTSUPP:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Monotonic milliseconds, for the deadlines of the blocking calls. */
 static inline uint64_t em__tcp_now_ms(void) {
     struct timespec ts;

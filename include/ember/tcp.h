@@ -79,8 +79,11 @@ EM_API EM_NODISCARD int em_tcp_listen(em_tcp_listener *l, const em_sockaddr *add
 /** The address l is bound to (the port chosen for port 0). 0 or em_err. */
 EM_API int em_tcp_listener_addr(const em_tcp_listener *l, em_sockaddr *out);
 /** Wait up to timeout_ms (0: forever) for a connection. peer may be NULL.
- * Returns 0, EM_ETIMEDOUT, EM_EINVAL, EM_ECLOSED (l is closed) or em_err;
- * on an error s->fd is -1. */
+ * A connection that failed before it was taken (accept(2) says
+ * ECONNABORTED, EPERM from a firewall, EPROTO, ...) is skipped and the
+ * wait goes on, within the same timeout. Returns 0, EM_ETIMEDOUT,
+ * EM_EINVAL, EM_ECLOSED (l is closed) or em_err (an error of the listener:
+ * EM_ENOBUFS, EM_EMFILE, ...); on an error s->fd is -1. */
 EM_API EM_NODISCARD int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer,
                                       int timeout_ms);
 /** Close the listening fd (no-op when already closed); pending connections are

@@ -1,8 +1,10 @@
-/* Blocking listeners: accept timeout, peer address, listen options. */
+/* Blocking listeners: accept timeout, peer address, listen options, the
+ * accept errors of one connection. */
 #include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
+#include "fake_accept.h"
 #include "tcp_test_util.h"
 
 static void test_accept_timeout(void **state) {
@@ -161,6 +163,37 @@ static void test_accept_timeout_with_signals(void **state) {
     assert_true(took < 500);
 }
 
+/* accept(2) fails for one connection that went wrong before we took it
+ * (aborted, refused by a firewall, a network error passed on): that is no
+ * error of the listener, so em_tcp_accept waits for the next one. */
+static void test_accept_skips_connection_errors(void **state) {
+    em_tcp_listener l;
+    em_sockaddr addr;
+    tt_listen(&l, &addr, false);
+    em_tcp_stream c, s;
+    assert_int_equal(em_tcp_connect(&c, &addr, 5000), 0);
+    static const int errs[] = {EPERM, EPROTO, ECONNABORTED, ENETUNREACH};
+    script_accept_errors(errs, 4);
+    assert_int_equal(em_tcp_accept(&l, &s, NULL, 5000), 0);
+    assert_int_equal(naccept4, 5);
+    assert_int_equal(em_tcp_stream_write(&c, "x", 1), 0);
+    char b;
+    assert_int_equal(em_tcp_stream_read(&s, &b, 1), 1);
+    /* An error of the listener itself still ends the call. */
+    em_tcp_stream c2, s2;
+    assert_int_equal(em_tcp_connect(&c2, &addr, 5000), 0);
+    static const int bad[] = {ENOBUFS};
+    script_accept_errors(bad, 1);
+    assert_int_equal(em_tcp_accept(&l, &s2, NULL, 5000), EM_ENOBUFS);
+    assert_int_equal(s2.fd, -1);
+    assert_int_equal(em_tcp_accept(&l, &s2, NULL, 5000), 0); /* c2 still waits */
+    assert_int_equal(em_tcp_stream_close(&s2), 0);
+    assert_int_equal(em_tcp_stream_close(&c2), 0);
+    assert_int_equal(em_tcp_stream_close(&s), 0);
+    assert_int_equal(em_tcp_stream_close(&c), 0);
+    em_tcp_listener_close(&l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_timeout), cmocka_unit_test(test_accept_peer_v4),
@@ -168,6 +201,7 @@ int main(void) {
         cmocka_unit_test(test_v6only),         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_accept_closed),
         cmocka_unit_test(test_accept_timeout_with_signals),
+        cmocka_unit_test(test_accept_skips_connection_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,38 +3,9 @@
  * that persists (a back-off, not a spin). */
 #include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 
+#include "fake_accept.h"
 #include "tcp_test_util.h"
-
-/* accept4 as this binary sees it, ember's static library included: this
- * definition takes the place of libc's. It counts the calls and fails the
- * next ones with the errnos a test scripts, else it is the real call. */
-static int accept_script[8];
-static unsigned accept_scripted, accept_script_at, naccept4;
-
-#if defined(__USE_GNU) && !defined(__cplusplus)
-#define SOCKADDR_PTR(a) ((a).__sockaddr__) /* glibc's transparent union */
-#else
-#define SOCKADDR_PTR(a) (a)
-#endif
-
-int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags) {
-    naccept4++;
-    if (accept_script_at < accept_scripted) {
-        errno = accept_script[accept_script_at++];
-        return -1;
-    }
-    return (int)syscall(SYS_accept4, fd, SOCKADDR_PTR(addr), len, flags);
-}
-
-static void script_accept_errors(const int *errs, unsigned n) {
-    assert_true(n <= 8);
-    memcpy(accept_script, errs, n * sizeof *errs);
-    accept_scripted = n;
-    accept_script_at = 0;
-    naccept4 = 0;
-}
 
 typedef struct srv_state {
     em_tcp_server srv;
@@ -430,7 +401,7 @@ static void test_persistent_accept_error(void **state) {
  * firewall, a network error passed on) do not interrupt the batch: the
  * next accept follows at once. One that would persist (ENOBUFS) is told
  * to on_accept_error once and waits for the retry timer. Counted in
- * accept4 calls, scripted through the accept4 above. */
+ * accept4 calls, scripted through fake_accept.h. */
 static void test_accept_error_kinds(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
