@@ -205,15 +205,19 @@ bool em__http_leave(struct em__http_exchange *ex) {
     if ((ex->state & CX_GONE) && !(ex->state & CX_IN_ABORT)) {
         /* The connection died while a callback ran. A held cx learns it
          * through its abort callback (now: no call of the user's is on the
-         * stack); one that was never held just ends. */
-        if ((ex->state & CX_DEFERRED) && has_abort_cb(ex)) {
+         * stack). One the user no longer holds just ends: never held, or
+         * answered (CX_DONE) with a body that was still going out in
+         * pieces: no call of the user's will come to end it. */
+        bool held = (ex->state & CX_DEFERRED) && !(ex->state & CX_DONE);
+        if (held && has_abort_cb(ex)) {
             deliver_abort(ex);
             return true;
         }
-        if (!(ex->state & CX_DEFERRED)) {
+        if (!held) {
             em__http_exchange_end(ex);
             return true;
         }
+        /* Held without an abort callback: the user's next call ends it. */
     }
     return false;
 }

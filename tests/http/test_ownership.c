@@ -1114,6 +1114,165 @@ static void test_shutdown_while_sending_closes_after(void **state) {
     free(large);
 }
 
+/* ---- 17: a connection lost inside another connection's flush ---------------- */
+
+/* Responses made while one connection's input is processed wait in the
+ * loop's burst buffer; a call that answers a request of another connection
+ * claims the buffer and flushes them first. When that flush fails, the
+ * first connection closes inside the call on the other one, while its own
+ * handler is still on the stack. */
+
+enum { FILL = 1024 * 1024 }; /* streamed to Y: far more than its kernel buffers take */
+
+/* The timer: answer Y's /1 with a stream of FILL bytes, ended at once; the
+ * connection's queue stays past its high watermark (the client does not
+ * read), and the pipeline goes on with /2. */
+static void stream_fill_then_end(void) {
+    g.fired++;
+    em_http_ctx *cx = g.cxs[1];
+    int rc = em_http_stream_start(cx, 200, EM_SLICE_LIT("application/octet-stream"), FILL, NULL);
+    for (size_t off = 0; !rc && off < FILL; off += sizeof chunk) {
+        rc = em_http_stream_write(cx, em_slice_make(chunk, sizeof chunk), NULL);
+        rc = rc == EM_HTTP_FULL ? 0 : rc; /* FULL ignored: the queue takes FILL */
+    }
+    g.write_rc = rc;
+    g.rc = rc ? rc : em_http_stream_end(cx);
+}
+
+/* /x (connection X): held. /1 (Y): held, answered by the timer. POST /2
+ * (Y, behind /1): held without on_abort and answered with a body sent in
+ * pieces; Y is throttled, so none of it is written and its head waits in
+ * the burst. Then it answers X, whose claim of the burst flushes Y's head;
+ * that write fails, Y closes, and the handler of /2 is still running. */
+static void h_lost_in_other_flush(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/x"))) {
+        g.cxs[0] = cx;
+        em_http_defer(cx, &abort_cbs);
+        return;
+    }
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/1"))) {
+        g.cxs[1] = cx;
+        em_http_defer(cx, NULL);
+        /* A small send buffer (autotuning off): the queue keeps the rest. */
+        int small = 4096;
+        int fd = em_tcp_conn_fd(em_http_conn_tcp(cx->conn));
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+        g.fire = stream_fill_then_end;
+        em_timer_start(&g.timer, 20, 0);
+        return;
+    }
+    g.cxs[2] = cx;
+    em_http_defer(cx, NULL); /* no on_abort: the rule's case 2 */
+    em_tcp_conn *t = em_http_conn_tcp(cx->conn);
+    g.body_ok = em_tcp_conn_throttled(t);
+    /* Y's queue is full: the next write to Y fails (EM_ENOBUFS), as it
+     * does for a client that stopped reading long ago. */
+    assert_int_equal(em_tcp_conn_set_limits(t, 0, 0, 1), 0);
+    g.rc2 = em_http_respond(cx, 200, EM_SLICE_LIT("application/octet-stream"),
+                            em_slice_make(large, LARGE));
+    g.cxs[1] = g.cxs[2] = NULL; /* both ended: no pointer left to hide a leak */
+    unsigned before = em_http_server_connections(cx->server);
+    g.in_call = 1;
+    g.write_rc = em_http_respond_text(g.cxs[0], 200, "x\n");
+    g.in_call = 0;
+    g.pieces = (int)(before - em_http_server_connections(cx->server)); /* Y closed inside */
+}
+
+/* Defect 17: the exchange of /2 is deferred without on_abort, answered
+ * (cx is over for the handler) with a body still to go out in pieces, and
+ * its connection closes while its handler runs (inside the answer to
+ * another connection). When the handler returned, the exchange was taken
+ * for one still held, waiting for a call of the handler's to end it
+ * (case 2 of the rule); none comes, and it leaked with its copy of the
+ * body (LeakSanitizer reports it at exit). */
+static void test_lost_in_other_flush_while_sending(void **state) {
+    large = malloc(LARGE);
+    assert_non_null(large);
+    memset(large, 'l', LARGE);
+    memset(chunk, 'c', sizeof chunk);
+    test_server ts;
+    em_http_server_opts o = {.stream_bodies = true, .high_watermark = 64 * 1024};
+    start(&ts, &o, h_lost_in_other_flush);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int x = ts_connect(&ts);
+    send_get(x, "/x");
+    wait_handled(&ts, 1);
+    int y = slow_client(&ts); /* reads nothing */
+    TS_SEND(y, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+               "POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz");
+    wait_handled(&ts, 3);
+    assert_int_equal(g.fired, 1);
+    assert_int_equal(g.rc, 0);
+    if (!g.body_ok)
+        fail_msg("Y was not throttled when /2 ran: the test proves nothing");
+    assert_int_equal(g.rc2, 0); /* cx ended for the handler */
+    assert_int_equal(g.write_rc, 0);
+    assert_int_equal(g.pieces, 1);
+    ts_wait_responses(&ts, x, &in, 1);
+    assert_non_null(strstr(in.buf, "\r\n\r\nx\n"));
+    run_for(&ts, 50);
+    assert_int_equal(g.aborted, 0);
+    assert_int_equal(em_http_server_connections(&ts.srv), 1); /* X */
+    close(x);
+    close(y);
+    ts_stop(&ts);
+    free(large);
+}
+
+static int reset_fd; /* the client of Y, reset by the handler */
+
+/* /x (X): held. /s (Y): a stream begun (its head waits in the burst) for
+ * a cx held without on_abort; the client of Y resets; then the handler
+ * answers X, whose claim of the burst flushes Y's head into the reset. */
+static void h_stream_lost_in_other_flush(em_http_ctx *cx, const em_http_handler *h) {
+    g.handled++;
+    if (em_slice_eq(cx->path, EM_SLICE_LIT("/x"))) {
+        g.cxs[0] = cx;
+        em_http_defer(cx, &abort_cbs);
+        return;
+    }
+    g.cx = cx;
+    g.rc = stream_start(cx, 200, EM_SLICE_LIT("text/plain"), NULL);
+    rst_close(reset_fd);
+    poll(NULL, 0, 20); /* the reset lands (loopback) */
+    unsigned before = em_http_server_connections(cx->server);
+    g.write_rc = em_http_respond_text(g.cxs[0], 200, "x\n");
+    g.pieces = (int)(before - em_http_server_connections(cx->server)); /* Y closed inside */
+}
+
+/* The streamed half of defect 17, which was right: a stream held without
+ * on_abort whose connection is reset inside the answer to another
+ * connection stays the handler's until its next call, which returns
+ * EM_ECLOSED and ends it; nothing leaks, nothing is freed twice. */
+static void test_stream_lost_in_other_flush(void **state) {
+    test_server ts;
+    em_http_server_opts o = {0};
+    start(&ts, &o, h_stream_lost_in_other_flush);
+    static ts_in in;
+    memset(&in, 0, sizeof in);
+    int x = ts_connect(&ts);
+    send_get(x, "/x");
+    wait_handled(&ts, 1);
+    reset_fd = ts_connect(&ts);
+    send_get(reset_fd, "/s");
+    wait_handled(&ts, 2);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.write_rc, 0);
+    if (g.pieces != 1)
+        fail_msg("Y did not close inside the answer to X: the test proves nothing");
+    ts_wait_responses(&ts, x, &in, 1);
+    assert_non_null(strstr(in.buf, "\r\n\r\nx\n"));
+    run_for(&ts, 50);
+    assert_int_equal(em_http_stream_write(g.cx, EM_SLICE_LIT("late"), NULL), EM_ECLOSED);
+    g.cx = NULL; /* ended by that call */
+    assert_int_equal(g.aborted, 0);
+    assert_int_equal(em_http_server_connections(&ts.srv), 1); /* X */
+    close(x);
+    ts_stop(&ts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -1140,6 +1299,8 @@ int main(void) {
         cmocka_unit_test(test_shutdown_with_deferred),
         cmocka_unit_test(test_stream_end_on_full_queue),
         cmocka_unit_test(test_shutdown_while_sending_closes_after),
+        cmocka_unit_test(test_lost_in_other_flush_while_sending),
+        cmocka_unit_test(test_stream_lost_in_other_flush),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)
