@@ -44,6 +44,7 @@ struct em__http_exchange *em__http_exchange_get(em_http_conn *c) {
     ex->cx.server = srv;
     ex->cx.conn = c;
     ex->srv = srv;
+    ex->loop = srv->_loop;
     ex->cbs = NULL;
     ex->body_cb = NULL;
     ex->stream_left = ex->sent = 0;

@@ -58,6 +58,7 @@ enum {
 struct em__http_exchange {
     struct em__http_exchange *next_free;
     em_http_server *srv; /* NULL once detached from its connection */
+    em_loop *loop;       /* the server's, kept: a held cx may outlive the server */
     em_http_parser parser;
     em_http_body_reader reader; /* the request body as it arrives */
     em_http_ctx cx;

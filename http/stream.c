@@ -20,7 +20,8 @@ void em__http_defer_raw(em_http_ctx *cx, const em_http_stream_cbs *cbs) {
 }
 
 em_loop *em_http_ctx_loop(const em_http_ctx *cx) {
-    return cx->server->_loop;
+    /* Not through cx->server: a held cx may outlive its server. */
+    return em__http_ex((em_http_ctx *)(uintptr_t)cx)->loop;
 }
 
 int em_http_stream_start(em_http_ctx *cx, int status, em_slice content_type, int64_t length,

@@ -1273,6 +1273,48 @@ static void test_stream_lost_in_other_flush(void **state) {
     ts_stop(&ts);
 }
 
+/* ---- 18: a cx held past the server's end ------------------------------------- */
+
+static void free_server(em_http_server *srv) {
+    g.ended = 1;
+    free(srv); /* "the server may be freed there" */
+}
+
+/* Defect 18: a request held without on_abort outlives its server (the
+ * shutdown deadline closed its connection, then the server was freed in
+ * the shutdown's callback); the handler's next call ends it with
+ * EM_ECLOSED (case 2 of the rule), and it may need the loop first, for
+ * the timer it answers from. em_http_ctx_loop read the loop through
+ * cx->server, freed by then (ASan: heap-use-after-free). The exchange
+ * keeps its own loop pointer now. */
+static void test_ctx_loop_after_server_freed(void **state) {
+    memset(&g, 0, sizeof g);
+    handler = (em_http_handler){h_defer_numbered_maybe_cbs, NULL, NULL};
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    em_http_server *srv = calloc(1, sizeof *srv);
+    assert_non_null(srv);
+    em_http_server_opts o = {.handler = &handler, .shutdown_timeout_ms = 30};
+    o = ts_opts(&o);
+    em_sockaddr any = em_sockaddr_loopback4(0);
+    assert_int_equal(em_http_server_start(&loop, srv, &any, &o), 0);
+    test_server ts; /* only its addr, for ts_connect */
+    assert_int_equal(em_http_server_addr(srv, &ts.addr), 0);
+    int fd = ts_connect(&ts);
+    send_get(fd, "/0"); /* held without callbacks */
+    EM_TEST_RUN_UNTIL(&loop, g.handled == 1, 3000);
+    em_http_ctx *cx = g.cxs[0];
+    assert_ptr_equal(em_http_ctx_loop(cx), &loop);
+    em_http_server_shutdown(srv, free_server);
+    EM_TEST_RUN_UNTIL(&loop, g.ended, 3000);
+    assert_ptr_equal(em_http_ctx_loop(cx), &loop);
+    assert_int_equal(em_http_respond_text(cx, 200, "late\n"), EM_ECLOSED);
+    g.cxs[0] = NULL; /* ended by that call */
+    close(fd);
+    em_loop_run(&loop, EM_RUN_NOWAIT);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abort_on_reset_while_deferred),
@@ -1301,6 +1343,7 @@ int main(void) {
         cmocka_unit_test(test_shutdown_while_sending_closes_after),
         cmocka_unit_test(test_lost_in_other_flush_while_sending),
         cmocka_unit_test(test_stream_lost_in_other_flush),
+        cmocka_unit_test(test_ctx_loop_after_server_freed),
     };
     const char *only = getenv("EM_TEST_FILTER");
     if (only)

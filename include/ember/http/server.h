@@ -102,7 +102,9 @@ struct em_http_ctx {
     em_http_route_match route; /**< filled by em_http_router_handler */
     void *app;                 /**< em_http_server_opts.app */
     void *user;                /**< free for handlers and middleware */
-    em_http_server *server;    /**< the server (on this loop) that took the request */
+    em_http_server *server;    /**< the server (on this loop) that took the request;
+                                  do not use it once the server may have been freed
+                                  (a cx held past its shutdown) */
     em_http_conn *conn;        /**< the connection; NULL once the client is gone */
 };
 
@@ -236,7 +238,10 @@ EM_API uint32_t em_http_conn_requests(const em_http_conn *c);
 /** The TCP connection under c, to attach a transport in on_conn_open or to
  * read transport details; its callbacks belong to the server. */
 EM_API em_tcp_conn *em_http_conn_tcp(em_http_conn *c);
-/** The loop cx's connection runs on (for timers of deferred answers). */
+/** The loop cx's connection runs on (for timers of deferred answers).
+ * Valid for as long as cx is, also for a cx held past the end of its
+ * server (the call that then ends it returns EM_ECLOSED), unlike
+ * cx->server. */
 EM_API em_loop *em_http_ctx_loop(const em_http_ctx *cx);
 
 /* ---- responses ---------------------------------------------------------- */
