@@ -269,7 +269,9 @@ int em_ws_dial_close_code(const em_ws *ws, em_slice *reason) {
 }
 
 int em_ws_dial_close(em_ws *ws, int code) {
-    if (!ws)
+    /* em_ws_close's rule, checked first: a refused code sends nothing and
+     * leaves ws open and the caller's. */
+    if (!ws || (code && !em__ws_close_code_sendable(code)))
         return EM_EINVAL;
     dial *d = dial_of(ws);
     if (!d->closed) {

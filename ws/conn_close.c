@@ -215,14 +215,14 @@ static void on_timer(em_timer *t) {
     em__ws_timer_arm(ws);
 }
 
-static bool sendable(int code) {
+bool em__ws_close_code_sendable(int code) {
     return code == 1000 || code == 1001 || code == 1003 || (code >= 1007 && code <= 1014) ||
            (code >= 3000 && code <= 4999);
 }
 
 EM_API int em_ws_close(em_ws *ws, int code, em_slice reason) {
-    if (!sendable(code) || reason.len > EM_WS_MAX_CONTROL - 2 || (reason.len && !reason.ptr) ||
-        !em_ws_utf8_valid(reason.ptr, reason.len))
+    if (!em__ws_close_code_sendable(code) || reason.len > EM_WS_MAX_CONTROL - 2 ||
+        (reason.len && !reason.ptr) || !em_ws_utf8_valid(reason.ptr, reason.len))
         return EM_EINVAL;
     if (!(ws->flags & WS_STARTED) ||
         (ws->flags & (WS_SENT_CLOSE | WS_GOT_CLOSE | WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED)))

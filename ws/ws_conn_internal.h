@@ -254,6 +254,9 @@ void em__ws_fail_unstarted(em_ws *ws, int err);
 int em__ws_start(em_ws *ws);
 /* The callbacks a ws sets on its tcp connection. */
 extern const em_tcp_conn_cbs em__ws_tcp_cbs;
+/* Whether em_ws_close accepts code (conn_close.c): 1000, 1001, 1003,
+ * 1007-1014, 3000-4999. The blocking face checks with it too. */
+bool em__ws_close_code_sendable(int code);
 /* For em_http_upgrade's on_close and em_http_upgraded.on_shutdown
  * (server side): a shutdown sends 1001 (now == false) or drops (now). */
 void em__ws_on_forced_close(em_tcp_conn *tcp);

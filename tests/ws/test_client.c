@@ -989,6 +989,32 @@ static void test_blocking_send_lost_on_reset(void **state) {
     close(p.lfd);
 }
 
+/* em_ws_dial_close with a code em_ws_close refuses (reserved, never on
+ * the wire, or out of range) returns EM_EINVAL and sends nothing, as
+ * em_ws_close does: ws stays open and the caller's. It aborted the
+ * connection and returned EM_ECANCELED. */
+static void test_blocking_dial_close_bad_code(void **state) {
+    (void)state;
+    static srv_thread st;
+    srv_thread_start(&st);
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", st.s.port, "/echo"), NULL, &ws), 0);
+    static const int bad[] = {1005, 1006, 999, 2000, 1004, 1015, 5000, -1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(em_ws_close(ws, bad[i], (em_slice){0}), EM_EINVAL); /* the rule */
+        if (em_ws_dial_close(ws, bad[i]) != EM_EINVAL)
+            fail_msg("em_ws_dial_close(ws, %d) did not return EM_EINVAL", bad[i]);
+    }
+    /* still open: a message goes there and back */
+    assert_int_equal(em_ws_send_text(ws, EM_SLICE_LIT("still"), NULL), 0);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 5000), 0);
+    assert_string_equal(m.data.ptr, "still");
+    em_ws_msg_free(&m);
+    assert_int_equal(em_ws_dial_close(ws, 4000), 0);
+    srv_thread_stop(&st);
+}
+
 static int setup_certs(void **state) {
     (void)state;
     tc_ca(&ca, "ember test CA");
@@ -1021,6 +1047,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_send_async_races_close),
         cmocka_unit_test(test_blocking_close_then_dial_close),
         cmocka_unit_test(test_blocking_send_lost_on_reset),
+        cmocka_unit_test(test_blocking_dial_close_bad_code),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);
 }

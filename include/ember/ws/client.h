@@ -119,7 +119,9 @@ EM_API void em_ws_msg_free(em_ws_msg *msg);
 EM_API int em_ws_dial_close_code(const em_ws *ws, em_slice *reason);
 /** Send a close with code (0: 1000) unless the peer's came first, wait for
  * the end (close_timeout_ms at most), close and free ws. Returns 0 after a
- * clean close handshake, else the error that ended it. */
+ * clean close handshake, else the error that ended it; or EM_EINVAL for a
+ * code em_ws_close refuses (1005, 1006, 1002, ...): then nothing was sent
+ * and ws is still open and yours (call again with a valid code). */
 EM_API int em_ws_dial_close(em_ws *ws, int code);
 
 #ifdef __cplusplus
