@@ -2,13 +2,14 @@
  * calls drive (ARCHITECTURE.md, principle 7: a thin layer over the loop
  * face, not a second implementation). Messages that arrive while the
  * caller is elsewhere wait in a queue until em_ws_recv. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ws_conn_internal.h"
 
-#define SEND_WAIT_MS 30000 /* a blocking send waits this long for the socket */
+#define SEND_WAIT_MS 30000 /* send_timeout_ms 0: a blocking send waits this long */
 
 typedef struct dial_msg {
     struct dial_msg *next;
@@ -142,7 +143,8 @@ static bool drained(const dial *d) {
  * (the queue dropped) must not pass for a message sent. */
 static int after_send(em_ws *ws) {
     dial *d = dial_of(ws);
-    if (!run_until(d, drained, SEND_WAIT_MS)) {
+    unsigned wait_ms = d->o.send_timeout_ms ? d->o.send_timeout_ms : SEND_WAIT_MS;
+    if (!run_until(d, drained, wait_ms > INT_MAX ? INT_MAX : (int)wait_ms)) {
         d->err = EM_ETIMEDOUT;
         em_ws_abort(ws);
         return EM_ETIMEDOUT;

@@ -933,6 +933,7 @@ typedef struct deaf_peer {
     int lfd;
     uint16_t port;
     pthread_t th;
+    unsigned hold_ms; /* before the reset; 0: 300 */
 } deaf_peer;
 
 static void *deaf_main(void *arg) {
@@ -959,7 +960,7 @@ static void *deaf_main(void *arg) {
                        "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                        accept_key);
     assert_int_equal(send(fd, out, (size_t)len, 0), len);
-    usleep(300 * 1000);
+    usleep((p->hold_ms ? p->hold_ms : 300) * 1000);
     struct linger lg = {.l_onoff = 1, .l_linger = 0}; /* a reset */
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     close(fd);
@@ -970,7 +971,7 @@ static void *deaf_main(void *arg) {
  * it waits for the socket says so: it returned 0 as if sent. */
 static void test_blocking_send_lost_on_reset(void **state) {
     (void)state;
-    deaf_peer p;
+    deaf_peer p = {0};
     p.lfd = silent_listener(&p.port);
     assert_int_equal(pthread_create(&p.th, NULL, deaf_main, &p), 0);
     em_http_client_opts ho = {0};
@@ -985,6 +986,37 @@ static void test_blocking_send_lost_on_reset(void **state) {
     em_ws_msg m;
     assert_int_equal(em_ws_recv(ws, &m, 0), EM_ECLOSED);
     assert_true(em_ws_dial_close(ws, 0) < 0);
+    pthread_join(p.th, NULL);
+    close(p.lfd);
+}
+
+/* A blocking send to a peer that stopped reading fails with EM_ETIMEDOUT
+ * after send_timeout_ms, not after a fixed 30 s, and drops the
+ * connection. */
+static void test_blocking_send_timeout(void **state) {
+    (void)state;
+    deaf_peer p = {.hold_ms = 3000};
+    p.lfd = silent_listener(&p.port);
+    int small = 4096; /* the accepted socket's: the peer's kernel takes little */
+    assert_int_equal(setsockopt(p.lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    assert_int_equal(pthread_create(&p.th, NULL, deaf_main, &p), 0);
+    em_http_client_opts ho = {0};
+    em_ws_client_opts o = {.http = &ho, .send_timeout_ms = 300};
+    em_ws *ws;
+    assert_int_equal(em_ws_dial(url_of("ws", p.port, "/"), &o, &ws), 0);
+    size_t big = 8u << 20; /* more than both socket buffers hold */
+    char *buf = calloc(1, big);
+    uint64_t t0 = ms_now();
+    int rc = em_ws_send_binary(ws, (em_slice){buf, big}, NULL);
+    uint64_t took = ms_now() - t0;
+    free(buf);
+    assert_int_equal(rc, EM_ETIMEDOUT);
+    assert_true(took >= 300);
+    if (took >= 2500)
+        fail_msg("the send gave up after %llu ms, not 300", (unsigned long long)took);
+    em_ws_msg m;
+    assert_int_equal(em_ws_recv(ws, &m, 0), EM_ECLOSED); /* dropped */
+    assert_int_equal(em_ws_dial_close(ws, 0), EM_ETIMEDOUT);
     pthread_join(p.th, NULL);
     close(p.lfd);
 }
@@ -1047,6 +1079,7 @@ int main(void) {
         cmocka_unit_test(test_blocking_send_async_races_close),
         cmocka_unit_test(test_blocking_close_then_dial_close),
         cmocka_unit_test(test_blocking_send_lost_on_reset),
+        cmocka_unit_test(test_blocking_send_timeout),
         cmocka_unit_test(test_blocking_dial_close_bad_code),
     };
     return cmocka_run_group_tests(tests, setup_certs, free_certs);

@@ -41,6 +41,11 @@ typedef struct em_ws_client_opts {
     const char *const *protocols;
     /** Opening handshake, connect included: EM_ETIMEDOUT past it. 0: 30 s. */
     unsigned handshake_timeout_ms;
+    /** The blocking face only (em_ws_dial): how long a send waits for the
+     * kernel to take its bytes (the socket stays full while the peer does
+     * not read) before it returns EM_ETIMEDOUT and drops the connection.
+     * 0: 30 s. */
+    unsigned send_timeout_ms;
     /** Where masking keys come from. NULL: em_ws_random_os (getrandom). */
     em_ws_random_cb random;
     void *random_ctx;       /**< random's first argument */
@@ -87,7 +92,8 @@ typedef struct em_ws_msg {
  * on a private loop: em_ws_send_text/_binary/_send/_ping work on it as
  * usual (they send before returning, waiting while the socket is full; a
  * connection that ends before the bytes left makes them return its error,
- * and 30 s of a full socket EM_ETIMEDOUT, the connection then dropped),
+ * and a socket full for send_timeout_ms (30 s) EM_ETIMEDOUT, the
+ * connection then dropped),
  * messages are read with em_ws_recv, and it ends with em_ws_dial_close.
  * Returns 0 or the errors on_close would give on the loop (EM_EHANDSHAKE:
  * a refusal, whose status em_ws_dial_status tells; EM_EPROXY: the proxy
