@@ -30,6 +30,8 @@ static int parse_proxy(em_url *out, const char *spec) {
         em_url_free(out); /* an https proxy (TLS to the proxy) is not supported */
         return EM_ENOTSUP;
     }
+    if (!rc && !out->port_explicit)
+        out->port = 1080; /* curl's and libcurl's (CURLOPT_PROXY) default */
     return rc;
 }
 

@@ -1,6 +1,10 @@
 /* http/client_proxy.c: which hosts no_proxy sends direct, as curl reads
  * it: names and their subdomains, "*", IP literals (brackets optional for
- * IPv6, compared as addresses) and CIDR ranges (curl 7.86). */
+ * IPv6, compared as addresses) and CIDR ranges (curl 7.86); and which
+ * proxy the settings and the environment give, with curl's default port. */
+#include <stdio.h>
+#include <string.h>
+
 #include "client_internal.h"
 #include "em_test.h"
 
@@ -44,16 +48,81 @@ static void test_addresses(void **state) {
     expect("fe80::/10", "fe80::1", true);
     expect("[fe80::]/10", "fe80::1", true);
     expect("fe80::/10", "fec0::1", false);
-    expect("127.0.0.0/8", "::1", false);       /* another family */
+    expect("127.0.0.0/8", "::1", false);        /* another family */
     expect("127.0.0.0/33", "127.0.0.1", false); /* a bad prefix matches nothing */
     expect("127.0.0.0/x", "127.0.0.1", false);
     expect("127.0.0.0/8", "localhost", false); /* names never match a range */
+}
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                         "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+
+static void clear_env(void) {
+    for (size_t i = 0; i < sizeof proxy_vars / sizeof *proxy_vars; i++)
+        unsetenv(proxy_vars[i]);
+}
+
+/* em__http_proxy_setup on a client with just these options: its result,
+ * and the client in *cl (free it with em__http_proxy_free). */
+static int setup(em_http_client *cl, const char *proxy, bool from_env) {
+    memset(cl, 0, sizeof *cl);
+    cl->o.proxy = proxy;
+    cl->o.proxy_from_env = from_env;
+    return em__http_proxy_setup(cl);
+}
+
+/* "host:port" of the proxy for url, or "direct". */
+static const char *proxy_for(const em_http_client *cl, const char *url) {
+    static char out[128];
+    em_url u;
+    assert_int_equal(em_url_parse(&u, em_slice_from_cstr(url)), 0);
+    const em_url *px = em__http_proxy_for(cl, &u);
+    if (px)
+        snprintf(out, sizeof out, "%s:%u", px->host, (unsigned)px->port);
+    else
+        snprintf(out, sizeof out, "direct");
+    em_url_free(&u);
+    return out;
+}
+
+/* curl's man page (-x) and CURLOPT_PROXY: a proxy without a port is on
+ * 1080, whatever its scheme's default; a port written stays. */
+static void test_default_port(void **state) {
+    (void)state;
+    clear_env();
+    static const struct {
+        const char *spec, *want;
+    } cases[] = {
+        {"http://127.0.0.1", "127.0.0.1:1080"},  {"127.0.0.1", "127.0.0.1:1080"},
+        {"http://u:p@p.test", "p.test:1080"},    {"http://[::1]", "::1:1080"},
+        {"http://127.0.0.1:80", "127.0.0.1:80"}, {"p.test:3128", "p.test:3128"},
+        {"HTTP://p.test/", "p.test:1080"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        em_http_client cl;
+        assert_int_equal(setup(&cl, cases[i].spec, false), 0);
+        if (strcmp(proxy_for(&cl, "http://o.test/"), cases[i].want) ||
+            strcmp(proxy_for(&cl, "https://o.test/"), cases[i].want))
+            fail_msg("proxy \"%s\": %s, %s expected", cases[i].spec,
+                     proxy_for(&cl, "http://o.test/"), cases[i].want);
+        em__http_proxy_free(&cl);
+    }
+    /* and from the environment */
+    em_http_client cl;
+    setenv("http_proxy", "http://h.test", 1);
+    setenv("https_proxy", "s.test", 1);
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "h.test:1080");
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "s.test:1080");
+    em__http_proxy_free(&cl);
+    clear_env();
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_default_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,8 +85,9 @@ typedef struct em_http_client_opts {
     unsigned expect_timeout_ms;  /**< 0: 1 s */
     em_dns_family family;        /**< ANY: both, in RFC 6724 order */
     const char *user_agent;      /**< NULL: "ember/0.1"; "": none sent */
-    /** An HTTP proxy, "http://[user:password@]host:port" (or "host:port"):
-     * http URLs go to it in absolute form, https URLs through a CONNECT
+    /** An HTTP proxy, "http://[user:password@]host[:port]" (or
+     * "host[:port]"; without a port, 1080, as curl and libcurl's
+     * CURLOPT_PROXY take it): http URLs go to it in absolute form, https URLs through a CONNECT
      * tunnel (TLS and its verification end to end with the origin). The
      * proxy's credentials go only to the proxy (Proxy-Authorization).
      * no_proxy: names (and their subdomains), IP addresses ("[::1]" or
