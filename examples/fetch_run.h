@@ -353,7 +353,10 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
         em_url_free(&u);
         break;
     case FX_CONNECT:
-        say(m, cap, "Failed to %s%s", strncmp(why, "connect to ", 11) ? "connect: " : "", why);
+        if (!strncmp(why, "Unsupported proxy scheme", 24))
+            say(m, cap, "%s", why);
+        else
+            say(m, cap, "Failed to %s%s", strncmp(why, "connect to ", 11) ? "connect: " : "", why);
         break;
     case FX_TIMEOUT:
         say(m, cap, "Operation timed out after %.0f milliseconds with %llu bytes received (%s)",
@@ -536,6 +539,26 @@ static int guess_url(const char *arg, char **out, char *why, size_t cap) {
     return FX_OK;
 }
 
+static bool other_scheme(const char *proxy) {
+    const char *sep = strstr(proxy, "://");
+    return sep && !(sep - proxy == 4 && !strncasecmp(proxy, "http", 4));
+}
+/* The proxy the client refused for its scheme (only http:// is spoken):
+ * -x's, or the first such variable of the environment's as the client
+ * reads them; NULL when none is found. */
+static const char *refused_proxy(const fopts *o) {
+    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                                       "ALL_PROXY"};
+    if (o->proxy)
+        return other_scheme(o->proxy) ? o->proxy : NULL;
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && other_scheme(v))
+            return v;
+    }
+    return NULL;
+}
+
 /* Once per run: TLS, the cookie jar, --resolve and the client. FX_OK, or
  * an exit code with run->setup_why set (every transfer then ends with it). */
 static int setup(frun *run, const em_dns_resolver_opts *ro) {
@@ -612,13 +635,19 @@ static int setup(frun *run, const em_dns_resolver_opts *ro) {
     int rc = em_http_client_new(&run->cl, run->loop, &co);
     if (hrc == 0)
         unlink(hosts); /* the resolver has read it */
+    if (rc == EM_ENOTSUP) { /* curl's words and code for a proxy it cannot use */
+        run->cl = NULL;
+        const char *px = refused_proxy(o);
+        snprintf(why, cap,
+                 "Unsupported proxy scheme for '%s' (ember-fetch speaks to http:// proxies only)",
+                 px ? px : "?");
+        return FX_CONNECT;
+    }
     if (rc) {
         run->cl = NULL;
         snprintf(why, cap, "cannot make a client: %s",
-                 rc == EM_EINVAL    ? "bad --dns-servers or --proxy"
-                 : rc == EM_ENOTSUP ? "an https:// proxy is not supported"
-                                    : em_strerror(rc));
-        return rc == EM_EINVAL || rc == EM_ENOTSUP ? FX_USAGE : FX_NOMEM;
+                 rc == EM_EINVAL ? "bad --dns-servers or --proxy" : em_strerror(rc));
+        return rc == EM_EINVAL ? FX_USAGE : FX_NOMEM;
     }
     if (o->user && !(run->user = strdup(o->user))) {
         snprintf(why, cap, "%s", em_strerror(EM_ENOMEM));

@@ -508,7 +508,9 @@ static int selftest(void) {
     ST_CASE(&t, 0, cookie_merged, "-b", jar, "-H", "Cookie: own=1", "%/whoami");
     ST_CASE(&t, 0, cookie_data_merged, "-b", "a=1; b=2", "-H", "Cookie: own=1", "%/whoami");
     unlink(jar);
-    ST_CASE(&t, 2, any, "-x", "https://127.0.0.1:1", "%/hello");
+    /* a proxy that is not http://: curl's 7 for one it cannot use, never direct */
+    ST_CASE(&t, 7, any, "-x", "https://127.0.0.1:1", "%/hello");
+    ST_CASE(&t, 7, any, "-x", "socks5://127.0.0.1:1", "%/hello");
     ST_CASE(&t, 1, any, "ftp://127.0.0.1/");
     ST_CASE(&t, 3, any, "http://127.0.0.1:99999/");
     /* a redirect as curl takes it: another scheme is 1, no URL at all 3 */

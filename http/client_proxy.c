@@ -1,8 +1,11 @@
 /* Which proxy, if any, a request goes through: the client's setting or,
  * when asked, the environment as curl reads it (http_proxy in lower case
  * only, since a CGI program gets HTTP_PROXY from a request header: the
- * "httpoxy" hole; https_proxy or HTTPS_PROXY; no_proxy or NO_PROXY, which
- * holds for a proxy set by hand too). */
+ * "httpoxy" hole; https_proxy or HTTPS_PROXY; all_proxy or ALL_PROXY for
+ * a scheme whose own variable is unset; no_proxy or NO_PROXY, which holds
+ * for a proxy set by hand too). Only http:// proxies are spoken: any other
+ * scheme (https, socks4, socks5, ...) is refused up front, so a request
+ * never goes direct when a proxy was asked for. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +21,11 @@ static const char *env2(const char *a, const char *b) {
 static int parse_proxy(em_url *out, const char *spec) {
     /* "host:port" alone means http://host:port, as curl takes it */
     char buf[512];
-    if (!strstr(spec, "://")) {
+    size_t sl = strspn(spec, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+    bool scheme = sl && !strncmp(spec + sl, "://", 3); /* RFC 3986 §3.1 */
+    if (scheme && !(sl == 4 && !strncasecmp(spec, "http", 4)))
+        return EM_ENOTSUP; /* an https proxy (TLS to the proxy), socks, ... */
+    if (!scheme) {
         if (strlen(spec) > sizeof buf - 8)
             return EM_EINVAL;
         strcpy(buf, "http://");
@@ -26,10 +33,6 @@ static int parse_proxy(em_url *out, const char *spec) {
         spec = buf;
     }
     int rc = em_url_parse(out, em_slice_from_cstr(spec));
-    if (!rc && strcmp(out->scheme, "http")) {
-        em_url_free(out); /* an https proxy (TLS to the proxy) is not supported */
-        return EM_ENOTSUP;
-    }
     if (!rc && !out->port_explicit)
         out->port = 1080; /* curl's and libcurl's (CURLOPT_PROXY) default */
     return rc;
@@ -41,6 +44,9 @@ int em__http_proxy_setup(em_http_client *cl) {
     if (!http && o->proxy_from_env) {
         http = env2("http_proxy", NULL);
         https = env2("https_proxy", "HTTPS_PROXY");
+        const char *all = http && https ? NULL : env2("all_proxy", "ALL_PROXY");
+        http = http ? http : all;
+        https = https ? https : all;
     }
     if (!no && o->proxy_from_env) /* for a proxy given in opts too, as curl */
         no = env2("no_proxy", "NO_PROXY");

@@ -118,11 +118,85 @@ static void test_default_port(void **state) {
     clear_env();
 }
 
+/* all_proxy/ALL_PROXY (lower case first): for a scheme whose own variable
+ * is unset or empty, as curl reads them; no_proxy holds for it too. */
+static void test_all_proxy(void **state) {
+    (void)state;
+    em_http_client cl;
+    clear_env();
+    setenv("all_proxy", "http://a.test:3128", 1);
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "a.test:3128");
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "a.test:3128");
+    em__http_proxy_free(&cl);
+
+    setenv("http_proxy", "h.test:1", 1);
+    setenv("https_proxy", "", 1); /* empty: unset, as in curl */
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "h.test:1");
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "a.test:3128");
+    em__http_proxy_free(&cl);
+
+    clear_env();
+    setenv("ALL_PROXY", "A.test", 1); /* upper case, without a port */
+    setenv("no_proxy", "o.test", 1);
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "direct");
+    assert_string_equal(proxy_for(&cl, "https://x.test/"), "a.test:1080");
+    em__http_proxy_free(&cl);
+
+    setenv("all_proxy", "http://lower.test:2", 1); /* lower case wins */
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://x.test/"), "lower.test:2");
+    em__http_proxy_free(&cl);
+
+    /* not read when a proxy is set by hand, nor without proxy_from_env */
+    assert_int_equal(setup(&cl, "http://given.test:3", true), 0);
+    assert_string_equal(proxy_for(&cl, "https://x.test/"), "given.test:3");
+    em__http_proxy_free(&cl);
+    assert_int_equal(setup(&cl, NULL, false), 0);
+    assert_string_equal(proxy_for(&cl, "http://x.test/"), "direct");
+    em__http_proxy_free(&cl);
+    clear_env();
+}
+
+/* Only http:// proxies: any other scheme (https, socks4/5, whatever
+ * all_proxy names) is EM_ENOTSUP up front rather than a request that
+ * quietly goes direct; all_proxy is not read (so not refused) when both
+ * http_proxy and https_proxy are set. A proxy that is no URL: EM_EINVAL. */
+static void test_unsupported_schemes(void **state) {
+    (void)state;
+    em_http_client cl;
+    clear_env();
+    const char *bad[] = {"https://p.test:1", "socks5://127.0.0.1:1080", "socks4a://p.test",
+                         "SOCKS5H://p.test"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (setup(&cl, bad[i], false) != EM_ENOTSUP)
+            fail_msg("proxy \"%s\": EM_ENOTSUP expected", bad[i]);
+        em__http_proxy_free(&cl);
+    }
+    assert_int_equal(setup(&cl, "http://a b", false), EM_EINVAL);
+    em__http_proxy_free(&cl);
+
+    setenv("all_proxy", "socks5://127.0.0.1:1080", 1);
+    assert_int_equal(setup(&cl, NULL, true), EM_ENOTSUP);
+    em__http_proxy_free(&cl);
+    setenv("http_proxy", "http://h.test:1", 1);
+    assert_int_equal(setup(&cl, NULL, true), EM_ENOTSUP); /* https would use it */
+    em__http_proxy_free(&cl);
+    setenv("https_proxy", "http://s.test:1", 1);
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    em__http_proxy_free(&cl);
+    clear_env();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_default_port),
+        cmocka_unit_test(test_all_proxy),
+        cmocka_unit_test(test_unsupported_schemes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,9 @@
 #     answer (52), a close after each answer (num_connects), one that echoes
 #     the credential fields it got (-u with -H Authorization, -b with -H
 #     Cookie, -v hiding them), sends a coding nobody decodes (--compressed:
-#     61) and a status of 999 (-f: 22), and a DNS
+#     61) and a status of 999 (-f: 22), acts as a proxy (-x, http_proxy,
+#     all_proxy, no_proxy; a socks5:// or https:// one: 7; one without a
+#     port on 1080 when that port is free), and a DNS
 #     server that says NXDOMAIN and logs the names asked (ember-fetch
 #     --dns-servers: 6, and 5 for a proxy; curl has no such option without
 #     c-ares);
@@ -65,7 +67,9 @@ if mode == "dns":  # every query: NXDOMAIN; the names asked, one a line, after t
         print(b".".join(q[j + 1:j + 1 + q[j]] for j in iter_labels(q)).decode(), flush=True)
         s.sendto(q[:2] + b"\x81\x83" + b"\x00\x01\x00\x00\x00\x00\x00\x00" + question, peer)
 s = socket.socket()
-s.bind(("127.0.0.1", 0))
+if len(sys.argv) > 2:  # a given port: another run's TIME_WAIT on it is no obstacle
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0))
 if mode == "bound":  # bound, never listening: connecting is refused
     print(s.getsockname()[1], flush=True)
     while True:
@@ -104,9 +108,9 @@ while True:
                   b"\r\nConnection: close\r\n\r\n" + body)
     c.close()  # "empty": no answer at all
 EOF
-start_peer() { # VAR MODE: the peer's port in VAR
-  local var=$1 out=$TMP/peer.$2 pid i port=""
-  python3 "$TMP/peer.py" "$2" >"$out" 2>"$out.err" &
+start_peer() { # VAR MODE [PORT]: the peer's port in VAR (PORT: that one, else any)
+  local var=$1 out=$TMP/peer.$2${3:-} pid i port=""
+  python3 "$TMP/peer.py" "$2" ${3:+"$3"} >"$out" 2>"$out.err" &
   pid=$!
   track_pid "$pid"
   for i in $(seq 1 600); do # up to 30 s on a loaded machine
@@ -213,6 +217,40 @@ unset no_proxy
 export http_proxy=$O
 same "-x '' with http_proxy set: direct" oddproxyoff 0 -s -x '' -w '%{http_code}' "$O/direct"
 unset http_proxy
+# all_proxy/ALL_PROXY for a scheme without its own variable; no_proxy
+# holds for it; a proxy ember-fetch cannot speak to (socks5://, https://)
+# is exit 7 as curl's for one it cannot reach, never a direct request
+export all_proxy=$O
+same "all_proxy: http through it" oddall 0 -s "http://proxied.test/x"
+eq "all_proxy: the peer saw a proxy request" "through a proxy" "$(cat "$TMP/oddall.e")"
+export no_proxy=127.0.0.1
+same "all_proxy with no_proxy=127.0.0.1: direct" oddallno 0 -s -w '%{http_code}' "$O/direct"
+unset all_proxy no_proxy
+export ALL_PROXY=127.0.0.1:$ODD
+same "ALL_PROXY host:port: http through it" oddALL 0 -s "http://proxied.test/x"
+unset ALL_PROXY
+export http_proxy=$O all_proxy=http://127.0.0.1:$REFUSED
+same "http_proxy before all_proxy" oddhttpall 0 -s "http://proxied.test/x"
+unset http_proxy all_proxy
+export all_proxy=socks5://127.0.0.1:$REFUSED
+same "all_proxy=socks5://: exit 7" oddsocks 7 -s "http://127.0.0.1:$ODD/direct"
+both oddsocksmsg "http://127.0.0.1:$ODD/direct"
+says "all_proxy=socks5://: curl's words" oddsocksmsg \
+  "^ember-fetch: \(7\) Unsupported proxy scheme for 'socks5://127.0.0.1:$REFUSED'"
+unset all_proxy
+same "-x https://: exit 7" oddhttpsproxy 7 -s -x "https://127.0.0.1:$REFUSED" "http://127.0.0.1:$ODD/direct"
+# a proxy without a port is on 1080 (curl's man page), if 1080 is free here
+if python3 -c 'import socket; s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 1080))' 2>/dev/null; then
+  start_peer P1080 odd 1080
+  same "-x http://127.0.0.1 (no port): 1080" oddp1080 0 -s -x http://127.0.0.1 "http://proxied.test/x"
+  eq "-x without a port: the peer on 1080 saw a proxy request" "through a proxy" "$(cat "$TMP/oddp1080.e")"
+  export http_proxy=127.0.0.1
+  same "http_proxy=127.0.0.1 (no port): 1080" oddenv1080 0 -s "http://proxied.test/x"
+  unset http_proxy
+else
+  echo "skip: 127.0.0.1:1080 is taken, no check of a proxy's default port"
+fi
 CU=(curl -q --noproxy '*')
 start_peer DNS dns
 rc=0

@@ -94,9 +94,12 @@ typedef struct em_http_client_opts {
      * "::1") and CIDR ranges ("10.0.0.0/8") reached directly, comma- or
      * space-separated; "*": all. proxy_from_env: when proxy is NULL, read
      * http_proxy (lower case only: HTTP_PROXY may come from a request
-     * header in CGI programs) and https_proxy/HTTPS_PROXY, and when
-     * no_proxy is NULL, no_proxy/NO_PROXY (with proxy set too), as curl
-     * does. An https:// proxy is EM_ENOTSUP. */
+     * header in CGI programs) and https_proxy/HTTPS_PROXY, all_proxy/
+     * ALL_PROXY for a scheme whose own variable is unset or empty, and
+     * when no_proxy is NULL, no_proxy/NO_PROXY (with proxy set too), as
+     * curl does. Only http:// proxies are spoken: another scheme (https://,
+     * socks5://, ...) in proxy or in a variable the client would use is
+     * EM_ENOTSUP from em_http_client_new, never a direct connection. */
     const char *proxy;
     const char *no_proxy; /**< hosts reached directly (see proxy) */
     bool proxy_from_env;  /**< read the proxy variables (see proxy) */
