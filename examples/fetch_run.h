@@ -30,6 +30,11 @@ typedef struct fetch {
     unsigned redirects, connects; /* the client's own count, at the end */
     bool counted;                 /* redirects and connects are set */
     char *url;                   /* the effective URL */
+    /* its userinfo as written (NULL: none), which the client's URL leaves
+     * out and %{url_effective} shows as curl's does; a followed redirect's
+     * in next_userinfo until the call's URL moves there (moved) */
+    char *userinfo, *next_userinfo;
+    bool moved;
     char why[256];               /* em_http_call_error, or ember-fetch's own reason */
     const char *method;
     struct timespec t0;
@@ -75,6 +80,12 @@ static unsigned ms(double s) { /* seconds (up to 4e6) to milliseconds, rounded u
 }
 
 static void set_url(fetch *f, const char *url) {
+    if (f->moved && f->url && strcmp(f->url, url)) {
+        free(f->userinfo);
+        f->userinfo = f->next_userinfo;
+        f->next_userinfo = NULL;
+        f->moved = false;
+    }
     char *u = strdup(url);
     if (u) {
         free(f->url);
@@ -174,11 +185,35 @@ static bool log_head(fetch *f, em_http_call *call, const em_http_response *r) {
     return true;
 }
 
+/* The userinfo the URL of a redirect's Location has: the Location's when
+ * it has an authority, else the current one (RFC 3986 §5.2.2), as curl
+ * keeps it for %{url_effective}. */
+static void note_redirect(fetch *f, em_http_call *call, const em_http_response *r) {
+    set_url(f, em_http_call_url(call)); /* an earlier redirect's URL, now the call's */
+    em_slice loc = {0};
+    for (size_t i = 0; i < r->num_headers; i++)
+        if (em_slice_eq_nocase(r->headers[i].name, EM_SLICE_LIT("Location")))
+            loc = em_slice_trim(r->headers[i].value);
+    em_url base, to;
+    if (!loc.len || em_url_parse(&base, em_slice_from_cstr(f->url)))
+        return;
+    base.userinfo = f->userinfo;
+    if (em_url_resolve(&to, &base, loc) == 0) {
+        free(f->next_userinfo);
+        f->next_userinfo = to.userinfo ? strdup(to.userinfo) : NULL;
+        f->moved = true;
+        em_url_free(&to);
+    }
+    em_url_free(&base);
+}
+
 /* As curl, -v, -D, -i and -I show every head before the final one: a
  * followed redirect's (-L; never its body) and an interim 1xx. */
 static void on_extra_head(em_http_call *call, const em_http_response *r) {
     fetch *f = em_http_call_data(call);
     const fopts *o = f->o;
+    if (r->status >= 300)
+        note_redirect(f, call, r);
     if (!log_head(f, call, r))
         return;
     FILE *s = o->include || o->head ? sink(f) : NULL;
@@ -399,6 +434,18 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
     }
 }
 
+/* %{url_effective}: the URL with its userinfo, unless it has one already
+ * (one that failed before the client took it). */
+static void put_url(FILE *s, const fetch *f) {
+    const char *u = f->url ? f->url : "", *auth = strstr(u, "://");
+    auth = auth ? auth + 3 : NULL;
+    size_t alen = auth ? strcspn(auth, "/?#") : 0;
+    if (auth && f->userinfo && !memchr(auth, '@', alen))
+        fprintf(s, "%.*s%s@%s", (int)(auth - u), u, f->userinfo, auth);
+    else
+        fputs(u, s);
+}
+
 /* -w: \n \r \t \\, %% and %{variable}. */
 static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
     FILE *s = f->out;
@@ -416,7 +463,7 @@ static void write_out(const fetch *f, const char *fmt, int x, const char *msg) {
             if (IS("http_code") || IS("response_code"))
                 fprintf(s, "%03d", f->status);
             else if (IS("url_effective"))
-                fputs(f->url ? f->url : "", s);
+                put_url(s, f);
             else if (IS("size_download"))
                 fprintf(s, "%llu", (unsigned long long)f->size);
             else if (IS("time_total"))
@@ -677,6 +724,10 @@ static int launch(fetch *f) {
     em_url u;
     if (em_url_parse(&u, em_slice_from_cstr(f->url)))
         return fail_early(f, FX_URL, "URL rejected: malformed URL '%s'", f->arg);
+    if (u.userinfo && !(f->userinfo = strdup(u.userinfo))) {
+        em_url_free(&u);
+        return fail_early(f, FX_NOMEM, "%s", em_strerror(EM_ENOMEM));
+    }
     if (o->drop_auth && u.userinfo) { /* -H 'Authorization:': not the URL's either */
         char *bare = malloc(EM_URL_MAX_LEN + 1);
         u.userinfo = NULL;
@@ -815,7 +866,9 @@ static int fetch_end(fetch *f, int x) {
         fprintf(f->err, "ember-fetch: (%d) %s\n", x, msg);
     free(f->url);
     free(f->oname);
-    f->url = f->oname = NULL;
+    free(f->userinfo);
+    free(f->next_userinfo);
+    f->url = f->oname = f->userinfo = f->next_userinfo = NULL;
     run->ended++;
     /* curl's exit code: the last transfer's, or with -Z the last failure's */
     if (!o->parallel || x)

@@ -252,6 +252,13 @@ static bool followed(const st *t, const char *out, const char *err) {
     snprintf(want, sizeof want, "Hello, World!\n\n200 %s/hello GET", t->base);
     return !strcmp(out, want);
 }
+/* %{url_effective} keeps the URL's user:password through a redirect to a
+ * path, as curl's does */
+static bool followed_userinfo(const st *t, const char *out, const char *err) {
+    char want[128];
+    snprintf(want, sizeof want, "http://u:p@%s/hello", t->base + 7);
+    return !strcmp(out, want) && !*err;
+}
 /* -L with -I or -i: every head, as curl shows them; a redirect's body never */
 static bool heads_followed(const st *t, const char *out, const char *err) {
     return starts(out, "HTTP/1.1 302 ") && strstr(out, "\r\nLocation: /hello\r\n") &&
@@ -476,6 +483,9 @@ static int selftest(void) {
     ST_CASE(&t, 22, odd_failed, "-f", "%/999");
     ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
     ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
+    char ui[96];
+    snprintf(ui, sizeof ui, "http://u:p@%s/go", t.base + 7);
+    ST_CASE(&t, 0, followed_userinfo, "-sL", "-o", "/dev/null", "-w", "%{url_effective}", ui);
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
     ST_CASE(&t, 0, heads_followed, "-sIL", "%/go");
     ST_CASE(&t, 0, included_followed, "-siL", "%/go");

@@ -204,6 +204,27 @@ eq "-L to another port: -b DATA dropped" "" "$(cat "$TMP/oddcrossb.e")"
 ef oddsameb -s -L -b 'a=1' -u a:b "$O/to?/fields"
 eq "-L on the same origin: -u and -b DATA kept" "Authorization: Basic YTpi|Cookie: a=1" \
   "$(tr '\n' '|' <"$TMP/oddsameb.e" | sed 's/|$//')"
+# %{url_effective} is the URL with its user:password as curl prints it: kept
+# through a Location without an authority, replaced by one with it
+U=http://u:p@127.0.0.1:$ODD
+same "-w %{url_effective}: with user:password" oddui 0 -s -o /dev/null -w '%{url_effective}' "$U/x#frag"
+eq "-w %{url_effective}: ember-fetch's" "$U/x#frag" "$(cat "$TMP/oddui.e")"
+same "-w %{url_effective}: with user only, no path" oddu 0 -s -o /dev/null -w '%{url_effective}' \
+  "http://u@127.0.0.1:$ODD"
+same "-w %{url_effective}: an empty userinfo" oddempty 0 -s -o /dev/null -w '%{url_effective}' \
+  "http://@127.0.0.1:$ODD/x"
+same "-w %{url_effective}: -H 'Authorization:' keeps it" oddnoauthui 0 -s -o /dev/null \
+  -H 'Authorization:' -w '%{url_effective}' "$U/x"
+same "-w %{url_effective}: no -L" oddnol 0 -s -o /dev/null -w '%{url_effective}' "$U/to?/fields"
+same "-w %{url_effective}: -L to a path" oddlpath 0 -s -L -o /dev/null -w '%{url_effective}' \
+  "$U/to?/fields"
+eq "-L to a path: ember-fetch's" "$U/fields" "$(cat "$TMP/oddlpath.e")"
+same "-w %{url_effective}: -L to a URL without user:password" oddlurl 0 -s -L -o /dev/null \
+  -w '%{url_effective}' "$U/to?http://127.0.0.1:$ODD/fields"
+same "-w %{url_effective}: -L to a URL with others" oddlother 0 -s -L -o /dev/null \
+  -w '%{url_effective}' "$U/to?http://x:y@127.0.0.1:$ODD/fields"
+same "-w %{url_effective}: refused" oddrefui 7 -s -o /dev/null -w '%{url_effective}' \
+  "http://u:p@127.0.0.1:$REFUSED/x"
 same "--compressed, a coding nobody decodes: exit 61" oddcoding 61 -s --compressed "$O/coding"
 same "a coding nobody decodes, no --compressed: as it came" oddraw 0 -s "$O/coding"
 same "status 999 with -f: exit 22" odd999f 22 -s -f -w '%{http_code}' "$O/999"
