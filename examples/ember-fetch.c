@@ -209,8 +209,8 @@ static bool seconds(const char *v, double *out) {
     return true;
 }
 
-/* -H "Name: value", "Name:" (drop a field ember-fetch adds) or "Name;"
- * (send it empty). */
+/* -H "Name: value", "Name:" (drop a field ember-fetch or the client adds:
+ * Host too) or "Name;" (send it empty; not Host). */
 static int add_header(fopts *o, char *v) {
     char *colon = strchr(v, ':'), *semi = strchr(v, ';');
     bool empty = false;
@@ -227,7 +227,10 @@ static int add_header(fopts *o, char *v) {
     while (vlen && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
         vlen--;
     bool ua = em_slice_eq_nocase(name, EM_SLICE_LIT("User-Agent"));
-    if (!vlen && !empty) {
+    bool host = em_slice_eq_nocase(name, EM_SLICE_LIT("Host"));
+    if (host && empty)
+        return FX_USAGE; /* the client sends no empty Host line (curl does) */
+    if (!vlen && !empty && !host) {
         if (ua)
             o->agent = "";
         if (em_slice_eq_nocase(name, EM_SLICE_LIT("Accept")))
@@ -246,6 +249,7 @@ static int add_header(fopts *o, char *v) {
         return FX_USAGE;
     o->drop_accept |= em_slice_eq_nocase(name, EM_SLICE_LIT("Accept"));
     o->has_ctype |= em_slice_eq_nocase(name, EM_SLICE_LIT("Content-Type"));
+    /* an empty Host: the client leaves the line out, as curl's -H 'Host:' */
     o->hdr[o->nhdr++] = (em_http_header){name, em_slice_make(val, vlen), 0};
     return FX_OK;
 }

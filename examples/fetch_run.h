@@ -530,8 +530,15 @@ static void show_request(const fetch *f, const em_url *u, const em_http_req *req
     ssize_t tl = em_url_target(u, target, sizeof target);
     fprintf(e, "* %s to %s port %u\n", em_url_is_tls(u) ? "HTTPS" : "HTTP", u->host,
             (unsigned)u->port);
-    fprintf(e, "> %s %.*s HTTP/1.1\n> Host: %.*s\n", req->method, tl > 0 ? (int)tl : 0, target,
-            hl > 0 ? (int)hl : 0, host);
+    const em_http_header *own = NULL; /* -H Host: in the one Host line; empty: none */
+    for (size_t i = 0; i < req->num_headers && !own; i++)
+        if (named(req->headers[i].name, "Host"))
+            own = &req->headers[i];
+    fprintf(e, "> %s %.*s HTTP/1.1\n", req->method, tl > 0 ? (int)tl : 0, target);
+    if (own && own->value.len)
+        fprintf(e, "> Host: %.*s\n", (int)own->value.len, own->value.ptr);
+    else if (!own)
+        fprintf(e, "> Host: %.*s\n", hl > 0 ? (int)hl : 0, host);
     if (*agent)
         fprintf(e, "> User-Agent: %s\n", agent);
     bool own_auth = false, cookie_shown = false;
@@ -545,7 +552,7 @@ static void show_request(const fetch *f, const em_url *u, const em_http_req *req
             show_hidden(e, n, v, true);
         else if (named(n, "Cookie") && !cookie_shown)
             show_hidden(e, n, v, false);
-        else if (!named(n, "Cookie"))
+        else if (!named(n, "Cookie") && !named(n, "Host"))
             fprintf(e, "> %.*s: %.*s\n", (int)n.len, n.ptr, (int)v.len, v.ptr);
         cookie_shown |= named(n, "Cookie");
     }

@@ -59,7 +59,8 @@ static bool is_host(em_slice name) {
 }
 
 /* A Host of the caller's (a virtual host): RFC 9110 §7.2 uri-host [":"
- * port], the host a reg-name (RFC 3986 §3.2.2) or a bracketed literal. */
+ * port], the host a reg-name (RFC 3986 §3.2.2) or a bracketed literal; or
+ * empty, for no Host line at all (curl's -H 'Host:'). */
 static bool host_value_ok(em_slice v) {
     size_t i = 0;
     if (v.len && v.ptr[0] == '[') {
@@ -79,7 +80,7 @@ static bool host_value_ok(em_slice v) {
                 return false;
         }
         if (i == 0)
-            return false;
+            return v.len == 0;
     }
     if (i == v.len)
         return true;
@@ -464,15 +465,20 @@ int em__http_call_build_head(em_http_call *call) {
     if (tl < 0)
         return (int)tl;
     em_buf_commit(b, (size_t)tl);
-    /* The caller's Host (a virtual host) in the one Host line, first */
+    /* The caller's Host (a virtual host) in the one Host line, first; an
+     * empty one leaves the line out, as the caller asked */
     const em_http_header *own = NULL;
     for (size_t i = 0; i < call->num_headers && !own; i++)
         if (is_host(call->headers[i].name))
             own = &call->headers[i];
-    rc = EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\nHost: ");
-    rc = rc ? rc : own ? em_buf_append(b, own->value.ptr, own->value.len)
-                       : em_buf_append(b, host, (size_t)hl);
-    rc = rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
+    rc = EM__HTTP_PUT_LIT(b, " HTTP/1.1\r\n");
+    if (!rc && !(own && !own->value.len)) {
+        rc = EM__HTTP_PUT_LIT(b, "Host: ");
+        rc = rc    ? rc
+             : own ? em_buf_append(b, own->value.ptr, own->value.len)
+                   : em_buf_append(b, host, (size_t)hl);
+        rc = rc ? rc : EM__HTTP_PUT_LIT(b, "\r\n");
+    }
     const char *ua = call->cl->o.user_agent ? call->cl->o.user_agent : "ember/0.1";
     if (!rc && *ua)
         rc = em__http_put_field(b, EM_SLICE_LIT("User-Agent"), em_slice_from_cstr(ua));

@@ -73,14 +73,15 @@ static void test_bad_requests_refused(void **state) {
     em_http_call *c = NULL;
     em_http_header crlf[] = {{EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1\r\nX-Injected: 1"), 0}};
     em_http_header framing[] = {{EM_SLICE_LIT("Content-Length"), EM_SLICE_LIT("5"), 0}};
-    /* a Host of the caller's must be uri-host [":" port], and only one */
+    /* a Host of the caller's must be uri-host [":" port] (or empty: none),
+     * and only one */
     em_http_header host[] = {{EM_SLICE_LIT("host"), EM_SLICE_LIT("a b"), 0}};
-    em_http_header hosts[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT(""), 0},
+    em_http_header hosts[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT(" "), 0},
                               {EM_SLICE_LIT("Host"), EM_SLICE_LIT("a/b"), 0},
                               {EM_SLICE_LIT("Host"), EM_SLICE_LIT("u@a"), 0},
                               {EM_SLICE_LIT("Host"), EM_SLICE_LIT("a:8x"), 0}};
     em_http_header two[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT("a"), 0},
-                            {EM_SLICE_LIT("host"), EM_SLICE_LIT("b"), 0}};
+                            {EM_SLICE_LIT("host"), EM_SLICE_LIT(""), 0}};
     const char *url = raw_url(&f.rs, "/");
     assert_int_equal(em_http_client_do(f.cl, &(em_http_req){.url = url, .headers = crlf,
                                                              .num_headers = 1},
@@ -593,6 +594,57 @@ static void test_own_host(void **state) {
     assert_non_null(strstr(g.last, want));
     assert_null(strstr(g.last, "VHost"));
     assert_non_null(strstr(g.last, "\r\nX-A: 1\r\n"));
+    raw_stop(&g);
+    fixture_teardown(&f, NULL);
+}
+
+/* An empty Host of the caller's (curl's -H 'Host:') sends no Host line at
+ * all, through a redirect to the same origin too; one to another origin
+ * gets that origin's Host, as a virtual host is dropped there. */
+static void test_no_host(void **state) {
+    (void)state;
+    fixture f;
+    fixture_setup(&f, NULL, 0, NULL);
+    static const char *const gscript[] = {OK_HELLO};
+    raw_server g;
+    raw_start(&g, &f.loop, gscript, 1);
+    static char s1[256];
+    snprintf(s1, sizeof s1, "HTTP/1.1 302 Found\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n",
+             raw_url(&g, "/there"));
+    static const char s2[] =
+        "HTTP/1.1 307 Temporary\r\nLocation: /same\r\nContent-Length: 0\r\n\r\n";
+    const char *script[] = {OK_HELLO, s2, OK_HELLO, s1};
+    f.rs.script = script;
+    f.rs.nscript = 4;
+    em_http_header h[] = {{EM_SLICE_LIT("Host"), EM_SLICE_LIT(""), 0},
+                          {EM_SLICE_LIT("X-A"), EM_SLICE_LIT("1"), 0}};
+    rec r = {0};
+    fixture_run(&f, &r,
+                &(em_http_req){.url = raw_url(&f.rs, "/a"), .headers = h, .num_headers = 2});
+    assert_int_equal(r.err, 0);
+    assert_true(STARTS(f.rs.last, "GET /a HTTP/1.1\r\nUser-Agent: "));
+    assert_null(strstr(f.rs.last, "\r\nHost:"));
+    assert_null(strstr(f.rs.last, "\r\nhost:"));
+    assert_non_null(strstr(f.rs.last, "\r\nX-A: 1\r\n"));
+    rec r2 = {0}; /* same origin: still none */
+    fixture_run(
+        &f, &r2,
+        &(em_http_req){
+            .url = raw_url(&f.rs, "/b"), .headers = h, .num_headers = 2, .max_redirects = 5});
+    assert_int_equal(r2.err, 0);
+    assert_true(STARTS(f.rs.last, "GET /same HTTP/1.1\r\nUser-Agent: "));
+    assert_null(strstr(f.rs.last, "\r\nHost:"));
+    assert_null(strstr(f.rs.last, "\r\nhost:"));
+    rec r3 = {0}; /* another origin: its own Host */
+    fixture_run(
+        &f, &r3,
+        &(em_http_req){
+            .url = raw_url(&f.rs, "/c"), .headers = h, .num_headers = 2, .max_redirects = 5});
+    assert_int_equal(r3.err, 0);
+    assert_int_equal(r3.redirects, 1);
+    char want[64];
+    snprintf(want, sizeof want, "\r\nHost: 127.0.0.1:%u\r\n", (unsigned)em_sockaddr_port(&g.addr));
+    assert_non_null(strstr(g.last, want));
     raw_stop(&g);
     fixture_teardown(&f, NULL);
 }
@@ -1263,6 +1315,7 @@ int main(void) {
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_own_host),
+        cmocka_unit_test(test_no_host),
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_redirect_heads_reported),
         cmocka_unit_test(test_interim_heads_reported),

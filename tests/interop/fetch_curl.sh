@@ -96,6 +96,9 @@ while True:
         if path == b"/fields":  # the request's credential fields, as they came
             body = b"".join(l + b"\n" for l in req.split(b"\r\n")
                             if l.split(b":")[0].lower() in (b"authorization", b"cookie"))
+        elif path == b"/host":  # the request's Host lines, as they came
+            body = b"".join(l + b"\n" for l in req.split(b"\r\n")[1:]
+                            if l.split(b":")[0].lower() == b"host")
         elif path == b"/coding":  # a coding nobody decodes
             head, body = b"200 OK\r\nContent-Encoding: x-unknown", b"raw bytes\n"
         elif path == b"/999":  # outside 100..599: a 5xx (RFC 9110 15)
@@ -204,6 +207,17 @@ eq "-L to another port: -b DATA dropped" "" "$(cat "$TMP/oddcrossb.e")"
 ef oddsameb -s -L -b 'a=1' -u a:b "$O/to?/fields"
 eq "-L on the same origin: -u and -b DATA kept" "Authorization: Basic YTpi|Cookie: a=1" \
   "$(tr '\n' '|' <"$TMP/oddsameb.e" | sed 's/|$//')"
+# -H 'Host:' sends no Host line at all, as curl does (-H 'Host;' would send
+# an empty one: ember-fetch refuses it, exit 2)
+same "-H 'Host:': no Host line" oddnohost 0 -s -H 'Host:' "$O/host"
+eq "-H 'Host:': what the peer got" "" "$(cat "$TMP/oddnohost.e")"
+same "-H 'Host: v.test': that one" oddvhost 0 -s -H 'Host: v.test' "$O/host"
+ef oddnohostv -s -v -H 'Host:' -o /dev/null "$O/host"
+eq "-H 'Host:' -v: no Host shown" "0" "$(grep -c '^> Host' "$TMP/oddnohostv.e.err" || true)"
+ef oddvhostv -s -v -H 'Host: v.test' -o /dev/null "$O/host"
+eq "-H 'Host: v.test' -v: shown once, as sent" "> Host: v.test" "$(grep '^> Host' "$TMP/oddvhostv.e.err")"
+ef oddemptyhost -s -H 'Host;' "$O/host"
+eq "-H 'Host;': exit 2" "2" "$rc_e"
 # %{url_effective} is the URL with its user:password as curl prints it: kept
 # through a Location without an authority, replaced by one with it
 U=http://u:p@127.0.0.1:$ODD

@@ -131,7 +131,9 @@ typedef struct em_http_req {
      * are the client's: giving them is EM_EINVAL. One Host (uri-host
      * [":" port], else EM_EINVAL) names a virtual host, as curl's -H
      * 'Host: ...': it replaces the URL's in the request and is dropped by
-     * a redirect to another origin; TLS still verifies the URL's host. */
+     * a redirect to another origin; TLS still verifies the URL's host. An
+     * empty Host sends no Host line at all (curl's -H 'Host:'): what the
+     * caller asked for, though an HTTP/1.1 server may answer 400. */
     const em_http_header *headers;
     size_t num_headers;            /**< entries in headers */
     em_slice body;                 /**< sent with a Content-Length */
