@@ -336,7 +336,8 @@ static int exit_for(const fetch *f, int err) {
     case EM_ETOOMANYREDIRECTS:
         return FX_REDIRECTS;
     case EM_EPARTIAL:
-        return FX_PARTIAL;
+        /* curl: a close before a whole status line is an empty reply */
+        return !f->got_head && strstr(f->why, "status line was cut short") ? FX_EMPTY : FX_PARTIAL;
     case EM_EUNSAFEREDIRECT:
     case EM_ENOTSUP:
         return FX_UNSUPPORTED; /* curl: a protocol --proto-redir refuses */
@@ -358,9 +359,12 @@ static int exit_for(const fetch *f, int err) {
         /* the client's words for a connection closed before any answer */
         return !f->got_head && strstr(f->why, "without answering") ? FX_EMPTY : FX_RECV;
     default:
-        /* a response ember's parser refuses: before the head it is not HTTP */
+        /* a response head ember's parser refuses: curl's 1 without a status
+         * line (HTTP/0.9) or with a garbled one, 8 for the rest of it */
         if (err <= EM_EPARSE && err >= EM_EBADEOL && !f->got_head)
-            return FX_WEIRD_REPLY;
+            return strstr(f->why, "not an HTTP/1.x response") || strstr(f->why, "status line:")
+                       ? FX_UNSUPPORTED
+                       : FX_WEIRD_REPLY;
         return FX_RECV;
     }
 }
@@ -427,6 +431,16 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
         break;
     case FX_WEIRD_REPLY:
         say(m, cap, "Weird server reply: %s", why);
+        break;
+    case FX_UNSUPPORTED: /* curl's words for a reply it will not take */
+        if (strstr(why, "not an HTTP/1.x response"))
+            say(m, cap, "Received HTTP/0.9 when not allowed (%s)", why);
+        else if (strstr(why, "status line: its status code"))
+            say(m, cap, "Unsupported response code in HTTP response (%s)", why);
+        else if (strstr(why, "status line: its HTTP version"))
+            say(m, cap, "Unsupported HTTP version in response (%s)", why);
+        else
+            say(m, cap, "%s", why);
         break;
     default:
         say(m, cap, "%s", why);

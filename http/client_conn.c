@@ -626,6 +626,26 @@ static void hand_over(em__http_cconn *c, em_http_call *call, size_t head_len) {
     call->cl->up->call_ended(call, 0, false, false);
 }
 
+/* Which part of a response head in is refused (err) or cut short (0),
+ * in words that tell apart what curl's exit codes do: a reply that is no
+ * HTTP/1.x at all (an HTTP/0.9 body, another protocol), a status line cut
+ * short, one whose version or code is garbled, or the fields after it. */
+static const char *head_trouble(const em__http_cconn *c, em_slice in, int err) {
+    if (memcmp(in.ptr, "HTTP/", in.len < 5 ? in.len : 5))
+        return "not an HTTP/1.x response (HTTP/0.9, or another protocol)";
+    if (!err)
+        return memchr(in.ptr, '\n', in.len) ? "the response head was cut short"
+                                            : "the status line was cut short";
+    if (c->resp.status)
+        return "malformed response head";
+    if (err == EM_EBADVERSION)
+        return "malformed status line: its HTTP version";
+    bool version = in.len >= 9 && in.ptr[5] >= '0' && in.ptr[5] <= '9' && in.ptr[6] == '.' &&
+                   in.ptr[7] >= '0' && in.ptr[7] <= '9' && in.ptr[8] == ' ';
+    return version ? "malformed status line: its status code"
+                   : "malformed status line: its HTTP version";
+}
+
 static bool read_head(em__http_cconn *c, em_http_call *call) {
     em_buf *in = &c->hc.tcp.in;
     ssize_t n;
@@ -635,7 +655,11 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
         if (n == EM_EAGAIN)
             return false;
         if (n < 0) {
-            fail(c, (int)n, false, "malformed response head: %s", em_strerror((int)n));
+            char why[160];
+            snprintf(why, sizeof why, "%s: %s",
+                     head_trouble(c, em_slice_make(em_buf_data(in), em_buf_len(in)), (int)n),
+                     em_strerror((int)n));
+            fail(c, (int)n, false, "%s", why);
             return false;
         }
         if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
@@ -713,10 +737,10 @@ static bool read_head(em__http_cconn *c, em_http_call *call) {
 
 static void on_eof_now(em__http_cconn *c, em_http_call *call) {
     if (!c->head_done) {
-        fail(c, c->got_byte ? EM_EPARTIAL : EM_ECONNRESET, true,
-             c->got_byte ? "the response head was cut short"
-                         : "the server closed the connection without answering",
-             NULL);
+        em_buf *in = &c->hc.tcp.in;
+        fail(c, c->got_byte ? EM_EPARTIAL : EM_ECONNRESET, true, "%s",
+             c->got_byte ? head_trouble(c, em_slice_make(em_buf_data(in), em_buf_len(in)), 0)
+                         : "the server closed the connection without answering");
         return;
     }
     bool to_close = c->body.mode == EM_HTTP_BODY_UNTIL_CLOSE;

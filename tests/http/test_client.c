@@ -598,6 +598,43 @@ static void test_own_host(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* A head the client refuses or that was cut short: em_http_call_error says
+ * which part, since curl's exit codes tell them apart (ember-fetch follows):
+ * no HTTP at all (HTTP/0.9: 1), a garbled status line (1), a close inside
+ * the status line (52), a head cut short after it (18), bad fields (8). */
+static void test_refused_heads_say_where(void **state) {
+    (void)state;
+    static const struct {
+        const char *answer;
+        int err;
+        const char *why;
+    } cases[] = {
+        {"hello\r\n", EM_EPARSE, "not an HTTP/1.x response"},
+        {"SSH-2.0-OpenSSH_9.2\r\n", EM_EPARSE, "not an HTTP/1.x response"},
+        {"HTTP/1.1 2x0 OK\r\n\r\n", EM_EPARSE, "malformed status line: its status code"},
+        {"HTTP/1.1 OK\r\n\r\n", EM_EPARSE, "malformed status line: its status code"},
+        {"HTTP/x.y 200 OK\r\n\r\n", EM_EPARSE, "malformed status line: its HTTP version"},
+        {"HTTP/2.0 200 OK\r\n\r\n", EM_EBADVERSION, "malformed status line: its HTTP version"},
+        {"HTTP/1.1 200 O", EM_EPARTIAL, "the status line was cut short"},
+        {"HTT", EM_EPARTIAL, "the status line was cut short"},
+        {"HTTP/1.1 200 OK\r\nX-A: b", EM_EPARTIAL, "the response head was cut short"},
+        {"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", EM_EBADHEADER, "malformed response head"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *script[] = {cases[i].answer};
+        fixture f;
+        fixture_setup(&f, script, 1, NULL);
+        f.rs.close_after_each = true;
+        rec r = {0};
+        fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/")});
+        if (r.err != cases[i].err || strncmp(r.error, cases[i].why, strlen(cases[i].why)))
+            fail_msg("%s: %s (%s), %s (%s) expected", cases[i].answer, em_err_name(r.err), r.error,
+                     em_err_name(cases[i].err), cases[i].why);
+        assert_int_equal(r.heads, 0);
+        fixture_teardown(&f, NULL);
+    }
+}
+
 /* An empty Host of the caller's (curl's -H 'Host:') sends no Host line at
  * all, through a redirect to the same origin too; one to another origin
  * gets that origin's Host, as a virtual host is dropped there. */
@@ -1316,6 +1353,7 @@ int main(void) {
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_own_host),
         cmocka_unit_test(test_no_host),
+        cmocka_unit_test(test_refused_heads_say_where),
         cmocka_unit_test(test_redirect_limits),
         cmocka_unit_test(test_redirect_heads_reported),
         cmocka_unit_test(test_interim_heads_reported),

@@ -12,7 +12,9 @@
 #     answer (52), a close after each answer (num_connects), one that echoes
 #     the credential fields it got (-u with -H Authorization, -b with -H
 #     Cookie, -v hiding them), sends a coding nobody decodes (--compressed:
-#     61) and a status of 999 (-f: 22), acts as a proxy (-x, http_proxy,
+#     61), a status of 999 (-f: 22), replies that are no HTTP (HTTP/0.9,
+#     a garbled status line: 1) or not all of it (52, 18, 8), echoes the
+#     Host lines it got (-H 'Host:'), acts as a proxy (-x, http_proxy,
 #     all_proxy, no_proxy; a socks5:// or https:// one: 7; one without a
 #     port on 1080 when that port is free), and a DNS
 #     server that says NXDOMAIN and logs the names asked (ember-fetch
@@ -93,6 +95,18 @@ while True:
     if mode == "odd":  # what a review found: answers by path, then a close
         path = req.split(b" ")[1] if req.count(b" ") > 1 else b"/"
         head, body = b"200 OK", b""
+        # replies that are not (whole) HTTP: sent as they are
+        raw = {b"/http09": b"hello\r\n",  # no status line at all
+               b"/badcode": b"HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\nhi",
+               b"/badversion": b"HTTP/1.1 OK\r\nContent-Length: 2\r\n\r\nhi",
+               b"/cutline": b"HTTP/1.1 200 O",  # closed in the status line
+               b"/cuthead": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b",
+               b"/cuthead0": b"HTTP/1.1 200 OK\r\nX-A: b",
+               b"/nocolon": b"HTTP/1.1 200 OK\r\nno colon\r\nContent-Length: 2\r\n\r\nhi"}.get(path)
+        if raw:
+            c.sendall(raw)
+            c.close()
+            continue
         if path == b"/fields":  # the request's credential fields, as they came
             body = b"".join(l + b"\n" for l in req.split(b"\r\n")
                             if l.split(b":")[0].lower() in (b"authorization", b"cookie"))
@@ -207,6 +221,24 @@ eq "-L to another port: -b DATA dropped" "" "$(cat "$TMP/oddcrossb.e")"
 ef oddsameb -s -L -b 'a=1' -u a:b "$O/to?/fields"
 eq "-L on the same origin: -u and -b DATA kept" "Authorization: Basic YTpi|Cookie: a=1" \
   "$(tr '\n' '|' <"$TMP/oddsameb.e" | sed 's/|$//')"
+# replies that are no HTTP, or not all of it: curl's exit codes (1 for a
+# reply without a status line, HTTP/0.9, and for a garbled status line; 52
+# when the status line was cut short; 18 for a head cut short after a
+# Content-Length; 8 for a field line without a colon)
+same "a reply without a status line (HTTP/0.9): exit 1" oddhttp09 1 -s "$O/http09"
+both oddhttp09msg "$O/http09"
+says "HTTP/0.9: curl's words" oddhttp09msg '^ember-fetch: \(1\) Received HTTP/0.9 when not allowed'
+same "a status line with a garbled code: exit 1" oddbadcode 1 -s "$O/badcode"
+both oddbadcodemsg "$O/badcode"
+says "a garbled code: curl's words" oddbadcodemsg \
+  '^ember-fetch: \(1\) Unsupported response code in HTTP response'
+same "a status line without a code: exit 1" oddbadversion 1 -s "$O/badversion"
+same "a close inside the status line: exit 52" oddcutline 52 -s "$O/cutline"
+same "a head cut short after Content-Length: exit 18" oddcuthead 18 -s "$O/cuthead"
+same "a field line without a colon: exit 8" oddnocolon 8 -s "$O/nocolon"
+# curl takes a head cut short without Content-Length as whole (exit 0)
+ef oddcuthead0 -s "$O/cuthead0"
+eq "a head cut short, no Content-Length: exit 18 (curl: 0)" 18 "$rc_e"
 # -H 'Host:' sends no Host line at all, as curl does (-H 'Host;' would send
 # an empty one: ember-fetch refuses it, exit 2)
 same "-H 'Host:': no Host line" oddnohost 0 -s -H 'Host:' "$O/host"

@@ -182,10 +182,12 @@ typedef struct em_http_client_cbs {
      * em_http_call_pause inside holds the rest back. May be NULL. */
     void (*on_body)(em_http_call *call, em_slice piece);
     /** The end: 0 when the whole response arrived, else EM_ETIMEDOUT
-     * (em_http_call_error says which timeout), EM_EPARTIAL (the body was
-     * cut short), EM_ECONNREFUSED, EM_ENOTFOUND, EM_ETLSHANDSHAKE,
-     * EM_ECERTVERIFY, EM_EBODYTOOLARGE, a parse error of the response
-     * (EM_EPARSE, EM_EBADCL, ...), EM_ETOOMANYREDIRECTS,
+     * (em_http_call_error says which timeout), EM_EPARTIAL (the head or
+     * the body was cut short), EM_ECONNREFUSED, EM_ENOTFOUND,
+     * EM_ETLSHANDSHAKE, EM_ECERTVERIFY, EM_EBODYTOOLARGE, a parse error of
+     * the response (EM_EPARSE, EM_EBADCL, ...; em_http_call_error says
+     * whether the reply was no HTTP/1.x at all, its status line was
+     * garbled or cut short, or its fields were bad), EM_ETOOMANYREDIRECTS,
      * EM_EUNSAFEREDIRECT, EM_ECANCELED (the client closed), ... The call
      * is freed when it returns. Required. */
     void (*on_done)(em_http_call *call, int err);
