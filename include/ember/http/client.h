@@ -219,7 +219,9 @@ typedef struct em_http_client_cbs {
 } em_http_client_cbs;
 
 /** Make a client on loop. opts may be NULL; it is copied (the pointers in
- * it are borrowed). Returns 0, EM_EINVAL or EM_ENOMEM. */
+ * it are borrowed). Returns 0, EM_EINVAL (a proxy or resolver setting
+ * that does not parse), EM_ENOTSUP (a proxy that is not http://, see
+ * em_http_client_opts.proxy) or EM_ENOMEM. */
 EM_API EM_NODISCARD int em_http_client_new(em_http_client **out, em_loop *loop,
                                            const em_http_client_opts *opts);
 /** Close every connection and end every call still running with
