@@ -338,8 +338,12 @@ static int exit_for(const fetch *f, int err) {
     case EM_EPARTIAL:
         /* curl: a close before a whole status line is an empty reply */
         return !f->got_head && strstr(f->why, "status line was cut short") ? FX_EMPTY : FX_PARTIAL;
-    case EM_EUNSAFEREDIRECT:
     case EM_ENOTSUP:
+        /* curl's 7 for a proxy (here one from the environment) it cannot use */
+        if (!strncmp(f->why, "Unsupported proxy scheme", 24))
+            return FX_CONNECT;
+        return FX_UNSUPPORTED;
+    case EM_EUNSAFEREDIRECT:
         return FX_UNSUPPORTED; /* curl: a protocol --proto-redir refuses */
     case EM_EINVAL:
         return FX_URL; /* a Location that is no URL */

@@ -51,6 +51,7 @@ struct em_http_client {
     struct em__http_cconn *conns;  /* every connection */
     em_url proxy_http, proxy_https;  /* client_proxy.c */
     bool has_proxy_http, has_proxy_https;
+    char *refused_http, *refused_https; /* from the environment, not http:// */
     char *no_proxy;
     unsigned nconns;
     unsigned live_calls;
@@ -266,6 +267,9 @@ int em__http_proxy_setup(em_http_client *cl);
 void em__http_proxy_free(em_http_client *cl);
 /* The proxy for u, or NULL to go direct. */
 const em_url *em__http_proxy_for(const em_http_client *cl, const em_url *u);
+/* The proxy from the environment u would go through but the client cannot
+ * speak to (not http://), or NULL. */
+const char *em__http_proxy_refused(const em_http_client *cl, const em_url *u);
 /* Whether host (a URL's host, IPv6 without brackets) is in the no_proxy
  * list, which then goes direct. */
 bool em__http_no_proxy_match(const char *list, const char *host);

@@ -136,7 +136,21 @@ static void grow(em__http_origin *o) {
     }
 }
 
+/* A proxy from the environment the call would go through but the client
+ * cannot speak to: EM_ENOTSUP with curl's words, never a direct request. */
+static int proxy_refused(em_http_client *cl, em_http_call *call) {
+    const char *px = em__http_proxy_refused(cl, &call->url);
+    if (!px)
+        return 0;
+    em__http_call_why(call, "Unsupported proxy scheme for '%s' (only http:// proxies are spoken)",
+                      px);
+    return EM_ENOTSUP;
+}
+
 int em__http_pool_submit(em_http_client *cl, em_http_call *call) {
+    int rc = proxy_refused(cl, call);
+    if (rc)
+        return rc;
     em__http_origin *o = find_origin(cl, &call->url, call->upgrade != NULL);
     if (!o)
         return EM_ENOMEM;
@@ -164,6 +178,10 @@ static void on_deadline(em_timer *t) {
 
 int em__http_pool_start(em_http_client *cl, em_http_call *call) {
     em_timer_init(cl->loop, &call->deadline, on_deadline);
+    if (proxy_refused(cl, call)) { /* the call's own error, from the loop */
+        em__http_call_finish(call, EM_ENOTSUP);
+        return 0;
+    }
     int rc = em__http_pool_submit(cl, call);
     if (!rc && call->timeout_ms)
         em_timer_start(&call->deadline, call->timeout_ms, 0);

@@ -3,9 +3,12 @@
  * only, since a CGI program gets HTTP_PROXY from a request header: the
  * "httpoxy" hole; https_proxy or HTTPS_PROXY; all_proxy or ALL_PROXY for
  * a scheme whose own variable is unset; no_proxy or NO_PROXY, which holds
- * for a proxy set by hand too). Only http:// proxies are spoken: any other
- * scheme (https, socks4, socks5, ...) is refused up front, so a request
- * never goes direct when a proxy was asked for. */
+ * for a proxy set by hand too). Only http:// proxies are spoken. Any other
+ * scheme (https, socks4, socks5, ...) set by hand is refused up front; one
+ * from the environment is refused for each request that would use it (a
+ * desktop's all_proxy is often socks, and no_proxy hosts or a scheme with
+ * an http:// proxy of its own still work), so a request never goes direct
+ * when a proxy was asked for. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,8 +56,12 @@ int em__http_proxy_setup(em_http_client *cl) {
     int rc = 0;
     if (http && (rc = parse_proxy(&cl->proxy_http, http)) == 0)
         cl->has_proxy_http = true;
+    else if (rc == EM_ENOTSUP && !o->proxy)
+        rc = (cl->refused_http = strdup(http)) ? 0 : EM_ENOMEM;
     if (!rc && https && (rc = parse_proxy(&cl->proxy_https, https)) == 0)
         cl->has_proxy_https = true;
+    else if (rc == EM_ENOTSUP && !o->proxy)
+        rc = (cl->refused_https = strdup(https)) ? 0 : EM_ENOMEM;
     if (!rc && no && !(cl->no_proxy = strdup(no)))
         rc = EM_ENOMEM;
     return rc;
@@ -64,7 +71,9 @@ void em__http_proxy_free(em_http_client *cl) {
     em_url_free(&cl->proxy_http);
     em_url_free(&cl->proxy_https);
     free(cl->no_proxy);
-    cl->no_proxy = NULL;
+    free(cl->refused_http);
+    free(cl->refused_https);
+    cl->no_proxy = cl->refused_http = cl->refused_https = NULL;
 }
 
 /* An IP entry of no_proxy (brackets optional for IPv6, an optional
@@ -143,4 +152,11 @@ const em_url *em__http_proxy_for(const em_http_client *cl, const em_url *u) {
     if (cl->no_proxy && em__http_no_proxy_match(cl->no_proxy, u->host))
         return NULL;
     return tls ? &cl->proxy_https : &cl->proxy_http;
+}
+
+const char *em__http_proxy_refused(const em_http_client *cl, const em_url *u) {
+    const char *spec = em_url_is_tls(u) ? cl->refused_https : cl->refused_http;
+    if (!spec || (cl->no_proxy && em__http_no_proxy_match(cl->no_proxy, u->host)))
+        return NULL;
+    return spec;
 }

@@ -71,13 +71,17 @@ static int setup(em_http_client *cl, const char *proxy, bool from_env) {
     return em__http_proxy_setup(cl);
 }
 
-/* "host:port" of the proxy for url, or "direct". */
+/* "host:port" of the proxy for url, "direct", or "refused SPEC" for a
+ * proxy from the environment the client cannot speak to. */
 static const char *proxy_for(const em_http_client *cl, const char *url) {
     static char out[128];
     em_url u;
     assert_int_equal(em_url_parse(&u, em_slice_from_cstr(url)), 0);
     const em_url *px = em__http_proxy_for(cl, &u);
-    if (px)
+    const char *refused = em__http_proxy_refused(cl, &u);
+    if (refused)
+        snprintf(out, sizeof out, "refused %s", refused);
+    else if (px)
         snprintf(out, sizeof out, "%s:%u", px->host, (unsigned)px->port);
     else
         snprintf(out, sizeof out, "direct");
@@ -160,10 +164,11 @@ static void test_all_proxy(void **state) {
     clear_env();
 }
 
-/* Only http:// proxies: any other scheme (https, socks4/5, whatever
- * all_proxy names) is EM_ENOTSUP up front rather than a request that
- * quietly goes direct; all_proxy is not read (so not refused) when both
- * http_proxy and https_proxy are set. A proxy that is no URL: EM_EINVAL. */
+/* Only http:// proxies: any other scheme (https, socks4/5) set by hand is
+ * EM_ENOTSUP up front. One from the environment (a desktop's all_proxy is
+ * often socks) does not stop the client: a request that would go through
+ * it is refused, never sent direct, while no_proxy hosts and schemes with
+ * an http:// proxy of their own work. A proxy that is no URL: EM_EINVAL. */
 static void test_unsupported_schemes(void **state) {
     (void)state;
     em_http_client cl;
@@ -179,13 +184,20 @@ static void test_unsupported_schemes(void **state) {
     em__http_proxy_free(&cl);
 
     setenv("all_proxy", "socks5://127.0.0.1:1080", 1);
-    assert_int_equal(setup(&cl, NULL, true), EM_ENOTSUP);
+    setenv("no_proxy", "localhost", 1);
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "refused socks5://127.0.0.1:1080");
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "refused socks5://127.0.0.1:1080");
+    assert_string_equal(proxy_for(&cl, "http://localhost/"), "direct");
     em__http_proxy_free(&cl);
     setenv("http_proxy", "http://h.test:1", 1);
-    assert_int_equal(setup(&cl, NULL, true), EM_ENOTSUP); /* https would use it */
+    assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "http://o.test/"), "h.test:1");
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "refused socks5://127.0.0.1:1080");
     em__http_proxy_free(&cl);
     setenv("https_proxy", "http://s.test:1", 1);
     assert_int_equal(setup(&cl, NULL, true), 0);
+    assert_string_equal(proxy_for(&cl, "https://o.test/"), "s.test:1");
     em__http_proxy_free(&cl);
     clear_env();
 }

@@ -304,7 +304,11 @@ same "all_proxy=socks5://: exit 7" oddsocks 7 -s "http://127.0.0.1:$ODD/direct"
 both oddsocksmsg "http://127.0.0.1:$ODD/direct"
 says "all_proxy=socks5://: curl's words" oddsocksmsg \
   "^ember-fetch: \(7\) Unsupported proxy scheme for 'socks5://127.0.0.1:$REFUSED'"
-unset all_proxy
+# a socks all_proxy with no_proxy for the host: curl goes direct
+export no_proxy=127.0.0.1
+same "all_proxy=socks5:// with no_proxy=127.0.0.1: direct" oddsocksno 0 -s -w '%{http_code}' \
+  "http://127.0.0.1:$ODD/direct"
+unset all_proxy no_proxy
 same "-x https://: exit 7" oddhttpsproxy 7 -s -x "https://127.0.0.1:$REFUSED" "http://127.0.0.1:$ODD/direct"
 # a proxy without a port is on 1080 (curl's man page), if 1080 is free here
 if python3 -c 'import socket; s = socket.socket()

@@ -98,8 +98,10 @@ typedef struct em_http_client_opts {
      * ALL_PROXY for a scheme whose own variable is unset or empty, and
      * when no_proxy is NULL, no_proxy/NO_PROXY (with proxy set too), as
      * curl does. Only http:// proxies are spoken: another scheme (https://,
-     * socks5://, ...) in proxy or in a variable the client would use is
-     * EM_ENOTSUP from em_http_client_new, never a direct connection. */
+     * socks5://, ...) in proxy is EM_ENOTSUP from em_http_client_new; in a
+     * variable, each call that would go through it ends with EM_ENOTSUP
+     * ("Unsupported proxy scheme ..."), never a direct connection, while
+     * no_proxy hosts and schemes with an http:// proxy of their own work. */
     const char *proxy;
     const char *no_proxy; /**< hosts reached directly (see proxy) */
     bool proxy_from_env;  /**< read the proxy variables (see proxy) */
@@ -220,7 +222,7 @@ typedef struct em_http_client_cbs {
 
 /** Make a client on loop. opts may be NULL; it is copied (the pointers in
  * it are borrowed). Returns 0, EM_EINVAL (a proxy or resolver setting
- * that does not parse), EM_ENOTSUP (a proxy that is not http://, see
+ * that does not parse), EM_ENOTSUP (opts->proxy is not http://, see
  * em_http_client_opts.proxy) or EM_ENOMEM. */
 EM_API EM_NODISCARD int em_http_client_new(em_http_client **out, em_loop *loop,
                                            const em_http_client_opts *opts);
