@@ -156,10 +156,24 @@ static em__cookie *cookie_alloc(em_slice name, em_slice value, em_slice domain, 
     return c;
 }
 
+/* The path as cookies.txt writes it: a default path "/dir" as "/dir/". */
+static bool same_written_path(const em__cookie *a, const em__cookie *b) {
+    size_t al = a->path_len + a->dir_path, bl = b->path_len + b->dir_path;
+    if (al != bl)
+        return false;
+    size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+    /* the one with the longer stored path has '/' where the other's ends */
+    const em__cookie *longer = a->path_len > b->path_len ? a : b;
+    return !memcmp(a->path, b->path, n) && (a->path_len == b->path_len || longer->path[n] == '/');
+}
+
+/* §5.3 step 11's name, domain and path, with the path as the file writes
+ * it: an explicit Path=/dir/ and a default "/dir" are one cookie (as in
+ * curl), so a save and a load keep every cookie the jar holds. */
 static bool same_key(const em__cookie *a, const em__cookie *b) {
     return a->name_len == b->name_len && a->domain_len == b->domain_len &&
-           a->path_len == b->path_len && !memcmp(a->name, b->name, a->name_len) &&
-           !memcmp(a->domain, b->domain, a->domain_len) && !memcmp(a->path, b->path, a->path_len);
+           !memcmp(a->name, b->name, a->name_len) && !memcmp(a->domain, b->domain, a->domain_len) &&
+           same_written_path(a, b);
 }
 
 static bool older_access(const em__cookie *a, const em__cookie *b) {

@@ -212,6 +212,36 @@ static void test_default_path_curl_form(void **state) {
     em_cookie_jar_free(jar);
 }
 
+/* Every cookie a jar holds comes back from its file: the file writes a
+ * default path "/dir" as "/dir/", as curl does, so an explicit Path=/dir/
+ * is the same cookie as a default "/dir" (curl's rule too: a save and a
+ * load keep them one), and never the same as an explicit Path=/dir. */
+static void test_round_trip_keeps_every_path(void **state) {
+    (void)state;
+    em_cookie_jar *jar = jar_new();
+    set_ok(jar, "http://h.com/docs/x", "q=p=1; Path=/docs", NOW);
+    set_ok(jar, "http://h.com/docs/x", "q=1; Path=/docs/", NOW);
+    set_ok(jar, "http://h.com/docs/x", "r=1; Path=rel", NOW); /* default: /docs */
+    set_ok(jar, "http://h.com/docs/x", "s=1", NOW);
+    assert_int_equal(em_cookie_jar_count(jar), 4);
+    char *s = write_text(jar, NOW);
+    em_cookie_jar *j2 = jar_new();
+    assert_int_equal(em_cookie_jar_read(j2, em_slice_from_cstr(s), NOW), 0);
+    assert_int_equal(em_cookie_jar_count(j2), 4);
+    char *s2 = write_text(j2, NOW);
+    assert_string_equal(s, s2);
+    free(s);
+    free(s2);
+    em_cookie_jar_free(j2);
+    /* a default "/docs" and an explicit "/docs/" are one cookie */
+    set_ok(jar, "http://h.com/docs/x", "d=default", NOW + 1);
+    set_ok(jar, "http://h.com/docs/y", "d=explicit; Path=/docs/", NOW + 2);
+    assert_int_equal(em_cookie_jar_count(jar), 5);
+    assert_string_equal(header(jar, "http://h.com/docs/z", NOW + 2),
+                        "q=1; d=explicit; q=p=1; r=1; s=1");
+    em_cookie_jar_free(jar);
+}
+
 static void test_read_duplicates_newest_first(void **state) {
     (void)state;
     em_cookie_jar *jar = jar_new();
@@ -396,6 +426,7 @@ int main(void) {
         cmocka_unit_test(test_read_lenient_and_malformed),
         cmocka_unit_test(test_read_bad_domains),
         cmocka_unit_test(test_default_path_curl_form),
+        cmocka_unit_test(test_round_trip_keeps_every_path),
         cmocka_unit_test(test_read_duplicates_newest_first),
         cmocka_unit_test(test_load_save_files),
         cmocka_unit_test(test_against_curl),
