@@ -1,8 +1,9 @@
 /* Fuzz dns/name.c and dns/cache.c. The name check must agree with a
- * reference written another way (split on dots, then judge each label);
- * whatever it accepts has no byte outside [A-Za-z0-9._-]. Then the input
- * drives a tiny cache on a fake clock: puts, gets and expiry must keep
- * its count within the bound and never hand back an expired answer. */
+ * reference written another way (split on dots, judge each label, then
+ * the last as a number); whatever it accepts has no byte outside
+ * [A-Za-z0-9._-]. Then the input drives a tiny cache on a fake clock:
+ * puts, gets and expiry must keep its count within the bound and never
+ * hand back an expired answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static bool reference(const char *s, size_t len) {
         len--;
     if (len > 253)
         return false;
-    size_t start = 0;
+    size_t start = 0, last = 0;
     bool last_numeric = false;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && s[i] != '.')
@@ -43,7 +44,17 @@ static bool reference(const char *s, size_t len) {
                 return false;
             last_numeric = last_numeric && digit;
         }
+        last = start;
         start = i + 1;
+    }
+    /* nor a number in hex, "0x" and hex digits (the URL Standard's IPv4
+     * number, inet_aton's too) */
+    if (len - last >= 2 && s[last] == '0' && (s[last + 1] | 0x20) == 'x') {
+        size_t k = last + 2;
+        while (k < len && memchr("0123456789abcdefABCDEF", s[k], 22))
+            k++;
+        if (k == len)
+            return false;
     }
     return !last_numeric;
 }
