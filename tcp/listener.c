@@ -49,26 +49,13 @@ EM_API int em_tcp_accept(em_tcp_listener *l, em_tcp_stream *s, em_sockaddr *peer
     /* poll() skips a negative fd: a closed listener would wait forever. */
     if (l->fd < 0)
         return EM_ECLOSED;
-    struct pollfd p = {.fd = l->fd, .events = POLLIN};
     /* One deadline for the whole call: a signal (EINTR) or a connection
      * gone before accept must not restart the timeout. */
     uint64_t deadline = timeout_ms > 0 ? em__tcp_now_ms() + (uint64_t)timeout_ms : 0;
     for (;;) {
-        int wait = -1;
-        if (deadline) {
-            uint64_t now = em__tcp_now_ms();
-            if (now >= deadline)
-                return EM_ETIMEDOUT;
-            wait = (int)(deadline - now);
-        }
-        int r = poll(&p, 1, wait);
-        if (r == 0)
-            return EM_ETIMEDOUT;
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return em__tcp_errno();
-        }
+        int rc = em__tcp_poll_until(l->fd, POLLIN, deadline);
+        if (rc)
+            return rc;
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         /* Nonblocking accept so a connection that vanished between poll and

@@ -21,18 +21,7 @@ static int wait_rest(int fd, int opt, short events, uint64_t start) {
     if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0)
         return em__tcp_errno();
     uint64_t timeout = (uint64_t)tv.tv_sec * 1000 + ((uint64_t)tv.tv_usec + 999) / 1000;
-    int wait = -1;
-    if (timeout > 0) {
-        uint64_t spent = em__tcp_now_ms() - start;
-        if (spent >= timeout)
-            return EM_ETIMEDOUT;
-        wait = (int)(timeout - spent);
-    }
-    struct pollfd p = {.fd = fd, .events = events};
-    int r = poll(&p, 1, wait);
-    if (r == 0)
-        return EM_ETIMEDOUT;
-    return r > 0 || errno == EINTR ? 0 : em__tcp_errno();
+    return em__tcp_poll_until(fd, events, timeout ? start + timeout : 0);
 }
 
 /* One sendmsg that takes at least a byte, within the write timeout counted
@@ -82,25 +71,8 @@ EM_API void em_tcp_stream_from_fd(em_tcp_stream *s, int fd) {
 /* Wait for a nonblocking connect to finish, until deadline (0: none);
  * returns 0 or em_err. */
 static int wait_connected(int fd, uint64_t deadline) {
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    for (;;) {
-        int wait = -1;
-        if (deadline) {
-            uint64_t now = em__tcp_now_ms();
-            if (now >= deadline)
-                return EM_ETIMEDOUT;
-            wait = (int)(deadline - now);
-        }
-        int r = poll(&p, 1, wait);
-        if (r > 0)
-            break;
-        if (r == 0)
-            return EM_ETIMEDOUT;
-        if (errno != EINTR)
-            return em__tcp_errno();
-        /* A signal: wait again, for what is left of the deadline only. */
-    }
-    return em_sock_error(fd);
+    int err = em__tcp_poll_until(fd, POLLOUT, deadline);
+    return err ? err : em_sock_error(fd);
 }
 
 EM_API int em_tcp_connect(em_tcp_stream *s, const em_sockaddr *addr, int timeout_ms) {

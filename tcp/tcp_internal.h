@@ -137,6 +137,12 @@ static inline uint64_t em__tcp_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Wait until fd has one of events (POLLIN, POLLOUT) or the deadline
+ * (em__tcp_now_ms() time; 0: none) passes; a signal waits on for what is
+ * left. Returns 0 (ready, or an error or hang-up the next call reports),
+ * EM_ETIMEDOUT or em_err (wait.c). */
+int em__tcp_poll_until(int fd, short events, uint64_t deadline);
+
 /* A size for the connection's 32-bit fields (em_tcp_conn_opts says
  * larger values are taken as UINT32_MAX). */
 static inline uint32_t em__tcp_u32(size_t v) {
