@@ -483,8 +483,8 @@ static int selftest(void) {
     ST_CASE(&t, 22, odd_failed, "-f", "%/999");
     ST_CASE(&t, 0, moved, "-w", "%{http_code}", "%/go");
     ST_CASE(&t, 0, followed, "-sL", "-w", "\\n%{http_code} %{url_effective} %{method}", "%/go");
-    char ui[96];
-    snprintf(ui, sizeof ui, "http://u:p@%s/go", t.base + 7);
+    char ui[96]; /* the base without "http://", with user:password */
+    snprintf(ui, sizeof ui, "http://u:p@%.*s/go", (int)sizeof t.base - 8, t.base + 7);
     ST_CASE(&t, 0, followed_userinfo, "-sL", "-o", "/dev/null", "-w", "%{url_effective}", ui);
     ST_CASE(&t, 47, too_many, "-L", "--max-redirs", "3", "%/loop");
     ST_CASE(&t, 0, heads_followed, "-sIL", "%/go");
