@@ -200,7 +200,11 @@ static void enforce_limits(em_cookie_jar *jar, const em__cookie *added) {
         }
         if (count <= jar->max_per_domain)
             break;
-        remove_at(jar, lru_insecure != SIZE_MAX ? lru_insecure : lru);
+        size_t victim = lru_insecure != SIZE_MAX ? lru_insecure : lru;
+        bool itself = jar->v[victim] == added; /* set with an earlier clock */
+        remove_at(jar, victim);
+        if (itself)
+            break; /* freed, and its domain is one under where it was */
     }
     while (jar->n > jar->max_cookies) {
         size_t lru = 0;

@@ -398,6 +398,22 @@ static void test_limits_secure_last(void **state) {
     em_cookie_jar_free(jar);
 }
 
+/* A cookie set with an earlier clock than the jar's others (a caller's
+ * clock stepped back, a file loaded at a later time) is itself the least
+ * recently used: over the limit it is the one evicted, and the eviction
+ * must not read it after freeing it (ASan: heap-use-after-free). */
+static void test_limits_evict_the_added(void **state) {
+    (void)state;
+    em_cookie_jar_opts o = {.max_cookies = 10, .max_per_domain = 2};
+    em_cookie_jar *jar = jar_new(&o);
+    assert_int_equal(set_at(jar, "http://a.com/", "a=1", NOW), 0);
+    assert_int_equal(set_at(jar, "http://a.com/", "b=1", NOW), 0);
+    assert_int_equal(set_at(jar, "http://a.com/", "c=1", NOW - 100), 0);
+    assert_int_equal(em_cookie_jar_count(jar), 2);
+    assert_string_equal(hdr_at(jar, "http://a.com/", NOW), "a=1; b=1");
+    em_cookie_jar_free(jar);
+}
+
 static void test_header_append(void **state) {
     (void)state;
     em_cookie_jar *jar = jar_new(NULL);
@@ -480,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_size_limit_name_value),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_limits_secure_last),
+        cmocka_unit_test(test_limits_evict_the_added),
         cmocka_unit_test(test_header_append),
         cmocka_unit_test(test_threads),
     };
