@@ -69,21 +69,22 @@ static void on_tunnel_read(em_tcp_conn *t, ssize_t n) {
                        "the proxy closed the connection during CONNECT");
         return;
     }
-    ssize_t h = em_http_parse_response(&c->parser, em_buf_data(&t->in), em_buf_len(&t->in),
-                                       EM_HTTP_CONNECT, &c->resp);
-    if (h == EM_EAGAIN)
-        return;
-    if (h < 0) {
-        connect_failed(c, (int)h, "malformed answer from the proxy");
-        return;
-    }
-    if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
-        em__http_unfold(c->resp.headers, c->resp.num_headers);
-    if (c->resp.status >= 100 && c->resp.status < 200) { /* interim */
+    ssize_t h;
+    for (;;) { /* interim (1xx) answers first, any number of them in a read */
+        h = em_http_parse_response(&c->parser, em_buf_data(&t->in), em_buf_len(&t->in),
+                                   EM_HTTP_CONNECT, &c->resp);
+        if (h == EM_EAGAIN)
+            return;
+        if (h < 0) {
+            connect_failed(c, (int)h, "malformed answer from the proxy");
+            return;
+        }
+        if (c->resp.flags & EM_HTTP_F_OBS_FOLD)
+            em__http_unfold(c->resp.headers, c->resp.num_headers);
+        if (c->resp.status < 100 || c->resp.status >= 200)
+            break;
         em_buf_consume(&t->in, (size_t)h);
         reset_exchange(c);
-        on_tunnel_read(t, 1);
-        return;
     }
     if (c->resp.status < 200 || c->resp.status >= 300 || em_buf_len(&t->in) != (size_t)h) {
         snprintf(c->err, sizeof c->err, "proxy %s port %u refused CONNECT to %s port %u: %d",

@@ -986,9 +986,13 @@ static void test_proxy_tunnels_upgrades(void **state) {
         .on_head = rec_head, .on_body = rec_body, .on_done = rec_done, .on_upgrade = never_upgraded};
     static const char *const script[] = {
         "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n",
+        /* interim answers to CONNECT are skipped, in one read */
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\nX: y\r\n\r\n"
+        "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
         "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"};
     fixture f;
-    fixture_setup(&f, script, 2, NULL);
+    fixture_setup(&f, script, 3, NULL);
     f.rs.close_after_each = true;
     char proxy[64];
     snprintf(proxy, sizeof proxy, "127.0.0.1:%u", (unsigned)em_sockaddr_port(&f.rs.addr));
@@ -996,12 +1000,14 @@ static void test_proxy_tunnels_upgrades(void **state) {
     em_dns_resolver_opts ro = {.hosts_file = "", .servers = "127.0.0.1:9"};
     em_http_client_opts o = {.proxy = proxy, .resolver_opts = &ro};
     assert_int_equal(em_http_client_new(&pc, &f.loop, &o), 0);
-    const char *urls[] = {"https://secure.test/", "http://plain.test:8080/chat"};
+    const char *urls[] = {"https://secure.test/", "http://plain.test:8080/chat",
+                          "https://interim.test/"};
     const char *connects[] = {"CONNECT secure.test:443 HTTP/1.1\r\n",
-                              "CONNECT plain.test:8080 HTTP/1.1\r\n"};
-    for (int i = 0; i < 2; i++) {
+                              "CONNECT plain.test:8080 HTTP/1.1\r\n",
+                              "CONNECT interim.test:443 HTTP/1.1\r\n"};
+    for (int i = 0; i < 3; i++) {
         rec r = {0};
-        em_http_req req = {.url = urls[i], .upgrade = i ? "websocket" : NULL};
+        em_http_req req = {.url = urls[i], .upgrade = i == 1 ? "websocket" : NULL};
         assert_int_equal(em_http_client_do(pc, &req, &cbs, &r, NULL), 0);
         EM_TEST_RUN_UNTIL(&f.loop, r.dones, 10000);
         assert_int_equal(r.err, EM_EPROXY);
