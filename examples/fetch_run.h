@@ -311,6 +311,12 @@ static const em_http_client_cbs fetch_cbs = {.on_head = on_head,
                                              .on_redirect = on_extra_head,
                                              .on_info = on_extra_head};
 
+/* Whether why is the refusal of a proxy ember cannot speak to (curl's
+ * words, from setup or from the client for a call). */
+static bool refused_proxy(const char *why) {
+    return !strncmp(why, "Unsupported proxy scheme", 24);
+}
+
 /* curl's exit code for an on_done error. */
 static int exit_for(const fetch *f, int err) {
     switch (err) {
@@ -340,7 +346,7 @@ static int exit_for(const fetch *f, int err) {
         return !f->got_head && strstr(f->why, "status line was cut short") ? FX_EMPTY : FX_PARTIAL;
     case EM_ENOTSUP:
         /* curl's 7 for a proxy (here one from the environment) it cannot use */
-        if (!strncmp(f->why, "Unsupported proxy scheme", 24))
+        if (refused_proxy(f->why))
             return FX_CONNECT;
         return FX_UNSUPPORTED;
     case EM_EUNSAFEREDIRECT:
@@ -396,7 +402,7 @@ static void message(const fetch *f, int x, char *m, size_t cap) {
         em_url_free(&u);
         break;
     case FX_CONNECT:
-        if (!strncmp(why, "Unsupported proxy scheme", 24))
+        if (refused_proxy(why))
             say(m, cap, "%s", why);
         else
             say(m, cap, "Failed to %s%s", strncmp(why, "connect to ", 11) ? "connect: " : "", why);
@@ -611,26 +617,6 @@ static int guess_url(const char *arg, char **out, char *why, size_t cap) {
     return FX_OK;
 }
 
-static bool other_scheme(const char *proxy) {
-    const char *sep = strstr(proxy, "://");
-    return sep && !(sep - proxy == 4 && !strncasecmp(proxy, "http", 4));
-}
-/* The proxy the client refused for its scheme (only http:// is spoken):
- * -x's, or the first such variable of the environment's as the client
- * reads them; NULL when none is found. */
-static const char *refused_proxy(const fopts *o) {
-    static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                                       "ALL_PROXY"};
-    if (o->proxy)
-        return other_scheme(o->proxy) ? o->proxy : NULL;
-    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && other_scheme(v))
-            return v;
-    }
-    return NULL;
-}
-
 /* Once per run: TLS, the cookie jar, --resolve and the client. FX_OK, or
  * an exit code with run->setup_why set (every transfer then ends with it). */
 static int setup(frun *run, const em_dns_resolver_opts *ro) {
@@ -709,10 +695,11 @@ static int setup(frun *run, const em_dns_resolver_opts *ro) {
         unlink(hosts); /* the resolver has read it */
     if (rc == EM_ENOTSUP) { /* curl's words and code for a proxy it cannot use */
         run->cl = NULL;
-        const char *px = refused_proxy(o);
+        /* only -x's can be: the client refuses one from the environment
+         * per call, in these words too (refused_proxy) */
         snprintf(why, cap,
                  "Unsupported proxy scheme for '%s' (ember-fetch speaks to http:// proxies only)",
-                 px ? px : "?");
+                 co.proxy ? co.proxy : "?");
         return FX_CONNECT;
     }
     if (rc) {
