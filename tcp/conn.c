@@ -48,14 +48,12 @@ EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_
     c->data = data;
     em_buf_init(&c->in, o.read_max);
     em_io_init(loop, &c->_io, fd, on_io);
-    c->_io.data = c;
     c->_cbs = cbs;
     c->_read_chunk = em__tcp_u32(o.read_chunk);
     c->_high_wm = em__tcp_u32(o.high_watermark);
     c->_low_wm = em__tcp_u32(o.low_watermark);
     c->_max_queue = em__tcp_u32(o.max_queue);
-    c->_task.cb = on_task;
-    c->_task.data = c;
+    c->_task.cb = on_task; /* its data: the write queue (tcp_internal.h) */
     c->_flags = EM__TCP_OPEN;
     return 0;
 }
@@ -63,6 +61,12 @@ EM_API int em_tcp_conn_init(em_loop *loop, em_tcp_conn *c, int fd, const em_tcp_
 static void connect_done(em_tcp_conn *c) {
     int err = em_sock_error(c->_io.fd);
     c->_flags &= ~(unsigned)EM__TCP_CONNECTING;
+    /* The connect is over: its callback leaves the cold part, which goes
+     * unless a transport is in it too. */
+    struct em__tcp_ext *x = em__tcp_ext(c);
+    em_tcp_connect_cb cb = x->on_connect;
+    x->on_connect = NULL;
+    em__tcp_ext_trim(c);
     if (err == 0)
         err = em__tcp_update_io(c);
     if (err) {
@@ -70,22 +74,22 @@ static void connect_done(em_tcp_conn *c) {
          * user closes c. */
         em_io_stop(&c->_io);
         c->_flags &= ~(unsigned)(EM__TCP_IO_R | EM__TCP_IO_W);
-        c->_on_connect(c, err);
+        cb(c, err);
         return;
     }
     (void)em_sock_set_nodelay(c->_io.fd, true);
-    c->_on_connect(c, 0);
+    cb(c, 0);
     if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & EM__TCP_CONNECTING))
         return;
     /* Reading started while connecting, through a transport, may already
      * have plaintext waiting; writes and a shutdown were queued. */
-    if ((c->_flags & EM__TCP_READING) && c->_tp)
+    if ((c->_flags & EM__TCP_READING) && em__tcp_tp(c))
         em__tcp_defer(c, EM__TCP_READ_DUE);
     em__tcp_wq_flush(c);
 }
 
 static void on_io(em_io *w, unsigned events) {
-    em_tcp_conn *c = w->data;
+    em_tcp_conn *c = EM_CONTAINER_OF(w, em_tcp_conn, _io);
     if (c->_flags & EM__TCP_CONNECTING) {
         connect_done(c);
         return;
@@ -101,7 +105,7 @@ static void on_io(em_io *w, unsigned events) {
             if (!(c->_flags & EM__TCP_OPEN))
                 return;
         }
-        if (c->_wq_len > 0 || (c->_flags & (EM__TCP_TPENDING | EM__TCP_SHUT_PENDING))) {
+        if (em__tcp_wq_len(c) > 0 || (c->_flags & (EM__TCP_TPENDING | EM__TCP_SHUT_PENDING))) {
             em__tcp_wq_flush(c);
             if (!(c->_flags & EM__TCP_OPEN))
                 return;
@@ -120,7 +124,7 @@ static void on_io(em_io *w, unsigned events) {
 }
 
 static void on_task(em_task *t) {
-    em_tcp_conn *c = t->data;
+    em_tcp_conn *c = EM_CONTAINER_OF(t, em_tcp_conn, _task);
     c->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
     if (c->_flags & EM__TCP_CLOSE_DUE) {
         c->_flags &= ~(unsigned)EM__TCP_CLOSE_DUE;
@@ -173,9 +177,7 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
     *dst = *src;
     dst->data = data;
     dst->_cbs = cbs;
-    em_io_init(em_io_loop(&src->_io), &dst->_io, src->_io.fd, on_io);
-    dst->_io.data = dst;
-    dst->_task.data = dst;
+    em_io_init(em_io_loop(&src->_io), &dst->_io, src->_io.fd, on_io); /* keeps _io.data */
     dst->_flags &= ~(unsigned)EM__TCP_TASK_QUEUED;
     /* Work may be owed with no task queued: a move from inside src's task
      * (on_sent) runs before the read that task was about to do. And a
@@ -183,14 +185,14 @@ EM_API int em_tcp_conn_move(em_tcp_conn *dst, em_tcp_conn *src, const em_tcp_con
      * from inside on_read whose batch stopped early): read once for dst;
      * at worst the transport says EM_EAGAIN. */
     unsigned due = 0;
-    if (dst->_tp && (dst->_flags & EM__TCP_READING) &&
+    if (em__tcp_tp(dst) && (dst->_flags & EM__TCP_READING) &&
         !(dst->_flags & (EM__TCP_EOF | EM__TCP_CONNECTING)))
         due = EM__TCP_READ_DUE;
     if (queued || due || (dst->_flags & EM__TCP_READ_DUE) || dst->_done_lo != dst->_reported_lo)
         em__tcp_defer(dst, due);
 
     data = src->data;
-    memset(src, 0, sizeof *src); /* inert: flags 0, nothing owned */
+    memset(src, 0, sizeof *src); /* inert: flags 0, nothing owned (the cold part is dst's) */
     src->data = data;
     src->_io.fd = -1;
     em_buf_init(&src->in, 0);
@@ -234,7 +236,7 @@ EM_API int em_tcp_conn_peer(const em_tcp_conn *c, em_sockaddr *out) {
 
 EM_API size_t em_tcp_conn_queued(const em_tcp_conn *c) {
     /* After a failure the transport may still hold bytes nobody will send. */
-    return (c->_flags & EM__TCP_TPENDING) ? c->_queued + c->_tp->pending(c) : c->_queued;
+    return (c->_flags & EM__TCP_TPENDING) ? c->_queued + em__tcp_tp(c)->pending(c) : c->_queued;
 }
 EM_API bool em_tcp_conn_throttled(const em_tcp_conn *c) {
     /* A sticky write error: no write will wait for the queue any more. */

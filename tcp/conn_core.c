@@ -14,7 +14,7 @@ int em__tcp_update_io(em_tcp_conn *c) {
         want |= EM_IO_READ;
     /* A write waiting for readability gets no EPOLLOUT: it could not use it. */
     if ((f & (EM__TCP_CONNECTING | EM__TCP_RD_WANTS_W)) ||
-        ((c->_wq_len > 0 || (f & (EM__TCP_TPENDING | EM__TCP_SHUT_PENDING))) &&
+        ((em__tcp_wq_len(c) > 0 || (f & (EM__TCP_TPENDING | EM__TCP_SHUT_PENDING))) &&
          !(f & EM__TCP_WR_WANTS_R)))
         want |= EM_IO_WRITE;
     unsigned have = (f & EM__TCP_IO_R ? EM_IO_READ : 0) | (f & EM__TCP_IO_W ? EM_IO_WRITE : 0);
@@ -55,14 +55,34 @@ void em__tcp_schedule_sent(em_tcp_conn *c) {
     em__tcp_defer(c, 0);
 }
 
+struct em__tcp_ext *em__tcp_ext_get(em_tcp_conn *c) {
+    if (!c->_io.data)
+        c->_io.data = calloc(1, sizeof(struct em__tcp_ext));
+    return em__tcp_ext(c);
+}
+
+void em__tcp_ext_trim(em_tcp_conn *c) {
+    struct em__tcp_ext *x = em__tcp_ext(c);
+    if (x && !x->tp && !x->tstate && !x->on_connect && !x->happy)
+        em__tcp_ext_free(c);
+}
+
+void em__tcp_ext_free(em_tcp_conn *c) {
+    free(c->_io.data);
+    c->_io.data = NULL;
+}
+
 void em__tcp_wq_free(em_tcp_conn *c) {
-    for (unsigned i = 0; i < c->_wq_len; i++) {
-        struct em__wq_entry *e = &c->_wq[(c->_wq_head + i) & (em__tcp_wq_cap(c) - 1)];
-        if (e->owned)
-            free((void *)e->ptr);
+    struct em__tcp_wq *q = em__tcp_wq(c);
+    if (q) {
+        for (unsigned i = 0; i < q->len; i++) {
+            struct em__wq_entry *e = &q->e[(q->head + i) & ((1u << q->log2) - 1)];
+            if (e->owned)
+                free((void *)e->ptr);
+        }
+        q->head = q->len = 0;
+        q->off = 0;
     }
-    c->_wq_head = c->_wq_len = 0;
-    c->_wq_off = 0;
     c->_queued = 0;
     /* Nothing is queued to wait for. No on_unthrottled: the queue was
      * dropped (failure, close), it did not drain. */
@@ -71,20 +91,21 @@ void em__tcp_wq_free(em_tcp_conn *c) {
 
 void em__tcp_close(em_tcp_conn *c, em_tcp_close_cb cb) {
     if (!(c->_flags & EM__TCP_OPEN)) {
-        if (c->_happy)
-            c->_happy->close(c, cb);
+        struct em__tcp_ext *x = em__tcp_ext(c);
+        if (x && x->happy)
+            x->happy->close(c, cb);
         return;
     }
-    if (c->_tp && c->_tp->close)
-        c->_tp->close(c);
-    c->_tp = NULL;
-    c->_tstate = NULL;
+    const em_tcp_transport *tp = em__tcp_tp(c);
+    if (tp && tp->close)
+        tp->close(c);
+    em__tcp_ext_free(c); /* the transport is released; a connect is over */
     em_io_stop(&c->_io);
     close(c->_io.fd);
     c->_io.fd = -1;
     em__tcp_wq_free(c);
-    free(c->_wq);
-    c->_wq = NULL;
+    free(em__tcp_wq(c));
+    c->_task.data = NULL;
     c->_on_close = cb;
     c->_flags &= ~(unsigned)(EM__TCP_OPEN | EM__TCP_READING | EM__TCP_IO_R | EM__TCP_IO_W |
                              EM__TCP_READ_DUE | EM__TCP_TPENDING);
@@ -111,8 +132,9 @@ void em__tcp_fail(em_tcp_conn *c, int err) {
 }
 
 int em__tcp_shutdown_now(em_tcp_conn *c) {
-    if (c->_tp)
-        return c->_tp->shutdown(c);
+    const em_tcp_transport *tp = em__tcp_tp(c);
+    if (tp)
+        return tp->shutdown(c);
     /* ENOTCONN: the peer already reset; nothing is left to end. */
     return shutdown(c->_io.fd, SHUT_WR) == 0 || errno == ENOTCONN ? 0 : em__tcp_errno();
 }

@@ -18,6 +18,12 @@ EM_API int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c, const em_sockaddr 
         close(fd);
         return err;
     }
+    struct em__tcp_ext *x = em__tcp_ext_get(c);
+    if (!x) {
+        close(fd);
+        c->_flags = 0;
+        return EM_ENOMEM;
+    }
     int r;
     do
         r = connect(fd, &addr->u.sa, em_sockaddr_len(addr));
@@ -25,16 +31,18 @@ EM_API int em_tcp_conn_connect(em_loop *loop, em_tcp_conn *c, const em_sockaddr 
     if (r != 0 && errno != EINPROGRESS) {
         err = em__tcp_errno();
         close(fd);
+        em__tcp_ext_free(c);
         c->_flags = 0;
         return err;
     }
     /* Even an immediate success reports through cb, from the loop: the
      * socket is writable at once, so the same path handles both. */
-    c->_on_connect = cb;
+    x->on_connect = cb;
     c->_flags |= EM__TCP_CONNECTING;
     err = em__tcp_update_io(c);
     if (err) {
         close(fd);
+        em__tcp_ext_free(c);
         c->_flags = 0;
         return err;
     }

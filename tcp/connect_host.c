@@ -5,7 +5,7 @@
  * lookup asking AAAA and A each on its own, one em_tcp_conn per attempt,
  * and three timers (the next attempt, the resolution delay, the deadline).
  * The user's c has no socket until the winner is moved into it; until
- * then closing c reaches the race through c->_happy.
+ * then closing c reaches the race through its cold part's happy hook.
  *
  * Memory: the race outlives its outcome until nothing refers to it: c
  * (until c is closed, or the winner is moved in), attempts whose close
@@ -30,7 +30,7 @@ typedef struct attempt {
 } attempt;
 
 struct happy {
-    struct em__tcp_happy hook; /* first: c->_happy points here */
+    struct em__tcp_happy hook; /* c's cold part points here */
     em_loop *loop;
     em_tcp_conn *c;            /* NULL once c no longer refers to the race */
     em_tcp_connect_cb cb;
@@ -163,7 +163,8 @@ static void on_attempt(em_tcp_conn *conn, int status) {
     queue_task(h);
     stop(h);
     em_tcp_conn *c = h->c;
-    h->c = NULL; /* the move below replaces c->_happy */
+    h->c = NULL;
+    em__tcp_ext_free(c); /* the move below puts the winner's in its place */
     int err = em_tcp_conn_move(c, conn, h->cbs);
     h->cb(c, err); /* on an error c holds the socket: the user closes it */
 }
@@ -272,8 +273,8 @@ static void on_lookup(em_dns_lookup *l, int status, const em_dns_result *res) {
 /* Closing c while racing (or after a failure): cancel everything; the
  * close callback comes from the task. */
 static void happy_close(em_tcp_conn *c, em_tcp_close_cb cb) {
-    happy *h = EM_CONTAINER_OF(c->_happy, happy, hook);
-    c->_happy = NULL;
+    happy *h = EM_CONTAINER_OF(em__tcp_ext(c)->happy, happy, hook);
+    em__tcp_ext_free(c);
     stop(h);
     h->close_cb = cb;
     h->close_due = true;
@@ -292,12 +293,17 @@ EM_API int em_tcp_conn_connect_host(em_loop *loop, em_tcp_conn *c, em_dns_resolv
     if (delay < 100 || delay > 2000 || rdelay > 2000)
         return EM_EINVAL;
     happy *h = calloc(1, sizeof *h);
-    if (!h)
+    struct em__tcp_ext *x = calloc(1, sizeof *x);
+    if (!h || !x) {
+        free(h);
+        free(x);
         return EM_ENOMEM;
+    }
     em_dns_lookup_opts lo = { .family = opts->family, .each_family = true };
     int err = em_dns_lookup_start(r, &h->lookup, host, &lo, on_lookup);
     if (err) {
         free(h);
+        free(x);
         return err;
     }
     h->hook.close = happy_close;
@@ -324,7 +330,8 @@ EM_API int em_tcp_conn_connect_host(em_loop *loop, em_tcp_conn *c, em_dns_resolv
     c->data = data;
     em_buf_init(&c->in, 0);
     em_io_init(loop, &c->_io, -1, NULL); /* the loop, for em_tcp_conn_loop */
-    c->_happy = &h->hook;
+    x->happy = &h->hook;
+    c->_io.data = x;
     return 0;
 }
 

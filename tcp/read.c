@@ -18,7 +18,7 @@ EM_API int em_tcp_conn_read_start(em_tcp_conn *c) {
         return EM_EOF;
     c->_flags |= EM__TCP_READING;
     /* A transport may hold plaintext no socket event will announce. */
-    if (c->_tp && !(c->_flags & EM__TCP_CONNECTING))
+    if (em__tcp_tp(c) && !(c->_flags & EM__TCP_CONNECTING))
         em__tcp_defer(c, EM__TCP_READ_DUE);
     return em__tcp_update_io(c);
 }
@@ -43,7 +43,7 @@ static bool read_end(em_tcp_conn *c, int status, bool eof) {
 
 /* More may be waiting with no new edge to announce it. */
 static void read_again(em_tcp_conn *c) {
-    if (c->_tp) {
+    if (em__tcp_tp(c)) {
         em__tcp_defer(c, EM__TCP_READ_DUE);
         return;
     }
@@ -68,7 +68,7 @@ static ssize_t plain_recv(int fd, char *buf, size_t len) {
  * epoll no new event would announce it). A transport is read until it
  * says EAGAIN: its short reads say nothing about the socket. */
 void em__tcp_read(em_tcp_conn *c, bool hup) {
-    const em_tcp_transport *tp = c->_tp;
+    const em_tcp_transport *tp = em__tcp_tp(c);
     size_t max = em_buf_max(&c->in);
     ssize_t total = 0;
     int status = 0;       /* why the batch stopped, if it matters */

@@ -29,6 +29,16 @@ struct em__wq_entry {
     bool last;
 };
 
+/* The write queue (em__tcp_wq(c)): a ring of 1 << log2 entries and where its
+ * queued ones are. Allocated when a write first has to wait, so a
+ * connection whose writes always go straight out carries one NULL. */
+struct em__tcp_wq {
+    unsigned head, len;
+    uint32_t off; /* bytes of the head entry already sent: < its len */
+    uint8_t log2;
+    struct em__wq_entry e[];
+};
+
 /* em_tcp_conn._flags */
 enum {
     EM__TCP_OPEN = 0x1,          /* between init and close */
@@ -57,18 +67,53 @@ struct em__tcp_happy {
     void (*close)(em_tcp_conn *c, em_tcp_close_cb cb);
 };
 
+/* What few connections need, in c->_io.data (the watcher's callback finds
+ * c by EM_CONTAINER_OF; an idle connection is 8 bytes leaner for it):
+ * allocated by whatever sets a field, freed once none is set, and at the
+ * close. */
+struct em__tcp_ext {
+    const em_tcp_transport *tp;   /* NULL: the plain socket, called directly */
+    void *tstate;                 /* the transport's state */
+    em_tcp_connect_cb on_connect; /* while EM__TCP_CONNECTING */
+    struct em__tcp_happy *happy;  /* em_tcp_conn_connect_host in flight or failed */
+};
+
+static inline struct em__tcp_ext *em__tcp_ext(const em_tcp_conn *c) {
+    return (struct em__tcp_ext *)c->_io.data;
+}
+
+/* The transport, NULL for the plain socket. */
+static inline const em_tcp_transport *em__tcp_tp(const em_tcp_conn *c) {
+    const struct em__tcp_ext *x = em__tcp_ext(c);
+    return x ? x->tp : NULL;
+}
+
 /* The whole token whose low 32 bits are lo, for a token at most 2^32 - 1
  * behind _next_token (_taken_lo, _done_lo, _reported_lo). */
 static inline uint64_t em__tcp_token(const em_tcp_conn *c, uint32_t lo) {
     return c->_next_token - (uint32_t)((uint32_t)c->_next_token - lo);
 }
 
-/* The write queue ring's size: a power of two, 0 while there is none. */
-static inline unsigned em__tcp_wq_cap(const em_tcp_conn *c) {
-    return c->_wq ? 1u << c->_wq_log2 : 0;
+/* The write queue, in c->_task.data (the task's callback finds c by
+ * EM_CONTAINER_OF); NULL until a write first has to wait. */
+static inline struct em__tcp_wq *em__tcp_wq(const em_tcp_conn *c) {
+    return (struct em__tcp_wq *)c->_task.data;
+}
+
+/* Entries queued in the write queue. */
+static inline unsigned em__tcp_wq_len(const em_tcp_conn *c) {
+    const struct em__tcp_wq *q = em__tcp_wq(c);
+    return q ? q->len : 0;
 }
 
 /* ---- conn_core.c -------------------------------------------------------- */
+
+/* c's cold part, allocated if it has none yet; NULL on ENOMEM. */
+struct em__tcp_ext *em__tcp_ext_get(em_tcp_conn *c);
+/* Free c's cold part if none of its fields is set any more. */
+void em__tcp_ext_trim(em_tcp_conn *c);
+/* Free c's cold part, whatever it holds. */
+void em__tcp_ext_free(em_tcp_conn *c);
 
 /* Bring the loop interest in line with the connection's state. Returns 0 or
  * em_err. */
@@ -151,7 +196,8 @@ static inline uint32_t em__tcp_u32(size_t v) {
 
 /* Does the transport hold bytes for the socket? (Never for the plain one.) */
 static inline bool em__tcp_tp_pending(const em_tcp_conn *c) {
-    return c->_tp && c->_tp->pending(c) > 0;
+    const em_tcp_transport *tp = em__tcp_tp(c);
+    return tp && tp->pending(c) > 0;
 }
 
 #endif

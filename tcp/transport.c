@@ -1,6 +1,6 @@
 /* The transport seam: the plain socket transport and the calls a transport
  * (or whoever installs one) makes on a connection. The connection calls the
- * plain socket directly when no other transport is installed (_tp NULL), so
+ * plain socket directly when no other transport is installed (no em__tcp_ext, or its tp NULL), so
  * the vtable below serves only those who call it through
  * em_tcp_conn_transport(). */
 #include <sys/socket.h>
@@ -64,17 +64,31 @@ EM_API int em_tcp_conn_set_transport(em_tcp_conn *c, const em_tcp_transport *t, 
     if (t && (!t->read || !t->writev || !t->flush || !t->shutdown || !t->pending ||
               !t->readable))
         return EM_EINVAL;
-    c->_tp = t;
-    c->_tstate = state;
+    if (!t && !state) { /* back to the plain socket */
+        struct em__tcp_ext *x = em__tcp_ext(c);
+        if (x) {
+            x->tp = NULL;
+            x->tstate = NULL;
+            em__tcp_ext_trim(c);
+        }
+        return 0;
+    }
+    struct em__tcp_ext *x = em__tcp_ext_get(c);
+    if (!x)
+        return EM_ENOMEM;
+    x->tp = t;
+    x->tstate = state;
     return 0;
 }
 
 EM_API const em_tcp_transport *em_tcp_conn_transport(const em_tcp_conn *c) {
-    return c->_tp ? c->_tp : &em_tcp_plain_transport;
+    const em_tcp_transport *tp = em__tcp_tp(c);
+    return tp ? tp : &em_tcp_plain_transport;
 }
 
 EM_API void *em_tcp_conn_transport_state(const em_tcp_conn *c) {
-    return c->_tstate;
+    const struct em__tcp_ext *x = em__tcp_ext(c);
+    return x ? x->tstate : NULL;
 }
 
 EM_API void em_tcp_conn_transport_want(em_tcp_conn *c, unsigned want) {

@@ -20,40 +20,46 @@
 /* Stack budget for one sendmsg: IOV_MAX iovecs is 16 KiB on x86-64. */
 #define WQ_IOV IOV_MAX
 
-static inline struct em__wq_entry *wq_at(em_tcp_conn *c, unsigned i) {
-    return &c->_wq[(c->_wq_head + i) & (em__tcp_wq_cap(c) - 1)];
+static inline struct em__wq_entry *wq_at(struct em__tcp_wq *q, unsigned i) {
+    return &q->e[(q->head + i) & ((1u << q->log2) - 1)];
 }
 
 /* Make room for n more entries; the ring size stays a power of two. */
 static int wq_reserve(em_tcp_conn *c, unsigned n) {
-    if (c->_wq_len + n <= em__tcp_wq_cap(c))
+    struct em__tcp_wq *q = em__tcp_wq(c);
+    unsigned len = q ? q->len : 0;
+    if (q && len + n <= 1u << q->log2)
         return 0;
-    if (n > UINT_MAX / 4 - c->_wq_len)
+    if (n > UINT_MAX / 4 - len)
         return EM_ENOMEM;
-    unsigned log2 = c->_wq ? c->_wq_log2 : 4, cap = 1u << log2;
-    while (cap < c->_wq_len + n)
+    unsigned log2 = q ? q->log2 : 4, cap = 1u << log2;
+    while (cap < len + n)
         cap = 1u << ++log2;
-    struct em__wq_entry *e = malloc(cap * sizeof *e);
-    if (!e)
+    struct em__tcp_wq *r = malloc(sizeof *r + cap * sizeof r->e[0]);
+    if (!r)
         return EM_ENOMEM;
-    for (unsigned i = 0; i < c->_wq_len; i++)
-        e[i] = *wq_at(c, i);
-    free(c->_wq);
-    c->_wq = e;
-    c->_wq_log2 = (uint8_t)log2;
-    c->_wq_head = 0;
+    for (unsigned i = 0; i < len; i++)
+        r->e[i] = *wq_at(q, i);
+    r->head = 0;
+    r->len = len;
+    r->off = q ? q->off : 0;
+    r->log2 = (uint8_t)log2;
+    free(q);
+    c->_task.data = r;
     return 0;
 }
 
+/* After wq_reserve made room. */
 static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, bool owned,
                     bool last) {
-    struct em__wq_entry *e = &c->_wq[(c->_wq_head + c->_wq_len) & (em__tcp_wq_cap(c) - 1)];
+    struct em__tcp_wq *q = em__tcp_wq(c);
+    struct em__wq_entry *e = wq_at(q, q->len);
     e->ptr = p;
     e->len = len;
     e->token = token;
     e->owned = owned;
     e->last = last;
-    c->_wq_len++;
+    q->len++;
     c->_queued += (uint32_t)len;
 }
 
@@ -75,7 +81,8 @@ static ssize_t send_iov(int fd, struct iovec *iov, size_t cnt) {
 }
 
 static inline ssize_t tp_writev(em_tcp_conn *c, struct iovec *iov, size_t cnt) {
-    return c->_tp ? c->_tp->writev(c, iov, (int)cnt) : send_iov(c->_io.fd, iov, cnt);
+    const em_tcp_transport *tp = em__tcp_tp(c);
+    return tp ? tp->writev(c, iov, (int)cnt) : send_iov(c->_io.fd, iov, cnt);
 }
 
 /* After the transport took bytes: does it still hold some? Tokens taken
@@ -91,12 +98,13 @@ static void note_pending(em_tcp_conn *c) {
 
 /* Drop n sent bytes from the front of the queue, completing tokens. */
 static void wq_advance(em_tcp_conn *c, size_t n) {
+    struct em__tcp_wq *q = em__tcp_wq(c);
     c->_queued -= (uint32_t)n;
-    while (c->_wq_len > 0) {
-        struct em__wq_entry *e = wq_at(c, 0);
-        size_t left = e->len - c->_wq_off;
+    while (q->len > 0) {
+        struct em__wq_entry *e = wq_at(q, 0);
+        size_t left = e->len - q->off;
         if (n < left) {
-            c->_wq_off += (uint32_t)n;
+            q->off += (uint32_t)n;
             return;
         }
         n -= left;
@@ -104,9 +112,9 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
             free((void *)e->ptr);
         if (e->last)
             c->_taken_lo = (uint32_t)e->token;
-        c->_wq_off = 0;
-        c->_wq_head = (c->_wq_head + 1) & (em__tcp_wq_cap(c) - 1);
-        c->_wq_len--;
+        q->off = 0;
+        q->head = (q->head + 1) & ((1u << q->log2) - 1);
+        q->len--;
     }
 }
 
@@ -114,7 +122,7 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
  * unthrottle. */
 static void after_drain(em_tcp_conn *c) {
     em__tcp_schedule_sent(c);
-    if (c->_wq_len == 0 && !(c->_flags & (EM__TCP_TPENDING | EM__TCP_CONNECTING)) &&
+    if (em__tcp_wq_len(c) == 0 && !(c->_flags & (EM__TCP_TPENDING | EM__TCP_CONNECTING)) &&
         (c->_flags & EM__TCP_SHUT_PENDING)) {
         int err = em__tcp_shutdown_now(c);
         if (err == 0) {
@@ -144,7 +152,7 @@ static void after_drain(em_tcp_conn *c) {
 void em__tcp_wq_flush(em_tcp_conn *c) {
     c->_flags &= ~(unsigned)EM__TCP_WR_WANTS_R;
     if (c->_flags & EM__TCP_TPENDING) {
-        int err = c->_tp->flush(c);
+        int err = em__tcp_tp(c)->flush(c);
         if (err && err != EM_EAGAIN) {
             em__tcp_fail(c, err);
             return;
@@ -152,11 +160,12 @@ void em__tcp_wq_flush(em_tcp_conn *c) {
         note_pending(c);
     }
     struct iovec iov[WQ_IOV];
-    while (c->_wq_len > 0 && !(c->_flags & EM__TCP_TPENDING)) {
+    while (em__tcp_wq_len(c) > 0 && !(c->_flags & EM__TCP_TPENDING)) {
+        struct em__tcp_wq *q = em__tcp_wq(c);
         size_t cnt = 0, want = 0;
-        for (unsigned i = 0; i < c->_wq_len && cnt < WQ_IOV; i++) {
-            struct em__wq_entry *e = wq_at(c, i);
-            size_t off = i == 0 ? c->_wq_off : 0;
+        for (unsigned i = 0; i < q->len && cnt < WQ_IOV; i++) {
+            struct em__wq_entry *e = wq_at(q, i);
+            size_t off = i == 0 ? q->off : 0;
             if (e->len == off)
                 continue; /* empty write: completes when reached */
             iov[cnt].iov_base = (void *)(e->ptr + off);
@@ -172,7 +181,7 @@ void em__tcp_wq_flush(em_tcp_conn *c) {
             return;
         }
         wq_advance(c, (size_t)n);
-        if (c->_tp) {
+        if (em__tcp_tp(c)) {
             /* A transport may take less with room left in the socket: only
              * bytes held inside say the socket is full. */
             note_pending(c);
@@ -237,7 +246,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
     unsigned i = 0;
     size_t off = 0, rest = total;
     int err;
-    if (c->_wq_len > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
+    if (em__tcp_wq_len(c) > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
         /* Everything gets queued: fail before anything is accepted. */
         if ((err = wq_reserve(c, slots)) != 0)
             return err;
@@ -271,13 +280,13 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
                 i++;
             }
             off = adv;
-            if (c->_tp ? em__tcp_tp_pending(c) : (size_t)w < want)
+            if (em__tcp_tp(c) ? em__tcp_tp_pending(c) : (size_t)w < want)
                 break; /* the socket is full */
         }
-        if (c->_tp && em__tcp_tp_pending(c))
+        if (em__tcp_tp_pending(c))
             c->_flags |= EM__TCP_TPENDING;
     }
-    if (rest == 0 && c->_wq_len == 0 && !(c->_flags & EM__TCP_CONNECTING)) {
+    if (rest == 0 && em__tcp_wq_len(c) == 0 && !(c->_flags & EM__TCP_CONNECTING)) {
         c->_next_token = tok;
         c->_taken_lo = (uint32_t)tok;
         if (token)
@@ -321,7 +330,7 @@ EM_API int em_tcp_conn_write(em_tcp_conn *c, const em_slice *slices, unsigned n,
 EM_API int em_tcp_conn_shutdown(em_tcp_conn *c) {
     if (!(c->_flags & EM__TCP_OPEN) || (c->_flags & (EM__TCP_SHUT_PENDING | EM__TCP_SHUT_DONE)))
         return EM_ECLOSED;
-    if (c->_wq_len > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
+    if (em__tcp_wq_len(c) > 0 || (c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
         c->_flags |= EM__TCP_SHUT_PENDING;
         return 0;
     }
@@ -349,7 +358,7 @@ EM_API void em_tcp_conn_end(em_tcp_conn *c, em_tcp_close_cb cb) {
     }
     if (!(c->_flags & EM__TCP_SHUT_DONE))
         c->_flags |= EM__TCP_SHUT_PENDING;
-    if (c->_wq_len == 0 && !(c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
+    if (em__tcp_wq_len(c) == 0 && !(c->_flags & (EM__TCP_CONNECTING | EM__TCP_TPENDING))) {
         int err = (c->_flags & EM__TCP_SHUT_DONE) ? 0 : em__tcp_shutdown_now(c);
         if (err != EM_EAGAIN) { /* done, or failed: close either way */
             em__tcp_close(c, cb);

@@ -77,7 +77,8 @@ EM_API int em_tls_connect(em_loop *loop, em_tcp_conn *c, const em_sockaddr *addr
         em__tls_eng_free(e);
         return err;
     }
-    /* An open connection and a complete vtable: this cannot fail. */
+    /* An open connection, a complete vtable, and the connect in flight
+     * allocated the connection's cold part already: this cannot fail. */
     (void)em_tcp_conn_set_transport(c, &em__tls_transport, e);
     e->cbs = cbs;
     e->on_done = cb;

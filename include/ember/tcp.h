@@ -186,40 +186,33 @@ enum { EM_TCP_WANT_READ = 1, EM_TCP_WANT_WRITE = 2 };
 /** @var EM_TCP_WANT_WRITE
  * retry once the socket is writable */
 
-struct em__wq_entry;
-struct em__tcp_happy;
-
 /** An async TCP connection. Embed it; callbacks find the outer struct with
  * EM_CONTAINER_OF. Memory may be freed only in or after the close callback
  * (or once it was moved away, see em_tcp_conn_move). */
 struct em_tcp_conn {
     void *data; /**< user data; ember never touches it */
     em_buf in;                  /**< received bytes; consume what you parsed */
-    em_io _io;                  /**< its loop is the connection's */
+    /** its loop is the connection's; its user pointer is the connection's
+     * own cold part (a transport, a connect in flight), NULL without one:
+     * an idle connection carries no fields it does not use */
+    em_io _io;
     const em_tcp_conn_cbs *_cbs;
-    const em_tcp_transport *_tp; /**< NULL: the plain socket, called directly */
-    void *_tstate;              /**< the transport's state */
-    /** write queue: ring of pending slices */
-    struct em__wq_entry *_wq;
-    unsigned _wq_head, _wq_len;
     unsigned _flags;
     /** em_tcp_conn_opts, settled (read_max is in._max); 32 bits each, which
      * packs them into the hole the fields around them would leave */
     uint32_t _read_chunk, _high_wm, _low_wm, _max_queue;
-    int16_t _werr;    /**< sticky write error (an em_err): later writes return it */
-    uint8_t _wq_log2; /**< while _wq is set, it holds 1 << _wq_log2 entries */
-    /** bytes of the head entry already sent, and plaintext bytes queued:
-     * both at most _max_queue */
-    uint32_t _wq_off, _queued;
+    uint32_t _queued; /**< plaintext bytes queued: at most _max_queue */
     /** the last token fully taken by the transport, fully on the socket,
      * and reported through on_sent: their low 32 bits, as fewer than 2^32
      * writes are ever in flight behind _next_token */
     uint32_t _taken_lo, _done_lo, _reported_lo;
+    int16_t _werr;              /**< sticky write error (an em_err): later writes return it */
     uint64_t _next_token;       /**< last token handed out */
-    em_task _task;              /**< deferred on_sent, read retry, close callback */
-    em_tcp_connect_cb _on_connect;
+    /** deferred on_sent, read retry, close callback; its user pointer is
+     * the write queue (a ring of pending slices), allocated when a write
+     * first has to wait */
+    em_task _task;
     em_tcp_close_cb _on_close;
-    struct em__tcp_happy *_happy; /**< em_tcp_conn_connect_host in flight or failed */
 };
 
 /** Adopt a connected fd (from an em_tcp_server or a connect). Sets it
@@ -314,8 +307,8 @@ EM_API em_loop *em_tcp_conn_loop(const em_tcp_conn *c);
 /** Install transport t (NULL or &em_tcp_plain_transport: the plain socket)
  * with its state, before any byte crossed the socket (right after init,
  * accept or connect). The connection calls t->close when it closes.
- * Returns 0, EM_EINVAL (an op other than close is missing) or EM_ECLOSED;
- * on an error state is still the caller's. */
+ * Returns 0, EM_EINVAL (an op other than close is missing), EM_ENOMEM or
+ * EM_ECLOSED; on an error state is still the caller's. */
 EM_API int em_tcp_conn_set_transport(em_tcp_conn *c, const em_tcp_transport *t, void *state);
 /** The transport in use (never NULL) and its state. */
 EM_API const em_tcp_transport *em_tcp_conn_transport(const em_tcp_conn *c);

@@ -747,6 +747,56 @@ static void test_set_read_chunk(void **state) {
     assert_int_equal(em_loop_close(&loop), 0);
 }
 
+/* A connection carries only what it uses: no cold part (transport, connect
+ * in flight) and no write queue until something needs them, so an idle
+ * one is its struct alone (every idle HTTP or WebSocket connection). */
+static void lean_connected(em_tcp_conn *c, int status) {
+    assert_int_equal(status, 0);
+    assert_null(em__tcp_ext(c)); /* the connect is over: its part went */
+    *(int *)c->data = 1;
+}
+
+static void lean_closed(em_tcp_conn *c) {
+    *(int *)c->data = 2;
+}
+
+static void test_idle_conn_is_lean(void **state) {
+    (void)state;
+    /* The budget an idle WebSocket's memory is planned around. */
+    assert_true(sizeof(em_tcp_conn) <= 168);
+    em_loop loop;
+    assert_int_equal(em_loop_init(&loop), 0);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    em_sockaddr any = em_sockaddr_loopback4(0), addr;
+    assert_int_equal(bind(lfd, &any.u.sa, em_sockaddr_len(&any)), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(em_sock_local_addr(lfd, &addr), 0);
+
+    int state_c = 0;
+    em_tcp_conn c = {.data = &state_c};
+    const em_tcp_conn_cbs cbs = {.on_read = end_on_read};
+    assert_int_equal(em_tcp_conn_connect(&loop, &c, &addr, &cbs, NULL, lean_connected), 0);
+    assert_non_null(em__tcp_ext(&c)); /* holds the connect callback meanwhile */
+    EM_TEST_RUN_UNTIL(&loop, state_c == 1, 5000);
+    assert_null(em__tcp_wq(&c));
+    /* A write the kernel takes at once queues nothing. */
+    em_slice s = EM_SLICE_LIT("hello");
+    assert_int_equal(em_tcp_conn_write(&c, &s, 1, 0, NULL), 0);
+    assert_null(em__tcp_wq(&c));
+    /* A transport needs the part; going back to the plain socket frees it. */
+    static int tstate;
+    assert_int_equal(em_tcp_conn_set_transport(&c, &xt_transport, &tstate), 0);
+    assert_non_null(em__tcp_ext(&c));
+    assert_ptr_equal(em_tcp_conn_transport_state(&c), &tstate);
+    assert_int_equal(em_tcp_conn_set_transport(&c, NULL, NULL), 0);
+    assert_null(em__tcp_ext(&c));
+    assert_ptr_equal(em_tcp_conn_transport(&c), &em_tcp_plain_transport);
+    em_tcp_conn_close(&c, lean_closed);
+    EM_TEST_RUN_UNTIL(&loop, state_c == 2, 5000);
+    close(lfd);
+    assert_int_equal(em_loop_close(&loop), 0);
+}
+
 static void test_peer_addr(void **state) {
     em_loop loop;
     assert_int_equal(em_loop_init(&loop), 0);
@@ -769,14 +819,21 @@ static void test_peer_addr(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_async_echo),           cmocka_unit_test(test_peer_half_close),
-        cmocka_unit_test(test_close_inside_on_read), cmocka_unit_test(test_read_buffer_full),
-        cmocka_unit_test(test_init_bad_args),       cmocka_unit_test(test_edge_triggered_burst),
-        cmocka_unit_test(test_move),                cmocka_unit_test(test_move_with_task_queued),
+        cmocka_unit_test(test_async_echo),
+        cmocka_unit_test(test_peer_half_close),
+        cmocka_unit_test(test_close_inside_on_read),
+        cmocka_unit_test(test_read_buffer_full),
+        cmocka_unit_test(test_init_bad_args),
+        cmocka_unit_test(test_edge_triggered_burst),
+        cmocka_unit_test(test_move),
+        cmocka_unit_test(test_move_with_task_queued),
         cmocka_unit_test(test_move_inside_on_sent_keeps_read),
         cmocka_unit_test(test_move_inside_on_read_keeps_read),
-        cmocka_unit_test(test_end_flushes_then_closes), cmocka_unit_test(test_end_empty_and_reset),
-        cmocka_unit_test(test_peer_addr),           cmocka_unit_test(test_set_read_chunk),
+        cmocka_unit_test(test_end_flushes_then_closes),
+        cmocka_unit_test(test_end_empty_and_reset),
+        cmocka_unit_test(test_peer_addr),
+        cmocka_unit_test(test_idle_conn_is_lean),
+        cmocka_unit_test(test_set_read_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
