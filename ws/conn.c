@@ -33,7 +33,6 @@ em_ws *em__ws_new(em_loop *loop, em_ws_role role, const em_ws_cbs *cbs, const em
     if (!ws)
         return NULL;
     ws->loop = loop;
-    ws->role = (uint8_t)role;
     ws->cbs = cbs;
     ws->opts = opts ? opts : &default_opts;
     ws->up.tcp.data = data;
@@ -198,7 +197,7 @@ bool em__ws_closing(const em_ws *ws) {
 }
 
 EM_API em_ws_role em_ws_role_of(const em_ws *ws) {
-    return (em_ws_role)ws->role;
+    return em__ws_role(ws);
 }
 
 EM_API const char *em_ws_protocol(const em_ws *ws) {
@@ -218,14 +217,12 @@ EM_API size_t em_ws_queued(const em_ws *ws) {
 
 EM_API size_t em_ws_memory(const em_ws *ws) {
     size_t n = sizeof *ws + em_ws_queued(ws);
-    if (ws->timer)
-        n += sizeof *ws->timer;
-    if (ws->msg)
-        n += sizeof *ws->msg + em_buf_cap(ws->msg);
+    if (ws->clock)
+        n += sizeof *ws->clock;
     if (!(ws->flags & WS_CLOSED))
         n += em_buf_cap(&ws->up.tcp.in);
     if (ws->cold) {
-        n += sizeof *ws->cold;
+        n += sizeof *ws->cold + em_buf_cap(&ws->cold->msg);
         if (ws->cold->ctl)
             n += 1 + EM_WS_MAX_CONTROL;
         if (ws->cold->pong)

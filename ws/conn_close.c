@@ -24,8 +24,25 @@ static uint64_t left_ms(uint32_t now, uint32_t start, unsigned span) {
 }
 
 static void stop_timer(em_ws *ws) {
-    if (ws->timer)
-        em_timer_stop(ws->timer);
+    if (ws->clock)
+        em_timer_stop(&ws->clock->timer);
+}
+
+static void on_timer(em_timer *t);
+
+/* ws's clock, made if it has none yet (both times start now); NULL on
+ * ENOMEM. */
+static em__ws_clock *clock_get(em_ws *ws) {
+    if (!ws->clock) {
+        em__ws_clock *k = malloc(sizeof *k);
+        if (!k)
+            return NULL;
+        em_timer_init(ws->loop, &k->timer, on_timer);
+        k->timer.data = ws;
+        k->last_rx = k->ping_at = now32(ws);
+        ws->clock = k;
+    }
+    return ws->clock;
 }
 
 static void on_tcp_closed(em_tcp_conn *t) {
@@ -44,7 +61,7 @@ void em__ws_drop(em_ws *ws, int code, int err) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
     ws->close_code = (uint16_t)code;
-    ws->close_err = err;
+    ws->close_err = (int16_t)err;
     close_tcp_now(ws);
 }
 
@@ -64,7 +81,9 @@ static int send_close(em_ws *ws, unsigned code, em_slice reason) {
         n = 2 + reason.len;
     }
     ws->flags |= WS_SENT_CLOSE;
-    ws->ping_at = now32(ws);
+    em__ws_clock *k = clock_get(ws); /* NULL: the arm below drops ws */
+    if (k)
+        k->ping_at = now32(ws);
     em__ws_timer_arm(ws);
     return em__ws_write_frame(ws, EM_WS_OP_CLOSE, 0, true, em_slice_make(p, n), NULL);
 }
@@ -89,7 +108,7 @@ void em__ws_fail(em_ws *ws, int err) {
 void em__ws_fail_with(em_ws *ws, int code, int err) {
     if (ws->flags & (WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED))
         return;
-    ws->close_err = err;
+    ws->close_err = (int16_t)err;
     if (!(ws->flags & WS_SENT_CLOSE)) {
         ws->close_code = (uint16_t)code;
         if (send_close(ws, ws->close_code, em_slice_make("", 0)) != 0) {
@@ -116,7 +135,7 @@ void em__ws_got_close(em_ws *ws, uint16_t code, em_slice reason) {
         close_tcp_now(ws);
         return;
     }
-    linger(ws, ws->role == EM_WS_ROLE_SERVER);
+    linger(ws, em__ws_role(ws) == EM_WS_ROLE_SERVER);
     if (answer && ws->cbs->on_peer_close)
         ws->cbs->on_peer_close(ws, code, reason);
 }
@@ -129,13 +148,14 @@ void em__ws_tcp_error(em_ws *ws, int err) {
     if (!handshake_done(ws) && ws->close_err == 0) {
         if (!(ws->flags & WS_SENT_CLOSE))
             ws->close_code = EM_WS_CLOSE_ABNORMAL;
-        ws->close_err = err;
+        ws->close_err = (int16_t)err;
     }
     close_tcp_now(ws);
 }
 
 void em__ws_rx_activity(em_ws *ws) {
-    ws->last_rx = now32(ws);
+    if (ws->clock) /* none: no deadline counts from it (a new one starts now) */
+        ws->clock->last_rx = now32(ws);
     ws->flags &= ~(uint32_t)WS_PING_OUT;
 }
 
@@ -143,73 +163,70 @@ static unsigned ping_timeout(const em_ws *ws) {
     return ws->opts->ping_timeout_ms ? ws->opts->ping_timeout_ms : 30000;
 }
 
-static void on_timer(em_timer *t);
-
 void em__ws_timer_arm(em_ws *ws) {
     if (ws->flags & (WS_TCP_CLOSING | WS_CLOSED))
         return;
+    const em_ws_opts *o = ws->opts;
+    bool closing = (ws->flags & (WS_SENT_CLOSE | WS_DRAIN)) != 0;
+    if (!closing && !o->idle_timeout_ms && !o->ping_interval_ms) {
+        stop_timer(ws);
+        return;
+    }
+    em__ws_clock *k = clock_get(ws);
+    if (!k) {
+        em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, EM_ENOMEM); /* never a deadline lost */
+        return;
+    }
     uint32_t now = now32(ws);
     uint64_t due = UINT64_MAX;
-    if (ws->flags & (WS_SENT_CLOSE | WS_DRAIN)) {
-        due = left_ms(now, ws->ping_at, em__ws_close_timeout(ws));
+    if (closing) {
+        due = left_ms(now, k->ping_at, em__ws_close_timeout(ws));
     } else {
-        const em_ws_opts *o = ws->opts;
         if (o->idle_timeout_ms)
-            due = left_ms(now, ws->last_rx, o->idle_timeout_ms);
+            due = left_ms(now, k->last_rx, o->idle_timeout_ms);
         if (o->ping_interval_ms) {
-            uint64_t d = (ws->flags & WS_PING_OUT) ? left_ms(now, ws->ping_at, ping_timeout(ws))
-                                                   : left_ms(now, ws->last_rx, o->ping_interval_ms);
+            uint64_t d = (ws->flags & WS_PING_OUT) ? left_ms(now, k->ping_at, ping_timeout(ws))
+                                                   : left_ms(now, k->last_rx, o->ping_interval_ms);
             if (d < due)
                 due = d;
         }
     }
-    if (due == UINT64_MAX) {
-        stop_timer(ws);
-        return;
-    }
-    if (!ws->timer) {
-        if (!(ws->timer = malloc(sizeof *ws->timer))) {
-            em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, EM_ENOMEM); /* never a deadline lost */
-            return;
-        }
-        em_timer_init(ws->loop, ws->timer, on_timer);
-        ws->timer->data = ws;
-    }
-    em_timer_start(ws->timer, due, 0);
+    em_timer_start(&k->timer, due, 0);
 }
 
 static void on_timer(em_timer *t) {
     em_ws *ws = t->data;
+    em__ws_clock *k = ws->clock;
     uint32_t now = now32(ws);
     const em_ws_opts *o = ws->opts;
     if (ws->flags & (WS_SENT_CLOSE | WS_DRAIN)) {
-        if (left_ms(now, ws->ping_at, em__ws_close_timeout(ws)) > 0) {
+        if (left_ms(now, k->ping_at, em__ws_close_timeout(ws)) > 0) {
             em__ws_timer_arm(ws);
             return;
         }
         if (!handshake_done(ws) && ws->close_err == 0)
-            ws->close_err = EM_ETIMEDOUT;
+            ws->close_err = (int16_t)EM_ETIMEDOUT;
         close_tcp_now(ws);
         return;
     }
-    if (o->idle_timeout_ms && left_ms(now, ws->last_rx, o->idle_timeout_ms) == 0) {
+    if (o->idle_timeout_ms && left_ms(now, k->last_rx, o->idle_timeout_ms) == 0) {
         em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, EM_ETIMEDOUT);
         return;
     }
     if (o->ping_interval_ms) {
         if (ws->flags & WS_PING_OUT) {
-            if (left_ms(now, ws->ping_at, ping_timeout(ws)) == 0) {
+            if (left_ms(now, k->ping_at, ping_timeout(ws)) == 0) {
                 em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, EM_ETIMEDOUT);
                 return;
             }
-        } else if (left_ms(now, ws->last_rx, o->ping_interval_ms) == 0) {
+        } else if (left_ms(now, k->last_rx, o->ping_interval_ms) == 0) {
             int rc = em__ws_write_frame(ws, EM_WS_OP_PING, 0, true, em_slice_make("", 0), NULL);
             if (rc && rc != EM_ENOBUFS) {
                 em__ws_drop(ws, EM_WS_CLOSE_ABNORMAL, rc);
                 return;
             }
             ws->flags |= WS_PING_OUT;
-            ws->ping_at = now;
+            k->ping_at = now;
         }
     }
     em__ws_timer_arm(ws);
@@ -259,7 +276,7 @@ void em__ws_on_shutdown(em_http_upgraded *u, bool now) {
     if (!handshake_done(ws) && ws->close_err == 0) {
         if (!(ws->flags & WS_SENT_CLOSE))
             ws->close_code = EM_WS_CLOSE_ABNORMAL;
-        ws->close_err = EM_ECANCELED;
+        ws->close_err = (int16_t)EM_ECANCELED;
     }
     close_tcp_now(ws);
 }
@@ -271,13 +288,13 @@ void em__ws_on_forced_close(em_tcp_conn *tcp) {
     if (!handshake_done(ws) && ws->close_err == 0) {
         if (!(ws->flags & WS_SENT_CLOSE))
             ws->close_code = EM_WS_CLOSE_ABNORMAL;
-        ws->close_err = EM_ECANCELED;
+        ws->close_err = (int16_t)EM_ECANCELED;
     }
     em__ws_finish(ws);
 }
 
 static void free_mem(em_ws *ws) {
-    free(ws->timer); /* stopped: em__ws_finish ran, or it was never armed */
+    free(ws->clock); /* stopped: em__ws_finish ran, or it was never armed */
     em__ws_msg_free(ws);
     if (ws->cold) {
         if (ws->cold->on_free)
@@ -358,7 +375,7 @@ void em__ws_fail_unstarted(em_ws *ws, int err) {
         return;
     ws->flags |= WS_TCP_CLOSING;
     ws->close_code = EM_WS_CLOSE_ABNORMAL;
-    ws->close_err = err;
+    ws->close_err = (int16_t)err;
     if (em__ws_defer(ws, em__ws_finish) != 0)
         em__ws_finish(ws); /* out of memory: on_close now rather than never */
 }

@@ -12,9 +12,9 @@ int em__ws_conn_pmd_new(em_ws *ws, const em__ws_pmd_params *p) {
     if (!p)
         return 0;
     em__ws_cold *c = em__ws_cold_get(ws);
-    if (!c || !(c->pmd = em__ws_pmd_new(ws->loop, (em_ws_role)ws->role, p, &ws->opts->deflate)))
+    if (!c || !(c->pmd = em__ws_pmd_new(ws->loop, em__ws_role(ws), p, &ws->opts->deflate)))
         return EM_ENOMEM;
-    bool server = ws->role == EM_WS_ROLE_SERVER;
+    bool server = em__ws_role(ws) == EM_WS_ROLE_SERVER;
     /* A shared broadcast frame (em__ws_compress_alone) suits a sender
      * that resets per message with the full window. */
     if (server ? p->server_no_context_takeover : p->client_no_context_takeover)
@@ -59,7 +59,7 @@ int em__ws_compress_alone(em_slice msg, em_buf *out) {
 }
 
 bool em__ws_conn_pmd_shared_ok(const em_ws *ws) {
-    return em__ws_conn_pmd_on(ws) && ws->role == EM_WS_ROLE_SERVER &&
+    return em__ws_conn_pmd_on(ws) && em__ws_role(ws) == EM_WS_ROLE_SERVER &&
            (ws->flags & (WS_TX_NCT | WS_TX_W15)) == (WS_TX_NCT | WS_TX_W15);
 }
 

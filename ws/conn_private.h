@@ -28,14 +28,15 @@ enum {
     WS_CLOSED = 0x40,      /* on_close ran (or an unstarted ws failed) */
     WS_PART = 0x80,        /* a message sent in parts is open */
     WS_PART_TEXT = 0x100,
-    WS_FULL = 0x200,       /* a send returned EM_WS_FULL: on_unthrottled due */
-    WS_PING_OUT = 0x400,   /* an automatic ping waits for anything back */
-    WS_RX_DEFLATE = 0x800, /* the message being received is compressed */
-    WS_RX_BUF = 0x1000,    /* ... and is assembled in ws->msg */
-    WS_IN_READ = 0x2000,   /* inside the read loop */
-    WS_TX_NCT = 0x4000,    /* deflate: our compressor resets per message */
-    WS_TX_W15 = 0x8000,    /* ... and has the full window */
+    WS_FULL = 0x200,          /* a send returned EM_WS_FULL: on_unthrottled due */
+    WS_PING_OUT = 0x400,      /* an automatic ping waits for anything back */
+    WS_RX_DEFLATE = 0x800,    /* the message being received is compressed */
+    WS_RX_BUF = 0x1000,       /* ... and is assembled in em__ws_msg */
+    WS_IN_READ = 0x2000,      /* inside the read loop */
+    WS_TX_NCT = 0x4000,       /* deflate: our compressor resets per message */
+    WS_TX_W15 = 0x8000,       /* ... and has the full window */
     WS_READ_PAUSED = 0x10000, /* a nested read found the input full */
+    WS_RX_TEXT = 0x20000,     /* the message being received is TEXT (else BINARY) */
 };
 
 /* A completion waiting until the tcp connection reports a token sent:
@@ -46,6 +47,11 @@ struct em__ws_pend {
     /* err 0: sent; else why not (the connection ended). Frees p. */
     void (*fn)(em_ws *ws, struct em__ws_pend *p, int err);
 };
+
+/* The opcode of the message being received: TEXT or BINARY. */
+static inline int em__ws_rx_op(const em_ws *ws) {
+    return (ws->flags & WS_RX_TEXT) ? EM_WS_OP_TEXT : EM_WS_OP_BINARY;
+}
 
 /* ---- conn_write.c --------------------------------------------------------- */
 
@@ -59,9 +65,10 @@ struct em__ws_pend {
  * bytes past. The buffer is freed whenever a read leaves nothing in it. */
 #define EM__WS_READ_CHUNK     (64u * 1024u)
 
-/* ws->msg, allocated if it is not there yet; NULL on ENOMEM. */
+/* The message being assembled (in the cold part, allocated if it is not
+ * there yet); NULL on ENOMEM. */
 em_buf *em__ws_msg(em_ws *ws);
-/* Free ws->msg and what it holds. */
+/* Free what the message being assembled holds. */
 void em__ws_msg_free(em_ws *ws);
 uint64_t em__ws_max_message(const em_ws *ws);
 unsigned em__ws_close_timeout(const em_ws *ws);

@@ -1,7 +1,8 @@
 /* Reading: frames out of the tcp connection's input, into messages and
  * control frames. A message that arrives whole in one read is delivered
  * as a slice of the input (unmasked in place, no copy); one that is
- * fragmented, split across reads or compressed is assembled in ws->msg,
+ * fragmented, split across reads or compressed is assembled in the cold
+ * part's msg,
  * which is freed once it is delivered. TEXT is validated as its bytes
  * arrive, so invalid UTF-8 fails the connection (1007) at the byte that
  * decides it, not at the message's end (RFC 6455 §8.1). */
@@ -102,13 +103,13 @@ static size_t open_tail(const uint8_t *p, size_t n) {
 
 static void emit(em_ws *ws, const char *p, size_t n, bool last) {
     if ((n || last) && !stopped(ws))
-        ws->cbs->on_message_part(ws, ws->msg_op, em_slice_make(p, n), last);
+        ws->cbs->on_message_part(ws, em__ws_rx_op(ws), em_slice_make(p, n), last);
 }
 
 /* Streaming: hand data on as a piece; TEXT pieces end on whole code points
  * (a split one is carried to the next piece). */
 static void stream(em_ws *ws, em_slice s, bool last) {
-    if (ws->msg_op != EM_WS_OP_TEXT) {
+    if (em__ws_rx_op(ws) != EM_WS_OP_TEXT) {
         emit(ws, s.ptr, s.len, last);
         return;
     }
@@ -150,10 +151,11 @@ static void stream(em_ws *ws, em_slice s, bool last) {
 
 static void deliver(em_ws *ws, em_slice data) {
     if (!stopped(ws))
-        ws->cbs->on_message(ws, ws->msg_op, data);
+        ws->cbs->on_message(ws, em__ws_rx_op(ws), data);
 }
 
-/* A compressed message's piece: inflate into ws->msg, check the new text. */
+/* A compressed message's piece: inflate into the message, check the new
+ * text. */
 static int inflate_piece(em_ws *ws, em_slice s, bool last) {
     em_buf *m = em__ws_msg(ws);
     if (!m)
@@ -161,7 +163,7 @@ static int inflate_piece(em_ws *ws, em_slice s, bool last) {
     size_t before = em_buf_len(m);
     uint64_t limit = streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
     int rc = em__ws_conn_inflate(ws, s, last, limit, m);
-    if (rc == 0 && ws->msg_op == EM_WS_OP_TEXT && !streaming(ws)) {
+    if (rc == 0 && em__ws_rx_op(ws) == EM_WS_OP_TEXT && !streaming(ws)) {
         rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(m) + before, em_buf_len(m) - before);
         if (rc == 0 && last)
             rc = em_ws_utf8_end(&ws->rx_utf8);
@@ -188,8 +190,8 @@ static void inflate_stream(em_ws *ws, em_slice s, bool last) {
             em__ws_fail(ws, rc);
             return;
         }
-        em_buf out = *ws->msg; /* the piece leaves ws->msg before the call */
-        em_buf_init(ws->msg, 0);
+        em_buf out = ws->cold->msg; /* the piece leaves the message before the call */
+        em_buf_init(&ws->cold->msg, 0);
         stream(ws, em_buf_slice(&out), end);
         em_buf_free(&out);
         if (end)
@@ -215,7 +217,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
             return;
         }
         if (last) {
-            deliver(ws, em_buf_slice(ws->msg));
+            deliver(ws, em_buf_slice(&ws->cold->msg));
             em__ws_msg_free(ws);
         }
         return;
@@ -226,15 +228,15 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
     }
     if (!(ws->flags & WS_RX_BUF) && last && s.len == f->len && f->opcode != EM_WS_OP_CONT) {
         /* The whole message in one piece of the input: no copy. */
-        if (ws->msg_op == EM_WS_OP_TEXT && !em_ws_utf8_valid(s.ptr, s.len)) {
+        if (em__ws_rx_op(ws) == EM_WS_OP_TEXT && !em_ws_utf8_valid(s.ptr, s.len)) {
             em__ws_fail(ws, EM_EPARSE);
             return;
         }
         deliver(ws, s);
         return;
     }
-    if (ws->msg_op == EM_WS_OP_TEXT && (em_ws_utf8_feed(&ws->rx_utf8, s.ptr, s.len) != 0 ||
-                                        (last && em_ws_utf8_end(&ws->rx_utf8) != 0))) {
+    if (em__ws_rx_op(ws) == EM_WS_OP_TEXT && (em_ws_utf8_feed(&ws->rx_utf8, s.ptr, s.len) != 0 ||
+                                              (last && em_ws_utf8_end(&ws->rx_utf8) != 0))) {
         em__ws_fail(ws, EM_EPARSE);
         return;
     }
@@ -248,6 +250,7 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
         ws->flags &= ~(uint32_t)WS_RX_BUF;
         deliver(ws, em_buf_slice(m));
         em__ws_msg_free(ws);
+        em__ws_cold_trim(ws); /* the message was all it held, most often */
     }
 }
 
@@ -256,7 +259,8 @@ static void frame_start(em_ws *ws) {
     const em_ws_frame *f = &ws->parser.frame;
     if ((f->opcode & 0x8) || f->opcode == EM_WS_OP_CONT)
         return;
-    ws->msg_op = f->opcode;
+    ws->flags =
+        f->opcode == EM_WS_OP_TEXT ? ws->flags | WS_RX_TEXT : ws->flags & ~(uint32_t)WS_RX_TEXT;
     ws->rx_utf8 = (em_ws_utf8){0};
     if (ws->cold)
         ws->cold->carry_n = 0;

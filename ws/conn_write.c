@@ -35,17 +35,13 @@ static int batched_random(void *ctx, void *out, size_t n) {
 }
 
 em_buf *em__ws_msg(em_ws *ws) {
-    if (!ws->msg && (ws->msg = malloc(sizeof *ws->msg)) != NULL)
-        em_buf_init(ws->msg, 0);
-    return ws->msg;
+    em__ws_cold *c = em__ws_cold_get(ws);
+    return c ? &c->msg : NULL;
 }
 
 void em__ws_msg_free(em_ws *ws) {
-    if (!ws->msg)
-        return;
-    em_buf_free(ws->msg);
-    free(ws->msg);
-    ws->msg = NULL;
+    if (ws->cold)
+        em_buf_free(&ws->cold->msg);
 }
 
 uint64_t em__ws_max_message(const em_ws *ws) {
@@ -61,7 +57,7 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
     em_tcp_conn *t = &ws->up.tcp;
     em_ws_frame f = {
         .len = payload.len, .opcode = (uint8_t)opcode, .rsv = (uint8_t)rsv, .fin = fin};
-    if (ws->role == EM_WS_ROLE_SERVER) {
+    if (em__ws_role(ws) == EM_WS_ROLE_SERVER) {
         char hdr[EM_WS_MAX_HEADER];
         ssize_t h = em_ws_frame_header_write(hdr, &f);
         if (h < 0)

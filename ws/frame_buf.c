@@ -85,7 +85,7 @@ static void on_hold_sent(em_ws *ws, struct em__ws_pend *p, int err) {
 }
 
 EM_API int em_ws_send_frame_buf(em_ws *ws, em_ws_frame_buf *fb, uint64_t *token) {
-    if (!fb || ws->role != EM_WS_ROLE_SERVER)
+    if (!fb || em__ws_role(ws) != EM_WS_ROLE_SERVER)
         return EM_EINVAL;
     if (!(ws->flags & WS_STARTED) ||
         (ws->flags & (WS_SENT_CLOSE | WS_GOT_CLOSE | WS_DRAIN | WS_TCP_CLOSING | WS_CLOSED)))

@@ -189,7 +189,7 @@ static bool topic_ok(const char *name, size_t *len) {
 
 EM_API int em_ws_subscribe(em_ws_hub *h, em_ws *ws, const char *name) {
     size_t len;
-    if (!h || !ws || !topic_ok(name, &len) || ws->role != EM_WS_ROLE_SERVER)
+    if (!h || !ws || !topic_ok(name, &len) || em__ws_role(ws) != EM_WS_ROLE_SERVER)
         return EM_EINVAL;
     if (em__ws_closing(ws))
         return EM_ECLOSED;

@@ -166,11 +166,19 @@ int em__ws_client_check(const em_http_response *r, const char *accept,
 
 struct em__ws_pend; /* a completion waiting for a send token (conn_write.c) */
 
+/* The deadlines' timer and the times they count from (loop ms, wrapping):
+ * the last byte received (idle, auto ping), our close frame or automatic
+ * ping (the answer's timeout). */
+typedef struct em__ws_clock {
+    em_timer timer;
+    uint32_t last_rx, ping_at;
+} em__ws_clock;
+
 /* What few connections use: a client's handshake and hooks, topics, a
  * subprotocol, a handshake error, a ping held back, a control payload split
  * across reads, the peer's close reason, permessage-deflate, a text message
- * sent or streamed in parts. Allocated on first use (em__ws_cold_get), so
- * an idle server connection without them carries one pointer. */
+ * sent or streamed in parts, a message assembled across frames or reads. Allocated on first use
+ * (em__ws_cold_get), so an idle server connection without them carries one pointer. */
 typedef struct em__ws_cold {
     void *client;
     void (*client_cancel)(em_ws *);
@@ -195,6 +203,7 @@ typedef struct em__ws_cold {
     char *protocol; /* NULL: "" */
     char *hs_error; /* NULL: "" */
     em__ws_pmd *pmd; /* NULL: no permessage-deflate (conn_pmd.c) */
+    em_buf msg;      /* a message assembled across frames or reads (em__ws_msg) */
     em_ws_utf8 tx_utf8; /* a text message sent in parts, so far */
     uint16_t hs_status;
     uint8_t carry_n;
@@ -209,23 +218,28 @@ struct em_ws {
     const em_ws_cbs *cbs;
     const em_ws_opts *opts;
     struct em__ws_pend *pend; /* the last of a circular list (conn_write.c) */
-    em_buf *msg;     /* lazily: a message assembled across frames or reads */
     em_ws_frame_parser parser;
-    /* One timer for all deadlines (idle, auto ping, close), allocated when
-     * the first is set: with the default options an open connection has
-     * none, and an em_timer is 56 bytes. */
-    em_timer *timer;
+    /* One timer for all deadlines (idle, auto ping, close) and the times
+     * they count from, allocated when the first is set: with the default
+     * options an open connection has none (conn_close.c). */
+    struct em__ws_clock *clock;
     _Atomic unsigned refs;
     em_ws_utf8 rx_utf8;
-    uint32_t last_rx, ping_at; /* loop ms, wrapping */
     uint32_t flags;
-    int close_err;
-    uint16_t close_code;
-    uint8_t role, msg_op;
+    int16_t close_err;   /* an em_err: all fit 16 bits */
+    uint16_t close_code; /* (the role is parser.role) */
 };
+
+/* The role, which the parser keeps. */
+static inline em_ws_role em__ws_role(const em_ws *ws) {
+    return (em_ws_role)ws->parser.role;
+}
 
 /* ws's cold part, allocated if it has none yet; NULL on ENOMEM. */
 em__ws_cold *em__ws_cold_get(em_ws *ws);
+/* Free ws's cold part if nothing in it is in use (after a message that
+ * was assembled in it). */
+void em__ws_cold_trim(em_ws *ws);
 /* A field of the cold part, or its zero when there is none. */
 #define EM__WS_COLD(ws, field) ((ws)->cold ? (ws)->cold->field : 0)
 

@@ -39,7 +39,7 @@ static void test_bytes_with_handshake(void **state) {
         assert_int_equal(h.opened, 1);
         assert_true(order_ok);
         assert_string_equal(h.msgs[0].data, "early");
-        /* the half message went to ws->msg; the input buffer is gone */
+        /* the half message went to the cold part; the input buffer is gone */
         assert_int_equal(em_buf_cap(&h.ws->up.tcp.in), 0);
         h_send_frame(&h, 0x80, "lf", 2);
         h_until(&h, &h.nmsgs, 2, 2000);
@@ -67,9 +67,9 @@ static void test_memory(void **state) {
     h_start(&h);
     h_run_ms(&h, 2);
     print_message("sizeof(struct em_ws) = %zu (em_http_upgraded %zu, em_tcp_conn %zu, "
-                  "parser %zu, timer %zu)\n",
+                  "parser %zu, clock %zu)\n",
                   sizeof(struct em_ws), sizeof(em_http_upgraded), sizeof(em_tcp_conn),
-                  sizeof(em_ws_frame_parser), sizeof(em_timer));
+                  sizeof(em_ws_frame_parser), sizeof(em__ws_clock));
     assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws));
     static char p[40000];
     memset(p, 'm', sizeof p);
@@ -80,11 +80,13 @@ static void test_memory(void **state) {
     h_until(&h, &h.nmsgs, 1, 2000);
     h_run_ms(&h, 2);
     assert_int_equal(h.msgs[0].len, sizeof p + 10);
-    /* delivered: the buffers are gone again */
+    /* delivered: the buffers are gone again, and the cold part that
+     * held the message */
     assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws));
+    assert_null(h.ws->cold);
     /* a close sets the first deadline: only now is there a timer */
     assert_int_equal(em_ws_close(h.ws, 1000, em_slice_make("", 0)), 0);
-    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em_timer));
+    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em__ws_clock));
     h_finish(&h);
 }
 
@@ -99,7 +101,7 @@ static void test_memory_deadlines_and_cold(void **state) {
     h_start(&h);
     h_run_ms(&h, 2);
     assert_null(h.ws->cold);
-    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em_timer));
+    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws) + sizeof(em__ws_clock));
     uint64_t tok;
     /* a text message sent in parts, a code point split between them: the
      * open message's validator lives in the cold part */
@@ -108,7 +110,7 @@ static void test_memory_deadlines_and_cold(void **state) {
     assert_non_null(h.ws->cold);
     assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_CONT, em_slice_make("\xa9", 1), true, &tok), 0);
     assert_int_equal(em_ws_memory(h.ws),
-                     sizeof(struct em_ws) + sizeof(em_timer) + sizeof(*h.ws->cold));
+                     sizeof(struct em_ws) + sizeof(em__ws_clock) + sizeof(*h.ws->cold));
     h_finish(&h);
 }
 
