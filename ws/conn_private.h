@@ -48,11 +48,6 @@ struct em__ws_pend {
     void (*fn)(em_ws *ws, struct em__ws_pend *p, int err);
 };
 
-/* The opcode of the message being received: TEXT or BINARY. */
-static inline int em__ws_rx_op(const em_ws *ws) {
-    return (ws->flags & WS_RX_TEXT) ? EM_WS_OP_TEXT : EM_WS_OP_BINARY;
-}
-
 /* ---- conn_write.c --------------------------------------------------------- */
 
 /* em_ws_opts' defaults for the send queue. */

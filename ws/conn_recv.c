@@ -11,6 +11,11 @@
 
 #include "conn_private.h"
 
+/* The opcode of the message being received: TEXT or BINARY. */
+static inline int rx_op(const em_ws *ws) {
+    return (ws->flags & WS_RX_TEXT) ? EM_WS_OP_TEXT : EM_WS_OP_BINARY;
+}
+
 /* Whether messages go to on_message_part. */
 static bool streaming(const em_ws *ws) {
     return ws->cbs->on_message_part != NULL;
@@ -103,13 +108,13 @@ static size_t open_tail(const uint8_t *p, size_t n) {
 
 static void emit(em_ws *ws, const char *p, size_t n, bool last) {
     if ((n || last) && !stopped(ws))
-        ws->cbs->on_message_part(ws, em__ws_rx_op(ws), em_slice_make(p, n), last);
+        ws->cbs->on_message_part(ws, rx_op(ws), em_slice_make(p, n), last);
 }
 
 /* Streaming: hand data on as a piece; TEXT pieces end on whole code points
  * (a split one is carried to the next piece). */
 static void stream(em_ws *ws, em_slice s, bool last) {
-    if (em__ws_rx_op(ws) != EM_WS_OP_TEXT) {
+    if (rx_op(ws) != EM_WS_OP_TEXT) {
         emit(ws, s.ptr, s.len, last);
         return;
     }
@@ -151,7 +156,7 @@ static void stream(em_ws *ws, em_slice s, bool last) {
 
 static void deliver(em_ws *ws, em_slice data) {
     if (!stopped(ws))
-        ws->cbs->on_message(ws, em__ws_rx_op(ws), data);
+        ws->cbs->on_message(ws, rx_op(ws), data);
 }
 
 /* A compressed message's piece: inflate into the message, check the new
@@ -163,7 +168,7 @@ static int inflate_piece(em_ws *ws, em_slice s, bool last) {
     size_t before = em_buf_len(m);
     uint64_t limit = streaming(ws) ? UINT64_MAX : em__ws_max_message(ws);
     int rc = em__ws_conn_inflate(ws, s, last, limit, m);
-    if (rc == 0 && em__ws_rx_op(ws) == EM_WS_OP_TEXT && !streaming(ws)) {
+    if (rc == 0 && rx_op(ws) == EM_WS_OP_TEXT && !streaming(ws)) {
         rc = em_ws_utf8_feed(&ws->rx_utf8, em_buf_data(m) + before, em_buf_len(m) - before);
         if (rc == 0 && last)
             rc = em_ws_utf8_end(&ws->rx_utf8);
@@ -228,14 +233,14 @@ static void data_piece(em_ws *ws, em_slice s, bool done) {
     }
     if (!(ws->flags & WS_RX_BUF) && last && s.len == f->len && f->opcode != EM_WS_OP_CONT) {
         /* The whole message in one piece of the input: no copy. */
-        if (em__ws_rx_op(ws) == EM_WS_OP_TEXT && !em_ws_utf8_valid(s.ptr, s.len)) {
+        if (rx_op(ws) == EM_WS_OP_TEXT && !em_ws_utf8_valid(s.ptr, s.len)) {
             em__ws_fail(ws, EM_EPARSE);
             return;
         }
         deliver(ws, s);
         return;
     }
-    if (em__ws_rx_op(ws) == EM_WS_OP_TEXT && (em_ws_utf8_feed(&ws->rx_utf8, s.ptr, s.len) != 0 ||
+    if (rx_op(ws) == EM_WS_OP_TEXT && (em_ws_utf8_feed(&ws->rx_utf8, s.ptr, s.len) != 0 ||
                                               (last && em_ws_utf8_end(&ws->rx_utf8) != 0))) {
         em__ws_fail(ws, EM_EPARSE);
         return;
