@@ -21,9 +21,12 @@ _Static_assert(sizeof(em__ws_cold) == 160, "em__ws_cold changed: update em__ws_c
 
 void em__ws_cold_trim(em_ws *ws) {
     const em__ws_cold *c = ws->cold;
-    if (!c || em_buf_cap(&c->msg) || c->client || c->client_cancel || c->after_send || c->on_free ||
-        c->subs || c->on_finish || c->random || c->random_ctx || c->pong || c->ctl || c->protocol ||
-        c->hs_error || c->pmd || c->tx_utf8._state || c->hs_status || c->carry_n)
+    /* A message sent in parts keeps its validator here even while its
+     * state is zero (the bytes so far end between code points). */
+    if (!c || (ws->flags & WS_PART) || em_buf_cap(&c->msg) || c->client || c->client_cancel ||
+        c->after_send || c->on_free || c->subs || c->on_finish || c->random || c->random_ctx ||
+        c->pong || c->ctl || c->protocol || c->hs_error || c->pmd || c->tx_utf8._state ||
+        c->hs_status || c->carry_n)
         return;
     free(ws->cold);
     ws->cold = NULL;

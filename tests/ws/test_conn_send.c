@@ -151,6 +151,35 @@ static void test_parts(void **state) {
     }
 }
 
+/* A text message sent in parts keeps its validator in the cold part, also
+ * while the bytes so far end between code points (its state is zero): a
+ * message received meanwhile, assembled in that part, must not free it
+ * when delivered (it did, and the next part read through a NULL part). */
+static void test_parts_across_received_message(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        harness h;
+        h_init(&h, role);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_TEXT, EM_SLICE_LIT("ab"), false, NULL), 0);
+        h_send_frame(&h, 0x01, "frag", 4); /* a fragmented message: assembled */
+        h_send_frame(&h, 0x80, "ment", 4);
+        h_until(&h, &h.nmsgs, 1, 2000);
+        assert_string_equal(h.msgs[0].data, "fragment");
+        assert_int_equal(
+            em_ws_send_part(h.ws, EM_WS_OP_CONT, EM_SLICE_LIT("c\xe2\x82"), false, NULL), 0);
+        assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_CONT, EM_SLICE_LIT("\xac"), true, NULL), 0);
+        const char *want[] = {"ab", "c\xe2\x82", "\xac"};
+        for (size_t i = 0; i < 3; i++) {
+            em_slice got;
+            assert_int_equal(h_read_frame(&h, &got, NULL, 2000), i ? EM_WS_OP_CONT : EM_WS_OP_TEXT);
+            assert_true(em_slice_eq(got, em_slice_from_cstr(want[i])));
+        }
+        h_finish(&h);
+    }
+}
+
 static void test_ping_pong_api(void **state) {
     (void)state;
     harness h;
@@ -237,8 +266,11 @@ static void test_backpressure(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_send_both_roles), cmocka_unit_test(test_client_keys),
-        cmocka_unit_test(test_parts),           cmocka_unit_test(test_ping_pong_api),
+        cmocka_unit_test(test_send_both_roles),
+        cmocka_unit_test(test_client_keys),
+        cmocka_unit_test(test_parts),
+        cmocka_unit_test(test_parts_across_received_message),
+        cmocka_unit_test(test_ping_pong_api),
         cmocka_unit_test(test_backpressure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
