@@ -19,7 +19,8 @@ status=0
 for h in "$root"/fuzz/*/harness.c; do
   name=$(basename "$(dirname "$h")")
   bin=$out/$name
-  AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 \
+  # -D_GNU_SOURCE as the CMake build sets it (dns_hosts uses memfd_create).
+  AFL_QUIET=1 afl-clang-fast -fsanitize=fuzzer,address,undefined -g -O1 -D_GNU_SOURCE \
       -I"$root/include" -I"$root/fuzz/common" "$h" "$out/lib/libember.a" \
       $(pkg-config --libs libcares libssl libcrypto zlib libpsl) -lpthread -o "$bin"
   dict=()
