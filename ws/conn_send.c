@@ -91,6 +91,8 @@ EM_API int em_ws_send_part(em_ws *ws, int opcode, em_slice data, bool fin, uint6
     if (rc == 0) {
         if (text && !fin)
             ws->cold->tx_utf8 = v;
+        else if (text && open) /* over: its validator leaves the cold part */
+            ws->cold->tx_utf8 = (em_ws_utf8){0};
         ws->flags &= ~(uint32_t)(WS_PART | WS_PART_TEXT);
         if (!fin)
             ws->flags |= WS_PART | (text ? WS_PART_TEXT : 0);

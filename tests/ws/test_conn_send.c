@@ -180,6 +180,30 @@ static void test_parts_across_received_message(void **state) {
     }
 }
 
+/* A text message sent in parts and finished leaves nothing in use in the
+ * cold part, also when its parts split a code point: the next message
+ * assembled there frees the part after it (the finished message's
+ * validator state stayed behind and kept the part for good). */
+static void test_parts_done_free_cold(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        harness h;
+        h_init(&h, role);
+        h_start(&h);
+        h_run_ms(&h, 2);
+        assert_int_equal(
+            em_ws_send_part(h.ws, EM_WS_OP_TEXT, EM_SLICE_LIT("c\xe2\x82"), false, NULL), 0);
+        assert_int_equal(em_ws_send_part(h.ws, EM_WS_OP_CONT, EM_SLICE_LIT("\xac"), true, NULL), 0);
+        h_send_frame(&h, 0x01, "frag", 4); /* a fragmented message: assembled */
+        h_send_frame(&h, 0x80, "ment", 4);
+        h_until(&h, &h.nmsgs, 1, 2000);
+        assert_string_equal(h.msgs[0].data, "fragment");
+        assert_null(h.ws->cold);
+        assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws));
+        h_finish(&h);
+    }
+}
+
 static void test_ping_pong_api(void **state) {
     (void)state;
     harness h;
@@ -270,6 +294,7 @@ int main(void) {
         cmocka_unit_test(test_client_keys),
         cmocka_unit_test(test_parts),
         cmocka_unit_test(test_parts_across_received_message),
+        cmocka_unit_test(test_parts_done_free_cold),
         cmocka_unit_test(test_ping_pong_api),
         cmocka_unit_test(test_backpressure),
     };
