@@ -253,6 +253,8 @@ EM_API int em_ws_unsubscribe(em_ws_hub *h, em_ws *ws, const char *name) {
         unlink_sub(shard_of(h, ws->loop, false), s);
         pthread_mutex_unlock(&h->mu);
         free(s);
+        if (!ws->cold->subs) /* in no topic: nothing to finish, the part may go */
+            ws->cold->on_finish = NULL;
         return 0;
     }
     return EM_ENOTFOUND;

@@ -114,6 +114,34 @@ static void test_memory_deadlines_and_cold(void **state) {
     h_finish(&h);
 }
 
+/* Leaving every topic leaves nothing in the cold part: the next
+ * assembled message frees it, as for a connection that never subscribed. */
+static void test_memory_after_topics(void **state) {
+    (void)state;
+    harness h;
+    h_init(&h, EM_WS_ROLE_SERVER);
+    h_start(&h);
+    h_run_ms(&h, 2);
+    em_ws_hub *hub;
+    assert_int_equal(em_ws_hub_new(&hub), 0);
+    assert_int_equal(em_ws_subscribe(hub, h.ws, "news"), 0);
+    assert_int_equal(em_ws_subscribe(hub, h.ws, "sport"), 0);
+    assert_non_null(h.ws->cold);
+    assert_int_equal(em_ws_unsubscribe(hub, h.ws, "news"), 0);
+    h_send_frame(&h, 0x01, "frag", 4); /* assembled: the trim looks */
+    h_send_frame(&h, 0x80, "ment", 4);
+    h_until(&h, &h.nmsgs, 1, 2000);
+    assert_non_null(h.ws->cold); /* still in "sport" */
+    assert_int_equal(em_ws_unsubscribe(hub, h.ws, "sport"), 0);
+    h_send_frame(&h, 0x01, "frag", 4);
+    h_send_frame(&h, 0x80, "ment", 4);
+    h_until(&h, &h.nmsgs, 2, 2000);
+    assert_null(h.ws->cold);
+    assert_int_equal(em_ws_memory(h.ws), sizeof(struct em_ws));
+    h_finish(&h);
+    em_ws_hub_free(hub);
+}
+
 static int cancels;
 
 static void count_cancel(em_ws *ws) {
@@ -171,6 +199,7 @@ int main(void) {
         cmocka_unit_test(test_bytes_with_handshake),
         cmocka_unit_test(test_memory),
         cmocka_unit_test(test_memory_deadlines_and_cold),
+        cmocka_unit_test(test_memory_after_topics),
         cmocka_unit_test(test_unstarted),
         cmocka_unit_test(test_bad_new),
     };
