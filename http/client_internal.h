@@ -1,7 +1,9 @@
 /* The HTTP client's insides, in layers:
  *   client_call.c      a call's memory, its request head, its end (lowest)
- *   client_conn.c      one pooled connection: connect, send, read the
- *                      response; reports up through em__http_client_up
+ *   client_connect.c   one pooled connection's connect (Happy Eyeballs,
+ *                      CONNECT tunnel, TLS) and reuse check
+ *   client_conn.c      the calls on it: send, read the response; both
+ *                      report up through em__http_client_up
  *   client_redirect.c  where a redirect leads and what it keeps (pure)
  *   client_pool.c      origins, queues, reuse, retries, deadlines
  *   client.c           the public face on the loop
@@ -214,19 +216,25 @@ const char *em__http_method_static(em_http_method id, const char *m);
 /* "Basic ..." from a URL's userinfo (percent-decoded), or NULL. */
 char *em__http_userinfo_auth(const char *userinfo);
 
-/* ---- client_conn.c -------------------------------------------------------- */
+/* ---- client_connect.c ----------------------------------------------------- */
 /* A new connection for origin o, connecting (reports conn_ready or
  * conn_gone). Returns 0 or em_err (nothing started). */
 int em__http_cconn_open(em_http_client *cl, em__http_origin *o, em__http_cconn **out);
+/* An idle connection looks usable: the server has not closed it and has
+ * sent nothing since the last response. */
+bool em__http_cconn_alive(em__http_cconn *c);
+/* Field lines a response may have on cl's connections. */
+size_t em__http_cconn_max_headers(const em_http_client *cl);
+/* Ready c's parser and response for the next exchange. */
+void em__http_cconn_reset(em__http_cconn *c);
+
+/* ---- client_conn.c -------------------------------------------------------- */
 /* Run call on the ready connection c. */
 void em__http_cconn_start(em__http_cconn *c, em_http_call *call);
 /* Close c now (its call, if any, is detached without a report). */
 void em__http_cconn_close(em__http_cconn *c, int err);
 /* Close c now and end its call, if any, with err. */
 void em__http_cconn_abort(em__http_cconn *c, int err);
-/* An idle connection looks usable: the server has not closed it and has
- * sent nothing since the last response. */
-bool em__http_cconn_alive(em__http_cconn *c);
 /* Reading for c's call on or off (pause, resume). */
 void em__http_cconn_reading(em__http_cconn *c, bool on);
 void em__http_cconn_idle(em__http_cconn *c);
