@@ -76,7 +76,7 @@ void em__tcp_wq_free(em_tcp_conn *c) {
     struct em__tcp_wq *q = em__tcp_wq(c);
     if (q) {
         for (unsigned i = 0; i < q->len; i++) {
-            struct em__wq_entry *e = &q->e[(q->head + i) & ((1u << q->log2) - 1)];
+            struct em__wq_entry *e = em__tcp_wq_at(q, i);
             if (e->owned)
                 free((void *)e->ptr);
         }

@@ -100,6 +100,14 @@ static inline struct em__tcp_wq *em__tcp_wq(const em_tcp_conn *c) {
     return (struct em__tcp_wq *)c->_task.data;
 }
 
+/* Ring index i (wrapping) of q, and entry i after the head. */
+static inline unsigned em__tcp_wq_wrap(const struct em__tcp_wq *q, unsigned i) {
+    return i & ((1u << q->log2) - 1);
+}
+static inline struct em__wq_entry *em__tcp_wq_at(struct em__tcp_wq *q, unsigned i) {
+    return &q->e[em__tcp_wq_wrap(q, q->head + i)];
+}
+
 /* Entries queued in the write queue. */
 static inline unsigned em__tcp_wq_len(const em_tcp_conn *c) {
     const struct em__tcp_wq *q = em__tcp_wq(c);

@@ -1,7 +1,7 @@
 /* The transport seam: the plain socket transport and the calls a transport
  * (or whoever installs one) makes on a connection. The connection calls the
- * plain socket directly when no other transport is installed (no em__tcp_ext, or its tp NULL), so
- * the vtable below serves only those who call it through
+ * plain socket directly when no other transport is installed (em__tcp_tp
+ * NULL), so the vtable below serves only those who call it through
  * em_tcp_conn_transport(). */
 #include <sys/socket.h>
 

@@ -20,10 +20,6 @@
 /* Stack budget for one sendmsg: IOV_MAX iovecs is 16 KiB on x86-64. */
 #define WQ_IOV IOV_MAX
 
-static inline struct em__wq_entry *wq_at(struct em__tcp_wq *q, unsigned i) {
-    return &q->e[(q->head + i) & ((1u << q->log2) - 1)];
-}
-
 /* Make room for n more entries; the ring size stays a power of two. */
 static int wq_reserve(em_tcp_conn *c, unsigned n) {
     struct em__tcp_wq *q = em__tcp_wq(c);
@@ -39,7 +35,7 @@ static int wq_reserve(em_tcp_conn *c, unsigned n) {
     if (!r)
         return EM_ENOMEM;
     for (unsigned i = 0; i < len; i++)
-        r->e[i] = *wq_at(q, i);
+        r->e[i] = *em__tcp_wq_at(q, i);
     r->head = 0;
     r->len = len;
     r->off = q ? q->off : 0;
@@ -53,7 +49,7 @@ static int wq_reserve(em_tcp_conn *c, unsigned n) {
 static void wq_push(em_tcp_conn *c, const char *p, size_t len, uint64_t token, bool owned,
                     bool last) {
     struct em__tcp_wq *q = em__tcp_wq(c);
-    struct em__wq_entry *e = wq_at(q, q->len);
+    struct em__wq_entry *e = em__tcp_wq_at(q, q->len);
     e->ptr = p;
     e->len = len;
     e->token = token;
@@ -101,7 +97,7 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
     struct em__tcp_wq *q = em__tcp_wq(c);
     c->_queued -= (uint32_t)n;
     while (q->len > 0) {
-        struct em__wq_entry *e = wq_at(q, 0);
+        struct em__wq_entry *e = em__tcp_wq_at(q, 0);
         size_t left = e->len - q->off;
         if (n < left) {
             q->off += (uint32_t)n;
@@ -113,7 +109,7 @@ static void wq_advance(em_tcp_conn *c, size_t n) {
         if (e->last)
             c->_taken_lo = (uint32_t)e->token;
         q->off = 0;
-        q->head = (q->head + 1) & ((1u << q->log2) - 1);
+        q->head = em__tcp_wq_wrap(q, q->head + 1);
         q->len--;
     }
 }
@@ -164,7 +160,7 @@ void em__tcp_wq_flush(em_tcp_conn *c) {
         struct em__tcp_wq *q = em__tcp_wq(c);
         size_t cnt = 0, want = 0;
         for (unsigned i = 0; i < q->len && cnt < WQ_IOV; i++) {
-            struct em__wq_entry *e = wq_at(q, i);
+            struct em__wq_entry *e = em__tcp_wq_at(q, i);
             size_t off = i == 0 ? q->off : 0;
             if (e->len == off)
                 continue; /* empty write: completes when reached */
