@@ -3,11 +3,9 @@
  * and the body to the call, and report to the pool through cl->up. Runs on
  * the connection core (conn.c), which owns the timer, reading on and off
  * and the socket's end. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "client_internal.h"

@@ -2,10 +2,9 @@
  * control frames. A message that arrives whole in one read is delivered
  * as a slice of the input (unmasked in place, no copy); one that is
  * fragmented, split across reads or compressed is assembled in the cold
- * part's msg,
- * which is freed once it is delivered. TEXT is validated as its bytes
- * arrive, so invalid UTF-8 fails the connection (1007) at the byte that
- * decides it, not at the message's end (RFC 6455 §8.1). */
+ * part's msg, which is freed once it is delivered. TEXT is validated as
+ * its bytes arrive, so invalid UTF-8 fails the connection (1007) at the
+ * byte that decides it, not at the message's end (RFC 6455 §8.1). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -177,8 +177,9 @@ typedef struct em__ws_clock {
 /* What few connections use: a client's handshake and hooks, topics, a
  * subprotocol, a handshake error, a ping held back, a control payload split
  * across reads, the peer's close reason, permessage-deflate, a text message
- * sent or streamed in parts, a message assembled across frames or reads. Allocated on first use
- * (em__ws_cold_get), so an idle server connection without them carries one pointer. */
+ * sent or streamed in parts, a message assembled across frames or reads.
+ * Allocated on first use (em__ws_cold_get), so an idle server connection
+ * without them carries one pointer. */
 typedef struct em__ws_cold {
     void *client;
     void (*client_cancel)(em_ws *);
