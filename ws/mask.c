@@ -19,9 +19,9 @@ size_t em__ws_mask_scalar(uint8_t *dst, const uint8_t *src, size_t len, uint32_t
 }
 
 size_t em_ws_mask(void *buf, size_t len, const uint8_t key[4], size_t phase) {
-    return em__ws_simd->mask(buf, buf, len, em__ws_key_at(key, phase), phase);
+    return em__ws_mask_kernel(buf, buf, len, em__ws_key_at(key, phase), phase);
 }
 
 size_t em_ws_mask_copy(void *dst, const void *src, size_t len, const uint8_t key[4], size_t phase) {
-    return em__ws_simd->mask(dst, src, len, em__ws_key_at(key, phase), phase);
+    return em__ws_mask_kernel(dst, src, len, em__ws_key_at(key, phase), phase);
 }

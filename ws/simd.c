@@ -11,6 +11,7 @@ const em__ws_kernels em__ws_k_scalar = {em__ws_mask_scalar, NULL, EM__WS_SIMD_SC
 /* Statically scalar, so a caller running before the constructor below is
  * still correct. */
 const em__ws_kernels *em__ws_simd = &em__ws_k_scalar;
+em__ws_mask_fn em__ws_mask_kernel = em__ws_mask_scalar;
 static int default_level = EM__WS_SIMD_SCALAR;
 static int cap_level = EM__WS_SIMD_AVX512;
 
@@ -48,10 +49,15 @@ const em__ws_kernels *em__ws_kernels_of(int level) {
     }
 }
 
+static void use(const em__ws_kernels *k) {
+    em__ws_simd = k;
+    em__ws_mask_kernel = k->mask;
+}
+
 int em__ws_simd_force(int level) {
     if (!em__ws_simd_supported(level))
         return EM_ENOTSUP;
-    em__ws_simd = em__ws_kernels_of(level);
+    use(em__ws_kernels_of(level));
     return 0;
 }
 
@@ -86,5 +92,5 @@ __attribute__((constructor)) static void ws_simd_init(void) {
         }
     }
     default_level = level;
-    em__ws_simd = em__ws_kernels_of(level);
+    use(em__ws_kernels_of(level));
 }

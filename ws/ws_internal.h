@@ -37,8 +37,13 @@ extern const em__ws_kernels em__ws_k_avx2;
 extern const em__ws_kernels em__ws_k_avx512;
 #endif
 
-/* The kernels in use; written once at start-up (or by em__ws_simd_force). */
-extern const em__ws_kernels *em__ws_simd;
+/* The kernels in use; written once at start-up (or by em__ws_simd_force).
+ * Hidden, as the build makes every symbol without EM_API: said here too,
+ * the library reads it directly instead of through the GOT. */
+extern const em__ws_kernels *em__ws_simd __attribute__((visibility("hidden")));
+/* em__ws_simd->mask, written with it: em_ws_mask then needs one load, not
+ * two in a row, before its tail call (a tenth of masking 1 KiB). */
+extern em__ws_mask_fn em__ws_mask_kernel __attribute__((visibility("hidden")));
 
 /* 1 if this CPU (and EMBER_SIMD's cap) allows level. */
 int em__ws_simd_supported(int level);
@@ -168,8 +173,11 @@ static inline void em__ws_mask_small(uint8_t *dst, const uint8_t *src, size_t le
         __builtin_memcpy(dst + p, &v, 2);
         p += 2;
     }
+    /* p & 3 is 0 or 2: constant indices keep k in a register (an index
+     * from p put it on the stack, which made every kernel set up a
+     * realigned frame) */
     if (len & 1)
-        dst[p] = src[p] ^ k[p & 3];
+        dst[p] = src[p] ^ (p & 2 ? k[2] : k[0]);
 }
 
 #endif
