@@ -665,7 +665,9 @@ static void up_sent(em_http_conn *hc, uint64_t token) {
     if (!call)
         return;
     bool body_done = !call->stream || call->stream_ended;
-    if (body_done && !c->head_done && !em__http_conn_queued(hc))
+    /* The head alone went out while a 100 is awaited: the expect wait
+     * stays armed, or the body would go only at the head timeout. */
+    if (body_done && !c->head_done && !c->awaiting_100 && !em__http_conn_queued(hc))
         em__http_conn_set_timeout(hc, TMO_HEADER);
     if (call->stream && call->cbs->on_sent) {
         call->depth++;

@@ -922,6 +922,35 @@ static void test_expect_417_goes_again_without(void **state) {
     fixture_teardown(&f, NULL);
 }
 
+/* RFC 9110 §10.1.1: a client that sends Expect: 100-continue must not wait
+ * indefinitely; with no answer in expect_timeout_ms the body goes anyway.
+ * The server here sends no 100 and answers only once the whole body is in,
+ * as HTTP/1.0 servers and most simple ones do: a client that keeps waiting
+ * ends on the head timeout instead. */
+static void test_expect_without_100_sends_the_body_after_the_wait(void **state) {
+    (void)state;
+    static const char *const script[] = {OK_HELLO};
+    em_http_client_opts o = {
+        .expect_continue_min = 10, .expect_timeout_ms = 100, .head_timeout_ms = 3000};
+    fixture f;
+    fixture_setup(&f, script, 1, &o);
+    rec r = {0};
+    char body[100];
+    memset(body, 'x', sizeof body);
+    uint64_t t0 = em_loop_now(&f.loop);
+    fixture_run(&f, &r,
+                &(em_http_req){.url = raw_url(&f.rs, "/up"),
+                               .method = "POST",
+                               .body = (em_slice){body, sizeof body}});
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(f.rs.requests, 1);
+    assert_non_null(strstr(f.rs.last, "Expect: 100-continue"));
+    assert_non_null(strstr(f.rs.last, "\r\n\r\nxxxxxxxxxx")); /* the body came */
+    assert_true(em_loop_now(&f.loop) - t0 < 2000);
+    fixture_teardown(&f, NULL);
+}
+
 static void test_proxy_absolute_form_and_no_proxy(void **state) {
     (void)state;
     static const char *const script[] = {OK_HELLO, OK_HELLO};
@@ -1370,6 +1399,7 @@ int main(void) {
         cmocka_unit_test(test_cancel_and_pause),
         cmocka_unit_test(test_pause_is_no_stall),
         cmocka_unit_test(test_expect_417_goes_again_without),
+        cmocka_unit_test(test_expect_without_100_sends_the_body_after_the_wait),
         cmocka_unit_test(test_proxy_absolute_form_and_no_proxy),
         cmocka_unit_test(test_close_ends_calls),
         cmocka_unit_test(test_upgrade_hands_over_the_connection),
