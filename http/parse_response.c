@@ -70,7 +70,7 @@ more:
 
 /* RFC 9112 §6.3, responses, in the RFC's order: HEAD, 1xx, 204 and 304
  * have no body whatever the fields say; 2xx to CONNECT and 101 turn the
- * connection into a tunnel; CL with TE -> error (a splitting vector); TE
+ * connection into a tunnel; else CL with TE -> error (a splitting vector); TE
  * ending in chunked -> chunked, other TE -> until close; CL -> length;
  * neither -> until close. */
 static int finish(em_http_parser *p, em_http_response *resp, em_http_method method,
@@ -78,10 +78,14 @@ static int finish(em_http_parser *p, em_http_response *resp, em_http_method meth
     unsigned f = p->_flags;
     int st = resp->status < 100 || resp->status > 599 ? 500 : resp->status; /* RFC 9110 §15 */
     resp->num_headers = p->_nhdr;
-    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && (f & EM_HTTP_F_CONTENT_LENGTH))
-        return EM_ECLTE;
-    if ((f & EM_HTTP_F_TRANSFER_ENCODING) && resp->version_minor == 0)
-        return EM_EBADTE;
+    /* Rule 1 comes first: with no body the empty line ends the message
+     * whatever the fields say, so a CL with TE (a splitting vector) or TE
+     * in 1.0 only forbids reuse (§6.1: close after processing it). */
+    bool bodiless = method == EM_HTTP_HEAD || st < 200 || st == 204 || st == 304;
+    bool faulty = (f & EM_HTTP_F_TRANSFER_ENCODING) &&
+                  ((f & EM_HTTP_F_CONTENT_LENGTH) || resp->version_minor == 0);
+    if (faulty && !bodiless)
+        return (f & EM_HTTP_F_CONTENT_LENGTH) ? EM_ECLTE : EM_EBADTE;
     if (f & EM_HTTP_F_CONTENT_LENGTH)
         resp->content_length = p->_cl;
     if (f & EM_HTTP_F_TRANSFER_ENCODING) {
@@ -107,7 +111,7 @@ static int finish(em_http_parser *p, em_http_response *resp, em_http_method meth
     } else {
         resp->body = EM_HTTP_BODY_UNTIL_CLOSE;
     }
-    if (!(f & EM_HTTP_F_CONN_CLOSE) && resp->body != EM_HTTP_BODY_UNTIL_CLOSE &&
+    if (!faulty && !(f & EM_HTTP_F_CONN_CLOSE) && resp->body != EM_HTTP_BODY_UNTIL_CLOSE &&
         !(f & EM_HTTP_F_TUNNEL) && (resp->version_minor == 1 || (f & EM_HTTP_F_CONN_KEEP_ALIVE)))
         f |= EM_HTTP_F_KEEP_ALIVE;
     resp->flags = f;

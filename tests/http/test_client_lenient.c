@@ -66,11 +66,45 @@ static void test_status_outside_range(void **state) {
     assert_memory_equal(low.body, "low", 3);
 }
 
+/* RFC 9112 §6.3: a HEAD response (and a 204, a 304) ends at its empty line
+ * "regardless of the header fields present", a rule that comes before the
+ * one that makes Content-Length with Transfer-Encoding an error. The head
+ * is the answer, no body is read, and the connection, whose sender framed
+ * it wrongly, carries nothing more (§6.1, for TE in 1.0 too). */
+static void test_bodiless_answer_with_cl_and_te(void **state) {
+    (void)state;
+    static const char *const answers[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    };
+    static const char *const methods[] = {"HEAD", "HEAD", "GET"};
+    static const int statuses[] = {200, 200, 304};
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        const char *script[] = {answers[i], "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"};
+        fixture f;
+        fixture_setup(&f, script, 2, NULL);
+        rec r = {0};
+        fixture_run(&f, &r, &(em_http_req){.url = raw_url(&f.rs, "/"), .method = methods[i]});
+        if (r.err != 0)
+            fail_msg("%s: %s (%s)", answers[i], em_err_name(r.err), r.error);
+        assert_int_equal(r.status, statuses[i]);
+        assert_int_equal(r.body_len, 0);
+        rec r2 = {0};
+        fixture_run(&f, &r2, &(em_http_req){.url = raw_url(&f.rs, "/2")});
+        assert_int_equal(r2.err, 0);
+        assert_int_equal(r2.body_len, 4);
+        assert_int_equal(f.rs.accepted, 2); /* not on the first connection */
+        fixture_teardown(&f, NULL);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_obs_fold_is_sp),
         cmocka_unit_test(test_minor_version_above_1),
         cmocka_unit_test(test_status_outside_range),
+        cmocka_unit_test(test_bodiless_answer_with_cl_and_te),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

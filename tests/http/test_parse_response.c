@@ -56,6 +56,17 @@ static const resp_case cases[] = {
         EM_HTTP_BODY_NONE, 500, CL | KA, "OK"),
     OK_("head response chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
         EM_HTTP_HEAD, 200, EM_HTTP_BODY_NONE, 0, TE | CH | KA, "OK"),
+    /* RFC 9112 §6.3 rule 1 before rule 3: a response that cannot have a
+     * body ends at its empty line whatever its fields say, so CL with TE
+     * (or TE in 1.0) is no framing error there; only no reuse (§6.1). */
+    OK_("head response cl and te",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", EM_HTTP_HEAD,
+        200, EM_HTTP_BODY_NONE, 3, CL | TE | CH, "OK"),
+    OK_("304 cl and te",
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        EM_HTTP_GET, 304, EM_HTTP_BODY_NONE, 3, CL | TE | CH, "Not Modified"),
+    OK_("head response te in 1.0", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        EM_HTTP_HEAD, 200, EM_HTTP_BODY_NONE, 0, TE | CH, "OK"),
     OK_("100 continue", "HTTP/1.1 100 Continue\r\n\r\n", EM_HTTP_PUT, 100, EM_HTTP_BODY_NONE, 0, KA,
         "Continue"),
     OK_("103 early hints", "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n",
@@ -68,8 +79,8 @@ static const resp_case cases[] = {
     OK_("connect 200", "HTTP/1.1 200 Connection established\r\n\r\n", EM_HTTP_CONNECT, 200,
         EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "Connection established"),
     /* RFC 9110 §9.3.6: every 2xx to CONNECT is a tunnel, 204 too. */
-    OK_("connect 204", "HTTP/1.1 204 No Content\r\n\r\n", EM_HTTP_CONNECT, 204,
-        EM_HTTP_BODY_NONE, 0, EM_HTTP_F_TUNNEL, "No Content"),
+    OK_("connect 204", "HTTP/1.1 204 No Content\r\n\r\n", EM_HTTP_CONNECT, 204, EM_HTTP_BODY_NONE,
+        0, EM_HTTP_F_TUNNEL, "No Content"),
     /* RFC 9110 §9.3.6: a client MUST ignore Content-Length and
      * Transfer-Encoding in a 2xx to CONNECT, invalid or clashing ones too */
     OK_("connect 200 with CL and TE",
@@ -107,10 +118,10 @@ static const resp_case cases[] = {
     OK_("version 1.2", "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,
         EM_HTTP_BODY_NONE, 0, CL | KA, "OK"),
     /* RFC 9112 §5.2: a user agent takes obs-fold as SP */
-    OK_("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET,
-        200, EM_HTTP_BODY_NONE, 0, CL | KA | EM_HTTP_F_OBS_FOLD, "OK"),
-    OK_("obs-fold tab, twice", "HTTP/1.1 200 OK\r\nX: a\r\n\tb\r\n  c\r\n\r\n", EM_HTTP_GET,
-        200, EM_HTTP_BODY_UNTIL_CLOSE, 0, EM_HTTP_F_OBS_FOLD, "OK"),
+    OK_("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n", EM_HTTP_GET, 200,
+        EM_HTTP_BODY_NONE, 0, CL | KA | EM_HTTP_F_OBS_FOLD, "OK"),
+    OK_("obs-fold tab, twice", "HTTP/1.1 200 OK\r\nX: a\r\n\tb\r\n  c\r\n\r\n", EM_HTTP_GET, 200,
+        EM_HTTP_BODY_UNTIL_CLOSE, 0, EM_HTTP_F_OBS_FOLD, "OK"),
     ERR("status 2 digits", "HTTP/1.1 20 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status 4 digits", "HTTP/1.1 2000 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
     ERR("status letters", "HTTP/1.1 2x0 OK\r\n\r\n", EM_HTTP_GET, EM_EPARSE),
@@ -144,8 +155,8 @@ static const resp_case cases[] = {
     ERR("obs-fold connection", "HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\n\r\n",
         EM_HTTP_GET, EM_EOBSFOLD),
     ERR("fold before any field", "HTTP/1.1 200 OK\r\n b\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
-    ERR("ctl in a continuation", "HTTP/1.1 200 OK\r\nX: a\r\n\x01\r\n\r\n",
-        EM_HTTP_GET, EM_EBADHEADER),
+    ERR("ctl in a continuation", "HTTP/1.1 200 OK\r\nX: a\r\n\x01\r\n\r\n", EM_HTTP_GET,
+        EM_EBADHEADER),
     ERR("space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
     ERR("nul in value", "HTTP/1.1 200 OK\r\nX: a\0\r\n\r\n", EM_HTTP_GET, EM_EBADHEADER),
 };
