@@ -52,12 +52,36 @@ unsigned em__ws_close_timeout(const em_ws *ws) {
     return ws->opts->close_timeout_ms ? ws->opts->close_timeout_ms : 5000;
 }
 
+/* Room in the write queue for a frame of need bytes: 0 or EM_ENOBUFS. A
+ * close frame is never refused for room (RFC 6455 §7.1.2, §5.5.1: starting
+ * or answering the closing handshake MUST send one, and a full queue is
+ * what a slow reader is closed for): the cap grows by that frame alone, as
+ * no data frame may follow it. */
+static int make_room(em_ws *ws, unsigned opcode, size_t need) {
+    em_tcp_conn *t = &ws->up.tcp;
+    size_t max = ws->opts->max_queue ? ws->opts->max_queue : EM__WS_MAX_QUEUE;
+    size_t queued = em_tcp_conn_queued(t);
+    if (need <= max && queued <= max - need)
+        return 0;
+    if (opcode != EM_WS_OP_CLOSE)
+        return EM_ENOBUFS;
+    return em_tcp_conn_set_limits(t, 0, 0, queued + need);
+}
+
 int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_slice payload,
                        uint64_t *token) {
     em_tcp_conn *t = &ws->up.tcp;
     em_ws_frame f = {
         .len = payload.len, .opcode = (uint8_t)opcode, .rsv = (uint8_t)rsv, .fin = fin};
-    if (em__ws_role(ws) == EM_WS_ROLE_SERVER) {
+    bool server = em__ws_role(ws) == EM_WS_ROLE_SERVER;
+    size_t need = em_ws_frame_header_size(payload.len, !server) + payload.len;
+    if (need < payload.len)
+        return EM_ENOBUFS;
+    /* Refuse what the queue cannot take before masking a copy of it. */
+    int rc = make_room(ws, opcode, need);
+    if (rc)
+        return rc;
+    if (server) {
         char hdr[EM_WS_MAX_HEADER];
         ssize_t h = em_ws_frame_header_write(hdr, &f);
         if (h < 0)
@@ -65,13 +89,6 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
         em_slice s[2] = {em_slice_make(hdr, (size_t)h), payload};
         return em_tcp_conn_write(t, s, payload.len ? 2 : 1, EM_TCP_WRITE_COPY, token);
     }
-    size_t need = em_ws_frame_header_size(payload.len, true) + payload.len;
-    if (need < payload.len)
-        return EM_ENOBUFS;
-    /* Refuse what the queue cannot take before masking a copy of it. */
-    size_t max = ws->opts->max_queue ? ws->opts->max_queue : EM__WS_MAX_QUEUE;
-    if (need > max || em_tcp_conn_queued(t) > max - need)
-        return EM_ENOBUFS;
     char stack[STACK_FRAME];
     char *buf = need <= sizeof stack ? stack : malloc(need);
     if (!buf)
@@ -80,8 +97,8 @@ int em__ws_write_frame(em_ws *ws, unsigned opcode, unsigned rsv, bool fin, em_sl
     void *rnd_ctx = rnd ? ws->cold->random_ctx : NULL;
     ssize_t n = em_ws_frame_write_masked(buf, need, &f, payload.ptr, rnd ? rnd : batched_random,
                                          rnd_ctx);
-    int rc = n < 0 ? (int)n
-                   : em_tcp_conn_write(t, &(em_slice){buf, (size_t)n}, 1, EM_TCP_WRITE_COPY, token);
+    rc = n < 0 ? (int)n
+               : em_tcp_conn_write(t, &(em_slice){buf, (size_t)n}, 1, EM_TCP_WRITE_COPY, token);
     if (buf != stack)
         free(buf);
     return rc;

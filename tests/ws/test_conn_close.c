@@ -105,6 +105,59 @@ static void test_close_by_peer(void **state) {
     }
 }
 
+/* Fill the write queue to max_queue with small messages, so that what
+ * room is left is less than a close frame. */
+static void fill_queue(harness *h) {
+    static const char kib[1024];
+    int rc;
+    while ((rc = em_ws_send_binary(h->ws, em_slice_make(kib, sizeof kib), NULL)) != EM_ENOBUFS)
+        assert_true(rc == 0 || rc == EM_WS_FULL);
+    while ((rc = em_ws_send_binary(h->ws, EM_SLICE_LIT("xy"), NULL)) != EM_ENOBUFS)
+        assert_true(rc == 0 || rc == EM_WS_FULL);
+}
+
+/* Read the data frames ahead of the close; returns the close's code. */
+static int close_after_data(harness *h) {
+    em_slice s;
+    int op;
+    while ((op = h_read_frame(h, &s, NULL, 3000)) == EM_WS_OP_BINARY)
+        ;
+    assert_int_equal(op, EM_WS_OP_CLOSE);
+    return (uint8_t)s.ptr[0] << 8 | (uint8_t)s.ptr[1];
+}
+
+/* RFC 6455 §7.1.2 and §5.5.1: starting or answering the closing handshake
+ * MUST send a close frame. A queue full of data (a peer that reads
+ * slowly: what em_ws_send's EM_ENOBUFS tells the application to close
+ * for) must not refuse it, nor turn the close into a reset. */
+static void test_close_with_full_queue(void **state) {
+    (void)state;
+    for (int role = 0; role < 2; role++) {
+        for (int ours = 0; ours < 2; ours++) {
+            harness h;
+            h_init(&h, role);
+            h.opts.max_queue = 64 * 1024;
+            h_start_opts(&h, NULL, 4096);
+            h_run_ms(&h, 2);
+            fill_queue(&h);
+            uint8_t b[64];
+            if (ours)
+                assert_int_equal(em_ws_close(h.ws, 1008, EM_SLICE_LIT("reading too slowly")), 0);
+            else
+                peer_close_code(&h, b, 1000, "");
+            h_run_ms(&h, 5);
+            assert_int_equal(close_after_data(&h), ours ? 1008 : 1000);
+            if (ours)
+                peer_close_code(&h, b, 1008, "");
+            if (role == EM_WS_ROLE_SERVER)
+                h_expect_eof(&h, 2000);
+            h_finish(&h);
+            assert_int_equal(h.close_code, ours ? 1008 : 1000);
+            assert_int_equal(h.close_err, 0);
+        }
+    }
+}
+
 static void test_peer_eof_and_reset(void **state) {
     (void)state;
     for (int role = 0; role < 2; role++) {
@@ -285,6 +338,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_close_initiated),
         cmocka_unit_test(test_close_by_peer),
+        cmocka_unit_test(test_close_with_full_queue),
         cmocka_unit_test(test_peer_eof_and_reset),
         cmocka_unit_test(test_close_timeout),
         cmocka_unit_test(test_idle_timeout),
